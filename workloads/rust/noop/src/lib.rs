@@ -1,0 +1,10 @@
+//! `noop` workload (workloads/ABI.md): returns its input unchanged.
+//!
+//! It touches no Dapr API, so it measures the fixed cost of one call: the
+//! host's instantiation, the request copy in and the response copy out.
+
+fn echo(input: &[u8]) -> Result<Vec<u8>, String> {
+    Ok(input.to_vec())
+}
+
+blueprint_guest::workload!(echo);
