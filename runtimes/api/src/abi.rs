@@ -1,0 +1,401 @@
+//! Guest ABI v1, host side: constants, the packed response, and the `dapr`
+//! import module's semantics over raw guest memory.
+//!
+//! `workloads/ABI.md` is the normative text; this module is its one
+//! implementation on the host side. Adapters hand every import call here with
+//! the guest's memory as a byte slice and the raw `(ptr, len)` arguments, so
+//! bounds checks, UTF-8 checks, error codes and the result slot behave the same
+//! on every runtime.
+
+use std::sync::Arc;
+
+use crate::CallError;
+use crate::host::{Concurrency, DaprHost, HostError, LogLevel};
+
+/// The ABI version hosts speak; `bb_abi_version` must return it.
+pub const ABI_VERSION: i32 = 1;
+/// Name of the guest's memory export.
+pub const EXPORT_MEMORY: &str = "memory";
+/// Name of the version export.
+pub const EXPORT_ABI_VERSION: &str = "bb_abi_version";
+/// Name of the allocator export.
+pub const EXPORT_ALLOC: &str = "bb_alloc";
+/// Name of the handler export.
+pub const EXPORT_HANDLE: &str = "bb_handle";
+/// WASI reactor initialiser, called once if exported.
+pub const EXPORT_INITIALIZE: &str = "_initialize";
+/// Import module of the embedded flavour's host functions.
+pub const IMPORT_MODULE: &str = "dapr";
+
+/// Error codes returned by `dapr` imports (negative `i64`).
+pub mod code {
+    /// The state key has no value.
+    pub const NOT_FOUND: i64 = -1;
+    /// The etag did not match, or first-write found the key.
+    pub const ETAG_MISMATCH: i64 = -2;
+    /// A pointer outside memory, a non-UTF-8 name, an unknown option.
+    pub const INVALID_ARGUMENT: i64 = -3;
+    /// The Dapr call failed.
+    pub const UNAVAILABLE: i64 = -4;
+    /// `take_result` with an empty slot.
+    pub const NO_RESULT: i64 = -5;
+    /// `take_result` with too small a buffer; the slot is kept.
+    pub const BUFFER_TOO_SMALL: i64 = -6;
+    /// The host runs the module without Dapr access.
+    pub const NOT_PERMITTED: i64 = -7;
+}
+
+const ERROR_FLAG: u32 = 0x8000_0000;
+
+/// A decoded `bb_handle` return value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedResponse {
+    /// Where the bytes start in guest memory.
+    pub ptr: u32,
+    /// How many bytes.
+    pub len: u32,
+    /// Whether the bytes are an error message.
+    pub is_error: bool,
+}
+
+impl PackedResponse {
+    /// Splits the `i64` a handler returned.
+    pub fn decode(packed: i64) -> Self {
+        let bits = packed as u64;
+        let low = bits as u32;
+        Self {
+            ptr: (bits >> 32) as u32,
+            len: low & !ERROR_FLAG,
+            is_error: low & ERROR_FLAG != 0,
+        }
+    }
+
+    /// Packs a response the way a guest does (used by tests and native hosts).
+    pub fn encode(self) -> i64 {
+        let low = self.len | if self.is_error { ERROR_FLAG } else { 0 };
+        (((self.ptr as u64) << 32) | low as u64) as i64
+    }
+
+    /// Copies the response out of guest memory and turns the error flag into
+    /// [`CallError::Guest`].
+    ///
+    /// # Errors
+    /// [`CallError::Abi`] if the bytes lie outside `memory` or an error
+    /// message is not UTF-8.
+    pub fn read(self, memory: &[u8]) -> Result<Vec<u8>, CallError> {
+        let bytes = slice(memory, self.ptr as i32, self.len as i32).ok_or_else(|| {
+            CallError::Abi(format!(
+                "response at {}+{} lies outside guest memory of {} bytes",
+                self.ptr,
+                self.len,
+                memory.len()
+            ))
+        })?;
+        if self.is_error {
+            let message = std::str::from_utf8(bytes)
+                .map_err(|_| CallError::Abi("guest error message is not UTF-8".into()))?;
+            Err(CallError::Guest(message.to_owned()))
+        } else {
+            Ok(bytes.to_vec())
+        }
+    }
+}
+
+/// Borrows `len` bytes at `ptr`, or `None` if they are not all in `memory`.
+pub fn slice(memory: &[u8], ptr: i32, len: i32) -> Option<&[u8]> {
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    memory.get(start..start.checked_add(len)?)
+}
+
+fn slice_mut(memory: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    memory.get_mut(start..start.checked_add(len)?)
+}
+
+/// A `(ptr, len)` pair as the guest passed it.
+pub type GuestSlice = (i32, i32);
+
+/// The host side of one instance's `dapr` imports: the Dapr client and the
+/// result slot. Adapters keep one per instance in their store data.
+pub struct HostState {
+    host: Arc<dyn DaprHost>,
+    slot: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState")
+            .field("slot_len", &self.slot.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a UTF-8 name or fails the import with `INVALID_ARGUMENT`.
+macro_rules! name {
+    ($mem:expr, $arg:expr) => {
+        match slice($mem, $arg.0, $arg.1).map(std::str::from_utf8) {
+            Some(Ok(s)) => s,
+            _ => return code::INVALID_ARGUMENT,
+        }
+    };
+}
+
+/// Reads raw bytes or fails the import with `INVALID_ARGUMENT`.
+macro_rules! bytes {
+    ($mem:expr, $arg:expr) => {
+        match slice($mem, $arg.0, $arg.1) {
+            Some(b) => b,
+            None => return code::INVALID_ARGUMENT,
+        }
+    };
+}
+
+fn concurrency(raw: i32) -> Option<Concurrency> {
+    match raw {
+        0 => Some(Concurrency::LastWrite),
+        1 => Some(Concurrency::FirstWrite),
+        _ => None,
+    }
+}
+
+fn host_error(err: HostError) -> i64 {
+    match err {
+        HostError::EtagMismatch => code::ETAG_MISMATCH,
+        HostError::Unavailable(_) => code::UNAVAILABLE,
+        HostError::NotPermitted => code::NOT_PERMITTED,
+    }
+}
+
+impl HostState {
+    /// A fresh state for a new instance.
+    pub fn new(host: Arc<dyn DaprHost>) -> Self {
+        Self { host, slot: None }
+    }
+
+    /// The Dapr host this instance calls.
+    pub fn host(&self) -> &Arc<dyn DaprHost> {
+        &self.host
+    }
+
+    fn fill_slot(&mut self, result: Vec<u8>) -> i64 {
+        let len = result.len() as i64;
+        self.slot = Some(result);
+        len
+    }
+
+    /// `dapr.state_get(store, key) -> i64`
+    pub fn state_get(&mut self, mem: &[u8], store: GuestSlice, key: GuestSlice) -> i64 {
+        let (store, key) = (name!(mem, store), name!(mem, key));
+        match self.host.state_get(store, key) {
+            Ok(Some(entry)) => {
+                let etag = entry.etag.unwrap_or_default();
+                let mut out = Vec::with_capacity(4 + etag.len() + entry.value.len());
+                out.extend_from_slice(&(etag.len() as u32).to_le_bytes());
+                out.extend_from_slice(etag.as_bytes());
+                out.extend_from_slice(&entry.value);
+                self.fill_slot(out)
+            }
+            Ok(None) => code::NOT_FOUND,
+            Err(err) => self.failed("state_get", err),
+        }
+    }
+
+    /// `dapr.state_set(store, key, value, etag, concurrency) -> i64`
+    pub fn state_set(
+        &mut self,
+        mem: &[u8],
+        store: GuestSlice,
+        key: GuestSlice,
+        value: GuestSlice,
+        etag: GuestSlice,
+        concurrency_raw: i32,
+    ) -> i64 {
+        let (store, key, value) = (name!(mem, store), name!(mem, key), bytes!(mem, value));
+        let etag = name!(mem, etag);
+        let Some(concurrency) = concurrency(concurrency_raw) else {
+            return code::INVALID_ARGUMENT;
+        };
+        let etag = (!etag.is_empty()).then_some(etag);
+        match self.host.state_set(store, key, value, etag, concurrency) {
+            Ok(()) => 0,
+            Err(err) => self.failed("state_set", err),
+        }
+    }
+
+    /// `dapr.state_delete(store, key, etag, concurrency) -> i64`
+    pub fn state_delete(
+        &mut self,
+        mem: &[u8],
+        store: GuestSlice,
+        key: GuestSlice,
+        etag: GuestSlice,
+        concurrency_raw: i32,
+    ) -> i64 {
+        let (store, key, etag) = (name!(mem, store), name!(mem, key), name!(mem, etag));
+        let Some(concurrency) = concurrency(concurrency_raw) else {
+            return code::INVALID_ARGUMENT;
+        };
+        let etag = (!etag.is_empty()).then_some(etag);
+        match self.host.state_delete(store, key, etag, concurrency) {
+            Ok(()) => 0,
+            Err(err) => self.failed("state_delete", err),
+        }
+    }
+
+    /// `dapr.publish(pubsub, topic, data, content_type) -> i64`
+    pub fn publish(
+        &mut self,
+        mem: &[u8],
+        pubsub: GuestSlice,
+        topic: GuestSlice,
+        data: GuestSlice,
+        content_type: GuestSlice,
+    ) -> i64 {
+        let (pubsub, topic, data) = (name!(mem, pubsub), name!(mem, topic), bytes!(mem, data));
+        let content_type = match name!(mem, content_type) {
+            "" => "application/json",
+            other => other,
+        };
+        match self.host.publish(pubsub, topic, data, content_type) {
+            Ok(()) => 0,
+            Err(err) => self.failed("publish", err),
+        }
+    }
+
+    /// `dapr.invoke_binding(name, operation, data) -> i64`
+    pub fn invoke_binding(
+        &mut self,
+        mem: &[u8],
+        binding: GuestSlice,
+        operation: GuestSlice,
+        data: GuestSlice,
+    ) -> i64 {
+        let (binding, operation) = (name!(mem, binding), name!(mem, operation));
+        let data = bytes!(mem, data);
+        match self.host.invoke_binding(binding, operation, data) {
+            Ok(response) => self.fill_slot(response),
+            Err(err) => self.failed("invoke_binding", err),
+        }
+    }
+
+    /// `dapr.log(level, message)`; a bad pointer or level drops the line.
+    pub fn log(&mut self, mem: &[u8], level: i32, message: GuestSlice) {
+        let level = match level {
+            0 => LogLevel::Error,
+            1 => LogLevel::Warn,
+            2 => LogLevel::Info,
+            _ => LogLevel::Debug,
+        };
+        if let Some(message) = slice(mem, message.0, message.1) {
+            self.host.log(level, &String::from_utf8_lossy(message));
+        }
+    }
+
+    /// `dapr.take_result(buf_ptr, buf_len) -> i64`
+    pub fn take_result(&mut self, mem: &mut [u8], buf: GuestSlice) -> i64 {
+        let Some(result) = self.slot.as_ref() else {
+            return code::NO_RESULT;
+        };
+        let Some(dst) = slice_mut(mem, buf.0, buf.1) else {
+            return code::INVALID_ARGUMENT;
+        };
+        if dst.len() < result.len() {
+            return code::BUFFER_TOO_SMALL;
+        }
+        dst[..result.len()].copy_from_slice(result);
+        let copied = result.len() as i64;
+        self.slot = None;
+        copied
+    }
+
+    fn failed(&mut self, what: &str, err: HostError) -> i64 {
+        if let HostError::Unavailable(reason) = &err {
+            self.host
+                .log(LogLevel::Warn, &format!("dapr.{what} failed: {reason}"));
+        }
+        host_error(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::NoDapr;
+
+    #[test]
+    fn packed_response_round_trips_and_flags_errors() {
+        let ok = PackedResponse {
+            ptr: 0xdead_beef,
+            len: 12,
+            is_error: false,
+        };
+        assert_eq!(PackedResponse::decode(ok.encode()), ok);
+        let err = PackedResponse {
+            ptr: 4,
+            len: 0x7fff_ffff,
+            is_error: true,
+        };
+        assert_eq!(PackedResponse::decode(err.encode()), err);
+        assert!(PackedResponse::decode(-1).is_error);
+    }
+
+    #[test]
+    fn response_outside_memory_is_an_abi_error() {
+        let mem = vec![0u8; 16];
+        let packed = PackedResponse {
+            ptr: 10,
+            len: 7,
+            is_error: false,
+        };
+        assert!(matches!(packed.read(&mem), Err(CallError::Abi(_))));
+        let packed = PackedResponse {
+            ptr: u32::MAX,
+            len: 2,
+            is_error: false,
+        };
+        assert!(matches!(packed.read(&mem), Err(CallError::Abi(_))));
+    }
+
+    #[test]
+    fn guest_error_carries_its_message() {
+        let mut mem = vec![0u8; 16];
+        mem[2..5].copy_from_slice(b"bad");
+        let packed = PackedResponse {
+            ptr: 2,
+            len: 3,
+            is_error: true,
+        };
+        assert_eq!(packed.read(&mem), Err(CallError::Guest("bad".into())));
+    }
+
+    #[test]
+    fn bad_arguments_return_codes_not_traps() {
+        let mut state = HostState::new(Arc::new(NoDapr));
+        let mem = vec![0xffu8; 8];
+        // Name out of bounds.
+        assert_eq!(state.state_get(&mem, (6, 4), (0, 1)), code::INVALID_ARGUMENT);
+        // Not UTF-8.
+        assert_eq!(state.state_get(&mem, (0, 2), (0, 1)), code::INVALID_ARGUMENT);
+        // Unknown concurrency.
+        let mem = b"storekey".to_vec();
+        assert_eq!(
+            state.state_set(&mem, (0, 5), (5, 3), (0, 0), (0, 0), 7),
+            code::INVALID_ARGUMENT
+        );
+        // Pure host refuses.
+        assert_eq!(state.state_get(&mem, (0, 5), (5, 3)), code::NOT_PERMITTED);
+    }
+
+    #[test]
+    fn take_result_needs_a_result_and_room() {
+        let mut state = HostState::new(Arc::new(NoDapr));
+        let mut mem = vec![0u8; 8];
+        assert_eq!(state.take_result(&mut mem, (0, 8)), code::NO_RESULT);
+        state.fill_slot(b"hello".to_vec());
+        assert_eq!(state.take_result(&mut mem, (0, 4)), code::BUFFER_TOO_SMALL);
+        assert_eq!(state.take_result(&mut mem, (6, 5)), code::INVALID_ARGUMENT);
+        assert_eq!(state.take_result(&mut mem, (1, 5)), 5);
+        assert_eq!(&mem[1..6], b"hello");
+        assert_eq!(state.take_result(&mut mem, (0, 8)), code::NO_RESULT);
+    }
+}

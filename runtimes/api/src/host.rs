@@ -1,0 +1,140 @@
+//! The typed Dapr calls behind the guest's `dapr` import module.
+//!
+//! A host program implements [`DaprHost`] once (the harness maps it to Dapr's
+//! gRPC API through the official SDK); every adapter calls it through
+//! [`crate::abi::HostState`]. Calls are synchronous because a guest waits for
+//! them: an async host blocks its worker thread on the gRPC future.
+
+use std::fmt;
+
+/// A state value with its etag, as Dapr returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateEntry {
+    /// The stored bytes.
+    pub value: Vec<u8>,
+    /// The store's etag for this version, if it keeps one.
+    pub etag: Option<String>,
+}
+
+/// Dapr's state concurrency option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    /// The write wins regardless of what is stored (Dapr's `last-write`).
+    LastWrite,
+    /// The write needs a matching etag, or, without one, a key that does not
+    /// exist yet (Dapr's `first-write`).
+    FirstWrite,
+}
+
+/// Severity of a guest log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Something failed.
+    Error,
+    /// Something looks wrong.
+    Warn,
+    /// Normal operation.
+    Info,
+    /// Details.
+    Debug,
+}
+
+/// Why a Dapr call made on the guest's behalf failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The etag did not match, or first-write found the key already there.
+    #[error("etag mismatch")]
+    EtagMismatch,
+    /// The sidecar could not be reached or returned an error.
+    #[error("dapr unavailable: {0}")]
+    Unavailable(String),
+    /// This host runs the module without Dapr access (pure mode).
+    #[error("not permitted in this mode")]
+    NotPermitted,
+}
+
+/// The Dapr building blocks a guest can reach from the embedded blueprint.
+pub trait DaprHost: Send + Sync {
+    /// Reads a key; `Ok(None)` when it has no value.
+    ///
+    /// # Errors
+    /// [`HostError::Unavailable`] when the sidecar call fails.
+    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError>;
+
+    /// Writes a key.
+    ///
+    /// # Errors
+    /// [`HostError::EtagMismatch`] when the concurrency check fails.
+    fn state_set(
+        &self,
+        store: &str,
+        key: &str,
+        value: &[u8],
+        etag: Option<&str>,
+        concurrency: Concurrency,
+    ) -> Result<(), HostError>;
+
+    /// Deletes a key.
+    ///
+    /// # Errors
+    /// [`HostError::EtagMismatch`] when the concurrency check fails.
+    fn state_delete(
+        &self,
+        store: &str,
+        key: &str,
+        etag: Option<&str>,
+        concurrency: Concurrency,
+    ) -> Result<(), HostError>;
+
+    /// Publishes an event.
+    ///
+    /// # Errors
+    /// [`HostError::Unavailable`] when the sidecar call fails.
+    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError>;
+
+    /// Invokes an output binding and returns its response data.
+    ///
+    /// # Errors
+    /// [`HostError::Unavailable`] when the sidecar call fails.
+    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError>;
+
+    /// Receives a guest log line.
+    fn log(&self, level: LogLevel, message: &str);
+}
+
+/// A host for modules that run without Dapr access (pure workloads,
+/// micro-benchmarks): every call is refused with `NOT_PERMITTED`.
+#[derive(Default, Clone, Copy)]
+pub struct NoDapr;
+
+impl fmt::Debug for NoDapr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NoDapr")
+    }
+}
+
+impl DaprHost for NoDapr {
+    fn state_get(&self, _: &str, _: &str) -> Result<Option<StateEntry>, HostError> {
+        Err(HostError::NotPermitted)
+    }
+    fn state_set(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[u8],
+        _: Option<&str>,
+        _: Concurrency,
+    ) -> Result<(), HostError> {
+        Err(HostError::NotPermitted)
+    }
+    fn state_delete(&self, _: &str, _: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
+        Err(HostError::NotPermitted)
+    }
+    fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
+        Err(HostError::NotPermitted)
+    }
+    fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
+        Err(HostError::NotPermitted)
+    }
+    fn log(&self, _: LogLevel, _: &str) {}
+}

@@ -1,0 +1,356 @@
+//! Wasmtime adapter: the guest ABI on Wasmtime's Cranelift engine.
+//!
+//! - One [`wasmtime::Engine`] per runtime, with the pooling instance allocator
+//!   (instances are created per request, so slot reuse matters) and epoch
+//!   interruption for the call time limit.
+//! - `compile` builds an [`InstancePre`]: imports are resolved once, so a fresh
+//!   instance per request costs only the instantiation itself.
+//! - Memory caps go through [`StoreLimits`]: a guest growing past the cap sees
+//!   `memory.grow` fail, as the Wasm spec says, rather than a host error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use blueprint_runtime_api::abi::{self, HostState, PackedResponse};
+use blueprint_runtime_api::{
+    CallError, DaprHost, Instance, Limits, Module, Runtime, RuntimeConfig, RuntimeError, RuntimeInfo,
+    TrapKind,
+};
+use wasmtime::{
+    Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, PoolingAllocationConfig,
+    Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc,
+};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// The runtime's name in scenarios and results.
+pub const NAME: &str = "wasmtime";
+/// The linked Wasmtime version (read from Cargo.lock at build time).
+pub const VERSION: &str = env!("BLUEPRINT_LOCKED_VERSION");
+
+/// How often the epoch ticks; the time limit is enforced to this precision.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// Concurrent instances the pool holds; more live instances than this fail to
+/// instantiate (the harness never runs more workers than this).
+const POOL_INSTANCES: u32 = 256;
+
+/// Per-store data: WASI, the `dapr` import state, the memory cap.
+struct StoreData {
+    wasi: WasiP1Ctx,
+    host: HostState,
+    limits: StoreLimits,
+    memory: Option<Memory>,
+}
+
+/// Wasmtime with Cranelift, the pooling allocator and epoch interruption.
+pub struct WasmtimeRuntime {
+    engine: Engine,
+    limits: Limits,
+    epoch_ticker: Arc<AtomicBool>,
+}
+
+impl WasmtimeRuntime {
+    /// Creates an engine for `config`.
+    ///
+    /// # Errors
+    /// An engine configuration Wasmtime rejects.
+    pub fn new(config: &RuntimeConfig) -> Result<Self, RuntimeError> {
+        let limits = config.limits.clone();
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(POOL_INSTANCES)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES)
+            .max_memory_size(limits.max_memory_pages as usize * 65536);
+        let mut cfg = Config::new();
+        cfg.epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&cfg).map_err(|e| RuntimeError::Config(format!("{e:#}")))?;
+
+        // One ticker thread per engine; it stops when the runtime is dropped.
+        let epoch_ticker = Arc::new(AtomicBool::new(true));
+        let (ticking, weak_engine) = (epoch_ticker.clone(), engine.weak());
+        thread::Builder::new()
+            .name("wasmtime-epoch".into())
+            .spawn(move || {
+                while ticking.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    match weak_engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| RuntimeError::Config(format!("epoch thread: {e}")))?;
+        Ok(Self {
+            engine,
+            limits,
+            epoch_ticker,
+        })
+    }
+
+    fn linker(&self) -> Result<Linker<StoreData>, RuntimeError> {
+        let mut linker = Linker::new(&self.engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreData| &mut s.wasi)
+            .map_err(|e| RuntimeError::Config(format!("WASI: {e:#}")))?;
+        add_dapr_imports(&mut linker).map_err(|e| RuntimeError::Config(format!("dapr imports: {e:#}")))?;
+        Ok(linker)
+    }
+}
+
+impl Drop for WasmtimeRuntime {
+    fn drop(&mut self) {
+        self.epoch_ticker.store(false, Ordering::Relaxed);
+    }
+}
+
+impl Runtime for WasmtimeRuntime {
+    fn info(&self) -> RuntimeInfo {
+        RuntimeInfo {
+            name: NAME.into(),
+            version: VERSION.into(),
+            engine: "cranelift+pooling".into(),
+        }
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Module>, RuntimeError> {
+        let module =
+            wasmtime::Module::new(&self.engine, wasm).map_err(|e| RuntimeError::Compile(format!("{e:#}")))?;
+        check_exports(&module)?;
+        let pre = self
+            .linker()?
+            .instantiate_pre(&module)
+            .map_err(|e| RuntimeError::Instantiate(format!("{e:#}")))?;
+        Ok(Arc::new(WasmtimeModule {
+            pre,
+            limits: self.limits.clone(),
+        }))
+    }
+}
+
+fn check_exports(module: &wasmtime::Module) -> Result<(), RuntimeError> {
+    for name in [
+        abi::EXPORT_MEMORY,
+        abi::EXPORT_ABI_VERSION,
+        abi::EXPORT_ALLOC,
+        abi::EXPORT_HANDLE,
+    ] {
+        if module.get_export(name).is_none() {
+            return Err(RuntimeError::Abi(format!("module does not export `{name}`")));
+        }
+    }
+    Ok(())
+}
+
+struct WasmtimeModule {
+    pre: InstancePre<StoreData>,
+    limits: Limits,
+}
+
+impl WasmtimeModule {
+    fn ticks(&self) -> u64 {
+        (self.limits.call_timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+    }
+}
+
+impl Module for WasmtimeModule {
+    fn instantiate(&self, host: Arc<dyn DaprHost>) -> Result<Box<dyn Instance>, RuntimeError> {
+        let fail = |e: wasmtime::Error| RuntimeError::Instantiate(format!("{e:#}"));
+        let data = StoreData {
+            wasi: WasiCtxBuilder::new().build_p1(),
+            host: HostState::new(host),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.max_memory_pages as usize * 65536)
+                .build(),
+            memory: None,
+        };
+        let mut store = Store::new(self.pre.module().engine(), data);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(self.ticks());
+        let instance = self.pre.instantiate(&mut store).map_err(fail)?;
+        let memory = instance
+            .get_memory(&mut store, abi::EXPORT_MEMORY)
+            .ok_or_else(|| RuntimeError::Abi("`memory` is not a memory".into()))?;
+        store.data_mut().memory = Some(memory);
+        if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, abi::EXPORT_INITIALIZE) {
+            init.call(&mut store, ()).map_err(fail)?;
+        }
+        let typed = |e: wasmtime::Error| RuntimeError::Abi(format!("{e:#}"));
+        let version = instance
+            .get_typed_func::<(), i32>(&mut store, abi::EXPORT_ABI_VERSION)
+            .map_err(typed)?
+            .call(&mut store, ())
+            .map_err(fail)?;
+        if version != abi::ABI_VERSION {
+            return Err(RuntimeError::Abi(format!(
+                "module speaks guest ABI {version}, this host speaks {}",
+                abi::ABI_VERSION
+            )));
+        }
+        Ok(Box::new(WasmtimeInstance {
+            alloc: instance
+                .get_typed_func(&mut store, abi::EXPORT_ALLOC)
+                .map_err(typed)?,
+            handle: instance
+                .get_typed_func(&mut store, abi::EXPORT_HANDLE)
+                .map_err(typed)?,
+            store,
+            memory,
+            ticks: self.ticks(),
+            timeout: self.limits.call_timeout,
+        }))
+    }
+}
+
+struct WasmtimeInstance {
+    store: Store<StoreData>,
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    handle: TypedFunc<(i32, i32), i64>,
+    ticks: u64,
+    timeout: Duration,
+}
+
+impl Instance for WasmtimeInstance {
+    fn handle(&mut self, request: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.store.set_epoch_deadline(self.ticks);
+        let len =
+            i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
+        let ptr = self
+            .alloc
+            .call(&mut self.store, len)
+            .map_err(|e| call_error(e, self.timeout))?;
+        if ptr == 0 && len > 0 {
+            return Err(CallError::Abi("bb_alloc returned 0".into()));
+        }
+        self.memory
+            .write(&mut self.store, ptr as u32 as usize, request)
+            .map_err(|_| CallError::Abi(format!("bb_alloc returned {ptr}, outside memory")))?;
+        let packed = self
+            .handle
+            .call(&mut self.store, (ptr, len))
+            .map_err(|e| call_error(e, self.timeout))?;
+        PackedResponse::decode(packed).read(self.memory.data(&self.store))
+    }
+}
+
+/// Maps a Wasmtime call error to the ABI's error kinds.
+fn call_error(err: wasmtime::Error, timeout: Duration) -> CallError {
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return CallError::Trap {
+            kind: TrapKind::Other,
+            message: format!("guest called proc_exit({})", exit.0),
+        };
+    }
+    let kind = match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => return CallError::Timeout(timeout),
+        Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
+        Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned) => TrapKind::MemoryOutOfBounds,
+        Some(Trap::IntegerDivisionByZero) => TrapKind::DivisionByZero,
+        Some(Trap::IntegerOverflow | Trap::BadConversionToInteger) => TrapKind::IntegerOverflow,
+        Some(Trap::StackOverflow) => TrapKind::StackOverflow,
+        Some(Trap::TableOutOfBounds | Trap::IndirectCallToNull | Trap::BadSignature) => {
+            TrapKind::BadIndirectCall
+        }
+        Some(Trap::AllocationTooLarge) => TrapKind::MemoryLimit,
+        _ => TrapKind::Other,
+    };
+    CallError::Trap {
+        kind,
+        message: format!("{err:#}"),
+    }
+}
+
+/// Registers the guest ABI's `dapr` import module. Each function borrows the
+/// guest memory and the store's [`HostState`] together and hands both over.
+fn add_dapr_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    // Imports run only after `instantiate` stored the memory; a start
+    // function calling in earlier gets INVALID_ARGUMENT instead of a panic.
+    fn with(caller: &mut Caller<'_, StoreData>, f: impl FnOnce(&mut [u8], &mut HostState) -> i64) -> i64 {
+        let Some(memory) = caller.data().memory else {
+            return abi::code::INVALID_ARGUMENT;
+        };
+        let (mem, data) = memory.data_and_store_mut(caller);
+        f(mem, &mut data.host)
+    }
+    let m = abi::IMPORT_MODULE;
+    linker.func_wrap(
+        m,
+        "state_get",
+        |mut c: Caller<'_, StoreData>, sp: i32, sl: i32, kp: i32, kl: i32| {
+            with(&mut c, |mem, host| host.state_get(mem, (sp, sl), (kp, kl)))
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "state_set",
+        |mut c: Caller<'_, StoreData>,
+         sp: i32,
+         sl: i32,
+         kp: i32,
+         kl: i32,
+         vp: i32,
+         vl: i32,
+         ep: i32,
+         el: i32,
+         cc: i32| {
+            with(&mut c, |mem, host| {
+                host.state_set(mem, (sp, sl), (kp, kl), (vp, vl), (ep, el), cc)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "state_delete",
+        |mut c: Caller<'_, StoreData>, sp: i32, sl: i32, kp: i32, kl: i32, ep: i32, el: i32, cc: i32| {
+            with(&mut c, |mem, host| {
+                host.state_delete(mem, (sp, sl), (kp, kl), (ep, el), cc)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "publish",
+        |mut c: Caller<'_, StoreData>,
+         pp: i32,
+         pl: i32,
+         tp: i32,
+         tl: i32,
+         dp: i32,
+         dl: i32,
+         cp: i32,
+         cl: i32| {
+            with(&mut c, |mem, host| {
+                host.publish(mem, (pp, pl), (tp, tl), (dp, dl), (cp, cl))
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "invoke_binding",
+        |mut c: Caller<'_, StoreData>, np: i32, nl: i32, op: i32, ol: i32, dp: i32, dl: i32| {
+            with(&mut c, |mem, host| {
+                host.invoke_binding(mem, (np, nl), (op, ol), (dp, dl))
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "log",
+        |mut c: Caller<'_, StoreData>, level: i32, p: i32, l: i32| {
+            if let Some(memory) = c.data().memory {
+                let (mem, data) = memory.data_and_store_mut(&mut c);
+                data.host.log(mem, level, (p, l));
+            }
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "take_result",
+        |mut c: Caller<'_, StoreData>, p: i32, l: i32| {
+            with(&mut c, |mem, host| host.take_result(mem, (p, l)))
+        },
+    )?;
+    Ok(())
+}
