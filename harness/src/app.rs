@@ -1,0 +1,111 @@
+//! Starting an app host (the process daprd calls) and waiting for it: the
+//! harness side of `runtimes/HOST.md`. Every host — the Rust one in this
+//! binary, the wazero Go one — is started and read the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::host::HostInfo;
+use crate::http::ControlClient;
+use crate::process::ChildGuard;
+
+/// How to launch a host.
+#[derive(Debug, Clone)]
+pub struct HostLaunch {
+    /// The program (`blueprint-bench` itself for in-process runtimes).
+    pub program: PathBuf,
+    /// Arguments before the contract's flags (`host --runtime wasmtime`).
+    pub leading_args: Vec<String>,
+    /// Modules to serve, by name.
+    pub modules: Vec<(String, PathBuf)>,
+    /// daprd's gRPC port, if the guests may reach Dapr.
+    pub dapr_grpc_port: Option<u16>,
+    /// Loopback port to serve on.
+    pub port: u16,
+    /// How long compiling the modules and binding may take.
+    pub ready_timeout: Duration,
+}
+
+/// A running app host.
+#[derive(Debug)]
+pub struct AppHost {
+    child: ChildGuard,
+    /// Its port.
+    pub port: u16,
+    /// What it reported on `GET /info`.
+    pub info: HostInfo,
+    /// From spawn to healthy.
+    pub startup: Duration,
+}
+
+impl AppHost {
+    /// Spawns the host with its log in `dir` and waits for `GET /healthz`.
+    ///
+    /// # Errors
+    /// The host exits or is not healthy in time (with its log tail).
+    pub async fn start(launch: &HostLaunch, dir: &Path, log_name: &str) -> Result<Self> {
+        let mut cmd = Command::new(&launch.program);
+        cmd.args(&launch.leading_args)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", launch.port));
+        if let Some(port) = launch.dapr_grpc_port {
+            cmd.arg("--dapr-grpc-port").arg(port.to_string());
+        }
+        for (name, path) in &launch.modules {
+            cmd.arg("--module").arg(format!("{name}={}", path.display()));
+        }
+        let started = Instant::now();
+        let mut child = ChildGuard::spawn("host", cmd, &dir.join(log_name))?;
+        let client = ControlClient::default();
+        let base = format!("http://127.0.0.1:{}", launch.port);
+        let deadline = started + launch.ready_timeout;
+        loop {
+            if let Some(status) = child.exited() {
+                bail!(
+                    "the app host exited during start-up ({status}):\n{}",
+                    child.log_tail(15)
+                );
+            }
+            if let Ok(reply) = client
+                .get(&format!("{base}/healthz"), Duration::from_secs(1))
+                .await
+                && reply.status.is_success()
+            {
+                break;
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "the app host was not healthy within {:?}:\n{}",
+                    launch.ready_timeout,
+                    child.log_tail(15)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let startup = started.elapsed();
+        let reply = client
+            .get(&format!("{base}/info"), Duration::from_secs(5))
+            .await?;
+        let info: HostInfo = serde_json::from_slice(&reply.body)
+            .with_context(|| format!("the host's /info is not the contract's JSON: {}", reply.text()))?;
+        Ok(Self {
+            child,
+            port: launch.port,
+            info,
+            startup,
+        })
+    }
+
+    /// Its process id (for meters).
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Stops it (also done on drop).
+    pub fn stop(mut self) {
+        self.child.stop();
+    }
+}

@@ -1,0 +1,213 @@
+//! The command line: one subcommand enum, each with its `execute`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::{conformance, daprd, host, paths, results, runner, runtimes, scenario, table, workloads};
+
+/// Benchmark and conformance harness for WebAssembly with Dapr.
+#[derive(Debug, Parser)]
+#[command(name = "blueprint-bench", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario file and write a results JSON under results/runs/.
+    Run(RunArgs),
+    /// Check every workload's golden vectors on every runtime against a real daprd.
+    Conformance(ConformanceArgs),
+    /// List runtimes (with availability), workloads and modes.
+    List(ListArgs),
+    /// Find or build daprd and print its path and version.
+    Daprd(DaprdArgs),
+    /// Serve workloads as a Dapr app on a runtime (the embedded blueprint's host; see runtimes/HOST.md).
+    Host(host::HostArgs),
+}
+
+/// Where daprd comes from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DaprdArgs {
+    /// A daprd binary to use instead of building one.
+    #[arg(long, env = "DAPRD", global = true)]
+    pub daprd: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Results file (default: results/runs/<name>-<time>.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the results JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// A daprd binary to use instead of building one.
+    #[arg(long, env = "DAPRD")]
+    pub daprd: Option<PathBuf>,
+}
+
+/// `conformance`.
+#[derive(Debug, clap::Args)]
+pub struct ConformanceArgs {
+    /// Only this runtime.
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// A daprd binary to use instead of building one.
+    #[arg(long, env = "DAPRD")]
+    pub daprd: Option<PathBuf>,
+}
+
+/// `list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Command {
+    /// Runs the subcommand; the returned code is the process exit code.
+    ///
+    /// # Errors
+    /// Whatever stops the command; printed as one line by `main`.
+    pub async fn execute(self) -> Result<i32> {
+        match self {
+            Command::Run(args) => run(args).await,
+            Command::Conformance(args) => conformance_cmd(args).await,
+            Command::List(args) => list(args),
+            Command::Daprd(args) => {
+                let found = daprd::resolve(args.daprd.as_deref())?;
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&found)?);
+                } else {
+                    println!(
+                        "{} (version {}, {})",
+                        found.path.display(),
+                        found.version,
+                        found.source
+                    );
+                }
+                Ok(0)
+            }
+            Command::Host(args) => host::serve(args).await.map(|()| 0),
+        }
+    }
+}
+
+fn known_runtime_names() -> Vec<&'static str> {
+    runtimes::entries().iter().map(|e| e.name).collect()
+}
+
+/// Runs `work` unless Ctrl-C comes first; dropping `work` stops its children.
+async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted; child processes stopped"),
+    }
+}
+
+async fn run(args: RunArgs) -> Result<i32> {
+    let project = paths::project_dir();
+    let workloads = workloads::known_workloads(&project)?;
+    // Validate before building or starting anything.
+    let plan = scenario::load(&args.scenario, &workloads, &known_runtime_names())?;
+    let daprd = daprd::resolve(args.daprd.as_deref())?;
+    let started = chrono::Utc::now();
+    let out = args
+        .out
+        .unwrap_or_else(|| results::default_path(&paths::runs_dir(), &plan.meta.name, &started));
+    let work_dir = out.with_extension("d");
+    let ctx = runner::RunContext {
+        project,
+        cache: paths::cache_dir(),
+        daprd,
+        host_program: std::env::current_exe().context("locating the blueprint-bench binary")?,
+        work_dir,
+    };
+    let results = interruptible(runner::run(&ctx, &plan, &out)).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print!("{}", table::render(&results));
+        println!("\nresults: {}", out.display());
+    }
+    let failed = results
+        .cells
+        .iter()
+        .any(|c| matches!(c.status, results::CellStatus::Failed { .. }));
+    Ok(if failed { 1 } else { 0 })
+}
+
+async fn conformance_cmd(args: ConformanceArgs) -> Result<i32> {
+    let project = paths::project_dir();
+    let daprd = daprd::resolve(args.daprd.as_deref())?;
+    let work = tempfile::Builder::new()
+        .prefix("blueprint-conformance-")
+        .tempdir()?;
+    let cells = interruptible(conformance::run_all(
+        &daprd,
+        &project,
+        &paths::cache_dir(),
+        args.runtime.as_deref(),
+        work.path(),
+    ))
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&cells)?);
+    } else {
+        print!("{}", conformance::render(&cells));
+    }
+    Ok(if cells.iter().any(|c| c.status == "fail") {
+        1
+    } else {
+        0
+    })
+}
+
+fn list(args: ListArgs) -> Result<i32> {
+    let project = paths::project_dir();
+    let listing = serde_json::json!({
+        "runtimes": runtimes::entries(),
+        "workloads": workloads::known_workloads(&project)?,
+        "languages": workloads::LANGUAGES,
+        "modes": scenario::MODES,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&listing)?);
+        return Ok(0);
+    }
+    println!("runtimes:");
+    for entry in runtimes::entries() {
+        let version = entry.version.unwrap_or_default();
+        match entry.availability {
+            runtimes::Availability::Available => {
+                println!("  {:<10} {version:<10} available ({})", entry.name, entry.host)
+            }
+            runtimes::Availability::Unavailable { reason, fix } => {
+                println!(
+                    "  {:<10} {version:<10} UNAVAILABLE: {reason}\n  {:<10} fix: {fix}",
+                    entry.name, ""
+                )
+            }
+        }
+    }
+    println!("workloads: {}", workloads::known_workloads(&project)?.join(", "));
+    println!("languages: {}", workloads::LANGUAGES.join(", "));
+    println!("modes:     {}", scenario::MODES.join(", "));
+    Ok(0)
+}

@@ -1,0 +1,244 @@
+//! The embedded blueprint's host program: a runtime adapter inside a native
+//! HTTP server that daprd calls as its app, with the guests' `dapr` imports
+//! mapped to Dapr gRPC. It is `blueprint-bench host …`, started by the harness
+//! as a child process, and follows `runtimes/HOST.md` like the wazero Go host.
+
+pub mod dapr_grpc;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use blueprint_runtime_api::{CallError, DaprHost, Limits, Module, NoDapr, RuntimeConfig, RuntimeInfo};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::net::ensure_loopback;
+use crate::runtimes;
+
+/// Largest request body the host accepts.
+const MAX_BODY: usize = 64 << 20;
+
+/// `blueprint-bench host`: flags as in `runtimes/HOST.md`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostArgs {
+    /// Loopback address to serve on.
+    #[arg(long)]
+    pub listen: SocketAddr,
+    /// daprd's gRPC port; without it guests get NOT_PERMITTED from `dapr` imports.
+    #[arg(long)]
+    pub dapr_grpc_port: Option<u16>,
+    /// A module to serve, as NAME=PATH (repeatable).
+    #[arg(long = "module", value_parser = parse_module, required = true)]
+    pub modules: Vec<(String, PathBuf)>,
+    /// Runtime adapter.
+    #[arg(long, default_value = "wasmtime")]
+    pub runtime: String,
+    /// Memory cap per instance, in 64 KiB pages.
+    #[arg(long, default_value_t = Limits::default().max_memory_pages)]
+    pub max_memory_pages: u32,
+    /// Time limit per call, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub call_timeout_ms: u64,
+}
+
+fn parse_module(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!("expected NAME=PATH, got `{s}`")),
+    }
+}
+
+/// What `GET /info` reports about one module.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleInfo {
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Its size on disk.
+    pub size_bytes: u64,
+    /// How long compiling took.
+    pub compile_ns: u64,
+}
+
+/// `GET /info`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostInfo {
+    /// The adapter.
+    pub runtime: RuntimeInfo,
+    /// Modules by name.
+    pub modules: BTreeMap<String, ModuleInfo>,
+}
+
+struct Served {
+    modules: BTreeMap<String, Arc<dyn Module>>,
+    dapr: Arc<dyn DaprHost>,
+    info: HostInfo,
+}
+
+/// Compiles the modules, then serves until SIGTERM/SIGINT.
+///
+/// # Errors
+/// A non-loopback address, an unavailable runtime, a module that does not
+/// compile or lacks the ABI, a port in use.
+pub async fn serve(args: HostArgs) -> Result<()> {
+    ensure_loopback(&args.listen)?;
+    check_unique(&args.modules)?;
+    let config = RuntimeConfig {
+        limits: Limits {
+            max_memory_pages: args.max_memory_pages,
+            call_timeout: Duration::from_millis(args.call_timeout_ms),
+        },
+    };
+    let runtime = runtimes::create(&args.runtime, &config)?;
+    let mut served = Served {
+        modules: BTreeMap::new(),
+        dapr: match args.dapr_grpc_port {
+            Some(port) => Arc::new(dapr_grpc::GrpcDapr::new(port, tokio::runtime::Handle::current())?),
+            None => Arc::new(NoDapr),
+        },
+        info: HostInfo {
+            runtime: runtime.info(),
+            modules: BTreeMap::new(),
+        },
+    };
+    for (name, path) in &args.modules {
+        let wasm =
+            std::fs::read(path).with_context(|| format!("module `{name}`: reading {}", path.display()))?;
+        let started = Instant::now();
+        let module = runtime
+            .compile(&wasm)
+            .with_context(|| format!("module `{name}` ({})", path.display()))?;
+        served.info.modules.insert(
+            name.clone(),
+            ModuleInfo {
+                path: path.clone(),
+                size_bytes: wasm.len() as u64,
+                compile_ns: started.elapsed().as_nanos() as u64,
+            },
+        );
+        served.modules.insert(name.clone(), module);
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(addr = %args.listen, runtime = %args.runtime, "host serving");
+    run_server(listener, Arc::new(served)).await
+}
+
+async fn run_server(listener: TcpListener, served: Arc<Served>) -> Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(err) => { tracing::warn!("accept: {err}"); continue; }
+                };
+                let _ = stream.set_nodelay(true);
+                let served = served.clone();
+                let service = hyper::service::service_fn(move |req| route(served.clone(), req));
+                let conn = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move { let _ = conn.await; });
+            }
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    tracing::info!("host shutting down");
+    if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within 5 s");
+    }
+    Ok(())
+}
+
+fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp
+}
+
+async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().trim_start_matches('/').to_owned();
+    Ok(match (req.method(), path.as_str()) {
+        (&Method::GET, "healthz") => reply(StatusCode::OK, "ok"),
+        (&Method::GET, "info") => match serde_json::to_vec(&served.info) {
+            Ok(json) => reply(StatusCode::OK, json),
+            Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        },
+        (&Method::POST, name) => match served.modules.get(name).cloned() {
+            Some(module) => invoke(&served, module, req).await,
+            None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
+        },
+        _ => reply(StatusCode::METHOD_NOT_ALLOWED, "use POST /<workload>"),
+    })
+}
+
+async fn invoke(served: &Served, module: Arc<dyn Module>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err) => return reply(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+    };
+    let dapr = served.dapr.clone();
+    // Guest code and its synchronous Dapr calls run on a blocking thread.
+    let outcome = tokio::task::spawn_blocking(move || run_once(module.as_ref(), dapr, &body)).await;
+    match outcome {
+        Ok(Ok(output)) => reply(StatusCode::OK, output),
+        Ok(Err((status, message))) => reply(status, message),
+        Err(join) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("host task failed: {join}"),
+        ),
+    }
+}
+
+/// One request on a fresh instance; a failure is the status and body of the
+/// reply (`runtimes/HOST.md`).
+fn run_once(
+    module: &dyn Module,
+    dapr: Arc<dyn DaprHost>,
+    body: &[u8],
+) -> Result<Vec<u8>, (StatusCode, String)> {
+    let mut instance = module
+        .instantiate(dapr)
+        .map_err(|e| (StatusCode::BAD_GATEWAY, e.to_string()))?;
+    instance.handle(body).map_err(|err| match err {
+        CallError::Guest(message) => (StatusCode::UNPROCESSABLE_ENTITY, message),
+        CallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout".into()),
+        trap @ CallError::Trap { .. } => (StatusCode::INTERNAL_SERVER_ERROR, trap.to_string()),
+        abi @ CallError::Abi(_) => (StatusCode::BAD_GATEWAY, abi.to_string()),
+    })
+}
+
+/// Checks the module arguments before anything starts.
+///
+/// # Errors
+/// Duplicate names.
+pub fn check_unique(modules: &[(String, PathBuf)]) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, _) in modules {
+        if !seen.insert(name) {
+            bail!("module name `{name}` given twice");
+        }
+    }
+    Ok(())
+}

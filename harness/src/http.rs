@@ -1,0 +1,98 @@
+//! A small HTTP/1.1 client for control traffic (health checks, reading state
+//! back, single requests). Load traffic has its own engine in [`crate::load`].
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// A keep-alive client for loopback control requests.
+#[derive(Clone, Debug)]
+pub struct ControlClient {
+    inner: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for ControlClient {
+    fn default() -> Self {
+        Self {
+            inner: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+}
+
+/// A status and body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Whole body.
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as text (lossy), for messages.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl ControlClient {
+    /// Sends one request and reads the whole reply, within `timeout`.
+    ///
+    /// # Errors
+    /// Connection failures and the timeout, with the URL named.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Reply> {
+        let mut req = Request::builder().method(method.clone()).uri(url);
+        if let Some(ct) = content_type {
+            req = req.header(hyper::header::CONTENT_TYPE, ct);
+        }
+        let req = req
+            .body(Full::new(body))
+            .with_context(|| format!("building request to {url}"))?;
+        let work = async {
+            let resp = self.inner.request(req).await?;
+            let status = resp.status();
+            let body = resp.into_body().collect().await?.to_bytes();
+            anyhow::Ok(Reply { status, body })
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .with_context(|| format!("{method} {url} timed out after {timeout:?}"))?
+            .with_context(|| format!("{method} {url}"))
+    }
+
+    /// `GET url`.
+    ///
+    /// # Errors
+    /// As [`ControlClient::send`].
+    pub async fn get(&self, url: &str, timeout: Duration) -> Result<Reply> {
+        self.send(Method::GET, url, None, Bytes::new(), timeout).await
+    }
+
+    /// `POST url` with a body.
+    ///
+    /// # Errors
+    /// As [`ControlClient::send`].
+    pub async fn post(&self, url: &str, body: impl Into<Bytes>, timeout: Duration) -> Result<Reply> {
+        self.send(
+            Method::POST,
+            url,
+            Some("application/octet-stream"),
+            body.into(),
+            timeout,
+        )
+        .await
+    }
+}

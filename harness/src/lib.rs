@@ -1,0 +1,35 @@
+//! blueprint-bench: a benchmark and conformance harness for WebAssembly with
+//! Dapr. It runs identical Wasm workloads under each way of combining the two
+//! (the "blueprints"), on several runtimes, against a real daprd, and records
+//! throughput, latency, CPU and memory.
+//!
+//! Layout, in the order a run uses it:
+//! - [`cli`]: subcommands; `main` only parses and reports errors.
+//! - [`scenario`]: TOML → a validated [`scenario::Plan`] of cells.
+//! - [`daprd`]: find the sidecar, or build it from the official Go module.
+//! - [`workloads`]: build guest modules, read golden vectors.
+//! - [`runner`]: per cell, start an app host ([`app`]) and a sidecar
+//!   ([`sidecar`]), drive load ([`load`]), record [`results`].
+//! - [`host`]: the embedded blueprint's host program (`blueprint-bench host`).
+//! - [`conformance`]: golden vectors on every runtime through a real daprd.
+//! - [`process`], [`net`], [`http`], [`paths`], [`progress`]: plumbing.
+
+pub mod app;
+pub mod cli;
+pub mod conformance;
+pub mod daprd;
+pub mod environment;
+pub mod host;
+pub mod http;
+pub mod load;
+pub mod net;
+pub mod paths;
+pub mod process;
+pub mod progress;
+pub mod results;
+pub mod runner;
+pub mod runtimes;
+pub mod scenario;
+pub mod sidecar;
+pub mod table;
+pub mod workloads;

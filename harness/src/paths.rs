@@ -1,0 +1,32 @@
+//! Where things live: the project checkout (sources the harness builds from)
+//! and the cache (built daprd, guests, Go caches), kept apart from the run
+//! output.
+
+use std::path::PathBuf;
+
+/// The project checkout: `$BLUEPRINT_PROJECT_DIR`, else the directory this
+/// binary was built from.
+pub fn project_dir() -> PathBuf {
+    let dir = std::env::var_os("BLUEPRINT_PROJECT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")));
+    dir.canonicalize().unwrap_or(dir)
+}
+
+/// The build cache: `$BLUEPRINT_CACHE_DIR`, else `$XDG_CACHE_HOME/blueprint-bench`,
+/// else `~/.cache/blueprint-bench`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BLUEPRINT_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("blueprint-bench")
+}
+
+/// Where run folders and result files go by default: `results/runs/`.
+pub fn runs_dir() -> PathBuf {
+    project_dir().join("results").join("runs")
+}

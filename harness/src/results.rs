@@ -1,0 +1,292 @@
+//! The results document: data only, versioned, written atomically.
+//!
+//! One JSON file per run. Histograms are kept whole (HdrHistogram V2 +
+//! DEFLATE, base64), so runs can be merged and re-analysed later without
+//! re-running anything. `results/schema.json` describes the format and a test
+//! checks that a written document has every field it lists.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{CellId, DaprSettings, LoadSettings, Meta};
+
+/// Bumped on any change a reader could notice.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResults {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Where it ran.
+    pub environment: Environment,
+    /// What was asked.
+    pub scenario: ScenarioRecord,
+    /// One entry per cell, in the order they ran.
+    pub cells: Vec<CellResult>,
+}
+
+/// The scenario as run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioRecord {
+    /// The file.
+    pub path: String,
+    /// `[scenario]`.
+    pub meta: Meta,
+    /// `[load]`.
+    pub load: LoadSettings,
+    /// `[dapr]`.
+    pub dapr: DaprSettings,
+}
+
+/// The machine and software a run measured.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Environment {
+    /// CPU model name.
+    pub cpu: String,
+    /// Logical cores available.
+    pub cores: usize,
+    /// Memory in bytes.
+    pub memory_bytes: u64,
+    /// Kernel release.
+    pub kernel: String,
+    /// `blueprint-bench` version.
+    pub harness_version: String,
+    /// Git revision of the checkout (with `-dirty` when modified).
+    pub git_revision: String,
+    /// daprd version and origin.
+    pub daprd: Option<crate::daprd::Daprd>,
+    /// Runtime name → version.
+    pub runtimes: BTreeMap<String, String>,
+}
+
+/// How one cell ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum CellStatus {
+    /// Measured.
+    Ok,
+    /// Tried and failed; the run went on.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// Could not be tried on this machine.
+    Unavailable {
+        /// Why, and the fix.
+        reason: String,
+    },
+    /// Does not make sense (e.g. a stateful workload as middleware).
+    NotApplicable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One cell's outcome and figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellResult {
+    /// Which combination.
+    pub id: CellId,
+    /// How it ended.
+    #[serde(flatten)]
+    pub status: CellStatus,
+    /// Runtime name, version and engine configuration, as the host reported.
+    pub runtime: Option<blueprint_runtime_api::RuntimeInfo>,
+    /// Guest module size on disk.
+    pub module_size_bytes: Option<u64>,
+    /// Module compile time in the host.
+    pub compile_ns: Option<u64>,
+    /// From spawning daprd to its readiness.
+    pub sidecar_startup_ms: Option<f64>,
+    /// Load figures, when measured.
+    pub load: Option<LoadSummary>,
+}
+
+impl CellResult {
+    /// A cell with only its id and status.
+    pub fn bare(id: CellId, status: CellStatus) -> Self {
+        Self {
+            id,
+            status,
+            runtime: None,
+            module_size_bytes: None,
+            compile_ns: None,
+            sidecar_startup_ms: None,
+            load: None,
+        }
+    }
+}
+
+/// Throughput and latency of a measured window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// Requests completed (errors included).
+    pub requests: u64,
+    /// Errors by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Measured window, seconds.
+    pub duration_s: f64,
+    /// Requests per second.
+    pub throughput_rps: f64,
+    /// Latency percentiles of successful requests, microseconds.
+    pub latency_us: Percentiles,
+    /// The latency histogram (ns), HdrHistogram V2 + DEFLATE, base64.
+    pub latency_histogram: String,
+}
+
+/// Latency percentiles in microseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th.
+    pub p90: f64,
+    /// 99th.
+    pub p99: f64,
+    /// 99.9th.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Reads the percentiles of a nanosecond histogram.
+    pub fn of(h: &Histogram<u64>) -> Self {
+        let us = |ns: u64| ns as f64 / 1e3;
+        Self {
+            mean: h.mean() / 1e3,
+            p50: us(h.value_at_quantile(0.50)),
+            p90: us(h.value_at_quantile(0.90)),
+            p99: us(h.value_at_quantile(0.99)),
+            p999: us(h.value_at_quantile(0.999)),
+            max: us(h.max()),
+        }
+    }
+}
+
+/// Serialises a histogram as V2 + DEFLATE, base64.
+///
+/// # Errors
+/// Serialisation failure (not expected for in-memory buffers).
+pub fn encode_histogram(h: &Histogram<u64>) -> Result<String> {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .map_err(|e| anyhow::anyhow!("serialising histogram: {e:?}"))?;
+    Ok(B64.encode(buf))
+}
+
+/// Reverses [`encode_histogram`].
+///
+/// # Errors
+/// Bad base64 or a corrupt histogram.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>> {
+    let bytes = B64.decode(text).context("histogram is not base64")?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("corrupt histogram: {e:?}"))
+}
+
+impl LoadSummary {
+    /// Summarises a load report.
+    ///
+    /// # Errors
+    /// Histogram serialisation failure.
+    pub fn from_report(report: &crate::load::LoadReport) -> Result<Self> {
+        Ok(Self {
+            requests: report.requests,
+            errors: report.errors.clone(),
+            duration_s: report.elapsed.as_secs_f64(),
+            throughput_rps: report.throughput(),
+            latency_us: Percentiles::of(&report.latency),
+            latency_histogram: encode_histogram(&report.latency)?,
+        })
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` atomically: a temporary file in the
+/// same folder, flushed to disk, then renamed over the target.
+///
+/// # Errors
+/// The folder cannot be created or written.
+pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, value)?;
+    tmp.write_all(b"\n")?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads a results document.
+///
+/// # Errors
+/// Unreadable, malformed, or from a newer schema.
+pub fn read(path: &Path) -> Result<RunResults> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let results: RunResults =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if results.schema_version > SCHEMA_VERSION {
+        anyhow::bail!(
+            "{} has schema version {}, this blueprint-bench reads up to {SCHEMA_VERSION}",
+            path.display(),
+            results.schema_version
+        );
+    }
+    Ok(results)
+}
+
+/// `results/runs/<scenario>-<timestamp>.json`.
+pub fn default_path(runs_dir: &Path, scenario: &str, started: &chrono::DateTime<chrono::Utc>) -> PathBuf {
+    runs_dir.join(format!("{scenario}-{}.json", started.format("%Y%m%dT%H%M%SZ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_round_trip_through_base64() {
+        let mut h = crate::load::new_histogram();
+        for v in [1_000u64, 2_000, 2_000, 1_000_000, 7_000_000_000] {
+            h.record(v).unwrap();
+        }
+        let back = decode_histogram(&encode_histogram(&h).unwrap()).unwrap();
+        assert_eq!(back.len(), 5);
+        assert_eq!(back.max(), h.max());
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+        assert!(decode_histogram("not base64!").is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/r.json");
+        write_atomic(&path, &serde_json::json!({"a": 1})).unwrap();
+        write_atomic(&path, &serde_json::json!({"a": 2})).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v["a"], 2);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+}

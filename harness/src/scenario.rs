@@ -1,0 +1,428 @@
+//! Scenario files: TOML in, a validated [`Plan`] of cells out.
+//!
+//! Parsing rejects unknown keys; every error names the file, the line and the
+//! field. Validation (known workloads, modes, runtimes, languages) happens here
+//! too, before anything is built or started.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Deserializer, Serialize};
+use toml::Spanned;
+
+use crate::sidecar::StateStoreKind;
+
+/// A scenario file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name and description.
+    pub scenario: Meta,
+    /// What to cross.
+    pub matrix: Matrix,
+    /// How hard and how long.
+    #[serde(default)]
+    pub load: LoadSettings,
+    /// Sidecar settings.
+    #[serde(default)]
+    pub dapr: DaprSettings,
+    /// Request body per workload; default: the first golden-vector input that succeeds.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, Input>,
+}
+
+/// `[scenario]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Short name, used in result file names.
+    pub name: String,
+    /// What the scenario is for.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[matrix]`: the cells are the cross product.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matrix {
+    /// Workload names (files in `workloads/vectors/`).
+    pub workloads: Vec<Spanned<String>>,
+    /// Integration modes.
+    pub modes: Vec<Spanned<String>>,
+    /// Runtime names.
+    pub runtimes: Vec<Spanned<String>>,
+    /// Guest languages.
+    #[serde(default = "default_languages")]
+    pub languages: Vec<Spanned<String>>,
+}
+
+fn default_languages() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "rust".to_owned())]
+}
+
+/// `[load]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSettings {
+    /// Concurrent connections (closed loop).
+    pub connections: usize,
+    /// Excluded warm-up before measuring.
+    #[serde(with = "human_duration")]
+    pub warmup: Duration,
+    /// Measured window.
+    #[serde(with = "human_duration")]
+    pub duration: Duration,
+    /// Stop the measured window after this many requests.
+    #[serde(default)]
+    pub max_requests: Option<u64>,
+    /// Time limit per request.
+    #[serde(with = "human_duration", default = "default_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        Self {
+            connections: 4,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_secs(5),
+            max_requests: None,
+            timeout: default_timeout(),
+        }
+    }
+}
+
+/// `[dapr]`.
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DaprSettings {
+    /// Backing store of `statestore`.
+    #[serde(default)]
+    pub state_store: StateStoreKind,
+}
+
+/// `[inputs.<workload>]`: the request body.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Input {
+    /// Literal text.
+    Text(String),
+    /// A file, relative to the scenario file.
+    File(PathBuf),
+}
+
+/// Integration modes the harness knows (see `DESIGN.md`).
+pub const MODES: &[&str] = &["embedded"];
+
+/// Serde for durations written as `"500ms"`, `"3s"`, `"1m"`.
+mod human_duration {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        let value = humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration ({e}); write e.g. \"500ms\" or \"3s\""
+            ))
+        })?;
+        if value > Duration::from_secs(24 * 3600) {
+            return Err(serde::de::Error::custom(format!("`{text}` is longer than a day")));
+        }
+        Ok(value)
+    }
+}
+
+/// One combination to measure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CellId {
+    /// Workload.
+    pub workload: String,
+    /// Integration mode.
+    pub mode: String,
+    /// Runtime.
+    pub runtime: String,
+    /// Guest language.
+    pub language: String,
+    /// daprd → app protocol.
+    pub protocol: String,
+    /// State store.
+    pub store: String,
+}
+
+impl std::fmt::Display for CellId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}/{}",
+            self.workload, self.mode, self.runtime, self.language, self.protocol, self.store
+        )
+    }
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// `[scenario]`.
+    pub meta: Meta,
+    /// Cells in file order (the runner may shuffle).
+    pub cells: Vec<CellId>,
+    /// `[load]`.
+    pub load: LoadSettings,
+    /// `[dapr]`.
+    pub dapr: DaprSettings,
+    /// Request bodies given in the file.
+    pub inputs: BTreeMap<String, Vec<u8>>,
+}
+
+/// An error located in a scenario file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub struct ScenarioError {
+    /// The file.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+fn line_of(text: &str, span: &Range<usize>) -> usize {
+    text[..span.start.min(text.len())].matches('\n').count() + 1
+}
+
+/// Reads and validates a scenario file against what this checkout has.
+///
+/// # Errors
+/// [`ScenarioError`] naming file, line and field.
+pub fn load(path: &Path, known_workloads: &[String], known_runtimes: &[&str]) -> Result<Plan> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading scenario {}", path.display()))?;
+    parse(&text, path, known_workloads, known_runtimes)
+}
+
+/// Parses and validates scenario text (`path` is for messages and relative files).
+///
+/// # Errors
+/// [`ScenarioError`] naming file, line and field.
+pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes: &[&str]) -> Result<Plan> {
+    let shown = path.display().to_string();
+    let located = |span: Option<Range<usize>>, message: String| ScenarioError {
+        path: shown.clone(),
+        line: span.map_or(1, |s| line_of(text, &s)),
+        message,
+    };
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+        // toml's own message names the key and shows the line; keep it whole.
+        let message = e.message().to_owned();
+        let field = e.span().map(|s| text[s].to_owned()).unwrap_or_default();
+        let message = if field.is_empty() || message.contains(&field) {
+            message
+        } else {
+            format!("{message} (at `{field}`)")
+        };
+        located(e.span(), message)
+    })?;
+
+    let check =
+        |field: &str, values: &[Spanned<String>], known: &[&str]| -> Result<Vec<String>, ScenarioError> {
+            if values.is_empty() {
+                return Err(located(None, format!("matrix.{field} is empty")));
+            }
+            values
+                .iter()
+                .map(|v| {
+                    if known.contains(&v.get_ref().as_str()) {
+                        Ok(v.get_ref().clone())
+                    } else {
+                        Err(located(
+                            Some(v.span()),
+                            format!(
+                                "matrix.{field}: unknown value `{}`; known: {}",
+                                v.get_ref(),
+                                known.join(", ")
+                            ),
+                        ))
+                    }
+                })
+                .collect()
+        };
+    let workload_names: Vec<&str> = known_workloads.iter().map(String::as_str).collect();
+    let workloads = check("workloads", &file.matrix.workloads, &workload_names)?;
+    let modes = check("modes", &file.matrix.modes, MODES)?;
+    let runtimes = check("runtimes", &file.matrix.runtimes, known_runtimes)?;
+    let languages = check("languages", &file.matrix.languages, crate::workloads::LANGUAGES)?;
+
+    if file.load.connections == 0 || file.load.connections > 1024 {
+        return Err(located(
+            find(text, "connections"),
+            "load.connections must be between 1 and 1024".into(),
+        )
+        .into());
+    }
+    if file.load.duration.is_zero() {
+        return Err(located(find(text, "duration"), "load.duration must be positive".into()).into());
+    }
+
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut inputs = BTreeMap::new();
+    for (name, input) in &file.inputs {
+        if !known_workloads.contains(name) {
+            return Err(located(find(text, name), format!("inputs.{name}: no such workload")).into());
+        }
+        let bytes = match input {
+            Input::Text(text) => text.as_bytes().to_vec(),
+            Input::File(rel) => {
+                let p = base.join(rel);
+                std::fs::read(&p).map_err(|e| {
+                    located(
+                        find(text, name),
+                        format!("inputs.{name}.file: cannot read {}: {e}", p.display()),
+                    )
+                })?
+            }
+        };
+        inputs.insert(name.clone(), bytes);
+    }
+
+    let mut cells = Vec::new();
+    for workload in &workloads {
+        for mode in &modes {
+            for runtime in &runtimes {
+                for language in &languages {
+                    cells.push(CellId {
+                        workload: workload.clone(),
+                        mode: mode.clone(),
+                        runtime: runtime.clone(),
+                        language: language.clone(),
+                        protocol: "http".into(),
+                        store: file.dapr.state_store.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Plan {
+        path: path.to_owned(),
+        meta: file.scenario,
+        cells,
+        load: file.load,
+        dapr: file.dapr,
+        inputs,
+    })
+}
+
+/// The span of the first occurrence of `key` at the start of a line, for
+/// messages about values serde has already accepted.
+fn find(text: &str, key: &str) -> Option<Range<usize>> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with(key) {
+            return Some(offset..offset + line.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[scenario]
+name = "t"
+
+[matrix]
+workloads = ["noop", "counter"]
+modes = ["embedded"]
+runtimes = ["wasmtime"]
+
+[load]
+connections = 2
+warmup = "200ms"
+duration = "1s"
+"#;
+
+    fn parse_str(text: &str) -> Result<Plan> {
+        parse(
+            text,
+            Path::new("scenarios/t.toml"),
+            &["counter".into(), "noop".into()],
+            &["wasmtime", "wasmer"],
+        )
+    }
+
+    fn error_of(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_file_becomes_the_cross_product() {
+        let plan = parse_str(GOOD).unwrap();
+        assert_eq!(plan.cells.len(), 2);
+        assert_eq!(plan.load.warmup, Duration::from_millis(200));
+        assert_eq!(plan.cells[0].store, "in-memory");
+        assert_eq!(plan.cells[0].language, "rust");
+    }
+
+    #[test]
+    fn a_typo_in_a_key_names_the_key_and_its_line() {
+        let text = GOOD.replace("connections = 2", "conections = 2");
+        let err = error_of(&text);
+        assert!(err.starts_with("scenarios/t.toml:11:"), "{err}");
+        assert!(err.contains("conections"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_runtime_names_the_field_and_line() {
+        let err = error_of(&GOOD.replace(r#"["wasmtime"]"#, r#"["wasmtime", "wasmtim"]"#));
+        assert!(err.starts_with("scenarios/t.toml:8:"), "{err}");
+        assert!(
+            err.contains("matrix.runtimes") && err.contains("wasmtim"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let err = error_of(&GOOD.replace(r#""1s""#, r#""soon""#));
+        assert!(
+            err.starts_with("scenarios/t.toml:13:") && err.contains("not a duration"),
+            "{err}"
+        );
+        let err = error_of(&GOOD.replace("connections = 2", "connections = 0"));
+        assert!(
+            err.starts_with("scenarios/t.toml:11:") && err.contains("load.connections"),
+            "{err}"
+        );
+        let err = error_of(&GOOD.replace("connections = 2", "connections = -3"));
+        assert!(err.starts_with("scenarios/t.toml:11:"), "{err}");
+    }
+
+    #[test]
+    fn the_checked_in_scenarios_are_valid() {
+        let project = crate::paths::project_dir();
+        let workloads = crate::workloads::known_workloads(&project).unwrap();
+        let runtimes: Vec<&str> = crate::runtimes::entries().iter().map(|e| e.name).collect();
+        for entry in std::fs::read_dir(project.join("scenarios")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                load(&path, &workloads, &runtimes).unwrap_or_else(|e| panic!("{e:#}"));
+            }
+        }
+    }
+}

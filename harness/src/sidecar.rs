@@ -1,0 +1,324 @@
+//! The real Dapr sidecar: component and Configuration YAML written into a run
+//! folder, daprd started in standalone mode on free loopback ports, readiness
+//! awaited, its log kept, and the process stopped when the [`Sidecar`] drops.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::daprd::Daprd;
+use crate::http::ControlClient;
+use crate::net::free_ports;
+use crate::process::ChildGuard;
+
+/// Dapr component name of the state store guests use (see `workloads/ABI.md`).
+pub const STATE_STORE: &str = "statestore";
+/// Dapr component name of the pub/sub broker guests use.
+pub const PUBSUB: &str = "pubsub";
+
+/// Which state store backs `statestore`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateStoreKind {
+    /// `state.in-memory`: the embedded default, nothing to install.
+    #[default]
+    InMemory,
+    /// `state.sqlite`: a file in the run folder.
+    Sqlite,
+}
+
+impl std::fmt::Display for StateStoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StateStoreKind::InMemory => "in-memory",
+            StateStoreKind::Sqlite => "sqlite",
+        })
+    }
+}
+
+/// How daprd talks to its app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppProtocol {
+    /// HTTP/1.1.
+    #[default]
+    Http,
+}
+
+impl std::fmt::Display for AppProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AppProtocol::Http => "http",
+        })
+    }
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct SidecarSpec {
+    /// Dapr app id.
+    pub app_id: String,
+    /// The app's loopback port, if there is an app.
+    pub app_port: Option<u16>,
+    /// Protocol to the app.
+    pub app_protocol: AppProtocol,
+    /// Backing store of `statestore`.
+    pub state_store: StateStoreKind,
+    /// How long to wait for readiness.
+    pub ready_timeout: Duration,
+    /// Ports to listen on.
+    pub ports: SidecarPorts,
+}
+
+/// The loopback ports one daprd listens on, chosen before anything starts so
+/// that the app can be told the gRPC port before daprd exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SidecarPorts {
+    /// Dapr HTTP API.
+    pub http: u16,
+    /// Dapr gRPC API.
+    pub grpc: u16,
+    /// Prometheus metrics.
+    pub metrics: u16,
+    /// Internal gRPC (sidecar to sidecar).
+    pub internal: u16,
+}
+
+impl SidecarPorts {
+    /// Four free loopback ports.
+    ///
+    /// # Errors
+    /// The kernel refuses to bind.
+    pub fn allocate() -> Result<Self> {
+        let p = free_ports(4)?;
+        Ok(Self {
+            http: p[0],
+            grpc: p[1],
+            metrics: p[2],
+            internal: p[3],
+        })
+    }
+}
+
+impl SidecarSpec {
+    /// A sidecar for `app_id` in front of the app at `app_port`.
+    ///
+    /// # Errors
+    /// No free ports.
+    pub fn new(app_id: impl Into<String>, app_port: Option<u16>) -> Result<Self> {
+        Ok(Self {
+            app_id: app_id.into(),
+            app_port,
+            app_protocol: AppProtocol::Http,
+            state_store: StateStoreKind::InMemory,
+            ready_timeout: Duration::from_secs(30),
+            ports: SidecarPorts::allocate()?,
+        })
+    }
+}
+
+/// A running daprd.
+#[derive(Debug)]
+pub struct Sidecar {
+    child: ChildGuard,
+    /// Dapr HTTP API port.
+    pub http_port: u16,
+    /// Dapr gRPC API port.
+    pub grpc_port: u16,
+    /// Prometheus metrics port.
+    pub metrics_port: u16,
+    /// App id.
+    pub app_id: String,
+    /// Folder with the YAML and the log.
+    pub dir: PathBuf,
+    /// From spawn to ready.
+    pub startup: Duration,
+}
+
+impl Sidecar {
+    /// Writes the resources into `dir`, starts daprd and waits until
+    /// `/v1.0/healthz` answers 204 (which includes the app channel when
+    /// there is an app).
+    ///
+    /// # Errors
+    /// daprd exits or is not ready in time; the message carries the tail of
+    /// its log.
+    pub async fn start(daprd: &Daprd, spec: &SidecarSpec, dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir.join("resources"))
+            .with_context(|| format!("creating {}", dir.display()))?;
+        write_resources(spec, dir)?;
+        let SidecarPorts {
+            http: http_port,
+            grpc: grpc_port,
+            metrics: metrics_port,
+            internal: internal_port,
+        } = spec.ports;
+
+        let mut cmd = Command::new(&daprd.path);
+        cmd.current_dir(dir)
+            .args(["--mode", "standalone", "--app-id", &spec.app_id])
+            .args(["--dapr-http-port", &http_port.to_string()])
+            .args(["--dapr-grpc-port", &grpc_port.to_string()])
+            .args(["--dapr-internal-grpc-port", &internal_port.to_string()])
+            .args(["--metrics-port", &metrics_port.to_string()])
+            .args(["--dapr-listen-addresses", "127.0.0.1"])
+            .args(["--dapr-internal-grpc-listen-address", "127.0.0.1"])
+            .args(["--metrics-listen-address", "127.0.0.1"])
+            .args(["--resources-path", "resources", "--config", "config.yaml"])
+            .args(["--log-level", "info", "--enable-profiling=false"]);
+        if let Some(app_port) = spec.app_port {
+            cmd.args(["--app-port", &app_port.to_string()])
+                .args(["--app-protocol", &spec.app_protocol.to_string()])
+                .args(["--app-channel-address", "127.0.0.1"]);
+        }
+        let started = Instant::now();
+        let child = ChildGuard::spawn("daprd", cmd, &dir.join("daprd.log"))?;
+        let mut sidecar = Self {
+            child,
+            http_port,
+            grpc_port,
+            metrics_port,
+            app_id: spec.app_id.clone(),
+            dir: dir.to_owned(),
+            startup: Duration::ZERO,
+        };
+        sidecar.wait_ready(spec.ready_timeout).await?;
+        sidecar.startup = started.elapsed();
+        tracing::debug!(app_id = %spec.app_id, startup = ?sidecar.startup, "daprd ready");
+        Ok(sidecar)
+    }
+
+    async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
+        let client = ControlClient::default();
+        let url = format!("{}/v1.0/healthz", self.http_url());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.exited() {
+                bail!(
+                    "daprd exited during start-up ({status}); last log lines:\n{}",
+                    self.child.log_tail(20)
+                );
+            }
+            if let Ok(reply) = client.get(&url, Duration::from_secs(1)).await
+                && reply.status.is_success()
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "daprd was not ready within {timeout:?} ({url} never answered 2xx); \
+                     last log lines:\n{}",
+                    self.child.log_tail(20)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `http://127.0.0.1:<dapr-http-port>`.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// URL that invokes `method` on this sidecar's app through service invocation.
+    pub fn invoke_url(&self, method: &str) -> String {
+        format!("{}/v1.0/invoke/{}/method/{method}", self.http_url(), self.app_id)
+    }
+
+    /// daprd's process id (for meters).
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Reads a key through Dapr's HTTP state API; `None` if it has no value.
+    ///
+    /// # Errors
+    /// The request fails or Dapr answers with an error.
+    pub async fn get_state(&self, store: &str, key: &str) -> Result<Option<bytes::Bytes>> {
+        let url = format!("{}/v1.0/state/{store}/{key}", self.http_url());
+        let reply = ControlClient::default().get(&url, Duration::from_secs(5)).await?;
+        match reply.status.as_u16() {
+            200 => Ok(Some(reply.body)),
+            204 => Ok(None),
+            code => bail!("GET {url} answered {code}: {}", reply.text()),
+        }
+    }
+
+    /// The last lines of daprd's log.
+    pub fn log_tail(&self, n: usize) -> String {
+        self.child.log_tail(n)
+    }
+
+    /// Stops daprd (also done on drop).
+    pub fn stop(mut self) {
+        self.child.stop();
+    }
+}
+
+/// A YAML double-quoted scalar (JSON strings are valid YAML).
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+fn component(name: &str, kind: &str, metadata: &[(&str, String)]) -> String {
+    let mut yaml = format!(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: {kind}\n  version: v1\n"
+    );
+    if metadata.is_empty() {
+        yaml.push_str("  metadata: []\n");
+    } else {
+        yaml.push_str("  metadata:\n");
+        for (key, value) in metadata {
+            let _ = writeln!(yaml, "    - name: {key}\n      value: {}", q(value));
+        }
+    }
+    yaml
+}
+
+fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
+    let state = match spec.state_store {
+        StateStoreKind::InMemory => component(STATE_STORE, "state.in-memory", &[]),
+        StateStoreKind::Sqlite => component(
+            STATE_STORE,
+            "state.sqlite",
+            &[("connectionString", dir.join("state.db").display().to_string())],
+        ),
+    };
+    let pubsub = component(PUBSUB, "pubsub.in-memory", &[]);
+    // Name resolution from a file in the run folder: standalone mode's default
+    // (mDNS) would announce the app beyond loopback.
+    let config = format!(
+        "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: blueprint-bench\nspec:\n  \
+         nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n      \
+         connectionString: {}\n  metric:\n    enabled: true\n  tracing:\n    samplingRate: \"0\"\n",
+        q(&dir.join("nameresolution.db").display().to_string())
+    );
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    write("resources/statestore.yaml", &state)?;
+    write("resources/pubsub.yaml", &pubsub)?;
+    write("config.yaml", &config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_are_dapr_yaml_with_quoted_values() {
+        let yaml = component(
+            "statestore",
+            "state.sqlite",
+            &[("connectionString", "/tmp/a \"b\".db".into())],
+        );
+        assert!(yaml.starts_with("apiVersion: dapr.io/v1alpha1\nkind: Component\n"));
+        assert!(yaml.contains("  type: state.sqlite\n"));
+        assert!(yaml.contains(r#"value: "/tmp/a \"b\".db""#));
+    }
+}

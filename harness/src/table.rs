@@ -1,0 +1,84 @@
+//! The compact terminal table printed after a run.
+
+use std::fmt::Write as _;
+
+use crate::results::{CellStatus, RunResults};
+
+/// Renders one row per cell: identity, status, throughput, latency, errors.
+pub fn render(results: &RunResults) -> String {
+    let header = [
+        "workload", "mode", "runtime", "lang", "store", "status", "req/s", "p50 µs", "p99 µs", "max µs",
+        "errors",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    for cell in &results.cells {
+        let id = &cell.id;
+        let mut row = vec![
+            id.workload.clone(),
+            id.mode.clone(),
+            id.runtime.clone(),
+            id.language.clone(),
+            id.store.clone(),
+        ];
+        let status = match &cell.status {
+            CellStatus::Ok => "ok".to_owned(),
+            CellStatus::Failed { .. } => "FAILED".to_owned(),
+            CellStatus::Unavailable { .. } => "unavailable".to_owned(),
+            CellStatus::NotApplicable { reason } => format!("n/a: {reason}"),
+        };
+        row.push(status);
+        match &cell.load {
+            Some(load) => {
+                row.push(format!("{:.0}", load.throughput_rps));
+                row.push(format!("{:.0}", load.latency_us.p50));
+                row.push(format!("{:.0}", load.latency_us.p99));
+                row.push(format!("{:.0}", load.latency_us.max));
+                row.push(load.errors.values().sum::<u64>().to_string());
+            }
+            None => row.extend(std::iter::repeat_n("-".to_owned(), 5)),
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (v, w))| {
+                if c >= 6 {
+                    format!("{v:>w$}")
+                } else {
+                    format!("{v:<w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+        if i == 0 {
+            let _ = writeln!(
+                out,
+                "{}",
+                widths
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            );
+        }
+    }
+    for cell in &results.cells {
+        match &cell.status {
+            CellStatus::Failed { error } => {
+                let _ = writeln!(out, "\n{}: FAILED: {error}", cell.id);
+            }
+            CellStatus::Unavailable { reason } => {
+                let _ = writeln!(out, "\n{}: unavailable: {reason}", cell.id);
+            }
+            _ => {}
+        }
+    }
+    out
+}
