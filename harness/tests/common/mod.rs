@@ -1,0 +1,79 @@
+//! Shared setup for the integration tests: the real daprd (built once into
+//! the cache), the guest modules, the binary under test, and process checks.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use blueprint_bench::daprd::{self, Daprd};
+use blueprint_bench::{paths, workloads};
+
+/// daprd, built from the wrapper module on first use (or `$DAPRD`).
+pub fn daprd() -> Daprd {
+    static DAPRD: OnceLock<Daprd> = OnceLock::new();
+    DAPRD
+        .get_or_init(|| {
+            let explicit = std::env::var_os("DAPRD").map(PathBuf::from);
+            daprd::resolve(explicit.as_deref()).expect("daprd must be available")
+        })
+        .clone()
+}
+
+/// Rust guest modules by workload.
+pub fn guests() -> BTreeMap<String, PathBuf> {
+    static GUESTS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    GUESTS
+        .get_or_init(|| {
+            workloads::build_rust(&paths::project_dir(), &paths::cache_dir()).expect("guests build")
+        })
+        .clone()
+}
+
+/// The `blueprint-bench` binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_blueprint-bench"))
+}
+
+/// Pids of the live (non-zombie) direct children of `pid`.
+pub fn children_of(pid: u32) -> BTreeSet<u32> {
+    let mut out = BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command: state, ppid, …
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 1 && fields[1] == pid.to_string() && fields[0] != "Z" {
+            out.insert(child);
+        }
+    }
+    out
+}
+
+/// Whether `pid` is alive and not a zombie.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.split_whitespace().next() != Some("Z"))
+        })
+        .unwrap_or(false)
+}
+
+/// A scenario file in `dir` with the given body after the `[scenario]` table.
+pub fn scenario(dir: &std::path::Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, format!("[scenario]\nname = \"{name}\"\n\n{body}")).unwrap();
+    path
+}
