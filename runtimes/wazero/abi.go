@@ -1,0 +1,357 @@
+package main
+
+// The guest ABI v1 `dapr` import module (workloads/ABI.md). The semantics
+// mirror runtimes/api/src/abi.rs line by line (argument checks in the same
+// order, the same codes, the same result slot and state_get layout) so that a
+// guest gets the same answers here as on the Rust hosts.
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"log"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// ABI constants (ABI.md).
+const (
+	abiVersion = 1
+
+	exportMemory     = "memory"
+	exportABIVersion = "bb_abi_version"
+	exportAlloc      = "bb_alloc"
+	exportHandle     = "bb_handle"
+	exportInitialize = "_initialize"
+	importModule     = "dapr"
+
+	// Bit 31 of the packed response's low word: the bytes are an error message.
+	errorFlag = 0x8000_0000
+)
+
+// Error codes returned by `dapr` imports.
+const (
+	codeNotFound        int64 = -1
+	codeEtagMismatch    int64 = -2
+	codeInvalidArgument int64 = -3
+	codeUnavailable     int64 = -4
+	codeNoResult        int64 = -5
+	codeBufferTooSmall  int64 = -6
+	codeNotPermitted    int64 = -7
+)
+
+// guestMemory is the part of api.Memory the imports use. Read returns a view
+// of guest memory, so writing into it writes the guest's memory (take_result
+// relies on that). A small interface keeps the semantics testable on a plain
+// byte slice.
+type guestMemory interface {
+	Read(offset, byteCount uint32) ([]byte, bool)
+}
+
+// instanceState is the host side of one instance's `dapr` imports: the Dapr
+// client and the result slot. Wazero hands host functions the context of the
+// guest call, so each request puts its instance's state there.
+type instanceState struct {
+	dapr   daprAPI
+	module string // for log lines
+
+	slot    []byte
+	hasSlot bool // an empty result is still a result: NO_RESULT needs the difference
+}
+
+type instanceKey struct{}
+
+func withInstance(ctx context.Context, st *instanceState) context.Context {
+	return context.WithValue(ctx, instanceKey{}, st)
+}
+
+// instanceFrom finds the state of the instance making a call. A call without
+// one (a context the host did not build) gets a state that refuses Dapr, so
+// it still answers with a code rather than a panic.
+func instanceFrom(ctx context.Context) *instanceState {
+	if st, ok := ctx.Value(instanceKey{}).(*instanceState); ok {
+		return st
+	}
+	return &instanceState{dapr: noDapr{}}
+}
+
+// slice reads len bytes at ptr, or reports that they are not all in memory.
+// Pointers and lengths are the guest's i32 values read as unsigned, as
+// abi.rs does.
+func slice(mem guestMemory, ptr, length uint32) ([]byte, bool) {
+	if mem == nil {
+		return nil, false
+	}
+	return mem.Read(ptr, length)
+}
+
+// name reads a UTF-8 name; a copy, since strings outlive the call.
+func name(mem guestMemory, ptr, length uint32) (string, bool) {
+	b, ok := slice(mem, ptr, length)
+	if !ok || !utf8.Valid(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+func concurrencyArg(raw int32) (concurrency, bool) {
+	switch raw {
+	case 0:
+		return lastWrite, true
+	case 1:
+		return firstWrite, true
+	}
+	return 0, false
+}
+
+func (st *instanceState) fillSlot(result []byte) int64 {
+	st.slot, st.hasSlot = result, true
+	return int64(len(result))
+}
+
+// failed turns a Dapr error into its code; real failures are logged, since
+// the guest only sees UNAVAILABLE.
+func (st *instanceState) failed(what string, err error) int64 {
+	switch {
+	case errors.Is(err, errEtagMismatch):
+		return codeEtagMismatch
+	case errors.Is(err, errNotPermitted):
+		return codeNotPermitted
+	}
+	log.Printf("guest %s: warn: dapr.%s failed: %v", st.module, what, err)
+	return codeUnavailable
+}
+
+// stateGet: `dapr.state_get(store, key) -> i64`.
+func (st *instanceState) stateGet(ctx context.Context, mem guestMemory, storeP, storeL, keyP, keyL uint32) int64 {
+	store, ok := name(mem, storeP, storeL)
+	if !ok {
+		return codeInvalidArgument
+	}
+	key, ok := name(mem, keyP, keyL)
+	if !ok {
+		return codeInvalidArgument
+	}
+	entry, err := st.dapr.stateGet(ctx, store, key)
+	if err != nil {
+		return st.failed("state_get", err)
+	}
+	if entry == nil {
+		return codeNotFound
+	}
+	// Layout: etag_len u32 LE, etag, value.
+	out := make([]byte, 4, 4+len(entry.etag)+len(entry.value))
+	binary.LittleEndian.PutUint32(out, uint32(len(entry.etag)))
+	out = append(out, entry.etag...)
+	out = append(out, entry.value...)
+	return st.fillSlot(out)
+}
+
+// stateSet: `dapr.state_set(store, key, value, etag, concurrency) -> i64`.
+func (st *instanceState) stateSet(ctx context.Context, mem guestMemory, a [8]uint32, rawConcurrency int32) int64 {
+	store, ok := name(mem, a[0], a[1])
+	if !ok {
+		return codeInvalidArgument
+	}
+	key, ok := name(mem, a[2], a[3])
+	if !ok {
+		return codeInvalidArgument
+	}
+	value, ok := slice(mem, a[4], a[5])
+	if !ok {
+		return codeInvalidArgument
+	}
+	etag, ok := name(mem, a[6], a[7])
+	if !ok {
+		return codeInvalidArgument
+	}
+	cc, ok := concurrencyArg(rawConcurrency)
+	if !ok {
+		return codeInvalidArgument
+	}
+	if err := st.dapr.stateSet(ctx, store, key, value, etag, cc); err != nil {
+		return st.failed("state_set", err)
+	}
+	return 0
+}
+
+// stateDelete: `dapr.state_delete(store, key, etag, concurrency) -> i64`.
+func (st *instanceState) stateDelete(ctx context.Context, mem guestMemory, a [6]uint32, rawConcurrency int32) int64 {
+	store, ok := name(mem, a[0], a[1])
+	if !ok {
+		return codeInvalidArgument
+	}
+	key, ok := name(mem, a[2], a[3])
+	if !ok {
+		return codeInvalidArgument
+	}
+	etag, ok := name(mem, a[4], a[5])
+	if !ok {
+		return codeInvalidArgument
+	}
+	cc, ok := concurrencyArg(rawConcurrency)
+	if !ok {
+		return codeInvalidArgument
+	}
+	if err := st.dapr.stateDelete(ctx, store, key, etag, cc); err != nil {
+		return st.failed("state_delete", err)
+	}
+	return 0
+}
+
+// publish: `dapr.publish(pubsub, topic, data, content_type) -> i64`.
+func (st *instanceState) publish(ctx context.Context, mem guestMemory, a [8]uint32) int64 {
+	pubsub, ok := name(mem, a[0], a[1])
+	if !ok {
+		return codeInvalidArgument
+	}
+	topic, ok := name(mem, a[2], a[3])
+	if !ok {
+		return codeInvalidArgument
+	}
+	data, ok := slice(mem, a[4], a[5])
+	if !ok {
+		return codeInvalidArgument
+	}
+	contentType, ok := name(mem, a[6], a[7])
+	if !ok {
+		return codeInvalidArgument
+	}
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	if err := st.dapr.publish(ctx, pubsub, topic, data, contentType); err != nil {
+		return st.failed("publish", err)
+	}
+	return 0
+}
+
+// invokeBinding: `dapr.invoke_binding(name, operation, data) -> i64`.
+func (st *instanceState) invokeBinding(ctx context.Context, mem guestMemory, a [6]uint32) int64 {
+	binding, ok := name(mem, a[0], a[1])
+	if !ok {
+		return codeInvalidArgument
+	}
+	operation, ok := name(mem, a[2], a[3])
+	if !ok {
+		return codeInvalidArgument
+	}
+	data, ok := slice(mem, a[4], a[5])
+	if !ok {
+		return codeInvalidArgument
+	}
+	out, err := st.dapr.invokeBinding(ctx, binding, operation, data)
+	if err != nil {
+		return st.failed("invoke_binding", err)
+	}
+	return st.fillSlot(out)
+}
+
+// logLine: `dapr.log(level, message)`; a bad pointer drops the line, an
+// unknown level counts as debug, invalid UTF-8 is replaced (as abi.rs's
+// from_utf8_lossy does).
+func (st *instanceState) logLine(mem guestMemory, level int32, msgP, msgL uint32) {
+	msg, ok := slice(mem, msgP, msgL)
+	if !ok {
+		return
+	}
+	label := "debug"
+	switch level {
+	case 0:
+		label = "error"
+	case 1:
+		label = "warn"
+	case 2:
+		label = "info"
+	}
+	log.Printf("guest %s: %s: %s", st.module, label, strings.ToValidUTF8(string(msg), "\uFFFD"))
+}
+
+// takeResult: `dapr.take_result(buf_ptr, buf_len) -> i64`.
+func (st *instanceState) takeResult(mem guestMemory, bufP, bufL uint32) int64 {
+	if !st.hasSlot {
+		return codeNoResult
+	}
+	dst, ok := slice(mem, bufP, bufL)
+	if !ok {
+		return codeInvalidArgument
+	}
+	if len(dst) < len(st.slot) {
+		return codeBufferTooSmall // the slot is kept
+	}
+	n := copy(dst, st.slot)
+	st.slot, st.hasSlot = nil, false
+	return int64(n)
+}
+
+// registerDapr instantiates the `dapr` host module in r. Functions use the
+// stack-based GoModuleFunc form: no reflection on the hot path.
+func registerDapr(ctx context.Context, r wazero.Runtime) error {
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	params := func(n int) []api.ValueType {
+		p := make([]api.ValueType, n)
+		for i := range p {
+			p[i] = i32
+		}
+		return p
+	}
+	u32 := func(stack []uint64, i int) uint32 { return api.DecodeU32(stack[i]) }
+	mem := func(m api.Module) guestMemory {
+		if m.Memory() == nil {
+			return nil // a nil api.Memory must not become a non-nil interface
+		}
+		return m.Memory()
+	}
+	ret := func(stack []uint64, v int64) { stack[0] = uint64(v) }
+
+	b := r.NewHostModuleBuilder(importModule)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		ret(s, instanceFrom(ctx).stateGet(ctx, mem(m), u32(s, 0), u32(s, 1), u32(s, 2), u32(s, 3)))
+	}), params(4), []api.ValueType{i64}).Export("state_get")
+
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		var a [8]uint32
+		for i := range a {
+			a[i] = u32(s, i)
+		}
+		ret(s, instanceFrom(ctx).stateSet(ctx, mem(m), a, api.DecodeI32(s[8])))
+	}), params(9), []api.ValueType{i64}).Export("state_set")
+
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		var a [6]uint32
+		for i := range a {
+			a[i] = u32(s, i)
+		}
+		ret(s, instanceFrom(ctx).stateDelete(ctx, mem(m), a, api.DecodeI32(s[6])))
+	}), params(7), []api.ValueType{i64}).Export("state_delete")
+
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		var a [8]uint32
+		for i := range a {
+			a[i] = u32(s, i)
+		}
+		ret(s, instanceFrom(ctx).publish(ctx, mem(m), a))
+	}), params(8), []api.ValueType{i64}).Export("publish")
+
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		var a [6]uint32
+		for i := range a {
+			a[i] = u32(s, i)
+		}
+		ret(s, instanceFrom(ctx).invokeBinding(ctx, mem(m), a))
+	}), params(6), []api.ValueType{i64}).Export("invoke_binding")
+
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		instanceFrom(ctx).logLine(mem(m), api.DecodeI32(s[0]), u32(s, 1), u32(s, 2))
+	}), params(3), nil).Export("log")
+
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		ret(s, instanceFrom(ctx).takeResult(mem(m), u32(s, 0), u32(s, 1)))
+	}), params(2), []api.ValueType{i64}).Export("take_result")
+
+	_, err := b.Instantiate(ctx)
+	return err
+}

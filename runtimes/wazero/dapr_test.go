@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// A sidecar that is not there is UNAVAILABLE within the guest's deadline,
+// and the next call tries to connect again.
+func TestUnreachableSidecarIsUnavailable(t *testing.T) {
+	d := newSDKDapr(freePort(t))
+	t.Cleanup(d.close)
+	mem := byteMem("statestorekey")
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		st := &instanceState{dapr: d, module: "test"}
+		start := time.Now()
+		got := st.stateGet(ctx, mem, 0, 10, 10, 3)
+		cancel()
+		if got != codeUnavailable {
+			t.Errorf("state_get without a sidecar: %d, want %d", got, codeUnavailable)
+		}
+		if elapsed := time.Since(start); elapsed > 2*time.Second {
+			t.Errorf("state_get took %v past a 300 ms deadline", elapsed)
+		}
+		if d.client != nil {
+			t.Error("a failed connection was kept")
+		}
+	}
+}

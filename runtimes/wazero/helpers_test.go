@@ -1,0 +1,271 @@
+package main
+
+// Test plumbing: the guest modules, golden vectors, a fake Dapr, an
+// in-process host and the test binary re-run as the host command.
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// asHostEnv makes the test binary run main's run() instead of the tests, so
+// process-level tests (exit codes, signals, daprd) need no separate build.
+const asHostEnv = "BB_WAZERO_TEST_AS_HOST"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asHostEnv) == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// guestPath finds a Rust guest module in $BLUEPRINT_GUEST_DIR. Unset skips
+// the test; set but without the module fails it, so a broken build is never
+// mistaken for an optional test.
+func guestPath(t *testing.T, name string) string {
+	t.Helper()
+	dir := os.Getenv("BLUEPRINT_GUEST_DIR")
+	if dir == "" {
+		t.Skip("BLUEPRINT_GUEST_DIR is not set: build workloads/rust for wasm32-wasip1 and point it at <target-dir>/wasm32-wasip1/release")
+	}
+	path := filepath.Join(dir, name+".wasm")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("BLUEPRINT_GUEST_DIR is set but the %s guest is missing: %v", name, err)
+	}
+	return path
+}
+
+type vectorCase struct {
+	Name         string  `json:"name"`
+	Input        *string `json:"input"`
+	InputBase64  *string `json:"input_base64"`
+	Output       *string `json:"output"`
+	OutputBase64 *string `json:"output_base64"`
+	Error        *string `json:"error"`
+}
+
+type vectorFile struct {
+	Workload   string            `json:"workload"`
+	Pure       bool              `json:"pure"`
+	Cases      []vectorCase      `json:"cases"`
+	FinalState map[string]string `json:"final_state"`
+}
+
+func loadVectors(t *testing.T, workload string) vectorFile {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "workloads", "vectors", workload+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectorFile
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Cases) == 0 {
+		t.Fatalf("%s.json has no cases", workload)
+	}
+	return v
+}
+
+func decodeText(t *testing.T, text, b64 *string) []byte {
+	t.Helper()
+	switch {
+	case b64 != nil:
+		b, err := base64.StdEncoding.DecodeString(*b64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	case text != nil:
+		return []byte(*text)
+	}
+	return nil
+}
+
+// check runs one vector case against a POST endpoint and compares status
+// and body exactly.
+func (c vectorCase) check(t *testing.T, url string) {
+	t.Helper()
+	status, body := post(t, url, decodeText(t, c.Input, c.InputBase64))
+	if c.Error != nil {
+		if status != http.StatusUnprocessableEntity || string(body) != *c.Error {
+			t.Errorf("%s: got %d %q, want 422 %q", c.Name, status, body, *c.Error)
+		}
+		return
+	}
+	want := decodeText(t, c.Output, c.OutputBase64)
+	if status != http.StatusOK || !bytes.Equal(body, want) {
+		t.Errorf("%s: got %d %q, want 200 %q", c.Name, status, body, want)
+	}
+}
+
+var testClient = &http.Client{Timeout: 30 * time.Second}
+
+func post(t *testing.T, url string, body []byte) (int, []byte) {
+	t.Helper()
+	status, out, err := tryPost(url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, out
+}
+
+// tryPost is post for goroutines other than the test's, which must not
+// call t.Fatal.
+func tryPost(url string, body []byte) (int, []byte, error) {
+	resp, err := testClient.Post(url, "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("POST %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := testClient.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+// testConfig is the command line's defaults, without Dapr.
+func testConfig() engineConfig {
+	return engineConfig{maxMemoryPages: 1024, callTimeout: 10 * time.Second, dapr: noDapr{}}
+}
+
+// newTestEngine is an engine closed with the test.
+func newTestEngine(t *testing.T, cfg engineConfig) *engine {
+	t.Helper()
+	eng, err := newEngine(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.close(context.Background()) })
+	return eng
+}
+
+// startHost serves modules in-process on a loopback httptest server.
+func startHost(t *testing.T, cfg engineConfig, modules ...moduleArg) *httptest.Server {
+	t.Helper()
+	eng := newTestEngine(t, cfg)
+	s, err := newServer(context.Background(), eng, modules, cfg.maxMemoryPages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// writeProbe stores a hand-assembled module and returns its path.
+func writeProbe(t *testing.T, name string, p probe) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".wasm")
+	if err := os.WriteFile(path, p.bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// freePort finds a loopback port nobody listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// memDapr is a fake sidecar with Dapr's state semantics: numeric etags that
+// change on every write, and first-write checks.
+type memDapr struct {
+	mu        sync.Mutex
+	state     map[string]memEntry
+	version   int
+	published []string // "pubsub/topic content-type data"
+}
+
+type memEntry struct {
+	value []byte
+	etag  string
+}
+
+func newMemDapr() *memDapr { return &memDapr{state: map[string]memEntry{}} }
+
+func (d *memDapr) stateGet(_ context.Context, store, key string) (*stateEntry, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.state[store+"||"+key]
+	if !ok {
+		return nil, nil
+	}
+	return &stateEntry{value: bytes.Clone(e.value), etag: e.etag}, nil
+}
+
+func (d *memDapr) check(store, key, etag string, c concurrency) error {
+	e, exists := d.state[store+"||"+key]
+	switch {
+	case etag != "" && (!exists || e.etag != etag):
+		return errEtagMismatch
+	case etag == "" && c == firstWrite && exists:
+		return errEtagMismatch
+	}
+	return nil
+}
+
+func (d *memDapr) stateSet(_ context.Context, store, key string, value []byte, etag string, c concurrency) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.check(store, key, etag, c); err != nil {
+		return err
+	}
+	d.version++
+	d.state[store+"||"+key] = memEntry{value: bytes.Clone(value), etag: strconv.Itoa(d.version)}
+	return nil
+}
+
+func (d *memDapr) stateDelete(_ context.Context, store, key, etag string, c concurrency) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.check(store, key, etag, c); err != nil {
+		return err
+	}
+	delete(d.state, store+"||"+key)
+	return nil
+}
+
+func (d *memDapr) publish(_ context.Context, pubsub, topic string, data []byte, contentType string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.published = append(d.published, pubsub+"/"+topic+" "+contentType+" "+string(data))
+	return nil
+}
+
+func (d *memDapr) invokeBinding(_ context.Context, name, operation string, data []byte) ([]byte, error) {
+	return []byte(name + "." + operation + "(" + string(data) + ")"), nil
+}

@@ -1,0 +1,111 @@
+package main
+
+// The HTTP interface of HOST.md: POST /<name>, GET /healthz, GET /info,
+// GET /stats.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+type server struct {
+	engine *engine
+	guests map[string]*guest
+	info   []byte
+	// maxBody caps request bodies at the guest memory limit: a larger
+	// request could never be written into an instance, and reading it whole
+	// would only cost host memory.
+	maxBody int64
+}
+
+// newServer compiles and checks every module; any failure is a start-up
+// error naming the module.
+func newServer(ctx context.Context, eng *engine, modules []moduleArg, maxMemoryPages uint32) (*server, error) {
+	s := &server{engine: eng, guests: make(map[string]*guest, len(modules)), maxBody: int64(maxMemoryPages) * 65536}
+	for _, m := range modules {
+		g, err := eng.load(ctx, m.name, m.path)
+		if err != nil {
+			return nil, fmt.Errorf("module %s (%s): %w", m.name, m.path, err)
+		}
+		s.guests[m.name] = g
+	}
+	var err error
+	if s.info, err = infoJSON(s.guests); err != nil {
+		return nil, fmt.Errorf("info: %w", err)
+	}
+	return s, nil
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		// The listener opens only after every module compiled, so a
+		// reachable server is a healthy one.
+		if allow(w, r, http.MethodGet) {
+			w.WriteHeader(http.StatusOK)
+		}
+		return
+	case "/info":
+		if allow(w, r, http.MethodGet) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(s.info)
+		}
+		return
+	case "/stats":
+		if allow(w, r, http.MethodGet) {
+			body, err := statsJSON(s.guests)
+			if err != nil {
+				text(w, http.StatusInternalServerError, []byte("stats: "+err.Error()))
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		}
+		return
+	}
+	g, ok := s.guests[strings.TrimPrefix(r.URL.Path, "/")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	request, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			text(w, http.StatusRequestEntityTooLarge, []byte("request larger than the guest memory limit"))
+		} else {
+			text(w, http.StatusBadRequest, []byte("reading the request: "+err.Error()))
+		}
+		return
+	}
+	response, cerr := s.engine.handle(r.Context(), g, request)
+	if cerr != nil {
+		text(w, cerr.status(), cerr.body())
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(response)
+}
+
+// allow answers 405 unless the request uses method.
+func allow(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	text(w, http.StatusMethodNotAllowed, []byte("method not allowed"))
+	return false
+}
+
+func text(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
