@@ -1,0 +1,3 @@
+module blueprint-bench/workloads/go
+
+go 1.26

@@ -1,0 +1,233 @@
+package guest
+
+// Typed wrappers over the "dapr" import module.
+//
+// Every import takes (ptr, len) pairs into linear memory and returns a
+// non-negative value or a negative error code, so each wrapper is one raw
+// call followed by check. Strings are passed as they are: the host checks
+// UTF-8 and bounds and answers INVALID_ARGUMENT instead of trapping.
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Error is why a dapr call failed: the ABI's negative error codes, plus
+// [ErrMalformed] for a host result that breaks the ABI's layout. A negative
+// value this ABI version does not define is kept as it is ("unknown error
+// code N"). Its Error() texts are the Rust guest library's, so messages such
+// as "dapr: etag mismatch" read the same in every language.
+//
+// Error values are comparable: errors.Is(err, guest.ErrEtagMismatch) works.
+type Error int64
+
+const (
+	// ErrNotFound (NOT_FOUND, -1): the state key has no value.
+	ErrNotFound Error = -1
+	// ErrEtagMismatch (ETAG_MISMATCH, -2): the etag did not match, or
+	// first-write found the key already there.
+	ErrEtagMismatch Error = -2
+	// ErrInvalidArgument (INVALID_ARGUMENT, -3): a name that is not UTF-8,
+	// memory out of bounds, an unknown option.
+	ErrInvalidArgument Error = -3
+	// ErrUnavailable (UNAVAILABLE, -4): the call to Dapr failed; the host
+	// logs why.
+	ErrUnavailable Error = -4
+	// ErrNoResult (NO_RESULT, -5): take_result found the slot empty.
+	ErrNoResult Error = -5
+	// ErrBufferTooSmall (BUFFER_TOO_SMALL, -6): take_result needed a larger
+	// buffer.
+	ErrBufferTooSmall Error = -6
+	// ErrNotPermitted (NOT_PERMITTED, -7): the host runs this module without
+	// Dapr access.
+	ErrNotPermitted Error = -7
+	// ErrMalformed is not an ABI code (0 never is one): a state result
+	// shorter than its etag length says, or a non-UTF-8 etag.
+	ErrMalformed Error = 0
+)
+
+func (e Error) Error() string {
+	switch e {
+	case ErrNotFound:
+		return "not found"
+	case ErrEtagMismatch:
+		return "etag mismatch"
+	case ErrInvalidArgument:
+		return "invalid argument"
+	case ErrUnavailable:
+		return "unavailable"
+	case ErrNoResult:
+		return "no result"
+	case ErrBufferTooSmall:
+		return "buffer too small"
+	case ErrNotPermitted:
+		return "not permitted"
+	case ErrMalformed:
+		return "malformed result"
+	}
+	return "unknown error code " + strconv.FormatInt(int64(e), 10)
+}
+
+// Concurrency is Dapr's state concurrency option; the value is the ABI's.
+type Concurrency int32
+
+const (
+	// LastWrite: the write wins whatever is stored.
+	LastWrite Concurrency = 0
+	// FirstWrite: the write needs a matching etag or, without one, a key
+	// that does not exist yet: the building block of race-free
+	// read-modify-write loops.
+	FirstWrite Concurrency = 1
+)
+
+// LogLevel is the severity of a [Log] line; the value is the ABI's.
+type LogLevel int32
+
+const (
+	LogError LogLevel = 0 // something failed
+	LogWarn  LogLevel = 1 // something looks wrong
+	LogInfo  LogLevel = 2 // normal operation
+	LogDebug LogLevel = 3 // details
+)
+
+// StateEntry is a stored value and the etag of its version.
+type StateEntry struct {
+	// Value is the stored bytes, as written.
+	Value []byte
+	// Etag is "" when the store keeps no etags.
+	Etag string
+}
+
+// check turns an import's return value into a count or an error.
+func check(ret int64) (uint64, error) {
+	if ret < 0 {
+		return 0, Error(ret)
+	}
+	return uint64(ret), nil
+}
+
+// take copies the host's result slot (size bytes, as the import reported)
+// out.
+func take(size uint64) ([]byte, error) {
+	// Linear memory is 32-bit: a larger size is a host bug.
+	if size > math.MaxUint32 {
+		return nil, ErrMalformed
+	}
+	buf := make([]byte, size)
+	copied, err := check(sysTakeResult(bytesArg(buf)))
+	if err != nil {
+		return nil, err
+	}
+	if copied < uint64(len(buf)) {
+		buf = buf[:copied]
+	}
+	return buf, nil
+}
+
+// parseEntry splits a state_get result: etag_len (u32 LE), etag, value.
+func parseEntry(raw []byte) (StateEntry, error) {
+	if len(raw) < 4 {
+		return StateEntry{}, ErrMalformed
+	}
+	etagLen := uint64(binary.LittleEndian.Uint32(raw))
+	rest := raw[4:]
+	if uint64(len(rest)) < etagLen {
+		return StateEntry{}, ErrMalformed
+	}
+	etag := rest[:etagLen]
+	if !utf8.Valid(etag) {
+		return StateEntry{}, ErrMalformed
+	}
+	return StateEntry{Value: rest[etagLen:], Etag: string(etag)}, nil
+}
+
+// StateGet reads key from state store store; (nil, nil) if it has no value.
+// Any host error other than NOT_FOUND is returned as an [Error].
+func StateGet(store, key string) (*StateEntry, error) {
+	sp, sl := stringArg(store)
+	kp, kl := stringArg(key)
+	size, err := check(sysStateGet(sp, sl, kp, kl))
+	if err == ErrNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, err := take(size)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := parseEntry(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &entry, nil
+}
+
+// StateSet writes value under key; etag ("" for none) is checked as
+// concurrency says. [ErrEtagMismatch] when the concurrency check fails, or
+// another host error.
+func StateSet(store, key string, value []byte, etag string, concurrency Concurrency) error {
+	sp, sl := stringArg(store)
+	kp, kl := stringArg(key)
+	vp, vl := bytesArg(value)
+	ep, el := stringArg(etag)
+	_, err := check(sysStateSet(sp, sl, kp, kl, vp, vl, ep, el, int32(concurrency)))
+	return err
+}
+
+// StateDelete deletes key; etag ("" for none) is checked as concurrency
+// says. [ErrEtagMismatch] when the concurrency check fails, or another host
+// error.
+func StateDelete(store, key, etag string, concurrency Concurrency) error {
+	sp, sl := stringArg(store)
+	kp, kl := stringArg(key)
+	ep, el := stringArg(etag)
+	_, err := check(sysStateDelete(sp, sl, kp, kl, ep, el, int32(concurrency)))
+	return err
+}
+
+// Publish publishes data on topic of component pubsub; an empty contentType
+// means application/json.
+func Publish(pubsub, topic string, data []byte, contentType string) error {
+	pp, pl := stringArg(pubsub)
+	tp, tl := stringArg(topic)
+	dp, dl := bytesArg(data)
+	cp, cl := stringArg(contentType)
+	_, err := check(sysPublish(pp, pl, tp, tl, dp, dl, cp, cl))
+	return err
+}
+
+// InvokeBinding invokes operation on output binding name and returns its
+// response data.
+func InvokeBinding(name, operation string, data []byte) ([]byte, error) {
+	np, nl := stringArg(name)
+	op, ol := stringArg(operation)
+	dp, dl := bytesArg(data)
+	size, err := check(sysInvokeBinding(np, nl, op, ol, dp, dl))
+	if err != nil {
+		return nil, err
+	}
+	return take(size)
+}
+
+// Log writes a line to the host's log (guests have no stdout or stderr).
+func Log(level LogLevel, message string) {
+	mp, ml := stringArg(message)
+	sysLog(int32(level), mp, ml)
+}
+
+// stringArg and bytesArg are the ABI's (ptr, len) pair for s or b. The
+// pointer is only valid during the import call that gets it, which is all a
+// host function may use it for; an empty value may pass a nil pointer, which
+// is in bounds with length 0.
+func stringArg(s string) (unsafe.Pointer, uint32) {
+	return unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))
+}
+
+func bytesArg(b []byte) (unsafe.Pointer, uint32) {
+	return unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b))
+}

@@ -1,0 +1,662 @@
+//go:build !wasm
+
+// Package workloads_test checks the built Go guests from the outside: their
+// module shape (exports and imports as workloads/ABI.md lists them), and
+// every golden vector of workloads/vectors run on the wazero host, the
+// counter against a real daprd. Go cannot run wasm under go test, so the
+// tests build the modules with the README's command and run them in other
+// processes:
+//
+//	BLUEPRINT_WAZERO_HOST     the wazero host binary (runtimes/wazero);
+//	                          unset skips the tests that run modules
+//	BLUEPRINT_DAPRD           a daprd binary; unset skips the counter's
+//	                          vectors through Dapr
+//	BLUEPRINT_GO_GUEST_DIR    take noop.wasm and counter.wasm from here
+//	                          instead of building them
+//	BLUEPRINT_RUST_GUEST_DIR  also run the Rust guests (noop.wasm,
+//	                          counter.wasm) through every check, proving the
+//	                          two languages answer byte for byte alike
+package workloads_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var workloads = []string{"noop", "counter"}
+
+var (
+	buildOnce sync.Once
+	builtDir  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
+}
+
+// goGuestDir is where the Go modules are: $BLUEPRINT_GO_GUEST_DIR, or a
+// temporary directory the README's build command filled once.
+func goGuestDir(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("BLUEPRINT_GO_GUEST_DIR"); dir != "" {
+		for _, w := range workloads {
+			if _, err := os.Stat(filepath.Join(dir, w+".wasm")); err != nil {
+				t.Fatalf("BLUEPRINT_GO_GUEST_DIR is set but %v", err)
+			}
+		}
+		return dir
+	}
+	if testing.Short() {
+		t.Skip("-short: building the wasm modules takes a while")
+	}
+	buildOnce.Do(func() {
+		if builtDir, buildErr = os.MkdirTemp("", "bb-go-guests-"); buildErr != nil {
+			return
+		}
+		for _, w := range workloads {
+			// The README's command; GOCACHE and friends come from the
+			// environment.
+			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+				"-ldflags=-s", "-o", filepath.Join(builtDir, w+".wasm"), "./"+w)
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build ./%s: %v\n%s", w, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtDir
+}
+
+// impl is one language's build of the workloads.
+type impl struct {
+	lang string
+	dir  string
+}
+
+func (i impl) module(workload string) string { return filepath.Join(i.dir, workload+".wasm") }
+
+// impls is Go, plus Rust when $BLUEPRINT_RUST_GUEST_DIR is set.
+func impls(t *testing.T) []impl {
+	t.Helper()
+	out := []impl{{"go", goGuestDir(t)}}
+	if dir := os.Getenv("BLUEPRINT_RUST_GUEST_DIR"); dir != "" {
+		for _, w := range workloads {
+			if _, err := os.Stat(filepath.Join(dir, w+".wasm")); err != nil {
+				t.Fatalf("BLUEPRINT_RUST_GUEST_DIR is set but %v", err)
+			}
+		}
+		out = append(out, impl{"rust", dir})
+	}
+	return out
+}
+
+func binFromEnv(t *testing.T, name, what string) string {
+	t.Helper()
+	bin := os.Getenv(name)
+	if bin == "" {
+		t.Skipf("%s is not set (path of %s)", name, what)
+	}
+	return bin
+}
+
+// ---- module shape ----
+
+// wasmModule is a module's interface; a function type reads
+// "(i32,i32)->(i64)".
+type wasmModule struct {
+	imports map[string]string // "module.name" -> type, functions only
+	exports map[string]string // name -> type, or "memory"
+}
+
+func readLEB(b []byte, i *int) uint32 {
+	var r uint32
+	for shift := 0; ; shift += 7 {
+		x := b[*i]
+		*i++
+		r |= uint32(x&0x7f) << shift
+		if x < 0x80 {
+			return r
+		}
+	}
+}
+
+func readName(b []byte, i *int) string {
+	n := int(readLEB(b, i))
+	s := string(b[*i : *i+n])
+	*i += n
+	return s
+}
+
+// parseModule reads the type, import, function and export sections: just
+// enough of the binary format to check a module's interface.
+func parseModule(t *testing.T, path string) wasmModule {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 8 || string(b[:4]) != "\x00asm" {
+		t.Fatalf("%s is not a wasm module", path)
+	}
+	valType := map[byte]string{0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64"}
+	var types, funcs []string // funcs: the type of each function index
+	m := wasmModule{imports: map[string]string{}, exports: map[string]string{}}
+	for i := 8; i < len(b); {
+		id := b[i]
+		i++
+		size := int(readLEB(b, &i))
+		sec, j := b[i:i+size], 0
+		i += size
+		switch id {
+		case 1: // types
+			for n := readLEB(sec, &j); n > 0; n-- {
+				j++ // 0x60
+				var parts [2][]string
+				for k := range parts {
+					for c := readLEB(sec, &j); c > 0; c-- {
+						parts[k] = append(parts[k], valType[sec[j]])
+						j++
+					}
+				}
+				types = append(types, "("+strings.Join(parts[0], ",")+")->("+strings.Join(parts[1], ",")+")")
+			}
+		case 2: // imports
+			for n := readLEB(sec, &j); n > 0; n-- {
+				name := readName(sec, &j) + "." + readName(sec, &j)
+				kind := sec[j]
+				j++
+				if kind != 0 {
+					t.Fatalf("%s imports %s, which is not a function", path, name)
+				}
+				typ := types[readLEB(sec, &j)]
+				m.imports[name] = typ
+				funcs = append(funcs, typ)
+			}
+		case 3: // functions
+			for n := readLEB(sec, &j); n > 0; n-- {
+				funcs = append(funcs, types[readLEB(sec, &j)])
+			}
+		case 7: // exports
+			for n := readLEB(sec, &j); n > 0; n-- {
+				name := readName(sec, &j)
+				kind := sec[j]
+				j++
+				index := readLEB(sec, &j)
+				switch kind {
+				case 0:
+					m.exports[name] = funcs[index]
+				case 2:
+					m.exports[name] = "memory"
+				default:
+					m.exports[name] = "kind " + strconv.Itoa(int(kind))
+				}
+			}
+		}
+	}
+	return m
+}
+
+func TestModuleShape(t *testing.T) {
+	dir := goGuestDir(t)
+	wantExports := map[string]string{
+		"memory":         "memory",
+		"_initialize":    "()->()",
+		"bb_abi_version": "()->(i32)",
+		"bb_alloc":       "(i32)->(i32)",
+		"bb_handle":      "(i32,i32)->(i64)",
+	}
+	abiImports := map[string]string{
+		"dapr.state_get":      "(i32,i32,i32,i32)->(i64)",
+		"dapr.state_set":      "(i32,i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.state_delete":   "(i32,i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.publish":        "(i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.invoke_binding": "(i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.log":            "(i32,i32,i32)->()",
+		"dapr.take_result":    "(i32,i32)->(i64)",
+	}
+	wantDapr := map[string][]string{
+		"noop":    nil, // pure: runs on hosts without Dapr access
+		"counter": {"dapr.state_get", "dapr.state_set", "dapr.take_result"},
+	}
+	for _, w := range workloads {
+		m := parseModule(t, filepath.Join(dir, w+".wasm"))
+		for name, typ := range wantExports {
+			if m.exports[name] != typ {
+				t.Errorf("%s: export %s is %q, want %q", w, name, m.exports[name], typ)
+			}
+		}
+		var dapr []string
+		for name, typ := range m.imports {
+			module, _, _ := strings.Cut(name, ".")
+			switch module {
+			case "wasi_snapshot_preview1":
+			case "dapr":
+				dapr = append(dapr, name)
+				if abiImports[name] != typ {
+					t.Errorf("%s: import %s has type %s, ABI.md says %q", w, name, typ, abiImports[name])
+				}
+			default:
+				t.Errorf("%s: import %s is from neither WASI nor dapr", w, name)
+			}
+		}
+		sort.Strings(dapr)
+		if !slices.Equal(dapr, wantDapr[w]) {
+			t.Errorf("%s imports %v from dapr, want %v", w, dapr, wantDapr[w])
+		}
+	}
+}
+
+// ---- vectors ----
+
+type vectorCase struct {
+	Name         string  `json:"name"`
+	Input        *string `json:"input"`
+	InputBase64  *string `json:"input_base64"`
+	Output       *string `json:"output"`
+	OutputBase64 *string `json:"output_base64"`
+	Error        *string `json:"error"`
+}
+
+type vectorFile struct {
+	Workload   string            `json:"workload"`
+	Pure       bool              `json:"pure"`
+	Cases      []vectorCase      `json:"cases"`
+	FinalState map[string]string `json:"final_state"`
+}
+
+func loadVectors(t *testing.T, workload string) vectorFile {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "vectors", workload+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectorFile
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Workload != workload || len(v.Cases) == 0 {
+		t.Fatalf("%s.json: workload %q with %d cases", workload, v.Workload, len(v.Cases))
+	}
+	return v
+}
+
+func decode(t *testing.T, text, b64 *string) []byte {
+	t.Helper()
+	if b64 != nil {
+		b, err := base64.StdEncoding.DecodeString(*b64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if text != nil {
+		return []byte(*text)
+	}
+	return nil
+}
+
+// expect posts input and checks the answer: 200 with want, or 422 with the
+// error message wantErr (when not nil).
+func expect(t *testing.T, url, what string, input, want []byte, wantErr *string) bool {
+	t.Helper()
+	status, body, err := post(url, input)
+	switch {
+	case err != nil:
+		t.Errorf("%s: %v", what, err)
+	case wantErr != nil && (status != http.StatusUnprocessableEntity || string(body) != *wantErr):
+		t.Errorf("%s: got %d %q, want 422 %q", what, status, body, *wantErr)
+	case wantErr == nil && (status != http.StatusOK || !bytes.Equal(body, want)):
+		t.Errorf("%s: got %d %q, want 200 %q", what, status, body, want)
+	default:
+		return true
+	}
+	return false
+}
+
+// runVectors runs every case in order and logs the tally.
+func runVectors(t *testing.T, url string, v vectorFile) {
+	t.Helper()
+	passed := 0
+	for _, c := range v.Cases {
+		if expect(t, url, c.Name, decode(t, c.Input, c.InputBase64), decode(t, c.Output, c.OutputBase64), c.Error) {
+			passed++
+		}
+	}
+	t.Logf("%s vectors: %d/%d passed", v.Workload, passed, len(v.Cases))
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+func post(url string, body []byte) (int, []byte, error) {
+	resp, err := client.Post(url, "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// startProcess runs a command for the rest of the test (SIGTERM, then
+// SIGKILL at the end) and returns a channel closed when it exits. Its
+// output goes to a log shown if the test failed.
+func startProcess(t *testing.T, name string, cmd *exec.Cmd) <-chan struct{} {
+	t.Helper()
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, log.String())
+		}
+	})
+	return done
+}
+
+// waitFor polls url until it answers status, failing if the process exits.
+func waitFor(t *testing.T, name, url string, status int, done <-chan struct{}, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-done:
+			t.Fatalf("%s exited during start-up", name)
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == status {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after %v", name, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startHost runs the wazero host with modules (name=path) and returns its
+// base URL. daprGRPC 0 means no Dapr access.
+func startHost(t *testing.T, daprGRPC int, modules map[string]string) string {
+	t.Helper()
+	bin := binFromEnv(t, "BLUEPRINT_WAZERO_HOST", "the wazero host binary: cd runtimes/wazero && go build -o /tmp/wazero-host .")
+	port := freePort(t)
+	args := []string{"--listen", addr(port)}
+	if daprGRPC != 0 {
+		args = append(args, "--dapr-grpc-port", strconv.Itoa(daprGRPC))
+	}
+	for name, path := range modules {
+		args = append(args, "--module", name+"="+path)
+	}
+	base := "http://" + addr(port)
+	done := startProcess(t, "wazero host", exec.Command(bin, args...))
+	// Compiling a 2 MB Go module takes about a second.
+	waitFor(t, "wazero host", base+"/healthz", http.StatusOK, done, 60*time.Second)
+	return base
+}
+
+// sidecar is a running daprd with an in-memory state store and no app.
+type sidecar struct {
+	http, grpc int
+}
+
+func startDaprd(t *testing.T) sidecar {
+	t.Helper()
+	bin := binFromEnv(t, "BLUEPRINT_DAPRD", "a daprd binary")
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("resources/statestore.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\n"+
+		"spec:\n  type: state.in-memory\n  version: v1\n  metadata: []\n")
+	// Name resolution from a SQLite file, not mDNS: nothing is announced
+	// beyond loopback.
+	write("config.yaml", fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: bench\n"+
+		"spec:\n  nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n"+
+		"      connectionString: %q\n  metric:\n    enabled: false\n", filepath.Join(dir, "nr.db")))
+	s := sidecar{http: freePort(t), grpc: freePort(t)}
+	cmd := exec.Command(bin, "--mode", "standalone", "--app-id", "bbgo",
+		"--dapr-http-port", strconv.Itoa(s.http),
+		"--dapr-grpc-port", strconv.Itoa(s.grpc),
+		"--dapr-internal-grpc-port", strconv.Itoa(freePort(t)),
+		"--metrics-port", strconv.Itoa(freePort(t)),
+		"--dapr-listen-addresses", "127.0.0.1",
+		"--dapr-internal-grpc-listen-address", "127.0.0.1",
+		"--metrics-listen-address", "127.0.0.1",
+		"--resources-path", "resources", "--config", "config.yaml",
+		"--enable-profiling=false", "--dapr-graceful-shutdown-seconds", "1")
+	cmd.Dir = dir
+	done := startProcess(t, "daprd", cmd)
+	waitFor(t, "daprd", "http://"+addr(s.http)+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
+	return s
+}
+
+// state reads key back through Dapr's HTTP state API; ok is false when the
+// key has no value.
+func (s sidecar) state(t *testing.T, key string) (string, bool) {
+	t.Helper()
+	resp, err := client.Get("http://" + addr(s.http) + "/v1.0/state/statestore/" + key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return string(body), true
+	case http.StatusNoContent:
+		return "", false
+	}
+	t.Fatalf("GET state %q: %d %q", key, resp.StatusCode, body)
+	return "", false
+}
+
+// seed stores raw bytes under key through daprd's gRPC API (SaveState),
+// spoken by hand over h2c: Dapr's HTTP API re-encodes values as JSON, so it
+// cannot store the byte strings the counter's edge cases need, and this
+// module takes no dependencies.
+func (s sidecar) seed(t *testing.T, key string, value []byte) {
+	t.Helper()
+	field := func(num byte, b []byte) []byte {
+		out := append([]byte{num<<3 | 2}, binary.AppendUvarint(nil, uint64(len(b)))...)
+		return append(out, b...)
+	}
+	item := append(field(1, []byte(key)), field(2, value)...) // common.v1.StateItem{key, value}
+	msg := append(field(1, []byte("statestore")), field(2, item)...)
+	frame := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
+	frame = append(frame, msg...)
+
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: protocols}}
+	req, err := http.NewRequest(http.MethodPost,
+		"http://"+addr(s.grpc)+"/dapr.proto.runtime.v1.Dapr/SaveState", bytes.NewReader(frame))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("TE", "trailers")
+	resp, err := h2c.Do(req)
+	if err != nil {
+		t.Fatalf("SaveState %q: %v", key, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	status := resp.Trailer.Get("Grpc-Status")
+	if status == "" { // a trailers-only answer
+		status = resp.Header.Get("Grpc-Status")
+	}
+	if resp.StatusCode != http.StatusOK || status != "0" {
+		t.Fatalf("SaveState %q: HTTP %d, grpc-status %q: %s", key, resp.StatusCode, status,
+			resp.Trailer.Get("Grpc-Message")+resp.Header.Get("Grpc-Message"))
+	}
+}
+
+func TestNoopVectors(t *testing.T) {
+	v := loadVectors(t, "noop")
+	if !v.Pure || len(v.FinalState) != 0 {
+		t.Fatalf("noop.json: pure %v, final_state %v", v.Pure, v.FinalState)
+	}
+	for _, im := range impls(t) {
+		t.Run(im.lang, func(t *testing.T) {
+			// A pure workload needs no Dapr: the host gets no sidecar.
+			base := startHost(t, 0, map[string]string{"noop": im.module("noop")})
+			runVectors(t, base+"/noop", v)
+			// Larger than one page of a Go heap span, and every byte value.
+			big := bytes.Repeat([]byte{0, 1, 2, 0xfe, 0xff}, 200_000)
+			expect(t, base+"/noop", "1 MB of binary", big, big, nil)
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+// TestCounterWithoutDapr checks the answers that need no sidecar: the key
+// checks, and the wording of a host error ("dapr: <error>") on a host that
+// gives the module no Dapr access.
+func TestCounterWithoutDapr(t *testing.T) {
+	for _, im := range impls(t) {
+		t.Run(im.lang, func(t *testing.T) {
+			url := startHost(t, 0, map[string]string{"counter": im.module("counter")}) + "/counter"
+			expect(t, url, "empty key", nil, nil, ptr("key must not be empty"))
+			expect(t, url, "129-byte key", bytes.Repeat([]byte("k"), 129), nil, ptr("key must be at most 128 bytes"))
+			expect(t, url, "not UTF-8", []byte{0xc3, 0x28}, nil, ptr("key must be UTF-8"))
+			expect(t, url, "surrogate", []byte{0xed, 0xa0, 0x80}, nil, ptr("key must be UTF-8"))
+			expect(t, url, "no Dapr access", []byte("visits"), nil, ptr("dapr: not permitted"))
+		})
+	}
+}
+
+func TestCounterVectorsThroughDaprd(t *testing.T) {
+	v := loadVectors(t, "counter")
+	for _, im := range impls(t) {
+		t.Run(im.lang, func(t *testing.T) {
+			// Every implementation gets its own daprd: the cases assume a
+			// store that starts empty.
+			dapr := startDaprd(t)
+			url := startHost(t, dapr.grpc, map[string]string{"counter": im.module("counter")}) + "/counter"
+
+			runVectors(t, url, v)
+			for key, want := range v.FinalState {
+				if got, ok := dapr.state(t, key); !ok || got != want {
+					t.Errorf("final state of %q = %q (found %v), want %q", key, got, ok, want)
+				}
+			}
+			t.Logf("final_state: %d keys checked", len(v.FinalState))
+
+			// Concurrent increments of one key add up only if etag
+			// mismatches reach the guest as ETAG_MISMATCH and it retries.
+			// Each loser loses to a winner, so 40 requests never exhaust 64
+			// attempts.
+			const n = 40
+			results := make([]int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					status, body, err := post(url, []byte("race"))
+					if err != nil || status != http.StatusOK {
+						t.Errorf("concurrent increment: %d %q %v", status, body, err)
+						return
+					}
+					results[i], _ = strconv.Atoi(string(body))
+				})
+			}
+			wg.Wait()
+			sort.Ints(results)
+			for i, r := range results {
+				if r != i+1 {
+					t.Fatalf("concurrent increments returned %v, want 1..%d once each", results, n)
+				}
+			}
+			if got, _ := dapr.state(t, "race"); got != strconv.Itoa(n) {
+				t.Errorf("state of race = %q, want %d", got, n)
+			}
+
+			// Stored values the vectors do not cover.
+			edges := []struct {
+				key, stored, output, err, after string
+			}{
+				{"max-1", "18446744073709551614", "18446744073709551615", "", "18446744073709551615"},
+				{"max", "18446744073709551615", "", "counter overflow", "18446744073709551615"},
+				{"above", "18446744073709551616", "", "stored value is not a counter", "18446744073709551616"},
+				{"zeros", "0041", "42", "", "42"},
+				// 27 digits: ABI.md says "1 to 20 ASCII digits", the Rust
+				// counter (and so this one) takes any number of leading zeros.
+				{"long-zeros", "000000000000000000000000041", "42", "", "42"},
+				{"plus", "+1", "", "stored value is not a counter", "+1"},
+				{"quoted", `"5"`, "", "stored value is not a counter", `"5"`},
+				{"space", " 1", "", "stored value is not a counter", " 1"},
+				{"hex", "0x1f", "", "stored value is not a counter", "0x1f"},
+			}
+			for _, e := range edges {
+				dapr.seed(t, e.key, []byte(e.stored))
+				var wantErr *string
+				if e.err != "" {
+					wantErr = &e.err
+				}
+				expect(t, url, "stored "+strconv.Quote(e.stored), []byte(e.key), []byte(e.output), wantErr)
+				if got, _ := dapr.state(t, e.key); got != e.after {
+					t.Errorf("state of %q after the increment = %q, want %q", e.key, got, e.after)
+				}
+			}
+		})
+	}
+}
