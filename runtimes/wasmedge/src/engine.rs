@@ -1,0 +1,744 @@
+//! The real adapter (feature `wasmedge`): the guest ABI on WasmEdge 0.17.1's
+//! interpreter.
+//!
+//! - `compile` loads and validates the module once (an AST module that every
+//!   instance shares) and checks the ABI's exports and every import, with
+//!   types, so a module that cannot link is refused at compile time.
+//! - Every `instantiate` creates a fresh guest instance in its own store,
+//!   next to its own WASI module (no arguments, no environment, no preopens,
+//!   stdin/stdout/stderr on `/dev/null`, as `workloads/ABI.md` asks) and its
+//!   own `dapr` host module bound to its [`HostState`]; then `_initialize` if
+//!   exported and `bb_abi_version` (which must return 1).
+//! - The memory cap is WasmEdge's `max_memory_pages` setting: `memory.grow`
+//!   past it returns `-1`. WasmEdge would silently *shrink* a memory whose
+//!   declared minimum is above the cap, so such a module fails to instantiate
+//!   here instead, as on the other runtimes.
+//! - The call time limit stops the interpreter cooperatively from a watchdog
+//!   thread (see [`crate::watchdog`] and [`ExecutorSlot`]).
+//!
+//! # Why `wasmedge_sys::ffi` and not only the sdk's safe types
+//!
+//! `wasmedge-sdk` 0.17.1 is the dependency that fixes the WasmEdge release
+//! (its binding crate `wasmedge-sys` 0.21.1 generates the bindings from the
+//! installed 0.17.1 headers), and the adapter uses its `LogManager` and
+//! `CoreVersion`. Its safe types cannot express four things this adapter
+//! needs, so those go through the same bindings directly:
+//!
+//! 1. **A time limit that leaves the process sound.** The sdk's only timeout,
+//!    `run_func_with_timeout`, arms a POSIX timer whose signal handler
+//!    `siglongjmp`s out of the C++ interpreter: no destructor runs (the call's
+//!    value and frame stacks leak, which after a runaway recursion is
+//!    gigabytes), and a jump out of `malloc` or out of a held logger lock
+//!    deadlocks a later call. WasmEdge's own stop flag (what
+//!    `WasmEdge_AsyncCancel` sets) ends the call through its normal error
+//!    path instead; reaching it needs the executor's raw context, which the
+//!    sdk keeps private.
+//! 2. **Discarded stdio.** The sdk's `WasiModule::create` inherits the host
+//!    process's stdin/stdout/stderr; `WasmEdge_ModuleInstanceCreateWASIWithFds`
+//!    maps them to `/dev/null`.
+//! 3. **Cheap host calls.** The sdk's executor registers pre/post host-call
+//!    hooks (two `pthread_sigmask` system calls around every host call, for
+//!    its signal timeout) and its host-function wrapper allocates two `Vec`s
+//!    per call and panics across the C boundary (an abort) on a bad result
+//!    count. The `dapr` imports here read their `i32` arguments directly (see
+//!    [`crate::imports`]).
+//! 4. **Type-checked imports at compile time**, which needs the AST module
+//!    context the sdk's `Module` also keeps private.
+//!
+//! # Stack exhaustion
+//!
+//! WasmEdge's interpreter keeps the Wasm call stack in growable heap vectors
+//! and has no depth limit: unbounded recursion does not trap, it runs until
+//! the call time limit stops it (a [`CallError::Timeout`]), using host memory
+//! as it goes (about 100 bytes per frame; the tests measure it). The kind
+//! [`TrapKind::StackOverflow`] never occurs on this runtime.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::ptr;
+use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::time::Duration;
+
+use blueprint_runtime_api::abi::{self, HostState, PackedResponse};
+use blueprint_runtime_api::{
+    CallError, DaprHost, Instance, Limits, Module, Runtime, RuntimeConfig, RuntimeError, RuntimeInfo,
+    TrapKind,
+};
+use wasmedge_sys::ffi;
+
+use crate::ffi::{
+    AstModule, AsyncCall, Config, Executor, Failure, FunctionInstance, FunctionType, Loader, ModuleInstance,
+    Store, Validator, check, invoke, memory_bytes, noop_host_function, show_signature, signature, to_string,
+    wasm_str, zero,
+};
+use crate::imports::{HostCellBox, ImportTypes};
+use crate::watchdog::{Watchdog, WatchdogHandle};
+use crate::{ENGINE, NAME, REQUIRED_WASMEDGE};
+
+/// WASI preview 1 import module name.
+const WASI_MODULE: &str = "wasi_snapshot_preview1";
+/// Idle executors kept for reuse; more than this many instances alive at
+/// once still work, their executors are just freed afterwards.
+const MAX_IDLE_EXECUTORS: usize = 256;
+/// Largest page count of a 32-bit memory.
+const WASM32_MAX_PAGES: u32 = 65536;
+
+/// The linked library's version (`WasmEdge_VersionGet`).
+pub(crate) fn linked_version() -> String {
+    wasmedge_sdk::utils::CoreVersion::version_string()
+}
+
+/// `Ok` when the linked library is the 0.17 release the sdk is made for.
+pub(crate) fn check_linked_version() -> Result<(), (String, String)> {
+    use wasmedge_sdk::utils::CoreVersion;
+    if (CoreVersion::major(), CoreVersion::minor()) == (0, 17) {
+        return Ok(());
+    }
+    Err((
+        format!(
+            "this build links WasmEdge {}, but wasmedge-sdk {} is made for WasmEdge {REQUIRED_WASMEDGE}",
+            linked_version(),
+            crate::SDK_VERSION
+        ),
+        format!(
+            "point LD_LIBRARY_PATH at the lib directory of a WasmEdge {REQUIRED_WASMEDGE} install \
+             (the one this crate was built against)"
+        ),
+    ))
+}
+
+/// One executor and the means to stop a call running on it.
+///
+/// WasmEdge's `Executor::stop()` sets a flag that the interpreter checks at
+/// every function entry, branch and return. The C API reaches it only
+/// through `WasmEdge_AsyncCancel`, whose `WasmEdge_Async` remembers the
+/// executor it was started on. So each slot starts one asynchronous call of a
+/// host function that does nothing, waits for it, and keeps the finished
+/// `WasmEdge_Async` as its stop handle: cancelling it stops whatever call
+/// runs on this executor at that moment.
+///
+/// The flag is per executor, so an executor serves one instance at a time
+/// (slots are leased from a pool); it stays set until the interpreter sees
+/// it, which [`ExecutorSlot::clear_stop`] makes happen on purpose.
+pub(crate) struct ExecutorSlot {
+    // Dropped in this order: the stop handle refers to the executor.
+    stop: AsyncCall,
+    noop: FunctionInstance,
+    executor: Executor,
+}
+
+// SAFETY: an executor's calls come from the one instance that leases it, one
+// at a time (`Instance::handle` takes `&mut self`); the only cross-thread use
+// is `request_stop` from the watchdog, which sets an atomic flag (WasmEdge
+// made it for exactly that: cancelling a call from another thread).
+unsafe impl Send for ExecutorSlot {}
+unsafe impl Sync for ExecutorSlot {}
+
+impl ExecutorSlot {
+    fn new(config: &Config, noop_type: &FunctionType) -> Result<Self, String> {
+        // SAFETY: plain C API constructors on live contexts; the async call
+        // is waited for before the slot is used.
+        unsafe {
+            let executor = Executor::from_raw(ffi::WasmEdge_ExecutorCreate(config.as_ptr(), ptr::null_mut()))
+                .ok_or("WasmEdge_ExecutorCreate failed")?;
+            let noop = FunctionInstance::from_raw(ffi::WasmEdge_FunctionInstanceCreate(
+                noop_type.as_ptr(),
+                Some(noop_host_function),
+                ptr::null_mut(),
+                0,
+            ))
+            .ok_or("WasmEdge_FunctionInstanceCreate failed")?;
+            let stop = AsyncCall::from_raw(ffi::WasmEdge_ExecutorAsyncInvoke(
+                executor.as_ptr(),
+                noop.as_ptr(),
+                ptr::null(),
+                0,
+            ))
+            .ok_or("WasmEdge_ExecutorAsyncInvoke failed")?;
+            ffi::WasmEdge_AsyncWait(stop.as_ptr());
+            check(ffi::WasmEdge_AsyncGet(stop.as_ptr(), ptr::null_mut(), 0))
+                .map_err(|f| format!("preparing the stop handle: {f}"))?;
+            Ok(Self { stop, noop, executor })
+        }
+    }
+
+    /// Asks the call running on this executor (if any) to stop.
+    pub(crate) fn request_stop(&self) {
+        // SAFETY: the handle is live; cancelling only sets the executor's
+        // atomic stop flag and wakes `memory.atomic.wait`ers.
+        unsafe { ffi::WasmEdge_AsyncCancel(self.stop.as_ptr()) }
+    }
+
+    /// Consumes a stop flag left set after a call ended on its own: the
+    /// interpreter checks (and clears) it on entering any function, so
+    /// calling the no-op host function clears it either way.
+    pub(crate) fn clear_stop(&self) {
+        // SAFETY: called by the leasing instance between its calls.
+        let _ = unsafe { invoke(&self.executor, self.noop.as_ptr(), &[], &mut []) };
+    }
+}
+
+/// What the runtime, its modules and their instances share.
+struct Engine {
+    config: Config,
+    limits: Limits,
+    types: ImportTypes,
+    noop_type: FunctionType,
+    /// Every instance's WASI stdin, stdout and stderr.
+    devnull: File,
+    pool: Mutex<Vec<Arc<ExecutorSlot>>>,
+    watchdog: WatchdogHandle,
+    version: String,
+}
+
+// SAFETY: after construction the configuration and the function types are
+// only read (WasmEdge copies them into every executor and function instance
+// made from them); the pool is behind a mutex.
+unsafe impl Send for Engine {}
+unsafe impl Sync for Engine {}
+
+impl Engine {
+    fn lease(self: &Arc<Self>) -> Result<Lease, RuntimeError> {
+        let idle = self.pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let slot = match idle {
+            Some(slot) => slot,
+            None => Arc::new(
+                ExecutorSlot::new(&self.config, &self.noop_type)
+                    .map_err(|e| RuntimeError::Instantiate(format!("executor: {e}")))?,
+            ),
+        };
+        Ok(Lease {
+            slot,
+            engine: self.clone(),
+        })
+    }
+}
+
+/// An executor leased to one instance; back to the pool when dropped.
+struct Lease {
+    slot: Arc<ExecutorSlot>,
+    engine: Arc<Engine>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let mut pool = self.engine.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < MAX_IDLE_EXECUTORS {
+            pool.push(self.slot.clone());
+        }
+    }
+}
+
+/// WasmEdge's interpreter with capped memories and a watchdog for the call
+/// time limit.
+pub struct WasmEdgeRuntime {
+    engine: Arc<Engine>,
+    _watchdog: Watchdog,
+}
+
+impl WasmEdgeRuntime {
+    /// Creates an interpreter configuration for `config`.
+    ///
+    /// # Errors
+    /// A linked WasmEdge other than 0.17, a memory cap above 4 GiB (65536
+    /// pages), or WasmEdge or the watchdog thread could not be set up.
+    pub fn new(config: &RuntimeConfig) -> Result<Self, RuntimeError> {
+        if let Err((reason, fix)) = check_linked_version() {
+            return Err(RuntimeError::Config(format!("{reason} (fix: {fix})")));
+        }
+        let limits = config.limits.clone();
+        if limits.max_memory_pages > WASM32_MAX_PAGES {
+            return Err(RuntimeError::Config(format!(
+                "max_memory_pages {} exceeds the wasm32 limit of {WASM32_MAX_PAGES} pages",
+                limits.max_memory_pages
+            )));
+        }
+        // WasmEdge logs every trap and refused grow at error level to
+        // stderr; the adapter reports them as values instead.
+        static LOG_OFF: Once = Once::new();
+        LOG_OFF.call_once(wasmedge_sdk::LogManager::log_off);
+
+        let fail = |what: &str| RuntimeError::Config(format!("WasmEdge: {what} failed"));
+        // SAFETY: C API constructors and setters on a fresh context.
+        let config = unsafe {
+            let config =
+                Config::from_raw(ffi::WasmEdge_ConfigureCreate()).ok_or_else(|| fail("configure"))?;
+            ffi::WasmEdge_ConfigureSetMaxMemoryPage(config.as_ptr(), u64::from(limits.max_memory_pages));
+            // Interpret, even a module that carries WasmEdge AOT code: the
+            // engine label must say what ran.
+            ffi::WasmEdge_ConfigureSetRunMode(config.as_ptr(), ffi::WasmEdge_RunMode_Interpreter);
+            config
+        };
+        let types = ImportTypes::new().ok_or_else(|| fail("creating the dapr function types"))?;
+        let noop_type = FunctionType::i32s_to(0, false).ok_or_else(|| fail("creating a function type"))?;
+        let devnull = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| RuntimeError::Config(format!("opening /dev/null for WASI stdio: {e}")))?;
+        let watchdog =
+            Watchdog::start().map_err(|e| RuntimeError::Config(format!("watchdog thread: {e}")))?;
+        let engine = Arc::new(Engine {
+            config,
+            limits,
+            types,
+            noop_type,
+            devnull,
+            pool: Mutex::new(Vec::new()),
+            watchdog: watchdog.handle(),
+            version: linked_version(),
+        });
+        // One executor up front: a setup failure shows here, not on the
+        // first request.
+        drop(engine.lease()?);
+        Ok(Self {
+            engine,
+            _watchdog: watchdog,
+        })
+    }
+}
+
+impl Runtime for WasmEdgeRuntime {
+    fn info(&self) -> RuntimeInfo {
+        RuntimeInfo {
+            name: NAME.into(),
+            version: self.engine.version.clone(),
+            engine: ENGINE.into(),
+        }
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Module>, RuntimeError> {
+        let len = u32::try_from(wasm.len())
+            .map_err(|_| RuntimeError::Compile("module larger than 4 GiB".into()))?;
+        let config = &self.engine.config;
+        // SAFETY: C API calls on live contexts; the byte buffer outlives the
+        // parse (WasmEdge copies what it keeps).
+        let ast = unsafe {
+            let loader = Loader::from_raw(ffi::WasmEdge_LoaderCreate(config.as_ptr()))
+                .ok_or_else(|| RuntimeError::Compile("WasmEdge_LoaderCreate failed".into()))?;
+            let mut raw = ptr::null_mut();
+            check(ffi::WasmEdge_LoaderParseFromBytes(
+                loader.as_ptr(),
+                &mut raw,
+                ffi::WasmEdge_BytesWrap(wasm.as_ptr(), len),
+            ))
+            .map_err(|f| RuntimeError::Compile(format!("load: {f}")))?;
+            let ast =
+                AstModule::from_raw(raw).ok_or_else(|| RuntimeError::Compile("load: no module".into()))?;
+            let validator = Validator::from_raw(ffi::WasmEdge_ValidatorCreate(config.as_ptr()))
+                .ok_or_else(|| RuntimeError::Compile("WasmEdge_ValidatorCreate failed".into()))?;
+            check(ffi::WasmEdge_ValidatorValidate(validator.as_ptr(), ast.as_ptr()))
+                .map_err(|f| RuntimeError::Compile(format!("validate: {f}")))?;
+            ast
+        };
+        let memory_error = check_exports(&ast, self.engine.limits.max_memory_pages)?;
+        check_imports(&ast, &self.engine.types)?;
+        Ok(Arc::new(WasmEdgeModule {
+            engine: self.engine.clone(),
+            ast,
+            memory_error,
+        }))
+    }
+}
+
+/// One export: name, external type, export context (owned by the AST module).
+type Export = (
+    String,
+    ffi::WasmEdge_ExternalType,
+    *const ffi::WasmEdge_ExportTypeContext,
+);
+
+/// A module's exports.
+fn exports(ast: &AstModule) -> Vec<Export> {
+    // SAFETY: the list buffer has the length WasmEdge reported; the export
+    // contexts live as long as `ast`.
+    unsafe {
+        let mut list = vec![ptr::null(); ffi::WasmEdge_ASTModuleListExportsLength(ast.as_ptr()) as usize];
+        let n = ffi::WasmEdge_ASTModuleListExports(ast.as_ptr(), list.as_mut_ptr(), list.len() as u32);
+        list.truncate(n as usize);
+        list.into_iter()
+            .map(|e| {
+                (
+                    to_string(ffi::WasmEdge_ExportTypeGetExternalName(e)),
+                    ffi::WasmEdge_ExportTypeGetExternalType(e),
+                    e,
+                )
+            })
+            .collect()
+    }
+}
+
+/// The ABI's exports, with their types. Returns why the module cannot be
+/// instantiated under the memory cap, if it cannot.
+fn check_exports(ast: &AstModule, cap: u32) -> Result<Option<String>, RuntimeError> {
+    let exports = exports(ast);
+    let find = |name: &str| exports.iter().find(|(n, ..)| n == name);
+    let func_sig = |e: *const ffi::WasmEdge_ExportTypeContext| {
+        // SAFETY: `e` comes from `ast`'s export list.
+        signature(unsafe { ffi::WasmEdge_ExportTypeGetFunctionType(ast.as_ptr(), e) })
+    };
+    let memory_error = match find(abi::EXPORT_MEMORY) {
+        Some(&(_, ty, e)) if ty == ffi::WasmEdge_ExternalType_Memory => {
+            // SAFETY: `e` is a memory export of `ast`.
+            let (min, is64) = unsafe {
+                let limit =
+                    ffi::WasmEdge_MemoryTypeGetLimit(ffi::WasmEdge_ExportTypeGetMemoryType(ast.as_ptr(), e));
+                (
+                    ffi::WasmEdge_LimitGetMin(limit),
+                    ffi::WasmEdge_LimitIs64Bit(limit),
+                )
+            };
+            if is64 {
+                return Err(RuntimeError::Abi(
+                    "`memory` is a 64-bit memory; the ABI needs wasm32".into(),
+                ));
+            }
+            (min > u64::from(cap))
+                .then(|| format!("memory `memory` starts at {min} pages, above the cap of {cap} pages"))
+        }
+        Some(_) => return Err(RuntimeError::Abi("`memory` is not a memory".into())),
+        None => return Err(RuntimeError::Abi("module does not export `memory`".into())),
+    };
+    let functions: [(&str, &[&str], &[&str]); 3] = [
+        (abi::EXPORT_ABI_VERSION, &[], &["i32"]),
+        (abi::EXPORT_ALLOC, &["i32"], &["i32"]),
+        (abi::EXPORT_HANDLE, &["i32", "i32"], &["i64"]),
+    ];
+    for (name, params, returns) in functions {
+        let wanted = (params.to_vec(), returns.to_vec());
+        match find(name) {
+            Some(&(_, ty, e)) if ty == ffi::WasmEdge_ExternalType_Function => {
+                let got = func_sig(e);
+                if got != wanted {
+                    return Err(RuntimeError::Abi(format!(
+                        "`{name}` has type {}, the ABI says {}",
+                        show_signature(&got),
+                        show_signature(&wanted)
+                    )));
+                }
+            }
+            Some(_) => return Err(RuntimeError::Abi(format!("`{name}` is not a function"))),
+            None => return Err(RuntimeError::Abi(format!("module does not export `{name}`"))),
+        }
+    }
+    if let Some(&(_, ty, e)) = find(abi::EXPORT_INITIALIZE) {
+        let got = (ty == ffi::WasmEdge_ExternalType_Function).then(|| func_sig(e));
+        if got != Some((Vec::new(), Vec::new())) {
+            return Err(RuntimeError::Abi(
+                "`_initialize` must be a function [] -> []".into(),
+            ));
+        }
+    }
+    Ok(memory_error)
+}
+
+/// Resolves every import against what this host provides, with types: the
+/// ABI's `dapr` functions and WasmEdge's WASI preview 1 functions.
+fn check_imports(ast: &AstModule, types: &ImportTypes) -> Result<(), RuntimeError> {
+    // SAFETY: a fresh WASI module, only looked into, dropped at the end.
+    let wasi = unsafe {
+        ModuleInstance::from_raw(ffi::WasmEdge_ModuleInstanceCreateWASI(
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+        ))
+    }
+    .ok_or_else(|| RuntimeError::Compile("creating a WASI module failed".into()))?;
+    // SAFETY: the list buffer has the length WasmEdge reported; the import
+    // contexts live as long as `ast`.
+    let imports = unsafe {
+        let mut list = vec![ptr::null(); ffi::WasmEdge_ASTModuleListImportsLength(ast.as_ptr()) as usize];
+        let n = ffi::WasmEdge_ASTModuleListImports(ast.as_ptr(), list.as_mut_ptr(), list.len() as u32);
+        list.truncate(n as usize);
+        list
+    };
+    for import in imports {
+        // SAFETY: `import` comes from `ast`'s import list; the function
+        // types looked up live as long as their module instance.
+        unsafe {
+            let module = to_string(ffi::WasmEdge_ImportTypeGetModuleName(import));
+            let name = to_string(ffi::WasmEdge_ImportTypeGetExternalName(import));
+            if ffi::WasmEdge_ImportTypeGetExternalType(import) != ffi::WasmEdge_ExternalType_Function {
+                return Err(RuntimeError::Instantiate(format!(
+                    "import `{module}::{name}` is not a function; this host provides only the ABI's \
+                     `dapr` functions and WASI preview 1"
+                )));
+            }
+            let host_type = match module.as_str() {
+                abi::IMPORT_MODULE => types.get(&name).map(|t| t.as_ptr().cast_const()),
+                WASI_MODULE => {
+                    let func = ffi::WasmEdge_ModuleInstanceFindFunction(wasi.as_ptr(), wasm_str(&name));
+                    (!func.is_null()).then(|| ffi::WasmEdge_FunctionInstanceGetFunctionType(func))
+                }
+                _ => None,
+            };
+            let Some(host_type) = host_type else {
+                return Err(RuntimeError::Instantiate(format!(
+                    "unknown import `{module}::{name}`: this host provides the ABI's `dapr` module and \
+                     WasmEdge's WASI preview 1"
+                )));
+            };
+            let wanted = signature(host_type);
+            let got = signature(ffi::WasmEdge_ImportTypeGetFunctionType(ast.as_ptr(), import));
+            if got != wanted {
+                return Err(RuntimeError::Instantiate(format!(
+                    "import `{module}::{name}` has type {}, the host's is {}",
+                    show_signature(&got),
+                    show_signature(&wanted)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+struct WasmEdgeModule {
+    engine: Arc<Engine>,
+    ast: AstModule,
+    /// Set when the module's memory cannot be created under the cap.
+    memory_error: Option<String>,
+}
+
+// SAFETY: after validation the AST module is only read; WasmEdge
+// instantiates one AST module many times, from any thread.
+unsafe impl Send for WasmEdgeModule {}
+unsafe impl Sync for WasmEdgeModule {}
+
+/// Looks up an exported function of a guest instance.
+fn find_function(guest: &ModuleInstance, name: &str) -> *mut ffi::WasmEdge_FunctionInstanceContext {
+    // SAFETY: lookup in a live module instance; the name is copied.
+    unsafe { ffi::WasmEdge_ModuleInstanceFindFunction(guest.as_ptr(), wasm_str(name)) }
+}
+
+impl Module for WasmEdgeModule {
+    fn instantiate(&self, host: Arc<dyn DaprHost>) -> Result<Box<dyn Instance>, RuntimeError> {
+        if let Some(message) = &self.memory_error {
+            return Err(RuntimeError::Instantiate(message.clone()));
+        }
+        let engine = &self.engine;
+        let timeout = engine.limits.call_timeout;
+        let fail = |what: &str| RuntimeError::Instantiate(format!("WasmEdge: {what} failed"));
+        let lease = engine.lease()?;
+        let mut cell = HostCellBox::new(HostState::new(host));
+        let dapr = cell
+            .dapr_module(&engine.types)
+            .ok_or_else(|| fail("creating the dapr module"))?;
+        let stdio = engine.devnull.as_raw_fd();
+        // SAFETY: C API constructors and registrations on live contexts;
+        // `/dev/null` stays open as long as the engine (the lease holds it).
+        let (wasi, store) = unsafe {
+            let wasi = ModuleInstance::from_raw(ffi::WasmEdge_ModuleInstanceCreateWASIWithFds(
+                ptr::null(),
+                0,
+                ptr::null(),
+                0,
+                ptr::null(),
+                0,
+                stdio,
+                stdio,
+                stdio,
+            ))
+            .ok_or_else(|| fail("creating the WASI module"))?;
+            let store =
+                Store::from_raw(ffi::WasmEdge_StoreCreate()).ok_or_else(|| fail("creating a store"))?;
+            let executor = lease.slot.executor.as_ptr();
+            for import in [&wasi, &dapr] {
+                check(ffi::WasmEdge_ExecutorRegisterImport(
+                    executor,
+                    store.as_ptr(),
+                    import.as_ptr(),
+                ))
+                .map_err(|f| RuntimeError::Instantiate(format!("registering imports: {f}")))?;
+            }
+            (wasi, store)
+        };
+
+        // Start function, `_initialize` and `bb_abi_version` run under the
+        // same time limit as a call.
+        let armed = engine.watchdog.arm(&lease.slot, timeout);
+        let init_error = |f: Failure, cell: &mut HostCellBox, wasi: &ModuleInstance| match call_error(
+            f, cell, wasi, timeout,
+        ) {
+            CallError::Timeout(_) => {
+                RuntimeError::Instantiate(format!("timeout: initialisation ran longer than {timeout:?}"))
+            }
+            other => RuntimeError::Instantiate(other.to_string()),
+        };
+        let executor = &lease.slot.executor;
+        // SAFETY: instantiation into this instance's own store, with the
+        // leased executor (no other call runs on it).
+        let guest = unsafe {
+            let mut raw = ptr::null_mut();
+            let result = check(ffi::WasmEdge_ExecutorInstantiate(
+                executor.as_ptr(),
+                &mut raw,
+                store.as_ptr(),
+                self.ast.as_ptr(),
+            ));
+            if let Err(f) = result {
+                drop(ModuleInstance::from_raw(raw));
+                return Err(init_error(f, &mut cell, &wasi));
+            }
+            ModuleInstance::from_raw(raw).ok_or_else(|| fail("instantiation"))?
+        };
+        let initialize = find_function(&guest, abi::EXPORT_INITIALIZE);
+        if !initialize.is_null() {
+            // SAFETY: a `[] -> []` export (checked at compile time).
+            unsafe { invoke(executor, initialize, &[], &mut []) }
+                .map_err(|f| init_error(f, &mut cell, &wasi))?;
+        }
+        let mut ret = [zero()];
+        // SAFETY: a `[] -> [i32]` export (checked at compile time).
+        unsafe {
+            invoke(
+                executor,
+                find_function(&guest, abi::EXPORT_ABI_VERSION),
+                &[],
+                &mut ret,
+            )
+        }
+        .map_err(|f| init_error(f, &mut cell, &wasi))?;
+        drop(armed);
+        // SAFETY: reading a returned value.
+        let version = unsafe { ffi::WasmEdge_ValueGetI32(ret[0]) };
+        if version != abi::ABI_VERSION {
+            return Err(RuntimeError::Abi(format!(
+                "module speaks guest ABI {version}, this host speaks {}",
+                abi::ABI_VERSION
+            )));
+        }
+        // SAFETY: lookup in a live module instance.
+        let memory =
+            unsafe { ffi::WasmEdge_ModuleInstanceFindMemory(guest.as_ptr(), wasm_str(abi::EXPORT_MEMORY)) };
+        let (alloc, handle) = (
+            find_function(&guest, abi::EXPORT_ALLOC),
+            find_function(&guest, abi::EXPORT_HANDLE),
+        );
+        if memory.is_null() || alloc.is_null() || handle.is_null() {
+            return Err(RuntimeError::Abi(
+                "an ABI export is missing from the instance".into(),
+            ));
+        }
+        Ok(Box::new(WasmEdgeInstance {
+            _guest: guest,
+            _store: store,
+            wasi,
+            _dapr: dapr,
+            cell,
+            lease,
+            alloc,
+            handle,
+            memory,
+            watchdog: engine.watchdog.clone(),
+            timeout,
+        }))
+    }
+}
+
+/// One guest instance and everything it links to. Fields drop in order: the
+/// guest instance before the store and host modules it links to, the host
+/// state after the `dapr` functions that point into it, the executor last.
+struct WasmEdgeInstance {
+    _guest: ModuleInstance,
+    _store: Store,
+    wasi: ModuleInstance,
+    _dapr: ModuleInstance,
+    cell: HostCellBox,
+    lease: Lease,
+    // Owned by `guest`.
+    alloc: *mut ffi::WasmEdge_FunctionInstanceContext,
+    handle: *mut ffi::WasmEdge_FunctionInstanceContext,
+    memory: *mut ffi::WasmEdge_MemoryInstanceContext,
+    watchdog: WatchdogHandle,
+    timeout: Duration,
+}
+
+// SAFETY: WasmEdge contexts have no thread affinity; the instance is used by
+// one thread at a time (`handle` takes `&mut self`) and its executor is
+// leased to it alone.
+unsafe impl Send for WasmEdgeInstance {}
+
+impl Instance for WasmEdgeInstance {
+    fn handle(&mut self, request: &[u8]) -> Result<Vec<u8>, CallError> {
+        let len =
+            i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
+        let _armed = self.watchdog.arm(&self.lease.slot, self.timeout);
+        let executor = &self.lease.slot.executor;
+        let mut ret = [zero()];
+        // SAFETY: `bb_alloc` is `[i32] -> [i32]` (checked at compile time)
+        // and lives as long as `self._guest`.
+        let ptr = unsafe {
+            invoke(executor, self.alloc, &[ffi::WasmEdge_ValueGenI32(len)], &mut ret)
+                .map_err(|f| call_error(f, &mut self.cell, &self.wasi, self.timeout))?;
+            ffi::WasmEdge_ValueGetI32(ret[0])
+        };
+        if ptr == 0 && len > 0 {
+            return Err(CallError::Abi("bb_alloc returned 0".into()));
+        }
+        // SAFETY: no guest code runs while the slice is alive.
+        let memory = unsafe { memory_bytes(self.memory) };
+        let start = ptr as u32 as usize;
+        memory
+            .get_mut(start..)
+            .and_then(|m| m.get_mut(..request.len()))
+            .ok_or_else(|| CallError::Abi(format!("bb_alloc returned {ptr}, outside memory")))?
+            .copy_from_slice(request);
+        // SAFETY: `bb_handle` is `[i32, i32] -> [i64]` (checked at compile
+        // time) and lives as long as `self._guest`.
+        let packed = unsafe {
+            invoke(
+                executor,
+                self.handle,
+                &[ffi::WasmEdge_ValueGenI32(ptr), ffi::WasmEdge_ValueGenI32(len)],
+                &mut ret,
+            )
+            .map_err(|f| call_error(f, &mut self.cell, &self.wasi, self.timeout))?;
+            ffi::WasmEdge_ValueGetI64(ret[0])
+        };
+        // SAFETY: as above; the memory may have grown during the call.
+        PackedResponse::decode(packed).read(unsafe { memory_bytes(self.memory) })
+    }
+}
+
+/// Maps a failed call to the ABI's error kinds.
+fn call_error(f: Failure, cell: &mut HostCellBox, wasi: &ModuleInstance, timeout: Duration) -> CallError {
+    if f.user {
+        let message = cell.take_panic().unwrap_or(f.message);
+        return CallError::Trap {
+            kind: TrapKind::Other,
+            message: format!("host function failed: {message}"),
+        };
+    }
+    let kind = match f.code {
+        ffi::WasmEdge_ErrCode_Interrupted => return CallError::Timeout(timeout),
+        ffi::WasmEdge_ErrCode_Terminated => {
+            // SAFETY: reading the exit code of a live WASI module.
+            let code = unsafe { ffi::WasmEdge_ModuleInstanceWASIGetExitCode(wasi.as_ptr()) };
+            return CallError::Trap {
+                kind: TrapKind::Other,
+                message: format!("guest called proc_exit({})", code as i32),
+            };
+        }
+        ffi::WasmEdge_ErrCode_Unreachable => TrapKind::Unreachable,
+        ffi::WasmEdge_ErrCode_MemoryOutOfBounds | ffi::WasmEdge_ErrCode_UnalignedAtomicAccess => {
+            TrapKind::MemoryOutOfBounds
+        }
+        ffi::WasmEdge_ErrCode_DivideByZero => TrapKind::DivisionByZero,
+        ffi::WasmEdge_ErrCode_IntegerOverflow | ffi::WasmEdge_ErrCode_InvalidConvToInt => {
+            TrapKind::IntegerOverflow
+        }
+        ffi::WasmEdge_ErrCode_TableOutOfBounds
+        | ffi::WasmEdge_ErrCode_UninitializedElement
+        | ffi::WasmEdge_ErrCode_UndefinedElement
+        | ffi::WasmEdge_ErrCode_IndirectCallTypeMismatch
+        | ffi::WasmEdge_ErrCode_AccessNullFunc => TrapKind::BadIndirectCall,
+        _ => TrapKind::Other,
+    };
+    CallError::Trap {
+        kind,
+        message: f.message,
+    }
+}
