@@ -28,7 +28,9 @@ pub enum Command {
     /// Find or build daprd and print its path and version.
     Daprd(DaprdArgs),
     /// Serve workloads as a Dapr app on a runtime (the embedded blueprint's host; see runtimes/HOST.md).
-    Host(host::HostArgs),
+    Host(Box<host::HostArgs>),
+    /// Drive a loopback HTTP endpoint (closed or open loop) and print latency and throughput.
+    Load(Box<crate::load::cli::LoadArgs>),
 }
 
 /// Where daprd comes from.
@@ -104,13 +106,10 @@ impl Command {
                 }
                 Ok(0)
             }
-            Command::Host(args) => host::serve(args).await.map(|()| 0),
+            Command::Host(args) => host::serve(*args).await.map(|()| 0),
+            Command::Load(args) => crate::load::cli::execute(*args).await,
         }
     }
-}
-
-fn known_runtime_names() -> Vec<&'static str> {
-    runtimes::entries().iter().map(|e| e.name).collect()
 }
 
 /// Runs `work` unless Ctrl-C comes first; dropping `work` stops its children.
@@ -125,7 +124,7 @@ async fn run(args: RunArgs) -> Result<i32> {
     let project = paths::project_dir();
     let workloads = workloads::known_workloads(&project)?;
     // Validate before building or starting anything.
-    let plan = scenario::load(&args.scenario, &workloads, &known_runtime_names())?;
+    let plan = scenario::load(&args.scenario, &workloads, &runtimes::names())?;
     let daprd = daprd::resolve(args.daprd.as_deref())?;
     let started = chrono::Utc::now();
     let out = args
@@ -159,14 +158,13 @@ async fn conformance_cmd(args: ConformanceArgs) -> Result<i32> {
     let work = tempfile::Builder::new()
         .prefix("blueprint-conformance-")
         .tempdir()?;
-    let cells = interruptible(conformance::run_all(
-        &daprd,
-        &project,
-        &paths::cache_dir(),
-        args.runtime.as_deref(),
-        work.path(),
-    ))
-    .await?;
+    let ctx = conformance::ConformanceContext {
+        daprd,
+        self_exe: std::env::current_exe().context("locating the blueprint-bench binary")?,
+        project,
+        cache: paths::cache_dir(),
+    };
+    let cells = interruptible(conformance::run_all(&ctx, args.runtime.as_deref(), work.path())).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cells)?);
     } else {
@@ -196,13 +194,14 @@ fn list(args: ListArgs) -> Result<i32> {
         let version = entry.version.unwrap_or_default();
         match entry.availability {
             runtimes::Availability::Available => {
-                println!("  {:<10} {version:<10} available ({})", entry.name, entry.host)
+                println!("  {:<18} {version:<8} {:<18} available", entry.name, entry.engine)
             }
             runtimes::Availability::Unavailable { reason, fix } => {
                 println!(
-                    "  {:<10} {version:<10} UNAVAILABLE: {reason}\n  {:<10} fix: {fix}",
-                    entry.name, ""
-                )
+                    "  {:<18} {version:<8} {:<18} UNAVAILABLE: {reason}",
+                    entry.name, entry.engine
+                );
+                println!("  {:<18} fix: {fix}", "");
             }
         }
     }

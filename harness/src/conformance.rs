@@ -2,21 +2,37 @@
 //! real daprd, with byte-identical outputs and the same final Dapr state.
 //!
 //! Each (workload, language, runtime) cell gets its own fresh daprd, so its
-//! state store starts empty as the vectors assume. Guests run in this process
-//! through the adapter, with their `dapr` imports on daprd's gRPC API.
+//! state store starts empty as the vectors assume, and its own host process,
+//! started through the same contract as in a run (`runtimes/HOST.md`), so the
+//! Rust adapters and the wazero Go host are checked the same way. Cases are
+//! posted straight to the host; the host's `dapr` calls go to daprd.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
-use blueprint_runtime_api::{CallError, DaprHost, RuntimeConfig};
+use anyhow::Result;
 use serde::Serialize;
 
+use crate::app::{AppHost, HostLaunch};
 use crate::daprd::Daprd;
-use crate::host::dapr_grpc::GrpcDapr;
+use crate::http::ControlClient;
+use crate::net::free_ports;
 use crate::runtimes;
-use crate::sidecar::{STATE_STORE, Sidecar, SidecarSpec};
+use crate::sidecar::{STATE_STORE, Sidecar, SidecarPorts, SidecarSpec};
 use crate::workloads::{self, Expected, VectorFile};
+
+/// What conformance needs to start hosts and sidecars.
+#[derive(Debug, Clone)]
+pub struct ConformanceContext {
+    /// The sidecar.
+    pub daprd: Daprd,
+    /// The `blueprint-bench` binary (the Rust host).
+    pub self_exe: PathBuf,
+    /// The checkout.
+    pub project: PathBuf,
+    /// The build cache.
+    pub cache: PathBuf,
+}
 
 /// The outcome of one cell.
 #[derive(Debug, Clone, Serialize)]
@@ -49,60 +65,77 @@ fn show(bytes: &[u8]) -> String {
     }
 }
 
+/// What one request to a host produced, as the contract's status codes say.
+#[derive(Debug)]
+enum Outcome {
+    Output(Vec<u8>),
+    GuestError(String),
+    Failure(String),
+}
+
 /// Runs one workload's vectors on one runtime against a fresh daprd in `dir`.
 ///
 /// # Errors
-/// Setup failures (daprd, compile); case mismatches are reported in the cell.
+/// Setup failures (host, daprd); case mismatches are reported in the cell.
 pub async fn check_cell(
-    daprd: &Daprd,
-    runtime_name: &str,
+    ctx: &ConformanceContext,
+    runtime: &str,
+    language: &str,
     module_path: &Path,
     vectors: &VectorFile,
     dir: &Path,
 ) -> Result<ConformanceCell> {
     let mut cell = ConformanceCell {
         workload: vectors.workload.clone(),
-        language: "rust".into(),
-        runtime: runtime_name.into(),
+        language: language.into(),
+        runtime: runtime.into(),
         status: "pass".into(),
         passed: 0,
         cases: vectors.cases.len(),
         first_difference: None,
     };
-    let runtime = runtimes::create(runtime_name, &RuntimeConfig::default())?;
-    let wasm = std::fs::read(module_path).with_context(|| format!("reading {}", module_path.display()))?;
-    let module = runtime.compile(&wasm)?;
-    let sidecar = Sidecar::start(daprd, &SidecarSpec::new("conformance", None)?, dir).await?;
-    let dapr: Arc<dyn DaprHost> = Arc::new(GrpcDapr::new(
-        sidecar.grpc_port,
-        tokio::runtime::Handle::current(),
-    )?);
+    std::fs::create_dir_all(dir)?;
+    let (program, leading_args) = runtimes::host_command(runtime, &ctx.self_exe, &ctx.project, &ctx.cache)?;
+    let ports = SidecarPorts::allocate()?;
+    let host_port = free_ports(1)?[0];
+    let launch = HostLaunch {
+        program,
+        leading_args,
+        modules: vec![(vectors.workload.clone(), module_path.to_owned())],
+        dapr_grpc_port: Some(ports.grpc),
+        port: host_port,
+        ready_timeout: Duration::from_secs(120),
+    };
+    let host = AppHost::start(&launch, dir, "host.log").await?;
+    let mut spec = SidecarSpec::new("conformance", Some(host_port))?;
+    spec.ports = ports;
+    let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
 
+    let client = ControlClient::default();
+    let url = format!("http://127.0.0.1:{host_port}/{}", vectors.workload);
     for case in &vectors.cases {
-        let input = case.input_bytes()?;
-        let expected = case.expected()?;
-        let (module, dapr) = (module.clone(), dapr.clone());
-        let got = tokio::task::spawn_blocking(move || {
-            let mut instance = module
-                .instantiate(dapr)
-                .map_err(|e| CallError::Abi(e.to_string()))?;
-            instance.handle(&input)
-        })
-        .await?;
-        let difference = match (&expected, &got) {
-            (Expected::Output(want), Ok(have)) if want == have => None,
-            (Expected::Error(want), Err(CallError::Guest(have))) if want == have => None,
-            (Expected::Output(want), Ok(have)) => {
-                Some(format!("output {} != expected {}", show(have), show(want)))
+        let reply = client
+            .post(&url, case.input_bytes()?, Duration::from_secs(30))
+            .await?;
+        let got = match reply.status.as_u16() {
+            200 => Outcome::Output(reply.body.to_vec()),
+            422 => Outcome::GuestError(reply.text()),
+            code => Outcome::Failure(format!("HTTP {code}: {}", reply.text())),
+        };
+        let difference = match (case.expected()?, got) {
+            (Expected::Output(want), Outcome::Output(have)) if want == have => None,
+            (Expected::Error(want), Outcome::GuestError(have)) if want == have => None,
+            (Expected::Output(want), Outcome::Output(have)) => {
+                Some(format!("output {} != expected {}", show(&have), show(&want)))
             }
-            (Expected::Output(want), Err(err)) => {
-                Some(format!("failed ({err}), expected output {}", show(want)))
+            (Expected::Output(want), Outcome::GuestError(err) | Outcome::Failure(err)) => {
+                Some(format!("failed ({err}), expected output {}", show(&want)))
             }
-            (Expected::Error(want), Ok(have)) => {
-                Some(format!("returned {}, expected error {want:?}", show(have)))
+            (Expected::Error(want), Outcome::Output(have)) => {
+                Some(format!("returned {}, expected error {want:?}", show(&have)))
             }
-            (Expected::Error(want), Err(err)) => {
-                Some(format!("failed with {err}, expected guest error {want:?}"))
+            (Expected::Error(want), Outcome::GuestError(err) | Outcome::Failure(err)) => {
+                Some(format!("failed with {err:?}, expected guest error {want:?}"))
             }
         };
         match difference {
@@ -127,6 +160,7 @@ pub async fn check_cell(
         cell.status = "fail".into();
     }
     sidecar.stop();
+    host.stop();
     Ok(cell)
 }
 
@@ -135,45 +169,50 @@ pub async fn check_cell(
 /// # Errors
 /// Guest build failures; cell failures are reported in the cells.
 pub async fn run_all(
-    daprd: &Daprd,
-    project: &Path,
-    cache: &Path,
+    ctx: &ConformanceContext,
     runtime_filter: Option<&str>,
     work_dir: &Path,
 ) -> Result<Vec<ConformanceCell>> {
-    let modules = workloads::build_rust(project, cache)?;
+    let (modules, missing_languages) = workloads::build_all(&ctx.project, &ctx.cache)?;
     let mut cells = Vec::new();
-    for workload in workloads::known_workloads(project)? {
-        let vectors = workloads::load_vectors(project, &workload)?;
-        for entry in runtimes::entries() {
-            if runtime_filter.is_some_and(|r| r != entry.name) {
-                continue;
-            }
-            let unavailable = |reason: String| ConformanceCell {
-                workload: workload.clone(),
-                language: "rust".into(),
-                runtime: entry.name.into(),
-                status: "unavailable".into(),
-                passed: 0,
-                cases: vectors.cases.len(),
-                first_difference: Some(reason),
-            };
-            if let runtimes::Availability::Unavailable { reason, fix } = &entry.availability {
-                cells.push(unavailable(format!("{reason} (fix: {fix})")));
-                continue;
-            }
-            let Some(module): Option<&PathBuf> = modules.get(&workload) else {
-                cells.push(unavailable("no rust module built".into()));
-                continue;
-            };
-            let dir = work_dir.join(format!("{workload}-rust-{}", entry.name));
-            match check_cell(daprd, entry.name, module, &vectors, &dir).await {
-                Ok(cell) => cells.push(cell),
-                Err(err) => cells.push(ConformanceCell {
-                    status: "fail".into(),
-                    first_difference: Some(format!("{err:#}")),
-                    ..unavailable(String::new())
-                }),
+    for workload in workloads::known_workloads(&ctx.project)? {
+        let vectors = workloads::load_vectors(&ctx.project, &workload)?;
+        for language in workloads::LANGUAGES {
+            for entry in runtimes::entries() {
+                if runtime_filter.is_some_and(|r| r != entry.name) {
+                    continue;
+                }
+                let unavailable = |reason: String| ConformanceCell {
+                    workload: workload.clone(),
+                    language: (*language).into(),
+                    runtime: entry.name.into(),
+                    status: "unavailable".into(),
+                    passed: 0,
+                    cases: vectors.cases.len(),
+                    first_difference: Some(reason),
+                };
+                if let runtimes::Availability::Unavailable { reason, fix } = &entry.availability {
+                    cells.push(unavailable(format!("{reason} (fix: {fix})")));
+                    continue;
+                }
+                let key = ((*language).to_owned(), workload.clone());
+                let Some(module): Option<&PathBuf> = modules.get(&key) else {
+                    let reason = missing_languages
+                        .get(*language)
+                        .cloned()
+                        .unwrap_or_else(|| format!("no {language} implementation of `{workload}`"));
+                    cells.push(unavailable(reason));
+                    continue;
+                };
+                let dir = work_dir.join(format!("{workload}-{language}-{}", entry.name));
+                match check_cell(ctx, entry.name, language, module, &vectors, &dir).await {
+                    Ok(cell) => cells.push(cell),
+                    Err(err) => cells.push(ConformanceCell {
+                        status: "fail".into(),
+                        first_difference: Some(format!("{err:#}")),
+                        ..unavailable(String::new())
+                    }),
+                }
             }
         }
     }

@@ -17,9 +17,13 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::{CellId, DaprSettings, LoadSettings, Meta};
+use crate::stats::Estimate;
 
 /// Bumped on any change a reader could notice.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Confidence level of every interval in a results file.
+pub const CONFIDENCE: f64 = 0.95;
 
 /// A whole run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,12 +109,10 @@ pub struct CellResult {
     pub runtime: Option<blueprint_runtime_api::RuntimeInfo>,
     /// Guest module size on disk.
     pub module_size_bytes: Option<u64>,
-    /// Module compile time in the host.
-    pub compile_ns: Option<u64>,
-    /// From spawning daprd to its readiness.
-    pub sidecar_startup_ms: Option<f64>,
-    /// Load figures, when measured.
-    pub load: Option<LoadSummary>,
+    /// Every trial, in the order they ran; each had fresh processes.
+    pub trials: Vec<TrialResult>,
+    /// Medians over the trials with confidence intervals.
+    pub summary: Option<CellSummary>,
 }
 
 impl CellResult {
@@ -121,11 +123,69 @@ impl CellResult {
             status,
             runtime: None,
             module_size_bytes: None,
-            compile_ns: None,
-            sidecar_startup_ms: None,
-            load: None,
+            trials: Vec::new(),
+            summary: None,
         }
     }
+}
+
+/// One trial of a cell: fresh host and daprd, warm-up, measured window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// Trial number within the cell (0-based).
+    pub trial: usize,
+    /// Position in the run's shuffled order.
+    pub order: usize,
+    /// Module compile time in the host.
+    pub compile_ns: Option<u64>,
+    /// Spawning the app host until it is healthy.
+    pub host_startup_ms: f64,
+    /// Spawning daprd until `/v1.0/healthz` answers.
+    pub sidecar_startup_ms: f64,
+    /// Spawning the host and daprd until the first successful response through daprd.
+    pub cold_start_ms: f64,
+    /// Load figures of the measured window.
+    pub load: LoadSummary,
+    /// CPU and memory per process over the measured window.
+    pub processes: Vec<crate::meter::ProcessUsage>,
+    /// CPU microseconds per request of the system under test (daprd + app + stores).
+    pub cpu_per_request_us: Option<f64>,
+    /// Requests per CPU-second of the system under test.
+    pub requests_per_cpu_s: Option<f64>,
+    /// Per-request phase means inside the host over the window.
+    pub phases: Option<Phases>,
+    /// daprd's Prometheus counters and buckets: after minus before the window.
+    pub dapr_metrics: BTreeMap<String, f64>,
+}
+
+/// Host-side phase timings (from the host's `GET /stats`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Phases {
+    /// Mean time to create a fresh instance, µs.
+    pub instantiate_us: f64,
+    /// Mean time of the guest call incl. its Dapr host calls, µs.
+    pub call_us: f64,
+    /// Instantiate + call of the host's first request, µs.
+    pub first_call_us: f64,
+}
+
+/// A cell's figures over its trials: medians with confidence intervals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellSummary {
+    /// Requests per second.
+    pub throughput_rps: Estimate,
+    /// Median latency, µs.
+    pub p50_us: Estimate,
+    /// 99th percentile latency, µs.
+    pub p99_us: Estimate,
+    /// CPU per request of the system under test, µs.
+    pub cpu_per_request_us: Option<Estimate>,
+    /// Largest app-host RSS in the window, bytes.
+    pub app_peak_rss_bytes: Option<Estimate>,
+    /// Cold start of the whole blueprint, ms.
+    pub cold_start_ms: Estimate,
+    /// Errors over all trials.
+    pub errors: u64,
 }
 
 /// Throughput and latency of a measured window.
@@ -139,10 +199,19 @@ pub struct LoadSummary {
     pub duration_s: f64,
     /// Requests per second.
     pub throughput_rps: f64,
-    /// Latency percentiles of successful requests, microseconds.
+    /// Latency percentiles of successful requests, microseconds. Closed
+    /// loop: from the send; open loop: from the intended start
+    /// (coordinated-omission corrected).
     pub latency_us: Percentiles,
     /// The latency histogram (ns), HdrHistogram V2 + DEFLATE, base64.
     pub latency_histogram: String,
+    /// All latency quantiles the terminal shows (p75 and p99.99 too), microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_quantiles_us: Option<crate::load::summary::Quantiles>,
+    /// Open loop only: schedule kept (achieved rate, late and missed sends)
+    /// and service times from the actual send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<crate::load::summary::OpenLoopSummary>,
 }
 
 /// Latency percentiles in microseconds.
@@ -206,6 +275,24 @@ impl LoadSummary {
     /// # Errors
     /// Histogram serialisation failure.
     pub fn from_report(report: &crate::load::LoadReport) -> Result<Self> {
+        use crate::load::summary::{OpenLoopSummary, Quantiles};
+        let open_loop = match (&report.schedule, &report.service) {
+            (Some(schedule), Some(service)) => Some(OpenLoopSummary {
+                arrival: schedule.arrival,
+                target_rate_rps: schedule.rate,
+                achieved_rate_rps: schedule.achieved_rate(report.elapsed),
+                intended: schedule.intended,
+                sent: schedule.sent,
+                late: schedule.late,
+                late_waiting_for_connection: schedule.late_waiting_for_connection,
+                missed: schedule.missed,
+                late_threshold_us: schedule.late_threshold.as_secs_f64() * 1e6,
+                max_send_lag_us: schedule.max_send_lag.as_secs_f64() * 1e6,
+                service_us: Quantiles::of(service),
+                service_histogram: encode_histogram(service)?,
+            }),
+            _ => None,
+        };
         Ok(Self {
             requests: report.requests,
             errors: report.errors.clone(),
@@ -213,6 +300,8 @@ impl LoadSummary {
             throughput_rps: report.throughput(),
             latency_us: Percentiles::of(&report.latency),
             latency_histogram: encode_histogram(&report.latency)?,
+            latency_quantiles_us: Some(Quantiles::of(&report.latency)),
+            open_loop,
         })
     }
 }

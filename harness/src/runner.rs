@@ -1,24 +1,37 @@
-//! Runs a [`Plan`]: for every cell, a fresh app host and a fresh daprd,
-//! warm-up, a measured window, and a [`CellResult`]. A failing cell is
-//! recorded as failed and the run goes on; the results file is rewritten
-//! (atomically) after every cell, so an interrupted run keeps what it measured.
+//! Runs a [`Plan`]: every (cell, trial) pair in a shuffled order, each with
+//! a fresh app host and a fresh daprd, warm-up, and a measured window with
+//! meters on every process. A failing trial marks its cell failed and the run
+//! goes on; the results file is rewritten (atomically) after every trial, so
+//! an interrupted run keeps what it measured.
+//!
+//! Order is shuffled with a recorded seed so slow drift of the machine
+//! (thermal, other tenants) does not line up with one runtime or mode.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use hyper::Method;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
 
 use crate::app::{AppHost, HostLaunch};
 use crate::daprd::Daprd;
+use crate::host::HostStats;
+use crate::http::ControlClient;
 use crate::load::{self, LoadSpec, Target};
+use crate::meter::ProcMeter;
 use crate::progress;
-use crate::results::{CellResult, CellStatus, LoadSummary, RunResults, SCHEMA_VERSION, ScenarioRecord};
+use crate::results::{
+    CONFIDENCE, CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION,
+    ScenarioRecord, TrialResult,
+};
 use crate::scenario::{CellId, Plan};
 use crate::sidecar::{Sidecar, SidecarPorts, SidecarSpec};
-use crate::{environment, net, runtimes, workloads};
+use crate::stats::estimate;
+use crate::{dapr_metrics, environment, net, runtimes, workloads};
 
 /// Everything a run needs besides the plan.
 #[derive(Debug, Clone)]
@@ -38,13 +51,13 @@ pub struct RunContext {
 /// The app id every cell's sidecar uses.
 pub const APP_ID: &str = "blueprint-app";
 
-/// Runs every cell of `plan`, writing `results_path` after each.
+/// Runs every cell of `plan`, writing `results_path` after each trial.
 ///
 /// # Errors
 /// Only failures that stop the whole run: building the guests, writing results.
 pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<RunResults> {
     let started = chrono::Utc::now();
-    let modules = workloads::build_rust(&ctx.project, &ctx.cache)?;
+    let (modules, missing_languages) = workloads::build_all(&ctx.project, &ctx.cache)?;
     let mut environment = environment::fingerprint(&ctx.project);
     environment.daprd = Some(ctx.daprd.clone());
     for entry in runtimes::entries() {
@@ -52,40 +65,96 @@ pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<R
             environment.runtimes.insert(entry.name.to_owned(), version);
         }
     }
+    let seed = plan.meta.seed.unwrap_or_else(rand::random);
+    let mut meta = plan.meta.clone();
+    meta.seed = Some(seed);
     let mut results = RunResults {
         schema_version: SCHEMA_VERSION,
         started_at: started.to_rfc3339(),
         environment,
         scenario: ScenarioRecord {
             path: plan.path.display().to_string(),
-            meta: plan.meta.clone(),
+            meta,
             load: plan.load.clone(),
             dapr: plan.dapr.clone(),
         },
-        cells: Vec::new(),
+        cells: plan
+            .cells
+            .iter()
+            .map(|id| CellResult::bare(id.clone(), CellStatus::Ok))
+            .collect(),
     };
-    let bar = progress::bar(plan.cells.len() as u64, format!("running {}", plan.meta.name));
-    for (index, cell) in plan.cells.iter().enumerate() {
-        progress::step(&bar, format!("cell {}/{}: {cell}", index + 1, plan.cells.len()));
-        let dir = ctx.work_dir.join(format!("cell-{index:03}"));
-        let result = match run_cell(ctx, plan, cell, &modules, &dir).await {
-            Ok(result) => result,
-            Err(err) => {
-                tracing::warn!("cell {cell} failed: {err:#}");
-                CellResult::bare(
-                    cell.clone(),
-                    CellStatus::Failed {
-                        error: format!("{err:#}"),
-                    },
-                )
+
+    let mut order: Vec<(usize, usize)> = (0..plan.cells.len())
+        .flat_map(|c| (0..plan.load.trials).map(move |t| (c, t)))
+        .collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+
+    let bar = progress::bar(order.len() as u64, format!("running {}", plan.meta.name));
+    for (position, &(index, trial)) in order.iter().enumerate() {
+        let cell = &plan.cells[index];
+        let result = &mut results.cells[index];
+        if !matches!(result.status, CellStatus::Ok) {
+            bar.inc(1);
+            continue; // an earlier trial already failed or ruled the cell out
+        }
+        progress::step(
+            &bar,
+            format!("{}/{}: {cell} trial {}", position + 1, order.len(), trial + 1),
+        );
+        let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
+        match run_trial(ctx, plan, cell, &modules, &missing_languages, &dir).await {
+            Ok(TrialOutcome::Measured(measured)) => {
+                result.runtime = Some(measured.runtime.clone());
+                result.module_size_bytes = measured.module_size_bytes;
+                result.trials.push(TrialResult {
+                    trial,
+                    order: position,
+                    ..measured.trial
+                });
+                result.summary = summarize(&result.trials, seed);
             }
-        };
-        results.cells.push(result);
+            Ok(TrialOutcome::Skipped(status)) => result.status = status,
+            Err(err) => {
+                tracing::warn!("{cell} trial {trial} failed: {err:#}");
+                result.status = CellStatus::Failed {
+                    error: format!("trial {trial}: {err:#}"),
+                };
+            }
+        }
         crate::results::write_atomic(results_path, &results)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
     Ok(results)
+}
+
+/// Medians and intervals over a cell's trials.
+fn summarize(trials: &[TrialResult], seed: u64) -> Option<CellSummary> {
+    if trials.is_empty() {
+        return None;
+    }
+    let of = |f: &dyn Fn(&TrialResult) -> f64| {
+        estimate(&trials.iter().map(f).collect::<Vec<_>>(), CONFIDENCE, seed)
+    };
+    let optional = |f: &dyn Fn(&TrialResult) -> Option<f64>| {
+        let values: Vec<f64> = trials.iter().filter_map(f).collect();
+        (values.len() == trials.len()).then(|| estimate(&values, CONFIDENCE, seed))
+    };
+    Some(CellSummary {
+        throughput_rps: of(&|t| t.load.throughput_rps),
+        p50_us: of(&|t| t.load.latency_us.p50),
+        p99_us: of(&|t| t.load.latency_us.p99),
+        cpu_per_request_us: optional(&|t| t.cpu_per_request_us),
+        app_peak_rss_bytes: optional(&|t| {
+            t.processes
+                .iter()
+                .find(|p| p.role == "app")
+                .map(|p| p.peak_rss_bytes as f64)
+        }),
+        cold_start_ms: of(&|t| t.cold_start_ms),
+        errors: trials.iter().map(|t| t.load.errors.values().sum::<u64>()).sum(),
+    })
 }
 
 /// The request body for a workload: the scenario's, else the first golden
@@ -100,74 +169,177 @@ fn request_body(ctx: &RunContext, plan: &Plan, workload: &str) -> Result<Vec<u8>
             return case.input_bytes();
         }
     }
-    anyhow::bail!("workload `{workload}` has no succeeding vector to use as input; set [inputs.{workload}]")
+    bail!("workload `{workload}` has no succeeding vector to use as input; set [inputs.{workload}]")
 }
 
-async fn run_cell(
+enum TrialOutcome {
+    Measured(Box<Measured>),
+    /// The cell cannot run here (unavailable runtime, n/a mode).
+    Skipped(CellStatus),
+}
+
+struct Measured {
+    runtime: blueprint_runtime_api::RuntimeInfo,
+    module_size_bytes: Option<u64>,
+    trial: TrialResult,
+}
+
+async fn host_stats(port: u16, workload: &str) -> Option<crate::host::ModuleStats> {
+    let reply = ControlClient::default()
+        .get(&format!("http://127.0.0.1:{port}/stats"), Duration::from_secs(5))
+        .await
+        .ok()?;
+    let stats: HostStats = serde_json::from_slice(&reply.body).ok()?;
+    stats.modules.get(workload).copied()
+}
+
+/// Sends requests until one succeeds (the end of a cold start).
+async fn first_success(url: &str, body: &Bytes, deadline: Duration) -> Result<()> {
+    let client = ControlClient::default();
+    let until = Instant::now() + deadline;
+    loop {
+        let last = match client.post(url, body.clone(), Duration::from_secs(10)).await {
+            Ok(reply) if reply.status.is_success() => return Ok(()),
+            // The guest refused the input: retrying will not change that.
+            Ok(reply) if reply.status == hyper::StatusCode::UNPROCESSABLE_ENTITY => {
+                bail!(
+                    "the workload refused the request body (HTTP 422): {}",
+                    reply.text()
+                )
+            }
+            Ok(reply) => format!("HTTP {}: {}", reply.status, reply.text()),
+            Err(err) => format!("{err:#}"),
+        };
+        if Instant::now() >= until {
+            bail!("no successful response within {deadline:?}; last answer: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn run_trial(
     ctx: &RunContext,
     plan: &Plan,
     cell: &CellId,
-    modules: &BTreeMap<String, PathBuf>,
+    modules: &workloads::Modules,
+    missing_languages: &BTreeMap<String, String>,
     dir: &Path,
-) -> Result<CellResult> {
+) -> Result<TrialOutcome> {
     let entry = runtimes::entry(&cell.runtime)?;
     if let runtimes::Availability::Unavailable { reason, fix } = entry.availability {
-        return Ok(CellResult::bare(
-            cell.clone(),
-            CellStatus::Unavailable {
-                reason: format!("{reason} (fix: {fix})"),
-            },
-        ));
+        return Ok(TrialOutcome::Skipped(CellStatus::Unavailable {
+            reason: format!("{reason} (fix: {fix})"),
+        }));
     }
-    let module = modules.get(&cell.workload).with_context(|| {
-        format!(
-            "no {} module was built for workload `{}`",
-            cell.language, cell.workload
-        )
-    })?;
+    if let Some(reason) = missing_languages.get(&cell.language) {
+        return Ok(TrialOutcome::Skipped(CellStatus::Unavailable {
+            reason: reason.clone(),
+        }));
+    }
+    let Some(module) = modules.get(&(cell.language.clone(), cell.workload.clone())) else {
+        return Ok(TrialOutcome::Skipped(CellStatus::NotApplicable {
+            reason: format!("no {} implementation of `{}`", cell.language, cell.workload),
+        }));
+    };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let body = Bytes::from(request_body(ctx, plan, &cell.workload)?);
 
+    // Cold start: spawn both processes, then the first successful response.
+    let (program, leading_args) =
+        runtimes::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
     let dapr_ports = SidecarPorts::allocate()?;
     let host_port = net::free_ports(1)?[0];
     let launch = HostLaunch {
-        program: ctx.host_program.clone(),
-        leading_args: vec!["host".into(), "--runtime".into(), cell.runtime.clone()],
+        program,
+        leading_args,
         modules: vec![(cell.workload.clone(), module.clone())],
         dapr_grpc_port: Some(dapr_ports.grpc),
         port: host_port,
         ready_timeout: Duration::from_secs(120),
     };
+    let cold = Instant::now();
     let host = AppHost::start(&launch, dir, "host.log").await?;
     let mut spec = SidecarSpec::new(APP_ID, Some(host_port))?;
     spec.ports = dapr_ports;
     spec.state_store = plan.dapr.state_store;
     let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
+    let url = sidecar.invoke_url(&cell.workload);
+    first_success(&url, &body, Duration::from_secs(30)).await?;
+    let cold_start = cold.elapsed();
 
-    let body = request_body(ctx, plan, &cell.workload)?;
-    let target = Target::new(
-        &sidecar.invoke_url(&cell.workload),
-        Method::POST,
-        Bytes::from(body),
-    )?;
-    let load_spec = LoadSpec {
+    // Warm-up, then the measured window with meters around it. The load
+    // engine measures its own window; the meters bracket warm-up-free time
+    // by starting when the warm-up is over.
+    let target = Target::new(&url, Method::POST, body)?;
+    if !plan.load.warmup.is_zero() {
+        let warm = LoadSpec {
+            connections: plan.load.connections,
+            duration: plan.load.warmup,
+            timeout: plan.load.timeout,
+            ..LoadSpec::default()
+        };
+        load::run(&target, &warm).await.context("warm-up")?;
+    }
+    let metrics_before = dapr_metrics::scrape(sidecar.metrics_port)
+        .await
+        .unwrap_or_default();
+    let stats_before = host_stats(host_port, &cell.workload).await;
+    let meter = ProcMeter::start(&[
+        ("load-generator", std::process::id()),
+        ("daprd", sidecar.pid()),
+        ("app", host.pid()),
+    ]);
+    let spec = LoadSpec {
         connections: plan.load.connections,
-        warmup: plan.load.warmup,
         duration: plan.load.duration,
         max_requests: plan.load.max_requests,
         timeout: plan.load.timeout,
+        ..LoadSpec::default()
     };
-    let report = load::run(&target, &load_spec).await?;
+    let report = load::run(&target, &spec).await?;
+    let (_, processes) = meter.stop();
+    let stats_after = host_stats(host_port, &cell.workload).await;
+    let metrics_after = dapr_metrics::scrape(sidecar.metrics_port)
+        .await
+        .unwrap_or_default();
+
+    let sut_cpu: f64 = processes
+        .iter()
+        .filter(|p| p.role != "load-generator")
+        .map(|p| p.cpu_s)
+        .sum();
+    let phases = match (stats_before, stats_after) {
+        (Some(b), Some(a)) if a.requests > b.requests => {
+            let n = (a.requests - b.requests) as f64;
+            Some(Phases {
+                instantiate_us: (a.instantiate_ns_total - b.instantiate_ns_total) as f64 / n / 1e3,
+                call_us: (a.call_ns_total - b.call_ns_total) as f64 / n / 1e3,
+                first_call_us: a.first_call_ns as f64 / 1e3,
+            })
+        }
+        _ => None,
+    };
     let module_info = host.info.modules.get(&cell.workload);
-    let result = CellResult {
-        id: cell.clone(),
-        status: CellStatus::Ok,
-        runtime: Some(host.info.runtime.clone()),
-        module_size_bytes: module_info.map(|m| m.size_bytes),
+    let trial = TrialResult {
+        trial: 0,
+        order: 0,
         compile_ns: module_info.map(|m| m.compile_ns),
-        sidecar_startup_ms: Some(sidecar.startup.as_secs_f64() * 1e3),
-        load: Some(LoadSummary::from_report(&report)?),
+        host_startup_ms: host.startup.as_secs_f64() * 1e3,
+        sidecar_startup_ms: sidecar.startup.as_secs_f64() * 1e3,
+        cold_start_ms: cold_start.as_secs_f64() * 1e3,
+        cpu_per_request_us: (report.requests > 0).then(|| sut_cpu / report.requests as f64 * 1e6),
+        requests_per_cpu_s: (sut_cpu > 0.0).then(|| report.requests as f64 / sut_cpu),
+        load: LoadSummary::from_report(&report)?,
+        processes,
+        phases,
+        dapr_metrics: dapr_metrics::delta(&metrics_before, &metrics_after),
+    };
+    let measured = Measured {
+        runtime: host.info.runtime.clone(),
+        module_size_bytes: module_info.map(|m| m.size_bytes),
+        trial,
     };
     sidecar.stop();
     host.stop();
-    Ok(result)
+    Ok(TrialOutcome::Measured(Box::new(measured)))
 }

@@ -43,6 +43,9 @@ pub struct Meta {
     /// What the scenario is for.
     #[serde(default)]
     pub description: String,
+    /// Seed of the shuffled cell order (default: drawn, and recorded in the results).
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 /// `[matrix]`: the cells are the cross product.
@@ -82,6 +85,13 @@ pub struct LoadSettings {
     /// Time limit per request.
     #[serde(with = "human_duration", default = "default_timeout")]
     pub timeout: Duration,
+    /// Independent trials per cell, each with fresh processes.
+    #[serde(default = "default_trials")]
+    pub trials: usize,
+}
+
+fn default_trials() -> usize {
+    1
 }
 
 fn default_timeout() -> Duration {
@@ -96,6 +106,7 @@ impl Default for LoadSettings {
             duration: Duration::from_secs(5),
             max_requests: None,
             timeout: default_timeout(),
+            trials: default_trials(),
         }
     }
 }
@@ -270,6 +281,13 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         return Err(located(
             find(text, "connections"),
             "load.connections must be between 1 and 1024".into(),
+        )
+        .into());
+    }
+    if file.load.trials == 0 || file.load.trials > 100 {
+        return Err(located(
+            find(text, "trials"),
+            "load.trials must be between 1 and 100".into(),
         )
         .into());
     }

@@ -27,15 +27,22 @@ pub fn render(results: &RunResults) -> String {
             CellStatus::NotApplicable { reason } => format!("n/a: {reason}"),
         };
         row.push(status);
-        match &cell.load {
-            Some(load) => {
-                row.push(format!("{:.0}", load.throughput_rps));
-                row.push(format!("{:.0}", load.latency_us.p50));
-                row.push(format!("{:.0}", load.latency_us.p99));
-                row.push(format!("{:.0}", load.latency_us.max));
-                row.push(load.errors.values().sum::<u64>().to_string());
+        match &cell.summary {
+            Some(sum) => {
+                let half_width = (sum.throughput_rps.ci_high - sum.throughput_rps.ci_low) / 2.0;
+                row.push(sum.throughput_rps.n.to_string());
+                row.push(format!("{:.0}", sum.throughput_rps.median));
+                row.push(format!("{half_width:.0}"));
+                row.push(format!("{:.0}", sum.p50_us.median));
+                row.push(format!("{:.0}", sum.p99_us.median));
+                row.push(
+                    sum.cpu_per_request_us
+                        .map_or("-".into(), |c| format!("{:.0}", c.median)),
+                );
+                row.push(format!("{:.0}", sum.cold_start_ms.median));
+                row.push(sum.errors.to_string());
             }
-            None => row.extend(std::iter::repeat_n("-".to_owned(), 5)),
+            None => row.extend(std::iter::repeat_n("-".to_owned(), 8)),
         }
         rows.push(row);
     }

@@ -52,6 +52,7 @@ async fn counter_driven_n_times_through_daprd_reads_back_n() {
         duration: Duration::from_secs(60),
         max_requests: Some(N),
         timeout: Duration::from_secs(10),
+        ..LoadSpec::default()
     };
     let report = load::run(&target, &spec).await.unwrap();
     assert_eq!(report.errors, Default::default(), "no request may fail");

@@ -1,37 +1,77 @@
-//! The golden vectors of every workload pass on Wasmtime, through a real daprd.
+//! Every workload's golden vectors pass on every available runtime, through
+//! each runtime's host process and a real daprd: byte-identical outputs and
+//! the same final Dapr state.
 
 mod common;
 
-use blueprint_bench::conformance;
-use blueprint_bench::workloads;
+use blueprint_bench::conformance::{self, ConformanceContext};
+use blueprint_bench::runtimes::{self, Availability};
+use blueprint_bench::{paths, workloads};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn noop_and_counter_vectors_pass_on_wasmtime() {
-    let daprd = common::daprd();
-    let project = blueprint_bench::paths::project_dir();
-    let guests = common::guests();
-    for workload in ["noop", "counter"] {
-        let vectors = workloads::load_vectors(&project, workload).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let cell = conformance::check_cell(&daprd, "wasmtime", &guests[workload], &vectors, dir.path())
-            .await
-            .unwrap();
-        assert_eq!(cell.status, "pass", "{workload}: {:?}", cell.first_difference);
-        assert_eq!(cell.passed, vectors.cases.len());
-        assert!(cell.cases >= 5, "{workload} has too few vectors to mean much");
+fn context() -> ConformanceContext {
+    ConformanceContext {
+        daprd: common::daprd(),
+        self_exe: common::bin(),
+        project: paths::project_dir(),
+        cache: paths::cache_dir(),
+    }
+}
+
+/// Every language's module of every workload on `runtime`.
+async fn check(runtime: &str) {
+    let ctx = context();
+    let guests = common::all_guests();
+    for language in workloads::LANGUAGES {
+        for workload in workloads::known_workloads(&ctx.project).unwrap() {
+            let module = &guests[&((*language).to_owned(), workload.clone())];
+            let vectors = workloads::load_vectors(&ctx.project, &workload).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let cell = conformance::check_cell(&ctx, runtime, language, module, &vectors, dir.path())
+                .await
+                .unwrap();
+            assert_eq!(
+                cell.status, "pass",
+                "{workload} in {language} on {runtime}: {:?}",
+                cell.first_difference
+            );
+            assert_eq!(cell.passed, vectors.cases.len());
+            assert!(cell.cases >= 5, "{workload} has too few vectors to mean much");
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectors_pass_on_wasmtime() {
+    check("wasmtime").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectors_pass_on_wasmer_cranelift_and_singlepass() {
+    check("wasmer").await;
+    check("wasmer-singlepass").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectors_pass_on_wazero() {
+    // Go is part of this project's toolchain (it builds daprd), so wazero must
+    // be available wherever the tests run.
+    assert_eq!(
+        runtimes::entry("wazero").unwrap().availability,
+        Availability::Available
+    );
+    check("wazero").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_expectation_is_reported_as_a_difference() {
-    let daprd = common::daprd();
-    let project = blueprint_bench::paths::project_dir();
-    let mut vectors = workloads::load_vectors(&project, "counter").unwrap();
+    let ctx = context();
+    let mut vectors = workloads::load_vectors(&ctx.project, "counter").unwrap();
     vectors.final_state.insert("visits".into(), "999".into());
     let dir = tempfile::tempdir().unwrap();
     let cell = conformance::check_cell(
-        &daprd,
+        &ctx,
         "wasmtime",
+        "rust",
         &common::guests()["counter"],
         &vectors,
         dir.path(),
@@ -41,4 +81,13 @@ async fn a_wrong_expectation_is_reported_as_a_difference() {
     assert_eq!(cell.status, "fail");
     let diff = cell.first_difference.unwrap();
     assert!(diff.contains("final state `visits`"), "{diff}");
+}
+
+#[test]
+fn unavailable_runtimes_say_why_and_how_to_fix() {
+    for entry in runtimes::entries() {
+        if let Availability::Unavailable { reason, fix } = entry.availability {
+            assert!(!reason.is_empty() && !fix.is_empty(), "{}", entry.name);
+        }
+    }
 }

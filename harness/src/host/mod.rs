@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -82,8 +83,57 @@ pub struct HostInfo {
     pub modules: BTreeMap<String, ModuleInfo>,
 }
 
+/// `GET /stats` for one module: cumulative phase counters (`runtimes/HOST.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleStats {
+    /// Requests that reached instantiation.
+    pub requests: u64,
+    /// Time spent instantiating, summed.
+    pub instantiate_ns_total: u64,
+    /// Time spent in the guest call (host calls included), summed.
+    pub call_ns_total: u64,
+    /// Instantiate + call of the first request; 0 before any.
+    pub first_call_ns: u64,
+}
+
+/// `GET /stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostStats {
+    /// Counters by module name.
+    pub modules: BTreeMap<String, ModuleStats>,
+}
+
+/// The request-path side of [`ModuleStats`]: relaxed atomics.
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    instantiate_ns_total: AtomicU64,
+    call_ns_total: AtomicU64,
+    first_call_ns: AtomicU64,
+}
+
+impl Counters {
+    fn record(&self, instantiate: Duration, call: Duration) {
+        let (i, c) = (instantiate.as_nanos() as u64, call.as_nanos() as u64);
+        if self.requests.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.first_call_ns.store((i + c).max(1), Ordering::Relaxed);
+        }
+        self.instantiate_ns_total.fetch_add(i, Ordering::Relaxed);
+        self.call_ns_total.fetch_add(c, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> ModuleStats {
+        ModuleStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            instantiate_ns_total: self.instantiate_ns_total.load(Ordering::Relaxed),
+            call_ns_total: self.call_ns_total.load(Ordering::Relaxed),
+            first_call_ns: self.first_call_ns.load(Ordering::Relaxed),
+        }
+    }
+}
+
 struct Served {
-    modules: BTreeMap<String, Arc<dyn Module>>,
+    modules: BTreeMap<String, (Arc<dyn Module>, Arc<Counters>)>,
     dapr: Arc<dyn DaprHost>,
     info: HostInfo,
 }
@@ -129,7 +179,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
                 compile_ns: started.elapsed().as_nanos() as u64,
             },
         );
-        served.modules.insert(name.clone(), module);
+        served.modules.insert(name.clone(), (module, Arc::default()));
     }
     let listener = TcpListener::bind(args.listen)
         .await
@@ -185,22 +235,41 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
             Ok(json) => reply(StatusCode::OK, json),
             Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
         },
+        (&Method::GET, "stats") => {
+            let stats = HostStats {
+                modules: served
+                    .modules
+                    .iter()
+                    .map(|(n, (_, c))| (n.clone(), c.snapshot()))
+                    .collect(),
+            };
+            match serde_json::to_vec(&stats) {
+                Ok(json) => reply(StatusCode::OK, json),
+                Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+            }
+        }
         (&Method::POST, name) => match served.modules.get(name).cloned() {
-            Some(module) => invoke(&served, module, req).await,
+            Some((module, counters)) => invoke(&served, module, counters, req).await,
             None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
         },
         _ => reply(StatusCode::METHOD_NOT_ALLOWED, "use POST /<workload>"),
     })
 }
 
-async fn invoke(served: &Served, module: Arc<dyn Module>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn invoke(
+    served: &Served,
+    module: Arc<dyn Module>,
+    counters: Arc<Counters>,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(body) => body.to_bytes(),
         Err(err) => return reply(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
     };
     let dapr = served.dapr.clone();
     // Guest code and its synchronous Dapr calls run on a blocking thread.
-    let outcome = tokio::task::spawn_blocking(move || run_once(module.as_ref(), dapr, &body)).await;
+    let outcome =
+        tokio::task::spawn_blocking(move || run_once(module.as_ref(), dapr, &counters, &body)).await;
     match outcome {
         Ok(Ok(output)) => reply(StatusCode::OK, output),
         Ok(Err((status, message))) => reply(status, message),
@@ -216,12 +285,19 @@ async fn invoke(served: &Served, module: Arc<dyn Module>, req: Request<Incoming>
 fn run_once(
     module: &dyn Module,
     dapr: Arc<dyn DaprHost>,
+    counters: &Counters,
     body: &[u8],
 ) -> Result<Vec<u8>, (StatusCode, String)> {
-    let mut instance = module
-        .instantiate(dapr)
-        .map_err(|e| (StatusCode::BAD_GATEWAY, e.to_string()))?;
-    instance.handle(body).map_err(|err| match err {
+    let started = Instant::now();
+    let instance = module.instantiate(dapr);
+    let instantiated = Instant::now();
+    let mut instance = instance.map_err(|e| {
+        counters.record(instantiated - started, Duration::ZERO);
+        (StatusCode::BAD_GATEWAY, e.to_string())
+    })?;
+    let output = instance.handle(body);
+    counters.record(instantiated - started, instantiated.elapsed());
+    output.map_err(|err| match err {
         CallError::Guest(message) => (StatusCode::UNPROCESSABLE_ENTITY, message),
         CallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout".into()),
         trap @ CallError::Trap { .. } => (StatusCode::INTERNAL_SERVER_ERROR, trap.to_string()),

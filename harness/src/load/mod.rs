@@ -1,35 +1,78 @@
 //! The load generator: drives one loopback HTTP endpoint and records every
 //! request's latency in HdrHistograms.
 //!
-//! Closed loop: `connections` workers, each with its own keep-alive
-//! connection, send the next request as soon as the previous answer is read.
-//! Workers keep their own histograms and error tallies and merge them at the
-//! end, so the hot loop does no shared writes but one atomic counter when a
-//! request cap is set. Every loop is bounded by the deadline and the cap.
+//! Two ways to drive it, chosen by [`Mode`]:
+//! - **Closed loop** ([`closed`]): `connections` workers, each with its own
+//!   connection, send the next request as soon as the previous answer is read.
+//!   Latency is measured from the send.
+//! - **Open loop** ([`open`]): requests are due on a schedule (fixed interval
+//!   or Poisson arrivals at `rate`), served by a pool of at most
+//!   `connections` in-flight requests. Latency is measured from each
+//!   request's *intended* start (coordinated-omission corrected, as wrk2
+//!   does) and service time from its actual send; both are kept. Sends later
+//!   than `late_threshold` after their intended start are counted as late,
+//!   intended sends that never went out before the deadline as missed: the
+//!   rate is never lowered silently.
+//!
+//! Module layout: [`client`] (one connection: HTTP/1.1 keep-alive, a new
+//! connection per request, or h2c), [`record`] (per-worker histograms,
+//! rotated per interval, and tallies), [`closed`] and [`open`] (the loops),
+//! [`pacer`] (sub-millisecond waits for the open loop), [`hdr_log`]
+//! (HdrHistogram interval log), [`summary`] (serialisable figures and the
+//! terminal summary), [`cli`] (`blueprint-bench load`).
+//!
+//! Hot loops do no I/O, take no locks and write nothing shared, but one
+//! atomic read-modify-write per request where a shared count or schedule
+//! needs it (a request cap; the open-loop schedule). Workers merge their
+//! histograms after the run. Every loop is bounded in count and time: the
+//! measured window ends at `warmup + duration` (or at the request cap);
+//! requests still in flight get `grace` more, then are abandoned and
+//! counted as `timeout`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper::{Method, Request, Uri};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use hyper::{Method, Uri};
 
 use crate::net::ensure_loopback;
+
+pub mod cli;
+mod client;
+mod closed;
+pub mod hdr_log;
+mod open;
+mod pacer;
+mod record;
+pub mod summary;
+
+pub use record::ErrorKind;
 
 /// Highest latency a histogram tracks: one hour, in nanoseconds.
 pub const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
 
+/// Longest warm-up or measured window accepted (7 days).
+pub const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Highest open-loop rate accepted, requests per second.
+pub const MAX_RATE: f64 = 10_000_000.0;
+
+/// Most connections accepted.
+pub const MAX_CONNECTIONS: usize = 10_000;
+
 /// A new latency histogram in nanoseconds, 3 significant digits.
+///
+/// It starts small and grows to the largest value recorded (up to
+/// [`MAX_TRACKABLE_NS`], which callers clamp to), so a worker's histograms
+/// cost memory in proportion to the latencies seen, not to the hour they
+/// could track.
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, 3).expect("valid histogram bounds")
+    let mut h = Histogram::new_with_bounds(1, 1 << 20, 3).expect("valid histogram bounds");
+    h.auto(true);
+    h
 }
 
 /// What to send.
@@ -41,7 +84,7 @@ pub struct Target {
     pub addr: SocketAddr,
     /// Method.
     pub method: Method,
-    /// Extra headers.
+    /// Extra headers (a `Host` here replaces the default one).
     pub headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
     /// Body of every request.
     pub body: Bytes,
@@ -64,8 +107,9 @@ impl Target {
         let ip = if host == "localhost" {
             crate::net::LOOPBACK
         } else {
-            host.parse()
-                .with_context(|| format!("`{url}`: host `{host}` is neither an IP address nor localhost"))?
+            host.parse().with_context(|| {
+                format!("`{url}`: host `{host}` is neither an IP address nor localhost (only loopback targets are allowed)")
+            })?
         };
         let addr = SocketAddr::new(ip, uri.port_u16().unwrap_or(80));
         ensure_loopback(&addr)?;
@@ -77,27 +121,47 @@ impl Target {
             body,
         })
     }
+}
 
-    fn request(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::builder()
-            .method(self.method.clone())
-            .uri(self.uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header(
-                hyper::header::HOST,
-                self.uri.authority().map_or("localhost", |a| a.as_str()),
-            );
-        for (name, value) in &self.headers {
-            req = req.header(name, value);
-        }
-        req.body(Full::new(self.body.clone()))
-            .expect("request parts are valid")
+/// When requests are due in an open loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arrival {
+    /// Every `1/rate` seconds.
+    Fixed,
+    /// Exponentially distributed gaps with mean `1/rate` (a Poisson process).
+    Poisson,
+}
+
+impl std::fmt::Display for Arrival {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arrival::Fixed => "fixed",
+            Arrival::Poisson => "poisson",
+        })
     }
+}
+
+/// Closed or open loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// Each connection sends its next request when the previous answer is in.
+    Closed,
+    /// Requests are due on a schedule, whatever the answers do.
+    Open {
+        /// Requests per second.
+        rate: f64,
+        /// Interval between intended starts.
+        arrival: Arrival,
+        /// Seed of the Poisson schedule (the same seed gives the same schedule).
+        seed: u64,
+    },
 }
 
 /// How much load, for how long.
 #[derive(Debug, Clone)]
 pub struct LoadSpec {
-    /// Concurrent connections.
+    /// Concurrent connections; in an open loop, the most requests in flight.
     pub connections: usize,
     /// Excluded warm-up.
     pub warmup: Duration,
@@ -107,19 +171,179 @@ pub struct LoadSpec {
     pub max_requests: Option<u64>,
     /// Time limit per request (counted as a `timeout` error).
     pub timeout: Duration,
+    /// Closed or open loop.
+    pub mode: Mode,
+    /// After the window, how long in-flight requests may still finish before
+    /// they are abandoned and counted as `timeout`.
+    pub grace: Duration,
+    /// Open loop: a send later than this after its intended start is late.
+    pub late_threshold: Duration,
+    /// h2c (HTTP/2 with prior knowledge) instead of HTTP/1.1.
+    pub http2: bool,
+    /// Open a new connection for every request instead of keeping it alive.
+    pub new_connection_per_request: bool,
+    /// Length of the intervals of the HdrHistogram interval log.
+    pub interval: Duration,
+}
+
+impl Default for LoadSpec {
+    /// A closed loop on 4 keep-alive HTTP/1.1 connections for 10 s.
+    fn default() -> Self {
+        Self {
+            connections: 4,
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(10),
+            max_requests: None,
+            timeout: Duration::from_secs(10),
+            mode: Mode::Closed,
+            grace: Duration::from_secs(2),
+            late_threshold: Duration::from_millis(1),
+            http2: false,
+            new_connection_per_request: false,
+            interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl LoadSpec {
+    /// A closed loop with the defaults of [`LoadSpec::default`] otherwise.
+    pub fn closed(connections: usize, warmup: Duration, duration: Duration) -> Self {
+        Self {
+            connections,
+            warmup,
+            duration,
+            ..Self::default()
+        }
+    }
+
+    /// An open loop at `rate` requests per second.
+    pub fn open(rate: f64, arrival: Arrival, connections: usize, duration: Duration) -> Self {
+        Self {
+            connections,
+            duration,
+            mode: Mode::Open {
+                rate,
+                arrival,
+                seed: 0,
+            },
+            ..Self::default()
+        }
+    }
+
+    /// Checks every bound; the messages name the flag a user would fix.
+    ///
+    /// # Errors
+    /// A value out of range.
+    pub fn validate(&self) -> Result<()> {
+        if self.connections == 0 || self.connections > MAX_CONNECTIONS {
+            bail!(
+                "connections must be between 1 and {MAX_CONNECTIONS}, got {}",
+                self.connections
+            );
+        }
+        for (name, value) in [("duration", self.duration), ("warm-up", self.warmup)] {
+            if value > MAX_WINDOW {
+                bail!(
+                    "{name} must be at most {} (7 days), got {}s",
+                    humantime::format_duration(MAX_WINDOW),
+                    value.as_secs()
+                );
+            }
+        }
+        if self.duration.is_zero() {
+            bail!("duration must be positive");
+        }
+        if self.timeout.is_zero() {
+            bail!("timeout must be positive");
+        }
+        if self.grace > MAX_WINDOW || self.timeout > MAX_WINDOW {
+            bail!(
+                "timeout and grace must be at most {}",
+                humantime::format_duration(MAX_WINDOW)
+            );
+        }
+        if self.interval < Duration::from_millis(1) || self.interval > MAX_WINDOW {
+            bail!("the histogram log interval must be between 1ms and 7 days");
+        }
+        if self.max_requests == Some(0) {
+            bail!("max requests must be at least 1");
+        }
+        if let Mode::Open { rate, .. } = self.mode
+            && !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE)
+        {
+            bail!("rate must be a positive number of requests per second up to {MAX_RATE:.0}, got {rate}");
+        }
+        Ok(())
+    }
+}
+
+/// How well an open loop kept its schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScheduleReport {
+    /// Requests per second asked for.
+    pub rate: f64,
+    /// Fixed or Poisson.
+    pub arrival: Arrival,
+    /// Sends due in the measured window.
+    pub intended: u64,
+    /// Of those, sent.
+    pub sent: u64,
+    /// Sent more than [`LoadSpec::late_threshold`] after their intended start.
+    pub late: u64,
+    /// Of the late ones, those whose intended start came while every
+    /// connection was busy (the pool, not the generator, held them back).
+    pub late_waiting_for_connection: u64,
+    /// Due in the window but not sent before its end.
+    pub missed: u64,
+    /// Largest delay between an intended start and the send.
+    pub max_send_lag: Duration,
+    /// The threshold for `late`.
+    pub late_threshold: Duration,
+}
+
+impl ScheduleReport {
+    /// Sends per second in the measured window.
+    pub fn achieved_rate(&self, elapsed: Duration) -> f64 {
+        self.sent as f64 / elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// One interval of the measured window, for the interval log.
+#[derive(Debug, Clone)]
+pub struct IntervalHistograms {
+    /// Start, from the beginning of the measured window.
+    pub start: Duration,
+    /// Length.
+    pub length: Duration,
+    /// Latency (closed loop: from the send; open loop: from the intended start).
+    pub latency: Histogram<u64>,
+    /// Service time from the actual send (open loop only).
+    pub service: Option<Histogram<u64>>,
 }
 
 /// What a load run measured (warm-up excluded).
 #[derive(Debug, Clone)]
 pub struct LoadReport {
+    /// Closed or open loop, as run.
+    pub mode: Mode,
     /// Requests completed in the measured window, errors included.
     pub requests: u64,
-    /// Errors by kind (`http-503`, `connect`, `timeout`, …).
+    /// Errors by kind (`http-503`, `connect`, `connection-closed`, `timeout`, …).
     pub errors: BTreeMap<String, u64>,
     /// Length of the measured window.
     pub elapsed: Duration,
-    /// Latency of successful requests, nanoseconds.
+    /// Latency of successful requests, nanoseconds. Closed loop: from the
+    /// send. Open loop: from the intended start (coordinated-omission
+    /// corrected).
     pub latency: Histogram<u64>,
+    /// Open loop: service time of successful requests from the actual send.
+    pub service: Option<Histogram<u64>>,
+    /// Open loop: schedule adherence.
+    pub schedule: Option<ScheduleReport>,
+    /// Per-interval histograms, by completion time, in order.
+    pub intervals: Vec<IntervalHistograms>,
+    /// Wall-clock time at the start of the measured window.
+    pub window_start: SystemTime,
 }
 
 impl LoadReport {
@@ -134,139 +358,71 @@ impl LoadReport {
     }
 }
 
-struct WorkerReport {
-    requests: u64,
-    errors: BTreeMap<String, u64>,
-    latency: Histogram<u64>,
+/// The clock of one run.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// When workers begin (warm-up included).
+    started: Instant,
+    /// Start of the measured window.
+    measure_from: Instant,
+    /// End of the measured window: no new request starts after it.
+    deadline: Instant,
+    /// Requests still in flight are abandoned here.
+    hard_stop: Instant,
 }
 
-/// Runs a closed-loop load against `target`.
+impl Window {
+    fn new(spec: &LoadSpec) -> Result<Self> {
+        let started = Instant::now();
+        let overflow = || "warm-up plus duration plus grace overflows the clock";
+        let measure_from = started.checked_add(spec.warmup).with_context(overflow)?;
+        let deadline = measure_from.checked_add(spec.duration).with_context(overflow)?;
+        let hard_stop = deadline.checked_add(spec.grace).with_context(overflow)?;
+        Ok(Self {
+            started,
+            measure_from,
+            deadline,
+            hard_stop,
+        })
+    }
+
+    /// Deadline of a request sent at `sent`.
+    fn request_deadline(&self, sent: Instant, timeout: Duration) -> Instant {
+        sent.checked_add(timeout)
+            .map_or(self.hard_stop, |t| t.min(self.hard_stop))
+    }
+}
+
+/// Runs a load against `target` as `spec` says.
+///
+/// The target is probed first: a refused or unreachable port fails here, in
+/// one line, before any load.
 ///
 /// # Errors
-/// Invalid spec; failures of individual requests are tallied, not returned.
+/// An invalid spec, an unreachable target; failures of individual requests
+/// are tallied, not returned.
 pub async fn run(target: &Target, spec: &LoadSpec) -> Result<LoadReport> {
-    if spec.connections == 0 {
-        bail!("connections must be at least 1");
+    spec.validate()?;
+    let template = std::sync::Arc::new(client::Template::new(target, spec));
+    // The probe: keep-alive modes connect every connection up front (so the
+    // measured window does not pay for it); the first failure stops the run.
+    let mut clients = Vec::with_capacity(spec.connections);
+    for index in 0..spec.connections {
+        let mut c = client::Client::new(template.clone());
+        if index == 0 || !spec.new_connection_per_request {
+            c.connect_now().await.map_err(|e| {
+                anyhow::anyhow!("cannot connect to {}: {e} (is the server running?)", target.addr)
+            })?;
+        }
+        if spec.new_connection_per_request {
+            c.disconnect();
+        }
+        clients.push(c);
     }
-    let target = Arc::new(target.clone());
-    let started = Instant::now();
-    let measure_from = started + spec.warmup;
-    let deadline = measure_from
-        .checked_add(spec.duration)
-        .context("warm-up plus duration overflows the clock")?;
-    let counted = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = (0..spec.connections)
-        .map(|_| {
-            let (target, counted) = (target.clone(), counted.clone());
-            let (timeout, cap) = (spec.timeout, spec.max_requests);
-            tokio::spawn(worker(target, measure_from, deadline, timeout, cap, counted))
-        })
-        .collect();
-    let mut report = LoadReport {
-        requests: 0,
-        errors: BTreeMap::new(),
-        elapsed: Duration::ZERO,
-        latency: new_histogram(),
+    let window = Window::new(spec)?;
+    let parts = match spec.mode {
+        Mode::Closed => closed::run(clients, spec, window).await?,
+        Mode::Open { rate, arrival, seed } => open::run(clients, spec, window, rate, arrival, seed).await?,
     };
-    for worker in workers {
-        let w = worker.await.context("load worker panicked")?;
-        report.requests += w.requests;
-        for (kind, n) in w.errors {
-            *report.errors.entry(kind).or_default() += n;
-        }
-        report.latency.add(&w.latency).context("merging histograms")?;
-    }
-    // The window ends at the deadline, or earlier when the cap stopped it.
-    report.elapsed = Instant::now()
-        .min(deadline)
-        .saturating_duration_since(measure_from);
-    Ok(report)
-}
-
-async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<Full<Bytes>>> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
-}
-
-async fn worker(
-    target: Arc<Target>,
-    measure_from: Instant,
-    deadline: Instant,
-    timeout: Duration,
-    cap: Option<u64>,
-    counted: Arc<AtomicU64>,
-) -> WorkerReport {
-    let mut report = WorkerReport {
-        requests: 0,
-        errors: BTreeMap::new(),
-        latency: new_histogram(),
-    };
-    let mut sender: Option<http1::SendRequest<Full<Bytes>>> = None;
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        let measuring = now >= measure_from;
-        if measuring
-            && let Some(cap) = cap
-            && counted.fetch_add(1, Ordering::Relaxed) >= cap
-        {
-            break;
-        }
-        let start = Instant::now();
-        let outcome = tokio::time::timeout(timeout, send_one(&target, &mut sender)).await;
-        let latency = start.elapsed();
-        let error = match outcome {
-            Ok(Ok(status)) if status.is_success() => None,
-            Ok(Ok(status)) => Some(format!("http-{}", status.as_u16())),
-            Ok(Err(kind)) => {
-                sender = None;
-                Some(kind.to_owned())
-            }
-            Err(_) => {
-                sender = None;
-                Some("timeout".to_owned())
-            }
-        };
-        if !measuring {
-            continue;
-        }
-        report.requests += 1;
-        match error {
-            None => {
-                let _ = report
-                    .latency
-                    .record((latency.as_nanos() as u64).clamp(1, MAX_TRACKABLE_NS));
-            }
-            Some(kind) => {
-                *report.errors.entry(kind).or_default() += 1;
-                // Do not spin on a dead endpoint.
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        }
-    }
-    report
-}
-
-/// Sends one request on the worker's connection, reconnecting if needed, and
-/// reads the whole body. Errors are short kind labels.
-async fn send_one(
-    target: &Target,
-    sender: &mut Option<http1::SendRequest<Full<Bytes>>>,
-) -> Result<hyper::StatusCode, &'static str> {
-    if sender.as_ref().is_none_or(|s| s.is_closed()) {
-        *sender = Some(connect(target.addr).await.map_err(|_| "connect")?);
-    }
-    let conn = sender.as_mut().expect("connected above");
-    conn.ready().await.map_err(|_| "connection-closed")?;
-    let resp = conn.send_request(target.request()).await.map_err(|_| "io")?;
-    let status = resp.status();
-    resp.into_body().collect().await.map_err(|_| "body")?;
-    Ok(status)
+    Ok(record::assemble(parts, spec, window))
 }

@@ -22,10 +22,23 @@ pub fn daprd() -> Daprd {
 
 /// Rust guest modules by workload.
 pub fn guests() -> BTreeMap<String, PathBuf> {
-    static GUESTS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    all_guests()
+        .into_iter()
+        .filter(|((language, _), _)| language == "rust")
+        .map(|((_, workload), path)| (workload, path))
+        .collect()
+}
+
+/// Every language's guest modules, by (language, workload). Every language's
+/// toolchain is part of this project's setup, so all must build.
+pub fn all_guests() -> workloads::Modules {
+    static GUESTS: OnceLock<workloads::Modules> = OnceLock::new();
     GUESTS
         .get_or_init(|| {
-            workloads::build_rust(&paths::project_dir(), &paths::cache_dir()).expect("guests build")
+            let (modules, missing) =
+                workloads::build_all(&paths::project_dir(), &paths::cache_dir()).expect("guests build");
+            assert!(missing.is_empty(), "languages without a toolchain: {missing:?}");
+            modules
         })
         .clone()
 }

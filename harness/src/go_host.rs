@@ -1,0 +1,101 @@
+//! The wazero host is a Go program (`runtimes/wazero/`): wazero has no Rust
+//! bindings. The harness builds it on first use into the cache, keyed by a
+//! hash of its sources, and starts it exactly like the Rust host.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::progress;
+
+/// The Go module of the wazero host in a checkout.
+pub fn source_dir(project: &Path) -> PathBuf {
+    project.join("runtimes/wazero")
+}
+
+/// The wazero version the host pins (from its `go.mod`), e.g. `1.12.0`.
+pub fn wazero_version(project: &Path) -> Option<String> {
+    let go_mod = fs::read_to_string(source_dir(project).join("go.mod")).ok()?;
+    go_mod
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("github.com/tetratelabs/wazero "))
+        .map(|v| {
+            v.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches('v')
+                .to_owned()
+        })
+}
+
+/// Whether a Go toolchain is on the PATH.
+pub fn go_available() -> bool {
+    Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn source_key(dir: &Path) -> Result<String> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            (name.ends_with(".go") && !name.ends_with("_test.go")) || name == "go.mod" || name == "go.sum"
+        })
+        .collect();
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.file_name().unwrap_or_default().as_encoded_bytes());
+        hash.update(fs::read(&file)?);
+    }
+    Ok(hex::encode(&hash.finalize()[..8]))
+}
+
+static BUILD_LOCK: Mutex<()> = Mutex::new(());
+
+/// Builds (or reuses) the wazero host and returns the binary.
+///
+/// # Errors
+/// No Go toolchain (with the fix), or a compile error with Go's output.
+pub fn build(project: &Path, cache: &Path) -> Result<PathBuf> {
+    let src = source_dir(project);
+    let out = cache.join("hosts").join(format!("wazero-{}", source_key(&src)?));
+    let bin = out.join("wazero-host");
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    if !go_available() {
+        bail!("the wazero host needs Go to build: install Go 1.26+ (Debian: `apt-get install golang`)");
+    }
+    fs::create_dir_all(&out)?;
+    let bar = progress::spinner("building the wazero host (Go, first run only)");
+    let tmp = out.join("wazero-host.tmp");
+    let result = Command::new("go")
+        .current_dir(&src)
+        .env("GOMODCACHE", cache.join("go/mod"))
+        .env("GOCACHE", cache.join("go/build"))
+        .env("GOFLAGS", "-modcacherw")
+        .env("GOTOOLCHAIN", "local")
+        .args(["build", "-trimpath", "-o"])
+        .arg(&tmp)
+        .arg(".")
+        .output()
+        .context("running go build for the wazero host")?;
+    bar.finish_and_clear();
+    if !result.status.success() {
+        bail!(
+            "building the wazero host failed:\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    fs::rename(&tmp, &bin)?;
+    Ok(bin)
+}

@@ -1,0 +1,327 @@
+//! Per-worker recording: latency histograms rotated per interval, error and
+//! schedule tallies. A worker owns its [`Recorder`]; nothing here is shared,
+//! locked or written to I/O. After the run, [`assemble`] merges the workers'
+//! parts into one [`LoadReport`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use hdrhistogram::Histogram;
+
+use super::{
+    IntervalHistograms, LoadReport, LoadSpec, MAX_TRACKABLE_NS, Mode, ScheduleReport, Window, new_histogram,
+};
+
+/// Why a request failed, as tallied (`Display` gives the report's label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorKind {
+    /// The TCP connection (or the h2 handshake) could not be made.
+    Connect,
+    /// The server closed the connection before a whole response.
+    ConnectionClosed,
+    /// The response could not be parsed.
+    Malformed,
+    /// Another transport error while sending or receiving the head.
+    Io,
+    /// The body broke off.
+    Body,
+    /// The request timeout, or the hard stop after the grace period.
+    Timeout,
+    /// A response with a status other than 2xx.
+    Status(u16),
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorKind::Connect => f.write_str("connect"),
+            ErrorKind::ConnectionClosed => f.write_str("connection-closed"),
+            ErrorKind::Malformed => f.write_str("malformed-response"),
+            ErrorKind::Io => f.write_str("io"),
+            ErrorKind::Body => f.write_str("body"),
+            ErrorKind::Timeout => f.write_str("timeout"),
+            ErrorKind::Status(code) => write!(f, "http-{code}"),
+        }
+    }
+}
+
+/// A histogram's recorded buckets, kept once its interval is over (a full
+/// histogram per worker and interval would cost far more memory).
+type Sparse = Vec<(u64, u64)>;
+
+fn sparse(h: &Histogram<u64>) -> Sparse {
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+        .collect()
+}
+
+fn add_sparse(h: &mut Histogram<u64>, s: &Sparse) {
+    for &(value, count) in s {
+        h.record_n(value, count).expect("auto-resizing histogram");
+    }
+}
+
+struct IntervalPart {
+    index: u64,
+    latency: Sparse,
+    service: Sparse,
+}
+
+/// Nanoseconds, clamped to what histograms track.
+pub(crate) fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_TRACKABLE_NS)
+}
+
+/// One worker's measurements.
+pub(crate) struct Recorder {
+    origin: Instant,
+    interval: Duration,
+    index: u64,
+    next_rotation: Instant,
+    latency: Histogram<u64>,
+    service: Option<Histogram<u64>>,
+    latency_total: Histogram<u64>,
+    service_total: Option<Histogram<u64>>,
+    intervals: Vec<IntervalPart>,
+    /// Completed requests in the window (errors included).
+    pub(crate) requests: u64,
+    errors: BTreeMap<ErrorKind, u64>,
+    /// Open loop: sent in the window.
+    pub(crate) sent: u64,
+    /// Open loop: sent late.
+    pub(crate) late: u64,
+    /// Open loop: late because every connection was busy.
+    pub(crate) late_waiting: u64,
+    /// Open loop: due in the window, never sent.
+    pub(crate) missed: u64,
+    /// Open loop: largest send lag.
+    pub(crate) max_lag: Duration,
+    /// Open loop: the intended start of the first request refused by the cap.
+    pub(crate) cap_reached_at: Option<Instant>,
+}
+
+impl Recorder {
+    /// `with_service`: keep a second histogram of service times (open loop).
+    pub(crate) fn new(origin: Instant, interval: Duration, with_service: bool) -> Self {
+        Self {
+            origin,
+            interval,
+            index: 0,
+            next_rotation: origin.checked_add(interval).unwrap_or(origin),
+            latency: new_histogram(),
+            service: with_service.then(new_histogram),
+            latency_total: new_histogram(),
+            service_total: with_service.then(new_histogram),
+            intervals: Vec::new(),
+            requests: 0,
+            errors: BTreeMap::new(),
+            sent: 0,
+            late: 0,
+            late_waiting: 0,
+            missed: 0,
+            max_lag: Duration::ZERO,
+            cap_reached_at: None,
+        }
+    }
+
+    /// A successful request that completed at `end`.
+    #[inline]
+    pub(crate) fn success(&mut self, end: Instant, latency: Duration, service: Duration) {
+        if end >= self.next_rotation {
+            self.rotate(end);
+        }
+        self.requests += 1;
+        let _ = self.latency.record(ns(latency));
+        if let Some(h) = &mut self.service {
+            let _ = h.record(ns(service));
+        }
+    }
+
+    /// A failed request.
+    pub(crate) fn error(&mut self, kind: ErrorKind) {
+        self.requests += 1;
+        *self.errors.entry(kind).or_default() += 1;
+    }
+
+    #[cold]
+    fn rotate(&mut self, end: Instant) {
+        self.flush();
+        let step = self.interval.as_nanos().max(1);
+        let index = end.saturating_duration_since(self.origin).as_nanos() / step;
+        self.index = u64::try_from(index).unwrap_or(u64::MAX);
+        self.next_rotation = u32::try_from(index + 1)
+            .ok()
+            .and_then(|n| self.interval.checked_mul(n))
+            .and_then(|d| self.origin.checked_add(d))
+            .unwrap_or(end + Duration::from_secs(3600 * 24 * 365));
+    }
+
+    fn flush(&mut self) {
+        if self.latency.is_empty() {
+            return;
+        }
+        let mut part = IntervalPart {
+            index: self.index,
+            latency: sparse(&self.latency),
+            service: Vec::new(),
+        };
+        self.latency_total
+            .add(&self.latency)
+            .expect("auto-resizing histogram");
+        self.latency.reset();
+        if let (Some(h), Some(total)) = (&mut self.service, &mut self.service_total) {
+            part.service = sparse(h);
+            total.add(&*h).expect("auto-resizing histogram");
+            h.reset();
+        }
+        self.intervals.push(part);
+    }
+
+    pub(crate) fn finish(mut self) -> Self {
+        self.flush();
+        self
+    }
+}
+
+/// Merges the workers' recorders into a report.
+pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec, window: Window) -> LoadReport {
+    let open = !matches!(spec.mode, Mode::Closed);
+    let mut errors: BTreeMap<ErrorKind, u64> = BTreeMap::new();
+    let mut latency = new_histogram();
+    let mut service = open.then(new_histogram);
+    let mut intervals: BTreeMap<u64, (Histogram<u64>, Option<Histogram<u64>>)> = BTreeMap::new();
+    let (mut requests, mut sent, mut late, mut late_waiting, mut missed) = (0, 0, 0, 0, parts.missed);
+    let mut max_lag = Duration::ZERO;
+    let mut cap_reached_at: Option<Instant> = None;
+    for w in parts.workers {
+        requests += w.requests;
+        sent += w.sent;
+        late += w.late;
+        late_waiting += w.late_waiting;
+        missed += w.missed;
+        max_lag = max_lag.max(w.max_lag);
+        cap_reached_at = match (cap_reached_at, w.cap_reached_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for (kind, n) in w.errors {
+            *errors.entry(kind).or_default() += n;
+        }
+        latency.add(&w.latency_total).expect("auto-resizing histogram");
+        if let (Some(total), Some(h)) = (&mut service, &w.service_total) {
+            total.add(h).expect("auto-resizing histogram");
+        }
+        for part in w.intervals {
+            let (l, s) = intervals
+                .entry(part.index)
+                .or_insert_with(|| (new_histogram(), open.then(new_histogram)));
+            add_sparse(l, &part.latency);
+            if let Some(s) = s {
+                add_sparse(s, &part.service);
+            }
+        }
+    }
+    // The window ends at the deadline, or where the request cap stopped it:
+    // at the first intended start refused (open loop), or when the last
+    // worker finished (closed loop).
+    let end = match (open, cap_reached_at) {
+        (true, Some(at)) => at.min(window.deadline),
+        (true, None) => window.deadline,
+        (false, _) => parts.finished.min(window.deadline),
+    };
+    let elapsed = end.saturating_duration_since(window.measure_from);
+    let window_start = SystemTime::now()
+        .checked_sub(window.measure_from.elapsed())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let schedule = match spec.mode {
+        Mode::Closed => None,
+        Mode::Open { rate, arrival, .. } => Some(ScheduleReport {
+            rate,
+            arrival,
+            intended: sent + missed,
+            sent,
+            late,
+            late_waiting_for_connection: late_waiting,
+            missed,
+            max_send_lag: max_lag,
+            late_threshold: spec.late_threshold,
+        }),
+    };
+    let intervals = intervals
+        .into_iter()
+        .map(|(index, (latency, service))| {
+            let start = u32::try_from(index)
+                .ok()
+                .and_then(|i| spec.interval.checked_mul(i))
+                .unwrap_or(Duration::MAX);
+            IntervalHistograms {
+                start,
+                length: spec.interval,
+                latency,
+                service,
+            }
+        })
+        .collect();
+    LoadReport {
+        mode: spec.mode,
+        requests,
+        errors: errors.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
+        elapsed,
+        latency,
+        service,
+        schedule,
+        intervals,
+        window_start,
+    }
+}
+
+/// What the loops hand to [`assemble`].
+pub(crate) struct RunParts {
+    pub(crate) workers: Vec<Recorder>,
+    /// Missed sends counted after the workers stopped (open loop).
+    pub(crate) missed: u64,
+    /// When the last worker stopped.
+    pub(crate) finished: Instant,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_split_by_completion_time_and_sum_to_the_totals() {
+        let origin = Instant::now();
+        let mut rec = Recorder::new(origin, Duration::from_secs(1), true);
+        let at = |ms: u64| origin + Duration::from_millis(ms);
+        for (end, latency_us) in [(10, 100), (999, 200), (1000, 300), (1500, 400), (3200, 500)] {
+            let latency = Duration::from_micros(latency_us);
+            rec.success(at(end), latency * 2, latency);
+        }
+        rec.error(ErrorKind::Status(503));
+        rec.error(ErrorKind::Status(503));
+        rec.error(ErrorKind::ConnectionClosed);
+        let rec = rec.finish();
+        let indices: Vec<u64> = rec.intervals.iter().map(|p| p.index).collect();
+        assert_eq!(indices, [0, 1, 3]);
+        assert_eq!(rec.intervals[0].latency.iter().map(|(_, n)| n).sum::<u64>(), 2);
+        assert_eq!(rec.latency_total.len(), 5);
+        assert_eq!(rec.service_total.as_ref().unwrap().len(), 5);
+        assert_eq!(rec.requests, 8);
+        let mut merged = new_histogram();
+        for part in &rec.intervals {
+            add_sparse(&mut merged, &part.service);
+        }
+        assert_eq!(merged, *rec.service_total.as_ref().unwrap());
+        let labels: Vec<String> = rec.errors.keys().map(ToString::to_string).collect();
+        assert_eq!(labels, ["connection-closed", "http-503"]);
+    }
+
+    #[test]
+    fn values_are_clamped_to_what_histograms_track() {
+        assert_eq!(ns(Duration::ZERO), 1);
+        assert_eq!(ns(Duration::from_secs(7200)), MAX_TRACKABLE_NS);
+        assert_eq!(ns(Duration::from_micros(5)), 5_000);
+    }
+}

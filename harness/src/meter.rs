@@ -1,0 +1,190 @@
+//! Per-process CPU time and memory from `/proc`, sampled over the measured
+//! window only.
+//!
+//! CPU seconds are user+system time consumed between `start` and `stop`
+//! (from `/proc/<pid>/stat`, all threads). Peak RSS is the largest resident
+//! set seen by a background sampler during the window (`VmHWM` would be the
+//! lifetime peak, start-up included, which is not what the window cost).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// What a process does in a cell, for result tables.
+pub type Role = String;
+
+/// One process's usage over a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessUsage {
+    /// `load-generator`, `daprd`, `app`, `redis`.
+    pub role: Role,
+    /// Its pid.
+    pub pid: u32,
+    /// User + system CPU seconds in the window.
+    pub cpu_s: f64,
+    /// Largest resident set sampled in the window, bytes.
+    pub peak_rss_bytes: u64,
+    /// Resident set at the start of the window, bytes.
+    pub start_rss_bytes: u64,
+}
+
+fn clock_ticks_per_second() -> f64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .map_or(100.0, |t| t as f64)
+}
+
+/// User + system CPU seconds of a process so far, or `None` if it is gone.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command: state(3) … utime(14) stime(15).
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / clock_ticks_per_second())
+}
+
+/// Resident set size in bytes, or `None` if the process is gone.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// How often the RSS sampler looks.
+const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+
+/// Measures a set of processes over one window.
+#[derive(Debug)]
+pub struct ProcMeter {
+    processes: Vec<(Role, u32, f64, u64)>,
+    peaks: Arc<std::sync::Mutex<BTreeMap<u32, u64>>>,
+    running: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<()>>,
+    started: Instant,
+}
+
+impl ProcMeter {
+    /// Starts the window for `(role, pid)` processes.
+    pub fn start(processes: &[(&str, u32)]) -> Self {
+        let snapshot: Vec<(Role, u32, f64, u64)> = processes
+            .iter()
+            .map(|(role, pid)| {
+                (
+                    (*role).to_owned(),
+                    *pid,
+                    cpu_seconds(*pid).unwrap_or(0.0),
+                    rss_bytes(*pid).unwrap_or(0),
+                )
+            })
+            .collect();
+        let peaks = Arc::new(std::sync::Mutex::new(
+            snapshot
+                .iter()
+                .map(|(_, pid, _, rss)| (*pid, *rss))
+                .collect::<BTreeMap<_, _>>(),
+        ));
+        let running = Arc::new(AtomicBool::new(true));
+        let pids: Vec<u32> = snapshot.iter().map(|p| p.1).collect();
+        let sampler = {
+            let (peaks, running) = (peaks.clone(), running.clone());
+            std::thread::Builder::new()
+                .name("rss-sampler".into())
+                .spawn(move || {
+                    while running.load(Ordering::Relaxed) {
+                        for pid in &pids {
+                            if let Some(rss) = rss_bytes(*pid) {
+                                let mut peaks = peaks.lock().unwrap_or_else(|e| e.into_inner());
+                                let peak = peaks.entry(*pid).or_default();
+                                *peak = (*peak).max(rss);
+                            }
+                        }
+                        std::thread::sleep(SAMPLE_EVERY);
+                    }
+                })
+                .ok()
+        };
+        Self {
+            processes: snapshot,
+            peaks,
+            running,
+            sampler,
+            started: Instant::now(),
+        }
+    }
+
+    /// Ends the window and returns each process's usage.
+    pub fn stop(mut self) -> (Duration, Vec<ProcessUsage>) {
+        let elapsed = self.started.elapsed();
+        self.running.store(false, Ordering::Relaxed);
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+        let peaks = self.peaks.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let usage = self
+            .processes
+            .iter()
+            .map(|(role, pid, cpu0, rss0)| {
+                let final_rss = rss_bytes(*pid).unwrap_or(0);
+                ProcessUsage {
+                    role: role.clone(),
+                    pid: *pid,
+                    cpu_s: (cpu_seconds(*pid).unwrap_or(*cpu0) - cpu0).max(0.0),
+                    peak_rss_bytes: peaks.get(pid).copied().unwrap_or(0).max(final_rss),
+                    start_rss_bytes: *rss0,
+                }
+            })
+            .collect();
+        (elapsed, usage)
+    }
+}
+
+impl Drop for ProcMeter {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burning_cpu_shows_up_and_an_idle_process_does_not() {
+        let me = std::process::id();
+        let mut idle = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let meter = ProcMeter::start(&[("self", me), ("idle", idle.id())]);
+        let started = Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(300) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let (_, usage) = meter.stop();
+        idle.kill().unwrap();
+        let _ = idle.wait();
+        let me = &usage[0];
+        assert!(me.cpu_s >= 0.15, "300 ms of spinning measured as {} s", me.cpu_s);
+        assert!(me.peak_rss_bytes > 1 << 20);
+        assert!(usage[1].cpu_s < 0.05, "sleep used {} s", usage[1].cpu_s);
+    }
+
+    #[test]
+    fn a_missing_process_reads_as_none() {
+        assert_eq!(cpu_seconds(u32::MAX - 1), None);
+        assert_eq!(rss_bytes(u32::MAX - 1), None);
+    }
+}
