@@ -35,5 +35,6 @@ pub mod runtimes;
 pub mod scenario;
 pub mod sidecar;
 pub mod stats;
+pub mod sweep;
 pub mod table;
 pub mod workloads;

@@ -156,6 +156,23 @@ pub struct TrialResult {
     pub phases: Option<Phases>,
     /// daprd's Prometheus counters and buckets: after minus before the window.
     pub dapr_metrics: BTreeMap<String, f64>,
+    /// Open-loop points of a rate sweep, in the order they ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<SweepPoint>,
+    /// The highest rate within the knee (see `sweep`), when swept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee_rps: Option<f64>,
+}
+
+/// One rate of a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// The figures the knee is judged on.
+    pub point: crate::sweep::RatePoint,
+    /// Whether it passed against the lowest rate's p99.
+    pub within_knee: bool,
+    /// The full open-loop figures.
+    pub load: LoadSummary,
 }
 
 /// Host-side phase timings (from the host's `GET /stats`).
@@ -186,6 +203,9 @@ pub struct CellSummary {
     pub cold_start_ms: Estimate,
     /// Errors over all trials.
     pub errors: u64,
+    /// The knee over the trials, when swept, requests/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee_rps: Option<Estimate>,
 }
 
 /// Throughput and latency of a measured window.

@@ -26,11 +26,12 @@ use crate::meter::ProcMeter;
 use crate::progress;
 use crate::results::{
     CONFIDENCE, CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION,
-    ScenarioRecord, TrialResult,
+    ScenarioRecord, SweepPoint, TrialResult,
 };
 use crate::scenario::{CellId, Plan};
 use crate::sidecar::{Sidecar, SidecarPorts, SidecarSpec};
 use crate::stats::estimate;
+use crate::sweep::{self, RatePoint};
 use crate::{dapr_metrics, environment, net, runtimes, workloads};
 
 /// Everything a run needs besides the plan.
@@ -154,6 +155,11 @@ fn summarize(trials: &[TrialResult], seed: u64) -> Option<CellSummary> {
         }),
         cold_start_ms: of(&|t| t.cold_start_ms),
         errors: trials.iter().map(|t| t.load.errors.values().sum::<u64>()).sum(),
+        // A trial whose lowest rate already failed has knee 0.
+        knee_rps: trials
+            .iter()
+            .any(|t| !t.sweep.is_empty())
+            .then(|| of(&|t| t.knee_rps.unwrap_or(0.0))),
     })
 }
 
@@ -302,6 +308,7 @@ async fn run_trial(
     let metrics_after = dapr_metrics::scrape(sidecar.metrics_port)
         .await
         .unwrap_or_default();
+    let (sweep, knee_rps) = sweep_rates(plan, &target).await?;
 
     let sut_cpu: f64 = processes
         .iter()
@@ -333,6 +340,8 @@ async fn run_trial(
         processes,
         phases,
         dapr_metrics: dapr_metrics::delta(&metrics_before, &metrics_after),
+        sweep,
+        knee_rps,
     };
     let measured = Measured {
         runtime: host.info.runtime.clone(),
@@ -342,4 +351,54 @@ async fn run_trial(
     sidecar.stop();
     host.stop();
     Ok(TrialOutcome::Measured(Box::new(measured)))
+}
+
+/// Runs the scenario's open-loop rates (or ramp) against `target` and finds
+/// the knee. A ramp stops at the first rate past the knee.
+async fn sweep_rates(plan: &Plan, target: &Target) -> Result<(Vec<SweepPoint>, Option<f64>)> {
+    let (rates, stop_at_knee) = match &plan.load.ramp {
+        Some(ramp) => (ramp.rates(), true),
+        None => (plan.load.rates.clone(), false),
+    };
+    let mut points: Vec<SweepPoint> = Vec::new();
+    for rate in rates {
+        let spec = LoadSpec {
+            warmup: plan.load.warmup.min(Duration::from_secs(1)),
+            timeout: plan.load.timeout,
+            ..LoadSpec::open(
+                rate,
+                plan.load.arrival,
+                plan.load.open_connections,
+                plan.load.duration,
+            )
+        };
+        let report = load::run(target, &spec)
+            .await
+            .with_context(|| format!("open loop at {rate} req/s"))?;
+        let load = LoadSummary::from_report(&report)?;
+        let point = RatePoint {
+            target_rps: rate,
+            achieved_rps: load
+                .open_loop
+                .as_ref()
+                .map_or(load.throughput_rps, |o| o.achieved_rate_rps),
+            p99_us: load.latency_us.p99,
+            errors: load.errors.values().sum(),
+        };
+        let floor = points.first().map_or(point.p99_us, |p| p.point.p99_us);
+        let within_knee = sweep::passes(&point, floor, plan.load.knee_factor);
+        points.push(SweepPoint {
+            point,
+            within_knee,
+            load,
+        });
+        if stop_at_knee && !within_knee {
+            break;
+        }
+    }
+    let knee_rps = sweep::knee(
+        &points.iter().map(|p| p.point).collect::<Vec<_>>(),
+        plan.load.knee_factor,
+    );
+    Ok((points, knee_rps))
 }

@@ -88,6 +88,35 @@ pub struct LoadSettings {
     /// Independent trials per cell, each with fresh processes.
     #[serde(default = "default_trials")]
     pub trials: usize,
+    /// Open-loop rates to sweep after the closed-loop window, requests/s.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<f64>,
+    /// Instead of `rates`: an automatic geometric ramp that stops at the first
+    /// rate past the knee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<crate::sweep::Ramp>,
+    /// Arrival process of the open loop.
+    #[serde(default = "default_arrival")]
+    pub arrival: crate::load::Arrival,
+    /// Most requests in flight in the open loop.
+    #[serde(default = "default_open_connections")]
+    pub open_connections: usize,
+    /// A rate is within the knee while its p99 stays within this factor of
+    /// the lowest rate's p99.
+    #[serde(default = "default_knee_factor")]
+    pub knee_factor: f64,
+}
+
+fn default_arrival() -> crate::load::Arrival {
+    crate::load::Arrival::Fixed
+}
+
+fn default_open_connections() -> usize {
+    64
+}
+
+fn default_knee_factor() -> f64 {
+    3.0
 }
 
 fn default_trials() -> usize {
@@ -107,6 +136,11 @@ impl Default for LoadSettings {
             max_requests: None,
             timeout: default_timeout(),
             trials: default_trials(),
+            rates: Vec::new(),
+            ramp: None,
+            arrival: default_arrival(),
+            open_connections: default_open_connections(),
+            knee_factor: default_knee_factor(),
         }
     }
 }
@@ -288,6 +322,43 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         return Err(located(
             find(text, "trials"),
             "load.trials must be between 1 and 100".into(),
+        )
+        .into());
+    }
+    if file.load.rates.iter().any(|r| !r.is_finite() || *r <= 0.0) {
+        return Err(located(
+            find(text, "rates"),
+            "load.rates must all be positive numbers".into(),
+        )
+        .into());
+    }
+    if let Some(ramp) = &file.load.ramp {
+        if !file.load.rates.is_empty() {
+            return Err(located(
+                find(text, "ramp"),
+                "give load.rates or load.ramp, not both".into(),
+            )
+            .into());
+        }
+        if !(ramp.start > 0.0 && ramp.factor > 1.0 && ramp.max >= ramp.start) {
+            return Err(located(
+                find(text, "ramp"),
+                "load.ramp needs start > 0, factor > 1 and max >= start".into(),
+            )
+            .into());
+        }
+    }
+    if !(file.load.knee_factor.is_finite() && file.load.knee_factor > 1.0) {
+        return Err(located(
+            find(text, "knee_factor"),
+            "load.knee_factor must be above 1".into(),
+        )
+        .into());
+    }
+    if file.load.open_connections == 0 || file.load.open_connections > 4096 {
+        return Err(located(
+            find(text, "open_connections"),
+            "load.open_connections must be between 1 and 4096".into(),
         )
         .into());
     }

@@ -7,7 +7,20 @@ use crate::results::{CellStatus, RunResults};
 /// Renders one row per cell: identity, status, throughput, latency, errors.
 pub fn render(results: &RunResults) -> String {
     let header = [
-        "workload", "mode", "runtime", "lang", "store", "status", "req/s", "p50 µs", "p99 µs", "max µs",
+        "workload",
+        "mode",
+        "runtime",
+        "lang",
+        "store",
+        "status",
+        "trials",
+        "req/s",
+        "±95%",
+        "p50 µs",
+        "p99 µs",
+        "CPU µs/req",
+        "cold ms",
+        "knee req/s",
         "errors",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
@@ -40,9 +53,10 @@ pub fn render(results: &RunResults) -> String {
                         .map_or("-".into(), |c| format!("{:.0}", c.median)),
                 );
                 row.push(format!("{:.0}", sum.cold_start_ms.median));
+                row.push(sum.knee_rps.map_or("-".into(), |k| format!("{:.0}", k.median)));
                 row.push(sum.errors.to_string());
             }
-            None => row.extend(std::iter::repeat_n("-".to_owned(), 8)),
+            None => row.extend(std::iter::repeat_n("-".to_owned(), header.len() - 6)),
         }
         rows.push(row);
     }

@@ -50,6 +50,10 @@ pub struct LoadArgs {
     /// each request's intended start).
     #[arg(short = 'r', long, value_name = "PER_SECOND", allow_negative_numbers = true)]
     pub rate: Option<f64>,
+    /// Load threads, each with its own event loop and share of the
+    /// connections [default: one per core, at most one per connection].
+    #[arg(short = 't', long, default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
     /// Open-loop arrivals: fixed interval or Poisson.
     #[arg(long, value_enum, requires = "rate", default_value = "fixed")]
     pub arrival: ArrivalArg,
@@ -153,6 +157,7 @@ impl LoadArgs {
             http2: self.http2,
             new_connection_per_request: self.new_connection_per_request,
             interval: self.hdr_interval,
+            threads: self.threads,
         };
         spec.validate()
             .map_err(|e| anyhow::anyhow!("{}", flag_names(&e.to_string())))?;
@@ -169,6 +174,7 @@ fn flag_names(message: &str) -> String {
         ("timeout", "--timeout"),
         ("max requests", "--max-requests"),
         ("rate", "--rate"),
+        ("threads", "--threads"),
         ("the histogram log interval", "--hdr-interval"),
     ] {
         if let Some(rest) = message.strip_prefix(word) {

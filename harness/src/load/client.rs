@@ -1,6 +1,7 @@
 //! One connection of the generator: HTTP/1.1 keep-alive, a new connection
-//! per request, or h2c (HTTP/2 with prior knowledge). Requests are cloned
-//! from a template built once, so the hot path parses nothing.
+//! per request (both by the lean client of [`h1`]), or h2c (HTTP/2 with
+//! prior knowledge, by hyper). Requests come from a template built once, so
+//! the hot path parses and formats nothing.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,13 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
-use hyper::header::{CONNECTION, HOST, HeaderValue};
+use hyper::client::conn::http2;
+use hyper::header::{HOST, HeaderMap};
 use hyper::http::request::Parts;
-use hyper::{Request, StatusCode, Uri};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
+use super::h1::{self, H1};
 use super::record::ErrorKind;
 use super::{LoadSpec, Target};
 
@@ -25,6 +27,11 @@ const CONNECT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The request every connection sends, and how to connect.
 #[derive(Debug)]
 pub(crate) struct Template {
+    /// HTTP/1.1: the request on the wire.
+    wire: Bytes,
+    /// A HEAD request (its response has no body).
+    head: bool,
+    /// h2c: the request's head, cloned per request.
     parts: Parts,
     body: Bytes,
     addr: std::net::SocketAddr,
@@ -34,40 +41,37 @@ pub(crate) struct Template {
 
 impl Template {
     pub(crate) fn new(target: &Target, spec: &LoadSpec) -> Self {
-        // HTTP/1.1 sends the path and a Host header; HTTP/2 the absolute URI
-        // (its :scheme and :authority pseudo-headers).
-        let uri = if spec.http2 {
-            target.uri.clone()
-        } else {
-            target.uri.path_and_query().map_or_else(
-                || Uri::from_static("/"),
-                |p| p.as_str().parse().expect("a path parses"),
-            )
-        };
-        let mut req = Request::builder().method(target.method.clone()).uri(uri);
-        if let Some(headers) = req.headers_mut() {
-            if !spec.http2 {
-                let authority = target.uri.authority().map_or("localhost", |a| a.as_str());
-                headers.insert(
-                    HOST,
-                    HeaderValue::from_str(authority).expect("an authority is a valid header"),
-                );
-                if spec.new_connection_per_request {
-                    headers.insert(CONNECTION, HeaderValue::from_static("close"));
-                }
+        // The first header of a name replaces a default, later ones add.
+        let mut headers = HeaderMap::new();
+        for (name, value) in &target.headers {
+            if headers.contains_key(name) {
+                headers.append(name.clone(), value.clone());
+            } else {
+                headers.insert(name.clone(), value.clone());
             }
-            // The first header of a name replaces a default, later ones add.
-            let mut seen = std::collections::HashSet::new();
-            for (name, value) in &target.headers {
-                if seen.insert(name.clone()) {
-                    headers.insert(name.clone(), value.clone());
-                } else {
-                    headers.append(name.clone(), value.clone());
-                }
-            }
+        }
+        let path = target.uri.path_and_query().map_or("/", |p| p.as_str());
+        let authority = target.uri.authority().map_or("localhost", |a| a.as_str());
+        let wire = h1::serialize(
+            &target.method,
+            path,
+            authority,
+            &headers,
+            &target.body,
+            spec.new_connection_per_request,
+        );
+        // HTTP/2 sends the absolute URI (its :scheme and :authority).
+        let mut req = Request::builder()
+            .method(target.method.clone())
+            .uri(target.uri.clone());
+        if let Some(h) = req.headers_mut() {
+            *h = headers;
+            h.remove(HOST);
         }
         let (parts, ()) = req.body(()).expect("request parts are valid").into_parts();
         Self {
+            wire,
+            head: target.method == Method::HEAD,
             parts,
             body: target.body.clone(),
             addr: target.addr,
@@ -76,28 +80,22 @@ impl Template {
         }
     }
 
-    fn request(&self) -> Request<Full<Bytes>> {
+    fn h2_request(&self) -> Request<Full<Bytes>> {
         Request::from_parts(self.parts.clone(), Full::new(self.body.clone()))
     }
 }
 
-type H1Driver = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
-
 enum Conn {
-    /// HTTP/1.1: the connection is driven by the worker's own task, polled
-    /// alongside each request (no second task to wake per request).
-    H1 {
-        sender: http1::SendRequest<Full<Bytes>>,
-        driver: Pin<Box<H1Driver>>,
-    },
-    /// h2c: the connection runs in its own task.
+    /// HTTP/1.1, by the lean client of [`h1`].
+    H1(H1),
+    /// h2c by hyper; the connection runs in its own task.
     H2(http2::SendRequest<Full<Bytes>>),
 }
 
 impl Conn {
-    fn is_closed(&self) -> bool {
+    fn is_closed(&mut self) -> bool {
         match self {
-            Conn::H1 { sender, .. } => sender.is_closed(),
+            Conn::H1(c) => c.closed_by_peer(),
             Conn::H2(s) => s.is_closed(),
         }
     }
@@ -143,28 +141,27 @@ impl Client {
     }
 
     async fn send_inner(&mut self) -> Result<StatusCode, ErrorKind> {
+        if self.conn.as_mut().is_some_and(Conn::is_closed) {
+            self.conn = None;
+        }
         let conn = match &mut self.conn {
-            Some(conn) if !conn.is_closed() => conn,
+            Some(conn) => conn,
             slot => slot.insert(connect(&self.template).await.map_err(|_| ErrorKind::Connect)?),
         };
-        let req = self.template.request();
         match conn {
-            Conn::H1 { sender, driver } => {
-                let exchange = async {
-                    sender.ready().await.map_err(|e| classify(&e))?;
-                    let resp = sender.send_request(req).await.map_err(|e| classify(&e))?;
-                    read_body(resp).await
-                };
-                tokio::select! {
-                    biased;
-                    result = exchange => result,
-                    // The connection ended before the response did.
-                    end = driver.as_mut() => Err(end.err().map_or(ErrorKind::ConnectionClosed, |e| classify(&e))),
+            Conn::H1(c) => {
+                let outcome = c.exchange(&self.template.wire, self.template.head).await?;
+                if !outcome.keep_alive {
+                    self.conn = None;
                 }
+                StatusCode::from_u16(outcome.status).map_err(|_| ErrorKind::Malformed)
             }
             Conn::H2(s) => {
                 s.ready().await.map_err(|e| classify(&e))?;
-                let resp = s.send_request(req).await.map_err(|e| classify(&e))?;
+                let resp = s
+                    .send_request(self.template.h2_request())
+                    .await
+                    .map_err(|e| classify(&e))?;
                 read_body(resp).await
             }
         }
@@ -218,22 +215,18 @@ impl Deadline {
 }
 
 async fn connect(template: &Template) -> Result<Conn> {
+    if !template.http2 {
+        return Ok(Conn::H1(H1::connect(template.addr).await?));
+    }
     let stream = TcpStream::connect(template.addr).await?;
     stream.set_nodelay(true)?;
-    let io = TokioIo::new(stream);
-    if template.http2 {
-        let (sender, conn) = http2::Builder::new(TokioExecutor::new()).handshake(io).await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(Conn::H2(sender))
-    } else {
-        let (sender, driver) = http1::handshake(io).await?;
-        Ok(Conn::H1 {
-            sender,
-            driver: Box::pin(driver),
-        })
-    }
+    let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(stream))
+        .await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Conn::H2(sender))
 }
 
 fn classify(e: &hyper::Error) -> ErrorKind {

@@ -6,32 +6,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::client::{Client, Deadline};
+use super::client::{Client, Deadline, Template};
 use super::record::{Recorder, RunParts};
-use super::{LoadSpec, Window};
+use super::{LoadSpec, Window, threads};
 
-pub(crate) async fn run(clients: Vec<Client>, spec: &LoadSpec, window: Window) -> Result<RunParts> {
+pub(crate) async fn run(template: Arc<Template>, spec: &LoadSpec) -> Result<RunParts> {
     let counted = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = clients
-        .into_iter()
-        .map(|client| {
-            let counted = counted.clone();
-            let (timeout, cap, interval) = (spec.timeout, spec.max_requests, spec.interval);
-            tokio::spawn(worker(client, window, timeout, cap, interval, counted))
-        })
-        .collect();
-    let mut parts = RunParts {
-        workers: Vec::with_capacity(workers.len()),
+    let (timeout, cap, interval) = (spec.timeout, spec.max_requests, spec.interval);
+    let finished = threads::run(template, spec, move |client, window| {
+        worker(client, window, timeout, cap, interval, counted.clone())
+    })
+    .await?;
+    Ok(RunParts {
+        workers: finished.recorders,
         missed: 0,
-        finished: window.started,
-    };
-    for worker in workers {
-        parts.workers.push(worker.await.context("load worker panicked")?);
-    }
-    parts.finished = Instant::now();
-    Ok(parts)
+        finished: finished.at,
+        window: finished.window,
+    })
 }
 
 async fn worker(

@@ -15,9 +15,10 @@
 //!   rate is never lowered silently.
 //!
 //! Module layout: [`client`] (one connection: HTTP/1.1 keep-alive, a new
-//! connection per request, or h2c), [`record`] (per-worker histograms,
+//! connection per request, or h2c), [`h1`] (the lean HTTP/1.1 client), [`record`] (per-worker histograms,
 //! rotated per interval, and tallies), [`closed`] and [`open`] (the loops),
-//! [`pacer`] (sub-millisecond waits for the open loop), [`hdr_log`]
+//! [`threads`] (the load threads, one runtime each), [`pacer`]
+//! (sub-millisecond waits for the open loop), [`hdr_log`]
 //! (HdrHistogram interval log), [`summary`] (serialisable figures and the
 //! terminal summary), [`cli`] (`blueprint-bench load`).
 //!
@@ -43,11 +44,13 @@ use crate::net::ensure_loopback;
 pub mod cli;
 mod client;
 mod closed;
+mod h1;
 pub mod hdr_log;
 mod open;
 mod pacer;
 mod record;
 pub mod summary;
+mod threads;
 
 pub use record::ErrorKind;
 
@@ -184,6 +187,9 @@ pub struct LoadSpec {
     pub new_connection_per_request: bool,
     /// Length of the intervals of the HdrHistogram interval log.
     pub interval: Duration,
+    /// Load threads, each with its own runtime and share of the connections
+    /// (0: one per core; never more than connections).
+    pub threads: usize,
 }
 
 impl Default for LoadSpec {
@@ -201,6 +207,7 @@ impl Default for LoadSpec {
             http2: false,
             new_connection_per_request: false,
             interval: Duration::from_secs(1),
+            threads: 0,
         }
     }
 }
@@ -264,6 +271,9 @@ impl LoadSpec {
         }
         if self.interval < Duration::from_millis(1) || self.interval > MAX_WINDOW {
             bail!("the histogram log interval must be between 1ms and 7 days");
+        }
+        if self.threads > 1024 {
+            bail!("threads must be at most 1024, got {}", self.threads);
         }
         if self.max_requests == Some(0) {
             bail!("max requests must be at least 1");
@@ -403,26 +413,22 @@ impl Window {
 /// are tallied, not returned.
 pub async fn run(target: &Target, spec: &LoadSpec) -> Result<LoadReport> {
     spec.validate()?;
+    Window::new(spec)?;
     let template = std::sync::Arc::new(client::Template::new(target, spec));
-    // The probe: keep-alive modes connect every connection up front (so the
-    // measured window does not pay for it); the first failure stops the run.
-    let mut clients = Vec::with_capacity(spec.connections);
-    for index in 0..spec.connections {
-        let mut c = client::Client::new(template.clone());
-        if index == 0 || !spec.new_connection_per_request {
-            c.connect_now().await.map_err(|e| {
-                anyhow::anyhow!("cannot connect to {}: {e} (is the server running?)", target.addr)
-            })?;
-        }
-        if spec.new_connection_per_request {
-            c.disconnect();
-        }
-        clients.push(c);
-    }
-    let window = Window::new(spec)?;
+    // The probe. Then each load thread connects its own connections (in
+    // keep-alive modes, so the measured window does not pay for them).
+    client::Client::new(template.clone())
+        .connect_now()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot connect to {}: {e:#} (is the server running?)",
+                target.addr
+            )
+        })?;
     let parts = match spec.mode {
-        Mode::Closed => closed::run(clients, spec, window).await?,
-        Mode::Open { rate, arrival, seed } => open::run(clients, spec, window, rate, arrival, seed).await?,
+        Mode::Closed => closed::run(template, spec).await?,
+        Mode::Open { rate, arrival, seed } => open::run(template, spec, rate, arrival, seed).await?,
     };
-    Ok(record::assemble(parts, spec, window))
+    Ok(record::assemble(parts, spec))
 }

@@ -30,14 +30,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::client::{Client, Deadline};
+use super::client::{Client, Deadline, Template};
 use super::pacer::Pacer;
 use super::record::{Recorder, RunParts};
-use super::{Arrival, ErrorKind, LoadSpec, Window};
+use super::{Arrival, ErrorKind, LoadSpec, Window, threads};
 
 /// Past this many, missed Poisson arrivals after the run are estimated from
 /// the rate instead of drawn one by one.
@@ -139,7 +139,6 @@ fn gap(seed: u64, at: u64, mean_ns: f64) -> u64 {
 
 struct Shared {
     schedule: Schedule,
-    window: Window,
     timeout: Duration,
     late_threshold: Duration,
     interval: Duration,
@@ -148,49 +147,44 @@ struct Shared {
 }
 
 pub(crate) async fn run(
-    clients: Vec<Client>,
+    template: Arc<Template>,
     spec: &LoadSpec,
-    window: Window,
     rate: f64,
     arrival: Arrival,
     seed: u64,
 ) -> Result<RunParts> {
     let shared = Arc::new(Shared {
         schedule: Schedule::new(rate, arrival, seed),
-        window,
         timeout: spec.timeout,
         late_threshold: spec.late_threshold,
         interval: spec.interval,
         cap: spec.max_requests,
         counted: AtomicU64::new(0),
     });
-    let workers: Vec<_> = clients
-        .into_iter()
-        .map(|client| tokio::spawn(worker(client, shared.clone())))
-        .collect();
-    let mut parts = RunParts {
-        workers: Vec::with_capacity(workers.len()),
-        missed: 0,
-        finished: window.started,
-    };
-    for worker in workers {
-        parts.workers.push(worker.await.context("load worker panicked")?);
-    }
-    parts.finished = Instant::now();
+    let for_workers = shared.clone();
+    let finished = threads::run(template, spec, move |client, window| {
+        worker(client, for_workers.clone(), window)
+    })
+    .await?;
+    let window = finished.window;
     // Starts still unclaimed but due in the window were never sent.
     let offset = |t: Instant| u64::try_from((t - window.started).as_nanos()).unwrap_or(u64::MAX);
     let limit = match shared.cap {
         Some(cap) => cap.saturating_sub(shared.counted.load(Ordering::Relaxed)),
         None => u64::MAX,
     };
-    parts.missed = shared
+    let missed = shared
         .schedule
         .remaining(offset(window.measure_from), offset(window.deadline), limit);
-    Ok(parts)
+    Ok(RunParts {
+        workers: finished.recorders,
+        missed,
+        finished: finished.at,
+        window,
+    })
 }
 
-async fn worker(mut client: Client, shared: Arc<Shared>) -> Recorder {
-    let window = shared.window;
+async fn worker(mut client: Client, shared: Arc<Shared>, window: Window) -> Recorder {
     let mut rec = Recorder::new(window.measure_from, shared.interval, true);
     let mut pacer = Pacer::new();
     let mut deadline = Deadline::new();

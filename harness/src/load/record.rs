@@ -186,7 +186,8 @@ impl Recorder {
 }
 
 /// Merges the workers' recorders into a report.
-pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec, window: Window) -> LoadReport {
+pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
+    let window = parts.window;
     let open = !matches!(spec.mode, Mode::Closed);
     let mut errors: BTreeMap<ErrorKind, u64> = BTreeMap::new();
     let mut latency = new_histogram();
@@ -284,6 +285,8 @@ pub(crate) struct RunParts {
     pub(crate) missed: u64,
     /// When the last worker stopped.
     pub(crate) finished: Instant,
+    /// The run's clock.
+    pub(crate) window: Window,
 }
 
 #[cfg(test)]
