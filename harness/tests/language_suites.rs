@@ -1,0 +1,102 @@
+//! The other languages' test suites (the wazero host, the Go and Rust guest
+//! libraries), run from here so that the one test command covers them, with
+//! every optional input set: a real daprd, the built guests and the built
+//! wazero host. With those set, their skips turn into real checks.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use blueprint_bench::{go_host, paths};
+
+fn go_test(dir: &Path, envs: &[(&str, &Path)]) {
+    let cache = paths::cache_dir();
+    let mut cmd = Command::new("go");
+    cmd.current_dir(dir)
+        .args(["test", "-count=1", "./..."])
+        .env("GOMODCACHE", cache.join("go/mod"))
+        .env("GOCACHE", cache.join("go/build"))
+        .env("GOFLAGS", "-modcacherw")
+        .env("GOTOOLCHAIN", "local");
+    for (key, value) in envs {
+        cmd.env(key, value);
+    }
+    let out = cmd.output().expect("go must be installed: it builds daprd too");
+    assert!(
+        out.status.success(),
+        "go test in {} failed:\n{}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ok "), "no Go package reported ok:\n{stdout}");
+}
+
+fn dir_of(path: &Path) -> &Path {
+    path.parent().expect("a module lives in a folder")
+}
+
+#[test]
+fn wazero_host_suite_passes_against_a_real_daprd() {
+    let daprd = common::daprd();
+    let rust_guests = common::guests();
+    let project = paths::project_dir();
+    go_test(
+        &go_host::source_dir(&project),
+        &[
+            ("BLUEPRINT_GUEST_DIR", dir_of(&rust_guests["noop"])),
+            ("BLUEPRINT_DAPRD", &daprd.path),
+        ],
+    );
+}
+
+#[test]
+fn go_guest_suite_passes_on_the_wazero_host_and_daprd() {
+    let daprd = common::daprd();
+    let guests = common::all_guests();
+    let project = paths::project_dir();
+    let host = go_host::build(&project, &paths::cache_dir()).unwrap();
+    let go_dir = dir_of(&guests[&("go".to_owned(), "noop".to_owned())]).to_owned();
+    let rust_dir = dir_of(&guests[&("rust".to_owned(), "noop".to_owned())]).to_owned();
+    go_test(
+        &project.join("workloads/go"),
+        &[
+            ("BLUEPRINT_WAZERO_HOST", &host),
+            ("BLUEPRINT_DAPRD", &daprd.path),
+            ("BLUEPRINT_GO_GUEST_DIR", &go_dir),
+            ("BLUEPRINT_RUST_GUEST_DIR", &rust_dir),
+        ],
+    );
+}
+
+#[test]
+fn rust_guest_library_unit_tests_pass() {
+    // The guest workspace targets wasm32 by default; its unit tests (packing,
+    // the allocator arena, parsing) run natively.
+    let project = paths::project_dir();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "test",
+            "--release",
+            "--target",
+            env!("BLUEPRINT_HOST_TARGET"),
+            "--manifest-path",
+        ])
+        .arg(project.join("workloads/rust/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(paths::cache_dir().join("guests/rust-native"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("test result: ok"), "{stdout}");
+}
