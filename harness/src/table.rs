@@ -90,16 +90,19 @@ pub fn render(results: &RunResults) -> String {
             );
         }
     }
+    // Unavailable cells share their reason (one runtime or language): say it once.
+    let mut unavailable: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for cell in &results.cells {
         match &cell.status {
             CellStatus::Failed { error } => {
                 let _ = writeln!(out, "\n{}: FAILED: {error}", cell.id);
             }
-            CellStatus::Unavailable { reason } => {
-                let _ = writeln!(out, "\n{}: unavailable: {reason}", cell.id);
-            }
+            CellStatus::Unavailable { reason } => *unavailable.entry(reason).or_default() += 1,
             _ => {}
         }
+    }
+    for (reason, cells) in unavailable {
+        let _ = writeln!(out, "\nunavailable ({cells} cells): {reason}");
     }
     out
 }
