@@ -7,9 +7,9 @@
 //!
 //! `cargo bench --bench load_vs_wrk`. Settings by environment:
 //! `LOAD_VS_WRK_CONNECTIONS` (default `4,16`), `LOAD_VS_WRK_DURATION`
-//! (default `5s`), `LOAD_VS_WRK_ROUNDS` (default 2; each round runs the two
-//! tools in alternating order). Without `wrk` on PATH it says so, runs
-//! blueprint-bench alone and exits 0.
+//! (default `5s`), `LOAD_VS_WRK_ROUNDS` (default 3; each round runs both
+//! tools, in alternating order; medians are reported). Without `wrk` on
+//! PATH it says so, runs blueprint-bench alone and exits 0.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -33,7 +33,7 @@ fn main() {
         .map(|c| c.trim().parse().expect("LOAD_VS_WRK_CONNECTIONS: numbers"))
         .collect();
     let duration = humantime::parse_duration(&env_or("LOAD_VS_WRK_DURATION", "5s")).expect("a duration");
-    let rounds: usize = env_or("LOAD_VS_WRK_ROUNDS", "2").parse().expect("a number");
+    let rounds: usize = env_or("LOAD_VS_WRK_ROUNDS", "3").parse().expect("a number");
 
     let (server, port) = start_server();
     let server = KillOnDrop(server);
@@ -82,8 +82,8 @@ fn main() {
                 );
             }
         }
-        let bb = mean(&bb_runs);
-        if let Some(w) = (!wrk_runs.is_empty()).then(|| mean(&wrk_runs)) {
+        let bb = median(&bb_runs);
+        if let Some(w) = (!wrk_runs.is_empty()).then(|| median(&wrk_runs)) {
             println!(
                 "=> {c} connections: blueprint-bench {:.0} req/s, wrk {:.0} req/s, ratio {:.3}; generator CPU per request {:.2} µs vs {:.2} µs",
                 bb.rps,
@@ -126,13 +126,23 @@ struct RunFigures {
     server_cpu_us: f64,
 }
 
-fn mean(runs: &[RunFigures]) -> RunFigures {
-    let n = runs.len().max(1) as f64;
+/// Median of each figure over the rounds (the machine may be shared: a
+/// median ignores one disturbed round).
+fn median(runs: &[RunFigures]) -> RunFigures {
+    let mid = |f: fn(&RunFigures) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        }
+    };
     RunFigures {
         name: runs.first().map_or("", |r| r.name),
-        rps: runs.iter().map(|r| r.rps).sum::<f64>() / n,
-        generator_cpu_us: runs.iter().map(|r| r.generator_cpu_us).sum::<f64>() / n,
-        server_cpu_us: runs.iter().map(|r| r.server_cpu_us).sum::<f64>() / n,
+        rps: mid(|r| r.rps),
+        generator_cpu_us: mid(|r| r.generator_cpu_us),
+        server_cpu_us: mid(|r| r.server_cpu_us),
     }
 }
 

@@ -27,7 +27,11 @@ async fn keep_alive_reuses_connections_and_the_other_mode_does_not() {
     let report = load::run(&target(&server), &spec).await.unwrap();
     assert_eq!(report.error_count(), 0, "{:?}", report.errors);
     assert!(report.requests > 100);
-    assert_eq!(server.connections(), 3, "one connection per worker");
+    assert_eq!(
+        server.connections(),
+        3 + 1,
+        "one connection per worker, plus the probe"
+    );
 
     let server = Server::start(|_| Action::ok());
     let mut spec = LoadSpec::closed(3, Duration::ZERO, Duration::from_millis(500));

@@ -15,19 +15,21 @@
 //!   rate is never lowered silently.
 //!
 //! Module layout: [`client`] (one connection: HTTP/1.1 keep-alive, a new
-//! connection per request, or h2c), [`h1`] (the lean HTTP/1.1 client), [`record`] (per-worker histograms,
-//! rotated per interval, and tallies), [`closed`] and [`open`] (the loops),
-//! [`threads`] (the load threads, one runtime each), [`pacer`]
-//! (sub-millisecond waits for the open loop), [`hdr_log`]
-//! (HdrHistogram interval log), [`summary`] (serialisable figures and the
-//! terminal summary), [`cli`] (`blueprint-bench load`).
+//! connection per request, or h2c) over [`h1`] (a lean HTTP/1.1 client:
+//! request serialised once, responses parsed in place); [`record`]
+//! (per-worker histograms, rotated per interval, and tallies); [`closed`]
+//! and [`open`] (the loops); [`threads`] (load threads, one single-threaded
+//! runtime each, as wrk has one event loop per thread); [`pacer`]
+//! (sub-millisecond waits for the open loop); [`hdr_log`] (HdrHistogram
+//! interval log); [`summary`] (serialisable figures and the terminal
+//! summary); [`cli`] (`blueprint-bench load`).
 //!
-//! Hot loops do no I/O, take no locks and write nothing shared, but one
-//! atomic read-modify-write per request where a shared count or schedule
-//! needs it (a request cap; the open-loop schedule). Workers merge their
-//! histograms after the run. Every loop is bounded in count and time: the
-//! measured window ends at `warmup + duration` (or at the request cap);
-//! requests still in flight get `grace` more, then are abandoned and
+//! Hot loops log nothing, write no files, take no locks and write nothing
+//! shared, but one atomic read-modify-write per request where a shared count
+//! or schedule needs it (a request cap; the open-loop schedule). Workers
+//! merge their histograms after the run. Every loop is bounded in count and
+//! time: the measured window ends at `warmup + duration` (or at the request
+//! cap); requests still in flight get `grace` more, then are abandoned and
 //! counted as `timeout`.
 
 use std::collections::BTreeMap;

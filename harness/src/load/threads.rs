@@ -45,6 +45,9 @@ where
     let worker = Arc::new(worker);
     let barrier = Arc::new(Barrier::new(threads));
     let window: Arc<Mutex<Option<Window>>> = Arc::new(Mutex::new(None));
+    // Dropping this future (Ctrl-C, an interrupted scenario) drops `cancel`,
+    // and the threads drop their workers and connections at once.
+    let (cancel, cancelled) = tokio::sync::watch::channel(());
     let mut results = Vec::with_capacity(threads);
     for index in 0..threads {
         // Connections index, index + threads, …: an even share each.
@@ -52,6 +55,7 @@ where
         let (template, worker, barrier, window) =
             (template.clone(), worker.clone(), barrier.clone(), window.clone());
         let (spec, (tx, rx)) = (spec.clone(), tokio::sync::oneshot::channel());
+        let mut cancelled = cancelled.clone();
         std::thread::Builder::new()
             .name(format!("load-{index}"))
             .spawn(move || {
@@ -59,7 +63,7 @@ where
                     .enable_all()
                     .build()
                     .expect("a Tokio runtime for a load thread");
-                let out = rt.block_on(async move {
+                let work = async move {
                     let mut clients = Vec::with_capacity(mine);
                     for _ in 0..mine {
                         let mut client = Client::new(template.clone());
@@ -88,8 +92,17 @@ where
                         }
                     }
                     (recorders, Instant::now())
+                };
+                let out = rt.block_on(async move {
+                    tokio::select! {
+                        biased;
+                        out = work => Some(out),
+                        _ = cancelled.changed() => None,
+                    }
                 });
-                let _ = tx.send(out);
+                if let Some(out) = out {
+                    let _ = tx.send(out);
+                }
             })
             .context("starting a load thread")?;
         results.push(rx);
@@ -101,6 +114,7 @@ where
         recorders.extend(part);
         at = Some(at.map_or(finished, |a| a.max(finished)));
     }
+    drop(cancel);
     let window =
         (*window.lock().expect("window lock")).context("warm-up plus duration overflows the clock")?;
     Ok(Finished {
