@@ -10,107 +10,11 @@ use std::time::{Duration, Instant};
 
 use blueprint_runtime_api::{CallError, NoDapr, Runtime, RuntimeError, TrapKind};
 use blueprint_runtime_wasmer::{Backend, WasmerRuntime};
-use common::{instance, runtime};
+use common::{CAP, GROW_EXPECTED, PROBE, TRAPS, instance, runtime, trap_kind, wasm, words};
 
-/// Memory cap of the probe runtimes, in pages.
-const CAP: u32 = 16;
 /// Call time limit of the probe runtimes. Timeouts must come back within
 /// twice this; the margin absorbs scheduling delays on a loaded 2-core box.
 const LIMIT: Duration = Duration::from_millis(500);
-
-/// A guest that exports the ABI and does what the request's first byte says.
-const PROBE: &str = r#"
-(module
-  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (import "dapr" "state_get" (func $state_get (param i32 i32 i32 i32) (result i64)))
-  (type $void (func))
-  (memory (export "memory") 1)
-  (table 2 funcref)
-  (data (i32.const 16) "refused")
-  (data (i32.const 32) "hello")
-  (func (export "bb_abi_version") (result i32) (i32.const 1))
-  (func (export "bb_alloc") (param $len i32) (result i32) (i32.const 1024))
-  (func $pack (param $ptr i32) (param $len i32) (result i64)
-    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32))
-            (i64.extend_i32_u (local.get $len))))
-  (func $recurse (param $n i32) (result i32)
-    (i32.add (call $recurse (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
-  ;; A zero the compiler cannot see through (memory starts zeroed).
-  (func $zero (result i32) (i32.load (i32.const 8)))
-  (func (export "bb_handle") (param $ptr i32) (param $len i32) (result i64)
-    (local $op i32)
-    (local.set $op (i32.load8_u (local.get $ptr)))
-    ;; e: echo the request
-    (if (i32.eq (local.get $op) (i32.const 101))
-      (then (return (call $pack (local.get $ptr) (local.get $len)))))
-    ;; l: loop forever
-    (if (i32.eq (local.get $op) (i32.const 108))
-      (then (loop $forever (br $forever))))
-    ;; u: unreachable
-    (if (i32.eq (local.get $op) (i32.const 117))
-      (then unreachable))
-    ;; d: 1 / 0
-    (if (i32.eq (local.get $op) (i32.const 100))
-      (then (drop (i32.div_s (i32.const 1) (call $zero)))))
-    ;; c: i32::MIN / -1
-    (if (i32.eq (local.get $op) (i32.const 99))
-      (then (drop (i32.div_s (i32.const 0x80000000) (i32.sub (call $zero) (i32.const 1))))))
-    ;; r: unbounded recursion
-    (if (i32.eq (local.get $op) (i32.const 114))
-      (then (drop (call $recurse (call $zero)))))
-    ;; m: load far outside memory
-    (if (i32.eq (local.get $op) (i32.const 109))
-      (then (drop (i32.load (i32.sub (call $zero) (i32.const 16))))))
-    ;; i: call through a null table slot
-    (if (i32.eq (local.get $op) (i32.const 105))
-      (then (call_indirect (type $void) (call $zero))))
-    ;; g: grow past the cap, up to it, past it again; report results and size
-    (if (i32.eq (local.get $op) (i32.const 103))
-      (then
-        (i32.store (i32.const 64) (memory.grow (i32.const 1000)))
-        (i32.store (i32.const 68) (memory.grow (i32.const 15)))
-        (i32.store (i32.const 72) (memory.grow (i32.const 1)))
-        (i32.store (i32.const 76) (memory.size))
-        (return (call $pack (i32.const 64) (i32.const 16)))))
-    ;; o: a response pointer outside memory
-    (if (i32.eq (local.get $op) (i32.const 111))
-      (then (return (call $pack (i32.const 0xffff0000) (i32.const 16)))))
-    ;; x: refuse the request with a guest error
-    (if (i32.eq (local.get $op) (i32.const 120))
-      (then (return (i64.or (call $pack (i32.const 16) (i32.const 7)) (i64.const 0x80000000)))))
-    ;; p: proc_exit(3)
-    (if (i32.eq (local.get $op) (i32.const 112))
-      (then (call $proc_exit (i32.const 3))))
-    ;; w: write "hello" to stdout; respond nwritten and errno
-    (if (i32.eq (local.get $op) (i32.const 119))
-      (then
-        (i32.store (i32.const 48) (i32.const 32))
-        (i32.store (i32.const 52) (i32.const 5))
-        (i32.store (i32.const 60) (call $fd_write (i32.const 1) (i32.const 48) (i32.const 1) (i32.const 56)))
-        (return (call $pack (i32.const 56) (i32.const 8)))))
-    ;; b: write to a file descriptor that is not open; respond errno
-    (if (i32.eq (local.get $op) (i32.const 98))
-      (then
-        (i32.store (i32.const 60) (call $fd_write (i32.const 7) (i32.const 48) (i32.const 1) (i32.const 56)))
-        (return (call $pack (i32.const 60) (i32.const 4)))))
-    ;; s: dapr.state_get("hello", "hello"); respond its i64 result
-    (if (i32.eq (local.get $op) (i32.const 115))
-      (then
-        (i64.store (i32.const 80) (call $state_get (i32.const 32) (i32.const 5) (i32.const 32) (i32.const 5)))
-        (return (call $pack (i32.const 80) (i32.const 8)))))
-    ;; a: dapr.state_get with a name outside memory
-    (if (i32.eq (local.get $op) (i32.const 97))
-      (then
-        (i64.store (i32.const 80) (call $state_get (i32.const -8) (i32.const 5) (i32.const 32) (i32.const 5)))
-        (return (call $pack (i32.const 80) (i32.const 8)))))
-    (call $pack (local.get $ptr) (local.get $len)))
-)
-"#;
-
-fn wasm(wat: &str) -> Vec<u8> {
-    wat::parse_str(wat).expect("probe WAT")
-}
 
 fn probe_runtime(backend: Backend) -> WasmerRuntime {
     runtime(backend, CAP, LIMIT)
@@ -120,13 +24,6 @@ fn probe(backend: Backend) -> (WasmerRuntime, Arc<dyn blueprint_runtime_api::Mod
     let rt = probe_runtime(backend);
     let module = rt.compile(&wasm(PROBE)).expect("compile probe");
     (rt, module)
-}
-
-fn trap_kind(result: Result<Vec<u8>, CallError>) -> TrapKind {
-    match result {
-        Err(CallError::Trap { kind, .. }) => kind,
-        other => panic!("expected a trap, got {other:?}"),
-    }
 }
 
 #[test]
@@ -191,18 +88,10 @@ fn a_timeout_stops_only_its_own_store() {
 
 #[test]
 fn traps_map_to_their_kinds_and_the_instance_survives() {
-    let cases: [(&[u8], TrapKind); 6] = [
-        (b"u", TrapKind::Unreachable),
-        (b"d", TrapKind::DivisionByZero),
-        (b"c", TrapKind::IntegerOverflow),
-        (b"r", TrapKind::StackOverflow),
-        (b"m", TrapKind::MemoryOutOfBounds),
-        (b"i", TrapKind::BadIndirectCall),
-    ];
     for backend in Backend::ALL {
         let (_rt, module) = probe(backend);
         let mut inst = instance(&module);
-        for (request, kind) in cases {
+        for (request, kind) in TRAPS {
             let op = String::from_utf8_lossy(request);
             assert_eq!(
                 trap_kind(instance(&module).handle(request)),
@@ -234,12 +123,8 @@ fn memory_grow_past_the_cap_returns_minus_one() {
     for backend in Backend::ALL {
         let (_rt, module) = probe(backend);
         let out = instance(&module).handle(b"g").expect("grow probe");
-        let words: Vec<i32> = out
-            .chunks(4)
-            .map(|w| i32::from_le_bytes(w.try_into().unwrap()))
-            .collect();
         // grow(1000) fails, grow(15) goes from 1 to the cap, grow(1) fails.
-        assert_eq!(words, [-1, 1, -1, CAP as i32], "{backend:?}");
+        assert_eq!(words(&out), GROW_EXPECTED, "{backend:?}");
     }
 }
 

@@ -2,14 +2,17 @@
 //!
 //! - One [`wasmtime::Engine`] per runtime, with the pooling instance allocator
 //!   (instances are created per request, so slot reuse matters) and epoch
-//!   interruption for the call time limit.
-//! - `compile` builds an [`InstancePre`]: imports are resolved once, so a fresh
-//!   instance per request costs only the instantiation itself.
+//!   interruption for the call time limit. The epoch ticker thread runs as
+//!   long as anything uses the engine (modules and instances keep it alive
+//!   after the runtime is dropped).
+//! - `compile` checks the ABI's exports with their types and builds an
+//!   [`InstancePre`]: imports are resolved once, so a module that cannot link
+//!   is refused at compile time and a fresh instance per request costs only
+//!   the instantiation itself.
 //! - Memory caps go through [`StoreLimits`]: a guest growing past the cap sees
 //!   `memory.grow` fail, as the Wasm spec says, rather than a host error.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -19,8 +22,8 @@ use blueprint_runtime_api::{
     TrapKind,
 };
 use wasmtime::{
-    Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, PoolingAllocationConfig,
-    Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc,
+    Caller, Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Memory,
+    PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc, ValType,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -48,7 +51,6 @@ struct StoreData {
 pub struct WasmtimeRuntime {
     engine: Engine,
     limits: Limits,
-    epoch_ticker: Arc<AtomicBool>,
 }
 
 impl WasmtimeRuntime {
@@ -68,13 +70,14 @@ impl WasmtimeRuntime {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&cfg).map_err(|e| RuntimeError::Config(format!("{e:#}")))?;
 
-        // One ticker thread per engine; it stops when the runtime is dropped.
-        let epoch_ticker = Arc::new(AtomicBool::new(true));
-        let (ticking, weak_engine) = (epoch_ticker.clone(), engine.weak());
+        // One ticker thread per engine. It stops when the last user of the
+        // engine is gone, not with the runtime: compiled modules and live
+        // instances hold the engine and still need their time limit.
+        let weak_engine = engine.weak();
         thread::Builder::new()
             .name("wasmtime-epoch".into())
             .spawn(move || {
-                while ticking.load(Ordering::Relaxed) {
+                loop {
                     thread::sleep(EPOCH_TICK);
                     match weak_engine.upgrade() {
                         Some(engine) => engine.increment_epoch(),
@@ -83,11 +86,7 @@ impl WasmtimeRuntime {
                 }
             })
             .map_err(|e| RuntimeError::Config(format!("epoch thread: {e}")))?;
-        Ok(Self {
-            engine,
-            limits,
-            epoch_ticker,
-        })
+        Ok(Self { engine, limits })
     }
 
     fn linker(&self) -> Result<Linker<StoreData>, RuntimeError> {
@@ -96,12 +95,6 @@ impl WasmtimeRuntime {
             .map_err(|e| RuntimeError::Config(format!("WASI: {e:#}")))?;
         add_dapr_imports(&mut linker).map_err(|e| RuntimeError::Config(format!("dapr imports: {e:#}")))?;
         Ok(linker)
-    }
-}
-
-impl Drop for WasmtimeRuntime {
-    fn drop(&mut self) {
-        self.epoch_ticker.store(false, Ordering::Relaxed);
     }
 }
 
@@ -129,18 +122,66 @@ impl Runtime for WasmtimeRuntime {
     }
 }
 
+/// The ABI's exports, with their types, so a module that breaks the ABI is
+/// refused at compile time rather than on every instantiation.
 fn check_exports(module: &wasmtime::Module) -> Result<(), RuntimeError> {
-    for name in [
-        abi::EXPORT_MEMORY,
-        abi::EXPORT_ABI_VERSION,
-        abi::EXPORT_ALLOC,
-        abi::EXPORT_HANDLE,
-    ] {
-        if module.get_export(name).is_none() {
-            return Err(RuntimeError::Abi(format!("module does not export `{name}`")));
+    use ValType::{I32, I64};
+    match module.get_export(abi::EXPORT_MEMORY) {
+        Some(ExternType::Memory(_)) => {}
+        Some(other) => {
+            return Err(RuntimeError::Abi(format!(
+                "`memory` is not a memory but {other:?}"
+            )));
         }
+        None => return Err(RuntimeError::Abi("module does not export `memory`".into())),
     }
-    Ok(())
+    let functions: [(&str, &[ValType], &[ValType]); 3] = [
+        (abi::EXPORT_ABI_VERSION, &[], &[I32]),
+        (abi::EXPORT_ALLOC, &[I32], &[I32]),
+        (abi::EXPORT_HANDLE, &[I32, I32], &[I64]),
+    ];
+    for (name, params, results) in functions {
+        check_function(module, name, params, results, true)?;
+    }
+    check_function(module, abi::EXPORT_INITIALIZE, &[], &[], false)
+}
+
+/// Checks that `name` is an exported function of type `params -> results`
+/// (or, when not `required`, absent).
+fn check_function(
+    module: &wasmtime::Module,
+    name: &str,
+    params: &[ValType],
+    results: &[ValType],
+    required: bool,
+) -> Result<(), RuntimeError> {
+    let same = |got: &mut dyn ExactSizeIterator<Item = ValType>, wanted: &[ValType]| {
+        got.len() == wanted.len() && got.zip(wanted).all(|(a, b)| ValType::eq(&a, b))
+    };
+    let wanted = || {
+        let list = |types: &[ValType]| {
+            types
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        format!("[{}] -> [{}]", list(params), list(results))
+    };
+    match module.get_export(name) {
+        Some(ExternType::Func(ty)) if same(&mut ty.params(), params) && same(&mut ty.results(), results) => {
+            Ok(())
+        }
+        Some(ExternType::Func(ty)) => Err(RuntimeError::Abi(format!(
+            "`{name}` has type {ty}, the ABI says {}",
+            wanted()
+        ))),
+        Some(other) => Err(RuntimeError::Abi(format!(
+            "`{name}` is not a function but {other:?}"
+        ))),
+        None if required => Err(RuntimeError::Abi(format!("module does not export `{name}`"))),
+        None => Ok(()),
+    }
 }
 
 struct WasmtimeModule {
@@ -149,14 +190,29 @@ struct WasmtimeModule {
 }
 
 impl WasmtimeModule {
+    /// Epoch ticks for one call: the next tick may come at once, so one more
+    /// than the limit holds, and a call is never stopped before its limit.
     fn ticks(&self) -> u64 {
-        (self.limits.call_timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+        self.limits
+            .call_timeout
+            .as_micros()
+            .div_ceil(EPOCH_TICK.as_micros())
+            .saturating_add(1)
+            .min(u64::MAX as u128) as u64
     }
 }
 
 impl Module for WasmtimeModule {
     fn instantiate(&self, host: Arc<dyn DaprHost>) -> Result<Box<dyn Instance>, RuntimeError> {
-        let fail = |e: wasmtime::Error| RuntimeError::Instantiate(format!("{e:#}"));
+        // Start function, `_initialize` and `bb_abi_version` run under the
+        // same time limit as a call.
+        let timeout = self.limits.call_timeout;
+        let fail = |e: wasmtime::Error| match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => {
+                RuntimeError::Instantiate(format!("timeout: initialisation ran longer than {timeout:?}"))
+            }
+            _ => RuntimeError::Instantiate(format!("{e:#}")),
+        };
         let data = StoreData {
             wasi: WasiCtxBuilder::new().build_p1(),
             host: HostState::new(host),
@@ -173,10 +229,15 @@ impl Module for WasmtimeModule {
             .get_memory(&mut store, abi::EXPORT_MEMORY)
             .ok_or_else(|| RuntimeError::Abi("`memory` is not a memory".into()))?;
         store.data_mut().memory = Some(memory);
-        if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, abi::EXPORT_INITIALIZE) {
-            init.call(&mut store, ()).map_err(fail)?;
-        }
         let typed = |e: wasmtime::Error| RuntimeError::Abi(format!("{e:#}"));
+        // `compile` checked its type: present means callable as `[] -> []`.
+        if instance.get_export(&mut store, abi::EXPORT_INITIALIZE).is_some() {
+            instance
+                .get_typed_func::<(), ()>(&mut store, abi::EXPORT_INITIALIZE)
+                .map_err(typed)?
+                .call(&mut store, ())
+                .map_err(fail)?;
+        }
         let version = instance
             .get_typed_func::<(), i32>(&mut store, abi::EXPORT_ABI_VERSION)
             .map_err(typed)?
@@ -198,7 +259,7 @@ impl Module for WasmtimeModule {
             store,
             memory,
             ticks: self.ticks(),
-            timeout: self.limits.call_timeout,
+            timeout,
         }))
     }
 }
