@@ -10,7 +10,16 @@ use std::process::Command;
 
 use blueprint_bench::{go_host, paths};
 
+/// The suites start servers and daprd and time them; running two at once on a
+/// small machine only makes them compete, so they take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn go_test(dir: &Path, envs: &[(&str, &Path)]) {
+    let _turn = turn();
     let cache = paths::cache_dir();
     let mut cmd = Command::new("go");
     cmd.current_dir(dir)
@@ -75,6 +84,7 @@ fn go_guest_suite_passes_on_the_wazero_host_and_daprd() {
 fn rust_guest_library_unit_tests_pass() {
     // The guest workspace targets wasm32 by default; its unit tests (packing,
     // the allocator arena, parsing) run natively.
+    let _turn = turn();
     let project = paths::project_dir();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
