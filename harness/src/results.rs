@@ -142,6 +142,9 @@ pub struct TrialResult {
     pub host_startup_ms: f64,
     /// Spawning daprd until `/v1.0/healthz` answers.
     pub sidecar_startup_ms: f64,
+    /// The app host's resident set once healthy, before any request, bytes.
+    #[serde(default)]
+    pub host_idle_rss_bytes: Option<u64>,
     /// Spawning the host and daprd until the first successful response through daprd.
     pub cold_start_ms: f64,
     /// Load figures of the measured window.

@@ -265,6 +265,7 @@ async fn run_trial(
     };
     let cold = Instant::now();
     let host = AppHost::start(&launch, dir, "host.log").await?;
+    let host_idle_rss_bytes = crate::meter::rss_bytes(host.pid());
     let mut spec = SidecarSpec::new(APP_ID, Some(host_port))?;
     spec.ports = dapr_ports;
     spec.state_store = plan.dapr.state_store;
@@ -333,6 +334,7 @@ async fn run_trial(
         compile_ns: module_info.map(|m| m.compile_ns),
         host_startup_ms: host.startup.as_secs_f64() * 1e3,
         sidecar_startup_ms: sidecar.startup.as_secs_f64() * 1e3,
+        host_idle_rss_bytes,
         cold_start_ms: cold_start.as_secs_f64() * 1e3,
         cpu_per_request_us: (report.requests > 0).then(|| sut_cpu / report.requests as f64 * 1e6),
         requests_per_cpu_s: (sut_cpu > 0.0).then(|| report.requests as f64 / sut_cpu),

@@ -89,7 +89,30 @@ fn a_run_writes_results_and_leaves_no_process_behind() {
     assert_eq!(results["schema_version"], 1);
     let cell = &results["cells"][0];
     assert_eq!(cell["status"], "ok");
-    assert!(cell["trials"][0]["load"]["requests"].as_u64().unwrap() > 0);
+    let trial = &cell["trials"][0];
+    assert!(trial["load"]["requests"].as_u64().unwrap() > 0);
+    // The meters saw the real processes: daprd and the host burned CPU in the
+    // window, and the host had a resident set before the first request.
+    for role in ["daprd", "app"] {
+        let process = trial["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["role"] == role);
+        let process = process.unwrap_or_else(|| panic!("no {role} in {}", trial["processes"]));
+        assert!(process["cpu_s"].as_f64().unwrap() > 0.0, "{role}: {process}");
+        assert!(
+            process["peak_rss_bytes"].as_u64().unwrap() > 1 << 20,
+            "{role}: {process}"
+        );
+    }
+    assert!(trial["host_idle_rss_bytes"].as_u64().unwrap() > 1 << 20);
+    assert!(
+        trial["phases"]["instantiate_us"].as_f64().unwrap() > 0.0,
+        "{}",
+        trial["phases"]
+    );
+    assert!(trial["cpu_per_request_us"].as_f64().unwrap() > 0.0);
     assert!(
         !results["environment"]["daprd"]["version"]
             .as_str()
