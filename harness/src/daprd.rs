@@ -157,24 +157,19 @@ pub fn build(wrapper: &Path, cache: &Path) -> Result<PathBuf> {
 }
 
 fn which_go() -> Result<()> {
-    match Command::new("go").arg("version").output() {
-        Ok(out) if out.status.success() => Ok(()),
-        _ => bail!(
+    if !crate::go_host::go_available() {
+        bail!(
             "daprd is not installed and Go is not available to build it. Install Go \
              (Debian: `apt-get install golang`, or https://go.dev/dl) or point --daprd / \
              $DAPRD at a daprd binary (`dapr init` installs one in ~/.dapr/bin)"
-        ),
+        );
     }
+    Ok(())
 }
 
 fn go(cache: &Path, dir: &Path, log: &Path) -> Result<Command> {
-    let mut cmd = Command::new("go");
-    cmd.current_dir(dir)
-        .env("GOMODCACHE", cache.join("go/mod"))
-        .env("GOCACHE", cache.join("go/build"))
-        .env("GOFLAGS", "-modcacherw")
-        .env("GOTOOLCHAIN", "local")
-        .stdout(File::options().create(true).append(true).open(log)?)
+    let mut cmd = crate::go_host::go_command(cache, dir);
+    cmd.stdout(File::options().create(true).append(true).open(log)?)
         .stderr(File::options().create(true).append(true).open(log)?);
     Ok(cmd)
 }

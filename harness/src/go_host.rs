@@ -32,12 +32,29 @@ pub fn wazero_version(project: &Path) -> Option<String> {
         })
 }
 
-/// Whether a Go toolchain is on the PATH.
+/// Whether a Go toolchain is on the PATH. Asked once per process: runtime
+/// and language look-ups ask on every cell.
 pub fn go_available() -> bool {
-    Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        Command::new("go")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// `go` run in `dir` with the harness's own module and build caches (under
+/// `cache`, so they are kept and cleaned with the rest) and the local
+/// toolchain only (no toolchain downloads).
+pub fn go_command(cache: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new("go");
+    cmd.current_dir(dir)
+        .env("GOMODCACHE", cache.join("go/mod"))
+        .env("GOCACHE", cache.join("go/build"))
+        .env("GOFLAGS", "-modcacherw")
+        .env("GOTOOLCHAIN", "local");
+    cmd
 }
 
 fn source_key(dir: &Path) -> Result<String> {
@@ -78,12 +95,7 @@ pub fn build(project: &Path, cache: &Path) -> Result<PathBuf> {
     fs::create_dir_all(&out)?;
     let bar = progress::spinner("building the wazero host (Go, first run only)");
     let tmp = out.join("wazero-host.tmp");
-    let result = Command::new("go")
-        .current_dir(&src)
-        .env("GOMODCACHE", cache.join("go/mod"))
-        .env("GOCACHE", cache.join("go/build"))
-        .env("GOFLAGS", "-modcacherw")
-        .env("GOTOOLCHAIN", "local")
+    let result = go_command(cache, &src)
         .args(["build", "-trimpath", "-o"])
         .arg(&tmp)
         .arg(".")

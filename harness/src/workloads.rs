@@ -225,14 +225,9 @@ pub fn build_go(project: &Path, cache: &Path) -> Result<BTreeMap<String, PathBuf
         if !src.join(&workload).join("main.go").is_file() {
             continue;
         }
-        let out = Command::new("go")
-            .current_dir(&src)
+        let out = crate::go_host::go_command(cache, &src)
             .env("GOOS", "wasip1")
             .env("GOARCH", "wasm")
-            .env("GOMODCACHE", cache.join("go/mod"))
-            .env("GOCACHE", cache.join("go/build"))
-            .env("GOFLAGS", "-modcacherw")
-            .env("GOTOOLCHAIN", "local")
             // Reproducible bytes: no VCS stamp, no checkout paths, no symbol names.
             .args([
                 "build",

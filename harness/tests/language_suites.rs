@@ -20,14 +20,8 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
 
 fn go_test(dir: &Path, envs: &[(&str, &Path)]) {
     let _turn = turn();
-    let cache = paths::cache_dir();
-    let mut cmd = Command::new("go");
-    cmd.current_dir(dir)
-        .args(["test", "-count=1", "./..."])
-        .env("GOMODCACHE", cache.join("go/mod"))
-        .env("GOCACHE", cache.join("go/build"))
-        .env("GOFLAGS", "-modcacherw")
-        .env("GOTOOLCHAIN", "local");
+    let mut cmd = go_host::go_command(&paths::cache_dir(), dir);
+    cmd.args(["test", "-count=1", "./..."]);
     for (key, value) in envs {
         cmd.env(key, value);
     }
