@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::daprd::Daprd;
 use crate::host::HostInfo;
 use crate::http::ControlClient;
+use crate::net::free_ports;
 use crate::process::ChildGuard;
+use crate::sidecar::{Sidecar, SidecarPorts, SidecarSpec, StateStoreKind};
 
 /// How to launch a host.
 #[derive(Debug, Clone)]
@@ -108,4 +111,37 @@ impl AppHost {
     pub fn stop(mut self) {
         self.child.stop();
     }
+}
+
+/// Serves one workload module from a host with a daprd in front, as every
+/// blueprint cell and conformance cell does: daprd's ports are chosen first so
+/// the host can be told its gRPC port, the host is started and healthy, then
+/// daprd with the host as its app.
+///
+/// # Errors
+/// Either process failing to start (with its log tail).
+pub async fn start_with_sidecar(
+    daprd: &Daprd,
+    (program, leading_args): (PathBuf, Vec<String>),
+    module: (String, PathBuf),
+    app_id: &str,
+    state_store: StateStoreKind,
+    dir: &Path,
+) -> Result<(AppHost, Sidecar)> {
+    let ports = SidecarPorts::allocate()?;
+    let host_port = free_ports(1)?[0];
+    let launch = HostLaunch {
+        program,
+        leading_args,
+        modules: vec![module],
+        dapr_grpc_port: Some(ports.grpc),
+        port: host_port,
+        ready_timeout: Duration::from_secs(120),
+    };
+    let host = AppHost::start(&launch, dir, "host.log").await?;
+    let mut spec = SidecarSpec::new(app_id, Some(host_port))?;
+    spec.ports = ports;
+    spec.state_store = state_store;
+    let sidecar = Sidecar::start(daprd, &spec, dir).await?;
+    Ok((host, sidecar))
 }

@@ -13,12 +13,11 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::app::{AppHost, HostLaunch};
+use crate::app::start_with_sidecar;
 use crate::daprd::Daprd;
 use crate::http::ControlClient;
-use crate::net::free_ports;
 use crate::runtimes;
-use crate::sidecar::{STATE_STORE, Sidecar, SidecarPorts, SidecarSpec};
+use crate::sidecar::{STATE_STORE, StateStoreKind};
 use crate::workloads::{self, Expected, VectorFile};
 
 /// What conformance needs to start hosts and sidecars.
@@ -95,24 +94,18 @@ pub async fn check_cell(
         first_difference: None,
     };
     std::fs::create_dir_all(dir)?;
-    let (program, leading_args) = runtimes::host_command(runtime, &ctx.self_exe, &ctx.project, &ctx.cache)?;
-    let ports = SidecarPorts::allocate()?;
-    let host_port = free_ports(1)?[0];
-    let launch = HostLaunch {
-        program,
-        leading_args,
-        modules: vec![(vectors.workload.clone(), module_path.to_owned())],
-        dapr_grpc_port: Some(ports.grpc),
-        port: host_port,
-        ready_timeout: Duration::from_secs(120),
-    };
-    let host = AppHost::start(&launch, dir, "host.log").await?;
-    let mut spec = SidecarSpec::new("conformance", Some(host_port))?;
-    spec.ports = ports;
-    let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
+    let (host, sidecar) = start_with_sidecar(
+        &ctx.daprd,
+        runtimes::host_command(runtime, &ctx.self_exe, &ctx.project, &ctx.cache)?,
+        (vectors.workload.clone(), module_path.to_owned()),
+        "conformance",
+        StateStoreKind::InMemory,
+        dir,
+    )
+    .await?;
 
     let client = ControlClient::default();
-    let url = format!("http://127.0.0.1:{host_port}/{}", vectors.workload);
+    let url = format!("http://127.0.0.1:{}/{}", host.port, vectors.workload);
     for case in &vectors.cases {
         let reply = client
             .post(&url, case.input_bytes()?, Duration::from_secs(30))

@@ -17,7 +17,7 @@ use hyper::Method;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use crate::app::{AppHost, HostLaunch};
+use crate::app::start_with_sidecar;
 use crate::daprd::Daprd;
 use crate::host::HostStats;
 use crate::http::ControlClient;
@@ -29,10 +29,9 @@ use crate::results::{
     ScenarioRecord, SweepPoint, TrialResult,
 };
 use crate::scenario::{CellId, Plan};
-use crate::sidecar::{Sidecar, SidecarPorts, SidecarSpec};
 use crate::stats::estimate;
 use crate::sweep::{self, RatePoint};
-use crate::{dapr_metrics, environment, net, runtimes, workloads};
+use crate::{dapr_metrics, environment, runtimes, workloads};
 
 /// Everything a run needs besides the plan.
 #[derive(Debug, Clone)]
@@ -253,23 +252,18 @@ async fn run_trial(
     // Cold start: spawn both processes, then the first successful response.
     let (program, leading_args) =
         runtimes::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
-    let dapr_ports = SidecarPorts::allocate()?;
-    let host_port = net::free_ports(1)?[0];
-    let launch = HostLaunch {
-        program,
-        leading_args,
-        modules: vec![(cell.workload.clone(), module.clone())],
-        dapr_grpc_port: Some(dapr_ports.grpc),
-        port: host_port,
-        ready_timeout: Duration::from_secs(120),
-    };
     let cold = Instant::now();
-    let host = AppHost::start(&launch, dir, "host.log").await?;
+    let (host, sidecar) = start_with_sidecar(
+        &ctx.daprd,
+        (program, leading_args),
+        (cell.workload.clone(), module.clone()),
+        APP_ID,
+        plan.dapr.state_store,
+        dir,
+    )
+    .await?;
+    // Both processes are up and nothing has been sent yet.
     let host_idle_rss_bytes = crate::meter::rss_bytes(host.pid());
-    let mut spec = SidecarSpec::new(APP_ID, Some(host_port))?;
-    spec.ports = dapr_ports;
-    spec.state_store = plan.dapr.state_store;
-    let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
     let url = sidecar.invoke_url(&cell.workload);
     first_success(&url, &body, Duration::from_secs(30)).await?;
     let cold_start = cold.elapsed();
@@ -290,7 +284,7 @@ async fn run_trial(
     let metrics_before = dapr_metrics::scrape(sidecar.metrics_port)
         .await
         .unwrap_or_default();
-    let stats_before = host_stats(host_port, &cell.workload).await;
+    let stats_before = host_stats(host.port, &cell.workload).await;
     let meter = ProcMeter::start(&[
         ("load-generator", std::process::id()),
         ("daprd", sidecar.pid()),
@@ -305,7 +299,7 @@ async fn run_trial(
     };
     let report = load::run(&target, &spec).await?;
     let (_, processes) = meter.stop();
-    let stats_after = host_stats(host_port, &cell.workload).await;
+    let stats_after = host_stats(host.port, &cell.workload).await;
     let metrics_after = dapr_metrics::scrape(sidecar.metrics_port)
         .await
         .unwrap_or_default();

@@ -5,10 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use blueprint_bench::app::{AppHost, HostLaunch};
+use blueprint_bench::app::start_with_sidecar;
 use blueprint_bench::load::{self, LoadSpec, Target};
-use blueprint_bench::net::free_ports;
-use blueprint_bench::sidecar::{STATE_STORE, Sidecar, SidecarPorts, SidecarSpec};
+use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
 use bytes::Bytes;
 use hyper::Method;
 
@@ -17,25 +16,19 @@ async fn counter_driven_n_times_through_daprd_reads_back_n() {
     let daprd = common::daprd();
     let counter = common::guests()["counter"].clone();
     let dir = tempfile::tempdir().unwrap();
-    let ports = SidecarPorts::allocate().unwrap();
-    let host_port = free_ports(1).unwrap()[0];
-    let host = AppHost::start(
-        &HostLaunch {
-            program: common::bin(),
-            leading_args: vec!["host".into(), "--runtime".into(), "wasmtime".into()],
-            modules: vec![("counter".into(), counter)],
-            dapr_grpc_port: Some(ports.grpc),
-            port: host_port,
-            ready_timeout: Duration::from_secs(60),
-        },
+    let (host, sidecar) = start_with_sidecar(
+        &daprd,
+        (
+            common::bin(),
+            vec!["host".into(), "--runtime".into(), "wasmtime".into()],
+        ),
+        ("counter".into(), counter),
+        "loop-test",
+        StateStoreKind::InMemory,
         dir.path(),
-        "host.log",
     )
     .await
     .unwrap();
-    let mut spec = SidecarSpec::new("loop-test", Some(host_port)).unwrap();
-    spec.ports = ports;
-    let sidecar = Sidecar::start(&daprd, &spec, dir.path()).await.unwrap();
 
     // Four connections race on one key: the guest's etag loop must not lose an
     // increment.
