@@ -209,8 +209,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let print_summary =
         args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a.starts_with("--profile-time"));
-    let guests: BTreeMap<String, PathBuf> =
-        workloads::build_rust(&paths::project_dir(), &paths::cache_dir()).expect("building the Rust guests");
+    let guests: BTreeMap<String, PathBuf> = workloads::build_all(&paths::project_dir(), &paths::cache_dir())
+        .expect("building the guests")
+        .of_flavour(workloads::Flavour::Embedded)
+        .into_iter()
+        .filter(|((language, _), _)| language == "rust")
+        .map(|((_, workload), path)| (workload, path))
+        .collect();
     let read = |name: &str| {
         let path = guests
             .get(name)

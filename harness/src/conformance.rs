@@ -18,7 +18,7 @@ use crate::daprd::Daprd;
 use crate::http::ControlClient;
 use crate::runtimes;
 use crate::sidecar::{STATE_STORE, StateStoreKind};
-use crate::workloads::{self, Expected, VectorFile};
+use crate::workloads::{self, Expected, Flavour, Lookup, VectorFile};
 
 /// What conformance needs to start hosts and sidecars.
 #[derive(Debug, Clone)]
@@ -166,7 +166,7 @@ pub async fn run_all(
     runtime_filter: Option<&str>,
     work_dir: &Path,
 ) -> Result<Vec<ConformanceCell>> {
-    let (modules, missing_languages) = workloads::build_all(&ctx.project, &ctx.cache)?;
+    let catalog = workloads::build_all(&ctx.project, &ctx.cache)?;
     let mut cells = Vec::new();
     for workload in workloads::known_workloads(&ctx.project)? {
         let vectors = workloads::load_vectors(&ctx.project, &workload)?;
@@ -188,17 +188,15 @@ pub async fn run_all(
                     cells.push(unavailable(format!("{reason} (fix: {fix})")));
                     continue;
                 }
-                let key = ((*language).to_owned(), workload.clone());
-                let Some(module): Option<&PathBuf> = modules.get(&key) else {
-                    let reason = missing_languages
-                        .get(*language)
-                        .cloned()
-                        .unwrap_or_else(|| format!("no {language} implementation of `{workload}`"));
-                    cells.push(unavailable(reason));
-                    continue;
+                let module = match catalog.lookup(language, &workload, Flavour::Embedded) {
+                    Lookup::Built(module) => module.to_owned(),
+                    Lookup::Unavailable(reason) | Lookup::NotApplicable(reason) => {
+                        cells.push(unavailable(reason));
+                        continue;
+                    }
                 };
                 let dir = work_dir.join(format!("{workload}-{language}-{}", entry.name));
-                match check_cell(ctx, entry.name, language, module, &vectors, &dir).await {
+                match check_cell(ctx, entry.name, language, &module, &vectors, &dir).await {
                     Ok(cell) => cells.push(cell),
                     Err(err) => cells.push(ConformanceCell {
                         status: "fail".into(),

@@ -7,7 +7,6 @@
 //! Order is shuffled with a recorded seed so slow drift of the machine
 //! (thermal, other tenants) does not line up with one runtime or mode.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -31,6 +30,7 @@ use crate::results::{
 use crate::scenario::{CellId, Plan};
 use crate::stats::estimate;
 use crate::sweep::{self, RatePoint};
+use crate::workloads::{Flavour, Lookup};
 use crate::{dapr_metrics, environment, runtimes, workloads};
 
 /// Everything a run needs besides the plan.
@@ -57,7 +57,7 @@ pub const APP_ID: &str = "blueprint-app";
 /// Only failures that stop the whole run: building the guests, writing results.
 pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<RunResults> {
     let started = chrono::Utc::now();
-    let (modules, missing_languages) = workloads::build_all(&ctx.project, &ctx.cache)?;
+    let catalog = workloads::build_all(&ctx.project, &ctx.cache)?;
     let mut environment = environment::fingerprint(&ctx.project);
     environment.daprd = Some(ctx.daprd.clone());
     for entry in runtimes::entries() {
@@ -103,7 +103,7 @@ pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<R
             format!("{}/{}: {cell} trial {}", position + 1, order.len(), trial + 1),
         );
         let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
-        match run_trial(ctx, plan, cell, &modules, &missing_languages, &dir).await {
+        match run_trial(ctx, plan, cell, &catalog, &dir).await {
             Ok(TrialOutcome::Measured(measured)) => {
                 result.runtime = Some(measured.runtime.clone());
                 result.module_size_bytes = measured.module_size_bytes;
@@ -226,8 +226,7 @@ async fn run_trial(
     ctx: &RunContext,
     plan: &Plan,
     cell: &CellId,
-    modules: &workloads::Modules,
-    missing_languages: &BTreeMap<String, String>,
+    catalog: &workloads::Catalog,
     dir: &Path,
 ) -> Result<TrialOutcome> {
     let entry = runtimes::entry(&cell.runtime)?;
@@ -236,15 +235,14 @@ async fn run_trial(
             reason: format!("{reason} (fix: {fix})"),
         }));
     }
-    if let Some(reason) = missing_languages.get(&cell.language) {
-        return Ok(TrialOutcome::Skipped(CellStatus::Unavailable {
-            reason: reason.clone(),
-        }));
-    }
-    let Some(module) = modules.get(&(cell.language.clone(), cell.workload.clone())) else {
-        return Ok(TrialOutcome::Skipped(CellStatus::NotApplicable {
-            reason: format!("no {} implementation of `{}`", cell.language, cell.workload),
-        }));
+    let module = match catalog.lookup(&cell.language, &cell.workload, Flavour::Embedded) {
+        Lookup::Built(path) => path.to_owned(),
+        Lookup::Unavailable(reason) => {
+            return Ok(TrialOutcome::Skipped(CellStatus::Unavailable { reason }));
+        }
+        Lookup::NotApplicable(reason) => {
+            return Ok(TrialOutcome::Skipped(CellStatus::NotApplicable { reason }));
+        }
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let body = Bytes::from(request_body(ctx, plan, &cell.workload)?);

@@ -17,26 +17,33 @@ fn context() -> ConformanceContext {
     }
 }
 
-/// Every language's module of every workload on `runtime`.
+/// Every built embedded module of every language and workload on `runtime`.
 async fn check(runtime: &str) {
     let ctx = context();
     let guests = common::all_guests();
-    for language in workloads::LANGUAGES {
-        for workload in workloads::known_workloads(&ctx.project).unwrap() {
-            let module = &guests[&((*language).to_owned(), workload.clone())];
-            let vectors = workloads::load_vectors(&ctx.project, &workload).unwrap();
-            let dir = tempfile::tempdir().unwrap();
-            let cell = conformance::check_cell(&ctx, runtime, language, module, &vectors, dir.path())
-                .await
-                .unwrap();
-            assert_eq!(
-                cell.status, "pass",
-                "{workload} in {language} on {runtime}: {:?}",
-                cell.first_difference
+    // The walking-skeleton workloads exist in every language; the rest are
+    // checked wherever a language implements them.
+    for language in ["rust", "go"] {
+        for workload in ["noop", "counter"] {
+            assert!(
+                guests.contains_key(&(language.to_owned(), workload.to_owned())),
+                "no {language} {workload}"
             );
-            assert_eq!(cell.passed, vectors.cases.len());
-            assert!(cell.cases >= 5, "{workload} has too few vectors to mean much");
         }
+    }
+    for ((language, workload), module) in &guests {
+        let vectors = workloads::load_vectors(&ctx.project, &workload).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cell = conformance::check_cell(&ctx, runtime, language, module, &vectors, dir.path())
+            .await
+            .unwrap();
+        assert_eq!(
+            cell.status, "pass",
+            "{workload} in {language} on {runtime}: {:?}",
+            cell.first_difference
+        );
+        assert_eq!(cell.passed, vectors.cases.len());
+        assert!(cell.cases >= 5, "{workload} has too few vectors to mean much");
     }
 }
 

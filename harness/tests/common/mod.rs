@@ -29,18 +29,27 @@ pub fn guests() -> BTreeMap<String, PathBuf> {
         .collect()
 }
 
-/// Every language's guest modules, by (language, workload). Every language's
+/// Every language's guest modules of every flavour. Every language's
 /// toolchain is part of this project's setup, so all must build.
-pub fn all_guests() -> workloads::Modules {
-    static GUESTS: OnceLock<workloads::Modules> = OnceLock::new();
-    GUESTS
+pub fn catalog() -> workloads::Catalog {
+    static CATALOG: OnceLock<workloads::Catalog> = OnceLock::new();
+    CATALOG
         .get_or_init(|| {
-            let (modules, missing) =
+            let catalog =
                 workloads::build_all(&paths::project_dir(), &paths::cache_dir()).expect("guests build");
-            assert!(missing.is_empty(), "languages without a toolchain: {missing:?}");
-            modules
+            assert!(
+                catalog.unavailable.is_empty(),
+                "languages without a toolchain: {:?}",
+                catalog.unavailable
+            );
+            catalog
         })
         .clone()
+}
+
+/// Every language's embedded-flavour modules, by (language, workload).
+pub fn all_guests() -> BTreeMap<(String, String), PathBuf> {
+    catalog().of_flavour(workloads::Flavour::Embedded)
 }
 
 /// The `blueprint-bench` binary.

@@ -1,16 +1,13 @@
-//! Workloads: building the guest modules from `workloads/<language>/` and
-//! reading the golden vectors in `workloads/vectors/`.
+//! The golden vectors in `workloads/vectors/`: one file per workload, shared
+//! by every language, runtime and mode.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
-
-use crate::progress;
 
 /// The expected behaviour of one workload, shared by every language.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -139,129 +136,6 @@ pub fn known_workloads(project: &Path) -> Result<Vec<String>> {
         .collect();
     names.sort();
     Ok(names)
-}
-
-/// Languages with a guest library in this checkout.
-pub const LANGUAGES: &[&str] = &["rust", "go"];
-
-/// Built modules: `(language, workload) -> path`.
-pub type Modules = BTreeMap<(String, String), PathBuf>;
-
-/// Builds every language's guests whose toolchain is present. A language that
-/// cannot be built is returned in the second map with the reason, not dropped.
-///
-/// # Errors
-/// A compile error in a language whose toolchain is present.
-pub fn build_all(project: &Path, cache: &Path) -> Result<(Modules, BTreeMap<String, String>)> {
-    let mut modules = Modules::new();
-    let mut unavailable = BTreeMap::new();
-    for language in LANGUAGES {
-        let built = match *language {
-            "rust" => build_rust(project, cache)?,
-            "go" if !crate::go_host::go_available() => {
-                unavailable.insert("go".into(), "no Go toolchain: install Go 1.26+".into());
-                continue;
-            }
-            "go" => build_go(project, cache)?,
-            other => bail!("no build recipe for language `{other}`"),
-        };
-        for (workload, path) in built {
-            modules.insert(((*language).to_owned(), workload), path);
-        }
-    }
-    Ok((modules, unavailable))
-}
-
-/// Builds the Rust guests (cargo is incremental, so an unchanged tree costs a
-/// second) and returns `workload -> module path`.
-///
-/// # Errors
-/// The wasm32-wasip1 target missing (with the rustup command that adds it) or
-/// a compile error (with cargo's output).
-pub fn build_rust(project: &Path, cache: &Path) -> Result<BTreeMap<String, PathBuf>> {
-    let manifest = project.join("workloads/rust/Cargo.toml");
-    let target_dir = cache.join("guests/rust");
-    let bar = progress::spinner("building Rust guests for wasm32-wasip1");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        // The guests' own profile decides; flags meant for the host do not apply.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .context("running cargo to build the Rust guests")?;
-    bar.finish_and_clear();
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("wasm32-wasip1") && stderr.contains("target may not be installed") {
-            bail!("the Rust wasm32-wasip1 target is missing: run `rustup target add wasm32-wasip1`");
-        }
-        bail!("building the Rust guests failed:\n{stderr}");
-    }
-    collect(project, &target_dir.join("wasm32-wasip1/release"))
-}
-
-/// Builds the Go guests as WASI reactors (`-buildmode=c-shared`, `go:wasmexport`);
-/// Go's build cache makes an unchanged tree cost about a second.
-///
-/// # Errors
-/// A compile error, with Go's output.
-pub fn build_go(project: &Path, cache: &Path) -> Result<BTreeMap<String, PathBuf>> {
-    let src = project.join("workloads/go");
-    let out_dir = cache.join("guests/go");
-    std::fs::create_dir_all(&out_dir)?;
-    let bar = progress::spinner("building Go guests for wasip1/wasm");
-    for workload in known_workloads(project)? {
-        if !src.join(&workload).join("main.go").is_file() {
-            continue;
-        }
-        let out = crate::go_host::go_command(cache, &src)
-            .env("GOOS", "wasip1")
-            .env("GOARCH", "wasm")
-            // Reproducible bytes: no VCS stamp, no checkout paths, no symbol names.
-            .args([
-                "build",
-                "-buildmode=c-shared",
-                "-trimpath",
-                "-buildvcs=false",
-                "-ldflags=-s",
-                "-o",
-            ])
-            .arg(out_dir.join(format!("{workload}.wasm")))
-            .arg(format!("./{workload}"))
-            .output()
-            .context("running go build for the Go guests")?;
-        if !out.status.success() {
-            bar.finish_and_clear();
-            bail!(
-                "building the Go guest `{workload}` failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-    bar.finish_and_clear();
-    collect(project, &out_dir)
-}
-
-fn collect(project: &Path, dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
-    let mut modules = BTreeMap::new();
-    for name in known_workloads(project)? {
-        let path = dir.join(format!("{name}.wasm"));
-        if path.is_file() {
-            modules.insert(name, path);
-        }
-    }
-    Ok(modules)
 }
 
 #[cfg(test)]

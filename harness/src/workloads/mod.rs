@@ -1,0 +1,387 @@
+//! Workloads: the guest modules each language builds from
+//! `workloads/<language>/`, in the flavours the integration modes need, and
+//! the golden vectors every one of them must reproduce.
+//!
+//! Each language is one [`Language`] in its own file. The builds are cached by
+//! a hash of the language's sources and the vectors, so a slow toolchain runs
+//! only when something it reads changed.
+
+mod go;
+mod rust;
+mod vectors;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use vectors::{Case, Expected, VectorFile, known_workloads, load_vectors, vectors_dir};
+
+/// How a module is shaped for the mode that runs it (`workloads/ABI.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavour {
+    /// Guest ABI v1 with the typed `dapr` imports (`embedded`, `embedded+cache`).
+    Embedded,
+    /// Guest ABI v1 with the generic outbound `http` import (`standalone-http`).
+    Http,
+    /// An http-wasm guest for daprd's `middleware.http.wasm` (`middleware`).
+    Middleware,
+    /// A WASI command, stdin to stdout, for daprd's `bindings.wasm` (`binding`).
+    Command,
+}
+
+/// Every flavour, in display order.
+pub const FLAVOURS: &[Flavour] = &[
+    Flavour::Embedded,
+    Flavour::Http,
+    Flavour::Middleware,
+    Flavour::Command,
+];
+
+impl Flavour {
+    /// Its name in files and results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavour::Embedded => "embedded",
+            Flavour::Http => "http",
+            Flavour::Middleware => "middleware",
+            Flavour::Command => "command",
+        }
+    }
+}
+
+impl fmt::Display for Flavour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Flavour {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        FLAVOURS
+            .iter()
+            .copied()
+            .find(|f| f.as_str() == s)
+            .with_context(|| format!("unknown flavour `{s}`"))
+    }
+}
+
+/// One module a language build produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltModule {
+    /// Workload name (a file in `workloads/vectors/`).
+    pub workload: String,
+    /// Its shape.
+    pub flavour: Flavour,
+    /// The `.wasm` file.
+    pub path: PathBuf,
+}
+
+/// Why a language cannot be built here, and what fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    /// What is missing.
+    pub reason: String,
+    /// The command that installs it.
+    pub install: String,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (install: {})", self.reason, self.install)
+    }
+}
+
+/// One guest language: its toolchain check and its build.
+pub trait Language: Sync {
+    /// Its name in scenarios and results.
+    fn name(&self) -> &'static str;
+
+    /// Whether the toolchain is here.
+    ///
+    /// # Errors
+    /// What is missing and how to install it.
+    fn toolchain(&self, cache: &Path) -> std::result::Result<(), Missing>;
+
+    /// Builds every workload in every flavour it has into `out`.
+    ///
+    /// # Errors
+    /// A compile error, with the toolchain's output.
+    fn build(&self, project: &Path, cache: &Path, out: &Path) -> Result<Vec<BuiltModule>>;
+
+    /// Flavours the language cannot produce at all, with the reason
+    /// (reported as "n/a: <reason>" rather than hidden).
+    fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
+        &[]
+    }
+}
+
+/// Every guest language with a library in this checkout.
+pub static LANGUAGE_BUILDS: &[&dyn Language] = &[&rust::Rust, &go::Go];
+
+/// Their names, for scenario validation.
+pub const LANGUAGES: &[&str] = &["rust", "go"];
+
+/// The language called `name`.
+///
+/// # Errors
+/// No such language.
+pub fn language(name: &str) -> Result<&'static dyn Language> {
+    LANGUAGE_BUILDS
+        .iter()
+        .copied()
+        .find(|l| l.name() == name)
+        .with_context(|| format!("unknown language `{name}` (known: {})", LANGUAGES.join(", ")))
+}
+
+/// What exists for one (language, workload, flavour).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// Built.
+    Built(&'a Path),
+    /// The language's toolchain is missing here.
+    Unavailable(String),
+    /// The language cannot have this flavour, or has no such workload.
+    NotApplicable(String),
+}
+
+/// Every module built for this checkout, and why the others are not there.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// `(language, workload, flavour) -> module`.
+    pub modules: BTreeMap<(String, String, Flavour), PathBuf>,
+    /// Languages whose toolchain is missing.
+    pub unavailable: BTreeMap<String, Missing>,
+}
+
+impl Catalog {
+    /// The module for a cell, or why there is none.
+    pub fn lookup(&self, language: &str, workload: &str, flavour: Flavour) -> Lookup<'_> {
+        if let Some(missing) = self.unavailable.get(language) {
+            return Lookup::Unavailable(missing.to_string());
+        }
+        if let Some(path) = self
+            .modules
+            .get(&(language.to_owned(), workload.to_owned(), flavour))
+        {
+            return Lookup::Built(path);
+        }
+        let unsupported = self::language(language)
+            .ok()
+            .into_iter()
+            .flat_map(|l| l.unsupported())
+            .find(|(f, _)| *f == flavour);
+        match unsupported {
+            Some((_, reason)) => Lookup::NotApplicable((*reason).to_owned()),
+            None => Lookup::NotApplicable(format!(
+                "no {language} implementation of `{workload}` as a {flavour} module"
+            )),
+        }
+    }
+
+    /// `(language, workload) -> module` of one flavour.
+    pub fn of_flavour(&self, flavour: Flavour) -> BTreeMap<(String, String), PathBuf> {
+        self.modules
+            .iter()
+            .filter(|((_, _, f), _)| *f == flavour)
+            .map(|((l, w, _), p)| ((l.clone(), w.clone()), p.clone()))
+            .collect()
+    }
+}
+
+/// Builds every language whose toolchain is present; a language that cannot
+/// be built is recorded with the reason and the fix, not dropped.
+///
+/// # Errors
+/// A compile error in a language whose toolchain is present.
+pub fn build_all(project: &Path, cache: &Path) -> Result<Catalog> {
+    let mut catalog = Catalog::default();
+    for language in LANGUAGE_BUILDS {
+        if let Err(missing) = language.toolchain(cache) {
+            tracing::info!("{} guests unavailable: {missing}", language.name());
+            catalog.unavailable.insert(language.name().to_owned(), missing);
+            continue;
+        }
+        for module in build_cached(*language, project, cache)? {
+            catalog.modules.insert(
+                (language.name().to_owned(), module.workload, module.flavour),
+                module.path,
+            );
+        }
+    }
+    Ok(catalog)
+}
+
+/// The manifest a finished build leaves in its output folder.
+const MANIFEST: &str = "built.json";
+
+/// Builds one language into `guests/<language>/<source hash>/`, or reuses
+/// that folder when a finished build is already there. A lock file keeps two
+/// processes from building the same language at once.
+///
+/// # Errors
+/// The build fails, or the cache cannot be written.
+pub fn build_cached(language: &dyn Language, project: &Path, cache: &Path) -> Result<Vec<BuiltModule>> {
+    let root = cache.join("guests").join(language.name());
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let lock_file = std::fs::File::create(root.join(".lock"))?;
+    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .context("locking the guest build cache")?;
+
+    let hash = source_hash(&[
+        project.join("workloads").join(language.name()),
+        vectors_dir(project),
+    ])?;
+    let out = root.join(&hash[..16]);
+    if let Some(modules) = read_manifest(&out) {
+        return Ok(modules);
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out)?;
+    let modules = language
+        .build(project, cache, &out)
+        .with_context(|| format!("building the {} guests", language.name()))?;
+    crate::results::write_atomic(&out.join(MANIFEST), &modules)?;
+    // Older builds of this language are never read again.
+    for entry in std::fs::read_dir(&root)?.flatten() {
+        if entry.path() != out && entry.path().is_dir() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(modules)
+}
+
+fn read_manifest(out: &Path) -> Option<Vec<BuiltModule>> {
+    let text = std::fs::read_to_string(out.join(MANIFEST)).ok()?;
+    let modules: Vec<BuiltModule> = serde_json::from_str(&text).ok()?;
+    modules.iter().all(|m| m.path.is_file()).then_some(modules)
+}
+
+/// Build output folders a language's sources may contain; never hashed.
+const SKIPPED_DIRS: &[&str] = &[
+    "target",
+    "node_modules",
+    ".zig-cache",
+    "zig-cache",
+    "zig-out",
+    "__pycache__",
+];
+
+/// SHA-256 over the relative paths and contents of every file under `roots`.
+fn source_hash(roots: &[PathBuf]) -> Result<String> {
+    let mut files = Vec::new();
+    for root in roots {
+        collect_files(root, &mut files)?;
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(file.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?);
+        hasher.update([0]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder", dir.display());
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if path.is_dir() {
+            if !SKIPPED_DIRS.contains(&name) {
+                collect_files(&path, files)?;
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The workloads that have a source folder `workloads/<language>/<workload>/`
+/// holding `marker`, in vector order.
+///
+/// # Errors
+/// The vectors folder cannot be read.
+pub fn workloads_with(project: &Path, language: &str, marker: &str) -> Result<Vec<String>> {
+    let src = project.join("workloads").join(language);
+    Ok(known_workloads(project)?
+        .into_iter()
+        .filter(|w| src.join(w).join(marker).is_file())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_is_listed_by_name() {
+        let names: Vec<&str> = LANGUAGE_BUILDS.iter().map(|l| l.name()).collect();
+        assert_eq!(names, LANGUAGES);
+    }
+
+    #[test]
+    fn flavours_round_trip_through_their_names() {
+        for flavour in FLAVOURS {
+            assert_eq!(flavour.as_str().parse::<Flavour>().unwrap(), *flavour);
+        }
+        assert!("wasi".parse::<Flavour>().is_err());
+    }
+
+    #[test]
+    fn the_source_hash_sees_content_and_names() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "1").unwrap();
+        let first = source_hash(&[dir.path().to_owned()]).unwrap();
+        std::fs::write(dir.path().join("a"), "2").unwrap();
+        let second = source_hash(&[dir.path().to_owned()]).unwrap();
+        std::fs::create_dir(dir.path().join("target")).unwrap();
+        std::fs::write(dir.path().join("target/x"), "ignored").unwrap();
+        assert_eq!(second, source_hash(&[dir.path().to_owned()]).unwrap());
+        std::fs::rename(dir.path().join("a"), dir.path().join("b")).unwrap();
+        let third = source_hash(&[dir.path().to_owned()]).unwrap();
+        assert!(first != second && second != third);
+    }
+
+    #[test]
+    fn a_missing_flavour_is_not_applicable_and_a_missing_toolchain_unavailable() {
+        let mut catalog = Catalog::default();
+        catalog.modules.insert(
+            ("rust".into(), "noop".into(), Flavour::Embedded),
+            PathBuf::from("/x/noop.wasm"),
+        );
+        catalog.unavailable.insert(
+            "go".into(),
+            Missing {
+                reason: "no Go".into(),
+                install: "apt-get install golang".into(),
+            },
+        );
+        assert_eq!(
+            catalog.lookup("rust", "noop", Flavour::Embedded),
+            Lookup::Built(Path::new("/x/noop.wasm"))
+        );
+        assert!(matches!(
+            catalog.lookup("rust", "noop", Flavour::Middleware),
+            Lookup::NotApplicable(_)
+        ));
+        assert!(matches!(
+            catalog.lookup("go", "noop", Flavour::Embedded),
+            Lookup::Unavailable(r) if r.contains("apt-get install golang")
+        ));
+    }
+}
