@@ -26,6 +26,8 @@ pub struct HostLaunch {
     pub modules: Vec<(String, PathBuf)>,
     /// daprd's gRPC port, if the guests may reach Dapr.
     pub dapr_grpc_port: Option<u16>,
+    /// Flags after the contract's (mode settings such as the state cache).
+    pub extra_args: Vec<String>,
     /// Loopback port to serve on.
     pub port: u16,
     /// How long compiling the modules and binding may take.
@@ -60,6 +62,7 @@ impl AppHost {
         for (name, path) in &launch.modules {
             cmd.arg("--module").arg(format!("{name}={}", path.display()));
         }
+        cmd.args(&launch.extra_args);
         let started = Instant::now();
         let mut child = ChildGuard::spawn("host", cmd, &dir.join(log_name))?;
         let client = ControlClient::default();
@@ -135,6 +138,7 @@ pub async fn start_with_sidecar(
         leading_args,
         modules: vec![module],
         dapr_grpc_port: Some(ports.grpc),
+        extra_args: Vec::new(),
         port: host_port,
         ready_timeout: Duration::from_secs(120),
     };

@@ -31,6 +31,8 @@ pub enum Command {
     Host(Box<host::HostArgs>),
     /// Drive a loopback HTTP endpoint (closed or open loop) and print latency and throughput.
     Load(Box<crate::load::cli::LoadArgs>),
+    /// Echo request bodies: the native app behind the middleware cells.
+    Echo(crate::echo::EchoArgs),
 }
 
 /// Where daprd comes from.
@@ -108,6 +110,7 @@ impl Command {
             }
             Command::Host(args) => host::serve(*args).await.map(|()| 0),
             Command::Load(args) => crate::load::cli::execute(*args).await,
+            Command::Echo(args) => crate::echo::serve(args).await.map(|()| 0),
         }
     }
 }
@@ -183,7 +186,7 @@ fn list(args: ListArgs) -> Result<i32> {
         "runtimes": runtimes::entries(),
         "workloads": workloads::known_workloads(&project)?,
         "languages": workloads::LANGUAGES,
-        "modes": scenario::MODES,
+        "modes": crate::modes::Mode::names(),
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&listing)?);
@@ -207,6 +210,6 @@ fn list(args: ListArgs) -> Result<i32> {
     }
     println!("workloads: {}", workloads::known_workloads(&project)?.join(", "));
     println!("languages: {}", workloads::LANGUAGES.join(", "));
-    println!("modes:     {}", scenario::MODES.join(", "));
+    println!("modes:     {}", crate::modes::Mode::names().join(", "));
     Ok(0)
 }

@@ -32,6 +32,8 @@ pub struct Reply {
     pub status: StatusCode,
     /// Whole body.
     pub body: Bytes,
+    /// Response headers.
+    pub headers: hyper::HeaderMap,
 }
 
 impl Reply {
@@ -64,8 +66,13 @@ impl ControlClient {
         let work = async {
             let resp = self.inner.request(req).await?;
             let status = resp.status();
+            let headers = resp.headers().clone();
             let body = resp.into_body().collect().await?.to_bytes();
-            anyhow::Ok(Reply { status, body })
+            anyhow::Ok(Reply {
+                status,
+                body,
+                headers,
+            })
         };
         tokio::time::timeout(timeout, work)
             .await

@@ -15,20 +15,25 @@
 //! - [`process`], [`net`], [`http`], [`paths`], [`progress`]: plumbing.
 
 pub mod app;
+pub mod blueprint;
 pub mod cli;
 pub mod conformance;
 pub mod dapr_metrics;
 pub mod daprd;
+pub mod echo;
 pub mod environment;
 pub mod go_host;
 pub mod host;
 pub mod http;
 pub mod load;
 pub mod meter;
+pub mod modes;
+pub mod module_server;
 pub mod net;
 pub mod paths;
 pub mod process;
 pub mod progress;
+pub mod redis;
 pub mod results;
 pub mod runner;
 pub mod runtimes;

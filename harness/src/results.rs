@@ -165,6 +165,10 @@ pub struct TrialResult {
     /// The highest rate within the knee (see `sweep`), when swept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knee_rps: Option<f64>,
+    /// `embedded+cache`: state gets answered by the host's cache over the
+    /// window, as a fraction of all state gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_hit_ratio: Option<f64>,
 }
 
 /// One rate of a sweep.

@@ -11,17 +11,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use blueprint_runtime_api::RuntimeInfo;
 use bytes::Bytes;
-use hyper::Method;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use crate::app::start_with_sidecar;
 use crate::daprd::Daprd;
 use crate::host::HostStats;
 use crate::http::ControlClient;
 use crate::load::{self, LoadSpec, Target};
 use crate::meter::ProcMeter;
+use crate::modes::Mode;
 use crate::progress;
 use crate::results::{
     CONFIDENCE, CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION,
@@ -30,8 +30,7 @@ use crate::results::{
 use crate::scenario::{CellId, Plan};
 use crate::stats::estimate;
 use crate::sweep::{self, RatePoint};
-use crate::workloads::{Flavour, Lookup};
-use crate::{dapr_metrics, environment, runtimes, workloads};
+use crate::{blueprint, dapr_metrics, environment, runtimes, workloads};
 
 /// Everything a run needs besides the plan.
 #[derive(Debug, Clone)]
@@ -189,37 +188,16 @@ struct Measured {
     trial: TrialResult,
 }
 
-async fn host_stats(port: u16, workload: &str) -> Option<crate::host::ModuleStats> {
+/// The host's `GET /stats`, when there is a host and it answers.
+async fn host_stats(port: Option<u16>) -> Option<HostStats> {
     let reply = ControlClient::default()
-        .get(&format!("http://127.0.0.1:{port}/stats"), Duration::from_secs(5))
+        .get(
+            &format!("http://127.0.0.1:{}/stats", port?),
+            Duration::from_secs(5),
+        )
         .await
         .ok()?;
-    let stats: HostStats = serde_json::from_slice(&reply.body).ok()?;
-    stats.modules.get(workload).copied()
-}
-
-/// Sends requests until one succeeds (the end of a cold start).
-async fn first_success(url: &str, body: &Bytes, deadline: Duration) -> Result<()> {
-    let client = ControlClient::default();
-    let until = Instant::now() + deadline;
-    loop {
-        let last = match client.post(url, body.clone(), Duration::from_secs(10)).await {
-            Ok(reply) if reply.status.is_success() => return Ok(()),
-            // The guest refused the input: retrying will not change that.
-            Ok(reply) if reply.status == hyper::StatusCode::UNPROCESSABLE_ENTITY => {
-                bail!(
-                    "the workload refused the request body (HTTP 422): {}",
-                    reply.text()
-                )
-            }
-            Ok(reply) => format!("HTTP {}: {}", reply.status, reply.text()),
-            Err(err) => format!("{err:#}"),
-        };
-        if Instant::now() >= until {
-            bail!("no successful response within {deadline:?}; last answer: {last}");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    serde_json::from_slice(&reply.body).ok()
 }
 
 async fn run_trial(
@@ -229,86 +207,70 @@ async fn run_trial(
     catalog: &workloads::Catalog,
     dir: &Path,
 ) -> Result<TrialOutcome> {
-    let entry = runtimes::entry(&cell.runtime)?;
-    if let runtimes::Availability::Unavailable { reason, fix } = entry.availability {
-        return Ok(TrialOutcome::Skipped(CellStatus::Unavailable {
-            reason: format!("{reason} (fix: {fix})"),
-        }));
-    }
-    let module = match catalog.lookup(&cell.language, &cell.workload, Flavour::Embedded) {
-        Lookup::Built(path) => path.to_owned(),
-        Lookup::Unavailable(reason) => {
-            return Ok(TrialOutcome::Skipped(CellStatus::Unavailable { reason }));
-        }
-        Lookup::NotApplicable(reason) => {
-            return Ok(TrialOutcome::Skipped(CellStatus::NotApplicable { reason }));
-        }
+    let resolved = match blueprint::resolve(&ctx.project, cell, catalog)? {
+        Ok(resolved) => resolved,
+        Err(status) => return Ok(TrialOutcome::Skipped(status)),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let body = Bytes::from(request_body(ctx, plan, &cell.workload)?);
 
-    // Cold start: spawn both processes, then the first successful response.
-    let (program, leading_args) =
-        runtimes::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
+    // Cold start: spawn every process, then the first successful response.
     let cold = Instant::now();
-    let (host, sidecar) = start_with_sidecar(
-        &ctx.daprd,
-        (program, leading_args),
-        (cell.workload.clone(), module.clone()),
-        APP_ID,
-        plan.dapr.state_store,
-        dir,
-    )
-    .await?;
-    // Both processes are up and nothing has been sent yet.
-    let host_idle_rss_bytes = crate::meter::rss_bytes(host.pid());
-    let url = sidecar.invoke_url(&cell.workload);
-    first_success(&url, &body, Duration::from_secs(30)).await?;
+    let system = blueprint::start(ctx, plan, cell, &resolved, body, dir).await?;
+    // Everything is up and nothing has been sent yet.
+    let host_idle_rss_bytes = system.app_pid().and_then(crate::meter::rss_bytes);
+    blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?;
     let cold_start = cold.elapsed();
+    if matches!(resolved.mode, Mode::Middleware | Mode::MiddlewareHttpPipeline) {
+        check_middleware_ran(&system, &cell.workload).await?;
+    }
 
     // Warm-up, then the measured window with meters around it. The load
     // engine measures its own window; the meters bracket warm-up-free time
     // by starting when the warm-up is over.
-    let target = Target::new(&url, Method::POST, body)?;
+    let target = &system.target;
     if !plan.load.warmup.is_zero() {
         let warm = LoadSpec {
             connections: plan.load.connections,
             duration: plan.load.warmup,
             timeout: plan.load.timeout,
+            http2: system.http2,
             ..LoadSpec::default()
         };
-        load::run(&target, &warm).await.context("warm-up")?;
+        load::run(target, &warm).await.context("warm-up")?;
     }
-    let metrics_before = dapr_metrics::scrape(sidecar.metrics_port)
+    let host_port = system.host.as_ref().map(|h| h.port);
+    let metrics_before = dapr_metrics::scrape(system.sidecar.metrics_port)
         .await
         .unwrap_or_default();
-    let stats_before = host_stats(host.port, &cell.workload).await;
-    let meter = ProcMeter::start(&[
-        ("load-generator", std::process::id()),
-        ("daprd", sidecar.pid()),
-        ("app", host.pid()),
-    ]);
+    let stats_before = host_stats(host_port).await;
+    let mut metered = vec![("load-generator", std::process::id())];
+    metered.extend(system.processes());
+    let meter = ProcMeter::start(&metered);
     let spec = LoadSpec {
         connections: plan.load.connections,
         duration: plan.load.duration,
         max_requests: plan.load.max_requests,
         timeout: plan.load.timeout,
+        http2: system.http2,
         ..LoadSpec::default()
     };
-    let report = load::run(&target, &spec).await?;
+    let report = load::run(target, &spec).await?;
     let (_, processes) = meter.stop();
-    let stats_after = host_stats(host.port, &cell.workload).await;
-    let metrics_after = dapr_metrics::scrape(sidecar.metrics_port)
+    let stats_after = host_stats(host_port).await;
+    let metrics_after = dapr_metrics::scrape(system.sidecar.metrics_port)
         .await
         .unwrap_or_default();
-    let (sweep, knee_rps) = sweep_rates(plan, &target).await?;
+    let (sweep, knee_rps) = sweep_rates(plan, target, system.http2).await?;
 
     let sut_cpu: f64 = processes
         .iter()
         .filter(|p| p.role != "load-generator")
         .map(|p| p.cpu_s)
         .sum();
-    let phases = match (stats_before, stats_after) {
+    let module_stats =
+        |s: &Option<HostStats>| s.as_ref().and_then(|s| s.modules.get(&cell.workload).copied());
+    let phases = match (module_stats(&stats_before), module_stats(&stats_after)) {
         (Some(b), Some(a)) if a.requests > b.requests => {
             let n = (a.requests - b.requests) as f64;
             Some(Phases {
@@ -319,13 +281,29 @@ async fn run_trial(
         }
         _ => None,
     };
-    let module_info = host.info.modules.get(&cell.workload);
+    let cache = |s: &Option<HostStats>| s.as_ref().and_then(|s| s.state_cache);
+    let cache_hit_ratio = match (cache(&stats_before), cache(&stats_after)) {
+        (Some(b), Some(a)) => {
+            let (hits, misses) = (a.hits - b.hits, a.misses - b.misses);
+            (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64)
+        }
+        _ => None,
+    };
+    let module_info = system
+        .host
+        .as_ref()
+        .and_then(|h| h.info.modules.get(&cell.workload));
+    let module_size_bytes = match (module_info, &resolved.module) {
+        (Some(info), _) => Some(info.size_bytes),
+        (None, Some(path)) => std::fs::metadata(path).ok().map(|m| m.len()),
+        (None, None) => None,
+    };
     let trial = TrialResult {
         trial: 0,
         order: 0,
         compile_ns: module_info.map(|m| m.compile_ns),
-        host_startup_ms: host.startup.as_secs_f64() * 1e3,
-        sidecar_startup_ms: sidecar.startup.as_secs_f64() * 1e3,
+        host_startup_ms: system.app_startup.as_secs_f64() * 1e3,
+        sidecar_startup_ms: system.sidecar.startup.as_secs_f64() * 1e3,
         host_idle_rss_bytes,
         cold_start_ms: cold_start.as_secs_f64() * 1e3,
         cpu_per_request_us: (report.requests > 0).then(|| sut_cpu / report.requests as f64 * 1e6),
@@ -336,20 +314,58 @@ async fn run_trial(
         dapr_metrics: dapr_metrics::delta(&metrics_before, &metrics_after),
         sweep,
         knee_rps,
+        cache_hit_ratio,
     };
     let measured = Measured {
-        runtime: host.info.runtime.clone(),
-        module_size_bytes: module_info.map(|m| m.size_bytes),
+        runtime: runtime_info(&system, cell, &ctx.daprd),
+        module_size_bytes,
         trial,
     };
-    sidecar.stop();
-    host.stop();
+    system.stop();
     Ok(TrialOutcome::Measured(Box::new(measured)))
+}
+
+/// What ran the guest: the host's own report, daprd's wazero for the modes
+/// inside daprd, nothing for the baseline.
+fn runtime_info(system: &blueprint::System, cell: &CellId, daprd: &Daprd) -> RuntimeInfo {
+    match &system.host {
+        Some(host) => host.info.runtime.clone(),
+        None => RuntimeInfo {
+            name: cell.runtime.clone(),
+            version: format!("daprd {}", daprd.version),
+            engine: if cell.runtime == crate::modes::NONE {
+                "no wasm".into()
+            } else {
+                "wazero inside daprd (components-contrib)".into()
+            },
+        },
+    }
+}
+
+/// A middleware cell must measure the middleware: the echo app's answer
+/// carries the mark the guest sets, or the pipeline did not run it.
+async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Result<()> {
+    let reply = ControlClient::default()
+        .post(
+            &system.target.uri.to_string(),
+            system.target.body.clone(),
+            Duration::from_secs(10),
+        )
+        .await?;
+    match reply.headers.get(crate::echo::MARK_HEADER) {
+        Some(mark) if mark.as_bytes() == workload.as_bytes() => Ok(()),
+        other => bail!(
+            "the middleware did not run: the echo app's answer has {}: {other:?} (expected `{workload}`); \
+             daprd log:\n{}",
+            crate::echo::MARK_HEADER,
+            system.sidecar.log_tail(15)
+        ),
+    }
 }
 
 /// Runs the scenario's open-loop rates (or ramp) against `target` and finds
 /// the knee. A ramp stops at the first rate past the knee.
-async fn sweep_rates(plan: &Plan, target: &Target) -> Result<(Vec<SweepPoint>, Option<f64>)> {
+async fn sweep_rates(plan: &Plan, target: &Target, http2: bool) -> Result<(Vec<SweepPoint>, Option<f64>)> {
     let (rates, stop_at_knee) = match &plan.load.ramp {
         Some(ramp) => (ramp.rates(), true),
         None => (plan.load.rates.clone(), false),
@@ -359,6 +375,7 @@ async fn sweep_rates(plan: &Plan, target: &Target) -> Result<(Vec<SweepPoint>, O
         let spec = LoadSpec {
             warmup: plan.load.warmup.min(Duration::from_secs(1)),
             timeout: plan.load.timeout,
+            http2,
             ..LoadSpec::open(
                 rate,
                 plan.load.arrival,

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 use toml::Spanned;
 
+use crate::modes::{self, Mode, TRIGGERS};
 use crate::sidecar::StateStoreKind;
 
 /// A scenario file as written.
@@ -61,6 +62,16 @@ pub struct Matrix {
     /// Guest languages.
     #[serde(default = "default_languages")]
     pub languages: Vec<Spanned<String>>,
+    /// How load reaches the workload: `dapr` (through daprd) and/or `direct`.
+    #[serde(default = "default_triggers")]
+    pub triggers: Vec<Spanned<String>>,
+    /// State stores to cross (default: `[dapr] state_store`).
+    #[serde(default)]
+    pub stores: Vec<Spanned<String>>,
+}
+
+fn default_triggers() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "dapr".to_owned())]
 }
 
 fn default_languages() -> Vec<Spanned<String>> {
@@ -146,12 +157,52 @@ impl Default for LoadSettings {
 }
 
 /// `[dapr]`.
-#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DaprSettings {
-    /// Backing store of `statestore`.
+    /// Backing store of `statestore` when `[matrix] stores` is not given.
     #[serde(default)]
     pub state_store: StateStoreKind,
+    /// Where daprd loads the Wasm of `middleware` and `binding` cells from:
+    /// `file` (a `file://` URL) or `http` (served by the harness on loopback).
+    #[serde(default)]
+    pub wasm_source: WasmSource,
+    /// `embedded+cache`: how long a cached state entry lives.
+    #[serde(with = "human_duration", default = "default_cache_ttl")]
+    pub cache_ttl: Duration,
+    /// `embedded+cache`: most keys cached.
+    #[serde(default = "default_cache_entries")]
+    pub cache_entries: usize,
+}
+
+impl Default for DaprSettings {
+    fn default() -> Self {
+        Self {
+            state_store: StateStoreKind::default(),
+            wasm_source: WasmSource::default(),
+            cache_ttl: default_cache_ttl(),
+            cache_entries: default_cache_entries(),
+        }
+    }
+}
+
+fn default_cache_ttl() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_cache_entries() -> usize {
+    10_000
+}
+
+/// How daprd gets a Wasm module (daprd has no OCI source).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum WasmSource {
+    /// `url: file://…`.
+    #[default]
+    File,
+    /// `url: http://127.0.0.1:<port>/…`, served by the harness.
+    Http,
 }
 
 /// `[inputs.<workload>]`: the request body.
@@ -163,9 +214,6 @@ pub enum Input {
     /// A file, relative to the scenario file.
     File(PathBuf),
 }
-
-/// Integration modes the harness knows (see `DESIGN.md`).
-pub const MODES: &[&str] = &["embedded"];
 
 /// Serde for durations written as `"500ms"`, `"3s"`, `"1m"`.
 mod human_duration {
@@ -204,14 +252,21 @@ pub struct CellId {
     pub protocol: String,
     /// State store.
     pub store: String,
+    /// How load reaches the workload: `dapr` or `direct`.
+    #[serde(default = "dapr_trigger")]
+    pub trigger: String,
+}
+
+fn dapr_trigger() -> String {
+    "dapr".into()
 }
 
 impl std::fmt::Display for CellId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}/{}/{}/{}/{}/{}",
-            self.workload, self.mode, self.runtime, self.language, self.protocol, self.store
+            "{}/{}/{}/{}/{}/{}/{}",
+            self.workload, self.mode, self.runtime, self.language, self.protocol, self.store, self.trigger
         )
     }
 }
@@ -307,9 +362,15 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         };
     let workload_names: Vec<&str> = known_workloads.iter().map(String::as_str).collect();
     let workloads = check("workloads", &file.matrix.workloads, &workload_names)?;
-    let modes = check("modes", &file.matrix.modes, MODES)?;
+    let modes = check("modes", &file.matrix.modes, &Mode::names())?;
     let runtimes = check("runtimes", &file.matrix.runtimes, known_runtimes)?;
     let languages = check("languages", &file.matrix.languages, crate::workloads::LANGUAGES)?;
+    let triggers = check("triggers", &file.matrix.triggers, TRIGGERS)?;
+    let stores = if file.matrix.stores.is_empty() {
+        vec![file.dapr.state_store.to_string()]
+    } else {
+        check("stores", &file.matrix.stores, StateStoreKind::NAMES)?
+    };
 
     if file.load.connections == 0 || file.load.connections > 1024 {
         return Err(located(
@@ -387,19 +448,37 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         inputs.insert(name.clone(), bytes);
     }
 
+    // Modes whose Wasm runs inside daprd have one runtime whatever the
+    // scenario lists, native cells no Wasm runtime, the middleware baseline
+    // no guest at all: their cells are not multiplied by what does not apply.
     let mut cells = Vec::new();
     for workload in &workloads {
         for mode in &modes {
-            for runtime in &runtimes {
-                for language in &languages {
-                    cells.push(CellId {
-                        workload: workload.clone(),
-                        mode: mode.clone(),
-                        runtime: runtime.clone(),
-                        language: language.clone(),
-                        protocol: "http".into(),
-                        store: file.dapr.state_store.to_string(),
-                    });
+            let mode_value: Mode = mode.parse()?;
+            let (runtimes_here, languages_here): (Vec<String>, Vec<String>) = match mode_value {
+                Mode::MiddlewareBaseline => (vec![modes::NONE.into()], vec![modes::NONE.into()]),
+                Mode::Native => (vec!["native".into()], languages.clone()),
+                m if m.runs_in_daprd() => (vec![modes::IN_DAPRD.into()], languages.clone()),
+                _ => (runtimes.clone(), languages.clone()),
+            };
+            for runtime in &runtimes_here {
+                for language in &languages_here {
+                    for store in &stores {
+                        for trigger in &triggers {
+                            let cell = CellId {
+                                workload: workload.clone(),
+                                mode: mode.clone(),
+                                runtime: runtime.clone(),
+                                language: language.clone(),
+                                protocol: "http".into(),
+                                store: store.clone(),
+                                trigger: trigger.clone(),
+                            };
+                            if !cells.contains(&cell) {
+                                cells.push(cell);
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -29,6 +29,26 @@ pub enum StateStoreKind {
     InMemory,
     /// `state.sqlite`: a file in the run folder.
     Sqlite,
+    /// `state.redis` (and `pubsub.redis`) on a `redis-server` the harness
+    /// starts on a free loopback port.
+    Redis,
+}
+
+impl StateStoreKind {
+    /// Every kind's name.
+    pub const NAMES: &[&str] = &["in-memory", "sqlite", "redis"];
+}
+
+impl std::str::FromStr for StateStoreKind {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "in-memory" => Ok(Self::InMemory),
+            "sqlite" => Ok(Self::Sqlite),
+            "redis" => Ok(Self::Redis),
+            _ => bail!("unknown state store `{s}`; known: {}", Self::NAMES.join(", ")),
+        }
+    }
 }
 
 impl std::fmt::Display for StateStoreKind {
@@ -36,6 +56,7 @@ impl std::fmt::Display for StateStoreKind {
         f.write_str(match self {
             StateStoreKind::InMemory => "in-memory",
             StateStoreKind::Sqlite => "sqlite",
+            StateStoreKind::Redis => "redis",
         })
     }
 }
@@ -57,6 +78,36 @@ impl std::fmt::Display for AppProtocol {
     }
 }
 
+/// Which of daprd's HTTP pipelines runs a middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipeline {
+    /// `appHttpPipeline`: requests daprd sends to its app.
+    App,
+    /// `httpPipeline`: every request to daprd's HTTP API.
+    Http,
+}
+
+/// daprd's `middleware.http.wasm` running an http-wasm guest.
+#[derive(Debug, Clone)]
+pub struct WasmMiddleware {
+    /// `file://…` or `http://127.0.0.1:…` URL of the guest.
+    pub url: String,
+    /// Which pipeline.
+    pub pipeline: Pipeline,
+}
+
+/// daprd's `bindings.wasm` output binding running a WASI command.
+#[derive(Debug, Clone)]
+pub struct WasmBinding {
+    /// Binding (component) name.
+    pub name: String,
+    /// `file://…` or `http://127.0.0.1:…` URL of the module.
+    pub url: String,
+}
+
+/// Component name of the Wasm middleware.
+pub const MIDDLEWARE: &str = "wasm";
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct SidecarSpec {
@@ -68,6 +119,12 @@ pub struct SidecarSpec {
     pub app_protocol: AppProtocol,
     /// Backing store of `statestore`.
     pub state_store: StateStoreKind,
+    /// The loopback port of the redis-server behind [`StateStoreKind::Redis`].
+    pub redis_port: Option<u16>,
+    /// A Wasm HTTP middleware in one of daprd's pipelines.
+    pub middleware: Option<WasmMiddleware>,
+    /// `bindings.wasm` output bindings.
+    pub wasm_bindings: Vec<WasmBinding>,
     /// How long to wait for readiness.
     pub ready_timeout: Duration,
     /// Ports to listen on.
@@ -115,6 +172,9 @@ impl SidecarSpec {
             app_port,
             app_protocol: AppProtocol::Http,
             state_store: StateStoreKind::InMemory,
+            redis_port: None,
+            middleware: None,
+            wasm_bindings: Vec::new(),
             ready_timeout: Duration::from_secs(30),
             ports: SidecarPorts::allocate()?,
         })
@@ -280,18 +340,36 @@ fn component(name: &str, kind: &str, metadata: &[(&str, String)]) -> String {
 }
 
 fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
-    let state = match spec.state_store {
-        StateStoreKind::InMemory => component(STATE_STORE, "state.in-memory", &[]),
-        StateStoreKind::Sqlite => component(
-            STATE_STORE,
-            "state.sqlite",
-            &[("connectionString", dir.join("state.db").display().to_string())],
+    let redis = || -> Result<Vec<(&str, String)>> {
+        let port = spec
+            .redis_port
+            .context("the redis state store needs a running redis-server (no port given)")?;
+        Ok(vec![
+            ("redisHost", format!("127.0.0.1:{port}")),
+            ("redisPassword", String::new()),
+        ])
+    };
+    let (state, pubsub) = match spec.state_store {
+        StateStoreKind::InMemory => (
+            component(STATE_STORE, "state.in-memory", &[]),
+            component(PUBSUB, "pubsub.in-memory", &[]),
+        ),
+        StateStoreKind::Sqlite => (
+            component(
+                STATE_STORE,
+                "state.sqlite",
+                &[("connectionString", dir.join("state.db").display().to_string())],
+            ),
+            component(PUBSUB, "pubsub.in-memory", &[]),
+        ),
+        StateStoreKind::Redis => (
+            component(STATE_STORE, "state.redis", &redis()?),
+            component(PUBSUB, "pubsub.redis", &redis()?),
         ),
     };
-    let pubsub = component(PUBSUB, "pubsub.in-memory", &[]);
     // Name resolution from a file in the run folder: standalone mode's default
     // (mDNS) would announce the app beyond loopback.
-    let config = format!(
+    let mut config = format!(
         "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: blueprint-bench\nspec:\n  \
          nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n      \
          connectionString: {}\n  metric:\n    enabled: true\n  tracing:\n    samplingRate: \"0\"\n",
@@ -301,6 +379,30 @@ fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
         let path = dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     };
+    if let Some(middleware) = &spec.middleware {
+        let pipeline = match middleware.pipeline {
+            Pipeline::App => "appHttpPipeline",
+            Pipeline::Http => "httpPipeline",
+        };
+        let _ = write!(
+            config,
+            "  {pipeline}:\n    handlers:\n      - name: {MIDDLEWARE}\n        type: middleware.http.wasm\n"
+        );
+        write(
+            "resources/middleware.yaml",
+            &component(
+                MIDDLEWARE,
+                "middleware.http.wasm",
+                &[("url", middleware.url.clone())],
+            ),
+        )?;
+    }
+    for binding in &spec.wasm_bindings {
+        write(
+            &format!("resources/binding-{}.yaml", binding.name),
+            &component(&binding.name, "bindings.wasm", &[("url", binding.url.clone())]),
+        )?;
+    }
     write("resources/statestore.yaml", &state)?;
     write("resources/pubsub.yaml", &pubsub)?;
     write("config.yaml", &config)

@@ -12,6 +12,7 @@ pub fn render(results: &RunResults) -> String {
         "runtime",
         "lang",
         "store",
+        "trigger",
         "status",
         "trials",
         "req/s",
@@ -32,12 +33,13 @@ pub fn render(results: &RunResults) -> String {
             id.runtime.clone(),
             id.language.clone(),
             id.store.clone(),
+            id.trigger.clone(),
         ];
         let status = match &cell.status {
             CellStatus::Ok => "ok".to_owned(),
             CellStatus::Failed { .. } => "FAILED".to_owned(),
             CellStatus::Unavailable { .. } => "unavailable".to_owned(),
-            CellStatus::NotApplicable { reason } => format!("n/a: {reason}"),
+            CellStatus::NotApplicable { .. } => "n/a".to_owned(),
         };
         row.push(status);
         match &cell.summary {
@@ -56,7 +58,7 @@ pub fn render(results: &RunResults) -> String {
                 row.push(sum.knee_rps.map_or("-".into(), |k| format!("{:.0}", k.median)));
                 row.push(sum.errors.to_string());
             }
-            None => row.extend(std::iter::repeat_n("-".to_owned(), header.len() - 6)),
+            None => row.extend(std::iter::repeat_n("-".to_owned(), header.len() - 7)),
         }
         rows.push(row);
     }
@@ -70,7 +72,7 @@ pub fn render(results: &RunResults) -> String {
             .zip(&widths)
             .enumerate()
             .map(|(c, (v, w))| {
-                if c >= 6 {
+                if c >= 7 {
                     format!("{v:>w$}")
                 } else {
                     format!("{v:<w$}")
@@ -90,19 +92,25 @@ pub fn render(results: &RunResults) -> String {
             );
         }
     }
-    // Unavailable cells share their reason (one runtime or language): say it once.
+    // Cells that did not run share their reasons (one runtime, language or
+    // mode): say each once.
     let mut unavailable: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let mut not_applicable: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for cell in &results.cells {
         match &cell.status {
             CellStatus::Failed { error } => {
                 let _ = writeln!(out, "\n{}: FAILED: {error}", cell.id);
             }
             CellStatus::Unavailable { reason } => *unavailable.entry(reason).or_default() += 1,
-            _ => {}
+            CellStatus::NotApplicable { reason } => *not_applicable.entry(reason).or_default() += 1,
+            CellStatus::Ok => {}
         }
     }
     for (reason, cells) in unavailable {
         let _ = writeln!(out, "\nunavailable ({cells} cells): {reason}");
+    }
+    for (reason, cells) in not_applicable {
+        let _ = writeln!(out, "\nn/a ({cells} cells): {reason}");
     }
     out
 }

@@ -27,6 +27,7 @@ const (
 	exportHandle     = "bb_handle"
 	exportInitialize = "_initialize"
 	importModule     = "dapr"
+	importHTTPModule = "http"
 
 	// Bit 31 of the packed response's low word: the bytes are an error message.
 	errorFlag = 0x8000_0000
@@ -55,8 +56,9 @@ type guestMemory interface {
 // client and the result slot. Wazero hands host functions the context of the
 // guest call, so each request puts its instance's state there.
 type instanceState struct {
-	dapr   daprAPI
-	module string // for log lines
+	dapr     daprAPI
+	outbound outboundAPI // nil: the `http` import is not permitted
+	module   string      // for log lines
 
 	slot    []byte
 	hasSlot bool // an empty result is still a result: NO_RESULT needs the difference
@@ -287,6 +289,47 @@ func (st *instanceState) takeResult(mem guestMemory, bufP, bufL uint32) int64 {
 	return int64(n)
 }
 
+// httpRequest: `http.request(method, url, headers, body) -> i64`, the status
+// in the high word and the staged size (header block, then body) below it.
+func (st *instanceState) httpRequest(ctx context.Context, mem guestMemory, a [8]uint32) int64 {
+	method, ok1 := name(mem, a[0], a[1])
+	url, ok2 := name(mem, a[2], a[3])
+	headerText, ok3 := name(mem, a[4], a[5])
+	body, ok4 := slice(mem, a[6], a[7])
+	if !ok1 || !ok2 || !ok3 || !ok4 || method == "" ||
+		strings.IndexFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+		return codeInvalidArgument
+	}
+	var headers [][2]string
+	for _, line := range strings.Split(strings.TrimSuffix(headerText, "\n"), "\n") {
+		if headerText == "" {
+			break
+		}
+		k, v, found := strings.Cut(line, ":")
+		if !found || strings.TrimSpace(k) == "" {
+			return codeInvalidArgument
+		}
+		headers = append(headers, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+	}
+	if st.outbound == nil {
+		return codeNotPermitted
+	}
+	resp, err := st.outbound.do(ctx, method, url, headers, body)
+	if err != nil {
+		return st.failed("http.request", err)
+	}
+	var block strings.Builder
+	for _, h := range resp.headers {
+		block.WriteString(h[0] + ": " + h[1] + "\n")
+	}
+	out := make([]byte, 4, 4+block.Len()+len(resp.body))
+	binary.LittleEndian.PutUint32(out, uint32(block.Len()))
+	out = append(out, block.String()...)
+	out = append(out, resp.body...)
+	size := st.fillSlot(out)
+	return int64(resp.status)<<32 | size
+}
+
 // registerDapr instantiates the `dapr` host module in r. Functions use the
 // stack-based GoModuleFunc form: no reflection on the hot path.
 func registerDapr(ctx context.Context, r wazero.Runtime) error {
@@ -352,6 +395,22 @@ func registerDapr(ctx context.Context, r wazero.Runtime) error {
 		ret(s, instanceFrom(ctx).takeResult(mem(m), u32(s, 0), u32(s, 1)))
 	}), params(2), []api.ValueType{i64}).Export("take_result")
 
-	_, err := b.Instantiate(ctx)
+	if _, err := b.Instantiate(ctx); err != nil {
+		return err
+	}
+
+	// The `http` flavour's outbound call shares the result slot.
+	h := r.NewHostModuleBuilder(importHTTPModule)
+	h.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		var a [8]uint32
+		for i := range a {
+			a[i] = u32(s, i)
+		}
+		ret(s, instanceFrom(ctx).httpRequest(ctx, mem(m), a))
+	}), params(8), []api.ValueType{i64}).Export("request")
+	h.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		ret(s, instanceFrom(ctx).takeResult(mem(m), u32(s, 0), u32(s, 1)))
+	}), params(2), []api.ValueType{i64}).Export("take_result")
+	_, err := h.Instantiate(ctx)
 	return err
 }

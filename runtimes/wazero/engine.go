@@ -22,16 +22,18 @@ type engineConfig struct {
 	callTimeout    time.Duration
 	cacheDir       string // "" = in-memory compilation cache
 	dapr           daprAPI
+	outbound       outboundAPI // nil: no outbound HTTP for guests
 }
 
 // engine is one wazero runtime (compiler mode) with WASI and the `dapr`
 // host module instantiated, shared by every request.
 type engine struct {
-	rt      wazero.Runtime
-	cache   wazero.CompilationCache
-	modCfg  wazero.ModuleConfig
-	timeout time.Duration
-	dapr    daprAPI
+	rt       wazero.Runtime
+	cache    wazero.CompilationCache
+	modCfg   wazero.ModuleConfig
+	timeout  time.Duration
+	dapr     daprAPI
+	outbound outboundAPI
 }
 
 // guest is a compiled workload, instantiated afresh for every request.
@@ -77,8 +79,9 @@ func newEngine(ctx context.Context, cfg engineConfig) (*engine, error) {
 			WithSysNanotime().
 			WithSysNanosleep().
 			WithRandSource(rand.Reader),
-		timeout: cfg.callTimeout,
-		dapr:    cfg.dapr,
+		timeout:  cfg.callTimeout,
+		dapr:     cfg.dapr,
+		outbound: cfg.outbound,
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		e.close(ctx)

@@ -20,7 +20,10 @@ type moduleArg struct {
 
 type config struct {
 	listen         string
-	daprGRPCPort   int // 0 = no Dapr access
+	daprGRPCPort   int           // 0 = no Dapr access
+	daprHTTPPort   int           // 0 = no outbound HTTP for `http` flavour guests
+	cacheTTL       time.Duration // 0 = no state cache
+	cacheEntries   int
 	modules        []moduleArg
 	maxMemoryPages uint32
 	callTimeout    time.Duration
@@ -56,14 +59,18 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("wazero-host", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
 	var (
-		cfg       config
-		modules   moduleList
-		pages     uint
-		timeoutMs int
-		runtime   string
+		cfg        config
+		modules    moduleList
+		pages      uint
+		timeoutMs  int
+		runtime    string
+		cacheTTLMs int
 	)
 	fs.StringVar(&cfg.listen, "listen", "", "address to serve on: 127.0.0.1:<port> (required)")
 	fs.IntVar(&cfg.daprGRPCPort, "dapr-grpc-port", 0, "daprd's gRPC port on 127.0.0.1; omit for no Dapr access")
+	fs.IntVar(&cfg.daprHTTPPort, "dapr-http-port", 0, "daprd's HTTP port on 127.0.0.1, for the `http` import; omit to refuse it")
+	fs.IntVar(&cacheTTLMs, "state-cache-ttl-ms", 0, "put a read-through state cache in front of Dapr, entries living this long (embedded+cache)")
+	fs.IntVar(&cfg.cacheEntries, "state-cache-entries", 10000, "most keys the state cache holds")
 	fs.Var(&modules, "module", "<name>=<path.wasm>, served at POST /<name> (repeatable)")
 	fs.UintVar(&pages, "max-memory-pages", 1024, "largest guest linear memory, in 64 KiB pages")
 	fs.IntVar(&timeoutMs, "call-timeout-ms", 10000, "time limit of one request's guest calls")
@@ -87,6 +94,9 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if cfg.daprGRPCPort < 0 || cfg.daprGRPCPort > 65535 {
 		return nil, fmt.Errorf("--dapr-grpc-port %d is not a port", cfg.daprGRPCPort)
 	}
+	if cfg.daprHTTPPort < 0 || cfg.daprHTTPPort > 65535 {
+		return nil, fmt.Errorf("--dapr-http-port %d is not a port", cfg.daprHTTPPort)
+	}
 	if len(modules) == 0 {
 		return nil, errors.New("at least one --module <name>=<path.wasm> is required")
 	}
@@ -99,6 +109,10 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if runtime != "wazero" {
 		return nil, fmt.Errorf("--runtime %q: this host runs wazero only", runtime)
 	}
+	if cacheTTLMs < 0 || cfg.cacheEntries < 1 {
+		return nil, fmt.Errorf("--state-cache-ttl-ms %d / --state-cache-entries %d must be positive", cacheTTLMs, cfg.cacheEntries)
+	}
+	cfg.cacheTTL = time.Duration(cacheTTLMs) * time.Millisecond
 	cfg.modules = modules
 	cfg.maxMemoryPages = uint32(pages)
 	cfg.callTimeout = time.Duration(timeoutMs) * time.Millisecond

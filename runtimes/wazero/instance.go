@@ -21,7 +21,7 @@ func (e *engine) handle(parent context.Context, g *guest, request []byte) ([]byt
 	first := g.stats.begin()
 	ctx, cancel := context.WithTimeout(parent, e.timeout)
 	defer cancel()
-	ctx = withInstance(ctx, &instanceState{dapr: e.dapr, module: g.name})
+	ctx = withInstance(ctx, &instanceState{dapr: e.dapr, outbound: e.outbound, module: g.name})
 
 	began := time.Now()
 	mod, cerr := e.start(ctx, g)

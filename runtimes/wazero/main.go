@@ -50,11 +50,21 @@ func run(args []string) int {
 		defer sdk.close()
 		dapr = sdk
 	}
+	var cache *stateCache
+	if cfg.cacheTTL > 0 {
+		cache = newStateCache(dapr, cfg.cacheTTL, cfg.cacheEntries)
+		dapr = cache
+	}
+	var outbound outboundAPI
+	if cfg.daprHTTPPort != 0 {
+		outbound = newSidecarHTTP(cfg.daprHTTPPort)
+	}
 	eng, err := newEngine(context.Background(), engineConfig{
 		maxMemoryPages: cfg.maxMemoryPages,
 		callTimeout:    cfg.callTimeout,
 		cacheDir:       cfg.cacheDir,
 		dapr:           dapr,
+		outbound:       outbound,
 	})
 	if err != nil {
 		return startupError("%v", err)
@@ -62,6 +72,9 @@ func run(args []string) int {
 	defer eng.close(context.Background())
 
 	handler, err := newServer(context.Background(), eng, cfg.modules, cfg.maxMemoryPages)
+	if err == nil && cache != nil {
+		handler.cache = cache
+	}
 	if err != nil {
 		return startupError("%v", err)
 	}

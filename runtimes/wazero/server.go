@@ -20,6 +20,8 @@ type server struct {
 	// request could never be written into an instance, and reading it whole
 	// would only cost host memory.
 	maxBody int64
+	// cache is the state cache of embedded+cache, reported by /stats.
+	cache *stateCache
 }
 
 // newServer compiles and checks every module; any failure is a start-up
@@ -57,7 +59,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/stats":
 		if allow(w, r, http.MethodGet) {
-			body, err := statsJSON(s.guests)
+			body, err := statsJSON(s.guests, s.cache)
 			if err != nil {
 				text(w, http.StatusInternalServerError, []byte("stats: "+err.Error()))
 				return

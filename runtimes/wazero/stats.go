@@ -47,7 +47,8 @@ type moduleStats struct {
 }
 
 type hostStats struct {
-	Modules map[string]moduleStats `json:"modules"`
+	Modules    map[string]moduleStats `json:"modules"`
+	StateCache *cacheStats            `json:"state_cache,omitempty"`
 }
 
 func (c *phaseCounters) snapshot() moduleStats {
@@ -62,8 +63,12 @@ func (c *phaseCounters) snapshot() moduleStats {
 // statsJSON renders the /stats body. Each counter is read on its own, so a
 // snapshot taken under load may be a few requests apart between fields; at
 // rest it is exact.
-func statsJSON(guests map[string]*guest) ([]byte, error) {
+func statsJSON(guests map[string]*guest, cache *stateCache) ([]byte, error) {
 	stats := hostStats{Modules: make(map[string]moduleStats, len(guests))}
+	if cache != nil {
+		s := cache.stats()
+		stats.StateCache = &s
+	}
 	for name, g := range guests {
 		stats.Modules[name] = g.stats.snapshot()
 	}

@@ -4,6 +4,8 @@
 //! as a child process, and follows `runtimes/HOST.md` like the wazero Go host.
 
 pub mod dapr_grpc;
+pub mod outbound_http;
+pub mod state_cache;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -40,6 +42,17 @@ pub struct HostArgs {
     /// daprd's gRPC port; without it guests get NOT_PERMITTED from `dapr` imports.
     #[arg(long)]
     pub dapr_grpc_port: Option<u16>,
+    /// daprd's HTTP port, for the `http` flavour's outbound import; without
+    /// it that import answers NOT_PERMITTED.
+    #[arg(long)]
+    pub dapr_http_port: Option<u16>,
+    /// Puts a read-through state cache in front of Dapr (`embedded+cache`):
+    /// entries live this many milliseconds.
+    #[arg(long)]
+    pub state_cache_ttl_ms: Option<u64>,
+    /// Most keys the state cache holds.
+    #[arg(long, default_value_t = 10_000, requires = "state_cache_ttl_ms")]
+    pub state_cache_entries: usize,
     /// A module to serve, as NAME=PATH (repeatable).
     #[arg(long = "module", value_parser = parse_module, required = true)]
     pub modules: Vec<(String, PathBuf)>,
@@ -101,6 +114,9 @@ pub struct ModuleStats {
 pub struct HostStats {
     /// Counters by module name.
     pub modules: BTreeMap<String, ModuleStats>,
+    /// The state cache's counters, when the host runs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_cache: Option<state_cache::CacheStats>,
 }
 
 /// The request-path side of [`ModuleStats`]: relaxed atomics.
@@ -135,6 +151,7 @@ impl Counters {
 struct Served {
     modules: BTreeMap<String, (Arc<dyn Module>, Arc<Counters>)>,
     dapr: Arc<dyn DaprHost>,
+    cache: Option<Arc<state_cache::StateCache>>,
     info: HostInfo,
 }
 
@@ -153,12 +170,28 @@ pub async fn serve(args: HostArgs) -> Result<()> {
         },
     };
     let runtime = runtimes::create(&args.runtime, &config)?;
+    let runtime_handle = tokio::runtime::Handle::current();
+    let mut dapr: Arc<dyn DaprHost> = match args.dapr_grpc_port {
+        Some(port) => Arc::new(dapr_grpc::GrpcDapr::new(port, runtime_handle.clone())?),
+        None => Arc::new(NoDapr),
+    };
+    let cache = args.state_cache_ttl_ms.map(|ttl| {
+        Arc::new(state_cache::StateCache::new(
+            dapr.clone(),
+            Duration::from_millis(ttl),
+            args.state_cache_entries,
+        ))
+    });
+    if let Some(cache) = &cache {
+        dapr = cache.clone();
+    }
+    if let Some(port) = args.dapr_http_port {
+        dapr = Arc::new(outbound_http::WithOutbound::new(dapr, port, runtime_handle));
+    }
     let mut served = Served {
         modules: BTreeMap::new(),
-        dapr: match args.dapr_grpc_port {
-            Some(port) => Arc::new(dapr_grpc::GrpcDapr::new(port, tokio::runtime::Handle::current())?),
-            None => Arc::new(NoDapr),
-        },
+        dapr,
+        cache,
         info: HostInfo {
             runtime: runtime.info(),
             modules: BTreeMap::new(),
@@ -242,6 +275,7 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
                     .iter()
                     .map(|(n, (_, c))| (n.clone(), c.snapshot()))
                     .collect(),
+                state_cache: served.cache.as_ref().map(|c| c.stats()),
             };
             match serde_json::to_vec(&stats) {
                 Ok(json) => reply(StatusCode::OK, json),

@@ -134,7 +134,9 @@ impl Client {
     /// Sends one request, reconnecting if needed, and reads the whole body.
     pub(crate) async fn send(&mut self) -> Result<StatusCode, ErrorKind> {
         let result = self.send_inner().await;
-        if result.is_err() || !self.template.keep_alive {
+        // A gRPC error status is an answer: the connection stays good.
+        let broken = result.as_ref().is_err_and(|e| !matches!(e, ErrorKind::Grpc(_)));
+        if broken || !self.template.keep_alive {
             self.conn = None;
         }
         result
@@ -168,13 +170,27 @@ impl Client {
     }
 }
 
+/// Reads an h2 response to its end. A gRPC call answers HTTP 200 and puts
+/// its outcome in `grpc-status`, in the trailers (or in the head of a
+/// trailers-only response): anything but `0` is an error.
 async fn read_body(resp: hyper::Response<hyper::body::Incoming>) -> Result<StatusCode, ErrorKind> {
     let status = resp.status();
+    let mut grpc_status = grpc_status_of(resp.headers());
     let mut body = resp.into_body();
     while let Some(frame) = body.frame().await {
-        frame.map_err(|_| ErrorKind::Body)?;
+        let frame = frame.map_err(|_| ErrorKind::Body)?;
+        if let Some(trailers) = frame.trailers_ref() {
+            grpc_status = grpc_status.or(grpc_status_of(trailers));
+        }
     }
-    Ok(status)
+    match grpc_status {
+        Some(0) | None => Ok(status),
+        Some(code) => Err(ErrorKind::Grpc(code)),
+    }
+}
+
+fn grpc_status_of(headers: &hyper::HeaderMap) -> Option<u16> {
+    headers.get("grpc-status")?.to_str().ok()?.trim().parse().ok()
 }
 
 /// A worker's request deadlines on one timer that is re-armed lazily: when

@@ -69,7 +69,7 @@ async fn worker(
                     rec.error(kind);
                 }
                 // Do not spin on a dead endpoint (an HTTP error is an answer).
-                if !matches!(kind, super::ErrorKind::Status(_)) {
+                if !matches!(kind, super::ErrorKind::Status(_) | super::ErrorKind::Grpc(_)) {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Timeout,
     /// A response with a status other than 2xx.
     Status(u16),
+    /// A gRPC response (h2c) whose `grpc-status` is not 0 (OK).
+    Grpc(u16),
 }
 
 impl std::fmt::Display for ErrorKind {
@@ -41,6 +43,7 @@ impl std::fmt::Display for ErrorKind {
             ErrorKind::Body => f.write_str("body"),
             ErrorKind::Timeout => f.write_str("timeout"),
             ErrorKind::Status(code) => write!(f, "http-{code}"),
+            ErrorKind::Grpc(code) => write!(f, "grpc-{code}"),
         }
     }
 }

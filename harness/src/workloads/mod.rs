@@ -251,13 +251,34 @@ pub fn build_cached(language: &dyn Language, project: &Path, cache: &Path) -> Re
         .build(project, cache, &out)
         .with_context(|| format!("building the {} guests", language.name()))?;
     crate::results::write_atomic(&out.join(MANIFEST), &modules)?;
-    // Older builds of this language are never read again.
-    for entry in std::fs::read_dir(&root)?.flatten() {
-        if entry.path() != out && entry.path().is_dir() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
+    prune_old_builds(&root, &out);
     Ok(modules)
+}
+
+/// Builds kept per language: other checkouts of the project (branches side
+/// by side) share the cache and must not lose theirs to each other.
+const KEEP_BUILDS: usize = 4;
+
+/// Removes all but the newest [`KEEP_BUILDS`] build folders in `root`.
+fn prune_old_builds(root: &Path, current: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    let mut builds: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir() && e.path() != current && is_build_folder(&e.file_name()))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    builds.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in builds.into_iter().skip(KEEP_BUILDS - 1) {
+        let _ = std::fs::remove_dir_all(path);
+    }
+}
+
+/// Whether a folder name is one of ours: 16 hex digits of a source hash.
+fn is_build_folder(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn read_manifest(out: &Path) -> Option<Vec<BuiltModule>> {

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use crate::CallError;
-use crate::host::{Concurrency, DaprHost, HostError, LogLevel};
+use crate::host::{Concurrency, DaprHost, HostError, LogLevel, OutboundRequest};
 
 /// The ABI version hosts speak; `bb_abi_version` must return it.
 pub const ABI_VERSION: i32 = 1;
@@ -26,6 +26,8 @@ pub const EXPORT_HANDLE: &str = "bb_handle";
 pub const EXPORT_INITIALIZE: &str = "_initialize";
 /// Import module of the embedded flavour's host functions.
 pub const IMPORT_MODULE: &str = "dapr";
+/// Import module of the `http` flavour's generic outbound HTTP call.
+pub const IMPORT_HTTP_MODULE: &str = "http";
 
 /// Error codes returned by `dapr` imports (negative `i64`).
 pub mod code {
@@ -308,6 +310,54 @@ impl HostState {
         copied
     }
 
+    /// `http.request(method, url, headers, body) -> i64`: `status << 32 | size`
+    /// with the response (header block, then body) in the result slot.
+    pub fn http_request(
+        &mut self,
+        mem: &[u8],
+        method: GuestSlice,
+        url: GuestSlice,
+        headers: GuestSlice,
+        body: GuestSlice,
+    ) -> i64 {
+        let (method, url, header_text) = (name!(mem, method), name!(mem, url), name!(mem, headers));
+        let body = bytes!(mem, body);
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+            return code::INVALID_ARGUMENT;
+        }
+        let mut headers = Vec::new();
+        for line in header_text.split_terminator('\n') {
+            match line.split_once(':') {
+                Some((name, value)) if !name.trim().is_empty() => headers.push((name.trim(), value.trim())),
+                _ => return code::INVALID_ARGUMENT,
+            }
+        }
+        let request = OutboundRequest {
+            method,
+            url,
+            headers,
+            body,
+        };
+        match self.host.http_request(&request) {
+            Ok(response) => {
+                let mut block = String::new();
+                for (name, value) in &response.headers {
+                    block.push_str(&name.to_ascii_lowercase());
+                    block.push_str(": ");
+                    block.push_str(value);
+                    block.push('\n');
+                }
+                let mut out = Vec::with_capacity(4 + block.len() + response.body.len());
+                out.extend_from_slice(&(block.len() as u32).to_le_bytes());
+                out.extend_from_slice(block.as_bytes());
+                out.extend_from_slice(&response.body);
+                let size = self.fill_slot(out);
+                (i64::from(response.status) << 32) | size
+            }
+            Err(err) => self.failed("http.request", err),
+        }
+    }
+
     fn failed(&mut self, what: &str, err: HostError) -> i64 {
         if let HostError::Unavailable(reason) = &err {
             self.host
@@ -397,5 +447,86 @@ mod tests {
         assert_eq!(state.take_result(&mut mem, (1, 5)), 5);
         assert_eq!(&mem[1..6], b"hello");
         assert_eq!(state.take_result(&mut mem, (0, 8)), code::NO_RESULT);
+    }
+
+    /// Answers every request with 201, one header and the request echoed.
+    struct Echo;
+    impl DaprHost for Echo {
+        fn state_get(&self, _: &str, _: &str) -> Result<Option<crate::StateEntry>, HostError> {
+            unreachable!()
+        }
+        fn state_set(
+            &self,
+            _: &str,
+            _: &str,
+            _: &[u8],
+            _: Option<&str>,
+            _: Concurrency,
+        ) -> Result<(), HostError> {
+            unreachable!()
+        }
+        fn state_delete(&self, _: &str, _: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
+            unreachable!()
+        }
+        fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
+            unreachable!()
+        }
+        fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
+            unreachable!()
+        }
+        fn log(&self, _: LogLevel, _: &str) {}
+        fn http_request(&self, r: &OutboundRequest<'_>) -> Result<crate::OutboundResponse, HostError> {
+            Ok(crate::OutboundResponse {
+                status: 201,
+                headers: vec![("ETag".into(), "7".into())],
+                body: format!(
+                    "{} {} {:?} {}",
+                    r.method,
+                    r.url,
+                    r.headers,
+                    String::from_utf8_lossy(r.body)
+                )
+                .into_bytes(),
+            })
+        }
+    }
+
+    #[test]
+    fn http_request_packs_status_and_stages_headers_then_body() {
+        let mut state = HostState::new(Arc::new(Echo));
+        let mut mem = b"POST/v1.0/xA: 1\nB:2\nhi".to_vec();
+        let packed = state.http_request(&mem, (0, 4), (4, 7), (11, 9), (20, 2));
+        let (status, size) = (packed >> 32, packed & 0xffff_ffff);
+        assert_eq!(status, 201);
+        let mut buf = vec![0u8; size as usize];
+        mem.resize(64 + buf.len(), 0);
+        assert_eq!(state.take_result(&mut mem, (64, size as i32)), size);
+        buf.copy_from_slice(&mem[64..64 + size as usize]);
+        let header_len = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
+        assert_eq!(&buf[4..4 + header_len], b"etag: 7\n");
+        assert_eq!(
+            String::from_utf8_lossy(&buf[4 + header_len..]),
+            r#"POST /v1.0/x [("A", "1"), ("B", "2")] hi"#
+        );
+    }
+
+    #[test]
+    fn http_request_refuses_bad_methods_and_headers_and_defaults_to_not_permitted() {
+        let mut state = HostState::new(Arc::new(Echo));
+        let mem = b"get/xno-colon".to_vec();
+        assert_eq!(
+            state.http_request(&mem, (0, 3), (3, 2), (0, 0), (0, 0)),
+            code::INVALID_ARGUMENT
+        );
+        let mem = b"GET/xno-colon".to_vec();
+        assert_eq!(
+            state.http_request(&mem, (0, 3), (3, 2), (5, 8), (0, 0)),
+            code::INVALID_ARGUMENT
+        );
+        let mut pure = HostState::new(Arc::new(NoDapr));
+        assert_eq!(
+            pure.http_request(&mem, (0, 3), (3, 2), (0, 0), (0, 0)),
+            code::NOT_PERMITTED
+        );
     }
 }

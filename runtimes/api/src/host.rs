@@ -53,7 +53,33 @@ pub enum HostError {
     NotPermitted,
 }
 
-/// The Dapr building blocks a guest can reach from the embedded blueprint.
+/// One request of the `http` flavour's generic outbound import, as the guest
+/// wrote it (`workloads/ABI.md`, "`http` flavour").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest<'a> {
+    /// HTTP method, e.g. `GET`.
+    pub method: &'a str,
+    /// A path on the sidecar's HTTP API (`/v1.0/…`) or an absolute loopback URL.
+    pub url: &'a str,
+    /// `(name, value)` pairs.
+    pub headers: Vec<(&'a str, &'a str)>,
+    /// Request body.
+    pub body: &'a [u8],
+}
+
+/// The answer to an [`OutboundRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutboundResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `(lower-case name, value)` pairs.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+/// What a guest can reach: the Dapr building blocks of the embedded blueprint
+/// as typed calls, and the generic outbound HTTP of the standalone one.
 pub trait DaprHost: Send + Sync {
     /// Reads a key; `Ok(None)` when it has no value.
     ///
@@ -100,6 +126,17 @@ pub trait DaprHost: Send + Sync {
 
     /// Receives a guest log line.
     fn log(&self, level: LogLevel, message: &str);
+
+    /// Sends an HTTP request for the `http` flavour; hosts that give guests
+    /// no outbound HTTP keep this default.
+    ///
+    /// # Errors
+    /// [`HostError::NotPermitted`] for a refused URL or no outbound HTTP,
+    /// [`HostError::Unavailable`] when the connection fails.
+    fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
+        let _ = request;
+        Err(HostError::NotPermitted)
+    }
 }
 
 /// A host for modules that run without Dapr access (pure workloads,

@@ -36,7 +36,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use host::{Concurrency, DaprHost, HostError, LogLevel, NoDapr, StateEntry};
+pub use host::{
+    Concurrency, DaprHost, HostError, LogLevel, NoDapr, OutboundRequest, OutboundResponse, StateEntry,
+};
 
 /// What an adapter reports about itself; recorded with every result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

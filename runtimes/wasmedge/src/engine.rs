@@ -71,7 +71,7 @@ use crate::ffi::{
     Store, Validator, check, invoke, memory_bytes, noop_host_function, show_signature, signature, to_string,
     wasm_str, zero,
 };
-use crate::imports::{HostCellBox, ImportTypes};
+use crate::imports::{HostCellBox, IMPORT_MODULES, ImportTypes};
 use crate::watchdog::{Watchdog, WatchdogHandle};
 use crate::{ENGINE, NAME, REQUIRED_WASMEDGE};
 
@@ -468,7 +468,9 @@ fn check_imports(ast: &AstModule, types: &ImportTypes) -> Result<(), RuntimeErro
                 )));
             }
             let host_type = match module.as_str() {
-                abi::IMPORT_MODULE => types.get(&name).map(|t| t.as_ptr().cast_const()),
+                abi::IMPORT_MODULE | abi::IMPORT_HTTP_MODULE => {
+                    types.get(&module, &name).map(|t| t.as_ptr().cast_const())
+                }
                 WASI_MODULE => {
                     let func = ffi::WasmEdge_ModuleInstanceFindFunction(wasi.as_ptr(), wasm_str(&name));
                     (!func.is_null()).then(|| ffi::WasmEdge_FunctionInstanceGetFunctionType(func))
@@ -477,7 +479,7 @@ fn check_imports(ast: &AstModule, types: &ImportTypes) -> Result<(), RuntimeErro
             };
             let Some(host_type) = host_type else {
                 return Err(RuntimeError::Instantiate(format!(
-                    "unknown import `{module}::{name}`: this host provides the ABI's `dapr` module and \
+                    "unknown import `{module}::{name}`: this host provides the ABI's `dapr` and `http` modules and \
                      WasmEdge's WASI preview 1"
                 )));
             };
@@ -523,9 +525,13 @@ impl Module for WasmEdgeModule {
         let fail = |what: &str| RuntimeError::Instantiate(format!("WasmEdge: {what} failed"));
         let lease = engine.lease()?;
         let mut cell = HostCellBox::new(HostState::new(host));
-        let dapr = cell
-            .dapr_module(&engine.types)
-            .ok_or_else(|| fail("creating the dapr module"))?;
+        let imports = IMPORT_MODULES
+            .iter()
+            .map(|name| {
+                cell.import_module(&engine.types, name)
+                    .ok_or_else(|| fail(&format!("creating the `{name}` import module")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let stdio = engine.devnull.as_raw_fd();
         // SAFETY: C API constructors and registrations on live contexts;
         // `/dev/null` stays open as long as the engine (the lease holds it).
@@ -545,7 +551,7 @@ impl Module for WasmEdgeModule {
             let store =
                 Store::from_raw(ffi::WasmEdge_StoreCreate()).ok_or_else(|| fail("creating a store"))?;
             let executor = lease.slot.executor.as_ptr();
-            for import in [&wasi, &dapr] {
+            for import in std::iter::once(&wasi).chain(&imports) {
                 check(ffi::WasmEdge_ExecutorRegisterImport(
                     executor,
                     store.as_ptr(),
@@ -626,7 +632,7 @@ impl Module for WasmEdgeModule {
             _guest: guest,
             _store: store,
             wasi,
-            _dapr: dapr,
+            _imports: imports,
             cell,
             lease,
             alloc,
@@ -645,7 +651,7 @@ struct WasmEdgeInstance {
     _guest: ModuleInstance,
     _store: Store,
     wasi: ModuleInstance,
-    _dapr: ModuleInstance,
+    _imports: Vec<ModuleInstance>,
     cell: HostCellBox,
     lease: Lease,
     // Owned by `guest`.

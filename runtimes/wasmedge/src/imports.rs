@@ -1,4 +1,4 @@
-//! The guest ABI's `dapr` import module as WasmEdge host functions.
+//! The guest ABI's `dapr` and `http` import modules as WasmEdge host functions.
 //!
 //! Each function only reads its `i32` arguments, borrows the calling guest's
 //! memory (memory 0 of the calling frame's module) and hands both to the
@@ -6,7 +6,7 @@
 //! byte the same as on every other runtime.
 //!
 //! WasmEdge calls a host function as `extern "C" fn(data, frame, params,
-//! returns)`. All seven share one trampoline; `data` points at a [`Binding`]
+//! returns)`. All of them share one trampoline; `data` points at a [`Binding`]
 //! that says which body to run and for which instance. A panic in a body (a
 //! `DaprHost` implementation that panics) is caught and ends the guest call
 //! as a host-function failure instead of unwinding into C++.
@@ -26,29 +26,43 @@ type Body = fn(&mut HostState, &mut [u8], &[i32]) -> i64;
 /// Most parameters any import takes (`state_set`).
 const MAX_PARAMS: usize = 9;
 
-/// Name, parameter count, whether it returns an `i64`, body.
-const IMPORTS: [(&str, usize, bool, Body); 7] = [
-    ("state_get", 4, true, |s, m, a| {
+const D: &str = abi::IMPORT_MODULE;
+const H: &str = abi::IMPORT_HTTP_MODULE;
+
+/// Module, name, parameter count, whether it returns an `i64`, body.
+const IMPORTS: [(&str, &str, usize, bool, Body); 9] = [
+    (D, "state_get", 4, true, |s, m, a| {
         s.state_get(m, (a[0], a[1]), (a[2], a[3]))
     }),
-    ("state_set", 9, true, |s, m, a| {
+    (D, "state_set", 9, true, |s, m, a| {
         s.state_set(m, (a[0], a[1]), (a[2], a[3]), (a[4], a[5]), (a[6], a[7]), a[8])
     }),
-    ("state_delete", 7, true, |s, m, a| {
+    (D, "state_delete", 7, true, |s, m, a| {
         s.state_delete(m, (a[0], a[1]), (a[2], a[3]), (a[4], a[5]), a[6])
     }),
-    ("publish", 8, true, |s, m, a| {
+    (D, "publish", 8, true, |s, m, a| {
         s.publish(m, (a[0], a[1]), (a[2], a[3]), (a[4], a[5]), (a[6], a[7]))
     }),
-    ("invoke_binding", 6, true, |s, m, a| {
+    (D, "invoke_binding", 6, true, |s, m, a| {
         s.invoke_binding(m, (a[0], a[1]), (a[2], a[3]), (a[4], a[5]))
     }),
-    ("log", 3, false, |s, m, a| {
+    (D, "log", 3, false, |s, m, a| {
         s.log(m, a[0], (a[1], a[2]));
         0
     }),
-    ("take_result", 2, true, |s, m, a| s.take_result(m, (a[0], a[1]))),
+    (D, "take_result", 2, true, |s, m, a| {
+        s.take_result(m, (a[0], a[1]))
+    }),
+    (H, "request", 8, true, |s, m, a| {
+        s.http_request(m, (a[0], a[1]), (a[2], a[3]), (a[4], a[5]), (a[6], a[7]))
+    }),
+    (H, "take_result", 2, true, |s, m, a| {
+        s.take_result(m, (a[0], a[1]))
+    }),
 ];
+
+/// The host import modules, each built from its rows of [`IMPORTS`].
+pub(crate) const IMPORT_MODULES: [&str; 2] = [D, H];
 
 /// The function types of [`IMPORTS`], created once per runtime (WasmEdge
 /// copies a type into every function instance made from it).
@@ -60,14 +74,14 @@ impl ImportTypes {
     pub(crate) fn new() -> Option<Self> {
         let types = IMPORTS
             .iter()
-            .map(|&(_, params, returns, _)| FunctionType::i32s_to(params, returns))
+            .map(|&(_, _, params, returns, _)| FunctionType::i32s_to(params, returns))
             .collect::<Option<_>>()?;
         Some(Self { types })
     }
 
-    /// The type of the import `name`, if the ABI has one.
-    pub(crate) fn get(&self, name: &str) -> Option<&FunctionType> {
-        let index = IMPORTS.iter().position(|(n, ..)| *n == name)?;
+    /// The type of the import `module::name`, if the ABI has one.
+    pub(crate) fn get(&self, module: &str, name: &str) -> Option<&FunctionType> {
+        let index = IMPORTS.iter().position(|(m, n, ..)| *m == module && *n == name)?;
         self.types.get(index)
     }
 }
@@ -103,7 +117,7 @@ impl HostCellBox {
         let ptr = NonNull::from(Box::leak(cell));
         // SAFETY: just leaked; nothing else refers to it yet.
         let bindings = unsafe { &mut (*ptr.as_ptr()).bindings };
-        bindings.extend(IMPORTS.iter().map(|&(_, params, returns, body)| Binding {
+        bindings.extend(IMPORTS.iter().map(|&(_, _, params, returns, body)| Binding {
             cell: ptr,
             params,
             returns,
@@ -120,17 +134,20 @@ impl HostCellBox {
         unsafe { (*self.0.as_ptr()).panic.take() }
     }
 
-    /// Builds the `dapr` module instance whose functions act on this cell.
-    pub(crate) fn dapr_module(&self, types: &ImportTypes) -> Option<ModuleInstance> {
+    /// Builds the import module instance `module` (one of [`IMPORT_MODULES`])
+    /// whose functions act on this cell.
+    pub(crate) fn import_module(&self, types: &ImportTypes, module_name: &str) -> Option<ModuleInstance> {
         // SAFETY: the module name is copied; each function instance gets a
         // pointer to a binding inside the cell, which outlives the module
         // (the instance drops the module first); `AddFunction` takes
         // ownership of the function instance.
         unsafe {
-            let module =
-                ModuleInstance::from_raw(ffi::WasmEdge_ModuleInstanceCreate(wasm_str(abi::IMPORT_MODULE)))?;
+            let module = ModuleInstance::from_raw(ffi::WasmEdge_ModuleInstanceCreate(wasm_str(module_name)))?;
             let bindings = &(*self.0.as_ptr()).bindings;
-            for ((name, ..), (binding, ty)) in IMPORTS.iter().zip(bindings.iter().zip(&types.types)) {
+            for ((module, name, ..), (binding, ty)) in IMPORTS.iter().zip(bindings.iter().zip(&types.types)) {
+                if *module != module_name {
+                    continue;
+                }
                 let func = ffi::WasmEdge_FunctionInstanceCreate(
                     ty.as_ptr(),
                     Some(trampoline),

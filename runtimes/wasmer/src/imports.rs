@@ -329,11 +329,20 @@ pub(crate) fn function(
                 with_memory(&mut c, (), |mem, host| host.log(mem, level, (p, l)));
             })
         }
-        (abi::IMPORT_MODULE, "take_result") => {
+        (abi::IMPORT_MODULE | abi::IMPORT_HTTP_MODULE, "take_result") => {
             Function::new_typed_with_env(store, env, |mut c: E, p: i32, l: i32| {
                 dapr(&mut c, |mem, host| host.take_result(mem, (p, l)))
             })
         }
+        (abi::IMPORT_HTTP_MODULE, "request") => Function::new_typed_with_env(
+            store,
+            env,
+            |mut c: E, mp: i32, ml: i32, up: i32, ul: i32, hp: i32, hl: i32, bp: i32, bl: i32| {
+                dapr(&mut c, |mem, host| {
+                    host.http_request(mem, (mp, ml), (up, ul), (hp, hl), (bp, bl))
+                })
+            },
+        ),
         (WASI_MODULE, "environ_sizes_get" | "args_sizes_get") => {
             Function::new_typed_with_env(store, env, |mut c: E, count: i32, size: i32| {
                 wasi(&mut c, |mem| zero_sizes(mem, count, size))

@@ -323,7 +323,7 @@ fn call_error(err: wasmtime::Error, timeout: Duration) -> CallError {
     }
 }
 
-/// Registers the guest ABI's `dapr` import module. Each function borrows the
+/// Registers the guest ABI's `dapr` and `http` import modules. Each function borrows the
 /// guest memory and the store's [`HostState`] together and hands both over.
 fn add_dapr_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     // Imports run only after `instantiate` stored the memory; a start
@@ -408,6 +408,32 @@ fn add_dapr_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     )?;
     linker.func_wrap(
         m,
+        "take_result",
+        |mut c: Caller<'_, StoreData>, p: i32, l: i32| {
+            with(&mut c, |mem, host| host.take_result(mem, (p, l)))
+        },
+    )?;
+    // The `http` flavour's generic outbound call shares the result slot.
+    let h = abi::IMPORT_HTTP_MODULE;
+    linker.func_wrap(
+        h,
+        "request",
+        |mut c: Caller<'_, StoreData>,
+         mp: i32,
+         ml: i32,
+         up: i32,
+         ul: i32,
+         hp: i32,
+         hl: i32,
+         bp: i32,
+         bl: i32| {
+            with(&mut c, |mem, host| {
+                host.http_request(mem, (mp, ml), (up, ul), (hp, hl), (bp, bl))
+            })
+        },
+    )?;
+    linker.func_wrap(
+        h,
         "take_result",
         |mut c: Caller<'_, StoreData>, p: i32, l: i32| {
             with(&mut c, |mem, host| host.take_result(mem, (p, l)))

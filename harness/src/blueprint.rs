@@ -1,0 +1,365 @@
+//! One cell's system under test, per integration mode: which processes run
+//! (store, app, daprd), how they are wired, and where load is sent. The
+//! runner measures whatever this starts the same way, so modes differ only
+//! here.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use hyper::Method;
+use prost::Message as _;
+
+use crate::app::{AppHost, HostLaunch};
+use crate::echo::EchoApp;
+use crate::load::Target;
+use crate::modes::{Mode, Trigger};
+use crate::module_server::ModuleServer;
+use crate::net::free_ports;
+use crate::redis::Redis;
+use crate::results::CellStatus;
+use crate::runner::{APP_ID, RunContext};
+use crate::scenario::{CellId, Plan, WasmSource};
+use crate::sidecar::{
+    Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, WasmBinding, WasmMiddleware,
+};
+use crate::workloads::{Catalog, Lookup};
+use crate::{runtimes, workloads};
+
+/// What a cell runs, resolved before anything starts.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The mode.
+    pub mode: Mode,
+    /// How load reaches it.
+    pub trigger: Trigger,
+    /// The state store.
+    pub store: StateStoreKind,
+    /// The guest module, for modes that run one.
+    pub module: Option<PathBuf>,
+}
+
+/// Works out what `cell` needs, or why it cannot run here.
+///
+/// # Errors
+/// A cell naming an unknown mode, trigger or store (the scenario checks
+/// those first), or unreadable vectors.
+pub fn resolve(
+    project: &Path,
+    cell: &CellId,
+    catalog: &Catalog,
+) -> Result<std::result::Result<Resolved, CellStatus>> {
+    let mode: Mode = cell.mode.parse()?;
+    let trigger: Trigger = cell.trigger.parse()?;
+    let store: StateStoreKind = cell.store.parse()?;
+    let not_applicable = |reason: String| Ok(Err(CellStatus::NotApplicable { reason }));
+    let vectors = workloads::load_vectors(project, &cell.workload)?;
+    if mode.pure_only() && !vectors.pure {
+        return not_applicable(format!(
+            "side effects: `{}` uses Dapr, and Wasm inside daprd cannot reach it (the talk: no side \
+             effects in middleware)",
+            cell.workload
+        ));
+    }
+    if trigger == Trigger::Direct && !mode.has_workload_host() {
+        return not_applicable(format!(
+            "{mode} has no app of ours to call directly: the Wasm runs inside daprd"
+        ));
+    }
+    if store == StateStoreKind::Redis
+        && let Err(err) = crate::redis::find()
+    {
+        return Ok(Err(CellStatus::Unavailable {
+            reason: err.to_string(),
+        }));
+    }
+    if mode.has_workload_host() && mode != Mode::Native {
+        let entry = runtimes::entry(&cell.runtime)?;
+        if let runtimes::Availability::Unavailable { reason, fix } = entry.availability {
+            return Ok(Err(CellStatus::Unavailable {
+                reason: format!("{reason} (fix: {fix})"),
+            }));
+        }
+    }
+    if mode == Mode::Native {
+        return not_applicable("native builds of the workloads are not linked into this host yet".to_owned());
+    }
+    let module = match mode.flavour() {
+        None => None,
+        Some(flavour) => match catalog.lookup(&cell.language, &cell.workload, flavour) {
+            Lookup::Built(path) => Some(path.to_owned()),
+            Lookup::Unavailable(reason) => return Ok(Err(CellStatus::Unavailable { reason })),
+            Lookup::NotApplicable(reason) => return not_applicable(reason),
+        },
+    };
+    Ok(Ok(Resolved {
+        mode,
+        trigger,
+        store,
+        module,
+    }))
+}
+
+/// The running processes of one cell and where its load goes.
+#[derive(Debug)]
+pub struct System {
+    /// Our app host serving the workload (app-hosted modes).
+    pub host: Option<AppHost>,
+    /// The echo app (middleware modes).
+    pub echo: Option<EchoApp>,
+    /// daprd.
+    pub sidecar: Sidecar,
+    /// The redis-server behind `statestore`.
+    pub redis: Option<Redis>,
+    /// Serves the module to daprd for `wasm_source = "http"`.
+    pub module_server: Option<ModuleServer>,
+    /// Where load goes.
+    pub target: Target,
+    /// Whether `target` speaks gRPC over h2c.
+    pub http2: bool,
+    /// The app's start-up time (host or echo), if there is an app.
+    pub app_startup: Duration,
+}
+
+impl System {
+    /// Process ids to meter, with their roles.
+    pub fn processes(&self) -> Vec<(&'static str, u32)> {
+        let mut out = vec![("daprd", self.sidecar.pid())];
+        if let Some(host) = &self.host {
+            out.push(("app", host.pid()));
+        }
+        if let Some(echo) = &self.echo {
+            out.push(("app", echo.pid()));
+        }
+        if let Some(redis) = &self.redis {
+            out.push(("redis", redis.pid()));
+        }
+        out
+    }
+
+    /// The app's pid, if any.
+    pub fn app_pid(&self) -> Option<u32> {
+        self.host
+            .as_ref()
+            .map(AppHost::pid)
+            .or_else(|| self.echo.as_ref().map(EchoApp::pid))
+    }
+
+    /// Stops everything, daprd first (it holds connections to the others).
+    pub fn stop(self) {
+        self.sidecar.stop();
+        if let Some(host) = self.host {
+            host.stop();
+        }
+        if let Some(echo) = self.echo {
+            echo.stop();
+        }
+        if let Some(redis) = self.redis {
+            redis.stop();
+        }
+    }
+}
+
+/// Starts the store, the app and daprd for `cell` in `dir`, with `body` as
+/// the request every load request sends.
+///
+/// # Errors
+/// A process that does not start (with its log tail).
+pub async fn start(
+    ctx: &RunContext,
+    plan: &Plan,
+    cell: &CellId,
+    resolved: &Resolved,
+    body: Bytes,
+    dir: &Path,
+) -> Result<System> {
+    let redis = match resolved.store {
+        StateStoreKind::Redis => Some(Redis::start(dir)?),
+        _ => None,
+    };
+    let ports = SidecarPorts::allocate()?;
+    let module_url = |server: &Option<ModuleServer>, module: &Path| match server {
+        Some(server) => server.url.clone(),
+        None => format!("file://{}", module.display()),
+    };
+    let module_server = match (&resolved.module, plan.dapr.wasm_source) {
+        (Some(module), WasmSource::Http) if resolved.mode.runs_in_daprd() => {
+            Some(ModuleServer::start(module).await?)
+        }
+        _ => None,
+    };
+
+    let mut spec = SidecarSpec::new(APP_ID, None)?;
+    spec.ports = ports;
+    spec.state_store = resolved.store;
+    spec.redis_port = redis.as_ref().map(|r| r.port);
+
+    let mut host = None;
+    let mut echo = None;
+    let app_startup;
+    match resolved.mode {
+        Mode::Embedded | Mode::EmbeddedCache | Mode::StandaloneHttp | Mode::Native => {
+            let module = resolved
+                .module
+                .clone()
+                .context("an app-hosted cell needs its module")?;
+            let (program, leading_args) =
+                runtimes::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
+            let mut extra_args = Vec::new();
+            let mut grpc = Some(ports.grpc);
+            match resolved.mode {
+                Mode::EmbeddedCache => extra_args.extend([
+                    "--state-cache-ttl-ms".to_owned(),
+                    plan.dapr.cache_ttl.as_millis().to_string(),
+                    "--state-cache-entries".to_owned(),
+                    plan.dapr.cache_entries.to_string(),
+                ]),
+                // The standalone blueprint reaches Dapr over HTTP only.
+                Mode::StandaloneHttp => {
+                    grpc = None;
+                    extra_args.extend(["--dapr-http-port".to_owned(), ports.http.to_string()]);
+                }
+                _ => {}
+            }
+            let launch = HostLaunch {
+                program,
+                leading_args,
+                modules: vec![(cell.workload.clone(), module)],
+                dapr_grpc_port: grpc,
+                extra_args,
+                port: free_ports(1)?[0],
+                ready_timeout: Duration::from_secs(120),
+            };
+            let started = AppHost::start(&launch, dir, "host.log").await?;
+            app_startup = started.startup;
+            spec.app_port = Some(started.port);
+            host = Some(started);
+        }
+        Mode::Middleware | Mode::MiddlewareHttpPipeline | Mode::MiddlewareBaseline => {
+            let started = EchoApp::start(&ctx.host_program, dir).await?;
+            app_startup = started.startup;
+            spec.app_port = Some(started.port);
+            echo = Some(started);
+            if let Some(module) = &resolved.module {
+                spec.middleware = Some(WasmMiddleware {
+                    url: module_url(&module_server, module),
+                    pipeline: if resolved.mode == Mode::MiddlewareHttpPipeline {
+                        Pipeline::Http
+                    } else {
+                        Pipeline::App
+                    },
+                });
+            }
+        }
+        Mode::Binding => {
+            let module = resolved
+                .module
+                .as_ref()
+                .context("a binding cell needs its module")?;
+            spec.wasm_bindings.push(WasmBinding {
+                name: cell.workload.clone(),
+                url: module_url(&module_server, module),
+            });
+            app_startup = Duration::ZERO;
+        }
+    }
+    let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
+
+    let (target, http2) = match (resolved.mode, resolved.trigger) {
+        (Mode::Binding, _) => (invoke_binding_target(&sidecar, &cell.workload, &body)?, true),
+        (_, Trigger::Direct) => {
+            let port = host
+                .as_ref()
+                .map(|h| h.port)
+                .context("a direct trigger needs an app host")?;
+            (
+                Target::new(
+                    &format!("http://127.0.0.1:{port}/{}", cell.workload),
+                    Method::POST,
+                    body,
+                )?,
+                false,
+            )
+        }
+        (_, Trigger::Dapr) => (
+            Target::new(&sidecar.invoke_url(&cell.workload), Method::POST, body)?,
+            false,
+        ),
+    };
+    Ok(System {
+        host,
+        echo,
+        sidecar,
+        redis,
+        module_server,
+        target,
+        http2,
+        app_startup,
+    })
+}
+
+/// daprd's gRPC `InvokeBinding` with operation `execute`, as an h2c target:
+/// gRPC carries the request bytes to the binding unchanged, where the HTTP
+/// API would re-encode them as JSON.
+fn invoke_binding_target(sidecar: &Sidecar, name: &str, body: &Bytes) -> Result<Target> {
+    use dapr::dapr::proto::runtime::v1::InvokeBindingRequest;
+    let request = InvokeBindingRequest {
+        name: name.to_owned(),
+        data: body.to_vec(),
+        metadata: Default::default(),
+        operation: "execute".to_owned(),
+    };
+    let message = request.encode_to_vec();
+    // gRPC framing: uncompressed flag, big-endian length, message.
+    let mut frame = Vec::with_capacity(5 + message.len());
+    frame.push(0);
+    frame.extend_from_slice(&u32::try_from(message.len())?.to_be_bytes());
+    frame.extend_from_slice(&message);
+    let url = format!(
+        "http://127.0.0.1:{}/dapr.proto.runtime.v1.Dapr/InvokeBinding",
+        sidecar.grpc_port
+    );
+    let mut target = Target::new(&url, Method::POST, Bytes::from(frame))?;
+    target.headers.push((
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/grpc"),
+    ));
+    target.headers.push((
+        hyper::header::TE,
+        hyper::header::HeaderValue::from_static("trailers"),
+    ));
+    Ok(target)
+}
+
+/// Sends requests until one succeeds: the end of a cold start.
+///
+/// # Errors
+/// The workload refusing the request (HTTP 422), or no success in time.
+pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> Result<()> {
+    let until = Instant::now() + deadline;
+    loop {
+        let spec = crate::load::LoadSpec {
+            connections: 1,
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(2),
+            max_requests: Some(1),
+            timeout: Duration::from_secs(10),
+            http2,
+            threads: 1,
+            ..crate::load::LoadSpec::default()
+        };
+        let last = match crate::load::run(target, &spec).await {
+            Ok(report) if report.requests > report.errors.values().sum::<u64>() => return Ok(()),
+            Ok(report) if report.errors.contains_key("http-422") => {
+                bail!("the workload refused the request body (HTTP 422)")
+            }
+            Ok(report) => format!("errors {:?}", report.errors),
+            Err(err) => format!("{err:#}"),
+        };
+        if Instant::now() >= until {
+            bail!("no successful response within {deadline:?}; last attempt: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,287 @@
+//! The talk's "reduce talks with local state and caching" variation of the
+//! embedded blueprint (`embedded+cache`): a read-through cache of state gets
+//! in front of the sidecar, bounded in entries and age.
+//!
+//! Writes go through to Dapr and then drop the key from the cache rather
+//! than storing the written value: Dapr's save does not return the new etag,
+//! and a cached value without its etag would make the next first-write
+//! (every etag-aware workload) fail and retry. An etag mismatch drops the key
+//! too, so a stale entry costs one retry, never a wrong answer. The cache is
+//! per host process, so it is only coherent while this app is the only
+//! writer — true in every blueprint cell.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use blueprint_runtime_api::{
+    Concurrency, DaprHost, HostError, LogLevel, OutboundRequest, OutboundResponse, StateEntry,
+};
+use serde::{Deserialize, Serialize};
+
+/// Hits and misses, for `GET /stats` and the results' hit ratio.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Gets answered from the cache.
+    pub hits: u64,
+    /// Gets that went to the sidecar.
+    pub misses: u64,
+}
+
+type Key = (String, String);
+
+struct Entries {
+    /// Cached answers, `None` for a key known to have no value.
+    map: HashMap<Key, (Option<StateEntry>, Instant)>,
+    /// Insertion order, for first-in-first-out eviction.
+    order: VecDeque<Key>,
+}
+
+/// A read-through state cache in front of `inner`.
+pub struct StateCache {
+    inner: Arc<dyn DaprHost>,
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<Entries>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for StateCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateCache")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl StateCache {
+    /// Caches up to `capacity` keys for at most `ttl` each.
+    pub fn new(inner: Arc<dyn DaprHost>, ttl: Duration, capacity: usize) -> Self {
+        Self {
+            inner,
+            ttl,
+            capacity: capacity.max(1),
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+            }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // A panic while holding the lock leaves plain data behind: keep going.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn forget(&self, store: &str, key: &str) {
+        self.lock().map.remove(&(store.to_owned(), key.to_owned()));
+    }
+
+    fn remember(&self, key: Key, value: Option<StateEntry>) {
+        let mut entries = self.lock();
+        if entries.map.insert(key.clone(), (value, Instant::now())).is_none() {
+            entries.order.push_back(key);
+        }
+        while entries.map.len() > self.capacity {
+            match entries.order.pop_front() {
+                Some(oldest) => {
+                    entries.map.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        // Keys forgotten by writes leave stale names in `order`; drop them
+        // once they outnumber the live ones.
+        if entries.order.len() > 2 * self.capacity {
+            let Entries { map, order } = &mut *entries;
+            order.retain(|k| map.contains_key(k));
+        }
+    }
+
+    fn after_write(&self, store: &str, key: &str, result: Result<(), HostError>) -> Result<(), HostError> {
+        // Success, mismatch or failure: what the cache holds for the key may
+        // no longer be what the store holds.
+        self.forget(store, key);
+        result
+    }
+}
+
+impl DaprHost for StateCache {
+    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+        let cache_key = (store.to_owned(), key.to_owned());
+        if let Some((value, at)) = self.lock().map.get(&cache_key)
+            && at.elapsed() < self.ttl
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(value.clone());
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let value = self.inner.state_get(store, key)?;
+        self.remember(cache_key, value.clone());
+        Ok(value)
+    }
+
+    fn state_set(
+        &self,
+        store: &str,
+        key: &str,
+        value: &[u8],
+        etag: Option<&str>,
+        concurrency: Concurrency,
+    ) -> Result<(), HostError> {
+        let result = self.inner.state_set(store, key, value, etag, concurrency);
+        self.after_write(store, key, result)
+    }
+
+    fn state_delete(
+        &self,
+        store: &str,
+        key: &str,
+        etag: Option<&str>,
+        concurrency: Concurrency,
+    ) -> Result<(), HostError> {
+        let result = self.inner.state_delete(store, key, etag, concurrency);
+        self.after_write(store, key, result)
+    }
+
+    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError> {
+        self.inner.publish(pubsub, topic, data, content_type)
+    }
+
+    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError> {
+        self.inner.invoke_binding(name, operation, data)
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        self.inner.log(level, message);
+    }
+
+    fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
+        self.inner.http_request(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store in memory with version-number etags, counting the gets that reach it.
+    #[derive(Default)]
+    struct Store {
+        data: Mutex<HashMap<String, (Vec<u8>, u64)>>,
+        gets: AtomicU64,
+    }
+
+    impl DaprHost for Store {
+        fn state_get(&self, _: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+            self.gets.fetch_add(1, Ordering::Relaxed);
+            Ok(self.data.lock().unwrap().get(key).map(|(v, version)| StateEntry {
+                value: v.clone(),
+                etag: Some(version.to_string()),
+            }))
+        }
+        fn state_set(
+            &self,
+            _: &str,
+            key: &str,
+            value: &[u8],
+            etag: Option<&str>,
+            _: Concurrency,
+        ) -> Result<(), HostError> {
+            let mut data = self.data.lock().unwrap();
+            let current = data.get(key).map(|(_, v)| v.to_string());
+            if etag.map(str::to_owned) != current {
+                return Err(HostError::EtagMismatch);
+            }
+            let version = current.map_or(1, |v| v.parse::<u64>().unwrap() + 1);
+            data.insert(key.to_owned(), (value.to_vec(), version));
+            Ok(())
+        }
+        fn state_delete(&self, _: &str, key: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
+            self.data.lock().unwrap().remove(key);
+            Ok(())
+        }
+        fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
+            Ok(())
+        }
+        fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
+            Ok(vec![])
+        }
+        fn log(&self, _: LogLevel, _: &str) {}
+    }
+
+    #[test]
+    fn repeated_gets_hit_and_writes_are_never_served_stale() {
+        let store = Arc::new(Store::default());
+        let cache = StateCache::new(store.clone(), Duration::from_secs(60), 16);
+        assert_eq!(cache.state_get("s", "k").unwrap(), None);
+        assert_eq!(cache.state_get("s", "k").unwrap(), None);
+        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1 });
+        cache
+            .state_set("s", "k", b"1", None, Concurrency::FirstWrite)
+            .unwrap();
+        let entry = cache.state_get("s", "k").unwrap().unwrap();
+        assert_eq!(
+            (entry.value.as_slice(), entry.etag.as_deref()),
+            (&b"1"[..], Some("1"))
+        );
+        // The etag read through the cache is the store's: a first-write with it succeeds.
+        cache
+            .state_set("s", "k", b"2", entry.etag.as_deref(), Concurrency::FirstWrite)
+            .unwrap();
+        assert_eq!(cache.state_get("s", "k").unwrap().unwrap().value, b"2");
+        assert_eq!(store.gets.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn a_mismatch_drops_the_key_so_the_retry_reads_the_store() {
+        let store = Arc::new(Store::default());
+        let cache = StateCache::new(store.clone(), Duration::from_secs(60), 16);
+        let stale = cache.state_get("s", "k").unwrap(); // caches "no value"
+        store
+            .state_set("s", "k", b"9", None, Concurrency::FirstWrite)
+            .unwrap(); // another writer
+        assert_eq!(
+            cache.state_set(
+                "s",
+                "k",
+                b"1",
+                stale.and_then(|e| e.etag).as_deref(),
+                Concurrency::FirstWrite
+            ),
+            Err(HostError::EtagMismatch)
+        );
+        assert_eq!(cache.state_get("s", "k").unwrap().unwrap().value, b"9");
+    }
+
+    #[test]
+    fn entries_expire_and_the_oldest_is_evicted_at_capacity() {
+        let store = Arc::new(Store::default());
+        let cache = StateCache::new(store.clone(), Duration::from_millis(30), 2);
+        for key in ["a", "b", "c"] {
+            cache.state_get("s", key).unwrap();
+        }
+        cache.state_get("s", "c").unwrap(); // hit
+        cache.state_get("s", "a").unwrap(); // evicted: miss
+        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 4 });
+        std::thread::sleep(Duration::from_millis(40));
+        cache.state_get("s", "a").unwrap(); // expired: miss
+        assert_eq!(cache.stats().misses, 5);
+    }
+}
