@@ -181,7 +181,7 @@ fn cargo_build(
 }
 
 /// `name` on PATH, or its newest versioned Debian/LLVM name (`clang-19`, …).
-fn find_tool(name: &str) -> Option<PathBuf> {
+pub(super) fn find_tool(name: &str) -> Option<PathBuf> {
     let candidates = std::iter::once(name.to_owned()).chain((14..=22).rev().map(|v| format!("{name}-{v}")));
     for candidate in candidates {
         if let Some(found) = on_path(&candidate) {
