@@ -20,7 +20,7 @@ use crate::net::free_ports;
 use crate::redis::Redis;
 use crate::results::CellStatus;
 use crate::runner::{APP_ID, RunContext};
-use crate::scenario::{CellId, Plan, WasmSource};
+use crate::scenario::{CellId, DaprSettings, WasmSource};
 use crate::sidecar::{
     Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, WasmBinding, WasmMiddleware,
 };
@@ -168,7 +168,7 @@ impl System {
 /// A process that does not start (with its log tail).
 pub async fn start(
     ctx: &RunContext,
-    plan: &Plan,
+    settings: &DaprSettings,
     cell: &CellId,
     resolved: &Resolved,
     body: Bytes,
@@ -183,7 +183,7 @@ pub async fn start(
         Some(server) => server.url.clone(),
         None => format!("file://{}", module.display()),
     };
-    let module_server = match (&resolved.module, plan.dapr.wasm_source) {
+    let module_server = match (&resolved.module, settings.wasm_source) {
         (Some(module), WasmSource::Http) if resolved.mode.runs_in_daprd() => {
             Some(ModuleServer::start(module).await?)
         }
@@ -211,9 +211,9 @@ pub async fn start(
             match resolved.mode {
                 Mode::EmbeddedCache => extra_args.extend([
                     "--state-cache-ttl-ms".to_owned(),
-                    plan.dapr.cache_ttl.as_millis().to_string(),
+                    settings.cache_ttl.as_millis().to_string(),
                     "--state-cache-entries".to_owned(),
-                    plan.dapr.cache_entries.to_string(),
+                    settings.cache_entries.to_string(),
                 ]),
                 // The standalone blueprint reaches Dapr over HTTP only.
                 Mode::StandaloneHttp => {

@@ -68,6 +68,9 @@ pub struct ConformanceArgs {
     /// Only this runtime.
     #[arg(long)]
     pub runtime: Option<String>,
+    /// Only this mode (embedded, embedded+cache, standalone-http, middleware, binding, native).
+    #[arg(long)]
+    pub mode: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -167,7 +170,11 @@ async fn conformance_cmd(args: ConformanceArgs) -> Result<i32> {
         project,
         cache: paths::cache_dir(),
     };
-    let cells = interruptible(conformance::run_all(&ctx, args.runtime.as_deref(), work.path())).await?;
+    let filter = conformance::Filter {
+        runtime: args.runtime.clone(),
+        mode: args.mode.clone(),
+    };
+    let cells = interruptible(conformance::run_all(&ctx, &filter, work.path())).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cells)?);
     } else {

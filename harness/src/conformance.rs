@@ -13,12 +13,18 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::app::start_with_sidecar;
+use bytes::Bytes;
+
+use crate::blueprint::{self, Resolved};
 use crate::daprd::Daprd;
 use crate::http::ControlClient;
+use crate::modes::{self, Mode, Trigger};
+use crate::results::CellStatus;
+use crate::runner::RunContext;
 use crate::runtimes;
+use crate::scenario::{CellId, DaprSettings};
 use crate::sidecar::{STATE_STORE, StateStoreKind};
-use crate::workloads::{self, Expected, Flavour, Lookup, VectorFile};
+use crate::workloads::{self, Expected, VectorFile};
 
 /// What conformance needs to start hosts and sidecars.
 #[derive(Debug, Clone)]
@@ -38,6 +44,8 @@ pub struct ConformanceContext {
 pub struct ConformanceCell {
     /// Workload.
     pub workload: String,
+    /// Integration mode.
+    pub mode: String,
     /// Guest language.
     pub language: String,
     /// Runtime.
@@ -70,9 +78,12 @@ enum Outcome {
     Output(Vec<u8>),
     GuestError(String),
     Failure(String),
+    /// The binding failed; daprd does not pass the guest's message on.
+    BindingError(String),
 }
 
-/// Runs one workload's vectors on one runtime against a fresh daprd in `dir`.
+/// Runs one workload's vectors in the embedded mode on one runtime against a
+/// fresh daprd in `dir`.
 ///
 /// # Errors
 /// Setup failures (host, daprd); case mismatches are reported in the cell.
@@ -84,46 +95,99 @@ pub async fn check_cell(
     vectors: &VectorFile,
     dir: &Path,
 ) -> Result<ConformanceCell> {
+    let cell = cell_id(&vectors.workload, Mode::Embedded, runtime, language);
+    let resolved = Resolved {
+        mode: Mode::Embedded,
+        trigger: Trigger::Direct,
+        store: StateStoreKind::InMemory,
+        module: Some(module_path.to_owned()),
+    };
+    check(ctx, &cell, &resolved, vectors, dir).await
+}
+
+fn cell_id(workload: &str, mode: Mode, runtime: &str, language: &str) -> CellId {
+    CellId {
+        workload: workload.into(),
+        mode: mode.as_str().into(),
+        runtime: runtime.into(),
+        language: language.into(),
+        protocol: "http".into(),
+        store: StateStoreKind::InMemory.to_string(),
+        trigger: "direct".into(),
+    }
+}
+
+/// Runs one cell's vectors in its mode against a fresh daprd in `dir`. Cases
+/// go to the app host directly where there is one (its `dapr` calls still go
+/// to daprd), else through daprd: the middleware pipeline in front of the
+/// echo app, or the binding API.
+///
+/// # Errors
+/// Setup failures (host, daprd); case mismatches are reported in the cell.
+pub async fn check(
+    ctx: &ConformanceContext,
+    cell_id: &CellId,
+    resolved: &Resolved,
+    vectors: &VectorFile,
+    dir: &Path,
+) -> Result<ConformanceCell> {
     let mut cell = ConformanceCell {
         workload: vectors.workload.clone(),
-        language: language.into(),
-        runtime: runtime.into(),
+        mode: cell_id.mode.clone(),
+        language: cell_id.language.clone(),
+        runtime: cell_id.runtime.clone(),
         status: "pass".into(),
         passed: 0,
         cases: vectors.cases.len(),
         first_difference: None,
     };
     std::fs::create_dir_all(dir)?;
-    let (host, sidecar) = start_with_sidecar(
-        &ctx.daprd,
-        runtimes::host_command(runtime, &ctx.self_exe, &ctx.project, &ctx.cache)?,
-        (vectors.workload.clone(), module_path.to_owned()),
-        "conformance",
-        StateStoreKind::InMemory,
+    let run_ctx = RunContext {
+        project: ctx.project.clone(),
+        cache: ctx.cache.clone(),
+        daprd: ctx.daprd.clone(),
+        host_program: ctx.self_exe.clone(),
+        work_dir: dir.to_owned(),
+    };
+    let system = blueprint::start(
+        &run_ctx,
+        &DaprSettings::default(),
+        cell_id,
+        resolved,
+        Bytes::new(),
         dir,
     )
     .await?;
 
     let client = ControlClient::default();
-    let url = format!("http://127.0.0.1:{}/{}", host.port, vectors.workload);
+    let url = match &system.host {
+        Some(host) => format!("http://127.0.0.1:{}/{}", host.port, vectors.workload),
+        None => system.sidecar.invoke_url(&vectors.workload),
+    };
     for case in &vectors.cases {
-        let reply = client
-            .post(&url, case.input_bytes()?, Duration::from_secs(30))
-            .await?;
-        let got = match reply.status.as_u16() {
-            200 => Outcome::Output(reply.body.to_vec()),
-            422 => Outcome::GuestError(reply.text()),
-            code => Outcome::Failure(format!("HTTP {code}: {}", reply.text())),
+        let input = case.input_bytes()?;
+        let got = if resolved.mode == Mode::Binding {
+            invoke_binding(system.sidecar.grpc_port, &vectors.workload, input).await
+        } else {
+            let reply = client.post(&url, input, Duration::from_secs(30)).await?;
+            match reply.status.as_u16() {
+                200 => Outcome::Output(reply.body.to_vec()),
+                422 => Outcome::GuestError(reply.text()),
+                code => Outcome::Failure(format!("HTTP {code}: {}", reply.text())),
+            }
         };
         let difference = match (case.expected()?, got) {
             (Expected::Output(want), Outcome::Output(have)) if want == have => None,
             (Expected::Error(want), Outcome::GuestError(have)) if want == have => None,
+            // daprd's bindings.wasm drops the guest's stderr: only the failure is visible.
+            (Expected::Error(_), Outcome::BindingError(_)) => None,
             (Expected::Output(want), Outcome::Output(have)) => {
                 Some(format!("output {} != expected {}", show(&have), show(&want)))
             }
-            (Expected::Output(want), Outcome::GuestError(err) | Outcome::Failure(err)) => {
-                Some(format!("failed ({err}), expected output {}", show(&want)))
-            }
+            (
+                Expected::Output(want),
+                Outcome::GuestError(err) | Outcome::Failure(err) | Outcome::BindingError(err),
+            ) => Some(format!("failed ({err}), expected output {}", show(&want))),
             (Expected::Error(want), Outcome::Output(have)) => {
                 Some(format!("returned {}, expected error {want:?}", show(&have)))
             }
@@ -140,7 +204,7 @@ pub async fn check_cell(
         }
     }
     for (key, want) in &vectors.final_state {
-        let have = sidecar.get_state(STATE_STORE, key).await?;
+        let have = system.sidecar.get_state(STATE_STORE, key).await?;
         if have.as_deref() != Some(want.as_bytes()) && cell.first_difference.is_none() {
             cell.first_difference = Some(format!(
                 "final state `{key}`: {} != expected {}",
@@ -152,18 +216,40 @@ pub async fn check_cell(
     if cell.first_difference.is_some() {
         cell.status = "fail".into();
     }
-    sidecar.stop();
-    host.stop();
+    system.stop();
     Ok(cell)
 }
 
-/// Runs every workload × runtime cell.
+/// One call of daprd's `bindings.wasm` binding over gRPC (which passes the
+/// bytes unchanged; the HTTP API would re-encode them as JSON).
+async fn invoke_binding(grpc_port: u16, name: &str, data: Vec<u8>) -> Outcome {
+    use dapr::dapr::proto::runtime::v1::InvokeBindingRequest;
+    use dapr::dapr::proto::runtime::v1::dapr_client::DaprClient;
+    let endpoint = format!("http://127.0.0.1:{grpc_port}");
+    let mut client = match DaprClient::connect(endpoint).await {
+        Ok(client) => client,
+        Err(err) => return Outcome::Failure(format!("connecting to daprd: {err}")),
+    };
+    let request = InvokeBindingRequest {
+        name: name.to_owned(),
+        data,
+        metadata: Default::default(),
+        operation: "execute".to_owned(),
+    };
+    match client.invoke_binding(request).await {
+        Ok(response) => Outcome::Output(response.into_inner().data),
+        Err(status) => Outcome::BindingError(status.message().to_owned()),
+    }
+}
+
+/// Every cell of every workload × language × mode × runtime; cells that do
+/// not apply say why.
 ///
 /// # Errors
 /// Guest build failures; cell failures are reported in the cells.
 pub async fn run_all(
     ctx: &ConformanceContext,
-    runtime_filter: Option<&str>,
+    filter: &Filter,
     work_dir: &Path,
 ) -> Result<Vec<ConformanceCell>> {
     let catalog = workloads::build_all(&ctx.project, &ctx.cache)?;
@@ -171,38 +257,52 @@ pub async fn run_all(
     for workload in workloads::known_workloads(&ctx.project)? {
         let vectors = workloads::load_vectors(&ctx.project, &workload)?;
         for language in workloads::LANGUAGES {
-            for entry in runtimes::entries() {
-                if runtime_filter.is_some_and(|r| r != entry.name) {
+            for mode in CONFORMANCE_MODES {
+                if filter.mode.as_ref().is_some_and(|m| m != mode.as_str()) {
                     continue;
                 }
-                let unavailable = |reason: String| ConformanceCell {
-                    workload: workload.clone(),
-                    language: (*language).into(),
-                    runtime: entry.name.into(),
-                    status: "unavailable".into(),
-                    passed: 0,
-                    cases: vectors.cases.len(),
-                    first_difference: Some(reason),
+                let runtimes: Vec<String> = if mode.runs_in_daprd() {
+                    vec![modes::IN_DAPRD.into()]
+                } else if *mode == Mode::Native {
+                    vec![modes::NATIVE.into()]
+                } else {
+                    runtimes::entries().iter().map(|e| e.name.to_owned()).collect()
                 };
-                if let runtimes::Availability::Unavailable { reason, fix } = &entry.availability {
-                    cells.push(unavailable(format!("{reason} (fix: {fix})")));
-                    continue;
-                }
-                let module = match catalog.lookup(language, &workload, Flavour::Embedded) {
-                    Lookup::Built(module) => module.to_owned(),
-                    Lookup::Unavailable(reason) | Lookup::NotApplicable(reason) => {
-                        cells.push(unavailable(reason));
+                for runtime in runtimes {
+                    if filter.runtime.as_ref().is_some_and(|r| *r != runtime) {
                         continue;
                     }
-                };
-                let dir = work_dir.join(format!("{workload}-{language}-{}", entry.name));
-                match check_cell(ctx, entry.name, language, &module, &vectors, &dir).await {
-                    Ok(cell) => cells.push(cell),
-                    Err(err) => cells.push(ConformanceCell {
-                        status: "fail".into(),
-                        first_difference: Some(format!("{err:#}")),
-                        ..unavailable(String::new())
-                    }),
+                    let id = cell_id(&workload, *mode, &runtime, language);
+                    let skipped = |status: &str, reason: String| ConformanceCell {
+                        workload: workload.clone(),
+                        mode: mode.as_str().into(),
+                        language: (*language).into(),
+                        runtime: runtime.clone(),
+                        status: status.into(),
+                        passed: 0,
+                        cases: vectors.cases.len(),
+                        first_difference: Some(reason),
+                    };
+                    let resolved = match blueprint::resolve(&ctx.project, &id, &catalog)? {
+                        Ok(resolved) => resolved,
+                        Err(CellStatus::NotApplicable { reason }) => {
+                            cells.push(skipped("n/a", reason));
+                            continue;
+                        }
+                        Err(CellStatus::Unavailable { reason }) => {
+                            cells.push(skipped("unavailable", reason));
+                            continue;
+                        }
+                        Err(other) => {
+                            cells.push(skipped("fail", format!("{other:?}")));
+                            continue;
+                        }
+                    };
+                    let dir = work_dir.join(format!("{workload}-{language}-{mode}-{runtime}"));
+                    match check(ctx, &id, &resolved, &vectors, &dir).await {
+                        Ok(cell) => cells.push(cell),
+                        Err(err) => cells.push(skipped("fail", format!("{err:#}"))),
+                    }
                 }
             }
         }
@@ -210,13 +310,33 @@ pub async fn run_all(
     Ok(cells)
 }
 
+/// The modes conformance covers: every mode that runs a guest.
+pub const CONFORMANCE_MODES: &[Mode] = &[
+    Mode::Embedded,
+    Mode::EmbeddedCache,
+    Mode::StandaloneHttp,
+    Mode::Middleware,
+    Mode::Binding,
+    Mode::Native,
+];
+
+/// Which cells `run_all` checks.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this runtime.
+    pub runtime: Option<String>,
+    /// Only this mode.
+    pub mode: Option<String>,
+}
+
 /// The matrix as text: one line per cell.
 pub fn render(cells: &[ConformanceCell]) -> String {
     let mut out = String::new();
     for c in cells {
         out.push_str(&format!(
-            "{:<10} {:<6} {:<10} {:<11} {}/{}{}\n",
+            "{:<10} {:<16} {:<10} {:<17} {:<11} {}/{}{}\n",
             c.workload,
+            c.mode,
             c.language,
             c.runtime,
             c.status.to_uppercase(),

@@ -48,6 +48,8 @@ pub const ALL: &[Mode] = &[
 pub const IN_DAPRD: &str = "wazero-in-daprd";
 /// Runtime and language recorded for cells without any Wasm guest.
 pub const NONE: &str = "none";
+/// Runtime recorded for the native cells (the workload compiled into the host).
+pub const NATIVE: &str = "native";
 
 impl Mode {
     /// Its name in scenarios and results.

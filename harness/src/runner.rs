@@ -216,7 +216,7 @@ async fn run_trial(
 
     // Cold start: spawn every process, then the first successful response.
     let cold = Instant::now();
-    let system = blueprint::start(ctx, plan, cell, &resolved, body, dir).await?;
+    let system = blueprint::start(ctx, &plan.dapr, cell, &resolved, body, dir).await?;
     // Everything is up and nothing has been sent yet.
     let host_idle_rss_bytes = system.app_pid().and_then(crate::meter::rss_bytes);
     blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?;

@@ -457,7 +457,7 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
             let mode_value: Mode = mode.parse()?;
             let (runtimes_here, languages_here): (Vec<String>, Vec<String>) = match mode_value {
                 Mode::MiddlewareBaseline => (vec![modes::NONE.into()], vec![modes::NONE.into()]),
-                Mode::Native => (vec!["native".into()], languages.clone()),
+                Mode::Native => (vec![modes::NATIVE.into()], languages.clone()),
                 m if m.runs_in_daprd() => (vec![modes::IN_DAPRD.into()], languages.clone()),
                 _ => (runtimes.clone(), languages.clone()),
             };

@@ -32,7 +32,7 @@ async fn check(runtime: &str) {
         }
     }
     for ((language, workload), module) in &guests {
-        let vectors = workloads::load_vectors(&ctx.project, &workload).unwrap();
+        let vectors = workloads::load_vectors(&ctx.project, workload).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cell = conformance::check_cell(&ctx, runtime, language, module, &vectors, dir.path())
             .await

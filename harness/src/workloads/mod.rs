@@ -183,7 +183,7 @@ impl Catalog {
         match unsupported {
             Some((_, reason)) => Lookup::NotApplicable((*reason).to_owned()),
             None => Lookup::NotApplicable(format!(
-                "no {language} implementation of `{workload}` as a {flavour} module"
+                "no {language} `{workload}` module of the {flavour} flavour"
             )),
         }
     }
