@@ -12,10 +12,13 @@ const ETAG_MISMATCH: i64 = -2;
 const NO_RESULT: i64 = -5;
 const BUFFER_TOO_SMALL: i64 = -6;
 
+/// Key -> (value, etag).
+type Store = HashMap<Vec<u8>, (Vec<u8>, u64)>;
+
 /// One state store, the published events and the result slot.
 #[derive(Default)]
 struct Memory {
-    state: RefCell<HashMap<Vec<u8>, (Vec<u8>, u64)>>,
+    state: RefCell<Store>,
     next_etag: Cell<u64>,
     published: RefCell<Vec<(String, String, String)>>,
     slot: RefCell<Option<Vec<u8>>>,
