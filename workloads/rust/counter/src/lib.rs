@@ -11,7 +11,11 @@ const STORE: &str = "statestore";
 const MAX_KEY_LEN: usize = 128;
 const MAX_ATTEMPTS: usize = 64;
 
-fn increment(input: &[u8]) -> Result<Vec<u8>, String> {
+/// The workload's handler.
+///
+/// # Errors
+/// The guest errors of workloads/ABI.md's `counter` section.
+pub fn handle(input: &[u8]) -> Result<Vec<u8>, String> {
     let key = parse_key(input)?;
     for _ in 0..MAX_ATTEMPTS {
         let entry = state_get(STORE, key).map_err(dapr)?;
@@ -19,10 +23,7 @@ fn increment(input: &[u8]) -> Result<Vec<u8>, String> {
             Some(entry) => (parse_counter(&entry.value)?, entry.etag.as_deref()),
             None => (0, None),
         };
-        let next = current
-            .checked_add(1)
-            .ok_or("counter overflow")?
-            .to_string();
+        let next = current.checked_add(1).ok_or("counter overflow")?.to_string();
         match state_set(STORE, key, next.as_bytes(), etag, Concurrency::FirstWrite) {
             Ok(()) => return Ok(next.into_bytes()),
             Err(Error::EtagMismatch) => continue,
@@ -65,7 +66,7 @@ fn dapr(err: Error) -> String {
     format!("dapr: {err}")
 }
 
-blueprint_guest::workload!(increment);
+blueprint_guest::workload!(handle);
 
 #[cfg(test)]
 mod tests {
@@ -97,10 +98,7 @@ mod tests {
             b"\"1\"",
             b"18446744073709551616",
         ] {
-            assert_eq!(
-                parse_counter(bad),
-                Err("stored value is not a counter".into())
-            );
+            assert_eq!(parse_counter(bad), Err("stored value is not a counter".into()));
         }
     }
 }

@@ -1,61 +1,13 @@
-//! Safe wrappers over the `dapr` import module.
+//! Safe wrappers over the raw Dapr calls ([`crate::raw`]).
 //!
-//! Every import takes `(ptr, len)` pairs into linear memory and returns a
-//! non-negative value or a negative error code, so each wrapper is one raw call
-//! followed by [`check`]. Strings are passed as they are: the host checks UTF-8
-//! and bounds and answers `INVALID_ARGUMENT` instead of trapping.
+//! Every raw call returns a non-negative value or a negative error code, so
+//! each wrapper is one raw call followed by [`check`]. Strings are passed as
+//! they are: the host checks UTF-8 and bounds and answers `INVALID_ARGUMENT`
+//! instead of trapping.
 
 use std::fmt;
 
-/// The raw imports, exactly as ABI.md lists them. On `wasm32` a pointer and a
-/// `usize` are both an `i32`, so these are the ABI's signatures.
-mod sys {
-    #[link(wasm_import_module = "dapr")]
-    unsafe extern "C" {
-        pub fn state_get(store: *const u8, store_len: usize, key: *const u8, key_len: usize)
-        -> i64;
-        pub fn state_set(
-            store: *const u8,
-            store_len: usize,
-            key: *const u8,
-            key_len: usize,
-            value: *const u8,
-            value_len: usize,
-            etag: *const u8,
-            etag_len: usize,
-            concurrency: i32,
-        ) -> i64;
-        pub fn state_delete(
-            store: *const u8,
-            store_len: usize,
-            key: *const u8,
-            key_len: usize,
-            etag: *const u8,
-            etag_len: usize,
-            concurrency: i32,
-        ) -> i64;
-        pub fn publish(
-            pubsub: *const u8,
-            pubsub_len: usize,
-            topic: *const u8,
-            topic_len: usize,
-            data: *const u8,
-            data_len: usize,
-            content_type: *const u8,
-            content_type_len: usize,
-        ) -> i64;
-        pub fn invoke_binding(
-            name: *const u8,
-            name_len: usize,
-            operation: *const u8,
-            operation_len: usize,
-            data: *const u8,
-            data_len: usize,
-        ) -> i64;
-        pub fn log(level: i32, message: *const u8, message_len: usize);
-        pub fn take_result(buf: *mut u8, buf_len: usize) -> i64;
-    }
-}
+use crate::raw;
 
 /// Why a `dapr` call failed: the ABI's error codes, plus [`Error::Malformed`]
 /// for a host result that breaks the ABI's layout.
@@ -161,8 +113,7 @@ fn take(size: u64) -> Result<Vec<u8>, Error> {
     // A size that does not even fit the address space is a host bug.
     let size = usize::try_from(size).map_err(|_| Error::Malformed)?;
     let mut buf = vec![0; size];
-    // SAFETY: the host writes at most `buf.len()` bytes into `buf`.
-    let copied = check(unsafe { sys::take_result(buf.as_mut_ptr(), buf.len()) })?;
+    let copied = check(raw::take_result(&mut buf))?;
     buf.truncate(usize::try_from(copied).map_err(|_| Error::Malformed)?);
     Ok(buf)
 }
@@ -188,9 +139,7 @@ fn parse_entry(mut raw: Vec<u8>) -> Result<StateEntry, Error> {
 /// # Errors
 /// Any host error other than `NOT_FOUND`.
 pub fn state_get(store: &str, key: &str) -> Result<Option<StateEntry>, Error> {
-    // SAFETY: every pair describes a live slice; the host only reads them.
-    let ret = unsafe { sys::state_get(store.as_ptr(), store.len(), key.as_ptr(), key.len()) };
-    match check(ret) {
+    match check(raw::state_get(store.as_bytes(), key.as_bytes())) {
         Ok(size) => take(size).and_then(parse_entry).map(Some),
         Err(Error::NotFound) => Ok(None),
         Err(err) => Err(err),
@@ -210,21 +159,14 @@ pub fn state_set(
     concurrency: Concurrency,
 ) -> Result<(), Error> {
     let etag = etag.unwrap_or_default();
-    // SAFETY: every pair describes a live slice; the host only reads them.
-    let ret = unsafe {
-        sys::state_set(
-            store.as_ptr(),
-            store.len(),
-            key.as_ptr(),
-            key.len(),
-            value.as_ptr(),
-            value.len(),
-            etag.as_ptr(),
-            etag.len(),
-            concurrency as i32,
-        )
-    };
-    check(ret).map(drop)
+    check(raw::state_set(
+        store.as_bytes(),
+        key.as_bytes(),
+        value,
+        etag.as_bytes(),
+        concurrency as i32,
+    ))
+    .map(drop)
 }
 
 /// Deletes `key`; `etag` is checked as `concurrency` says.
@@ -239,19 +181,13 @@ pub fn state_delete(
     concurrency: Concurrency,
 ) -> Result<(), Error> {
     let etag = etag.unwrap_or_default();
-    // SAFETY: every pair describes a live slice; the host only reads them.
-    let ret = unsafe {
-        sys::state_delete(
-            store.as_ptr(),
-            store.len(),
-            key.as_ptr(),
-            key.len(),
-            etag.as_ptr(),
-            etag.len(),
-            concurrency as i32,
-        )
-    };
-    check(ret).map(drop)
+    check(raw::state_delete(
+        store.as_bytes(),
+        key.as_bytes(),
+        etag.as_bytes(),
+        concurrency as i32,
+    ))
+    .map(drop)
 }
 
 /// Publishes `data` on `topic` of component `pubsub`; an empty
@@ -260,20 +196,13 @@ pub fn state_delete(
 /// # Errors
 /// Any host error.
 pub fn publish(pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), Error> {
-    // SAFETY: every pair describes a live slice; the host only reads them.
-    let ret = unsafe {
-        sys::publish(
-            pubsub.as_ptr(),
-            pubsub.len(),
-            topic.as_ptr(),
-            topic.len(),
-            data.as_ptr(),
-            data.len(),
-            content_type.as_ptr(),
-            content_type.len(),
-        )
-    };
-    check(ret).map(drop)
+    check(raw::publish(
+        pubsub.as_bytes(),
+        topic.as_bytes(),
+        data,
+        content_type.as_bytes(),
+    ))
+    .map(drop)
 }
 
 /// Invokes `operation` on output binding `name` and returns its response data.
@@ -281,24 +210,12 @@ pub fn publish(pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Re
 /// # Errors
 /// Any host error.
 pub fn invoke_binding(name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
-    // SAFETY: every pair describes a live slice; the host only reads them.
-    let ret = unsafe {
-        sys::invoke_binding(
-            name.as_ptr(),
-            name.len(),
-            operation.as_ptr(),
-            operation.len(),
-            data.as_ptr(),
-            data.len(),
-        )
-    };
-    check(ret).and_then(take)
+    check(raw::invoke_binding(name.as_bytes(), operation.as_bytes(), data)).and_then(take)
 }
 
 /// Writes a line to the host's log (guests have no stdout or stderr).
 pub fn log(level: LogLevel, message: &str) {
-    // SAFETY: the pair describes a live slice; the host only reads it.
-    unsafe { sys::log(level as i32, message.as_ptr(), message.len()) }
+    raw::log(level as i32, message.as_bytes());
 }
 
 #[cfg(test)]

@@ -1,8 +1,23 @@
-//! Rust side of blueprint-bench's guest ABI v1 (`workloads/ABI.md`, which is
+//! Rust side of blueprint-bench's guest ABI (`workloads/ABI.md`, which is
 //! normative; this crate only implements it).
 //!
-//! A workload is one function `fn(&[u8]) -> Result<Vec<u8>, String>` handed to
-//! [`workload!`], which emits the module's exports:
+//! A workload is one function `pub fn handle(&[u8]) -> Result<Vec<u8>,
+//! String>` handed to [`workload!`], which emits the module's exports for the
+//! flavour this crate is built as (one cargo feature each, at most one on):
+//!
+//! | feature | flavour | exports | Dapr calls go to |
+//! |---|---|---|---|
+//! | (none) | `embedded` | `bb_abi_version`, `bb_alloc`, `bb_handle` | the `dapr` imports |
+//! | `http` | `http` | the same | Dapr's HTTP API over the `http` import ([`http_api`]) |
+//! | `middleware` | `middleware` | `handle_request`, `handle_response` (http-wasm) | nowhere: `NOT_PERMITTED` |
+//! | `command` | `command` | `_start` (a WASI command) | nowhere: `NOT_PERMITTED` |
+//!
+//! Outside `wasm32` (tests, the harness's native mode) no exports are
+//! emitted: the workload crate is an rlib whose `handle` the host calls
+//! directly, and Dapr calls go to the backend the host installed with
+//! [`native::with_imports`].
+//!
+//! The ABI v1 exports:
 //!
 //! - `bb_abi_version() -> i32` returns [`ABI_VERSION`];
 //! - `bb_alloc(len) -> ptr` hands out a zeroed buffer the host writes the
@@ -24,43 +39,73 @@
 //!
 //! The handler reaches Dapr through the safe wrappers [`state_get`],
 //! [`state_set`], [`state_delete`], [`publish`], [`invoke_binding`] and
-//! [`log`] over the `dapr` import module. Imports that produce a result leave
-//! it in the host's result slot and return its size; the wrappers then copy it
-//! out with `dapr.take_result` into a buffer of exactly that size. A state
-//! result is laid out as `etag_len: u32 LE`, the etag, then the value.
+//! [`log`]. Imports that produce a result leave it in the host's result slot
+//! and return its size; the wrappers then copy it out with `take_result` into
+//! a buffer of exactly that size. A state result is laid out as
+//! `etag_len: u32 LE`, the etag, then the value.
 //!
 //! A workload that calls none of the wrappers imports nothing from `dapr`
 //! (the linker drops imports nothing calls), so it can run on hosts
 //! without Dapr access.
 
+#[cfg(any(
+    all(feature = "http", feature = "middleware"),
+    all(feature = "http", feature = "command"),
+    all(feature = "middleware", feature = "command"),
+))]
+compile_error!("the flavour features `http`, `middleware` and `command` exclude each other");
+
+pub mod abi;
+#[cfg(all(target_arch = "wasm32", feature = "command"))]
+pub mod command;
 mod dapr;
+pub mod http_api;
+pub mod json;
+#[cfg(all(target_arch = "wasm32", feature = "middleware"))]
+pub mod middleware;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+mod raw;
 
 pub use dapr::{
-    Concurrency, Error, LogLevel, StateEntry, invoke_binding, log, publish, state_delete,
-    state_get, state_set,
+    Concurrency, Error, LogLevel, StateEntry, invoke_binding, log, publish, state_delete, state_get,
+    state_set,
 };
 
 /// The ABI version this crate implements; `bb_abi_version` returns it.
 pub const ABI_VERSION: i32 = 1;
 
-/// Emits the module's ABI exports (`bb_abi_version`, `bb_alloc`, `bb_handle`)
-/// around a handler `fn(&[u8]) -> Result<Vec<u8>, String>`.
+/// Emits the module's exports for the flavour being built around a handler
+/// `fn(&[u8]) -> Result<Vec<u8>, String>`; nothing outside `wasm32`.
 ///
-/// `Ok` bytes are the response; `Err` is reported by the host as a guest error
-/// with that message. Invoke it exactly once, in the workload's `cdylib` crate.
+/// `Ok` bytes are the response; `Err` is a guest error with that message.
+/// Invoke it exactly once, in the workload's crate.
 ///
 /// ```ignore
-/// fn echo(input: &[u8]) -> Result<Vec<u8>, String> {
+/// pub fn handle(input: &[u8]) -> Result<Vec<u8>, String> {
 ///     Ok(input.to_vec())
 /// }
-/// blueprint_guest::workload!(echo);
+/// blueprint_guest::workload!(handle);
 /// ```
 #[macro_export]
 macro_rules! workload {
-    ($handler:expr) => {
+    ($handler:path) => {
         // The exports live in the workload crate rather than in this library,
         // so that the `cdylib` exports them whatever the linker keeps of an
-        // upstream rlib.
+        // upstream rlib. Which exports is decided by `__exports!`, whose
+        // definition depends on this crate's features (a `cfg` written here
+        // would test the workload crate's features instead).
+        #[cfg(target_arch = "wasm32")]
+        $crate::__exports!($handler);
+    };
+}
+
+/// The `embedded` and `http` exports: guest ABI v1.
+#[cfg(not(any(feature = "middleware", feature = "command")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __exports {
+    ($handler:path) => {
         #[unsafe(no_mangle)]
         pub extern "C" fn bb_abi_version() -> i32 {
             $crate::ABI_VERSION
@@ -68,147 +113,43 @@ macro_rules! workload {
 
         #[unsafe(no_mangle)]
         pub extern "C" fn bb_alloc(len: i32) -> i32 {
-            $crate::__private::alloc(len)
+            $crate::abi::alloc(len)
         }
 
         #[unsafe(no_mangle)]
         pub extern "C" fn bb_handle(ptr: i32, len: i32) -> i64 {
-            $crate::__private::handle(ptr, len, $handler)
+            $crate::abi::handle(ptr, len, $handler)
         }
     };
 }
 
-/// Implementation of the exports; public only for [`workload!`].
+/// The `middleware` exports: an http-wasm guest.
+#[cfg(feature = "middleware")]
 #[doc(hidden)]
-pub mod __private {
-    use std::cell::RefCell;
-
-    thread_local! {
-        /// Buffers handed out by `bb_alloc` and not yet passed to `bb_handle`.
-        static ARENA: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-        /// The last response, which the host reads after `bb_handle` returned.
-        static RESPONSE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// Largest response length the packed `i64` can carry.
-    const MAX_RESPONSE_LEN: usize = 0x7fff_ffff;
-    const ERROR_FLAG: u64 = 0x8000_0000;
-
-    /// `bb_alloc`: a pointer to `len` zeroed bytes, or `0` if `len` is
-    /// negative or memory is exhausted (the ABI's failure value, where the
-    /// default allocator would trap).
-    pub fn alloc(len: i32) -> i32 {
-        let Ok(len) = usize::try_from(len) else {
-            return 0;
-        };
-        let mut buf = Vec::new();
-        if buf.try_reserve_exact(len).is_err() {
-            return 0;
-        }
-        buf.resize(len, 0);
-        let ptr = buf.as_mut_ptr() as usize as i32;
-        // Moving the Vec into the arena does not move its heap buffer, so the
-        // pointer stays valid until `handle` takes it back out.
-        ARENA.with_borrow_mut(|arena| arena.push(buf));
-        ptr
-    }
-
-    /// `bb_handle`: runs `handler` on the request at `ptr..ptr+len` and
-    /// returns the packed response.
-    pub fn handle(
-        ptr: i32,
-        len: i32,
-        handler: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
-    ) -> i64 {
-        let result = match take_request(ptr, len) {
-            Some(request) => handler(&request),
-            None => Err(format!(
-                "bb_handle({ptr}, {len}): the request is not in a buffer from bb_alloc"
-            )),
-        };
-        respond(result)
-    }
-
-    /// Takes the request out of the arena and empties the rest of it: buffers
-    /// the host allocated but never handed over are dropped here, which bounds
-    /// the arena on a reused instance.
-    ///
-    /// Looking the pointer up, instead of trusting it, keeps `bb_handle` sound
-    /// whatever the host passes. An empty request needs no buffer at all.
-    fn take_request(ptr: i32, len: i32) -> Option<Vec<u8>> {
-        let len = usize::try_from(len).ok()?;
-        ARENA.with_borrow_mut(|arena| {
-            let found = arena
-                .iter()
-                .position(|buf| buf.as_ptr() as usize as u32 == ptr as u32 && buf.len() >= len)
-                .map(|index| arena.swap_remove(index));
-            arena.clear();
-            let mut request = found.or_else(|| (len == 0).then(Vec::new))?;
-            request.truncate(len);
-            Some(request)
-        })
-    }
-
-    /// Keeps the response alive in the instance and packs where it lies.
-    fn respond(result: Result<Vec<u8>, String>) -> i64 {
-        let (bytes, is_error) = match result {
-            Ok(bytes) if bytes.len() > MAX_RESPONSE_LEN => (
-                format!(
-                    "response of {} bytes exceeds the ABI limit of {MAX_RESPONSE_LEN}",
-                    bytes.len()
-                )
-                .into_bytes(),
-                true,
-            ),
-            Ok(bytes) => (bytes, false),
-            Err(message) => (message.into_bytes(), true),
-        };
-        RESPONSE.with_borrow_mut(|response| {
-            *response = bytes;
-            // Only an absurd error message can be this long; cutting it keeps
-            // the length from spilling into the error flag.
-            response.truncate(MAX_RESPONSE_LEN);
-            pack(response.as_ptr() as usize, response.len(), is_error)
-        })
-    }
-
-    pub(crate) fn pack(ptr: usize, len: usize, is_error: bool) -> i64 {
-        let flag = if is_error { ERROR_FLAG } else { 0 };
-        (((ptr as u64) << 32) | len as u64 | flag) as i64
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn pack_puts_pointer_high_and_flag_at_bit_31() {
-            assert_eq!(pack(0x10, 3, false) as u64, 0x0000_0010_0000_0003);
-            assert_eq!(pack(0x10, 3, true) as u64, 0x0000_0010_8000_0003);
-            assert_eq!(pack(u32::MAX as usize, MAX_RESPONSE_LEN, true), -1);
+#[macro_export]
+macro_rules! __exports {
+    ($handler:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn handle_request() -> i64 {
+            $crate::middleware::handle_request(env!("CARGO_PKG_NAME"), $handler)
         }
 
-        #[test]
-        fn handle_takes_the_allocated_request_and_empties_the_arena() {
-            // On a 64-bit test host pointers do not fit an i32; the lookup
-            // compares truncated values there, which is enough for the test.
-            let ptr = alloc(5);
-            assert_ne!(ptr, 0);
-            let _stray = alloc(7);
-            let packed = handle(ptr, 5, |req| Ok(req.to_vec()));
-            assert_eq!(packed as u32 & 0x8000_0000, 0);
-            assert_eq!(packed as u32, 5);
-            assert!(ARENA.with_borrow(Vec::is_empty));
-            assert_eq!(RESPONSE.with_borrow(Vec::clone), vec![0; 5]);
+        #[unsafe(no_mangle)]
+        pub extern "C" fn handle_response(req_ctx: i32, is_error: i32) {
+            $crate::middleware::handle_response(req_ctx, is_error)
         }
+    };
+}
 
-        #[test]
-        fn handle_rejects_unknown_buffers_but_accepts_empty_requests() {
-            let packed = handle(1234, 4, |_| Ok(Vec::new()));
-            assert_ne!(packed as u32 & 0x8000_0000, 0);
-            let packed = handle(0, 0, |req| Err(format!("{} bytes", req.len())));
-            assert_eq!(RESPONSE.with_borrow(Vec::clone), b"0 bytes");
-            assert_eq!(packed as u32, 0x8000_0007);
+/// The `command` export: `_start`, a WASI command's entry point.
+#[cfg(feature = "command")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __exports {
+    ($handler:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn _start() {
+            $crate::command::run($handler)
         }
-    }
+    };
 }

@@ -1,0 +1,180 @@
+//! The native backend: `counter` and `aggregate`, built as plain rlibs, run
+//! against an in-memory `NativeImports` with the `dapr` imports' semantics
+//! (etags, first-write, the result slot).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use blueprint_guest::native::{NativeImports, with_imports};
+
+const NOT_FOUND: i64 = -1;
+const ETAG_MISMATCH: i64 = -2;
+const NO_RESULT: i64 = -5;
+const BUFFER_TOO_SMALL: i64 = -6;
+
+/// Key -> (value, etag).
+type Store = HashMap<Vec<u8>, (Vec<u8>, u64)>;
+
+/// One state store, the published events and the result slot.
+#[derive(Default)]
+struct Memory {
+    state: RefCell<Store>,
+    next_etag: Cell<u64>,
+    published: RefCell<Vec<(String, String, String)>>,
+    slot: RefCell<Option<Vec<u8>>>,
+    /// This many upcoming writes fail with `ETAG_MISMATCH`, as if another
+    /// writer got there first.
+    lose_writes: Cell<u32>,
+}
+
+impl NativeImports for Memory {
+    fn state_get(&self, _store: &[u8], key: &[u8]) -> i64 {
+        let Some((value, etag)) = self.state.borrow().get(key).cloned() else {
+            return NOT_FOUND;
+        };
+        let etag = etag.to_string();
+        let mut result = (etag.len() as u32).to_le_bytes().to_vec();
+        result.extend_from_slice(etag.as_bytes());
+        result.extend_from_slice(&value);
+        let len = result.len() as i64;
+        *self.slot.borrow_mut() = Some(result);
+        len
+    }
+
+    fn state_set(&self, _store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
+        if self.lose_writes.get() > 0 {
+            self.lose_writes.set(self.lose_writes.get() - 1);
+            return ETAG_MISMATCH;
+        }
+        let mut state = self.state.borrow_mut();
+        let current = state.get(key).map(|(_, etag)| etag.to_string());
+        let allowed = match (concurrency, current, etag) {
+            (0, _, _) => true,
+            (_, None, b"") => true,
+            (_, Some(current), etag) => current.as_bytes() == etag,
+            (_, None, _) => false,
+        };
+        if !allowed {
+            return ETAG_MISMATCH;
+        }
+        self.next_etag.set(self.next_etag.get() + 1);
+        state.insert(key.to_vec(), (value.to_vec(), self.next_etag.get()));
+        0
+    }
+
+    fn state_delete(&self, _store: &[u8], key: &[u8], _etag: &[u8], _concurrency: i32) -> i64 {
+        self.state.borrow_mut().remove(key);
+        0
+    }
+
+    fn publish(&self, pubsub: &[u8], topic: &[u8], data: &[u8], _content_type: &[u8]) -> i64 {
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        self.published
+            .borrow_mut()
+            .push((text(pubsub), text(topic), text(data)));
+        0
+    }
+
+    fn invoke_binding(&self, _name: &[u8], _operation: &[u8], _data: &[u8]) -> i64 {
+        -7
+    }
+
+    fn log(&self, _level: i32, _message: &[u8]) {}
+
+    fn take_result(&self, buf: &mut [u8]) -> i64 {
+        let mut slot = self.slot.borrow_mut();
+        match slot.take() {
+            None => NO_RESULT,
+            Some(result) if result.len() > buf.len() => {
+                *slot = Some(result);
+                BUFFER_TOO_SMALL
+            }
+            Some(result) => {
+                buf[..result.len()].copy_from_slice(&result);
+                result.len() as i64
+            }
+        }
+    }
+}
+
+fn text(result: Result<Vec<u8>, String>) -> Result<String, String> {
+    result.map(|bytes| String::from_utf8(bytes).unwrap())
+}
+
+fn stored(memory: &Memory, key: &str) -> String {
+    String::from_utf8(memory.state.borrow()[key.as_bytes()].0.clone()).unwrap()
+}
+
+#[test]
+fn counter_counts_in_the_installed_backend() {
+    let memory = Memory::default();
+    with_imports(&memory, || {
+        assert_eq!(text(counter::handle(b"visits")), Ok("1".into()));
+        assert_eq!(text(counter::handle(b"visits")), Ok("2".into()));
+        assert_eq!(text(counter::handle(b"orders")), Ok("1".into()));
+        // Two lost races are retried with a fresh read.
+        memory.lose_writes.set(2);
+        assert_eq!(text(counter::handle(b"visits")), Ok("3".into()));
+        memory.lose_writes.set(64);
+        assert_eq!(
+            text(counter::handle(b"visits")),
+            Err("too much contention".into())
+        );
+    });
+    assert_eq!(stored(&memory, "visits"), "3");
+    assert_eq!(stored(&memory, "orders"), "1");
+}
+
+#[test]
+fn aggregate_folds_stores_and_publishes() {
+    let memory = Memory::default();
+    with_imports(&memory, || {
+        let run = |event: &str| text(aggregate::handle(event.as_bytes()));
+        assert_eq!(
+            run(r#"{"key":"sensor-1","amount":10}"#),
+            Ok(r#"{"count":1,"max":10,"min":10,"sum":10}"#.into())
+        );
+        assert_eq!(
+            run(r#"{ "amount" : -4 , "key" : "sensor-1" }"#),
+            Ok(r#"{"count":2,"max":10,"min":-4,"sum":6}"#.into())
+        );
+        assert_eq!(
+            run(r#"{"key":"","amount":1}"#),
+            Err("key must be a string of 1 to 128 bytes".into())
+        );
+    });
+    assert_eq!(
+        stored(&memory, "sensor-1"),
+        r#"{"count":2,"max":10,"min":-4,"sum":6}"#
+    );
+    let published = memory.published.borrow();
+    assert_eq!(published.len(), 2);
+    assert_eq!(
+        published[1],
+        (
+            "pubsub".into(),
+            "aggregates".into(),
+            r#"{"key":"sensor-1","count":2,"max":10,"min":-4,"sum":6}"#.into()
+        )
+    );
+}
+
+#[test]
+fn a_corrupt_stored_value_is_a_guest_error() {
+    let memory = Memory::default();
+    memory
+        .state
+        .borrow_mut()
+        .insert(b"k".to_vec(), (b"{\"count\":1}".to_vec(), 1));
+    let result = with_imports(&memory, || aggregate::handle(br#"{"key":"k","amount":1}"#));
+    assert_eq!(result, Err("stored value is not an aggregate".into()));
+}
+
+#[test]
+fn without_a_backend_dapr_calls_are_not_permitted() {
+    assert_eq!(counter::handle(b"visits"), Err("dapr: not permitted".into()));
+    // The backend is gone again once `with_imports` returns.
+    let memory = Memory::default();
+    with_imports(&memory, || counter::handle(b"visits")).unwrap();
+    assert_eq!(counter::handle(b"visits"), Err("dapr: not permitted".into()));
+}
