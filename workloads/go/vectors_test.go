@@ -1,21 +1,25 @@
 //go:build !wasm
 
 // Package workloads_test checks the built Go guests from the outside: their
-// module shape (exports and imports as workloads/ABI.md lists them), and
-// every golden vector of workloads/vectors run on the wazero host, the
-// counter against a real daprd. Go cannot run wasm under go test, so the
-// tests build the modules with the README's command and run them in other
+// module shape in every flavour (exports and imports as workloads/ABI.md
+// lists them), the golden vectors of workloads/vectors run on the wazero
+// host (the counter against a real daprd), and the middleware and command
+// flavours of every pure workload run by daprd itself
+// (flavours_daprd_test.go). Go cannot run wasm under go test, so the tests
+// build the modules with the README's commands and run them in other
 // processes:
 //
 //	BLUEPRINT_WAZERO_HOST     the wazero host binary (runtimes/wazero);
-//	                          unset skips the tests that run modules
-//	BLUEPRINT_DAPRD           a daprd binary; unset skips the counter's
-//	                          vectors through Dapr
-//	BLUEPRINT_GO_GUEST_DIR    take noop.wasm and counter.wasm from here
-//	                          instead of building them
+//	                          unset skips the tests that run modules there
+//	BLUEPRINT_DAPRD           a daprd binary; unset skips the tests through
+//	                          Dapr
+//	BLUEPRINT_GO_GUEST_DIR    take the <workload>.<flavour>.wasm modules
+//	                          from here (e.g. the harness's build) instead of
+//	                          building them
 //	BLUEPRINT_RUST_GUEST_DIR  also run the Rust guests (noop.wasm,
-//	                          counter.wasm) through every check, proving the
-//	                          two languages answer byte for byte alike
+//	                          counter.wasm) through the noop and counter
+//	                          checks, proving the two languages answer byte
+//	                          for byte alike
 package workloads_test
 
 import (
@@ -25,6 +29,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -40,7 +45,29 @@ import (
 	"time"
 )
 
-var workloads = []string{"noop", "counter"}
+// workloads are every workload with a Go implementation, pure ones marked.
+var workloads = []struct {
+	name string
+	pure bool
+}{
+	{"noop", true}, {"counter", false}, {"transform", true}, {"validate", true},
+	{"aggregate", false}, {"compute", true},
+}
+
+// flavours are the build tag and mode of each flavour (README.md).
+var flavours = []struct {
+	name, tag string
+	reactor   bool
+	pureOnly  bool
+}{
+	{"embedded", "", true, false},
+	{"http", "bb_http", true, false},
+	{"middleware", "bb_middleware", true, true},
+	{"command", "bb_command", false, true},
+}
+
+// goModule is the file name of a workload in a flavour.
+func goModule(workload, flavour string) string { return workload + "." + flavour + ".wasm" }
 
 var (
 	buildOnce sync.Once
@@ -62,7 +89,7 @@ func goGuestDir(t *testing.T) string {
 	t.Helper()
 	if dir := os.Getenv("BLUEPRINT_GO_GUEST_DIR"); dir != "" {
 		for _, w := range workloads {
-			if _, err := os.Stat(filepath.Join(dir, w+".wasm")); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, goModule(w.name, "embedded"))); err != nil {
 				t.Fatalf("BLUEPRINT_GO_GUEST_DIR is set but %v", err)
 			}
 		}
@@ -76,14 +103,30 @@ func goGuestDir(t *testing.T) string {
 			return
 		}
 		for _, w := range workloads {
-			// The README's command; GOCACHE and friends come from the
-			// environment.
-			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
-				"-ldflags=-s", "-o", filepath.Join(builtDir, w+".wasm"), "./"+w)
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build ./%s: %v\n%s", w, err, out)
-				return
+			for _, f := range flavours {
+				if f.pureOnly && !w.pure {
+					continue
+				}
+				// The README's commands; GOCACHE and friends come from
+				// the environment.
+				out := filepath.Join(builtDir, goModule(w.name, f.name))
+				args := []string{"build", "-tags=" + f.tag, "-trimpath", "-buildvcs=false", "-ldflags=-s", "-o", out, "./" + w.name}
+				if f.reactor {
+					args = append([]string{"build", "-buildmode=c-shared"}, args[1:]...)
+				}
+				cmd := exec.Command("go", args...)
+				cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+				if log, err := cmd.CombinedOutput(); err != nil {
+					buildErr = fmt.Errorf("go %v: %v\n%s", args, err, log)
+					return
+				}
+				if f.name == "middleware" {
+					cmd := exec.Command("go", "run", "./tools/startexport", out)
+					if log, err := cmd.CombinedOutput(); err != nil {
+						buildErr = fmt.Errorf("startexport %s: %v\n%s", out, err, log)
+						return
+					}
+				}
 			}
 		}
 	})
@@ -99,14 +142,21 @@ type impl struct {
 	dir  string
 }
 
-func (i impl) module(workload string) string { return filepath.Join(i.dir, workload+".wasm") }
+// module is the embedded flavour of workload (Rust's cargo names it
+// <workload>.wasm).
+func (i impl) module(workload string) string {
+	if i.lang == "rust" {
+		return filepath.Join(i.dir, workload+".wasm")
+	}
+	return filepath.Join(i.dir, goModule(workload, "embedded"))
+}
 
 // impls is Go, plus Rust when $BLUEPRINT_RUST_GUEST_DIR is set.
 func impls(t *testing.T) []impl {
 	t.Helper()
 	out := []impl{{"go", goGuestDir(t)}}
 	if dir := os.Getenv("BLUEPRINT_RUST_GUEST_DIR"); dir != "" {
-		for _, w := range workloads {
+		for _, w := range []string{"noop", "counter"} {
 			if _, err := os.Stat(filepath.Join(dir, w+".wasm")); err != nil {
 				t.Fatalf("BLUEPRINT_RUST_GUEST_DIR is set but %v", err)
 			}
@@ -224,50 +274,85 @@ func parseModule(t *testing.T, path string) wasmModule {
 
 func TestModuleShape(t *testing.T) {
 	dir := goGuestDir(t)
-	wantExports := map[string]string{
+	abiExports := map[string]string{
 		"memory":         "memory",
 		"_initialize":    "()->()",
 		"bb_abi_version": "()->(i32)",
 		"bb_alloc":       "(i32)->(i32)",
 		"bb_handle":      "(i32,i32)->(i64)",
 	}
-	abiImports := map[string]string{
-		"dapr.state_get":      "(i32,i32,i32,i32)->(i64)",
-		"dapr.state_set":      "(i32,i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
-		"dapr.state_delete":   "(i32,i32,i32,i32,i32,i32,i32)->(i64)",
-		"dapr.publish":        "(i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
-		"dapr.invoke_binding": "(i32,i32,i32,i32,i32,i32)->(i64)",
-		"dapr.log":            "(i32,i32,i32)->()",
-		"dapr.take_result":    "(i32,i32)->(i64)",
+	wantExports := map[string]map[string]string{
+		"embedded": abiExports,
+		"http":     abiExports,
+		// _start: renamed from _initialize (tools/startexport).
+		"middleware": {"memory": "memory", "_start": "()->()", "handle_request": "()->(i64)", "handle_response": "(i32,i32)->()"},
+		"command":    {"memory": "memory", "_start": "()->()"},
 	}
-	wantDapr := map[string][]string{
-		"noop":    nil, // pure: runs on hosts without Dapr access
-		"counter": {"dapr.state_get", "dapr.state_set", "dapr.take_result"},
+	// Every import a flavour may have outside WASI, typed as ABI.md and
+	// http-wasm-host-go declare them.
+	importTypes := map[string]string{
+		"dapr.state_get":                "(i32,i32,i32,i32)->(i64)",
+		"dapr.state_set":                "(i32,i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.state_delete":             "(i32,i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.publish":                  "(i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.invoke_binding":           "(i32,i32,i32,i32,i32,i32)->(i64)",
+		"dapr.log":                      "(i32,i32,i32)->()",
+		"dapr.take_result":              "(i32,i32)->(i64)",
+		"http.request":                  "(i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
+		"http.take_result":              "(i32,i32)->(i64)",
+		"http_handler.read_body":        "(i32,i32,i32)->(i64)",
+		"http_handler.write_body":       "(i32,i32,i32)->()",
+		"http_handler.add_header_value": "(i32,i32,i32,i32,i32)->()",
+		"http_handler.set_header_value": "(i32,i32,i32,i32,i32)->()",
+		"http_handler.set_status_code":  "(i32)->()",
+	}
+	middleware := []string{"http_handler.add_header_value", "http_handler.read_body",
+		"http_handler.set_header_value", "http_handler.set_status_code", "http_handler.write_body"}
+	// The non-WASI imports of each workload in each flavour: a pure
+	// workload imports nothing from Dapr in any flavour, so it runs on
+	// hosts without Dapr access.
+	wantImports := map[string]map[string][]string{
+		"counter": {
+			"embedded": {"dapr.state_get", "dapr.state_set", "dapr.take_result"},
+			"http":     {"http.request", "http.take_result"},
+		},
+		"aggregate": {
+			"embedded": {"dapr.publish", "dapr.state_get", "dapr.state_set", "dapr.take_result"},
+			"http":     {"http.request", "http.take_result"},
+		},
 	}
 	for _, w := range workloads {
-		m := parseModule(t, filepath.Join(dir, w+".wasm"))
-		for name, typ := range wantExports {
-			if m.exports[name] != typ {
-				t.Errorf("%s: export %s is %q, want %q", w, name, m.exports[name], typ)
-			}
-		}
-		var dapr []string
-		for name, typ := range m.imports {
-			module, _, _ := strings.Cut(name, ".")
-			switch module {
-			case "wasi_snapshot_preview1":
-			case "dapr":
-				dapr = append(dapr, name)
-				if abiImports[name] != typ {
-					t.Errorf("%s: import %s has type %s, ABI.md says %q", w, name, typ, abiImports[name])
+		for _, f := range flavours {
+			path := filepath.Join(dir, goModule(w.name, f.name))
+			if f.pureOnly && !w.pure {
+				if _, err := os.Stat(path); err == nil {
+					t.Errorf("%s exists, but %s is not pure", path, w.name)
 				}
-			default:
-				t.Errorf("%s: import %s is from neither WASI nor dapr", w, name)
+				continue
 			}
-		}
-		sort.Strings(dapr)
-		if !slices.Equal(dapr, wantDapr[w]) {
-			t.Errorf("%s imports %v from dapr, want %v", w, dapr, wantDapr[w])
+			what := goModule(w.name, f.name)
+			m := parseModule(t, path)
+			if !maps.Equal(m.exports, wantExports[f.name]) {
+				t.Errorf("%s exports %v, want %v", what, m.exports, wantExports[f.name])
+			}
+			var got []string
+			for name, typ := range m.imports {
+				if strings.HasPrefix(name, "wasi_snapshot_preview1.") {
+					continue
+				}
+				got = append(got, name)
+				if importTypes[name] != typ {
+					t.Errorf("%s: import %s has type %s, want %q", what, name, typ, importTypes[name])
+				}
+			}
+			sort.Strings(got)
+			want := wantImports[w.name][f.name]
+			if f.name == "middleware" {
+				want = middleware
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s imports %v besides WASI, want %v", what, got, want)
+			}
 		}
 	}
 }
