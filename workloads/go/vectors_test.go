@@ -532,10 +532,25 @@ func startHost(t *testing.T, daprGRPC int, modules map[string]string) string {
 
 // sidecar is a running daprd with an in-memory state store and no app.
 type sidecar struct {
-	http, grpc int
+	http, grpcPort int
 }
 
 func startDaprd(t *testing.T) sidecar {
+	t.Helper()
+	return startDaprdWith(t, daprdOptions{})
+}
+
+// daprdOptions are what a test adds to the sidecar's defaults.
+type daprdOptions struct {
+	// resources are more component files: name -> YAML.
+	resources map[string]string
+	// pipeline is the component name of an appHttpPipeline handler.
+	pipeline string
+	// appPort is the app's port on 127.0.0.1, 0 for none.
+	appPort int
+}
+
+func startDaprdWith(t *testing.T, opts daprdOptions) sidecar {
 	t.Helper()
 	bin := binFromEnv(t, "BLUEPRINT_DAPRD", "a daprd binary")
 	dir := t.TempDir()
@@ -551,13 +566,23 @@ func startDaprd(t *testing.T) sidecar {
 		"spec:\n  type: state.in-memory\n  version: v1\n  metadata: []\n")
 	// Name resolution from a SQLite file, not mDNS: nothing is announced
 	// beyond loopback.
+	// The aggregate publishes to "pubsub".
+	write("resources/pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\n"+
+		"spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n")
+	for name, text := range opts.resources {
+		write("resources/"+name, text)
+	}
+	pipeline := ""
+	if opts.pipeline != "" {
+		pipeline = "  appHttpPipeline:\n    handlers:\n    - name: " + opts.pipeline + "\n      type: middleware.http.wasm\n"
+	}
 	write("config.yaml", fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: bench\n"+
-		"spec:\n  nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n"+
-		"      connectionString: %q\n  metric:\n    enabled: false\n", filepath.Join(dir, "nr.db")))
-	s := sidecar{http: freePort(t), grpc: freePort(t)}
+		"spec:\n%s  nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n"+
+		"      connectionString: %q\n  metric:\n    enabled: false\n", pipeline, filepath.Join(dir, "nr.db")))
+	s := sidecar{http: freePort(t), grpcPort: freePort(t)}
 	cmd := exec.Command(bin, "--mode", "standalone", "--app-id", "bbgo",
 		"--dapr-http-port", strconv.Itoa(s.http),
-		"--dapr-grpc-port", strconv.Itoa(s.grpc),
+		"--dapr-grpc-port", strconv.Itoa(s.grpcPort),
 		"--dapr-internal-grpc-port", strconv.Itoa(freePort(t)),
 		"--metrics-port", strconv.Itoa(freePort(t)),
 		"--dapr-listen-addresses", "127.0.0.1",
@@ -565,6 +590,9 @@ func startDaprd(t *testing.T) sidecar {
 		"--metrics-listen-address", "127.0.0.1",
 		"--resources-path", "resources", "--config", "config.yaml",
 		"--enable-profiling=false", "--dapr-graceful-shutdown-seconds", "1")
+	if opts.appPort != 0 {
+		cmd.Args = append(cmd.Args, "--app-port", strconv.Itoa(opts.appPort), "--app-channel-address", "127.0.0.1")
+	}
 	cmd.Dir = dir
 	done := startProcess(t, "daprd", cmd)
 	waitFor(t, "daprd", "http://"+addr(s.http)+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
@@ -600,20 +628,32 @@ func (s sidecar) state(t *testing.T, key string) (string, bool) {
 // module takes no dependencies.
 func (s sidecar) seed(t *testing.T, key string, value []byte) {
 	t.Helper()
-	field := func(num byte, b []byte) []byte {
-		out := append([]byte{num<<3 | 2}, binary.AppendUvarint(nil, uint64(len(b)))...)
-		return append(out, b...)
+	item := append(protoField(1, []byte(key)), protoField(2, value)...) // common.v1.StateItem{key, value}
+	msg := append(protoField(1, []byte("statestore")), protoField(2, item)...)
+	if _, status, message := s.grpc(t, "SaveState", msg); status != "0" {
+		t.Fatalf("SaveState %q: grpc-status %q: %s", key, status, message)
 	}
-	item := append(field(1, []byte(key)), field(2, value)...) // common.v1.StateItem{key, value}
-	msg := append(field(1, []byte("statestore")), field(2, item)...)
+}
+
+// protoField is a length-delimited protobuf field.
+func protoField(num byte, b []byte) []byte {
+	out := append([]byte{num<<3 | 2}, binary.AppendUvarint(nil, uint64(len(b)))...)
+	return append(out, b...)
+}
+
+// grpc calls method of dapr.proto.runtime.v1.Dapr with the encoded message
+// msg over h2c and returns the answer's message, grpc-status and
+// grpc-message.
+func (s sidecar) grpc(t *testing.T, method string, msg []byte) ([]byte, string, string) {
+	t.Helper()
 	frame := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
 	frame = append(frame, msg...)
 
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
-	h2c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: protocols}}
+	h2c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Protocols: protocols}}
 	req, err := http.NewRequest(http.MethodPost,
-		"http://"+addr(s.grpc)+"/dapr.proto.runtime.v1.Dapr/SaveState", bytes.NewReader(frame))
+		"http://"+addr(s.grpcPort)+"/dapr.proto.runtime.v1.Dapr/"+method, bytes.NewReader(frame))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -621,30 +661,47 @@ func (s sidecar) seed(t *testing.T, key string, value []byte) {
 	req.Header.Set("TE", "trailers")
 	resp, err := h2c.Do(req)
 	if err != nil {
-		t.Fatalf("SaveState %q: %v", key, err)
+		t.Fatalf("%s: %v", method, err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	status := resp.Trailer.Get("Grpc-Status")
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	status, message := resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message")
 	if status == "" { // a trailers-only answer
-		status = resp.Header.Get("Grpc-Status")
+		status, message = resp.Header.Get("Grpc-Status"), resp.Header.Get("Grpc-Message")
 	}
-	if resp.StatusCode != http.StatusOK || status != "0" {
-		t.Fatalf("SaveState %q: HTTP %d, grpc-status %q: %s", key, resp.StatusCode, status,
-			resp.Trailer.Get("Grpc-Message")+resp.Header.Get("Grpc-Message"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: HTTP %d", method, resp.StatusCode)
 	}
+	if len(body) >= 5 {
+		body = body[5:] // the one message's frame header
+	}
+	return body, status, message
 }
 
-func TestNoopVectors(t *testing.T) {
-	v := loadVectors(t, "noop")
-	if !v.Pure || len(v.FinalState) != 0 {
-		t.Fatalf("noop.json: pure %v, final_state %v", v.Pure, v.FinalState)
-	}
+// TestPureVectors runs every pure workload's vectors on a wazero host
+// without Dapr access (the embedded flavour); the Rust guests only for the
+// workloads BLUEPRINT_RUST_GUEST_DIR has.
+func TestPureVectors(t *testing.T) {
 	for _, im := range impls(t) {
 		t.Run(im.lang, func(t *testing.T) {
+			modules := map[string]string{}
+			for _, w := range workloads {
+				if _, err := os.Stat(im.module(w.name)); w.pure && err == nil {
+					modules[w.name] = im.module(w.name)
+				}
+			}
 			// A pure workload needs no Dapr: the host gets no sidecar.
-			base := startHost(t, 0, map[string]string{"noop": im.module("noop")})
-			runVectors(t, base+"/noop", v)
+			base := startHost(t, 0, modules)
+			for name := range modules {
+				v := loadVectors(t, name)
+				if !v.Pure || len(v.FinalState) != 0 {
+					t.Fatalf("%s.json: pure %v, final_state %v", name, v.Pure, v.FinalState)
+				}
+				runVectors(t, base+"/"+name, v)
+			}
 			// Larger than one page of a Go heap span, and every byte value.
 			big := bytes.Repeat([]byte{0, 1, 2, 0xfe, 0xff}, 200_000)
 			expect(t, base+"/noop", "1 MB of binary", big, big, nil)
@@ -677,7 +734,7 @@ func TestCounterVectorsThroughDaprd(t *testing.T) {
 			// Every implementation gets its own daprd: the cases assume a
 			// store that starts empty.
 			dapr := startDaprd(t)
-			url := startHost(t, dapr.grpc, map[string]string{"counter": im.module("counter")}) + "/counter"
+			url := startHost(t, dapr.grpcPort, map[string]string{"counter": im.module("counter")}) + "/counter"
 
 			runVectors(t, url, v)
 			for key, want := range v.FinalState {
@@ -744,4 +801,121 @@ func TestCounterVectorsThroughDaprd(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAggregateThroughDaprd(t *testing.T) {
+	v := loadVectors(t, "aggregate")
+	events := make(chan string, 100)
+	dapr := startDaprdWith(t, daprdOptions{appPort: startSubscriber(t, "aggregates", events)})
+	url := startHost(t, dapr.grpcPort, map[string]string{"aggregate": filepath.Join(goGuestDir(t), goModule("aggregate", "embedded"))}) + "/aggregate"
+	runVectors(t, url, v)
+
+	// One event per succeeding case: its output with the key first.
+	var want []string
+	for _, c := range v.Cases {
+		if c.Error == nil {
+			var in struct{ Key string }
+			if err := json.Unmarshal(decode(t, c.Input, c.InputBase64), &in); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, `{"key":`+strconv.Quote(in.Key)+`,`+(*c.Output)[1:])
+		}
+	}
+	var got []string
+	for range want {
+		select {
+		case e := <-events:
+			got = append(got, e)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("published events: got %d of %d", len(got), len(want))
+		}
+	}
+	// daprd re-encodes a JSON event's data in its CloudEvent (members
+	// sorted), so the events are compared as JSON values.
+	for i, w := range want {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(w), &m); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(m)
+		want[i] = string(b)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("published events:\n got %q\nwant %q", got, want)
+	}
+	for key, want := range v.FinalState {
+		if got, ok := dapr.state(t, key); !ok || got != want {
+			t.Errorf("final state of %q = %q (found %v), want %q", key, got, ok, want)
+		}
+	}
+
+	// Concurrent events on one key add up only through the etag retries.
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			in := `{"key":"race","amount":` + strconv.Itoa(i+1) + `}`
+			if status, body, err := post(url, []byte(in)); err != nil || status != http.StatusOK {
+				t.Errorf("concurrent event: %d %q %v", status, body, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, _ := dapr.state(t, "race"); got != `{"count":40,"max":40,"min":1,"sum":820}` {
+		t.Errorf("after %d concurrent events: %s", n, got)
+	}
+
+	// Stored values the vectors do not cover.
+	edges := []struct {
+		key, stored, output, err string
+	}{
+		{"order", ` { "sum" : 5, "min": 5 ,"max":5,"count":1}`, `{"count":2,"max":5,"min":1,"sum":6}`, ""},
+		{"top", `{"count":1,"max":0,"min":0,"sum":9223372036854775807}`, "", "aggregate overflow"},
+		{"zero", `{"count":0,"max":0,"min":0,"sum":0}`, "", "stored value is not an aggregate"},
+		{"three", `{"count":1,"max":0,"min":0}`, "", "stored value is not an aggregate"},
+		{"extra", `{"count":1,"max":0,"min":0,"sum":0,"avg":0}`, "", "stored value is not an aggregate"},
+		{"text", `{"count":"1","max":0,"min":0,"sum":0}`, "", "stored value is not an aggregate"},
+		{"number", `7`, "", "stored value is not an aggregate"},
+	}
+	for _, e := range edges {
+		dapr.seed(t, e.key, []byte(e.stored))
+		var wantErr *string
+		if e.err != "" {
+			wantErr = &e.err
+		}
+		expect(t, url, "stored "+e.stored, []byte(`{"key":"`+e.key+`","amount":1}`), []byte(e.output), wantErr)
+	}
+}
+
+// startSubscriber serves an app subscribed to topic on pubsub that sends the
+// data of every event it gets (as compact JSON) to events.
+func startSubscriber(t *testing.T, topic string, events chan<- string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /dapr/subscribe", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `[{"pubsubname":"pubsub","topic":%q,"route":"/events"}]`, topic)
+	})
+	mux.HandleFunc("POST /events", func(w http.ResponseWriter, r *http.Request) {
+		var envelope struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&envelope); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, envelope.Data)
+		events <- compact.String()
+	})
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
 }
