@@ -142,13 +142,14 @@ type impl struct {
 	dir  string
 }
 
-// module is the embedded flavour of workload (Rust's cargo names it
-// <workload>.wasm).
+// module is the embedded flavour of workload: <workload>.embedded.wasm as
+// the harness names it, or <workload>.wasm as Rust's cargo does.
 func (i impl) module(workload string) string {
-	if i.lang == "rust" {
+	path := filepath.Join(i.dir, goModule(workload, "embedded"))
+	if _, err := os.Stat(path); err != nil && i.lang == "rust" {
 		return filepath.Join(i.dir, workload+".wasm")
 	}
-	return filepath.Join(i.dir, goModule(workload, "embedded"))
+	return path
 }
 
 // impls is Go, plus Rust when $BLUEPRINT_RUST_GUEST_DIR is set.
@@ -156,12 +157,13 @@ func impls(t *testing.T) []impl {
 	t.Helper()
 	out := []impl{{"go", goGuestDir(t)}}
 	if dir := os.Getenv("BLUEPRINT_RUST_GUEST_DIR"); dir != "" {
+		rust := impl{"rust", dir}
 		for _, w := range []string{"noop", "counter"} {
-			if _, err := os.Stat(filepath.Join(dir, w+".wasm")); err != nil {
+			if _, err := os.Stat(rust.module(w)); err != nil {
 				t.Fatalf("BLUEPRINT_RUST_GUEST_DIR is set but %v", err)
 			}
 		}
-		out = append(out, impl{"rust", dir})
+		out = append(out, rust)
 	}
 	return out
 }
