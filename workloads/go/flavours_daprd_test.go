@@ -44,7 +44,7 @@ func component(name, typ, url string) string {
 // app. chunked sends it without a Content-Length (see README.md: daprd
 // keeps a request's original Content-Length after the middleware replaced
 // its body, so only a chunked request may change length).
-func viaMiddleware(t *testing.T, s sidecar, input []byte, chunked bool) (int, []byte, string) {
+func viaMiddleware(t *testing.T, s sidecar, input []byte, chunked bool) (int, []byte, string, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+addr(s.http)+"/v1.0/invoke/bbgo/method/echo", bytes.NewReader(input))
 	if err != nil {
@@ -63,7 +63,7 @@ func viaMiddleware(t *testing.T, s sidecar, input []byte, chunked bool) (int, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, body, resp.Header.Get("x-seen-workload")
+	return resp.StatusCode, body, resp.Header.Get("x-seen-workload"), resp.Header.Get("Content-Type")
 }
 
 // viaBinding invokes the workload's bindings.wasm with operation execute
@@ -111,10 +111,11 @@ func TestPureFlavoursThroughDaprd(t *testing.T) {
 			for _, c := range v.Cases {
 				input, want := decode(t, c.Input, c.InputBase64), decode(t, c.Output, c.OutputBase64)
 				ok := true
-				status, body, seen := viaMiddleware(t, s, input, true)
+				status, body, seen, contentType := viaMiddleware(t, s, input, true)
 				switch {
-				case c.Error != nil && (status != http.StatusUnprocessableEntity || string(body) != *c.Error || seen != ""):
-					t.Errorf("middleware, %s: %d %q (app saw %q), want 422 %q", c.Name, status, body, seen, *c.Error)
+				case c.Error != nil && (status != http.StatusUnprocessableEntity || string(body) != *c.Error || seen != "" ||
+					contentType != "text/plain; charset=utf-8"):
+					t.Errorf("middleware, %s: %d %q (app saw %q, %s), want 422 %q as text/plain", c.Name, status, body, seen, contentType, *c.Error)
 					ok = false
 				case c.Error == nil && (status != http.StatusOK || !bytes.Equal(body, want) || seen != w.name):
 					t.Errorf("middleware, %s: %d %q (workload header %q), want 200 %q", c.Name, status, body, seen, want)
@@ -137,7 +138,7 @@ func TestPureFlavoursThroughDaprd(t *testing.T) {
 			}
 			t.Logf("%s vectors through daprd's middleware and binding: %d/%d passed", w.name, passed, len(v.Cases))
 			// With a Content-Length, a body of the same length passes.
-			if status, body, _ := viaMiddleware(t, s, []byte(`{"data":"x","iterations":1}`), false); w.name == "noop" &&
+			if status, body, _, _ := viaMiddleware(t, s, []byte(`{"data":"x","iterations":1}`), false); w.name == "noop" &&
 				(status != http.StatusOK || string(body) != `{"data":"x","iterations":1}`) {
 				t.Errorf("noop with a Content-Length: %d %q", status, body)
 			}
