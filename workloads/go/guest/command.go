@@ -9,9 +9,6 @@ package guest
 
 import "os"
 
-// Flavour is the flavour this module was built as (workloads/ABI.md).
-const Flavour = "command"
-
 // Main reads all of stdin, runs the workload once and writes its output to
 // stdout (exit code 0), or its error message to stderr with exit code 1.
 func Main() {

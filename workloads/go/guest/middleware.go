@@ -1,12 +1,9 @@
-//go:build bb_middleware
+//go:build bb_middleware && wasm
 
 // The middleware flavour's exports: an http-wasm guest
 // (https://http-wasm.io/http-handler-abi/) for daprd's middleware.http.wasm.
 
 package guest
-
-// Flavour is the flavour this module was built as (workloads/ABI.md).
-const Flavour = "middleware"
 
 // handle_request runs the workload on the request body (filter in
 // httpwasm.go): 1 continues to the app with the output as the body, 0
