@@ -140,7 +140,10 @@ fn go_build(cache: &Path, src: &Path, workload: &str, recipe: &Recipe, path: &Pa
 /// Renames the reactor's `_initialize` export to `_start` in place
 /// (`workloads/go/tools/startexport` says why).
 fn start_export(cache: &Path, src: &Path, path: &Path) -> Result<()> {
+    // A native tool: whatever GOOS/GOARCH the caller's environment holds.
     let output = crate::go_host::go_command(cache, src)
+        .env_remove("GOOS")
+        .env_remove("GOARCH")
         .args(["run", "./tools/startexport"])
         .arg(path)
         .output()
