@@ -31,7 +31,7 @@ var (
 	errContention  = errors.New("too much contention")
 )
 
-func init() { guest.Handle(increment) }
+func init() { guest.Handle("counter", increment) }
 
 func increment(input []byte) ([]byte, error) {
 	key, err := parseKey(input)
@@ -110,5 +110,6 @@ func dapr(err error) error {
 	return errors.New("dapr: " + err.Error())
 }
 
-// main never runs: a reactor module (-buildmode=c-shared) only runs init.
-func main() {}
+// main runs only in the command flavour (guest.Main); a reactor only runs
+// init.
+func main() { guest.Main() }

@@ -1,9 +1,10 @@
 package guest
 
-// Typed wrappers over the "dapr" import module.
+// The typed Dapr wrappers every workload calls, and their embedded-flavour
+// implementation over the "dapr" import module.
 //
 // Every import takes (ptr, len) pairs into linear memory and returns a
-// non-negative value or a negative error code, so each wrapper is one raw
+// non-negative value or a negative error code, so each call is one raw
 // call followed by check. Strings are passed as they are: the host checks
 // UTF-8 and bounds and answers INVALID_ARGUMENT instead of trapping.
 
@@ -144,9 +145,55 @@ func parseEntry(raw []byte) (StateEntry, error) {
 	return StateEntry{Value: rest[etagLen:], Etag: string(etag)}, nil
 }
 
+// backend is how the wrappers reach Dapr in the flavour being built
+// (flavour_*.go sets active): the "dapr" imports, Dapr's HTTP API through
+// the "http" import, or nothing.
+type backend interface {
+	stateGet(store, key string) (*StateEntry, error)
+	stateSet(store, key string, value []byte, etag string, concurrency Concurrency) error
+	stateDelete(store, key, etag string, concurrency Concurrency) error
+	publish(pubsub, topic string, data []byte, contentType string) error
+	invokeBinding(name, operation string, data []byte) ([]byte, error)
+	log(level LogLevel, message string)
+}
+
 // StateGet reads key from state store store; (nil, nil) if it has no value.
 // Any host error other than NOT_FOUND is returned as an [Error].
-func StateGet(store, key string) (*StateEntry, error) {
+func StateGet(store, key string) (*StateEntry, error) { return active.stateGet(store, key) }
+
+// StateSet writes value under key; etag ("" for none) is checked as
+// concurrency says. [ErrEtagMismatch] when the concurrency check fails, or
+// another host error.
+func StateSet(store, key string, value []byte, etag string, concurrency Concurrency) error {
+	return active.stateSet(store, key, value, etag, concurrency)
+}
+
+// StateDelete deletes key; etag ("" for none) is checked as concurrency
+// says. [ErrEtagMismatch] when the concurrency check fails, or another host
+// error.
+func StateDelete(store, key, etag string, concurrency Concurrency) error {
+	return active.stateDelete(store, key, etag, concurrency)
+}
+
+// Publish publishes data on topic of component pubsub; an empty contentType
+// means application/json.
+func Publish(pubsub, topic string, data []byte, contentType string) error {
+	return active.publish(pubsub, topic, data, contentType)
+}
+
+// InvokeBinding invokes operation on output binding name and returns its
+// response data.
+func InvokeBinding(name, operation string, data []byte) ([]byte, error) {
+	return active.invokeBinding(name, operation, data)
+}
+
+// Log writes a line to the host's log (guests have no stdout or stderr).
+func Log(level LogLevel, message string) { active.log(level, message) }
+
+// daprImports is the embedded flavour's backend: the "dapr" import module.
+type daprImports struct{}
+
+func (daprImports) stateGet(store, key string) (*StateEntry, error) {
 	sp, sl := stringArg(store)
 	kp, kl := stringArg(key)
 	size, err := check(sysStateGet(sp, sl, kp, kl))
@@ -167,10 +214,7 @@ func StateGet(store, key string) (*StateEntry, error) {
 	return &entry, nil
 }
 
-// StateSet writes value under key; etag ("" for none) is checked as
-// concurrency says. [ErrEtagMismatch] when the concurrency check fails, or
-// another host error.
-func StateSet(store, key string, value []byte, etag string, concurrency Concurrency) error {
+func (daprImports) stateSet(store, key string, value []byte, etag string, concurrency Concurrency) error {
 	sp, sl := stringArg(store)
 	kp, kl := stringArg(key)
 	vp, vl := bytesArg(value)
@@ -179,10 +223,7 @@ func StateSet(store, key string, value []byte, etag string, concurrency Concurre
 	return err
 }
 
-// StateDelete deletes key; etag ("" for none) is checked as concurrency
-// says. [ErrEtagMismatch] when the concurrency check fails, or another host
-// error.
-func StateDelete(store, key, etag string, concurrency Concurrency) error {
+func (daprImports) stateDelete(store, key, etag string, concurrency Concurrency) error {
 	sp, sl := stringArg(store)
 	kp, kl := stringArg(key)
 	ep, el := stringArg(etag)
@@ -190,9 +231,7 @@ func StateDelete(store, key, etag string, concurrency Concurrency) error {
 	return err
 }
 
-// Publish publishes data on topic of component pubsub; an empty contentType
-// means application/json.
-func Publish(pubsub, topic string, data []byte, contentType string) error {
+func (daprImports) publish(pubsub, topic string, data []byte, contentType string) error {
 	pp, pl := stringArg(pubsub)
 	tp, tl := stringArg(topic)
 	dp, dl := bytesArg(data)
@@ -201,9 +240,7 @@ func Publish(pubsub, topic string, data []byte, contentType string) error {
 	return err
 }
 
-// InvokeBinding invokes operation on output binding name and returns its
-// response data.
-func InvokeBinding(name, operation string, data []byte) ([]byte, error) {
+func (daprImports) invokeBinding(name, operation string, data []byte) ([]byte, error) {
 	np, nl := stringArg(name)
 	op, ol := stringArg(operation)
 	dp, dl := bytesArg(data)
@@ -214,8 +251,7 @@ func InvokeBinding(name, operation string, data []byte) ([]byte, error) {
 	return take(size)
 }
 
-// Log writes a line to the host's log (guests have no stdout or stderr).
-func Log(level LogLevel, message string) {
+func (daprImports) log(level LogLevel, message string) {
 	mp, ml := stringArg(message)
 	sysLog(int32(level), mp, ml)
 }

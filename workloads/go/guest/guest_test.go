@@ -1,3 +1,5 @@
+//go:build !bb_middleware && !bb_command
+
 package guest
 
 import (
@@ -33,7 +35,8 @@ func withHandler(t *testing.T, h Handler) {
 	t.Helper()
 	saved := handler
 	handler = h
-	t.Cleanup(func() { handler, arena, response = saved, nil, nil })
+	savedName := workload
+	t.Cleanup(func() { handler, workload, arena, response = saved, savedName, nil, nil })
 }
 
 func TestHandleTakesTheAllocatedRequestAndEmptiesTheArena(t *testing.T) {
@@ -117,7 +120,12 @@ func TestHandlePanicsOnNilOrSecondRegistration(t *testing.T) {
 		}()
 		f()
 	}
-	mustPanic("Handle(nil)", func() { Handle(nil) })
-	Handle(func([]byte) ([]byte, error) { return nil, nil })
-	mustPanic("a second Handle", func() { Handle(func([]byte) ([]byte, error) { return nil, nil }) })
+	ok := func([]byte) ([]byte, error) { return nil, nil }
+	mustPanic("Handle(nil)", func() { Handle("w", nil) })
+	mustPanic("Handle with no name", func() { Handle("", ok) })
+	Handle("w", ok)
+	if workload != "w" {
+		t.Errorf("workload = %q", workload)
+	}
+	mustPanic("a second Handle", func() { Handle("w", ok) })
 }

@@ -84,3 +84,14 @@ func sysTakeResult(buf unsafe.Pointer, bufLen uint32) int64 {
 	}
 	return nativeHost.takeResult(mem(buf, bufLen))
 }
+
+// nativeHTTP answers the http flavour's requests outside wasm (tests set
+// it); nil answers NOT_PERMITTED, as a host without a sidecar does.
+var nativeHTTP sender
+
+func sendHTTP(method, url, headers string, body []byte) (httpResponse, error) {
+	if nativeHTTP == nil {
+		return httpResponse{}, ErrNotPermitted
+	}
+	return nativeHTTP(method, url, headers, body)
+}

@@ -8,7 +8,7 @@ package main
 
 import "blueprint-bench/workloads/go/guest"
 
-func init() { guest.Handle(echo) }
+func init() { guest.Handle("noop", echo) }
 
 // echo copies the request, as the Rust noop does (its handler returns an
 // owned Vec), so both do the same work per byte; returning input itself
@@ -17,5 +17,6 @@ func echo(input []byte) ([]byte, error) {
 	return append([]byte(nil), input...), nil
 }
 
-// main never runs: a reactor module (-buildmode=c-shared) only runs init.
-func main() {}
+// main runs only in the command flavour (guest.Main); a reactor only runs
+// init.
+func main() { guest.Main() }

@@ -1,0 +1,225 @@
+package guest
+
+// The http flavour's backend: the typed wrappers as requests to Dapr's HTTP
+// API (https://docs.dapr.io/reference/api/), sent through the generic
+// outbound "http" import of workloads/ABI.md. The host only forwards them to
+// its sidecar, so everything Dapr-specific (paths, JSON bodies, etags,
+// status codes) is here. The request building and response parsing are
+// plain Go, tested natively against a fake and against a real daprd
+// (daprhttp_test.go).
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+)
+
+// httpResponse is one answer of the http import.
+type httpResponse struct {
+	status int
+	// headers is "name: value\n" lines, names lower-case (ABI.md).
+	headers string
+	body    []byte
+}
+
+// header is the first value of the header name (lower-case), or "".
+func (r httpResponse) header(name string) string {
+	for line := range strings.Lines(r.headers) {
+		n, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), ":")
+		if ok && n == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// sender sends one request: method, a path on the sidecar's HTTP API,
+// "Name: value\n" header lines and the body.
+type sender func(method, url, headers string, body []byte) (httpResponse, error)
+
+// daprHTTP talks to Dapr's HTTP API through send.
+type daprHTTP struct {
+	send sender
+}
+
+// StatusError is an HTTP status the http flavour did not expect from Dapr,
+// with the start of Dapr's error body (its errorCode and message).
+type StatusError struct {
+	Method, Path string
+	Status       int
+	Body         string
+}
+
+func (e *StatusError) Error() string {
+	return "HTTP " + strconv.Itoa(e.Status) + " from " + e.Method + " " + e.Path + ": " + e.Body
+}
+
+func unexpected(method, path string, r httpResponse) error {
+	body := string(r.body)
+	if len(body) > 200 {
+		body = body[:200] + "…"
+	}
+	return &StatusError{Method: method, Path: path, Status: r.status, Body: body}
+}
+
+func (d daprHTTP) stateGet(store, key string) (*StateEntry, error) {
+	path := "/v1.0/state/" + pathSegment(store) + "/" + pathSegment(key)
+	r, err := d.send("GET", path, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	switch r.status {
+	case 200:
+		return &StateEntry{Value: r.body, Etag: r.header("etag")}, nil
+	case 204: // Dapr's answer for a key without a value
+		return nil, nil
+	}
+	return nil, unexpected("GET", path, r)
+}
+
+// stateSet saves one item. Dapr's HTTP API takes the value as JSON and
+// stores its compact text, so value must be JSON text (as every workload's
+// state is); anything else is Dapr's 400.
+func (d daprHTTP) stateSet(store, key string, value []byte, etag string, concurrency Concurrency) error {
+	body := append([]byte(`[{"key":`), jsonString(key)...)
+	body = append(body, `,"value":`...)
+	body = append(body, value...)
+	if etag != "" {
+		body = append(body, `,"etag":`...)
+		body = append(body, jsonString(etag)...)
+	}
+	body = append(body, `,"options":{"concurrency":`...)
+	body = append(body, jsonString(concurrency.daprName())...)
+	body = append(body, "}}]"...)
+	path := "/v1.0/state/" + pathSegment(store)
+	r, err := d.send("POST", path, "Content-Type: application/json\n", body)
+	if err != nil {
+		return err
+	}
+	return stateWriteResult("POST", path, r)
+}
+
+func (d daprHTTP) stateDelete(store, key, etag string, concurrency Concurrency) error {
+	path := "/v1.0/state/" + pathSegment(store) + "/" + pathSegment(key) +
+		"?concurrency=" + concurrency.daprName()
+	headers := ""
+	if etag != "" {
+		headers = "If-Match: " + etag + "\n"
+	}
+	r, err := d.send("DELETE", path, headers, nil)
+	if err != nil {
+		return err
+	}
+	return stateWriteResult("DELETE", path, r)
+}
+
+// stateWriteResult reads a save or delete answer: 204 (or 200), or 409 for
+// a failed concurrency check, which is ETAG_MISMATCH as in the embedded
+// flavour.
+func stateWriteResult(method, path string, r httpResponse) error {
+	switch r.status {
+	case 200, 204:
+		return nil
+	case 409:
+		return ErrEtagMismatch
+	}
+	return unexpected(method, path, r)
+}
+
+func (d daprHTTP) publish(pubsub, topic string, data []byte, contentType string) error {
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	path := "/v1.0/publish/" + pathSegment(pubsub) + "/" + pathSegment(topic)
+	r, err := d.send("POST", path, "Content-Type: "+contentType+"\n", data)
+	if err != nil {
+		return err
+	}
+	if r.status == 200 || r.status == 204 {
+		return nil
+	}
+	return unexpected("POST", path, r)
+}
+
+// invokeBinding sends data as the request's "data" member, so, as with state
+// values, it must be JSON text: Dapr's HTTP API decodes it and hands the
+// binding its JSON encoding.
+func (d daprHTTP) invokeBinding(name, operation string, data []byte) ([]byte, error) {
+	body := append([]byte(`{"operation":`), jsonString(operation)...)
+	if len(data) > 0 {
+		body = append(body, `,"data":`...)
+		body = append(body, data...)
+	}
+	body = append(body, '}')
+	path := "/v1.0/bindings/" + pathSegment(name)
+	r, err := d.send("POST", path, "Content-Type: application/json\n", body)
+	if err != nil {
+		return nil, err
+	}
+	if r.status == 200 || r.status == 204 {
+		return r.body, nil
+	}
+	return nil, unexpected("POST", path, r)
+}
+
+// log has nowhere to go: the http flavour imports only "http", and the
+// host discards stdout and stderr.
+func (daprHTTP) log(LogLevel, string) {}
+
+// daprName is the concurrency as Dapr's state API spells it.
+func (c Concurrency) daprName() string {
+	if c == FirstWrite {
+		return "first-write"
+	}
+	return "last-write"
+}
+
+// pathSegment percent-encodes everything but RFC 3986's unreserved
+// characters, so a key is one path segment whatever it holds.
+func pathSegment(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(b)
+}
+
+// jsonString is s as a JSON string: `"` and `\` escaped with a backslash,
+// control characters as \u00XX, everything else as it is.
+func jsonString(s string) []byte {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// parseHTTPResult splits an http import result: headers_len (u32 LE), the
+// header lines, the body.
+func parseHTTPResult(status int, raw []byte) (httpResponse, error) {
+	if len(raw) < 4 {
+		return httpResponse{}, ErrMalformed
+	}
+	n := uint64(binary.LittleEndian.Uint32(raw))
+	rest := raw[4:]
+	if uint64(len(rest)) < n {
+		return httpResponse{}, ErrMalformed
+	}
+	return httpResponse{status: status, headers: string(rest[:n]), body: rest[n:]}, nil
+}

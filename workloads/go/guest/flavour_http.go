@@ -1,0 +1,5 @@
+//go:build bb_http
+
+package guest
+
+var active backend = daprHTTP{send: sendHTTP}
