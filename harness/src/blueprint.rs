@@ -83,7 +83,15 @@ pub fn resolve(
         }
     }
     if mode == Mode::Native {
-        return not_applicable("native builds of the workloads are not linked into this host yet".to_owned());
+        if cell.language != "rust" {
+            return not_applicable(format!(
+                "the native floor is the Rust workloads compiled into the host, not {}",
+                cell.language
+            ));
+        }
+        if !blueprint_runtime_native::workloads().contains(&cell.workload.as_str()) {
+            return not_applicable(format!("no native build of `{}` is linked in", cell.workload));
+        }
     }
     let module = match mode.flavour() {
         None => None,
@@ -200,10 +208,14 @@ pub async fn start(
     let app_startup;
     match resolved.mode {
         Mode::Embedded | Mode::EmbeddedCache | Mode::StandaloneHttp | Mode::Native => {
-            let module = resolved
-                .module
-                .clone()
-                .context("an app-hosted cell needs its module")?;
+            // Native workloads are linked into the host and chosen by name.
+            let module = match resolved.mode {
+                Mode::Native => PathBuf::from(crate::modes::NATIVE),
+                _ => resolved
+                    .module
+                    .clone()
+                    .context("an app-hosted cell needs its module")?,
+            };
             let (program, leading_args) =
                 runtimes::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
             let mut extra_args = Vec::new();
@@ -281,6 +293,17 @@ pub async fn start(
                 )?,
                 false,
             )
+        }
+        (Mode::Middleware | Mode::MiddlewareHttpPipeline | Mode::MiddlewareBaseline, _) => {
+            let mut target = Target::new(&sidecar.invoke_url(&cell.workload), Method::POST, body)?;
+            // daprd forwards the original Content-Length after the middleware
+            // rewrote the body; a chunked request lets the length change. The
+            // baseline is sent the same way so the two differ only by the Wasm.
+            target.headers.push((
+                hyper::header::TRANSFER_ENCODING,
+                hyper::header::HeaderValue::from_static("chunked"),
+            ));
+            (target, false)
         }
         (_, Trigger::Dapr) => (
             Target::new(&sidecar.invoke_url(&cell.workload), Method::POST, body)?,

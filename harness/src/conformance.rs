@@ -113,7 +113,13 @@ fn cell_id(workload: &str, mode: Mode, runtime: &str, language: &str) -> CellId 
         language: language.into(),
         protocol: "http".into(),
         store: StateStoreKind::InMemory.to_string(),
-        trigger: "direct".into(),
+        // Straight to our host where there is one; through daprd otherwise.
+        trigger: if mode.has_workload_host() {
+            "direct"
+        } else {
+            "dapr"
+        }
+        .into(),
     }
 }
 
@@ -169,7 +175,11 @@ pub async fn check(
         let got = if resolved.mode == Mode::Binding {
             invoke_binding(system.sidecar.grpc_port, &vectors.workload, input).await
         } else {
-            let reply = client.post(&url, input, Duration::from_secs(30)).await?;
+            let reply = if resolved.mode.runs_in_daprd() {
+                ControlClient::post_chunked(&url, input, Duration::from_secs(30)).await?
+            } else {
+                client.post(&url, input, Duration::from_secs(30)).await?
+            };
             match reply.status.as_u16() {
                 200 => Outcome::Output(reply.body.to_vec()),
                 422 => Outcome::GuestError(reply.text()),

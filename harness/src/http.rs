@@ -102,4 +102,44 @@ impl ControlClient {
         )
         .await
     }
+
+    /// `POST url` with the body sent chunked (no `Content-Length`), on a
+    /// connection of its own: what daprd's Wasm middleware needs to change a
+    /// request body's length.
+    ///
+    /// # Errors
+    /// As [`ControlClient::send`].
+    pub async fn post_chunked(url: &str, body: impl Into<Bytes>, timeout: Duration) -> Result<Reply> {
+        let uri: hyper::Uri = url.parse().with_context(|| format!("`{url}` is not a URL"))?;
+        let authority = uri.authority().context("URL without host")?.clone();
+        let body = body.into();
+        let work = async {
+            let stream = tokio::net::TcpStream::connect(authority.as_str()).await?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            // A stream body has no exact size, so hyper frames it as chunks.
+            let frames = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(
+                hyper::body::Frame::data(body),
+            )]);
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
+                .header(hyper::header::HOST, authority.as_str())
+                .body(http_body_util::StreamBody::new(frames))?;
+            let resp = sender.send_request(req).await?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp.into_body().collect().await?.to_bytes();
+            anyhow::Ok(Reply {
+                status,
+                body,
+                headers,
+            })
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .with_context(|| format!("POST {url} timed out after {timeout:?}"))?
+            .with_context(|| format!("POST {url}"))
+    }
 }

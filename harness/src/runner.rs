@@ -345,13 +345,12 @@ fn runtime_info(system: &blueprint::System, cell: &CellId, daprd: &Daprd) -> Run
 /// A middleware cell must measure the middleware: the echo app's answer
 /// carries the mark the guest sets, or the pipeline did not run it.
 async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Result<()> {
-    let reply = ControlClient::default()
-        .post(
-            &system.target.uri.to_string(),
-            system.target.body.clone(),
-            Duration::from_secs(10),
-        )
-        .await?;
+    let reply = ControlClient::post_chunked(
+        &system.target.uri.to_string(),
+        system.target.body.clone(),
+        Duration::from_secs(10),
+    )
+    .await?;
     match reply.headers.get(crate::echo::MARK_HEADER) {
         Some(mark) if mark.as_bytes() == workload.as_bytes() => Ok(()),
         other => bail!(

@@ -166,6 +166,12 @@ pub fn host_command(
     project: &Path,
     cache: &Path,
 ) -> Result<(PathBuf, Vec<String>)> {
+    if name == crate::modes::NATIVE {
+        return Ok((
+            self_exe.to_owned(),
+            vec!["host".into(), "--runtime".into(), name.into()],
+        ));
+    }
     let entry = entry(name)?;
     if let Availability::Unavailable { reason, fix } = &entry.availability {
         bail!("runtime `{name}` is unavailable: {reason} (fix: {fix})");

@@ -39,9 +39,9 @@ func guestPath(t *testing.T, name string) string {
 	t.Helper()
 	dir := os.Getenv("BLUEPRINT_GUEST_DIR")
 	if dir == "" {
-		t.Skip("BLUEPRINT_GUEST_DIR is not set: build workloads/rust for wasm32-wasip1 and point it at <target-dir>/wasm32-wasip1/release")
+		t.Skip("BLUEPRINT_GUEST_DIR is not set: build workloads/rust for wasm32-wasip1 and point it at a harness build folder (~/.cache/blueprint-bench/guests/rust/<hash>, files <workload>.embedded.wasm)")
 	}
-	path := filepath.Join(dir, name+".wasm")
+	path := filepath.Join(dir, name+".embedded.wasm")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("BLUEPRINT_GUEST_DIR is set but the %s guest is missing: %v", name, err)
 	}

@@ -169,7 +169,12 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             call_timeout: Duration::from_millis(args.call_timeout_ms),
         },
     };
-    let runtime = runtimes::create(&args.runtime, &config)?;
+    // `native` serves the Rust workloads compiled into this binary: the
+    // floor without Wasm, behind the same server and Dapr client.
+    let runtime = match args.runtime.as_str() {
+        crate::modes::NATIVE => None,
+        name => Some(runtimes::create(name, &config)?),
+    };
     let runtime_handle = tokio::runtime::Handle::current();
     let mut dapr: Arc<dyn DaprHost> = match args.dapr_grpc_port {
         Some(port) => Arc::new(dapr_grpc::GrpcDapr::new(port, runtime_handle.clone())?),
@@ -193,11 +198,26 @@ pub async fn serve(args: HostArgs) -> Result<()> {
         dapr,
         cache,
         info: HostInfo {
-            runtime: runtime.info(),
+            runtime: runtime
+                .as_ref()
+                .map_or_else(blueprint_runtime_native::info, |r| r.info()),
             modules: BTreeMap::new(),
         },
     };
     for (name, path) in &args.modules {
+        let Some(runtime) = &runtime else {
+            let module = blueprint_runtime_native::module(name)?;
+            served.info.modules.insert(
+                name.clone(),
+                ModuleInfo {
+                    path: path.clone(),
+                    size_bytes: 0,
+                    compile_ns: 0,
+                },
+            );
+            served.modules.insert(name.clone(), (module, Arc::default()));
+            continue;
+        };
         let wasm =
             std::fs::read(path).with_context(|| format!("module `{name}`: reading {}", path.display()))?;
         let started = Instant::now();

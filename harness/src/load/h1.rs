@@ -27,9 +27,10 @@ const MAX_HEADERS: usize = 100;
 
 /// The wire form of a request: request line, headers, body.
 ///
-/// `Host` comes from `authority` unless `headers` has one; `Content-Length`
-/// is always the body's (a user's `Content-Length` or `Transfer-Encoding` is
-/// dropped); `close` adds `Connection: close`.
+/// `Host` comes from `authority` unless `headers` has one; the body is
+/// framed by its `Content-Length` (a user's is dropped), or as one chunk when
+/// `headers` has `Transfer-Encoding: chunked` (daprd's Wasm middleware needs
+/// that to change a request body's length); `close` adds `Connection: close`.
 pub(crate) fn serialize(
     method: &Method,
     path: &str,
@@ -65,6 +66,20 @@ pub(crate) fn serialize(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
+    let chunked = headers
+        .get(TRANSFER_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+    if chunked {
+        line(b"transfer-encoding", b"chunked");
+        out.extend_from_slice(b"\r\n");
+        if !body.is_empty() {
+            out.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        return Bytes::from(out);
+    }
     if !body.is_empty() || expects_body {
         line(b"content-length", body.len().to_string().as_bytes());
     }
@@ -365,6 +380,20 @@ mod tests {
         headers.insert(HOST, "example".parse().unwrap());
         let wire = serialize(&Method::GET, "/", "127.0.0.1:9", &headers, &Bytes::new(), false);
         assert_eq!(&wire[..], b"GET / HTTP/1.1\r\nhost: example\r\n\r\n");
+        let mut headers = HeaderMap::new();
+        headers.insert(TRANSFER_ENCODING, "chunked".parse().unwrap());
+        let wire = serialize(
+            &Method::POST,
+            "/m",
+            "127.0.0.1:9",
+            &headers,
+            &Bytes::from("hello"),
+            false,
+        );
+        assert_eq!(
+            &wire[..],
+            b"POST /m HTTP/1.1\r\nhost: 127.0.0.1:9\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        );
     }
 
     /// Serves `responses` (one per request, as raw bytes, each split in two
