@@ -31,6 +31,8 @@ pub enum Command {
     Host(Box<host::HostArgs>),
     /// Drive a loopback HTTP endpoint (closed or open loop) and print latency and throughput.
     Load(Box<crate::load::cli::LoadArgs>),
+    /// Run a WASI preview 1 command module on a runtime; exits with the guest's exit code.
+    WasiRun(Box<crate::wasi_run::WasiRunArgs>),
 }
 
 /// Where daprd comes from.
@@ -108,6 +110,7 @@ impl Command {
             }
             Command::Host(args) => host::serve(*args).await.map(|()| 0),
             Command::Load(args) => crate::load::cli::execute(*args).await,
+            Command::WasiRun(args) => crate::wasi_run::execute(*args),
         }
     }
 }

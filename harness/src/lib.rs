@@ -12,6 +12,7 @@
 //!   ([`sidecar`]), drive load ([`load`]), record [`results`].
 //! - [`host`]: the embedded blueprint's host program (`blueprint-bench host`).
 //! - [`conformance`]: golden vectors on every runtime through a real daprd.
+//! - [`wasi_run`]: one WASI preview 1 command module on any runtime.
 //! - [`process`], [`net`], [`http`], [`paths`], [`progress`]: plumbing.
 
 pub mod app;
@@ -37,4 +38,5 @@ pub mod sidecar;
 pub mod stats;
 pub mod sweep;
 pub mod table;
+pub mod wasi_run;
 pub mod workloads;
