@@ -24,6 +24,7 @@ pub mod environment;
 pub mod go_host;
 pub mod host;
 pub mod http;
+pub mod instance_rss;
 pub mod load;
 pub mod meter;
 pub mod net;
