@@ -19,6 +19,8 @@ package main
 //     reused noop instance; BenchmarkCall/raw: a call of `(func (export
 //     "nop"))` through api.Function.Call; BenchmarkCall/wat: the empty
 //     request on the minimal WAT guest.
+//   - BenchmarkCallCachedFunctions: Call/wat with the two exports looked up
+//     once instead of per call.
 //   - BenchmarkHostCall: the WAT guest's request that makes one
 //     dapr.state_get, answered at once by immediateDapr.
 //   - BenchmarkFreshRequest: what the host does per request (engine.handle:
@@ -172,6 +174,25 @@ func BenchmarkCall(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCallCachedFunctions is Call/wat with bb_alloc and bb_handle looked
+// up once: the host's call() looks them up per request (each request has a
+// fresh instance), and ExportedFunction creates a call engine each time.
+func BenchmarkCallCachedFunctions(b *testing.B) {
+	eng := benchEngine(b, immediateDapr{})
+	g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
+	ctx, mod := instance(b, eng, g, immediateDapr{})
+	alloc, handle := mod.ExportedFunction(exportAlloc), mod.ExportedFunction(exportHandle)
+	for b.Loop() {
+		ptr, err := alloc.Call(ctx, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := handle.Call(ctx, ptr[0], 0); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func BenchmarkHostCall(b *testing.B) {
