@@ -45,7 +45,8 @@ mod real {
 
     use crate::engine::check_linked_version;
     use crate::ffi::{
-        AstModule, AsyncCall, Config, Executor, Loader, ModuleInstance, Store, Validator, check, wasm_str,
+        AstModule, AsyncCall, Config, Executor, Loader, ModuleInstance, Store, Validator, check, to_string,
+        wasm_str,
     };
 
     const WASM32_MAX_PAGES: u32 = 65536;
@@ -157,6 +158,26 @@ mod real {
                 check(ffi::WasmEdge_ValidatorValidate(validator.as_ptr(), ast.as_ptr()))
                     .map_err(|f| RuntimeError::Compile(format!("validate: {f}")))?;
 
+                // Named here, so that the error says which import is foreign
+                // (WasmEdge's own says only "unknown import").
+                let mut imports =
+                    vec![ptr::null(); ffi::WasmEdge_ASTModuleListImportsLength(ast.as_ptr()) as usize];
+                let n = ffi::WasmEdge_ASTModuleListImports(
+                    ast.as_ptr(),
+                    imports.as_mut_ptr(),
+                    imports.len() as u32,
+                );
+                imports.truncate(n as usize);
+                for import in imports {
+                    let module = to_string(ffi::WasmEdge_ImportTypeGetModuleName(import));
+                    if module != "wasi_snapshot_preview1" {
+                        let name = to_string(ffi::WasmEdge_ImportTypeGetExternalName(import));
+                        return Err(RuntimeError::Instantiate(format!(
+                            "unknown import `{module}::{name}`: a command gets WASI preview 1 only"
+                        ))
+                        .into());
+                    }
+                }
                 let wasi = ModuleInstance::from_raw(ffi::WasmEdge_ModuleInstanceCreateWASI(
                     args.as_ptr(),
                     args.len(),
