@@ -7,6 +7,9 @@ fn main() {
     }
     println!("count={}", vars.len());
     if let Some(key) = std::env::args().nth(1) {
-        println!("lookup={}", std::env::var(&key).unwrap_or_else(|_| "<unset>".into()));
+        println!(
+            "lookup={}",
+            std::env::var(&key).unwrap_or_else(|_| "<unset>".into())
+        );
     }
 }

@@ -7,7 +7,10 @@ fn main() {
     println!("mode={mode}");
     match mode.as_str() {
         "code" => {
-            let code: i32 = std::env::args().nth(2).and_then(|c| c.parse().ok()).expect("exit code");
+            let code: i32 = std::env::args()
+                .nth(2)
+                .and_then(|c| c.parse().ok())
+                .expect("exit code");
             std::process::exit(code);
         }
         "return" => {}

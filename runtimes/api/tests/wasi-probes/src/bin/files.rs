@@ -25,18 +25,27 @@ fn main() {
 
     let mut out = File::open(dir.join("output.txt")).expect("reopening output.txt");
     let len = out.metadata().expect("fd_filestat_get").len();
-    check(len == reversed.len() as u64 + 1, &format!("output.txt is {len} bytes"));
+    check(
+        len == reversed.len() as u64 + 1,
+        &format!("output.txt is {len} bytes"),
+    );
     println!("output_len={len}");
     out.seek(SeekFrom::Start(2)).expect("fd_seek");
     let mut tail = String::new();
     out.read_to_string(&mut tail).expect("reading after seek");
-    check(tail == format!("{}\n", &reversed[2..]), &format!("read back {tail:?} after seek"));
+    check(
+        tail == format!("{}\n", &reversed[2..]),
+        &format!("read back {tail:?} after seek"),
+    );
     let end = out.seek(SeekFrom::End(0)).expect("fd_seek to the end");
     check(end == len, &format!("seek to end gave {end}"));
     println!("seek=ok");
     drop(out);
 
-    let mut append = OpenOptions::new().append(true).open(dir.join("output.txt")).expect("opening to append");
+    let mut append = OpenOptions::new()
+        .append(true)
+        .open(dir.join("output.txt"))
+        .expect("opening to append");
     append.write_all(b"appended\n").expect("appending");
     drop(append);
 
