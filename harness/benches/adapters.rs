@@ -9,7 +9,7 @@
 //! adapter is available in this build):
 //!
 //! - `compile/<runtime>/<module>`: `Runtime::compile` of the Rust `noop` and
-//!   `counter` guests (built with `workloads::build_rust`).
+//!   `counter` guests (the embedded flavour from `workloads::build_all`).
 //! - `instantiate/<runtime>`: `Module::instantiate` of `noop`, including
 //!   dropping the instance (Wasmtime instantiates from its pre-linked
 //!   `InstancePre` into the pooling allocator; the drop returns the slot).
@@ -27,6 +27,10 @@
 //! - `fresh_request/<runtime>`: instantiate `noop`, `handle(b"")`, drop: the
 //!   per-request cost when every request gets a fresh instance.
 //! - `compute`: not yet: there is no compute workload; it comes with one.
+//! - wazero (Go, no Rust bindings): after the summary, its host's Go
+//!   benchmarks (`runtimes/wazero/bench_test.go`: the same phases on the same
+//!   guests, with the raw and host-call WAT modules written out by this
+//!   bench) run with `go test -bench` and print a row in the summary's shape.
 //!
 //! After criterion's report a summary table is printed from its own quick
 //! measurements in the same process (median of timed batches), so the
@@ -330,7 +334,109 @@ fn main() {
 
     if print_summary {
         summary(&mut subjects, &dapr, &immediate);
+        wazero(&modules, &raw_wasm, &hostcall_wasm);
     }
+}
+
+/// wazero has no Rust bindings: its host's own Go benchmarks
+/// (`runtimes/wazero/bench_test.go`) measure the same phases on the same
+/// guests, run here with `go test -bench` and printed in the same shapes.
+fn wazero(guests: &[(&str, Vec<u8>)], raw_wasm: &[u8], hostcall_wasm: &[u8]) {
+    if !blueprint_bench::go_host::go_available() {
+        println!("\nwazero: skipped: no Go toolchain (install Go 1.26+)");
+        return;
+    }
+    let project = paths::project_dir();
+    let wasm_dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(wasm_dir.path().join("raw.wasm"), raw_wasm).expect("raw.wasm");
+    std::fs::write(wasm_dir.path().join("hostcall.wasm"), hostcall_wasm).expect("hostcall.wasm");
+    // The very bytes the Rust adapters were measured on, in a folder of
+    // this run's own.
+    for (name, wasm) in guests {
+        std::fs::write(wasm_dir.path().join(format!("{name}.wasm")), wasm).expect("guest module");
+    }
+    println!("\nwazero: go test -run '^$' -bench . -benchtime 2s (runtimes/wazero/bench_test.go) …");
+    let out = blueprint_bench::go_host::go_command(
+        &paths::cache_dir(),
+        &blueprint_bench::go_host::source_dir(&project),
+    )
+    .args([
+        "test",
+        "-run",
+        "^$",
+        "-bench",
+        ".",
+        "-benchtime",
+        "2s",
+        "-count",
+        "1",
+    ])
+    .env("BLUEPRINT_GUEST_DIR", wasm_dir.path())
+    .env("BLUEPRINT_BENCH_WASM_DIR", wasm_dir.path())
+    .output()
+    .expect("running go test -bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "go test -bench failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ns = parse_go_bench(&stdout);
+    let get = |name: &str| {
+        *ns.get(name)
+            .unwrap_or_else(|| panic!("go test -bench printed no {name}:\n{stdout}"))
+    };
+    let (raw, empty, wat, host, fresh) = (
+        get("Call/raw"),
+        get("Call/empty"),
+        get("Call/wat"),
+        get("HostCall"),
+        get("FreshRequest"),
+    );
+    println!(
+        "{:<18} {:>8} {:>10} {:>7} {:>10} {:>7} {:>12} {:>13}",
+        "runtime", "raw ns", "empty ns", "ratio", "WAT ns", "ratio", "fresh µs", "host-call ns"
+    );
+    println!(
+        "{:<18} {:>8.1} {:>10.1} {:>7} {:>10.1} {:>7} {:>12.2} {:>13.1}",
+        "wazero",
+        raw,
+        empty,
+        format!("{:.1}×", empty / raw),
+        wat,
+        format!("{:.1}×", wat / raw),
+        fresh / 1000.0,
+        host - wat
+    );
+    println!(
+        "wazero (go test -bench, ns/op): compile/noop {:.2} ms, compile/counter {:.2} ms, instantiate (incl. close) {:.2} µs, call/empty {empty:.1} ns, call/raw {raw:.1} ns, hostcall (whole call) {host:.1} ns, fresh_request {:.2} µs; WAT empty with bb_alloc/bb_handle looked up once {:.1} ns (the host looks them up per request)",
+        get("Compile/noop") / 1e6,
+        get("Compile/counter") / 1e6,
+        get("Instantiate") / 1e3,
+        fresh / 1e3,
+        get("CallCachedFunctions"),
+    );
+}
+
+/// `Benchmark<Name>[/<sub>]-<procs>  <n>  <ns> ns/op` lines, by `<Name>[/<sub>]`.
+fn parse_go_bench(stdout: &str) -> BTreeMap<String, f64> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let name = fields.next()?.strip_prefix("Benchmark")?;
+            let name =
+                name.rsplit_once('-').map_or(
+                    name,
+                    |(n, procs)| {
+                        if procs.parse::<u32>().is_ok() { n } else { name }
+                    },
+                );
+            let _iterations = fields.next()?;
+            let ns: f64 = fields.next()?.parse().ok()?;
+            (fields.next()? == "ns/op").then(|| (name.to_owned(), ns))
+        })
+        .collect()
 }
 
 /// Median per-operation time, in nanoseconds, of `batches` timed batches of

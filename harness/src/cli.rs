@@ -33,6 +33,11 @@ pub enum Command {
     Load(Box<crate::load::cli::LoadArgs>),
     /// Echo request bodies: the native app behind the middleware cells.
     Echo(crate::echo::EchoArgs),
+    /// Run a WASI preview 1 command module on a runtime; exits with the guest's exit code.
+    WasiRun(Box<crate::wasi_run::WasiRunArgs>),
+    /// Resident memory per live guest instance (for benches/instance_rss.rs).
+    #[command(hide = true)]
+    InstanceRss(crate::instance_rss::InstanceRssArgs),
 }
 
 /// Where daprd comes from.
@@ -114,6 +119,8 @@ impl Command {
             Command::Host(args) => host::serve(*args).await.map(|()| 0),
             Command::Load(args) => crate::load::cli::execute(*args).await,
             Command::Echo(args) => crate::echo::serve(args).await.map(|()| 0),
+            Command::WasiRun(args) => crate::wasi_run::execute(*args),
+            Command::InstanceRss(args) => crate::instance_rss::execute(args),
         }
     }
 }

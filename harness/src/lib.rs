@@ -12,6 +12,7 @@
 //!   ([`sidecar`]), drive load ([`load`]), record [`results`].
 //! - [`host`]: the embedded blueprint's host program (`blueprint-bench host`).
 //! - [`conformance`]: golden vectors on every runtime through a real daprd.
+//! - [`wasi_run`]: one WASI preview 1 command module on any runtime.
 //! - [`process`], [`net`], [`http`], [`paths`], [`progress`]: plumbing.
 
 pub mod app;
@@ -25,6 +26,7 @@ pub mod environment;
 pub mod go_host;
 pub mod host;
 pub mod http;
+pub mod instance_rss;
 pub mod load;
 pub mod meter;
 pub mod modes;
@@ -42,4 +44,5 @@ pub mod sidecar;
 pub mod stats;
 pub mod sweep;
 pub mod table;
+pub mod wasi_run;
 pub mod workloads;

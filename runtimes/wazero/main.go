@@ -24,6 +24,12 @@ import (
 const shutdownGrace = 5 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "wasi-run" {
+		os.Exit(wasiRun(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "instance-rss" {
+		os.Exit(instanceRSS(os.Args[2:], os.Stdout))
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

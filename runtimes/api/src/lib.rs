@@ -29,6 +29,7 @@
 
 pub mod abi;
 pub mod build_support;
+pub mod command;
 pub mod host;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use command::{CommandError, CommandRunner, PreopenDir, WasiCommand};
 pub use host::{
     Concurrency, DaprHost, HostError, LogLevel, NoDapr, OutboundRequest, OutboundResponse, StateEntry,
 };

@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use blueprint_runtime_api::{Runtime, RuntimeConfig, RuntimeError};
 
+mod command;
 #[cfg(feature = "wasmedge")]
 mod engine;
 #[cfg(feature = "wasmedge")]
@@ -42,6 +43,7 @@ mod imports;
 #[cfg(feature = "wasmedge")]
 mod watchdog;
 
+pub use command::command_runner;
 #[cfg(feature = "wasmedge")]
 pub use engine::WasmEdgeRuntime;
 

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,112 +16,38 @@ use blueprint_runtime_api::{
     StateEntry, TrapKind,
 };
 use blueprint_runtime_wasmedge::WasmEdgeRuntime;
-use common::{instance, runtime};
+use common::{CAP, instance, runtime, trap_kind, wasm};
 
-/// Memory cap of the probe runtimes, in pages.
-const CAP: u32 = 16;
 /// Call time limit of the probe runtimes.
 const LIMIT: Duration = Duration::from_millis(200);
 
-/// A guest that exports the ABI and does what the request's first byte says.
-const PROBE: &str = r#"
-(module
-  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
-  (import "dapr" "state_get" (func $state_get (param i32 i32 i32 i32) (result i64)))
-  (type $void (func))
-  (memory (export "memory") 1)
-  (table 2 funcref)
-  (data (i32.const 16) "refused")
-  (data (i32.const 32) "hello")
-  (func (export "bb_abi_version") (result i32) (i32.const 1))
-  (func (export "bb_alloc") (param $len i32) (result i32) (i32.const 1024))
-  (func $pack (param $ptr i32) (param $len i32) (result i64)
-    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32))
-            (i64.extend_i32_u (local.get $len))))
-  (func $recurse (param $n i32) (result i32)
-    (i32.add (call $recurse (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
-  ;; A zero the compiler cannot see through (memory starts zeroed).
-  (func $zero (result i32) (i32.load (i32.const 8)))
-  (func (export "bb_handle") (param $ptr i32) (param $len i32) (result i64)
-    (local $op i32)
-    (local.set $op (i32.load8_u (local.get $ptr)))
-    ;; e: echo the request
-    (if (i32.eq (local.get $op) (i32.const 101))
-      (then (return (call $pack (local.get $ptr) (local.get $len)))))
-    ;; l: loop forever
-    (if (i32.eq (local.get $op) (i32.const 108))
-      (then (loop $forever (br $forever))))
-    ;; u: unreachable
-    (if (i32.eq (local.get $op) (i32.const 117))
-      (then unreachable))
-    ;; d: 1 / 0
-    (if (i32.eq (local.get $op) (i32.const 100))
-      (then (drop (i32.div_s (i32.const 1) (call $zero)))))
-    ;; c: i32::MIN / -1
-    (if (i32.eq (local.get $op) (i32.const 99))
-      (then (drop (i32.div_s (i32.const 0x80000000) (i32.sub (call $zero) (i32.const 1))))))
-    ;; r: unbounded recursion
-    (if (i32.eq (local.get $op) (i32.const 114))
-      (then (drop (call $recurse (call $zero)))))
-    ;; m: load far outside memory
-    (if (i32.eq (local.get $op) (i32.const 109))
-      (then (drop (i32.load (i32.sub (call $zero) (i32.const 16))))))
-    ;; i: call through a null table slot
-    (if (i32.eq (local.get $op) (i32.const 105))
-      (then (call_indirect (type $void) (call $zero))))
-    ;; g: grow past the cap, up to it, past it again; report results and size
-    (if (i32.eq (local.get $op) (i32.const 103))
-      (then
-        (i32.store (i32.const 64) (memory.grow (i32.const 1000)))
-        (i32.store (i32.const 68) (memory.grow (i32.const 15)))
-        (i32.store (i32.const 72) (memory.grow (i32.const 1)))
-        (i32.store (i32.const 76) (memory.size))
-        (return (call $pack (i32.const 64) (i32.const 16)))))
-    ;; o: a response pointer outside memory
-    (if (i32.eq (local.get $op) (i32.const 111))
-      (then (return (call $pack (i32.const 0xffff0000) (i32.const 16)))))
-    ;; x: refuse the request with a guest error
-    (if (i32.eq (local.get $op) (i32.const 120))
-      (then (return (i64.or (call $pack (i32.const 16) (i32.const 7)) (i64.const 0x80000000)))))
-    ;; p: proc_exit(3)
-    (if (i32.eq (local.get $op) (i32.const 112))
-      (then (call $proc_exit (i32.const 3))))
-    ;; w: write "hello" to stdout; respond nwritten and errno
-    (if (i32.eq (local.get $op) (i32.const 119))
-      (then
-        (i32.store (i32.const 48) (i32.const 32))
-        (i32.store (i32.const 52) (i32.const 5))
-        (i32.store (i32.const 60) (call $fd_write (i32.const 1) (i32.const 48) (i32.const 1) (i32.const 56)))
-        (return (call $pack (i32.const 56) (i32.const 8)))))
-    ;; k: close stdout; respond errno
+/// The shared fault probe (`runtimes/api/tests/probes/mod.rs`) plus one
+/// request WasmEdge's WASI is checked with: `k` closes stdout and responds
+/// the errno.
+static PROBE: LazyLock<String> = LazyLock::new(|| {
+    let fd_write = r#"(import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))"#;
+    let b_op = ";; b: write to a file descriptor that is not open; respond errno";
+    assert!(common::PROBE.contains(fd_write) && common::PROBE.contains(b_op));
+    common::PROBE
+        .replace(
+            fd_write,
+            &format!(
+                r#"{fd_write}
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))"#
+            ),
+        )
+        .replace(
+            b_op,
+            &format!(
+                r#";; k: close stdout; respond errno
     (if (i32.eq (local.get $op) (i32.const 107))
       (then
         (i32.store (i32.const 60) (call $fd_close (i32.const 1)))
         (return (call $pack (i32.const 60) (i32.const 4)))))
-    ;; b: write to a file descriptor that is not open; respond errno
-    (if (i32.eq (local.get $op) (i32.const 98))
-      (then
-        (i32.store (i32.const 60) (call $fd_write (i32.const 7) (i32.const 48) (i32.const 1) (i32.const 56)))
-        (return (call $pack (i32.const 60) (i32.const 4)))))
-    ;; s: dapr.state_get("hello", "hello"); respond its i64 result
-    (if (i32.eq (local.get $op) (i32.const 115))
-      (then
-        (i64.store (i32.const 80) (call $state_get (i32.const 32) (i32.const 5) (i32.const 32) (i32.const 5)))
-        (return (call $pack (i32.const 80) (i32.const 8)))))
-    ;; a: dapr.state_get with a name outside memory
-    (if (i32.eq (local.get $op) (i32.const 97))
-      (then
-        (i64.store (i32.const 80) (call $state_get (i32.const -8) (i32.const 5) (i32.const 32) (i32.const 5)))
-        (return (call $pack (i32.const 80) (i32.const 8)))))
-    (call $pack (local.get $ptr) (local.get $len)))
-)
-"#;
-
-fn wasm(wat: &str) -> Vec<u8> {
-    wat::parse_str(wat).expect("probe WAT")
-}
+    {b_op}"#
+            ),
+        )
+});
 
 fn probe_runtime() -> WasmEdgeRuntime {
     runtime(CAP, LIMIT)
@@ -129,15 +55,8 @@ fn probe_runtime() -> WasmEdgeRuntime {
 
 fn probe() -> (WasmEdgeRuntime, Arc<dyn blueprint_runtime_api::Module>) {
     let rt = probe_runtime();
-    let module = rt.compile(&wasm(PROBE)).expect("compile probe");
+    let module = rt.compile(&wasm(&PROBE)).expect("compile probe");
     (rt, module)
-}
-
-fn trap_kind(result: Result<Vec<u8>, CallError>) -> TrapKind {
-    match result {
-        Err(CallError::Trap { kind, .. }) => kind,
-        other => panic!("expected a trap, got {other:?}"),
-    }
 }
 
 /// The process's peak resident set size so far, in KiB (Linux).
@@ -369,7 +288,7 @@ fn initialisation_runs_under_the_time_limit() {
     }
     assert!(start.elapsed() < 2 * LIMIT, "took {:?}", start.elapsed());
     // The executor it ran on serves the next instance normally.
-    let module = rt.compile(&wasm(PROBE)).expect("compile");
+    let module = rt.compile(&wasm(&PROBE)).expect("compile");
     for _ in 0..3 {
         assert_eq!(instance(&module).handle(b"e").as_deref(), Ok(&b"e"[..]));
     }

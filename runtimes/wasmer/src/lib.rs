@@ -30,6 +30,7 @@ use wasmer::{
     Type, TypedFunction,
 };
 
+mod command;
 mod imports;
 mod tunables;
 mod watchdog;

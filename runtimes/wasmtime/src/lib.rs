@@ -28,6 +28,8 @@ use wasmtime::{
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
+mod command;
+
 /// The runtime's name in scenarios and results.
 pub const NAME: &str = "wasmtime";
 /// The linked Wasmtime version (read from Cargo.lock at build time).
