@@ -6,6 +6,7 @@
 //! a hash of the language's sources and the vectors, so a slow toolchain runs
 //! only when something it reads changed.
 
+mod c;
 mod go;
 mod rust;
 mod vectors;
@@ -123,10 +124,10 @@ pub trait Language: Sync {
 }
 
 /// Every guest language with a library in this checkout.
-pub static LANGUAGE_BUILDS: &[&dyn Language] = &[&rust::Rust, &go::Go];
+pub static LANGUAGE_BUILDS: &[&dyn Language] = &[&rust::Rust, &go::Go, &c::C];
 
 /// Their names, for scenario validation.
-pub const LANGUAGES: &[&str] = &["rust", "go"];
+pub const LANGUAGES: &[&str] = &["rust", "go", "c"];
 
 /// The language called `name`.
 ///
