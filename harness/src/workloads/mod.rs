@@ -6,10 +6,12 @@
 //! a hash of the language's sources and the vectors, so a slow toolchain runs
 //! only when something it reads changed.
 
+mod assemblyscript;
 mod c;
 mod go;
 mod rust;
 mod vectors;
+mod zig;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -124,10 +126,16 @@ pub trait Language: Sync {
 }
 
 /// Every guest language with a library in this checkout.
-pub static LANGUAGE_BUILDS: &[&dyn Language] = &[&rust::Rust, &go::Go, &c::C];
+pub static LANGUAGE_BUILDS: &[&dyn Language] = &[
+    &rust::Rust,
+    &go::Go,
+    &c::C,
+    &zig::Zig,
+    &assemblyscript::AssemblyScript,
+];
 
 /// Their names, for scenario validation.
-pub const LANGUAGES: &[&str] = &["rust", "go", "c"];
+pub const LANGUAGES: &[&str] = &["rust", "go", "c", "zig", "assemblyscript"];
 
 /// The language called `name`.
 ///

@@ -1,0 +1,10 @@
+//! noop (workloads/ABI.md): returns its input unchanged. It touches no Dapr
+//! API, so it measures the fixed cost of one call. Like the Rust and Go noop
+//! it copies the request, so every language does the same work per byte.
+
+const bb = @import("bb");
+
+pub fn handle(input: []const u8, out: *bb.Buf) bb.Status {
+    out.append(input);
+    return .ok;
+}
