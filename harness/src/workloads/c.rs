@@ -29,12 +29,18 @@ const TARGET: &str = "--target=wasm32-wasi";
 /// besides the workload's `main.c`.
 fn flavour_sources(flavour: Flavour) -> &'static [&'static str] {
     match flavour {
-        Flavour::Embedded => &["buf.c", "abi.c", "dapr.c"],
-        Flavour::Http => &["buf.c", "abi.c", "http.c"],
-        Flavour::Middleware => &["buf.c", "middleware.c"],
-        Flavour::Command => &["buf.c", "command.c"],
+        Flavour::Embedded => &["buf.c", "json.c", "abi.c", "dapr.c"],
+        Flavour::Http => &["buf.c", "json.c", "abi.c", "http.c"],
+        Flavour::Middleware => &["buf.c", "json.c", "middleware.c"],
+        Flavour::Command => &["buf.c", "json.c", "command.c"],
     }
 }
+
+/// The flavours the C library has.
+const BUILT_FLAVOURS: &[Flavour] = &[Flavour::Embedded, Flavour::Command];
+
+/// Flavours whose modules cannot reach Dapr: only pure workloads have them.
+const DAPR_FREE: &[Flavour] = &[Flavour::Middleware, Flavour::Command];
 
 /// Flags every module is compiled with: warnings are errors, so a guest that
 /// compiles is one clang has nothing to say about.
@@ -129,8 +135,14 @@ impl Language for C {
 }
 
 impl C {
-    /// The flavours one workload is built in.
-    fn flavours(&self, _project: &Path, _workload: &str) -> Result<Vec<Flavour>> {
-        Ok(vec![Flavour::Embedded])
+    /// The flavours one workload is built in: the module shapes without Dapr
+    /// access only for workloads that touch no Dapr API.
+    fn flavours(&self, project: &Path, workload: &str) -> Result<Vec<Flavour>> {
+        let pure = super::load_vectors(project, workload)?.pure;
+        Ok(BUILT_FLAVOURS
+            .iter()
+            .copied()
+            .filter(|f| pure || !DAPR_FREE.contains(f))
+            .collect())
     }
 }

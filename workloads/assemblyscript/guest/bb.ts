@@ -77,6 +77,15 @@ export class Buf {
     this.appendRaw(changetype<usize>(encoded), encoded.byteLength);
   }
 
+  /** An ASCII string (a literal) byte for byte, without encoding it first. */
+  appendAscii(text: string): void {
+    const n = text.length;
+    this.reserve(n);
+    const at = this.ptr + <usize>this.len;
+    for (let i = 0; i < n; i++) store<u8>(at + <usize>i, <u8>text.charCodeAt(i));
+    this.len += n;
+  }
+
   /** Decimal text of an unsigned integer. */
   appendU64(value: u64): void {
     let digits = 1;

@@ -172,3 +172,4 @@ pub fn appendError(out: *Buf, code: i64) void {
         },
     });
 }
+pub const json = @import("json.zig");
