@@ -34,10 +34,6 @@ const ASC_FLAGS: &[&str] = &[
     // TLSF and the incremental collector: a reused instance frees its garbage.
     "--runtime",
     "incremental",
-    // Top-level code (the handler's registration) runs as a WASI reactor's
-    // initialiser, which every host calls, instead of a start section.
-    "--exportStart",
-    "_initialize",
     // AssemblyScript imports env.abort for failed checks; the ABI allows only
     // `dapr` and WASI imports, so the guest library's abort traps instead.
     "--use",
@@ -87,6 +83,14 @@ impl Language for AssemblyScript {
                     .arg(format!("{workload}/main.ts"))
                     .arg(entry)
                     .args(ASC_FLAGS)
+                    .args(if flavour == Flavour::Embedded {
+                        // Top-level code (the handler's registration) runs as a WASI
+                        // reactor's initialiser, which every host calls. A command
+                        // keeps the start section, which runs before `_start`.
+                        &["--exportStart", "_initialize"][..]
+                    } else {
+                        &[]
+                    })
                     .arg("-o")
                     .arg(&path)
                     .output()
@@ -124,9 +128,15 @@ impl Language for AssemblyScript {
     }
 }
 
-/// The flavours one workload is built in.
-fn flavours(_project: &Path, _workload: &str) -> Result<Vec<Flavour>> {
-    Ok(vec![Flavour::Embedded])
+/// The flavours one workload is built in: a command only for a workload
+/// that touches no Dapr API.
+fn flavours(project: &Path, workload: &str) -> Result<Vec<Flavour>> {
+    let pure = super::load_vectors(project, workload)?.pure;
+    Ok(if pure {
+        vec![Flavour::Embedded, Flavour::Command]
+    } else {
+        vec![Flavour::Embedded]
+    })
 }
 
 /// Installs the pinned compiler with `npm ci` (once per lock file) and
@@ -185,4 +195,29 @@ fn install(src: &Path, cache: &Path) -> Result<PathBuf> {
         bail!("npm ci finished but {} is missing", asc.display());
     }
     Ok(asc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Also proves `--use abort=...` works: an `env.abort` import would fail
+    /// the shape check.
+    #[test]
+    fn every_workload_builds_with_the_abi_shape_and_pure_ones_as_commands() {
+        let modules = super::super::c::shape::check(&AssemblyScript);
+        for workload in ["noop", "counter", "transform", "validate", "aggregate", "compute"] {
+            assert!(
+                modules
+                    .iter()
+                    .any(|m| m.workload == workload && m.flavour == Flavour::Embedded),
+                "no AssemblyScript {workload}"
+            );
+        }
+        assert!(
+            modules
+                .iter()
+                .any(|m| m.workload == "compute" && m.flavour == Flavour::Command)
+        );
+    }
 }

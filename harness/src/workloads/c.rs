@@ -37,7 +37,12 @@ fn flavour_sources(flavour: Flavour) -> &'static [&'static str] {
 }
 
 /// The flavours the C library has.
-const BUILT_FLAVOURS: &[Flavour] = &[Flavour::Embedded, Flavour::Command];
+const BUILT_FLAVOURS: &[Flavour] = &[
+    Flavour::Embedded,
+    Flavour::Http,
+    Flavour::Middleware,
+    Flavour::Command,
+];
 
 /// Flavours whose modules cannot reach Dapr: only pure workloads have them.
 const DAPR_FREE: &[Flavour] = &[Flavour::Middleware, Flavour::Command];
@@ -105,7 +110,9 @@ impl Language for C {
                     // A reactor: no main, wasi-libc's _initialize runs the constructors.
                     clang.arg("-mexec-model=reactor");
                 }
+                // The middleware names the workload in a request header.
                 clang
+                    .arg(format!("-DBB_WORKLOAD_NAME=\"{workload}\""))
                     .arg("-I")
                     .arg(&guest)
                     .arg("-o")
@@ -144,5 +151,104 @@ impl C {
             .copied()
             .filter(|f| pure || !DAPR_FREE.contains(f))
             .collect())
+    }
+}
+
+/// Checks of the module shapes every guest build must produce, shared by the
+/// C, Zig and AssemblyScript tests.
+#[cfg(test)]
+pub(super) mod shape {
+    use super::super::{BuiltModule, Flavour, Language};
+
+    /// The import modules a flavour may use (`workloads/ABI.md`).
+    fn allowed_imports(flavour: Flavour) -> &'static [&'static str] {
+        match flavour {
+            Flavour::Embedded => &["dapr", "wasi_snapshot_preview1"],
+            Flavour::Http => &["http", "wasi_snapshot_preview1"],
+            Flavour::Middleware => &["http_handler", "wasi_snapshot_preview1"],
+            Flavour::Command => &["wasi_snapshot_preview1"],
+        }
+    }
+
+    /// The exports a flavour must have.
+    fn required_exports(flavour: Flavour) -> &'static [&'static str] {
+        match flavour {
+            Flavour::Embedded | Flavour::Http => &["memory", "bb_abi_version", "bb_alloc", "bb_handle"],
+            Flavour::Middleware => &["memory", "handle_request", "handle_response"],
+            Flavour::Command => &["memory", "_start"],
+        }
+    }
+
+    /// Builds `language` (through the cache, as a run does) and checks every
+    /// module's imports and exports against its flavour, and that the
+    /// Dapr-free flavours exist for pure workloads only.
+    pub fn check(language: &dyn Language) -> Vec<BuiltModule> {
+        let project = crate::paths::project_dir();
+        let cache = crate::paths::cache_dir();
+        if let Err(missing) = language.toolchain(&cache) {
+            panic!("{} toolchain missing: {missing}", language.name());
+        }
+        let modules = super::super::build_cached(language, &project, &cache).unwrap();
+        let engine = wasmtime::Engine::default();
+        for m in &modules {
+            let bytes = std::fs::read(&m.path).unwrap();
+            let module = wasmtime::Module::new(&engine, &bytes)
+                .unwrap_or_else(|e| panic!("{}: not a valid module: {e}", m.path.display()));
+            for import in module.imports() {
+                assert!(
+                    allowed_imports(m.flavour).contains(&import.module()),
+                    "{} {} ({}) imports {}.{}",
+                    language.name(),
+                    m.workload,
+                    m.flavour,
+                    import.module(),
+                    import.name()
+                );
+            }
+            let exports: Vec<&str> = module.exports().map(|e| e.name()).collect();
+            for name in required_exports(m.flavour) {
+                assert!(
+                    exports.contains(name),
+                    "{} {} ({}) lacks export {name}: {exports:?}",
+                    language.name(),
+                    m.workload,
+                    m.flavour
+                );
+            }
+            let pure = super::super::load_vectors(&project, &m.workload).unwrap().pure;
+            assert!(
+                pure || matches!(m.flavour, Flavour::Embedded | Flavour::Http),
+                "{} {} touches Dapr but was built as {}",
+                language.name(),
+                m.workload,
+                m.flavour
+            );
+        }
+        modules
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_builds_in_every_flavour_its_purity_allows_with_the_abi_shape() {
+        let modules = shape::check(&C);
+        let project = crate::paths::project_dir();
+        for workload in super::super::known_workloads(&project).unwrap() {
+            let pure = super::super::load_vectors(&project, &workload).unwrap().pure;
+            let flavours: Vec<Flavour> = modules
+                .iter()
+                .filter(|m| m.workload == workload)
+                .map(|m| m.flavour)
+                .collect();
+            let want: Vec<Flavour> = if pure {
+                BUILT_FLAVOURS.to_vec()
+            } else {
+                vec![Flavour::Embedded, Flavour::Http]
+            };
+            assert_eq!(flavours, want, "C {workload}");
+        }
     }
 }

@@ -27,9 +27,9 @@ const ZIG_VERSION: &str = "0.15.2";
 fn flavour_files(flavour: Flavour) -> (&'static str, Option<&'static str>) {
     match flavour {
         Flavour::Embedded => ("embedded.zig", Some("dapr.zig")),
-        Flavour::Http => ("embedded.zig", Some("dapr_http.zig")),
-        Flavour::Middleware => ("middleware.zig", None),
         Flavour::Command => ("command.zig", None),
+        // Not written (`Zig::unsupported`); never asked for.
+        Flavour::Http | Flavour::Middleware => ("embedded.zig", None),
     }
 }
 
@@ -117,11 +117,30 @@ impl Language for Zig {
         bar.finish_and_clear();
         Ok(modules)
     }
+
+    fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
+        &[
+            (
+                Flavour::Http,
+                "not written: the Zig library has no HTTP backend for the Dapr API",
+            ),
+            (
+                Flavour::Middleware,
+                "not written: the Zig library has no http-wasm adapter",
+            ),
+        ]
+    }
 }
 
-/// The flavours one workload is built in.
-fn flavours(_project: &Path, _workload: &str) -> Result<Vec<Flavour>> {
-    Ok(vec![Flavour::Embedded])
+/// The flavours one workload is built in: a command only for a workload
+/// that touches no Dapr API.
+fn flavours(project: &Path, workload: &str) -> Result<Vec<Flavour>> {
+    let pure = super::load_vectors(project, workload)?.pure;
+    Ok(if pure {
+        vec![Flavour::Embedded, Flavour::Command]
+    } else {
+        vec![Flavour::Embedded]
+    })
 }
 
 fn module_flag(name: &str, file: &Path) -> std::ffi::OsString {
@@ -200,5 +219,28 @@ fn install(cache: &Path) -> Result<PathBuf> {
     match zig_version(&zig) {
         Some(v) if v == ZIG_VERSION => Ok(zig),
         other => bail!("{} reports version {other:?}, not {ZIG_VERSION}", zig.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_builds_with_the_abi_shape_and_pure_ones_as_commands() {
+        let modules = super::super::c::shape::check(&Zig);
+        for workload in ["noop", "counter", "transform", "validate", "aggregate", "compute"] {
+            assert!(
+                modules
+                    .iter()
+                    .any(|m| m.workload == workload && m.flavour == Flavour::Embedded),
+                "no Zig {workload}"
+            );
+        }
+        assert!(
+            modules
+                .iter()
+                .any(|m| m.workload == "compute" && m.flavour == Flavour::Command)
+        );
     }
 }
