@@ -23,8 +23,9 @@ pub struct AssemblyScript;
 fn flavour_entry(flavour: Flavour) -> Option<&'static str> {
     match flavour {
         Flavour::Embedded => Some("guest/embedded.ts"),
+        Flavour::Middleware => Some("guest/middleware.ts"),
         Flavour::Command => Some("guest/command.ts"),
-        Flavour::Http | Flavour::Middleware => None,
+        Flavour::Http => None,
     }
 }
 
@@ -85,8 +86,9 @@ impl Language for AssemblyScript {
                     .args(ASC_FLAGS)
                     .args(if flavour == Flavour::Embedded {
                         // Top-level code (the handler's registration) runs as a WASI
-                        // reactor's initialiser, which every host calls. A command
-                        // keeps the start section, which runs before `_start`.
+                        // reactor's initialiser, which every host calls. A command and
+                        // an http-wasm guest keep the start section, which wazero runs
+                        // at instantiation.
                         &["--exportStart", "_initialize"][..]
                     } else {
                         &[]
@@ -115,25 +117,19 @@ impl Language for AssemblyScript {
     }
 
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
-        &[
-            (
-                Flavour::Http,
-                "not written: the AssemblyScript library has no HTTP backend for the Dapr API",
-            ),
-            (
-                Flavour::Middleware,
-                "not written: the AssemblyScript library has no http-wasm adapter",
-            ),
-        ]
+        &[(
+            Flavour::Http,
+            "not written: the AssemblyScript library has no HTTP backend for the Dapr API",
+        )]
     }
 }
 
-/// The flavours one workload is built in: a command only for a workload
-/// that touches no Dapr API.
+/// The flavours one workload is built in: the Dapr-free shapes (middleware,
+/// command) only for a workload that touches no Dapr API.
 fn flavours(project: &Path, workload: &str) -> Result<Vec<Flavour>> {
     let pure = super::load_vectors(project, workload)?.pure;
     Ok(if pure {
-        vec![Flavour::Embedded, Flavour::Command]
+        vec![Flavour::Embedded, Flavour::Middleware, Flavour::Command]
     } else {
         vec![Flavour::Embedded]
     })

@@ -27,9 +27,10 @@ const ZIG_VERSION: &str = "0.15.2";
 fn flavour_files(flavour: Flavour) -> (&'static str, Option<&'static str>) {
     match flavour {
         Flavour::Embedded => ("embedded.zig", Some("dapr.zig")),
+        Flavour::Middleware => ("middleware.zig", None),
         Flavour::Command => ("command.zig", None),
         // Not written (`Zig::unsupported`); never asked for.
-        Flavour::Http | Flavour::Middleware => ("embedded.zig", None),
+        Flavour::Http => ("embedded.zig", None),
     }
 }
 
@@ -119,25 +120,19 @@ impl Language for Zig {
     }
 
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
-        &[
-            (
-                Flavour::Http,
-                "not written: the Zig library has no HTTP backend for the Dapr API",
-            ),
-            (
-                Flavour::Middleware,
-                "not written: the Zig library has no http-wasm adapter",
-            ),
-        ]
+        &[(
+            Flavour::Http,
+            "not written: the Zig library has no HTTP backend for the Dapr API",
+        )]
     }
 }
 
-/// The flavours one workload is built in: a command only for a workload
-/// that touches no Dapr API.
+/// The flavours one workload is built in: the Dapr-free shapes (middleware,
+/// command) only for a workload that touches no Dapr API.
 fn flavours(project: &Path, workload: &str) -> Result<Vec<Flavour>> {
     let pure = super::load_vectors(project, workload)?.pure;
     Ok(if pure {
-        vec![Flavour::Embedded, Flavour::Command]
+        vec![Flavour::Embedded, Flavour::Middleware, Flavour::Command]
     } else {
         vec![Flavour::Embedded]
     })

@@ -109,4 +109,4 @@ function handle(input: Uint8Array, out: Buf): Status {
   return fold(key.string, amount.integer, out);
 }
 
-serve(handle);
+serve("aggregate", handle);

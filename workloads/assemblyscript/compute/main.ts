@@ -102,4 +102,4 @@ function handle(input: Uint8Array, out: Buf): Status {
   return Status.Ok;
 }
 
-serve(handle);
+serve("compute", handle);

@@ -64,4 +64,4 @@ function daprError(out: Buf): Status {
   return Status.Err;
 }
 
-serve(handle);
+serve("counter", handle);

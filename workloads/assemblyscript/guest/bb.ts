@@ -4,7 +4,7 @@
 // other languages, and the one handler the module serves. The exports live
 // in the flavour entries (embedded.ts, command.ts), the Dapr calls in dapr.ts.
 //
-// A workload is an entry file that calls `serve(handle)` at top level with
+// A workload is an entry file that calls `serve(name, handle)` at top level with
 // `function handle(input: Uint8Array, out: Buf): Status`.
 
 /** The ABI version this library implements; bb_abi_version returns it. */
@@ -24,10 +24,18 @@ function unset(input: Uint8Array, out: Buf): Status {
 }
 
 let handler: Handler = unset;
+let name = "";
 
-/** Registers the module's workload; call it once, at top level. */
-export function serve(h: Handler): void {
+/** Registers the module's workload and its name (which the middleware
+ * reports in a request header); call it once, at top level. */
+export function serve(workload: string, h: Handler): void {
+  name = workload;
   handler = h;
+}
+
+/** The registered workload's name. */
+export function workloadName(): string {
+  return name;
 }
 
 /** Runs the registered workload. */

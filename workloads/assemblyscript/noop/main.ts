@@ -9,4 +9,4 @@ function handle(input: Uint8Array, out: Buf): Status {
   return Status.Ok;
 }
 
-serve(handle);
+serve("noop", handle);

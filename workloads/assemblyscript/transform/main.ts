@@ -70,4 +70,4 @@ function handle(input: Uint8Array, out: Buf): Status {
   return Status.Ok;
 }
 
-serve(handle);
+serve("transform", handle);

@@ -86,4 +86,4 @@ function handle(input: Uint8Array, out: Buf): Status {
   return Status.Ok;
 }
 
-serve(handle);
+serve("validate", handle);

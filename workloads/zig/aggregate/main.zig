@@ -4,6 +4,9 @@
 //! publishes {key, count, max, min, sum} to pubsub/aggregates and returns the
 //! stored value.
 
+/// The workload's name (the middleware reports it in a request header).
+pub const name = "aggregate";
+
 const bb = @import("bb");
 const json = bb.json;
 const dapr = @import("dapr");
@@ -21,9 +24,9 @@ fn parseAggregate(stored: []const u8) ?Aggregate {
     defer obj.deinit();
     if (obj.len != 4) return null;
     var a: Aggregate = undefined;
-    inline for (.{ "count", "max", "min", "sum" }) |name| {
-        switch (obj.get(name) orelse return null) {
-            .integer => |n| @field(a, name) = n,
+    inline for (.{ "count", "max", "min", "sum" }) |field| {
+        switch (obj.get(field) orelse return null) {
+            .integer => |n| @field(a, field) = n,
             else => return null,
         }
     }

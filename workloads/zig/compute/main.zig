@@ -2,6 +2,9 @@
 //! every language) of `data`, then iterated over the 32-byte digest,
 //! `iterations` times in all. CPU-bound and pure.
 
+/// The workload's name (the middleware reports it in a request header).
+pub const name = "compute";
+
 const bb = @import("bb");
 const json = bb.json;
 

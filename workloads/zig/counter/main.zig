@@ -5,6 +5,9 @@
 //! new key), so concurrent increments never lose an update: the loser gets
 //! ETAG_MISMATCH, reads again and retries.
 
+/// The workload's name (the middleware reports it in a request header).
+pub const name = "counter";
+
 const bb = @import("bb");
 const dapr = @import("dapr");
 

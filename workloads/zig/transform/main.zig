@@ -2,6 +2,9 @@
 //! lower_snake_case, secrets are redacted, strings have their whitespace
 //! trimmed and collapsed, emails are lower-cased. Pure.
 
+/// The workload's name (the middleware reports it in a request header).
+pub const name = "transform";
+
 const bb = @import("bb");
 const json = bb.json;
 

@@ -1,6 +1,9 @@
 //! validate (workloads/ABI.md): checks an order against fixed rules and
 //! answers with its total; the first failed check is the guest error. Pure.
 
+/// The workload's name (the middleware reports it in a request header).
+pub const name = "validate";
+
 const bb = @import("bb");
 const json = bb.json;
 
