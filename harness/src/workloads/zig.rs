@@ -27,10 +27,9 @@ const ZIG_VERSION: &str = "0.15.2";
 fn flavour_files(flavour: Flavour) -> (&'static str, Option<&'static str>) {
     match flavour {
         Flavour::Embedded => ("embedded.zig", Some("dapr.zig")),
+        Flavour::Http => ("embedded.zig", Some("dapr_http.zig")),
         Flavour::Middleware => ("middleware.zig", None),
         Flavour::Command => ("command.zig", None),
-        // Not written (`Zig::unsupported`); never asked for.
-        Flavour::Http => ("embedded.zig", None),
     }
 }
 
@@ -118,13 +117,6 @@ impl Language for Zig {
         bar.finish_and_clear();
         Ok(modules)
     }
-
-    fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
-        &[(
-            Flavour::Http,
-            "not written: the Zig library has no HTTP backend for the Dapr API",
-        )]
-    }
 }
 
 /// The flavours one workload is built in: the Dapr-free shapes (middleware,
@@ -132,9 +124,9 @@ impl Language for Zig {
 fn flavours(project: &Path, workload: &str) -> Result<Vec<Flavour>> {
     let pure = super::load_vectors(project, workload)?.pure;
     Ok(if pure {
-        vec![Flavour::Embedded, Flavour::Middleware, Flavour::Command]
+        crate::workloads::FLAVOURS.to_vec()
     } else {
-        vec![Flavour::Embedded]
+        vec![Flavour::Embedded, Flavour::Http]
     })
 }
 
