@@ -200,7 +200,7 @@ mod tests {
     /// Also proves `--use abort=...` works: an `env.abort` import would fail
     /// the shape check.
     #[test]
-    fn every_workload_builds_with_the_abi_shape_and_pure_ones_as_commands() {
+    fn every_workload_builds_with_the_abi_shape_in_its_flavours() {
         let modules = super::super::c::shape::check(&AssemblyScript);
         for workload in ["noop", "counter", "transform", "validate", "aggregate", "compute"] {
             assert!(
@@ -210,10 +210,13 @@ mod tests {
                 "no AssemblyScript {workload}"
             );
         }
-        assert!(
-            modules
-                .iter()
-                .any(|m| m.workload == "compute" && m.flavour == Flavour::Command)
-        );
+        for flavour in [Flavour::Middleware, Flavour::Command] {
+            assert!(
+                modules
+                    .iter()
+                    .any(|m| m.workload == "compute" && m.flavour == flavour),
+                "no {flavour} compute"
+            );
+        }
     }
 }

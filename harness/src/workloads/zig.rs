@@ -214,7 +214,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_workload_builds_with_the_abi_shape_and_pure_ones_as_commands() {
+    fn every_workload_builds_with_the_abi_shape_in_its_flavours() {
         let modules = super::super::c::shape::check(&Zig);
         for workload in ["noop", "counter", "transform", "validate", "aggregate", "compute"] {
             assert!(
@@ -224,10 +224,18 @@ mod tests {
                 "no Zig {workload}"
             );
         }
+        for flavour in [Flavour::Middleware, Flavour::Command] {
+            assert!(
+                modules
+                    .iter()
+                    .any(|m| m.workload == "compute" && m.flavour == flavour),
+                "no {flavour} compute"
+            );
+        }
         assert!(
             modules
                 .iter()
-                .any(|m| m.workload == "compute" && m.flavour == Flavour::Command)
+                .any(|m| m.workload == "counter" && m.flavour == Flavour::Http)
         );
     }
 }
