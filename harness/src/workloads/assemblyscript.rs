@@ -119,7 +119,9 @@ impl Language for AssemblyScript {
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
         &[(
             Flavour::Http,
-            "not written: the AssemblyScript library has no HTTP backend for the Dapr API",
+            "not written: the AssemblyScript library has no HTTP backend for the Dapr API \
+             (asc resolves the workloads' guest/dapr import statically; a second backend \
+             would need an indirection every embedded call pays for)",
         )]
     }
 }
