@@ -60,6 +60,10 @@ const RECIPES: &[Recipe] = &[
 ];
 
 impl Language for Go {
+    fn recipe(&self) -> &'static str {
+        include_str!("go.rs")
+    }
+
     fn name(&self) -> &'static str {
         "go"
     }

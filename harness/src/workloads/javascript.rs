@@ -67,6 +67,10 @@ impl JavaScript {
 }
 
 impl Language for JavaScript {
+    fn recipe(&self) -> &'static str {
+        include_str!("javascript.rs")
+    }
+
     fn name(&self) -> &'static str {
         "javascript"
     }

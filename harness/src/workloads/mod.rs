@@ -6,11 +6,14 @@
 //! a hash of the language's sources and the vectors, so a slow toolchain runs
 //! only when something it reads changed.
 
+mod assemblyscript;
+mod c;
 mod go;
 mod javascript;
 mod python;
 mod rust;
 mod vectors;
+mod zig;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -117,6 +120,12 @@ pub trait Language: Sync {
     /// A compile error, with the toolchain's output.
     fn build(&self, project: &Path, cache: &Path, out: &Path) -> Result<Vec<BuiltModule>>;
 
+    /// The build recipe's own source, hashed with the workloads' sources so
+    /// that a changed builder rebuilds instead of reusing stale modules.
+    fn recipe(&self) -> &'static str {
+        ""
+    }
+
     /// Flavours the language cannot produce at all, with the reason
     /// (reported as "n/a: <reason>" rather than hidden).
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
@@ -125,11 +134,18 @@ pub trait Language: Sync {
 }
 
 /// Every guest language with a library in this checkout.
-pub static LANGUAGE_BUILDS: &[&dyn Language] =
-    &[&rust::Rust, &go::Go, &javascript::JavaScript, &python::Python];
+pub static LANGUAGE_BUILDS: &[&dyn Language] = &[
+    &rust::Rust,
+    &go::Go,
+    &c::C,
+    &zig::Zig,
+    &assemblyscript::AssemblyScript,
+    &javascript::JavaScript,
+    &python::Python,
+];
 
 /// Their names, for scenario validation.
-pub const LANGUAGES: &[&str] = &["rust", "go", "javascript", "python"];
+pub const LANGUAGES: &[&str] = &["rust", "go", "c", "zig", "assemblyscript", "javascript", "python"];
 
 /// The language called `name`.
 ///
@@ -238,10 +254,13 @@ pub fn build_cached(language: &dyn Language, project: &Path, cache: &Path) -> Re
         .map_err(|(_, e)| e)
         .context("locking the guest build cache")?;
 
-    let hash = source_hash(&[
-        project.join("workloads").join(language.name()),
-        vectors_dir(project),
-    ])?;
+    let hash = source_hash(
+        &[
+            project.join("workloads").join(language.name()),
+            vectors_dir(project),
+        ],
+        language.recipe(),
+    )?;
     let out = root.join(&hash[..16]);
     if let Some(modules) = read_manifest(&out) {
         return Ok(modules);
@@ -300,14 +319,16 @@ const SKIPPED_DIRS: &[&str] = &[
     "__pycache__",
 ];
 
-/// SHA-256 over the relative paths and contents of every file under `roots`.
-fn source_hash(roots: &[PathBuf]) -> Result<String> {
+/// SHA-256 over `recipe` and the paths and contents of every file under `roots`.
+fn source_hash(roots: &[PathBuf], recipe: &str) -> Result<String> {
     let mut files = Vec::new();
     for root in roots {
         collect_files(root, &mut files)?;
     }
     files.sort();
     let mut hasher = Sha256::new();
+    hasher.update(recipe.as_bytes());
+    hasher.update([0]);
     for file in files {
         hasher.update(file.to_string_lossy().as_bytes());
         hasher.update([0]);
@@ -370,14 +391,14 @@ mod tests {
     fn the_source_hash_sees_content_and_names() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), "1").unwrap();
-        let first = source_hash(&[dir.path().to_owned()]).unwrap();
+        let first = source_hash(&[dir.path().to_owned()], "").unwrap();
         std::fs::write(dir.path().join("a"), "2").unwrap();
-        let second = source_hash(&[dir.path().to_owned()]).unwrap();
+        let second = source_hash(&[dir.path().to_owned()], "").unwrap();
         std::fs::create_dir(dir.path().join("target")).unwrap();
         std::fs::write(dir.path().join("target/x"), "ignored").unwrap();
-        assert_eq!(second, source_hash(&[dir.path().to_owned()]).unwrap());
+        assert_eq!(second, source_hash(&[dir.path().to_owned()], "").unwrap());
         std::fs::rename(dir.path().join("a"), dir.path().join("b")).unwrap();
-        let third = source_hash(&[dir.path().to_owned()]).unwrap();
+        let third = source_hash(&[dir.path().to_owned()], "").unwrap();
         assert!(first != second && second != third);
     }
 

@@ -85,6 +85,10 @@ impl Python {
 }
 
 impl Language for Python {
+    fn recipe(&self) -> &'static str {
+        include_str!("python.rs")
+    }
+
     fn name(&self) -> &'static str {
         "python"
     }

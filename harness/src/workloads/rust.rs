@@ -37,6 +37,10 @@ fn carries(flavour: Flavour, pure: bool) -> bool {
 }
 
 impl Language for Rust {
+    fn recipe(&self) -> &'static str {
+        include_str!("rust.rs")
+    }
+
     fn name(&self) -> &'static str {
         "rust"
     }
