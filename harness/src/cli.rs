@@ -31,6 +31,14 @@ pub enum Command {
     Host(Box<host::HostArgs>),
     /// Drive a loopback HTTP endpoint (closed or open loop) and print latency and throughput.
     Load(Box<crate::load::cli::LoadArgs>),
+    /// Render a results file as Markdown and one self-contained HTML page with charts.
+    Report(crate::report::ReportArgs),
+    /// Compare a candidate results file against a baseline; exit 3 on a regression.
+    Compare(crate::compare::CompareArgs),
+    /// Rank blueprints for a rate, a p99 budget and what the workload needs, from measured figures.
+    Recommend(crate::recommend::RecommendArgs),
+    /// Manage stored baselines (results/baselines/<machine>.json).
+    Baseline(crate::baseline::BaselineArgs),
 }
 
 /// Where daprd comes from.
@@ -108,6 +116,10 @@ impl Command {
             }
             Command::Host(args) => host::serve(*args).await.map(|()| 0),
             Command::Load(args) => crate::load::cli::execute(*args).await,
+            Command::Report(args) => crate::report::execute(args),
+            Command::Compare(args) => crate::compare::execute(args),
+            Command::Recommend(args) => crate::recommend::execute(args),
+            Command::Baseline(args) => crate::baseline::execute(args),
         }
     }
 }

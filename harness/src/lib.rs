@@ -12,10 +12,14 @@
 //!   ([`sidecar`]), drive load ([`load`]), record [`results`].
 //! - [`host`]: the embedded blueprint's host program (`blueprint-bench host`).
 //! - [`conformance`]: golden vectors on every runtime through a real daprd.
+//! - [`compare`], [`recommend`], [`report`], [`baseline`]: read results
+//!   files back: regressions, blueprint choices, charts, stored baselines.
 //! - [`process`], [`net`], [`http`], [`paths`], [`progress`]: plumbing.
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
+pub mod compare;
 pub mod conformance;
 pub mod dapr_metrics;
 pub mod daprd;
@@ -29,6 +33,8 @@ pub mod net;
 pub mod paths;
 pub mod process;
 pub mod progress;
+pub mod recommend;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod runtimes;
