@@ -15,7 +15,7 @@
 //! 4. CPU per request within the budget, when one is given.
 //!
 //! Modes with a cell that passes are ranked by the CPU per request of their
-//! best cell (what serving the rate costs), then by p99. A mode whose every
+//! best cell (what serving a request costs), then by p99. A mode whose every
 //! cell fails is excluded with the figure that excluded it; a mode with no
 //! measured cell is listed as not measured — never guessed.
 
@@ -193,6 +193,8 @@ pub struct Ranked {
     pub best: Figures,
     /// Its other cells that also qualify, best first (runtime/language).
     pub also_qualifying: Vec<String>,
+    /// Its cells that do not qualify, with the figure that ruled each out.
+    pub not_qualifying: Vec<String>,
     /// The talk's considerations and limitations.
     pub considerations: Vec<String>,
 }
@@ -424,7 +426,7 @@ pub fn recommend(
         not_measured: Vec::new(),
         reference: None,
     };
-    let mut qualifying: Vec<(String, Vec<Figures>)> = Vec::new();
+    let mut qualifying: Vec<(String, Vec<Figures>, Vec<String>)> = Vec::new();
     for mode in modes {
         let prof = profile(&mode);
         let cells: Vec<&CellResult> = results
@@ -484,18 +486,16 @@ pub fn recommend(
         }
         let (mut pass, fail): (Vec<Figures>, Vec<Figures>) =
             measured.into_iter().partition(|f| disqualify(f, req).is_none());
+        let reasons: Vec<String> = fail.iter().filter_map(|f| disqualify(f, req)).collect();
         if pass.is_empty() {
-            out.excluded.push(Excluded {
-                mode,
-                reasons: fail.iter().filter_map(|f| disqualify(f, req)).collect(),
-            });
+            out.excluded.push(Excluded { mode, reasons });
             continue;
         }
         pass.sort_by(order);
-        qualifying.push((mode, pass));
+        qualifying.push((mode, pass, reasons));
     }
     qualifying.sort_by(|a, b| order(&a.1[0], &b.1[0]));
-    for (i, (mode, mut pass)) in qualifying.into_iter().enumerate() {
+    for (i, (mode, mut pass, not_qualifying)) in qualifying.into_iter().enumerate() {
         let best = pass.remove(0);
         out.ranked.push(Ranked {
             rank: i + 1,
@@ -508,6 +508,7 @@ pub fn recommend(
                 .iter()
                 .map(|f| format!("{}/{}", f.runtime, f.language))
                 .collect(),
+            not_qualifying,
         });
     }
     Ok(out)
@@ -541,7 +542,7 @@ fn describe(out: &mut String, f: &Figures, rate: f64) {
     );
     let _ = writeln!(
         out,
-        "     CPU per request: {}; closed-loop throughput {:.0} req/s; {} trial(s)",
+        "     CPU per request (closed loop): {}; closed-loop throughput {:.0} req/s; {} trial(s)",
         f.cpu_per_request_us
             .map_or("not measured".into(), |c| format!("{c:.0} µs")),
         f.throughput_rps,
@@ -599,6 +600,9 @@ pub fn render(r: &Recommendation) -> String {
         describe(&mut out, &ranked.best, req.rate_rps);
         if !ranked.also_qualifying.is_empty() {
             let _ = writeln!(out, "     also qualifying: {}", ranked.also_qualifying.join(", "));
+        }
+        for reason in &ranked.not_qualifying {
+            let _ = writeln!(out, "     not qualifying: {reason}");
         }
         for c in &ranked.considerations {
             let _ = writeln!(out, "     · {c}");
