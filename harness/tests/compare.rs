@@ -294,4 +294,143 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
         md.contains("noop/embedded/wasmtime/rust") && md.contains("| p50 |"),
         "{md}"
     );
+
+    // The nightly gate: without a baseline it says so and passes; with a1 as
+    // this machine's baseline, a slowed run fails it with exit 3 and the job
+    // summary carries the comparison and the report.
+    let baselines = dir.path().join("baselines");
+    let nightly = |added_latency_us: Option<u64>| {
+        let summary = dir
+            .path()
+            .join(format!("summary-{}.md", added_latency_us.unwrap_or(0)));
+        let mut cmd = Command::new("bash");
+        cmd.arg(blueprint_bench::paths::project_dir().join("ci/nightly.sh"))
+            .arg(&scenario)
+            .env("BLUEPRINT_BIN", common::bin())
+            .env("BLUEPRINT_MACHINE", "test-box")
+            .env("BLUEPRINT_BASELINES_DIR", &baselines)
+            .env("BLUEPRINT_NIGHTLY_DIR", dir.path().join("nightly"))
+            .env("DAPRD", common::daprd().path)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env(
+                "COMPARE_ARGS",
+                TEST_THRESHOLDS.map(|t| format!("--threshold {t}")).join(" "),
+            )
+            .env_remove(blueprint_bench::host::ADDED_LATENCY_ENV)
+            .stdin(Stdio::null());
+        if let Some(us) = added_latency_us {
+            cmd.env(blueprint_bench::host::ADDED_LATENCY_ENV, us.to_string());
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (
+            out.status.code(),
+            format!("{stdout}\n{stderr}"),
+            std::fs::read_to_string(summary).unwrap_or_default(),
+        )
+    };
+    let (code, output, summary) = nightly(None);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("No baseline for machine `test-box`"), "{output}");
+    assert!(
+        summary.contains("Regression gate skipped") && summary.contains("## blueprint-bench: `cheap`"),
+        "{summary}"
+    );
+    let promoted = harness(&[
+        "baseline",
+        "promote",
+        a1.to_str().unwrap(),
+        "--machine",
+        "test-box",
+        "--dir",
+        baselines.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    let (code, output, summary) = nightly(Some(3000));
+    assert_eq!(code, Some(compare::EXIT_REGRESSION), "{output}");
+    assert!(
+        summary.contains("REGRESSION") && summary.contains("### Regressions"),
+        "{summary}"
+    );
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("nightly"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 2, "one folder per nightly run");
+    for run in runs {
+        let name = run.file_name().to_string_lossy().into_owned();
+        // <date>T<time>Z-<revision>
+        assert!(
+            name.len() > 17 && name.as_bytes()[8] == b'T' && name.contains("Z-"),
+            "{name}"
+        );
+        assert!(run.path().join("report/report.html").is_file());
+    }
+}
+
+#[test]
+fn baseline_promote_validates_before_replacing() {
+    use blueprint_bench::baseline;
+    let dir = tempfile::tempdir().unwrap();
+    let baselines = dir.path().join("baselines");
+    let good = synthetic::write(
+        dir.path(),
+        "good",
+        &run(vec![cell(noop(), &trials(5, 4000.0, 800.0, 2500.0, 0.05))]),
+    );
+    let (target, warnings) = baseline::promote(&good, &baselines, "ci-box").unwrap();
+    assert_eq!(target, baselines.join("ci-box.json"));
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        std::fs::read(&good).unwrap(),
+        "copied byte for byte"
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let empty = synthetic::write(
+        dir.path(),
+        "empty",
+        &run(vec![synthetic::unmeasured(
+            noop(),
+            CellStatus::Failed { error: "x".into() },
+        )]),
+    );
+    let err = format!(
+        "{:#}",
+        baseline::promote(&empty, &baselines, "ci-box").unwrap_err()
+    );
+    assert!(err.contains("no cell was measured"), "{err}");
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"schema_version\": 1}").unwrap();
+    let err = format!(
+        "{:#}",
+        baseline::promote(&junk, &baselines, "ci-box").unwrap_err()
+    );
+    assert!(err.contains("junk.json"), "{err}");
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        std::fs::read(&good).unwrap(),
+        "a refused file leaves the baseline alone"
+    );
+    assert!(baseline::promote(&good, &baselines, "../elsewhere").is_err());
+
+    let few = synthetic::write(
+        dir.path(),
+        "few",
+        &run(vec![cell(noop(), &trials(2, 4000.0, 800.0, 2500.0, 0.05))]),
+    );
+    let (_, warnings) = baseline::promote(&few, &baselines, "ci-box").unwrap();
+    assert!(warnings.iter().any(|w| w.contains("2 trial")), "{warnings:?}");
+    assert_eq!(
+        std::fs::read_dir(&baselines).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
 }
