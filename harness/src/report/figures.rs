@@ -93,7 +93,7 @@ fn workloads(cells: &[&CellResult]) -> Vec<String> {
 fn bar_of(e: &Estimate, scale: f64) -> Bar {
     Bar {
         value: e.median * scale,
-        interval: (e.n > 1).then(|| (e.ci_low * scale, e.ci_high * scale)),
+        interval: (e.n > 1).then_some((e.ci_low * scale, e.ci_high * scale)),
     }
 }
 
@@ -201,7 +201,7 @@ fn spectrum_rates(cell: &CellResult) -> Vec<f64> {
         .as_ref()
         .and_then(|s| s.knee_rps)
         .map_or(0.0, |k| k.median);
-    let at_or_below = rates.iter().copied().filter(|r| *r <= knee + 1e-9).last();
+    let at_or_below = rates.iter().copied().rfind(|r| *r <= knee + 1e-9);
     let above = rates.iter().copied().find(|r| *r > knee + 1e-9);
     at_or_below.into_iter().chain(above).collect()
 }
