@@ -213,9 +213,13 @@ duration = "1s"
 trials = 5
 "#;
 
-/// Thresholds for 1-second windows: wider than the nightly defaults (which
-/// assume 5-second windows), far narrower than the slowdown the test adds.
-const TEST_THRESHOLDS: [&str; 5] = ["throughput=25", "p50=25", "p99=60", "cpu=25", "rss=25"];
+/// Thresholds for 1-second windows on a shared machine, far narrower than
+/// the slowdown the test adds (+3 ms on a sub-millisecond median: about
+/// +400 % p50, -75 % throughput). Runs of the same build a few minutes apart
+/// on a busy 2-core machine differed by up to 40 % in p50 and 32 % in CPU per
+/// request, with all 5 trials on one side (p = 0.012), so the nightly
+/// defaults (10 %) would be false alarms here; they assume a dedicated machine.
+const TEST_THRESHOLDS: [&str; 5] = ["throughput=50", "p50=50", "p99=100", "cpu=50", "rss=25"];
 
 fn compare_cmd(base: &std::path::Path, cand: &std::path::Path) -> (i32, compare::Comparison) {
     let mut args = vec![
