@@ -38,6 +38,14 @@ pub enum Command {
     /// Resident memory per live guest instance (for benches/instance_rss.rs).
     #[command(hide = true)]
     InstanceRss(crate::instance_rss::InstanceRssArgs),
+    /// Render a results file as Markdown and one self-contained HTML page with charts.
+    Report(crate::report::ReportArgs),
+    /// Compare a candidate results file against a baseline; exit 3 on a regression.
+    Compare(crate::compare::CompareArgs),
+    /// Rank blueprints for a rate, a p99 budget and what the workload needs, from measured figures.
+    Recommend(crate::recommend::RecommendArgs),
+    /// Manage stored baselines (results/baselines/<machine>.json).
+    Baseline(crate::baseline::BaselineArgs),
 }
 
 /// Where daprd comes from.
@@ -121,6 +129,10 @@ impl Command {
             Command::Echo(args) => crate::echo::serve(args).await.map(|()| 0),
             Command::WasiRun(args) => crate::wasi_run::execute(*args),
             Command::InstanceRss(args) => crate::instance_rss::execute(args),
+            Command::Report(args) => crate::report::execute(args),
+            Command::Compare(args) => crate::compare::execute(args),
+            Command::Recommend(args) => crate::recommend::execute(args),
+            Command::Baseline(args) => crate::baseline::execute(args),
         }
     }
 }

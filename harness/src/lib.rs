@@ -13,11 +13,15 @@
 //! - [`host`]: the embedded blueprint's host program (`blueprint-bench host`).
 //! - [`conformance`]: golden vectors on every runtime through a real daprd.
 //! - [`wasi_run`]: one WASI preview 1 command module on any runtime.
+//! - [`compare`], [`recommend`], [`report`], [`baseline`]: read results
+//!   files back: regressions, blueprint choices, charts, stored baselines.
 //! - [`process`], [`net`], [`http`], [`paths`], [`progress`]: plumbing.
 
 pub mod app;
+pub mod baseline;
 pub mod blueprint;
 pub mod cli;
+pub mod compare;
 pub mod conformance;
 pub mod dapr_metrics;
 pub mod daprd;
@@ -35,7 +39,9 @@ pub mod net;
 pub mod paths;
 pub mod process;
 pub mod progress;
+pub mod recommend;
 pub mod redis;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod runtimes;

@@ -129,7 +129,7 @@ pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<R
 }
 
 /// Medians and intervals over a cell's trials.
-fn summarize(trials: &[TrialResult], seed: u64) -> Option<CellSummary> {
+pub fn summarize(trials: &[TrialResult], seed: u64) -> Option<CellSummary> {
     if trials.is_empty() {
         return None;
     }

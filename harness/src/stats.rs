@@ -129,6 +129,69 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     (2.0 * (1.0 - normal_cdf(z))).clamp(0.0, 1.0)
 }
 
+/// A relative change between two samples' medians, `(candidate - baseline) /
+/// baseline`, with a percentile-bootstrap interval (both sides resampled
+/// independently, 2000 times).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RelativeChange {
+    /// Change of the medians, as a fraction (0.1 = 10 % higher).
+    pub change: f64,
+    /// Lower bound of the confidence interval.
+    pub ci_low: f64,
+    /// Upper bound.
+    pub ci_high: f64,
+    /// Confidence level of the interval.
+    pub confidence: f64,
+}
+
+/// The relative change of the median from `baseline` to `candidate`, or
+/// `None` when either sample is empty or the baseline median is zero (no
+/// ratio exists).
+///
+/// # Panics
+/// On NaN.
+pub fn relative_change(
+    baseline: &[f64],
+    candidate: &[f64],
+    confidence: f64,
+    seed: u64,
+) -> Option<RelativeChange> {
+    if baseline.is_empty() || candidate.is_empty() {
+        return None;
+    }
+    let base = median(baseline);
+    if base == 0.0 {
+        return None;
+    }
+    let change = median(candidate) / base - 1.0;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut resample = |s: &[f64]| -> f64 {
+        let picked: Vec<f64> = (0..s.len()).map(|_| s[rng.random_range(0..s.len())]).collect();
+        median(&picked)
+    };
+    let mut changes: Vec<f64> = (0..2000)
+        .filter_map(|_| {
+            let b = resample(baseline);
+            let c = resample(candidate);
+            (b != 0.0).then(|| c / b - 1.0)
+        })
+        .collect();
+    changes.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let tail = (1.0 - confidence) / 2.0;
+    let at = |q: f64| changes[((q * (changes.len() - 1) as f64).round() as usize).min(changes.len() - 1)];
+    let (ci_low, ci_high) = if changes.is_empty() {
+        (change, change)
+    } else {
+        (at(tail).min(change), at(1.0 - tail).max(change))
+    };
+    Some(RelativeChange {
+        change,
+        ci_low,
+        ci_high,
+        confidence,
+    })
+}
+
 /// Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, error < 1.5e-7).
 fn normal_cdf(z: f64) -> f64 {
     let x = z / std::f64::consts::SQRT_2;
@@ -173,6 +236,19 @@ mod tests {
         assert_eq!(mann_whitney_p(&[1.0; 5], &[1.0; 5]), 1.0);
         // Three against three cannot be significant at 1 %.
         assert!(mann_whitney_p(&[1.0, 2.0, 3.0], &[7.0, 8.0, 9.0]) > 0.01);
+    }
+
+    #[test]
+    fn relative_change_brackets_a_shift_and_straddles_zero_without_one() {
+        let base = [100.0, 102.0, 98.0, 101.0, 99.0];
+        let slower = [120.0, 122.0, 118.0, 121.0, 119.0];
+        let shifted = relative_change(&base, &slower, 0.95, 3).unwrap();
+        assert!((shifted.change - 0.2).abs() < 1e-9);
+        assert!(shifted.ci_low > 0.1 && shifted.ci_high < 0.3, "{shifted:?}");
+        let same = relative_change(&base, &[99.5, 100.5, 101.5, 98.5, 100.0], 0.95, 3).unwrap();
+        assert!(same.ci_low < 0.0 && same.ci_high > 0.0, "{same:?}");
+        assert!(relative_change(&[0.0, 0.0], &[1.0], 0.95, 3).is_none());
+        assert!(relative_change(&[], &[1.0], 0.95, 3).is_none());
     }
 
     #[test]

@@ -65,7 +65,16 @@ pub struct HostArgs {
     /// Time limit per call, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub call_timeout_ms: u64,
+    /// Test knob, never for measurements: sleep this many microseconds before
+    /// each workload request, so `compare`'s tests can make a deliberately
+    /// slower candidate of the same build. Hidden from --help; set through
+    /// the environment it reaches hosts that a run starts.
+    #[arg(long, env = ADDED_LATENCY_ENV, default_value_t = 0, hide = true)]
+    pub added_latency_us: u64,
 }
+
+/// The environment variable of the hidden `--added-latency-us` test knob.
+pub const ADDED_LATENCY_ENV: &str = "BLUEPRINT_TEST_ADDED_LATENCY_US";
 
 fn parse_module(s: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {
@@ -153,6 +162,7 @@ struct Served {
     dapr: Arc<dyn DaprHost>,
     cache: Option<Arc<state_cache::StateCache>>,
     info: HostInfo,
+    added_latency: Duration,
 }
 
 /// Compiles the modules, then serves until SIGTERM/SIGINT.
@@ -203,7 +213,14 @@ pub async fn serve(args: HostArgs) -> Result<()> {
                 .map_or_else(blueprint_runtime_native::info, |r| r.info()),
             modules: BTreeMap::new(),
         },
+        added_latency: Duration::from_micros(args.added_latency_us),
     };
+    if args.added_latency_us > 0 {
+        tracing::warn!(
+            "test knob: sleeping {} µs before every request ({ADDED_LATENCY_ENV}); figures are not real",
+            args.added_latency_us
+        );
+    }
     for (name, path) in &args.modules {
         let Some(runtime) = &runtime else {
             let module = blueprint_runtime_native::module(name)?;
@@ -321,9 +338,15 @@ async fn invoke(
         Err(err) => return reply(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
     };
     let dapr = served.dapr.clone();
+    let added_latency = served.added_latency;
     // Guest code and its synchronous Dapr calls run on a blocking thread.
-    let outcome =
-        tokio::task::spawn_blocking(move || run_once(module.as_ref(), dapr, &counters, &body)).await;
+    let outcome = tokio::task::spawn_blocking(move || {
+        if !added_latency.is_zero() {
+            std::thread::sleep(added_latency); // the test knob, outside the phase timers
+        }
+        run_once(module.as_ref(), dapr, &counters, &body)
+    })
+    .await;
     match outcome {
         Ok(Ok(output)) => reply(StatusCode::OK, output),
         Ok(Err((status, message))) => reply(status, message),

@@ -1,0 +1,485 @@
+//! SVG charts drawn with `plotters` (SVG backend only: text is left to the
+//! browser's fonts, so nothing here needs a font file). Each function takes
+//! figures that are already computed and returns one `<svg>` element.
+
+use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Tableau 10: distinguishable, also in print.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0xff, 0x9d, 0xa7),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
+];
+
+/// The colour of series `i`.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+const WIDTH: u32 = 900;
+const FONT: &str = "sans-serif";
+
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("drawing a chart: {e:?}")
+}
+
+/// A number with at most `decimals` decimals and no trailing zeros.
+fn trimmed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+/// Milliseconds for axis labels.
+fn fmt_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{}s", trimmed(ms / 1000.0, 2))
+    } else if ms >= 1.0 {
+        format!("{}ms", trimmed(ms, 1))
+    } else {
+        format!("{}µs", trimmed(ms * 1000.0, 0))
+    }
+}
+
+/// A percentile axis value `x = 1 / (1 - p)` as a percentile label.
+pub fn percentile_label(x: f64) -> String {
+    format!("{}%", trimmed(100.0 * (1.0 - 1.0 / x), 4))
+}
+
+/// A value range padded for a log axis.
+fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return 0.1..10.0;
+    }
+    (lo / 1.5)..(hi * 1.5).max(lo * 2.0)
+}
+
+/// One line of a latency spectrum.
+#[derive(Debug, Clone)]
+pub struct SpectrumSeries {
+    /// Legend text.
+    pub label: String,
+    /// (x = 1/(1-p), latency in ms).
+    pub points: Vec<(f64, f64)>,
+    /// Dashed (service time) rather than solid (from the intended start).
+    pub dashed: bool,
+    /// Colour index.
+    pub color: usize,
+}
+
+/// Latency by percentile, the HdrHistogram way: the x axis is `1/(1-p)` on a
+/// log scale, so 90 %, 99 %, 99.9 % … are equally spaced and the tail is
+/// visible; y is latency on a log scale.
+///
+/// # Errors
+/// A drawing failure (not expected for an in-memory SVG).
+pub fn latency_spectrum(title: &str, series: &[SpectrumSeries]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let x_max = series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .fold(10.0_f64, f64::max)
+            .max(10.0);
+        let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((1.0..x_max * 1.2).log_scale(), y.log_scale())
+            .map_err(err)?;
+        let xf = |x: &f64| percentile_label(*x);
+        let yf = |v: &f64| fmt_ms(*v);
+        chart
+            .configure_mesh()
+            .x_desc("percentile (axis: 1/(1-p), log)")
+            .y_desc("latency (log)")
+            .x_label_formatter(&xf)
+            .y_label_formatter(&yf)
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        for s in series {
+            let style = color(s.color).stroke_width(2);
+            let legend_style = style;
+            if s.dashed {
+                chart
+                    .draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
+                    .map_err(err)?
+                    .label(&s.label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], legend_style));
+            } else {
+                chart
+                    .draw_series(LineSeries::new(s.points.iter().copied(), style))
+                    .map_err(err)?
+                    .label(&s.label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], legend_style));
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// One bar: a median with its confidence interval.
+#[derive(Debug, Clone, Copy)]
+pub struct Bar {
+    /// The bar's length.
+    pub value: f64,
+    /// The interval, drawn as an error bar when present.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// Horizontal grouped bars: one band per category, one bar per series.
+#[derive(Debug, Clone)]
+pub struct BarChart {
+    /// Caption.
+    pub title: String,
+    /// Value axis description (with its unit).
+    pub value_label: String,
+    /// Log value axis (for figures spanning decades).
+    pub log: bool,
+    /// Band labels, top to bottom.
+    pub categories: Vec<String>,
+    /// Legend entries.
+    pub series: Vec<String>,
+    /// `values[category][series]`.
+    pub values: Vec<Vec<Option<Bar>>>,
+}
+
+fn bar_value_range(chart: &BarChart) -> std::ops::Range<f64> {
+    let all = chart.values.iter().flatten().flatten().flat_map(|b| {
+        let (lo, hi) = b.interval.unwrap_or((b.value, b.value));
+        [b.value, lo, hi]
+    });
+    if chart.log {
+        log_range(all)
+    } else {
+        let hi = all.fold(0.0_f64, f64::max);
+        0.0..if hi > 0.0 { hi * 1.12 } else { 1.0 }
+    }
+}
+
+/// Draws a [`BarChart`].
+///
+/// # Errors
+/// A drawing failure (not expected for an in-memory SVG).
+pub fn grouped_bars(spec: &BarChart) -> Result<String> {
+    let n_cat = spec.categories.len().max(1);
+    let n_series = spec.series.len().max(1);
+    let band = (n_series as u32 * 14 + 12).max(26);
+    let legend_rows = spec.series.len().div_ceil(4) as u32;
+    let height = 70 + legend_rows * 18 + band * n_cat as u32 + 40;
+    let label_width = spec
+        .categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(4) as u32
+        * 7
+        + 16;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (top, body) = root.split_vertically(30 + legend_rows * 18);
+        top.draw(&Text::new(
+            spec.title.clone(),
+            (WIDTH as i32 / 2, 8),
+            (FONT, 16)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(err)?;
+        legend(&top, &spec.series, 30)?;
+        let range = bar_value_range(spec);
+        let y_range = -0.5..(n_cat as f64 - 0.5);
+        if spec.log {
+            let mut chart = ChartBuilder::on(&body)
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(label_width)
+                .build_cartesian_2d(range.log_scale(), y_range)
+                .map_err(err)?;
+            draw_bars(&mut chart, spec, &body)?;
+        } else {
+            let mut chart = ChartBuilder::on(&body)
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(label_width)
+                .build_cartesian_2d(range, y_range)
+                .map_err(err)?;
+            draw_bars(&mut chart, spec, &body)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+fn legend(area: &DrawingArea<SVGBackend, Shift>, names: &[String], y0: i32) -> Result<()> {
+    for (i, name) in names.iter().enumerate() {
+        let x = 20 + (i % 4) as i32 * 215;
+        let y = y0 + (i / 4) as i32 * 18;
+        area.draw(&Rectangle::new([(x, y), (x + 12, y + 12)], color(i).filled()))
+            .map_err(err)?;
+        area.draw(&Text::new(
+            name.clone(),
+            (x + 18, y + 6),
+            (FONT, 12)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_bars<'a, X>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    spec: &BarChart,
+    area: &DrawingArea<SVGBackend<'a>, Shift>,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let n_series = spec.series.len().max(1) as f64;
+    let value_label = spec.value_label.clone();
+    let xf = |v: &f64| trimmed(*v, 2);
+    chart
+        .configure_mesh()
+        .x_label_formatter(&xf)
+        .disable_y_mesh()
+        .y_labels(0)
+        .y_label_formatter(&|_| String::new())
+        .x_desc(value_label)
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(err)?;
+    let base = chart.x_range().start;
+    let n_cat = spec.categories.len();
+    for (c, row) in spec.values.iter().enumerate() {
+        // Category 0 at the top.
+        let center = (n_cat - 1 - c) as f64;
+        for (s, bar) in row.iter().enumerate() {
+            let Some(bar) = bar else { continue };
+            let slot = 0.8 / n_series;
+            let y_top = center + 0.4 - slot * s as f64;
+            let y_bottom = y_top - slot * 0.9;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(base, y_bottom), (bar.value.max(base), y_top)],
+                    color(s).filled(),
+                )))
+                .map_err(err)?;
+            if let Some((lo, hi)) = bar.interval {
+                let mid = (y_top + y_bottom) / 2.0;
+                chart
+                    .draw_series(std::iter::once(ErrorBar::new_horizontal(
+                        mid,
+                        lo.max(base),
+                        bar.value.max(base),
+                        hi.max(base),
+                        BLACK.stroke_width(1),
+                        6,
+                    )))
+                    .map_err(err)?;
+            }
+        }
+    }
+    // Category labels, right-aligned against the plotting area.
+    for (c, name) in spec.categories.iter().enumerate() {
+        let center = (n_cat - 1 - c) as f64;
+        let (x, y) = chart.backend_coord(&(base, center));
+        let (ox, oy) = area.get_base_pixel();
+        area.draw(&Text::new(
+            name.clone(),
+            (x - ox - 6, y - oy),
+            (FONT, 12)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// One line of a rate sweep chart.
+#[derive(Debug, Clone)]
+pub struct RateSeries {
+    /// Legend text.
+    pub label: String,
+    /// (offered rate, p99 ms), sorted by rate.
+    pub points: Vec<(f64, f64)>,
+    /// The knee (median over trials) and the p99 there, when one was found.
+    pub knee: Option<(f64, f64)>,
+}
+
+/// p99 against offered rate, both on log axes, each series' knee marked with
+/// a triangle and its rate.
+///
+/// # Errors
+/// A drawing failure (not expected for an in-memory SVG).
+pub fn rate_sweep(title: &str, series: &[RateSeries]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let x = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+        let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x.log_scale(), y.log_scale())
+            .map_err(err)?;
+        let yf = |v: &f64| fmt_ms(*v);
+        let xf = |v: &f64| format!("{v:.0}");
+        chart
+            .configure_mesh()
+            .x_desc("offered rate, req/s (log)")
+            .y_desc("p99 from intended start (log)")
+            .x_label_formatter(&xf)
+            .y_label_formatter(&yf)
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        for (i, s) in series.iter().enumerate() {
+            let style = color(i).stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), style))
+                .map_err(err)?
+                .label(&s.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            chart
+                .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color(i).filled())))
+                .map_err(err)?;
+            if let Some((rate, p99)) = s.knee {
+                chart
+                    .draw_series(std::iter::once(TriangleMarker::new(
+                        (rate, p99),
+                        8,
+                        color(i).filled(),
+                    )))
+                    .map_err(err)?;
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        format!("knee {rate:.0}"),
+                        (rate, p99),
+                        (FONT, 11)
+                            .into_font()
+                            .color(&color(i))
+                            .pos(Pos::new(HPos::Left, VPos::Bottom)),
+                    )))
+                    .map_err(err)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_axis_labels_read_as_percentiles() {
+        assert_eq!(percentile_label(1.0), "0%");
+        assert_eq!(percentile_label(10.0), "90%");
+        assert_eq!(percentile_label(100.0), "99%");
+        assert_eq!(percentile_label(1000.0), "99.9%");
+        assert_eq!(percentile_label(2.0), "50%");
+    }
+
+    #[test]
+    fn charts_are_svg_with_their_labels() {
+        let svg = grouped_bars(&BarChart {
+            title: "throughput".into(),
+            value_label: "req/s".into(),
+            log: false,
+            categories: vec!["embedded/wasmtime".into(), "embedded/wazero".into()],
+            series: vec!["rust".into(), "go".into()],
+            values: vec![
+                vec![
+                    Some(Bar {
+                        value: 100.0,
+                        interval: Some((90.0, 110.0)),
+                    }),
+                    None,
+                ],
+                vec![
+                    None,
+                    Some(Bar {
+                        value: 50.0,
+                        interval: None,
+                    }),
+                ],
+            ],
+        })
+        .unwrap();
+        assert!(svg.starts_with("<svg"), "{svg}");
+        for text in ["embedded/wasmtime", "embedded/wazero", "rust", "go", "req/s"] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        let spectrum = latency_spectrum(
+            "cell",
+            &[SpectrumSeries {
+                label: "closed loop".into(),
+                points: vec![(1.0, 1.0), (10.0, 2.0), (100.0, 5.0)],
+                dashed: false,
+                color: 0,
+            }],
+        )
+        .unwrap();
+        assert!(spectrum.contains("99%") && spectrum.contains("closed loop"));
+        let sweep = rate_sweep(
+            "sweep",
+            &[RateSeries {
+                label: "wasmtime/rust".into(),
+                points: vec![(100.0, 1.0), (300.0, 1.2), (900.0, 40.0)],
+                knee: Some((300.0, 1.2)),
+            }],
+        )
+        .unwrap();
+        assert!(sweep.contains("knee 300"));
+    }
+}

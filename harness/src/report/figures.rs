@@ -1,0 +1,517 @@
+//! From a results file to chart inputs: which charts a run gets, and the
+//! figures in each. Medians and intervals come from the file's summaries
+//! where it has them; what it keeps only per trial (per-rate p99, startup
+//! parts, phases) is summarised here with the same statistics.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::charts::{Bar, BarChart, RateSeries, SpectrumSeries};
+use crate::results::{self, CellResult, CellStatus, RunResults, TrialResult};
+use crate::stats::{self, Estimate};
+
+/// What a chart shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChartKind {
+    /// Closed-loop throughput per mode × runtime, bars per language.
+    Throughput,
+    /// CPU per request per mode × runtime.
+    CpuPerRequest,
+    /// p99 against offered rate per blueprint, knees marked.
+    RateSweep,
+    /// Cold start and its parts per runtime.
+    ColdStart,
+    /// Host-side phases per runtime.
+    Phases,
+    /// Guest module sizes per language.
+    ModuleSize,
+    /// Latency by percentile of one cell.
+    LatencySpectrum,
+}
+
+/// A chart to draw, before drawing.
+#[derive(Debug, Clone)]
+pub enum ChartData {
+    /// Grouped bars.
+    Bars(BarChart),
+    /// A rate sweep.
+    Sweep(String, Vec<RateSeries>),
+    /// A latency spectrum.
+    Spectrum(String, Vec<SpectrumSeries>),
+}
+
+/// One chart of the page.
+#[derive(Debug, Clone)]
+pub struct ChartPlan {
+    /// HTML id, stable for a given results file.
+    pub id: String,
+    /// What it shows.
+    pub kind: ChartKind,
+    /// Caption.
+    pub title: String,
+    /// A sentence on how to read it.
+    pub note: String,
+    /// The figures.
+    pub data: ChartData,
+}
+
+/// Lower-case letters, digits and dashes.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+fn measured(results: &RunResults) -> Vec<&CellResult> {
+    results
+        .cells
+        .iter()
+        .filter(|c| c.status == CellStatus::Ok && !c.trials.is_empty())
+        .collect()
+}
+
+fn workloads(cells: &[&CellResult]) -> Vec<String> {
+    let mut seen = Vec::new();
+    for c in cells {
+        if !seen.contains(&c.id.workload) {
+            seen.push(c.id.workload.clone());
+        }
+    }
+    seen
+}
+
+fn bar_of(e: &Estimate, scale: f64) -> Bar {
+    Bar {
+        value: e.median * scale,
+        interval: (e.n > 1).then_some((e.ci_low * scale, e.ci_high * scale)),
+    }
+}
+
+fn estimate_of(values: &[f64]) -> Option<Estimate> {
+    (!values.is_empty()).then(|| stats::estimate(values, results::CONFIDENCE, 1))
+}
+
+/// Bars of one figure per workload: categories mode/runtime, series languages.
+fn per_mode_runtime(
+    cells: &[&CellResult],
+    workload: &str,
+    figure: impl Fn(&CellResult) -> Option<Bar>,
+) -> (Vec<String>, Vec<String>, Vec<Vec<Option<Bar>>>) {
+    let mut categories: Vec<String> = Vec::new();
+    let mut languages: Vec<String> = Vec::new();
+    for c in cells.iter().filter(|c| c.id.workload == workload) {
+        let cat = format!("{} / {}", c.id.mode, c.id.runtime);
+        if !categories.contains(&cat) {
+            categories.push(cat);
+        }
+        if !languages.contains(&c.id.language) {
+            languages.push(c.id.language.clone());
+        }
+    }
+    let mut values = vec![vec![None; languages.len()]; categories.len()];
+    for c in cells.iter().filter(|c| c.id.workload == workload) {
+        let cat = format!("{} / {}", c.id.mode, c.id.runtime);
+        let (Some(ci), Some(li)) = (
+            categories.iter().position(|x| *x == cat),
+            languages.iter().position(|x| *x == c.id.language),
+        ) else {
+            continue;
+        };
+        values[ci][li] = figure(c);
+    }
+    (categories, languages, values)
+}
+
+/// Merges the trials' histograms (base64 V2 + DEFLATE).
+///
+/// # Errors
+/// A corrupt histogram.
+pub fn merged<'a>(encoded: impl Iterator<Item = &'a str>) -> Result<Option<Histogram<u64>>> {
+    let mut total: Option<Histogram<u64>> = None;
+    for text in encoded {
+        let h = results::decode_histogram(text)?;
+        match &mut total {
+            Some(t) => t
+                .add(&h)
+                .map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?,
+            // Trials' histograms may cover different ranges: merge into an
+            // auto-resizing one.
+            None => {
+                let mut t = Histogram::new(h.sigfig()).map_err(|e| anyhow::anyhow!("histogram: {e:?}"))?;
+                t.add(&h)
+                    .map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?;
+                total = Some(t);
+            }
+        }
+    }
+    Ok(total.filter(|h| !h.is_empty()))
+}
+
+/// The spectrum of a nanosecond histogram: (1/(1-p), ms), the way
+/// HdrHistogram's percentile output is plotted.
+pub fn spectrum_points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    let mut points = Vec::new();
+    for v in h.iter_quantiles(5) {
+        let q = v.quantile_iterated_to();
+        if q >= 1.0 {
+            break;
+        }
+        let ms = v.value_iterated_to() as f64 / 1e6;
+        if ms > 0.0 {
+            points.push((1.0 / (1.0 - q), ms));
+        }
+    }
+    points
+}
+
+/// Per-rate sweep figures of a cell: rate → p99s (µs) over trials.
+fn sweep_p99s(cell: &CellResult) -> BTreeMap<i64, (f64, Vec<f64>)> {
+    let mut out: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
+    for t in &cell.trials {
+        for p in &t.sweep {
+            let rate = p.point.target_rps;
+            out.entry((rate * 1000.0).round() as i64)
+                .or_insert((rate, Vec::new()))
+                .1
+                .push(p.point.p99_us);
+        }
+    }
+    out
+}
+
+/// The swept rates whose spectra a cell's chart shows: the knee (the median
+/// knee over trials, as swept) and the first rate past it.
+fn spectrum_rates(cell: &CellResult) -> Vec<f64> {
+    let rates: Vec<f64> = sweep_p99s(cell).values().map(|(r, _)| *r).collect();
+    if rates.is_empty() {
+        return rates;
+    }
+    let knee = cell
+        .summary
+        .as_ref()
+        .and_then(|s| s.knee_rps)
+        .map_or(0.0, |k| k.median);
+    let at_or_below = rates.iter().copied().rfind(|r| *r <= knee + 1e-9);
+    let above = rates.iter().copied().find(|r| *r > knee + 1e-9);
+    at_or_below.into_iter().chain(above).collect()
+}
+
+fn trials_at(cell: &CellResult, rate: f64) -> impl Iterator<Item = &crate::results::SweepPoint> {
+    cell.trials
+        .iter()
+        .flat_map(|t| t.sweep.iter())
+        .filter(move |p| (p.point.target_rps - rate).abs() < 1e-6)
+}
+
+fn phases_of(trials: &[TrialResult], f: impl Fn(&crate::results::Phases) -> f64) -> Option<Bar> {
+    let v: Vec<f64> = trials.iter().filter_map(|t| t.phases.as_ref().map(&f)).collect();
+    estimate_of(&v)
+        .filter(|e| e.median > 0.0)
+        .map(|e| bar_of(&e, 1.0))
+}
+
+/// Every chart a results file gets, in page order.
+///
+/// # Errors
+/// A corrupt histogram in the file.
+pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
+    let cells = measured(results);
+    let mut charts = Vec::new();
+    for w in workloads(&cells) {
+        let (categories, series, values) = per_mode_runtime(&cells, &w, |c| {
+            c.summary.as_ref().map(|s| bar_of(&s.throughput_rps, 1.0))
+        });
+        charts.push(ChartPlan {
+            id: format!("throughput-{}", slug(&w)),
+            kind: ChartKind::Throughput,
+            title: format!("{w}: closed-loop throughput"),
+            note: "Median over trials; whiskers: 95 % bootstrap interval of the median.".into(),
+            data: ChartData::Bars(BarChart {
+                title: format!("{w}: throughput (closed loop)"),
+                value_label: "requests per second".into(),
+                log: false,
+                categories,
+                series,
+                values,
+            }),
+        });
+        let (categories, series, values) = per_mode_runtime(&cells, &w, |c| {
+            c.summary
+                .as_ref()
+                .and_then(|s| s.cpu_per_request_us.as_ref())
+                .map(|e| bar_of(e, 1.0))
+        });
+        if values.iter().flatten().any(Option::is_some) {
+            charts.push(ChartPlan {
+                id: format!("cpu-{}", slug(&w)),
+                kind: ChartKind::CpuPerRequest,
+                title: format!("{w}: CPU per request"),
+                note: "CPU time of the system under test (daprd, app host, stores) per request; median and 95 % interval."
+                    .into(),
+                data: ChartData::Bars(BarChart {
+                    title: format!("{w}: CPU per request"),
+                    value_label: "CPU µs per request".into(),
+                    log: false,
+                    categories,
+                    series,
+                    values,
+                }),
+            });
+        }
+    }
+    // Rate sweeps, one chart per blueprint (workload × mode).
+    let mut blueprints: Vec<(String, String)> = Vec::new();
+    for c in &cells {
+        let key = (c.id.workload.clone(), c.id.mode.clone());
+        if c.trials.iter().any(|t| !t.sweep.is_empty()) && !blueprints.contains(&key) {
+            blueprints.push(key);
+        }
+    }
+    for (w, mode) in &blueprints {
+        let mut series = Vec::new();
+        for c in cells.iter().filter(|c| &c.id.workload == w && &c.id.mode == mode) {
+            let per_rate = sweep_p99s(c);
+            if per_rate.is_empty() {
+                continue;
+            }
+            let points: Vec<(f64, f64)> = per_rate
+                .values()
+                .map(|(rate, p99s)| (*rate, stats::median(p99s) / 1e3))
+                .filter(|(_, ms)| *ms > 0.0)
+                .collect();
+            let knee_rate = c.summary.as_ref().and_then(|s| s.knee_rps).map(|k| k.median);
+            let knee = knee_rate
+                .filter(|k| *k > 0.0)
+                .and_then(|k| points.iter().copied().find(|(r, _)| (r - k).abs() < 1e-6));
+            let knee_text = match knee_rate {
+                Some(k) if k > 0.0 => format!("knee {k:.0} req/s"),
+                _ => "no knee: the lowest rate failed".into(),
+            };
+            series.push(RateSeries {
+                label: format!(
+                    "{} / {} / {} ({knee_text})",
+                    c.id.runtime, c.id.language, c.id.store
+                ),
+                points,
+                knee,
+            });
+        }
+        if series.is_empty() {
+            continue;
+        }
+        charts.push(ChartPlan {
+            id: format!("sweep-{}-{}", slug(w), slug(mode)),
+            kind: ChartKind::RateSweep,
+            title: format!("{w} as {mode}: p99 against offered rate"),
+            note: "Open loop; p99 from each request's intended start (coordinated omission corrected), median over trials. \
+                   The knee (triangle) is the highest rate whose p99 stays within the scenario's factor of the lowest rate's."
+                .into(),
+            data: ChartData::Sweep(format!("{w} as {mode}: p99 vs offered rate"), series),
+        });
+    }
+    // Start-up and phases per runtime.
+    for w in workloads(&cells) {
+        let of_workload: Vec<&&CellResult> = cells.iter().filter(|c| c.id.workload == w).collect();
+        let categories: Vec<String> = of_workload
+            .iter()
+            .map(|c| format!("{} / {} / {}", c.id.mode, c.id.runtime, c.id.language))
+            .collect();
+        let startup_series = vec![
+            "cold start (host + daprd to first response)".to_owned(),
+            "app host start".to_owned(),
+            "sidecar start".to_owned(),
+            "module compile".to_owned(),
+        ];
+        let values: Vec<Vec<Option<Bar>>> = of_workload
+            .iter()
+            .map(|c| {
+                let t = &c.trials;
+                let part = |f: &dyn Fn(&TrialResult) -> Option<f64>| {
+                    estimate_of(&t.iter().filter_map(f).collect::<Vec<_>>()).map(|e| bar_of(&e, 1.0))
+                };
+                vec![
+                    part(&|t| Some(t.cold_start_ms)),
+                    part(&|t| Some(t.host_startup_ms)),
+                    part(&|t| Some(t.sidecar_startup_ms)),
+                    part(&|t| t.compile_ns.map(|ns| ns as f64 / 1e6)),
+                ]
+            })
+            .collect();
+        charts.push(ChartPlan {
+            id: format!("coldstart-{}", slug(&w)),
+            kind: ChartKind::ColdStart,
+            title: format!("{w}: cold start and its parts"),
+            note: "Spawning the app host and daprd until the first successful response through daprd, with the host's and \
+                   the sidecar's own start-up and the module compile inside the host; median over trials, 95 % interval."
+                .into(),
+            data: ChartData::Bars(BarChart {
+                title: format!("{w}: cold start"),
+                value_label: "milliseconds".into(),
+                log: false,
+                categories: categories.clone(),
+                series: startup_series,
+                values,
+            }),
+        });
+        let values: Vec<Vec<Option<Bar>>> = of_workload
+            .iter()
+            .map(|c| {
+                vec![
+                    phases_of(&c.trials, |p| p.instantiate_us),
+                    phases_of(&c.trials, |p| p.call_us),
+                    phases_of(&c.trials, |p| p.first_call_us),
+                ]
+            })
+            .collect();
+        if values.iter().flatten().any(Option::is_some) {
+            charts.push(ChartPlan {
+                id: format!("phases-{}", slug(&w)),
+                kind: ChartKind::Phases,
+                title: format!("{w}: per-request phases in the host"),
+                note: "Means per request over the measured window as the host counts them (a fresh instance per request); \
+                       first call is instantiate + call of the host's first request. Log scale."
+                    .into(),
+                data: ChartData::Bars(BarChart {
+                    title: format!("{w}: phases"),
+                    value_label: "microseconds (log)".into(),
+                    log: true,
+                    categories,
+                    series: vec!["instantiate".into(), "call (incl. Dapr calls)".into(), "first call".into()],
+                    values,
+                }),
+            });
+        }
+    }
+    // Module sizes: workloads × languages.
+    let mut sizes: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for c in results.cells.iter() {
+        if let Some(size) = c.module_size_bytes {
+            sizes.insert((c.id.workload.clone(), c.id.language.clone()), size);
+        }
+    }
+    if !sizes.is_empty() {
+        let mut categories: Vec<String> = Vec::new();
+        let mut languages: Vec<String> = Vec::new();
+        for (w, l) in sizes.keys() {
+            if !categories.contains(w) {
+                categories.push(w.clone());
+            }
+            if !languages.contains(l) {
+                languages.push(l.clone());
+            }
+        }
+        let values = categories
+            .iter()
+            .map(|w| {
+                languages
+                    .iter()
+                    .map(|l| {
+                        sizes.get(&(w.clone(), l.clone())).map(|b| Bar {
+                            value: *b as f64 / 1024.0,
+                            interval: None,
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        charts.push(ChartPlan {
+            id: "module-sizes".into(),
+            kind: ChartKind::ModuleSize,
+            title: "Guest module sizes".into(),
+            note: "Size on disk of each workload's guest module per language. Log scale.".into(),
+            data: ChartData::Bars(BarChart {
+                title: "module size".into(),
+                value_label: "KiB (log)".into(),
+                log: true,
+                categories,
+                series: languages,
+                values,
+            }),
+        });
+    }
+    // One latency spectrum per measured cell.
+    for c in &cells {
+        let mut series = Vec::new();
+        if let Some(h) = merged(c.trials.iter().map(|t| t.load.latency_histogram.as_str()))? {
+            series.push(SpectrumSeries {
+                label: format!("closed loop, service time ({} requests)", h.len()),
+                points: spectrum_points(&h),
+                dashed: false,
+                color: 0,
+            });
+        }
+        for (i, rate) in spectrum_rates(c).into_iter().enumerate() {
+            let at: Vec<_> = trials_at(c, rate).collect();
+            let color = 1 + i;
+            if let Some(h) = merged(at.iter().map(|p| p.load.latency_histogram.as_str()))? {
+                series.push(SpectrumSeries {
+                    label: format!("{rate:.0} req/s, from intended start (CO-corrected)"),
+                    points: spectrum_points(&h),
+                    dashed: false,
+                    color,
+                });
+            }
+            let service = at
+                .iter()
+                .filter_map(|p| p.load.open_loop.as_ref().map(|o| o.service_histogram.as_str()));
+            if let Some(h) = merged(service)? {
+                series.push(SpectrumSeries {
+                    label: format!("{rate:.0} req/s, service time (from send)"),
+                    points: spectrum_points(&h),
+                    dashed: true,
+                    color,
+                });
+            }
+        }
+        if series.is_empty() {
+            continue;
+        }
+        charts.push(ChartPlan {
+            id: format!("spectrum-{}", slug(&c.id.to_string())),
+            kind: ChartKind::LatencySpectrum,
+            title: format!("Latency by percentile: {}", c.id),
+            note: "All trials merged. Closed loop: from each send. Open loop at the knee and the first rate past it: \
+                   solid from the intended start (coordinated omission corrected), dashed from the actual send."
+                .into(),
+            data: ChartData::Spectrum(c.id.to_string(), series),
+        });
+    }
+    Ok(charts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_ids() {
+        assert_eq!(
+            slug("noop/embedded+cache/wasmtime/rust/http/in-memory"),
+            "noop-embedded-cache-wasmtime-rust-http-in-memory"
+        );
+        assert_eq!(slug("  A b "), "a-b");
+    }
+
+    #[test]
+    fn spectrum_points_climb_towards_the_tail() {
+        let mut h = crate::load::new_histogram();
+        for i in 1..=10_000u64 {
+            h.record(i * 1_000).unwrap();
+        }
+        let points = spectrum_points(&h);
+        assert!(points.len() > 20);
+        assert!(points.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1));
+        let p99 = points.iter().find(|(x, _)| *x >= 100.0).unwrap();
+        assert!((p99.1 - 9.9).abs() < 0.1, "{p99:?}");
+    }
+}

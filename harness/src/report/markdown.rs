@@ -1,0 +1,119 @@
+//! The Markdown summary: short enough for a CI job summary or a pull-request
+//! comment, one row per cell, every figure with its interval.
+
+use std::fmt::Write as _;
+
+use crate::compare::fmt_us;
+use crate::results::{CellStatus, RunResults};
+use crate::stats::Estimate;
+
+/// `median [low, high]` with `digits` decimals.
+fn with_ci(e: &Estimate, digits: usize) -> String {
+    if e.n > 1 {
+        format!(
+            "{:.digits$} [{:.digits$}, {:.digits$}]",
+            e.median, e.ci_low, e.ci_high
+        )
+    } else {
+        format!("{:.digits$}", e.median)
+    }
+}
+
+/// A status or error message fit for one table cell.
+pub fn one_line(text: &str, max: usize) -> String {
+    let first = text.lines().next().unwrap_or_default().replace('|', "\\|");
+    if first.chars().count() > max {
+        format!("{}…", first.chars().take(max).collect::<String>())
+    } else {
+        first
+    }
+}
+
+/// Renders the summary; `html_name` is the page it points to, if any.
+pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, charts: usize) -> String {
+    let mut out = String::new();
+    let env = &results.environment;
+    let meta = &results.scenario.meta;
+    let _ = writeln!(out, "## blueprint-bench: `{}`\n", meta.name);
+    if !meta.description.is_empty() {
+        let _ = writeln!(out, "{}\n", meta.description);
+    }
+    let load = &results.scenario.load;
+    let _ = writeln!(
+        out,
+        "- Run: `{source}`, started {}, revision `{}`",
+        results.started_at, env.git_revision
+    );
+    let _ = writeln!(
+        out,
+        "- Machine: {} × {}, {:.1} GiB, Linux {}; daprd {}",
+        env.cores,
+        env.cpu,
+        env.memory_bytes as f64 / (1u64 << 30) as f64,
+        env.kernel,
+        env.daprd.as_ref().map_or("?".to_owned(), |d| d.version.clone())
+    );
+    let _ = writeln!(
+        out,
+        "- Load: {} trials per cell, {} connections, {} warm-up, {} measured{}; state store {}\n",
+        load.trials,
+        load.connections,
+        humantime::format_duration(load.warmup),
+        humantime::format_duration(load.duration),
+        if load.rates.is_empty() && load.ramp.is_none() {
+            String::new()
+        } else {
+            format!(
+                ", open-loop sweep ({}, knee factor {})",
+                load.arrival, load.knee_factor
+            )
+        },
+        results.scenario.dapr.state_store
+    );
+    let _ = writeln!(
+        out,
+        "| workload | mode | runtime | lang | status | req/s [95% CI] | p50 | p99 | CPU µs/req | app RSS MiB | cold ms | knee req/s |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for cell in &results.cells {
+        let id = &cell.id;
+        let status = match &cell.status {
+            CellStatus::Ok => "ok".to_owned(),
+            CellStatus::Failed { error } => format!("**failed**: {}", one_line(error, 80)),
+            CellStatus::Unavailable { reason } => format!("unavailable: {}", one_line(reason, 80)),
+            CellStatus::NotApplicable { reason } => format!("n/a: {}", one_line(reason, 80)),
+        };
+        let figures = match &cell.summary {
+            Some(s) => format!(
+                "{} | {} | {} | {} | {} | {} | {}",
+                with_ci(&s.throughput_rps, 0),
+                fmt_us(s.p50_us.median),
+                fmt_us(s.p99_us.median),
+                s.cpu_per_request_us
+                    .as_ref()
+                    .map_or("-".into(), |e| with_ci(e, 0)),
+                s.app_peak_rss_bytes
+                    .as_ref()
+                    .map_or("-".into(), |e| format!("{:.1}", e.median / (1024.0 * 1024.0))),
+                with_ci(&s.cold_start_ms, 0),
+                s.knee_rps.as_ref().map_or("-".into(), |e| with_ci(e, 0)),
+            ),
+            None => "- | - | - | - | - | - | -".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {status} | {figures} |",
+            id.workload, id.mode, id.runtime, id.language
+        );
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Medians over trials with 95 % bootstrap intervals; p50/p99 are closed-loop latencies from the send. \
+         CPU per request counts daprd, the app host and stores."
+    );
+    if let Some(html) = html_name {
+        let _ = writeln!(out, "\nCharts ({charts}): `{html}` (one self-contained page).");
+    }
+    out
+}

@@ -1,0 +1,147 @@
+//! `blueprint-bench report`: a results file as a Markdown summary (for a CI
+//! job summary or a pull-request comment) and one self-contained HTML page
+//! with SVG charts.
+//!
+//! - [`figures`]: which charts a run gets and the figures in each;
+//! - [`charts`]: drawing them with `plotters` (SVG);
+//! - [`markdown`], [`html`]: the two documents.
+
+pub mod charts;
+pub mod figures;
+pub mod html;
+pub mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::results::{self, RunResults};
+use figures::{ChartData, ChartKind};
+
+/// One chart as placed on the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartInfo {
+    /// Its HTML id.
+    pub id: String,
+    /// What it shows.
+    pub kind: ChartKind,
+    /// Caption.
+    pub title: String,
+}
+
+/// The rendered documents.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The Markdown summary.
+    pub markdown: String,
+    /// The HTML page.
+    pub html: String,
+    /// The charts on the page, in order.
+    pub charts: Vec<ChartInfo>,
+}
+
+/// File name of the page in the output folder.
+pub const HTML_NAME: &str = "report.html";
+/// File name of the summary in the output folder.
+pub const MARKDOWN_NAME: &str = "report.md";
+
+/// Renders both documents; `source` names the results file in them.
+///
+/// # Errors
+/// A corrupt histogram, or a chart that fails to draw.
+pub fn render(results: &RunResults, source: &str) -> Result<Report> {
+    let plans = figures::plan(results)?;
+    let mut drawn = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let svg = match &plan.data {
+            ChartData::Bars(spec) => charts::grouped_bars(spec),
+            ChartData::Sweep(title, series) => charts::rate_sweep(title, series),
+            ChartData::Spectrum(title, series) => charts::latency_spectrum(title, series),
+        }
+        .with_context(|| format!("chart `{}`", plan.id))?;
+        drawn.push((plan, svg));
+    }
+    let charts = drawn
+        .iter()
+        .map(|(p, _)| ChartInfo {
+            id: p.id.clone(),
+            kind: p.kind,
+            title: p.title.clone(),
+        })
+        .collect::<Vec<_>>();
+    Ok(Report {
+        markdown: markdown::render(results, source, Some(HTML_NAME), charts.len()),
+        html: html::render(results, source, &drawn),
+        charts,
+    })
+}
+
+/// The default output folder: next to the results file, `<stem>.report/`.
+pub fn default_out_dir(results_path: &Path) -> PathBuf {
+    let stem = results_path
+        .file_stem()
+        .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
+    results_path.with_file_name(format!("{stem}.report"))
+}
+
+/// Renders `results_path` into `out_dir` (`report.md`, `report.html`).
+///
+/// # Errors
+/// Unreadable results, a chart failure, an unwritable folder.
+pub fn write(results_path: &Path, out_dir: &Path) -> Result<Report> {
+    let results = results::read(results_path)?;
+    let report = render(&results, &results_path.display().to_string())?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    for (name, text) in [(MARKDOWN_NAME, &report.markdown), (HTML_NAME, &report.html)] {
+        let path = out_dir.join(name);
+        let mut tmp = tempfile::NamedTempFile::new_in(out_dir)
+            .with_context(|| format!("writing in {}", out_dir.display()))?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.persist(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// `report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The results file.
+    pub results: PathBuf,
+    /// Output folder (default: `<results stem>.report/` next to the file).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the Markdown summary to stdout as well.
+    #[arg(long)]
+    pub print: bool,
+    /// Print JSON (paths and charts) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `report`.
+///
+/// # Errors
+/// See [`write`].
+pub fn execute(args: ReportArgs) -> Result<i32> {
+    let out = args.out.unwrap_or_else(|| default_out_dir(&args.results));
+    let report = write(&args.results, &out)?;
+    let (md, html) = (out.join(MARKDOWN_NAME), out.join(HTML_NAME));
+    if args.json {
+        let value = serde_json::json!({ "markdown": md, "html": html, "charts": report.charts });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(0);
+    }
+    if args.print {
+        print!("{}", report.markdown);
+        println!();
+    }
+    println!(
+        "markdown: {}\nhtml:     {} ({} charts)",
+        md.display(),
+        html.display(),
+        report.charts.len()
+    );
+    Ok(0)
+}

@@ -1,0 +1,440 @@
+//! `compare`: synthetic trials with known differences, then real runs of
+//! the same build (A/A) and of a deliberately slowed build (A/B, the host's
+//! hidden added-latency test knob).
+
+mod common;
+mod synthetic;
+
+use std::process::{Command, Stdio};
+
+use blueprint_bench::compare::{self, Metric, Options, Verdict};
+use blueprint_bench::results::CellStatus;
+use synthetic::{Trial, cell, id, run, trials};
+
+fn noop() -> blueprint_bench::scenario::CellId {
+    id("noop", "embedded", "wasmtime", "rust")
+}
+
+fn verdict(c: &compare::Comparison, metric: Metric) -> Verdict {
+    c.rows
+        .iter()
+        .find(|r| r.metric == metric && r.rate_rps.is_none())
+        .unwrap_or_else(|| panic!("no {metric:?} row"))
+        .verdict
+}
+
+fn compare(
+    base: &blueprint_bench::results::RunResults,
+    cand: &blueprint_bench::results::RunResults,
+) -> compare::Comparison {
+    compare::compare(
+        "base.json".as_ref(),
+        base,
+        "cand.json".as_ref(),
+        cand,
+        &Options::default(),
+    )
+}
+
+#[test]
+fn noise_within_the_spread_is_not_a_regression() {
+    let base = run(vec![cell(noop(), &trials(7, 4000.0, 800.0, 2500.0, 0.05))]);
+    // Same distribution, trials in another order and slightly shifted.
+    let mut other = trials(7, 4000.0, 800.0, 2500.0, 0.05);
+    other.rotate_left(3);
+    for t in &mut other {
+        t.rps *= 1.02;
+    }
+    let cand = run(vec![cell(noop(), &other)]);
+    let c = compare(&base, &cand);
+    assert!(!c.regressed(), "{}", compare::render_markdown(&c));
+    assert_eq!(c.exit_code(), 0);
+    for m in [
+        Metric::Throughput,
+        Metric::P50,
+        Metric::P99,
+        Metric::Cpu,
+        Metric::Rss,
+    ] {
+        assert_eq!(verdict(&c, m), Verdict::Unchanged, "{m:?}");
+    }
+}
+
+#[test]
+fn a_slower_candidate_is_flagged_and_sets_the_exit_code() {
+    let base = run(vec![cell(noop(), &trials(5, 4000.0, 800.0, 2500.0, 0.05))]);
+    let cand = run(vec![cell(noop(), &trials(5, 2800.0, 1200.0, 3750.0, 0.05))]);
+    let c = compare(&base, &cand);
+    assert!(c.regressed());
+    assert_eq!(c.exit_code(), compare::EXIT_REGRESSION);
+    assert_eq!(verdict(&c, Metric::Throughput), Verdict::Regressed);
+    assert_eq!(verdict(&c, Metric::P50), Verdict::Regressed);
+    assert_eq!(verdict(&c, Metric::P99), Verdict::Regressed);
+    let row = c.rows.iter().find(|r| r.metric == Metric::P50).unwrap();
+    let change = row.change.unwrap();
+    assert!((change.change - 0.5).abs() < 0.05, "{change:?}");
+    assert!(change.ci_low > 0.1, "the interval excludes no change: {change:?}");
+    assert!(row.p_value < 0.05);
+    let md = compare::render_markdown(&c);
+    assert!(
+        md.contains("REGRESSION") && md.contains("### Regressions"),
+        "{md}"
+    );
+    // The same change the other way round is an improvement, not a regression.
+    let back = compare(&cand, &base);
+    assert!(!back.regressed());
+    assert_eq!(verdict(&back, Metric::P50), Verdict::Improved);
+}
+
+#[test]
+fn thresholds_are_per_metric() {
+    let base = run(vec![cell(noop(), &trials(5, 4000.0, 800.0, 2500.0, 0.02))]);
+    let cand = run(vec![cell(noop(), &trials(5, 4000.0, 800.0, 3250.0, 0.02))]); // p99 +30 %
+    let c = compare(&base, &cand);
+    assert_eq!(verdict(&c, Metric::P99), Verdict::Regressed);
+    let mut wide = Options::default();
+    let (metric, pct) = compare::parse_threshold("p99=40").unwrap();
+    wide.thresholds_pct.insert(metric, pct);
+    let c = compare::compare("b".as_ref(), &base, "c".as_ref(), &cand, &wide);
+    assert_eq!(verdict(&c, Metric::P99), Verdict::Unchanged);
+    assert!(!c.regressed());
+    assert!(
+        compare::parse_threshold("latency=5")
+            .unwrap_err()
+            .contains("unknown metric")
+    );
+    assert!(compare::parse_threshold("p99").is_err());
+}
+
+#[test]
+fn too_few_trials_is_inconclusive_however_large_the_change() {
+    let base = run(vec![cell(noop(), &trials(3, 4000.0, 800.0, 2500.0, 0.01))]);
+    let cand = run(vec![cell(noop(), &trials(3, 2000.0, 1600.0, 5000.0, 0.01))]);
+    let c = compare(&base, &cand);
+    assert!(!c.regressed(), "3 against 3 trials cannot reach p < 0.05");
+    assert_eq!(verdict(&c, Metric::P50), Verdict::Inconclusive);
+    assert!(
+        c.warnings.iter().any(|w| w.contains("3 trial")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn cells_are_matched_by_identity_and_sweep_points_by_rate() {
+    let wazero = id("noop", "embedded", "wazero", "rust");
+    let swept = |p99_at_400: f64| {
+        (0..5)
+            .map(|i| {
+                let j = i as f64;
+                Trial::new(4000.0 + j, 800.0 + j, 2500.0 + j).sweep(&[
+                    (100.0, 1000.0 + j),
+                    (200.0, 1100.0 + j),
+                    (400.0, p99_at_400 + j),
+                ])
+            })
+            .collect::<Vec<_>>()
+    };
+    let base = run(vec![
+        cell(noop(), &swept(1200.0)),
+        cell(wazero.clone(), &trials(5, 900.0, 3000.0, 9000.0, 0.02)),
+        cell(
+            id("counter", "embedded", "wasmtime", "rust"),
+            &trials(5, 1200.0, 2500.0, 10000.0, 0.02),
+        ),
+    ]);
+    let cand = run(vec![
+        cell(noop(), &swept(2000.0)),
+        synthetic::unmeasured(
+            wazero.clone(),
+            CellStatus::Failed {
+                error: "host exited".into(),
+            },
+        ),
+        cell(
+            id("noop", "middleware", "wazero", "rust"),
+            &trials(5, 5000.0, 600.0, 2000.0, 0.02),
+        ),
+    ]);
+    let c = compare(&base, &cand);
+    assert!(
+        c.only_in_baseline.iter().any(|s| s.starts_with("counter/")),
+        "{:?}",
+        c.only_in_baseline
+    );
+    assert!(
+        c.only_in_candidate.iter().any(|s| s.contains("/middleware/")),
+        "{:?}",
+        c.only_in_candidate
+    );
+    let broken = c
+        .status_changes
+        .iter()
+        .find(|s| s.cell == wazero)
+        .expect("status change listed");
+    assert!(broken.broken && broken.candidate.contains("host exited"));
+    let at = |rate: f64| {
+        c.rows
+            .iter()
+            .find(|r| r.metric == Metric::P99 && r.rate_rps == Some(rate))
+            .unwrap_or_else(|| panic!("no p99 row at {rate}"))
+            .verdict
+    };
+    assert_eq!(at(100.0), Verdict::Unchanged);
+    assert_eq!(at(400.0), Verdict::Regressed);
+    assert_eq!(c.exit_code(), compare::EXIT_REGRESSION);
+    let md = compare::render_markdown(&c);
+    assert!(
+        md.contains("Only in the baseline") && md.contains("(regression)"),
+        "{md}"
+    );
+}
+
+fn harness(args: &[&str]) -> Command {
+    let mut cmd = Command::new(common::bin());
+    cmd.args(args)
+        .env("DAPRD", common::daprd().path)
+        .env_remove(blueprint_bench::host::ADDED_LATENCY_ENV)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// One cheap cell, enough trials for the test to be able to say "significant".
+const CHEAP: &str = r#"
+[matrix]
+workloads = ["noop"]
+modes = ["embedded"]
+runtimes = ["wasmtime"]
+
+[load]
+connections = 2
+warmup = "200ms"
+duration = "1s"
+trials = 5
+"#;
+
+/// Thresholds for 1-second windows on a shared machine, far narrower than
+/// the slowdown the test adds (+3 ms on a sub-millisecond median: about
+/// +400 % p50, -75 % throughput). Runs of the same build a few minutes apart
+/// on a busy 2-core machine differed by up to 40 % in p50 and 32 % in CPU per
+/// request, with all 5 trials on one side (p = 0.012), so the nightly
+/// defaults (10 %) would be false alarms here; they assume a dedicated machine.
+const TEST_THRESHOLDS: [&str; 5] = ["throughput=50", "p50=50", "p99=100", "cpu=50", "rss=25"];
+
+fn compare_cmd(base: &std::path::Path, cand: &std::path::Path) -> (i32, compare::Comparison) {
+    let mut args = vec![
+        "compare".to_owned(),
+        base.display().to_string(),
+        cand.display().to_string(),
+    ];
+    for t in TEST_THRESHOLDS {
+        args.extend(["--threshold".to_owned(), t.to_owned()]);
+    }
+    args.push("--json".into());
+    let out = harness(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let c: compare::Comparison = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), c)
+}
+
+#[test]
+fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = common::scenario(dir.path(), "cheap", CHEAP);
+    let run_to = |name: &str, added_latency_us: Option<u64>| {
+        let out_path = dir.path().join(format!("{name}.json"));
+        let mut cmd = harness(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out_path.to_str().unwrap(),
+        ]);
+        if let Some(us) = added_latency_us {
+            cmd.env(blueprint_bench::host::ADDED_LATENCY_ENV, us.to_string());
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out_path
+    };
+    let a1 = run_to("a1", None);
+    let a2 = run_to("a2", None);
+    let b = run_to("b", Some(3000));
+
+    let (code, aa) = compare_cmd(&a1, &a2);
+    let regressed: Vec<_> = aa
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Regressed)
+        .collect();
+    assert!(regressed.is_empty(), "A/A flagged: {regressed:#?}");
+    assert_eq!(code, 0);
+    assert!(aa.rows.len() >= 5, "every metric compared: {:?}", aa.rows);
+
+    let (code, ab) = compare_cmd(&a1, &b);
+    assert_eq!(
+        code,
+        compare::EXIT_REGRESSION,
+        "{}",
+        compare::render_markdown(&ab)
+    );
+    for m in [Metric::P50, Metric::Throughput] {
+        let row = ab.rows.iter().find(|r| r.metric == m).unwrap();
+        assert_eq!(row.verdict, Verdict::Regressed, "{row:#?}");
+    }
+    // The Markdown a CI job shows names the cell and the metric.
+    let md = harness(&["compare", a1.to_str().unwrap(), b.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(md.status.code(), Some(compare::EXIT_REGRESSION));
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("noop/embedded/wasmtime/rust") && md.contains("| p50 |"),
+        "{md}"
+    );
+
+    // The nightly gate: without a baseline it says so and passes; with a1 as
+    // this machine's baseline, a slowed run fails it with exit 3 and the job
+    // summary carries the comparison and the report.
+    let baselines = dir.path().join("baselines");
+    let nightly = |added_latency_us: Option<u64>| {
+        let summary = dir
+            .path()
+            .join(format!("summary-{}.md", added_latency_us.unwrap_or(0)));
+        let mut cmd = Command::new("bash");
+        cmd.arg(blueprint_bench::paths::project_dir().join("ci/nightly.sh"))
+            .arg(&scenario)
+            .env("BLUEPRINT_BIN", common::bin())
+            .env("BLUEPRINT_MACHINE", "test-box")
+            .env("BLUEPRINT_BASELINES_DIR", &baselines)
+            .env("BLUEPRINT_NIGHTLY_DIR", dir.path().join("nightly"))
+            .env("DAPRD", common::daprd().path)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env(
+                "COMPARE_ARGS",
+                TEST_THRESHOLDS.map(|t| format!("--threshold {t}")).join(" "),
+            )
+            .env_remove(blueprint_bench::host::ADDED_LATENCY_ENV)
+            .stdin(Stdio::null());
+        if let Some(us) = added_latency_us {
+            cmd.env(blueprint_bench::host::ADDED_LATENCY_ENV, us.to_string());
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (
+            out.status.code(),
+            format!("{stdout}\n{stderr}"),
+            std::fs::read_to_string(summary).unwrap_or_default(),
+        )
+    };
+    let (code, output, summary) = nightly(None);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("No baseline for machine `test-box`"), "{output}");
+    assert!(
+        summary.contains("Regression gate skipped") && summary.contains("## blueprint-bench: `cheap`"),
+        "{summary}"
+    );
+    let promoted = harness(&[
+        "baseline",
+        "promote",
+        a1.to_str().unwrap(),
+        "--machine",
+        "test-box",
+        "--dir",
+        baselines.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    let (code, output, summary) = nightly(Some(3000));
+    assert_eq!(code, Some(compare::EXIT_REGRESSION), "{output}");
+    assert!(
+        summary.contains("REGRESSION") && summary.contains("### Regressions"),
+        "{summary}"
+    );
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("nightly"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 2, "one folder per nightly run");
+    for run in runs {
+        let name = run.file_name().to_string_lossy().into_owned();
+        // <date>T<time>Z-<revision>
+        assert!(
+            name.len() > 17 && name.as_bytes()[8] == b'T' && name.contains("Z-"),
+            "{name}"
+        );
+        assert!(run.path().join("report/report.html").is_file());
+    }
+}
+
+#[test]
+fn baseline_promote_validates_before_replacing() {
+    use blueprint_bench::baseline;
+    let dir = tempfile::tempdir().unwrap();
+    let baselines = dir.path().join("baselines");
+    let good = synthetic::write(
+        dir.path(),
+        "good",
+        &run(vec![cell(noop(), &trials(5, 4000.0, 800.0, 2500.0, 0.05))]),
+    );
+    let (target, warnings) = baseline::promote(&good, &baselines, "ci-box").unwrap();
+    assert_eq!(target, baselines.join("ci-box.json"));
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        std::fs::read(&good).unwrap(),
+        "copied byte for byte"
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let empty = synthetic::write(
+        dir.path(),
+        "empty",
+        &run(vec![synthetic::unmeasured(
+            noop(),
+            CellStatus::Failed { error: "x".into() },
+        )]),
+    );
+    let err = format!(
+        "{:#}",
+        baseline::promote(&empty, &baselines, "ci-box").unwrap_err()
+    );
+    assert!(err.contains("no cell was measured"), "{err}");
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"schema_version\": 1}").unwrap();
+    let err = format!(
+        "{:#}",
+        baseline::promote(&junk, &baselines, "ci-box").unwrap_err()
+    );
+    assert!(err.contains("junk.json"), "{err}");
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        std::fs::read(&good).unwrap(),
+        "a refused file leaves the baseline alone"
+    );
+    assert!(baseline::promote(&good, &baselines, "../elsewhere").is_err());
+
+    let few = synthetic::write(
+        dir.path(),
+        "few",
+        &run(vec![cell(noop(), &trials(2, 4000.0, 800.0, 2500.0, 0.05))]),
+    );
+    let (_, warnings) = baseline::promote(&few, &baselines, "ci-box").unwrap();
+    assert!(warnings.iter().any(|w| w.contains("2 trial")), "{warnings:?}");
+    assert_eq!(
+        std::fs::read_dir(&baselines).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}

@@ -1,0 +1,307 @@
+//! `report`: the HTML page loads in a real headless browser (Debian's
+//! chromium) with every chart rendered and nothing on the console; the
+//! Markdown summary carries every cell. A screenshot goes to the target dir.
+
+mod common;
+mod synthetic;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use blueprint_bench::results::CellStatus;
+use synthetic::{Trial, cell, id, run};
+
+/// The browser: `$CHROMIUM`, else `chromium` or `chromium-browser` on PATH.
+fn chromium() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return PathBuf::from(path);
+    }
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "headless chromium is needed to check the HTML report: install it with \
+         `apt-get install -y chromium` (.ci/run does), or point $CHROMIUM at a binary"
+    );
+}
+
+/// Runs chromium headless on `page` with `extra` arguments; returns stdout
+/// and stderr. Killed after a minute.
+fn headless(page: &Path, extra: &[String]) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox", // tests run as root in CI containers
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-dev-shm-usage",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        // Files, not pipes: a dumped DOM is larger than a pipe's buffer.
+        .stdout(std::fs::File::create(profile.path().join("stdout")).unwrap())
+        .stderr(std::fs::File::create(profile.path().join("stderr")).unwrap())
+        .spawn()
+        .expect("starting chromium");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("chromium did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let read =
+        |name: &str| String::from_utf8_lossy(&std::fs::read(profile.path().join(name)).unwrap()).into_owned();
+    (read("stdout"), read("stderr"))
+}
+
+/// What the browser saw: the DOM after scripts ran, and console messages.
+struct PageCheck {
+    dom: String,
+    console: Vec<String>,
+}
+
+fn load(page: &Path) -> PageCheck {
+    let (dom, stderr) = headless(page, &["--dump-dom".to_owned()]);
+    // Chromium logs every console message of the page as `…:CONSOLE…] "text", source: …`.
+    let console = stderr
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect();
+    PageCheck { dom, console }
+}
+
+fn rendered_attribute(dom: &str) -> Option<String> {
+    let start = dom.find("data-charts-rendered=\"")? + "data-charts-rendered=\"".len();
+    Some(dom[start..].split('"').next()?.to_owned())
+}
+
+/// A run with every kind of chart: two workloads, two modes, two languages,
+/// sweeps, and a cell that could not run.
+fn rich_results() -> blueprint_bench::results::RunResults {
+    let swept = |rps: f64, p50: f64, p99: f64, knee_at: f64| -> Vec<Trial> {
+        (0..3)
+            .map(|i| {
+                let j = 1.0 + i as f64 * 0.03;
+                Trial::new(rps * j, p50 * j, p99 * j).sweep(&[
+                    (100.0, p99 * j),
+                    (200.0, p99 * 1.2 * j),
+                    (400.0, if knee_at >= 400.0 { p99 * 1.5 } else { p99 * 10.0 } * j),
+                    (800.0, p99 * 30.0 * j),
+                ])
+            })
+            .collect()
+    };
+    let mut cells = Vec::new();
+    for (workload, base) in [("noop", 4000.0), ("counter", 1200.0)] {
+        for (mode, factor) in [("embedded", 1.0), ("middleware", 1.3)] {
+            for (runtime, lang, r) in [
+                ("wasmtime", "rust", 1.0),
+                ("wasmtime", "go", 0.4),
+                ("wazero", "rust", 0.3),
+            ] {
+                if mode == "middleware" && (runtime != "wazero" || workload == "counter") {
+                    continue;
+                }
+                let rps = base * factor * r;
+                cells.push(cell(
+                    id(workload, mode, runtime, lang),
+                    &swept(
+                        rps,
+                        4e6 / rps / 4.0,
+                        4e6 / rps,
+                        if r > 0.5 { 400.0 } else { 200.0 },
+                    ),
+                ));
+            }
+        }
+    }
+    cells.push(synthetic::unmeasured(
+        id("noop", "embedded", "wasmedge", "rust"),
+        CellStatus::Unavailable {
+            reason: "built without the `wasmedge` feature".into(),
+        },
+    ));
+    run(cells)
+}
+
+#[derive(serde::Deserialize)]
+struct Rendered {
+    html: PathBuf,
+    markdown: PathBuf,
+    charts: Vec<ChartEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChartEntry {
+    id: String,
+    kind: String,
+}
+
+#[test]
+fn the_page_loads_in_chromium_with_every_chart_and_a_quiet_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = synthetic::write(dir.path(), "rich", &rich_results());
+    let out_dir = dir.path().join("report");
+    let out = Command::new(common::bin())
+        .args([
+            "report",
+            results.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rendered: Rendered = serde_json::from_slice(&out.stdout).unwrap();
+
+    // Every kind of chart the issue asks for, and one spectrum per measured cell.
+    let kinds: std::collections::BTreeSet<&str> = rendered.charts.iter().map(|c| c.kind.as_str()).collect();
+    for kind in [
+        "throughput",
+        "cpu-per-request",
+        "rate-sweep",
+        "cold-start",
+        "phases",
+        "module-size",
+        "latency-spectrum",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} chart: {kinds:?}");
+    }
+    let spectra = rendered
+        .charts
+        .iter()
+        .filter(|c| c.kind == "latency-spectrum")
+        .count();
+    let measured = rich_results()
+        .cells
+        .iter()
+        .filter(|c| c.status == CellStatus::Ok)
+        .count();
+    assert_eq!(spectra, measured, "one spectrum per measured cell");
+
+    // Self-contained: nothing is fetched from anywhere.
+    let html = std::fs::read_to_string(&rendered.html).unwrap();
+    for fetch in ["src=\"http", "href=\"http", "@import", "<link", "url("] {
+        assert!(!html.contains(fetch), "the page loads `{fetch}…`");
+    }
+
+    let page = load(&rendered.html);
+    assert!(page.console.is_empty(), "console output: {:#?}", page.console);
+    let total = rendered.charts.len();
+    assert_eq!(
+        rendered_attribute(&page.dom).as_deref(),
+        Some(format!("{total}/{total}").as_str()),
+        "every chart laid out in the browser"
+    );
+    for chart in &rendered.charts {
+        let at = page
+            .dom
+            .find(&format!("id=\"{}\"", chart.id))
+            .unwrap_or_else(|| panic!("chart {} missing from the DOM", chart.id));
+        let figure = &page.dom[at..page.dom[at..]
+            .find("</figure>")
+            .map_or(page.dom.len(), |e| at + e)];
+        assert!(figure.contains("<svg"), "chart {} has no SVG", chart.id);
+    }
+
+    // A screenshot for people, kept in the target dir, never in git.
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    headless(
+        &rendered.html,
+        &[
+            "--hide-scrollbars".into(),
+            "--window-size=1280,4000".into(),
+            format!("--screenshot={}", shot.display()),
+        ],
+    );
+    assert!(
+        std::fs::metadata(&shot)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false),
+        "no screenshot at {}",
+        shot.display()
+    );
+
+    let md = std::fs::read_to_string(&rendered.markdown).unwrap();
+    assert!(md.contains("| noop | middleware | wazero | rust | ok |"), "{md}");
+    assert!(
+        md.contains("unavailable: built without the `wasmedge` feature"),
+        "{md}"
+    );
+    assert!(md.contains(&format!("Charts ({total})")), "{md}");
+}
+
+#[test]
+fn the_browser_check_catches_a_broken_page() {
+    // The checks above would pass vacuously if chromium never ran the
+    // script or its console were not read: a page with a chart that does not
+    // render and a script error must fail both.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("broken.html");
+    let report = blueprint_bench::report::render(&rich_results(), "rich.json").unwrap();
+    let first = report.charts[0].id.clone();
+    let at = report.html.find(&format!("id=\"{first}\"")).unwrap();
+    let svg_start = at + report.html[at..].find("<svg").unwrap();
+    let svg_end = svg_start + report.html[svg_start..].find("</svg>").unwrap() + "</svg>".len();
+    let broken = format!(
+        "{}<p>no chart</p>{}",
+        &report.html[..svg_start],
+        &report.html[svg_end..].replace("</body>", "<script>notDefined();</script></body>")
+    );
+    std::fs::write(&page, broken).unwrap();
+    let check = load(&page);
+    let total = report.charts.len();
+    assert_eq!(
+        rendered_attribute(&check.dom),
+        Some(format!("{}/{total}", total - 1))
+    );
+    assert!(
+        check
+            .console
+            .iter()
+            .any(|l| l.contains(&format!("chart {first} did not render"))),
+        "{:#?}",
+        check.console
+    );
+    assert!(
+        check.console.iter().any(|l| l.contains("notDefined")),
+        "{:#?}",
+        check.console
+    );
+}
+
+#[test]
+fn a_report_of_a_run_without_measurements_still_renders() {
+    let results = run(vec![synthetic::unmeasured(
+        id("noop", "embedded", "wasmtime", "rust"),
+        CellStatus::Failed {
+            error: "daprd exited\nwith a long log".into(),
+        },
+    )]);
+    let report = blueprint_bench::report::render(&results, "failed.json").unwrap();
+    assert!(report.charts.is_empty() || report.charts.iter().all(|c| c.id == "module-sizes"));
+    assert!(
+        report.markdown.contains("**failed**: daprd exited |"),
+        "{}",
+        report.markdown
+    );
+    assert!(report.html.contains("data-chart-count"));
+}
