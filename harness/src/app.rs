@@ -131,8 +131,15 @@ pub async fn start_with_sidecar(
     state_store: StateStoreKind,
     dir: &Path,
 ) -> Result<(AppHost, Sidecar)> {
-    let ports = SidecarPorts::allocate()?;
-    let host_port = free_ports(1)?[0];
+    // One allocation: ports taken one call after another can repeat.
+    let free = free_ports(5)?;
+    let ports = SidecarPorts {
+        http: free[0],
+        grpc: free[1],
+        metrics: free[2],
+        internal: free[3],
+    };
+    let host_port = free[4];
     let launch = HostLaunch {
         program,
         leading_args,

@@ -186,7 +186,16 @@ pub async fn start(
         StateStoreKind::Redis => Some(Redis::start(dir)?),
         _ => None,
     };
-    let ports = SidecarPorts::allocate()?;
+    // daprd's four ports and the app's, from one allocation: ports taken
+    // one call after another can repeat, since each is released at once.
+    let free = free_ports(5)?;
+    let ports = SidecarPorts {
+        http: free[0],
+        grpc: free[1],
+        metrics: free[2],
+        internal: free[3],
+    };
+    let app_port = free[4];
     let module_url = |server: &Option<ModuleServer>, module: &Path| match server {
         Some(server) => server.url.clone(),
         None => format!("file://{}", module.display()),
@@ -240,7 +249,7 @@ pub async fn start(
                 modules: vec![(cell.workload.clone(), module)],
                 dapr_grpc_port: grpc,
                 extra_args,
-                port: free_ports(1)?[0],
+                port: app_port,
                 ready_timeout: Duration::from_secs(120),
             };
             let started = AppHost::start(&launch, dir, "host.log").await?;
@@ -249,7 +258,7 @@ pub async fn start(
             host = Some(started);
         }
         Mode::Middleware | Mode::MiddlewareHttpPipeline | Mode::MiddlewareBaseline => {
-            let started = EchoApp::start(&ctx.host_program, dir).await?;
+            let started = EchoApp::start(&ctx.host_program, app_port, dir).await?;
             app_startup = started.startup;
             spec.app_port = Some(started.port);
             echo = Some(started);
@@ -375,7 +384,17 @@ pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> 
         let last = match crate::load::run(target, &spec).await {
             Ok(report) if report.requests > report.errors.values().sum::<u64>() => return Ok(()),
             Ok(report) if report.errors.contains_key("http-422") => {
-                bail!("the workload refused the request body (HTTP 422)")
+                // The load engine skips bodies: ask once more for the guest's reason.
+                let reason = crate::http::ControlClient::default()
+                    .post(
+                        &target.uri.to_string(),
+                        target.body.clone(),
+                        Duration::from_secs(10),
+                    )
+                    .await
+                    .map(|reply| reply.text())
+                    .unwrap_or_default();
+                bail!("the workload refused the request body (HTTP 422): {reason}")
             }
             Ok(report) => format!("errors {:?}", report.errors),
             Err(err) => format!("{err:#}"),

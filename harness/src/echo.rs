@@ -85,13 +85,12 @@ pub struct EchoApp {
 }
 
 impl EchoApp {
-    /// Starts `<program> echo` on a free loopback port, its log in `dir`, and
+    /// Starts `<program> echo` on loopback `port`, its log in `dir`, and
     /// waits until it answers.
     ///
     /// # Errors
     /// It exits or does not answer within 10 s.
-    pub async fn start(program: &std::path::Path, dir: &std::path::Path) -> Result<Self> {
-        let port = crate::net::free_ports(1)?[0];
+    pub async fn start(program: &std::path::Path, port: u16, dir: &std::path::Path) -> Result<Self> {
         let mut cmd = std::process::Command::new(program);
         cmd.args(["echo", "--listen", &format!("127.0.0.1:{port}")]);
         let started = std::time::Instant::now();

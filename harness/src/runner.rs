@@ -56,7 +56,8 @@ pub const APP_ID: &str = "blueprint-app";
 /// Only failures that stop the whole run: building the guests, writing results.
 pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<RunResults> {
     let started = chrono::Utc::now();
-    let catalog = workloads::build_all(&ctx.project, &ctx.cache)?;
+    let languages: Vec<&str> = plan.cells.iter().map(|c| c.language.as_str()).collect();
+    let catalog = workloads::build_languages(&ctx.project, &ctx.cache, &languages)?;
     let mut environment = environment::fingerprint(&ctx.project);
     environment.daprd = Some(ctx.daprd.clone());
     for entry in runtimes::entries() {

@@ -246,13 +246,21 @@ impl Sidecar {
             dir: dir.to_owned(),
             startup: Duration::ZERO,
         };
-        sidecar.wait_ready(spec.ready_timeout).await?;
+        // A middleware in `httpPipeline` sees daprd's own health endpoint too,
+        // and may answer it (a transform refuses its empty body): then any
+        // answer plus daprd's "initialized" log line (logged once the app
+        // channel is up) means ready.
+        let pipeline_answers = spec
+            .middleware
+            .as_ref()
+            .is_some_and(|m| m.pipeline == Pipeline::Http);
+        sidecar.wait_ready(spec.ready_timeout, pipeline_answers).await?;
         sidecar.startup = started.elapsed();
         tracing::debug!(app_id = %spec.app_id, startup = ?sidecar.startup, "daprd ready");
         Ok(sidecar)
     }
 
-    async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
+    async fn wait_ready(&mut self, timeout: Duration, pipeline_answers: bool) -> Result<()> {
         let client = ControlClient::default();
         let url = format!("{}/v1.0/healthz", self.http_url());
         let deadline = Instant::now() + timeout;
@@ -264,7 +272,8 @@ impl Sidecar {
                 );
             }
             if let Ok(reply) = client.get(&url, Duration::from_secs(1)).await
-                && reply.status.is_success()
+                && (reply.status.is_success()
+                    || (pipeline_answers && self.child.log_tail(200).contains("dapr initialized")))
             {
                 return Ok(());
             }

@@ -125,7 +125,10 @@ fn a_pure_workload_at_a_medium_rate_ranks_by_measured_cost() {
     );
     // Not measured is said, not guessed.
     let unmeasured: Vec<&str> = rec.not_measured.iter().map(|e| e.mode.as_str()).collect();
-    assert_eq!(unmeasured, ["binding", "embedded+cache"]);
+    assert_eq!(
+        unmeasured,
+        ["middleware+httppipeline", "binding", "embedded+cache"]
+    );
     // The native floor is shown, not ranked.
     assert_eq!(rec.reference.as_ref().unwrap().capacity_rps, 800.0);
     let text = recommend::render(&rec);

@@ -220,8 +220,17 @@ impl Catalog {
 /// # Errors
 /// A compile error in a language whose toolchain is present.
 pub fn build_all(project: &Path, cache: &Path) -> Result<Catalog> {
+    build_languages(project, cache, LANGUAGES)
+}
+
+/// As [`build_all`], for the named languages only (a scenario builds what
+/// its cells use).
+///
+/// # Errors
+/// A compile error in a language whose toolchain is present.
+pub fn build_languages(project: &Path, cache: &Path, names: &[&str]) -> Result<Catalog> {
     let mut catalog = Catalog::default();
-    for language in LANGUAGE_BUILDS {
+    for language in LANGUAGE_BUILDS.iter().filter(|l| names.contains(&l.name())) {
         if let Err(missing) = language.toolchain(cache) {
             tracing::info!("{} guests unavailable: {missing}", language.name());
             catalog.unavailable.insert(language.name().to_owned(), missing);

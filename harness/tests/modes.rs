@@ -1,0 +1,251 @@
+//! Every integration mode for real, through a real daprd: the middleware runs
+//! inside daprd, the stateful blueprints leave exactly the state their calls
+//! made, and the smoke scenario (the README's main command) runs every mode ×
+//! available runtime without an error.
+
+mod common;
+
+use std::time::Duration;
+
+use blueprint_bench::blueprint::{self, Resolved};
+use blueprint_bench::http::ControlClient;
+use blueprint_bench::modes::{Mode, Trigger};
+use blueprint_bench::results::{CellStatus, RunResults};
+use blueprint_bench::runner::RunContext;
+use blueprint_bench::scenario::{CellId, DaprSettings};
+use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
+use blueprint_bench::{paths, workloads};
+use bytes::Bytes;
+
+fn context(dir: &std::path::Path) -> RunContext {
+    RunContext {
+        project: paths::project_dir(),
+        cache: paths::cache_dir(),
+        daprd: common::daprd(),
+        host_program: common::bin(),
+        work_dir: dir.to_owned(),
+    }
+}
+
+fn cell(workload: &str, mode: Mode, runtime: &str) -> CellId {
+    CellId {
+        workload: workload.into(),
+        mode: mode.as_str().into(),
+        runtime: runtime.into(),
+        language: "rust".into(),
+        protocol: "http".into(),
+        store: "in-memory".into(),
+        trigger: "dapr".into(),
+    }
+}
+
+fn resolved(id: &CellId) -> Resolved {
+    let catalog = common::catalog();
+    match blueprint::resolve(&paths::project_dir(), id, &catalog).unwrap() {
+        Ok(resolved) => resolved,
+        Err(status) => panic!("{id} cannot run: {status:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_middleware_runs_inside_daprd_and_transforms_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = cell("transform", Mode::Middleware, "wazero-in-daprd");
+    let system = blueprint::start(
+        &context(dir.path()),
+        &DaprSettings::default(),
+        &id,
+        &resolved(&id),
+        Bytes::new(),
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    let vectors = workloads::load_vectors(&paths::project_dir(), "transform").unwrap();
+    let case = vectors
+        .cases
+        .iter()
+        .find(|c| matches!(c.expected(), Ok(workloads::Expected::Output(_))))
+        .unwrap();
+    let workloads::Expected::Output(want) = case.expected().unwrap() else {
+        unreachable!()
+    };
+    let url = system.sidecar.invoke_url("transform");
+    let reply = ControlClient::post_chunked(&url, case.input_bytes().unwrap(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    // The echo app returns what reached it: the guest's output, marked.
+    assert_ne!(
+        want,
+        case.input_bytes().unwrap(),
+        "pick a case the transform changes"
+    );
+    assert_eq!(reply.body.as_ref(), want.as_slice());
+    assert_eq!(reply.headers["x-blueprint-workload"], "transform");
+    let log = std::fs::read_to_string(dir.path().join("daprd.log")).unwrap();
+    assert!(
+        log.contains("middleware.http.wasm"),
+        "daprd's log does not show the wasm middleware loaded:\n{log}"
+    );
+    system.stop();
+}
+
+/// Sends `n` increments over 4 racing connections, then reads the key back
+/// through daprd's own HTTP state API.
+async fn count_to(mode: Mode, runtime: &str, n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut id = cell("counter", mode, runtime);
+    if mode == Mode::Native {
+        id.runtime = "native".into();
+    }
+    let mut settings = DaprSettings::default();
+    settings.cache_ttl = Duration::from_secs(60);
+    let system = blueprint::start(
+        &context(dir.path()),
+        &settings,
+        &id,
+        &resolved(&id),
+        Bytes::new(),
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    let url = system.sidecar.invoke_url("counter");
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = ControlClient::default();
+            for _ in (worker..n).step_by(4) {
+                let reply = client
+                    .post(&url, "racing", Duration::from_secs(30))
+                    .await
+                    .unwrap();
+                assert_eq!(reply.status, 200, "{}", reply.text());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stored = system.sidecar.get_state(STATE_STORE, "racing").await.unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some(n.to_string().as_bytes()),
+        "{mode} on {runtime}: daprd holds {stored:?} after {n} increments"
+    );
+    system.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_http_counts_through_daprds_http_api_on_every_host_kind() {
+    count_to(Mode::StandaloneHttp, "wasmtime", 120).await;
+    count_to(Mode::StandaloneHttp, "wazero", 120).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_cached_and_native_counters_lose_no_increment() {
+    count_to(Mode::Embedded, "wasmer", 120).await;
+    count_to(Mode::EmbeddedCache, "wasmtime", 120).await;
+    count_to(Mode::EmbeddedCache, "wazero", 120).await;
+    count_to(Mode::Native, "native", 120).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_backs_the_state_store_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut id = cell("counter", Mode::Embedded, "wasmtime");
+    id.store = StateStoreKind::Redis.to_string();
+    let resolved = resolved(&id);
+    assert_eq!(resolved.store, StateStoreKind::Redis);
+    let system = blueprint::start(
+        &context(dir.path()),
+        &DaprSettings::default(),
+        &id,
+        &resolved,
+        Bytes::new(),
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    assert!(system.redis.is_some());
+    let reply = ControlClient::default()
+        .post(
+            &system.sidecar.invoke_url("counter"),
+            "r",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.body.as_ref(), b"1");
+    let components = std::fs::read_to_string(dir.path().join("resources/statestore.yaml")).unwrap();
+    assert!(components.contains("state.redis"), "{components}");
+    system.stop();
+}
+
+#[test]
+fn a_stateful_workload_is_not_applicable_inside_daprd_and_says_why() {
+    let catalog = common::catalog();
+    for mode in [Mode::Middleware, Mode::Binding] {
+        let id = cell("counter", mode, "wazero-in-daprd");
+        match blueprint::resolve(&paths::project_dir(), &id, &catalog).unwrap() {
+            Err(CellStatus::NotApplicable { reason }) => assert!(reason.contains("side effects"), "{reason}"),
+            other => panic!("{mode}: {other:?}"),
+        }
+    }
+    let mut direct = cell("noop", Mode::Middleware, "wazero-in-daprd");
+    direct.trigger = "direct".into();
+    assert!(matches!(
+        blueprint::resolve(&paths::project_dir(), &direct, &catalog).unwrap(),
+        Err(CellStatus::NotApplicable { .. })
+    ));
+    let _ = Trigger::Direct;
+}
+
+#[test]
+fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smoke.json");
+    let status = std::process::Command::new(common::bin())
+        .args(["run", "scenarios/smoke.toml", "--out"])
+        .arg(&out)
+        .current_dir(paths::project_dir())
+        .env("DAPRD", common::daprd().path)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let results: RunResults = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let mut modes_measured = std::collections::BTreeSet::new();
+    for cell in &results.cells {
+        match &cell.status {
+            CellStatus::Ok => {
+                let summary = cell.summary.as_ref().unwrap();
+                assert_eq!(summary.errors, 0, "{}: {} errors", cell.id, summary.errors);
+                assert!(summary.throughput_rps.median > 0.0, "{}", cell.id);
+                modes_measured.insert(cell.id.mode.clone());
+            }
+            // Only WasmEdge may be missing (its library is not in Debian),
+            // and it must say how to get it.
+            CellStatus::Unavailable { reason } => {
+                assert_eq!(cell.id.runtime, "wasmedge", "{}: {reason}", cell.id);
+                assert!(reason.contains("fix"), "{reason}");
+            }
+            CellStatus::NotApplicable { reason } => {
+                assert!(
+                    reason.contains("side effects") && cell.id.workload == "counter",
+                    "{}: n/a: {reason}",
+                    cell.id
+                );
+            }
+            CellStatus::Failed { error } => panic!("{}: {error}", cell.id),
+        }
+    }
+    for mode in blueprint_bench::modes::ALL {
+        assert!(
+            modes_measured.contains(mode.as_str()),
+            "no {mode} cell was measured"
+        );
+    }
+}
