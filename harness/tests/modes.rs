@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use blueprint_bench::blueprint::{self, Resolved};
 use blueprint_bench::http::ControlClient;
-use blueprint_bench::modes::{Mode, Trigger};
+use blueprint_bench::modes::Mode;
 use blueprint_bench::results::{CellStatus, RunResults};
 use blueprint_bench::runner::RunContext;
 use blueprint_bench::scenario::{CellId, DaprSettings};
@@ -99,8 +99,10 @@ async fn count_to(mode: Mode, runtime: &str, n: usize) {
     if mode == Mode::Native {
         id.runtime = "native".into();
     }
-    let mut settings = DaprSettings::default();
-    settings.cache_ttl = Duration::from_secs(60);
+    let settings = DaprSettings {
+        cache_ttl: Duration::from_secs(60),
+        ..DaprSettings::default()
+    };
     let system = blueprint::start(
         &context(dir.path()),
         &settings,
@@ -200,7 +202,6 @@ fn a_stateful_workload_is_not_applicable_inside_daprd_and_says_why() {
         blueprint::resolve(&paths::project_dir(), &direct, &catalog).unwrap(),
         Err(CellStatus::NotApplicable { .. })
     ));
-    let _ = Trigger::Direct;
 }
 
 #[test]

@@ -300,7 +300,7 @@ fn prune_old_builds(root: &Path, current: &Path) {
         .filter(|e| e.path().is_dir() && e.path() != current && is_build_folder(&e.file_name()))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    builds.sort_by(|a, b| b.0.cmp(&a.0));
+    builds.sort_by_key(|b| std::cmp::Reverse(b.0));
     for (_, path) in builds.into_iter().skip(KEEP_BUILDS - 1) {
         let _ = std::fs::remove_dir_all(path);
     }
