@@ -23,8 +23,10 @@ pub enum Command {
     Run(RunArgs),
     /// Check every workload's golden vectors on every runtime against a real daprd.
     Conformance(ConformanceArgs),
-    /// List runtimes (with availability), workloads and modes.
+    /// List runtimes (with availability), workloads, languages, modes and the built modules.
     List(ListArgs),
+    /// Build the guest modules (cached by source hash) and show workload × language × flavour.
+    Build(BuildArgs),
     /// Find or build daprd and print its path and version.
     Daprd(DaprdArgs),
     /// Serve workloads as a Dapr app on a runtime (the embedded blueprint's host; see runtimes/HOST.md).
@@ -100,6 +102,17 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+/// `build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Only these languages (repeatable; default: all).
+    #[arg(long = "language")]
+    pub languages: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 impl Command {
     /// Runs the subcommand; the returned code is the process exit code.
     ///
@@ -110,6 +123,7 @@ impl Command {
             Command::Run(args) => run(args).await,
             Command::Conformance(args) => conformance_cmd(args).await,
             Command::List(args) => list(args),
+            Command::Build(args) => build(args),
             Command::Daprd(args) => {
                 let found = daprd::resolve(args.daprd.as_deref())?;
                 if args.json {
@@ -206,13 +220,56 @@ async fn conformance_cmd(args: ConformanceArgs) -> Result<i32> {
     })
 }
 
+fn build(args: BuildArgs) -> Result<i32> {
+    let project = paths::project_dir();
+    for language in &args.languages {
+        workloads::language(language)?;
+    }
+    let names: Vec<&str> = if args.languages.is_empty() {
+        workloads::LANGUAGES.to_vec()
+    } else {
+        args.languages.iter().map(String::as_str).collect()
+    };
+    let catalog = workloads::build_languages(&project, &paths::cache_dir(), &names)?;
+    let rows: Vec<_> = workloads::module_matrix(&project, &catalog, &[])?
+        .into_iter()
+        .filter(|r| names.contains(&r.language.as_str()))
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", module_table(&rows));
+    }
+    Ok(0)
+}
+
+/// The module matrix as text, one line per module.
+fn module_table(rows: &[workloads::ModuleRow]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let detail = match (r.size_bytes, &r.reason) {
+            (Some(size), _) => format!("{size} bytes"),
+            (None, Some(reason)) => reason.clone(),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!(
+            "{:<10} {:<15} {:<11} {:<12} {detail}\n",
+            r.workload, r.language, r.flavour, r.status
+        ));
+    }
+    out
+}
+
 fn list(args: ListArgs) -> Result<i32> {
     let project = paths::project_dir();
+    let (catalog, not_built) = workloads::cached_catalog(&project, &paths::cache_dir())?;
+    let modules = workloads::module_matrix(&project, &catalog, &not_built)?;
     let listing = serde_json::json!({
         "runtimes": runtimes::entries(),
         "workloads": workloads::known_workloads(&project)?,
         "languages": workloads::LANGUAGES,
         "modes": crate::modes::Mode::names(),
+        "modules": modules,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&listing)?);
@@ -237,5 +294,9 @@ fn list(args: ListArgs) -> Result<i32> {
     println!("workloads: {}", workloads::known_workloads(&project)?.join(", "));
     println!("languages: {}", workloads::LANGUAGES.join(", "));
     println!("modes:     {}", crate::modes::Mode::names().join(", "));
+    println!("modules (workload, language, flavour):");
+    for line in module_table(&modules).lines() {
+        println!("  {line}");
+    }
     Ok(0)
 }

@@ -250,3 +250,44 @@ fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
         );
     }
 }
+
+/// One cell's golden vectors in `mode` through `conformance::check`.
+async fn vectors_pass(workload: &str, mode: Mode, runtime: &str) {
+    let mut id = cell(workload, mode, runtime);
+    if mode.has_workload_host() {
+        id.trigger = "direct".into();
+    }
+    let ctx = blueprint_bench::conformance::ConformanceContext {
+        daprd: common::daprd(),
+        self_exe: common::bin(),
+        project: paths::project_dir(),
+        cache: paths::cache_dir(),
+    };
+    let vectors = workloads::load_vectors(&paths::project_dir(), workload).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cell = blueprint_bench::conformance::check(&ctx, &id, &resolved(&id), &vectors, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(
+        cell.status, "pass",
+        "{workload} {mode} {runtime}: {:?}",
+        cell.first_difference
+    );
+    assert_eq!(cell.passed, vectors.cases.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binding_answers_its_golden_vectors_through_daprd() {
+    vectors_pass("transform", Mode::Binding, "wazero-in-daprd").await;
+    vectors_pass("compute", Mode::Binding, "wazero-in-daprd").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_and_the_standalone_and_native_blueprints_give_embedded_answers() {
+    for workload in ["counter", "aggregate"] {
+        vectors_pass(workload, Mode::Embedded, "wasmtime").await;
+        vectors_pass(workload, Mode::EmbeddedCache, "wasmtime").await;
+        vectors_pass(workload, Mode::StandaloneHttp, "wazero").await;
+        vectors_pass(workload, Mode::Native, "native").await;
+    }
+}

@@ -246,6 +246,95 @@ pub fn build_languages(project: &Path, cache: &Path, names: &[&str]) -> Result<C
     Ok(catalog)
 }
 
+/// What exists of every workload × language × flavour, from the builds
+/// already in the cache (nothing is built): for `blueprint-bench list`.
+///
+/// # Errors
+/// The vectors or a language's sources cannot be read.
+pub fn cached_catalog(project: &Path, cache: &Path) -> Result<(Catalog, Vec<String>)> {
+    let mut catalog = Catalog::default();
+    let mut not_built = Vec::new();
+    for language in LANGUAGE_BUILDS {
+        if let Err(missing) = language.toolchain(cache) {
+            catalog.unavailable.insert(language.name().to_owned(), missing);
+            continue;
+        }
+        match read_manifest(&build_folder(*language, project, cache)?) {
+            Some(modules) => {
+                for module in modules {
+                    catalog.modules.insert(
+                        (language.name().to_owned(), module.workload, module.flavour),
+                        module.path,
+                    );
+                }
+            }
+            None => not_built.push(language.name().to_owned()),
+        }
+    }
+    Ok((catalog, not_built))
+}
+
+/// One row of the module matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleRow {
+    /// Workload.
+    pub workload: String,
+    /// Language.
+    pub language: String,
+    /// Flavour.
+    pub flavour: Flavour,
+    /// `built`, `n/a`, `unavailable` or `not built`.
+    pub status: String,
+    /// Module size, when built.
+    pub size_bytes: Option<u64>,
+    /// Why it is not built, otherwise.
+    pub reason: Option<String>,
+}
+
+/// Every workload × language × flavour with its status and size.
+///
+/// # Errors
+/// The vectors cannot be read.
+pub fn module_matrix(project: &Path, catalog: &Catalog, not_built: &[String]) -> Result<Vec<ModuleRow>> {
+    let mut rows = Vec::new();
+    for workload in known_workloads(project)? {
+        for language in LANGUAGES {
+            for flavour in FLAVOURS {
+                let (status, size_bytes, reason) = if not_built.iter().any(|l| l == language) {
+                    ("not built", None, Some("run `blueprint-bench build`".to_owned()))
+                } else {
+                    match catalog.lookup(language, &workload, *flavour) {
+                        Lookup::Built(path) => ("built", std::fs::metadata(path).ok().map(|m| m.len()), None),
+                        Lookup::Unavailable(reason) => ("unavailable", None, Some(reason)),
+                        Lookup::NotApplicable(reason) => ("n/a", None, Some(reason)),
+                    }
+                };
+                rows.push(ModuleRow {
+                    workload: workload.clone(),
+                    language: (*language).to_owned(),
+                    flavour: *flavour,
+                    status: status.to_owned(),
+                    size_bytes,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The folder a build of `language`'s current sources lives in.
+fn build_folder(language: &dyn Language, project: &Path, cache: &Path) -> Result<PathBuf> {
+    let hash = source_hash(
+        &[
+            project.join("workloads").join(language.name()),
+            vectors_dir(project),
+        ],
+        language.recipe(),
+    )?;
+    Ok(cache.join("guests").join(language.name()).join(&hash[..16]))
+}
+
 /// The manifest a finished build leaves in its output folder.
 const MANIFEST: &str = "built.json";
 
@@ -263,14 +352,7 @@ pub fn build_cached(language: &dyn Language, project: &Path, cache: &Path) -> Re
         .map_err(|(_, e)| e)
         .context("locking the guest build cache")?;
 
-    let hash = source_hash(
-        &[
-            project.join("workloads").join(language.name()),
-            vectors_dir(project),
-        ],
-        language.recipe(),
-    )?;
-    let out = root.join(&hash[..16]);
+    let out = build_folder(language, project, cache)?;
     if let Some(modules) = read_manifest(&out) {
         return Ok(modules);
     }
