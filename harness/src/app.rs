@@ -8,12 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::daprd::Daprd;
 use crate::host::HostInfo;
 use crate::http::ControlClient;
-use crate::net::free_ports;
 use crate::process::ChildGuard;
-use crate::sidecar::{Sidecar, SidecarPorts, SidecarSpec, StateStoreKind};
 
 /// How to launch a host.
 #[derive(Debug, Clone)]
@@ -114,45 +111,4 @@ impl AppHost {
     pub fn stop(mut self) {
         self.child.stop();
     }
-}
-
-/// Serves one workload module from a host with a daprd in front, as every
-/// blueprint cell and conformance cell does: daprd's ports are chosen first so
-/// the host can be told its gRPC port, the host is started and healthy, then
-/// daprd with the host as its app.
-///
-/// # Errors
-/// Either process failing to start (with its log tail).
-pub async fn start_with_sidecar(
-    daprd: &Daprd,
-    (program, leading_args): (PathBuf, Vec<String>),
-    module: (String, PathBuf),
-    app_id: &str,
-    state_store: StateStoreKind,
-    dir: &Path,
-) -> Result<(AppHost, Sidecar)> {
-    // One allocation: ports taken one call after another can repeat.
-    let free = free_ports(5)?;
-    let ports = SidecarPorts {
-        http: free[0],
-        grpc: free[1],
-        metrics: free[2],
-        internal: free[3],
-    };
-    let host_port = free[4];
-    let launch = HostLaunch {
-        program,
-        leading_args,
-        modules: vec![module],
-        dapr_grpc_port: Some(ports.grpc),
-        extra_args: Vec::new(),
-        port: host_port,
-        ready_timeout: Duration::from_secs(120),
-    };
-    let host = AppHost::start(&launch, dir, "host.log").await?;
-    let mut spec = SidecarSpec::new(app_id, Some(host_port))?;
-    spec.ports = ports;
-    spec.state_store = state_store;
-    let sidecar = Sidecar::start(daprd, &spec, dir).await?;
-    Ok((host, sidecar))
 }

@@ -16,7 +16,6 @@ use crate::echo::EchoApp;
 use crate::load::Target;
 use crate::modes::{Mode, Trigger};
 use crate::module_server::ModuleServer;
-use crate::net::free_ports;
 use crate::redis::Redis;
 use crate::results::CellStatus;
 use crate::runner::{APP_ID, RunContext};
@@ -186,16 +185,7 @@ pub async fn start(
         StateStoreKind::Redis => Some(Redis::start(dir)?),
         _ => None,
     };
-    // daprd's four ports and the app's, from one allocation: ports taken
-    // one call after another can repeat, since each is released at once.
-    let free = free_ports(5)?;
-    let ports = SidecarPorts {
-        http: free[0],
-        grpc: free[1],
-        metrics: free[2],
-        internal: free[3],
-    };
-    let app_port = free[4];
+    let (ports, app_port) = SidecarPorts::allocate_with_app()?;
     let module_url = |server: &Option<ModuleServer>, module: &Path| match server {
         Some(server) => server.url.clone(),
         None => format!("file://{}", module.display()),
@@ -207,8 +197,7 @@ pub async fn start(
         _ => None,
     };
 
-    let mut spec = SidecarSpec::new(APP_ID, None)?;
-    spec.ports = ports;
+    let mut spec = SidecarSpec::new(APP_ID, None, ports);
     spec.state_store = resolved.store;
     spec.redis_port = redis.as_ref().map(|r| r.port);
 
@@ -335,14 +324,7 @@ pub async fn start(
 /// gRPC carries the request bytes to the binding unchanged, where the HTTP
 /// API would re-encode them as JSON.
 fn invoke_binding_target(sidecar: &Sidecar, name: &str, body: &Bytes) -> Result<Target> {
-    use dapr::dapr::proto::runtime::v1::InvokeBindingRequest;
-    let request = InvokeBindingRequest {
-        name: name.to_owned(),
-        data: body.to_vec(),
-        metadata: Default::default(),
-        operation: "execute".to_owned(),
-    };
-    let message = request.encode_to_vec();
+    let message = binding_request(name, body.to_vec()).encode_to_vec();
     // gRPC framing: uncompressed flag, big-endian length, message.
     let mut frame = Vec::with_capacity(5 + message.len());
     frame.push(0);
@@ -362,6 +344,17 @@ fn invoke_binding_target(sidecar: &Sidecar, name: &str, body: &Bytes) -> Result<
         hyper::header::HeaderValue::from_static("trailers"),
     ));
     Ok(target)
+}
+
+/// daprd's `InvokeBinding` of `name` with operation `execute`, the only one
+/// `bindings.wasm` accepts.
+pub fn binding_request(name: &str, data: Vec<u8>) -> dapr::dapr::proto::runtime::v1::InvokeBindingRequest {
+    dapr::dapr::proto::runtime::v1::InvokeBindingRequest {
+        name: name.to_owned(),
+        data,
+        metadata: Default::default(),
+        operation: "execute".to_owned(),
+    }
 }
 
 /// Sends requests until one succeeds: the end of a cold start.

@@ -233,20 +233,16 @@ pub async fn check(
 /// One call of daprd's `bindings.wasm` binding over gRPC (which passes the
 /// bytes unchanged; the HTTP API would re-encode them as JSON).
 async fn invoke_binding(grpc_port: u16, name: &str, data: Vec<u8>) -> Outcome {
-    use dapr::dapr::proto::runtime::v1::InvokeBindingRequest;
     use dapr::dapr::proto::runtime::v1::dapr_client::DaprClient;
     let endpoint = format!("http://127.0.0.1:{grpc_port}");
     let mut client = match DaprClient::connect(endpoint).await {
         Ok(client) => client,
         Err(err) => return Outcome::Failure(format!("connecting to daprd: {err}")),
     };
-    let request = InvokeBindingRequest {
-        name: name.to_owned(),
-        data,
-        metadata: Default::default(),
-        operation: "execute".to_owned(),
-    };
-    match client.invoke_binding(request).await {
+    match client
+        .invoke_binding(blueprint::binding_request(name, data))
+        .await
+    {
         Ok(response) => Outcome::Output(response.into_inner().data),
         Err(status) => Outcome::BindingError(status.message().to_owned()),
     }

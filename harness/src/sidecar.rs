@@ -146,28 +146,28 @@ pub struct SidecarPorts {
 }
 
 impl SidecarPorts {
-    /// Four free loopback ports.
+    /// Four free loopback ports for daprd and a fifth for its app, from one
+    /// allocation: ports taken one call after another can repeat, since each
+    /// is released as soon as it is found.
     ///
     /// # Errors
     /// The kernel refuses to bind.
-    pub fn allocate() -> Result<Self> {
-        let p = free_ports(4)?;
-        Ok(Self {
+    pub fn allocate_with_app() -> Result<(Self, u16)> {
+        let p = free_ports(5)?;
+        let ports = Self {
             http: p[0],
             grpc: p[1],
             metrics: p[2],
             internal: p[3],
-        })
+        };
+        Ok((ports, p[4]))
     }
 }
 
 impl SidecarSpec {
-    /// A sidecar for `app_id` in front of the app at `app_port`.
-    ///
-    /// # Errors
-    /// No free ports.
-    pub fn new(app_id: impl Into<String>, app_port: Option<u16>) -> Result<Self> {
-        Ok(Self {
+    /// A sidecar for `app_id` on `ports`, in front of the app at `app_port`.
+    pub fn new(app_id: impl Into<String>, app_port: Option<u16>, ports: SidecarPorts) -> Self {
+        Self {
             app_id: app_id.into(),
             app_port,
             app_protocol: AppProtocol::Http,
@@ -176,8 +176,8 @@ impl SidecarSpec {
             middleware: None,
             wasm_bindings: Vec::new(),
             ready_timeout: Duration::from_secs(30),
-            ports: SidecarPorts::allocate()?,
-        })
+            ports,
+        }
     }
 }
 

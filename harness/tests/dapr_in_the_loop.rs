@@ -5,30 +5,52 @@ mod common;
 
 use std::time::Duration;
 
-use blueprint_bench::app::start_with_sidecar;
+use blueprint_bench::blueprint::{self, Resolved};
 use blueprint_bench::load::{self, LoadSpec, Target};
+use blueprint_bench::modes::{Mode, Trigger};
+use blueprint_bench::paths;
+use blueprint_bench::runner::RunContext;
+use blueprint_bench::scenario::{CellId, DaprSettings};
 use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
 use bytes::Bytes;
 use hyper::Method;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counter_driven_n_times_through_daprd_reads_back_n() {
-    let daprd = common::daprd();
-    let counter = common::guests()["counter"].clone();
     let dir = tempfile::tempdir().unwrap();
-    let (host, sidecar) = start_with_sidecar(
-        &daprd,
-        (
-            common::bin(),
-            vec!["host".into(), "--runtime".into(), "wasmtime".into()],
-        ),
-        ("counter".into(), counter),
-        "loop-test",
-        StateStoreKind::InMemory,
+    let cell = CellId {
+        workload: "counter".into(),
+        mode: "embedded".into(),
+        runtime: "wasmtime".into(),
+        language: "rust".into(),
+        protocol: "http".into(),
+        store: StateStoreKind::InMemory.to_string(),
+        trigger: "dapr".into(),
+    };
+    let resolved = Resolved {
+        mode: Mode::Embedded,
+        trigger: Trigger::Dapr,
+        store: StateStoreKind::InMemory,
+        module: Some(common::guests()["counter"].clone()),
+    };
+    let ctx = RunContext {
+        project: paths::project_dir(),
+        cache: paths::cache_dir(),
+        daprd: common::daprd(),
+        host_program: common::bin(),
+        work_dir: dir.path().to_owned(),
+    };
+    let system = blueprint::start(
+        &ctx,
+        &DaprSettings::default(),
+        &cell,
+        &resolved,
+        Bytes::new(),
         dir.path(),
     )
     .await
     .unwrap();
+    let sidecar = &system.sidecar;
 
     // Four connections race on one key: the guest's etag loop must not lose an
     // increment.
@@ -62,6 +84,5 @@ async fn counter_driven_n_times_through_daprd_reads_back_n() {
         sidecar.get_state(STATE_STORE, "never-written").await.unwrap(),
         None
     );
-    sidecar.stop();
-    host.stop();
+    system.stop();
 }
