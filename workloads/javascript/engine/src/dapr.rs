@@ -2,79 +2,25 @@
 //!
 //! Each native makes one import call and returns what the ABI returns: a
 //! negative number for an error code, or the result the host left in the
-//! result slot (copied out with `take_result`). `guest.js` turns the codes
-//! into `DaprError`s and names; keeping the natives this thin keeps the
-//! language's library in the language.
+//! result slot. The calls, the copy out of the result slot and the split of a
+//! state result are the Rust guest library's (`blueprint_guest`), as Rust
+//! workloads make them. `guest.js` turns the codes into `DaprError`s and
+//! names; keeping the natives this thin keeps the language's library in the
+//! language.
 
+use blueprint_guest::{Error, raw};
 use rquickjs::{Ctx, Function, Object, Value};
 
 use crate::engine::{bytes_arg, uint8_array};
 
-mod sys {
-    #[link(wasm_import_module = "dapr")]
-    unsafe extern "C" {
-        pub fn state_get(store: *const u8, store_len: usize, key: *const u8, key_len: usize) -> i64;
-        pub fn state_set(
-            store: *const u8,
-            store_len: usize,
-            key: *const u8,
-            key_len: usize,
-            value: *const u8,
-            value_len: usize,
-            etag: *const u8,
-            etag_len: usize,
-            concurrency: i32,
-        ) -> i64;
-        pub fn state_delete(
-            store: *const u8,
-            store_len: usize,
-            key: *const u8,
-            key_len: usize,
-            etag: *const u8,
-            etag_len: usize,
-            concurrency: i32,
-        ) -> i64;
-        pub fn publish(
-            pubsub: *const u8,
-            pubsub_len: usize,
-            topic: *const u8,
-            topic_len: usize,
-            data: *const u8,
-            data_len: usize,
-            content_type: *const u8,
-            content_type_len: usize,
-        ) -> i64;
-        pub fn invoke_binding(
-            name: *const u8,
-            name_len: usize,
-            operation: *const u8,
-            operation_len: usize,
-            data: *const u8,
-            data_len: usize,
-        ) -> i64;
-        pub fn log(level: i32, message: *const u8, message_len: usize);
-        pub fn take_result(buf: *mut u8, buf_len: usize) -> i64;
-    }
-}
-
-/// `Ok(result bytes)` for a size, `Err(code)` for a negative return.
-fn take(size: i64) -> Result<Vec<u8>, i64> {
-    let len = usize::try_from(size).map_err(|_| size)?;
-    let mut buf = vec![0u8; len];
-    // SAFETY: `buf` is `len` writable bytes.
-    let copied = unsafe { sys::take_result(buf.as_mut_ptr(), buf.len()) };
-    match usize::try_from(copied) {
-        Ok(n) if n <= len => {
-            buf.truncate(n);
-            Ok(buf)
-        }
-        _ => Err(copied.min(-5)),
-    }
-}
-
 /// A JS number for an import's return code.
 fn code(ret: i64) -> f64 {
     ret as f64
+}
+
+/// The number for a failed call whose result the guest library copied out.
+fn error<'js>(ctx: Ctx<'js>, err: Error) -> Value<'js> {
+    Value::new_number(ctx, code(err.code()))
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, natives: &Object<'js>) -> rquickjs::Result<()> {
@@ -82,20 +28,15 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, natives: &Object<'js>) -> rquickjs::R
     natives.set(
         "stateGet",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, store: String, key: String| {
-            // SAFETY: each pointer/length pair is a live string.
-            let size = unsafe { sys::state_get(store.as_ptr(), store.len(), key.as_ptr(), key.len()) };
-            let raw = match take(size) {
-                Ok(raw) => raw,
-                Err(c) => return Ok(Value::new_number(ctx, code(c))),
+            let entry = match blueprint_guest::state_get(&store, &key) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => return Ok(error(ctx, Error::NotFound)),
+                Err(err) => return Ok(error(ctx, err)),
             };
-            // Layout: etag_len u32 LE, etag, value.
-            let Some((etag, value)) = split_state(&raw) else {
-                return Ok(Value::new_number(ctx, code(-3)));
-            };
-            let entry = Object::new(ctx.clone())?;
-            entry.set("etag", etag)?;
-            entry.set("value", uint8_array(&ctx, value.to_vec())?)?;
-            Ok::<_, rquickjs::Error>(entry.into_value())
+            let object = Object::new(ctx.clone())?;
+            object.set("etag", entry.etag)?;
+            object.set("value", uint8_array(&ctx, entry.value)?)?;
+            Ok::<_, rquickjs::Error>(object.into_value())
         })?,
     )?;
     // stateSet(store, key, value, etag, concurrency) -> code
@@ -105,20 +46,13 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, natives: &Object<'js>) -> rquickjs::R
             ctx.clone(),
             |ctx: Ctx<'js>, store: String, key: String, value: Value<'js>, etag: String, concurrency: i32| {
                 let value = bytes_arg(&ctx, &value)?;
-                // SAFETY: each pointer/length pair is a live buffer.
-                let ret = unsafe {
-                    sys::state_set(
-                        store.as_ptr(),
-                        store.len(),
-                        key.as_ptr(),
-                        key.len(),
-                        value.as_ptr(),
-                        value.len(),
-                        etag.as_ptr(),
-                        etag.len(),
-                        concurrency,
-                    )
-                };
+                let ret = raw::state_set(
+                    store.as_bytes(),
+                    key.as_bytes(),
+                    &value,
+                    etag.as_bytes(),
+                    concurrency,
+                );
                 Ok::<_, rquickjs::Error>(code(ret))
             },
         )?,
@@ -129,19 +63,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, natives: &Object<'js>) -> rquickjs::R
         Function::new(
             ctx.clone(),
             |store: String, key: String, etag: String, concurrency: i32| {
-                // SAFETY: each pointer/length pair is a live string.
-                let ret = unsafe {
-                    sys::state_delete(
-                        store.as_ptr(),
-                        store.len(),
-                        key.as_ptr(),
-                        key.len(),
-                        etag.as_ptr(),
-                        etag.len(),
-                        concurrency,
-                    )
-                };
-                code(ret)
+                code(raw::state_delete(
+                    store.as_bytes(),
+                    key.as_bytes(),
+                    etag.as_bytes(),
+                    concurrency,
+                ))
             },
         )?,
     )?;
@@ -152,19 +79,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, natives: &Object<'js>) -> rquickjs::R
             ctx.clone(),
             |ctx: Ctx<'js>, pubsub: String, topic: String, data: Value<'js>, content_type: String| {
                 let data = bytes_arg(&ctx, &data)?;
-                // SAFETY: each pointer/length pair is a live buffer.
-                let ret = unsafe {
-                    sys::publish(
-                        pubsub.as_ptr(),
-                        pubsub.len(),
-                        topic.as_ptr(),
-                        topic.len(),
-                        data.as_ptr(),
-                        data.len(),
-                        content_type.as_ptr(),
-                        content_type.len(),
-                    )
-                };
+                let ret = raw::publish(
+                    pubsub.as_bytes(),
+                    topic.as_bytes(),
+                    &data,
+                    content_type.as_bytes(),
+                );
                 Ok::<_, rquickjs::Error>(code(ret))
             },
         )?,
@@ -176,20 +96,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, natives: &Object<'js>) -> rquickjs::R
             ctx.clone(),
             |ctx: Ctx<'js>, name: String, operation: String, data: Value<'js>| {
                 let data = bytes_arg(&ctx, &data)?;
-                // SAFETY: each pointer/length pair is a live buffer.
-                let size = unsafe {
-                    sys::invoke_binding(
-                        name.as_ptr(),
-                        name.len(),
-                        operation.as_ptr(),
-                        operation.len(),
-                        data.as_ptr(),
-                        data.len(),
-                    )
-                };
-                match take(size) {
+                match blueprint_guest::invoke_binding(&name, &operation, &data) {
                     Ok(bytes) => uint8_array(&ctx, bytes),
-                    Err(c) => Ok(Value::new_number(ctx, code(c))),
+                    Err(err) => Ok(error(ctx, err)),
                 }
             },
         )?,
@@ -198,24 +107,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, natives: &Object<'js>) -> rquickjs::R
     natives.set(
         "log",
         Function::new(ctx.clone(), |level: i32, message: String| {
-            // SAFETY: the pointer/length pair is a live string.
-            unsafe { sys::log(level, message.as_ptr(), message.len()) }
+            raw::log(level, message.as_bytes());
         })?,
     )?;
     Ok(())
-}
-
-/// Splits a `state_get` result into its etag (`None` when the store keeps
-/// none) and value; `None` if the layout is broken or the etag not UTF-8.
-fn split_state(raw: &[u8]) -> Option<(Option<String>, &[u8])> {
-    let len_bytes: [u8; 4] = raw.get(..4)?.try_into().ok()?;
-    let etag_len = usize::try_from(u32::from_le_bytes(len_bytes)).ok()?;
-    let etag = raw.get(4..4 + etag_len)?;
-    let value = &raw[4 + etag_len..];
-    let etag = if etag.is_empty() {
-        None
-    } else {
-        Some(String::from_utf8(etag.to_vec()).ok()?)
-    };
-    Some((etag, value))
 }

@@ -2,19 +2,18 @@
 //! into the count, max, min and sum kept under the key in `statestore`,
 //! publishes the result on `pubsub`/`aggregates` and returns it.
 //!
-//! The read-modify-write is the `counter` loop: first-write concurrency with
+//! The read-modify-write is `counter`'s ([`update_state`]): first-write concurrency with
 //! the etag read (none for a new key), retried on `ETAG_MISMATCH`, so
 //! concurrent events for one key never lose an update.
 
 use blueprint_guest::json::{self, Value, Writer};
-use blueprint_guest::{Concurrency, Error, publish, state_get, state_set};
+use blueprint_guest::{Error, publish, update_state};
 
 const STORE: &str = "statestore";
 const PUBSUB: &str = "pubsub";
 const TOPIC: &str = "aggregates";
 const MAX_KEY_LEN: usize = 128;
 const MAX_AMOUNT: i64 = 1_000_000_000;
-const MAX_ATTEMPTS: usize = 64;
 
 /// What is kept per key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,29 +82,18 @@ impl Aggregate {
 /// The guest errors of workloads/ABI.md's `aggregate` section.
 pub fn handle(input: &[u8]) -> Result<Vec<u8>, String> {
     let (key, amount) = parse_event(input)?;
-    for _ in 0..MAX_ATTEMPTS {
-        let entry = state_get(STORE, &key).map_err(dapr)?;
-        let (next, etag) = match &entry {
-            Some(entry) => (
-                Aggregate::parse(&entry.value)?
-                    .fold(amount)
-                    .ok_or("aggregate overflow")?,
-                entry.etag.as_deref(),
-            ),
-            None => (Aggregate::first(amount), None),
+    let (stored, next) = update_state(STORE, &key, |stored| {
+        let next = match stored {
+            Some(stored) => Aggregate::parse(stored)?
+                .fold(amount)
+                .ok_or("aggregate overflow")?,
+            None => Aggregate::first(amount),
         };
-        let stored = next.write(&mut Writer::new());
-        match state_set(STORE, &key, &stored, etag, Concurrency::FirstWrite) {
-            Ok(()) => {
-                let event = next.write(Writer::new().str("key", &key));
-                publish(PUBSUB, TOPIC, &event, "application/json").map_err(dapr)?;
-                return Ok(stored);
-            }
-            Err(Error::EtagMismatch) => continue,
-            Err(err) => return Err(dapr(err)),
-        }
-    }
-    Err("too much contention".into())
+        Ok((next.write(&mut Writer::new()), next))
+    })?;
+    let event = next.write(Writer::new().str("key", &key));
+    publish(PUBSUB, TOPIC, &event, "application/json").map_err(Error::guest_message)?;
+    Ok(stored)
 }
 
 fn parse_event(input: &[u8]) -> Result<(String, i64), String> {
@@ -126,10 +114,6 @@ fn parse_event(input: &[u8]) -> Result<(String, i64), String> {
         }
     };
     Ok((key, amount))
-}
-
-fn dapr(err: Error) -> String {
-    format!("dapr: {err}")
 }
 
 blueprint_guest::workload!(handle);

@@ -5,11 +5,10 @@
 //! new key), so concurrent increments never lose an update: the loser gets
 //! `ETAG_MISMATCH`, reads again and retries.
 
-use blueprint_guest::{Concurrency, Error, state_get, state_set};
+use blueprint_guest::update_state;
 
 const STORE: &str = "statestore";
 const MAX_KEY_LEN: usize = 128;
-const MAX_ATTEMPTS: usize = 64;
 
 /// The workload's handler.
 ///
@@ -17,20 +16,12 @@ const MAX_ATTEMPTS: usize = 64;
 /// The guest errors of workloads/ABI.md's `counter` section.
 pub fn handle(input: &[u8]) -> Result<Vec<u8>, String> {
     let key = parse_key(input)?;
-    for _ in 0..MAX_ATTEMPTS {
-        let entry = state_get(STORE, key).map_err(dapr)?;
-        let (current, etag) = match &entry {
-            Some(entry) => (parse_counter(&entry.value)?, entry.etag.as_deref()),
-            None => (0, None),
-        };
-        let next = current.checked_add(1).ok_or("counter overflow")?.to_string();
-        match state_set(STORE, key, next.as_bytes(), etag, Concurrency::FirstWrite) {
-            Ok(()) => return Ok(next.into_bytes()),
-            Err(Error::EtagMismatch) => continue,
-            Err(err) => return Err(dapr(err)),
-        }
-    }
-    Err("too much contention".into())
+    let (stored, ()) = update_state(STORE, key, |stored| {
+        let current = stored.map_or(Ok(0), parse_counter)?;
+        let next = current.checked_add(1).ok_or("counter overflow")?;
+        Ok((next.to_string().into_bytes(), ()))
+    })?;
+    Ok(stored)
 }
 
 fn parse_key(input: &[u8]) -> Result<&str, String> {
@@ -60,10 +51,6 @@ fn parse_counter(value: &[u8]) -> Result<u64, String> {
             .and_then(|acc| acc.checked_add(u64::from(digit)))
             .ok_or_else(not_a_counter)
     })
-}
-
-fn dapr(err: Error) -> String {
-    format!("dapr: {err}")
 }
 
 blueprint_guest::workload!(handle);

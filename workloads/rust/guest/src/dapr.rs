@@ -49,6 +49,28 @@ impl Error {
             other => Self::Unknown(other),
         }
     }
+
+    /// The ABI code, for a guest that passes errors on as numbers.
+    /// [`Error::Malformed`] has none of its own and reads as
+    /// `INVALID_ARGUMENT`: the host's result broke the ABI's layout.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::NotFound => -1,
+            Self::EtagMismatch => -2,
+            Self::InvalidArgument | Self::Malformed => -3,
+            Self::Unavailable => -4,
+            Self::NoResult => -5,
+            Self::BufferTooSmall => -6,
+            Self::NotPermitted => -7,
+            Self::Unknown(code) => code,
+        }
+    }
+
+    /// The guest error a workload answers with when Dapr fails it
+    /// (`dapr: <error>`, workloads/ABI.md).
+    pub fn guest_message(self) -> String {
+        format!("dapr: {self}")
+    }
 }
 
 impl fmt::Display for Error {
@@ -213,6 +235,42 @@ pub fn invoke_binding(name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8
     check(raw::invoke_binding(name.as_bytes(), operation.as_bytes(), data)).and_then(take)
 }
 
+/// Attempts of [`update_state`] before it gives up (workloads/ABI.md).
+pub const UPDATE_ATTEMPTS: usize = 64;
+
+/// The ABI's race-free read-modify-write of one key, as `counter` and
+/// `aggregate` do it: reads `key`, lets `next` turn the stored value (`None`
+/// for a missing key) into the value to write, and writes it with
+/// first-write concurrency and the etag read (none for a new key). On
+/// `ETAG_MISMATCH` another writer came first, so it reads again, up to
+/// [`UPDATE_ATTEMPTS`] attempts in all.
+///
+/// `next` returns the bytes to store and anything the caller wants back;
+/// the result is both, from the attempt that was written.
+///
+/// # Errors
+/// What `next` returns, `dapr: <error>` for any other host error, and
+/// `too much contention` after the last attempt.
+pub fn update_state<T>(
+    store: &str,
+    key: &str,
+    mut next: impl FnMut(Option<&[u8]>) -> Result<(Vec<u8>, T), String>,
+) -> Result<(Vec<u8>, T), String> {
+    for _ in 0..UPDATE_ATTEMPTS {
+        let entry = state_get(store, key).map_err(Error::guest_message)?;
+        let (value, etag) = match &entry {
+            Some(entry) => (next(Some(&entry.value))?, entry.etag.as_deref()),
+            None => (next(None)?, None),
+        };
+        match state_set(store, key, &value.0, etag, Concurrency::FirstWrite) {
+            Ok(()) => return Ok(value),
+            Err(Error::EtagMismatch) => continue,
+            Err(err) => return Err(err.guest_message()),
+        }
+    }
+    Err("too much contention".into())
+}
+
 /// Writes a line to the host's log (guests have no stdout or stderr).
 pub fn log(level: LogLevel, message: &str) {
     raw::log(level as i32, message.as_bytes());
@@ -230,6 +288,11 @@ mod tests {
         assert_eq!(check(-7), Err(Error::NotPermitted));
         assert_eq!(check(-99), Err(Error::Unknown(-99)));
         assert_eq!(Error::Unknown(-99).to_string(), "unknown error code -99");
+        for code in -7..=-1 {
+            assert_eq!(Error::from_code(code).code(), code);
+        }
+        assert_eq!(Error::Unknown(-99).code(), -99);
+        assert_eq!(Error::Malformed.code(), -3);
     }
 
     #[test]

@@ -450,23 +450,23 @@ pub(crate) mod wasm {
         static CLIENT: DaprHttp<Import> = DaprHttp::new(Import);
     }
 
-    pub(crate) fn state_get(store: &[u8], key: &[u8]) -> i64 {
+    pub fn state_get(store: &[u8], key: &[u8]) -> i64 {
         CLIENT.with(|c| c.state_get(store, key))
     }
-    pub(crate) fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
+    pub fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
         CLIENT.with(|c| c.state_set(store, key, value, etag, concurrency))
     }
-    pub(crate) fn state_delete(store: &[u8], key: &[u8], etag: &[u8], concurrency: i32) -> i64 {
+    pub fn state_delete(store: &[u8], key: &[u8], etag: &[u8], concurrency: i32) -> i64 {
         CLIENT.with(|c| c.state_delete(store, key, etag, concurrency))
     }
-    pub(crate) fn publish(pubsub: &[u8], topic: &[u8], data: &[u8], content_type: &[u8]) -> i64 {
+    pub fn publish(pubsub: &[u8], topic: &[u8], data: &[u8], content_type: &[u8]) -> i64 {
         CLIENT.with(|c| c.publish(pubsub, topic, data, content_type))
     }
-    pub(crate) fn invoke_binding(name: &[u8], operation: &[u8], data: &[u8]) -> i64 {
+    pub fn invoke_binding(name: &[u8], operation: &[u8], data: &[u8]) -> i64 {
         CLIENT.with(|c| c.invoke_binding(name, operation, data))
     }
-    pub(crate) fn log(_level: i32, _message: &[u8]) {}
-    pub(crate) fn take_result(buf: &mut [u8]) -> i64 {
+    pub fn log(_level: i32, _message: &[u8]) {}
+    pub fn take_result(buf: &mut [u8]) -> i64 {
         CLIENT.with(|c| c.take_result(buf))
     }
 }

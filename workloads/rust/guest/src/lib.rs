@@ -39,7 +39,8 @@
 //!
 //! The handler reaches Dapr through the safe wrappers [`state_get`],
 //! [`state_set`], [`state_delete`], [`publish`], [`invoke_binding`] and
-//! [`log`]. Imports that produce a result leave it in the host's result slot
+//! [`log`], and [`update_state`] is the etag-checked read-modify-write loop
+//! built on them. Imports that produce a result leave it in the host's result slot
 //! and return its size; the wrappers then copy it out with `take_result` into
 //! a buffer of exactly that size. A state result is laid out as
 //! `etag_len: u32 LE`, the etag, then the value.
@@ -65,11 +66,11 @@ pub mod json;
 pub mod middleware;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
-mod raw;
+pub mod raw;
 
 pub use dapr::{
-    Concurrency, Error, LogLevel, StateEntry, invoke_binding, log, publish, state_delete, state_get,
-    state_set,
+    Concurrency, Error, LogLevel, StateEntry, UPDATE_ATTEMPTS, invoke_binding, log, publish, state_delete,
+    state_get, state_set, update_state,
 };
 
 /// The ABI version this crate implements; `bb_abi_version` returns it.

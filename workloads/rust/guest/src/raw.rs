@@ -8,7 +8,9 @@
 //!   `NOT_PERMITTED` (these flavours run pure workloads only);
 //! - anything else: the host's [`crate::native::NativeImports`].
 //!
-//! [`crate::dapr`] builds the typed API on top, once for all of them.
+//! [`crate::dapr`] builds the typed API on top, once for all of them. The
+//! calls are public for guests that keep their own typed layer in another
+//! language (the JavaScript engine hands them to QuickJS as they are).
 
 /// `NOT_PERMITTED`: the module runs without Dapr access.
 #[cfg(any(not(target_arch = "wasm32"), feature = "middleware", feature = "command"))]
@@ -18,16 +20,16 @@ pub(crate) const NOT_PERMITTED: i64 = -7;
     target_arch = "wasm32",
     not(any(feature = "http", feature = "middleware", feature = "command"))
 ))]
-pub(crate) use imports::*;
+pub use imports::*;
 
 #[cfg(all(target_arch = "wasm32", feature = "http"))]
-pub(crate) use crate::http_api::wasm::*;
+pub use crate::http_api::wasm::*;
 
 #[cfg(all(target_arch = "wasm32", any(feature = "middleware", feature = "command")))]
-pub(crate) use denied::*;
+pub use denied::*;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use crate::native::raw::*;
+pub use crate::native::raw::*;
 
 #[cfg(all(
     target_arch = "wasm32",
@@ -87,12 +89,12 @@ mod imports {
     // host only reads them, except `take_result`, which writes at most
     // `buf.len()` bytes into `buf`.
 
-    pub(crate) fn state_get(store: &[u8], key: &[u8]) -> i64 {
+    pub fn state_get(store: &[u8], key: &[u8]) -> i64 {
         // SAFETY: see above.
         unsafe { sys::state_get(store.as_ptr(), store.len(), key.as_ptr(), key.len()) }
     }
 
-    pub(crate) fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
+    pub fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
         // SAFETY: see above.
         unsafe {
             sys::state_set(
@@ -109,7 +111,7 @@ mod imports {
         }
     }
 
-    pub(crate) fn state_delete(store: &[u8], key: &[u8], etag: &[u8], concurrency: i32) -> i64 {
+    pub fn state_delete(store: &[u8], key: &[u8], etag: &[u8], concurrency: i32) -> i64 {
         // SAFETY: see above.
         unsafe {
             sys::state_delete(
@@ -124,7 +126,7 @@ mod imports {
         }
     }
 
-    pub(crate) fn publish(pubsub: &[u8], topic: &[u8], data: &[u8], content_type: &[u8]) -> i64 {
+    pub fn publish(pubsub: &[u8], topic: &[u8], data: &[u8], content_type: &[u8]) -> i64 {
         // SAFETY: see above.
         unsafe {
             sys::publish(
@@ -140,7 +142,7 @@ mod imports {
         }
     }
 
-    pub(crate) fn invoke_binding(name: &[u8], operation: &[u8], data: &[u8]) -> i64 {
+    pub fn invoke_binding(name: &[u8], operation: &[u8], data: &[u8]) -> i64 {
         // SAFETY: see above.
         unsafe {
             sys::invoke_binding(
@@ -154,12 +156,12 @@ mod imports {
         }
     }
 
-    pub(crate) fn log(level: i32, message: &[u8]) {
+    pub fn log(level: i32, message: &[u8]) {
         // SAFETY: see above.
         unsafe { sys::log(level, message.as_ptr(), message.len()) }
     }
 
-    pub(crate) fn take_result(buf: &mut [u8]) -> i64 {
+    pub fn take_result(buf: &mut [u8]) -> i64 {
         // SAFETY: see above.
         unsafe { sys::take_result(buf.as_mut_ptr(), buf.len()) }
     }
@@ -169,23 +171,23 @@ mod imports {
 mod denied {
     use super::NOT_PERMITTED;
 
-    pub(crate) fn state_get(_: &[u8], _: &[u8]) -> i64 {
+    pub fn state_get(_: &[u8], _: &[u8]) -> i64 {
         NOT_PERMITTED
     }
-    pub(crate) fn state_set(_: &[u8], _: &[u8], _: &[u8], _: &[u8], _: i32) -> i64 {
+    pub fn state_set(_: &[u8], _: &[u8], _: &[u8], _: &[u8], _: i32) -> i64 {
         NOT_PERMITTED
     }
-    pub(crate) fn state_delete(_: &[u8], _: &[u8], _: &[u8], _: i32) -> i64 {
+    pub fn state_delete(_: &[u8], _: &[u8], _: &[u8], _: i32) -> i64 {
         NOT_PERMITTED
     }
-    pub(crate) fn publish(_: &[u8], _: &[u8], _: &[u8], _: &[u8]) -> i64 {
+    pub fn publish(_: &[u8], _: &[u8], _: &[u8], _: &[u8]) -> i64 {
         NOT_PERMITTED
     }
-    pub(crate) fn invoke_binding(_: &[u8], _: &[u8], _: &[u8]) -> i64 {
+    pub fn invoke_binding(_: &[u8], _: &[u8], _: &[u8]) -> i64 {
         NOT_PERMITTED
     }
-    pub(crate) fn log(_: i32, _: &[u8]) {}
-    pub(crate) fn take_result(_: &mut [u8]) -> i64 {
+    pub fn log(_: i32, _: &[u8]) {}
+    pub fn take_result(_: &mut [u8]) -> i64 {
         // `NO_RESULT`: no call ever fills the slot.
         -5
     }
