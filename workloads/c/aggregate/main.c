@@ -23,7 +23,9 @@ typedef struct {
 static bool parse_aggregate(bb_slice stored, aggregate *a) {
     bb_json_object obj;
     if (!bb_json_parse(stored.ptr, stored.len, &obj)) return false;
-    bool ok = obj.len == 4 && !bb_json_unknown(&obj, aggregate_fields, 4);
+    /* Keys are unique, so four members that include the four names are
+     * exactly those. */
+    bool ok = obj.len == 4;
     int64_t *slots[] = {&a->count, &a->max, &a->min, &a->sum};
     for (size_t i = 0; ok && i < 4; i++) {
         const bb_json_value *v = bb_json_get(&obj, aggregate_fields[i]);
@@ -92,14 +94,8 @@ static bb_status fold(bb_slice key, int64_t amount, bb_buf *out) {
     return bb_fail(out, "too much contention");
 }
 
-static bb_status check_and_fold(bb_json_object *obj, bb_buf *out) {
-    const bb_json_member *unknown = bb_json_unknown(obj, fields, 2);
-    if (unknown) {
-        bb_buf_append_cstr(out, "unknown field \"");
-        bb_buf_append_slice(out, unknown->key);
-        bb_buf_push(out, '"');
-        return BB_ERROR;
-    }
+static bb_status check_and_fold(const bb_json_object *obj, bb_buf *out) {
+    if (bb_json_only(obj, fields, 2, out) != BB_OK) return BB_ERROR;
     const bb_json_value *key = bb_json_get(obj, BB_LIT("key"));
     if (!key) return bb_fail(out, "key is required");
     if (key->kind != BB_JSON_STRING || key->string.len < 1 || key->string.len > MAX_KEY_LEN) {
@@ -114,11 +110,5 @@ static bb_status check_and_fold(bb_json_object *obj, bb_buf *out) {
 }
 
 bb_status bb_workload(const uint8_t *input, size_t len, bb_buf *out) {
-    bb_json_object obj;
-    if (!bb_json_parse(input, len, &obj)) {
-        return bb_fail(out, "invalid JSON");
-    }
-    bb_status status = check_and_fold(&obj, out);
-    bb_json_free(&obj);
-    return status;
+    return bb_json_workload(input, len, out, check_and_fold);
 }

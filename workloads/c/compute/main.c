@@ -63,14 +63,8 @@ static void sha256(const uint8_t *data, size_t len, uint8_t digest[32]) {
 
 static const bb_slice fields[] = {BB_LIT("data"), BB_LIT("iterations")};
 
-static bb_status run(bb_json_object *obj, bb_buf *out) {
-    const bb_json_member *unknown = bb_json_unknown(obj, fields, 2);
-    if (unknown) {
-        bb_buf_append_cstr(out, "unknown field \"");
-        bb_buf_append_slice(out, unknown->key);
-        bb_buf_push(out, '"');
-        return BB_ERROR;
-    }
+static bb_status run(const bb_json_object *obj, bb_buf *out) {
+    if (bb_json_only(obj, fields, 2, out) != BB_OK) return BB_ERROR;
     const bb_json_value *data = bb_json_get(obj, BB_LIT("data"));
     if (!data) return bb_fail(out, "data is required");
     if (data->kind != BB_JSON_STRING) return bb_fail(out, "data must be a string");
@@ -92,11 +86,5 @@ static bb_status run(bb_json_object *obj, bb_buf *out) {
 }
 
 bb_status bb_workload(const uint8_t *input, size_t len, bb_buf *out) {
-    bb_json_object obj;
-    if (!bb_json_parse(input, len, &obj)) {
-        return bb_fail(out, "invalid JSON");
-    }
-    bb_status status = run(&obj, out);
-    bb_json_free(&obj);
-    return status;
+    return bb_json_workload(input, len, out, run);
 }

@@ -72,6 +72,11 @@ bool bb_utf8_valid(const uint8_t *bytes, size_t len);
 
 bool bb_slice_eq(bb_slice a, bb_slice b);
 
+/* The u32 little-endian length that opens a host result (ABI.md). */
+static inline uint32_t bb_u32_le(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* ---- Dapr building blocks (embedded: dapr.c; http: http.c) ---- */
 
 /* The ABI's error codes; every bb_* Dapr call returns 0 or one of these. */

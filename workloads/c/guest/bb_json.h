@@ -37,8 +37,15 @@ void bb_json_free(bb_json_object *object);
 /* The member called key, or NULL. */
 const bb_json_value *bb_json_get(const bb_json_object *object, bb_slice key);
 
-/* The first member whose key is not one of the n in allowed, or NULL. */
-const bb_json_member *bb_json_unknown(const bb_json_object *object, const bb_slice *allowed, size_t n);
+/* BB_OK when every key is one of the n in allowed; otherwise the guest
+ * error `unknown field "<key>"` for the first other key, in input order. */
+bb_status bb_json_only(const bb_json_object *object, const bb_slice *allowed, size_t n, bb_buf *out);
+
+/* A workload on one JSON object: parses input (outside the subset: the
+ * guest error `invalid JSON`, before any check of the workload's own), runs
+ * run on it and frees it. */
+bb_status bb_json_workload(const uint8_t *input, size_t len, bb_buf *out,
+                           bb_status (*run)(const bb_json_object *object, bb_buf *out));
 
 /* Output form: `"` + text with `"` `\` and U+0000-U+001F escaped + `"`. */
 void bb_json_write_string(bb_buf *out, bb_slice text);

@@ -32,8 +32,12 @@ IMPORT("take_result") int64_t dapr_take_result(uint8_t *, size_t);
 /* Non-negative results are sizes or 0; negative ones the ABI's codes. */
 static int64_t status(int64_t ret) { return ret < 0 ? ret : 0; }
 
-/* Copies the result slot (size bytes, as the import said) into *out (malloc'd). */
+/* Copies the result slot (size bytes, as the import returned) into *out
+ * (malloc'd); a negative size is the import's error, returned as it is. */
 static int64_t take(int64_t size, uint8_t **out, size_t *len) {
+    if (size < 0) {
+        return size;
+    }
     if (size > (int64_t)UINT32_MAX) {
         return BB_MALFORMED; /* linear memory is 32-bit: a host bug */
     }
@@ -53,13 +57,9 @@ static int64_t take(int64_t size, uint8_t **out, size_t *len) {
 
 int64_t bb_state_get(bb_slice store, bb_slice key, bb_state_entry *entry) {
     *entry = (bb_state_entry){0};
-    int64_t size = dapr_state_get(store.ptr, store.len, key.ptr, key.len);
-    if (size < 0) {
-        return size;
-    }
     uint8_t *raw;
     size_t len;
-    int64_t err = take(size, &raw, &len);
+    int64_t err = take(dapr_state_get(store.ptr, store.len, key.ptr, key.len), &raw, &len);
     if (err) {
         return err;
     }
@@ -68,8 +68,7 @@ int64_t bb_state_get(bb_slice store, bb_slice key, bb_state_entry *entry) {
         free(raw);
         return BB_MALFORMED;
     }
-    uint32_t etag_len =
-        (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 24;
+    uint32_t etag_len = bb_u32_le(raw);
     if (len - 4 < etag_len || !bb_utf8_valid(raw + 4, etag_len)) {
         free(raw);
         return BB_MALFORMED;
@@ -102,14 +101,10 @@ int64_t bb_publish(bb_slice pubsub, bb_slice topic, bb_slice data, bb_slice cont
 }
 
 int64_t bb_invoke_binding(bb_slice name, bb_slice operation, bb_slice data, bb_buf *response) {
-    int64_t size = dapr_invoke_binding(name.ptr, name.len, operation.ptr, operation.len, data.ptr,
-                                       data.len);
-    if (size < 0) {
-        return size;
-    }
     uint8_t *raw;
     size_t len;
-    int64_t err = take(size, &raw, &len);
+    int64_t err = take(dapr_invoke_binding(name.ptr, name.len, operation.ptr, operation.len, data.ptr, data.len),
+                       &raw, &len);
     if (err) {
         return err;
     }

@@ -63,8 +63,7 @@ static int64_t send(bb_slice method, bb_slice url, bb_slice headers, bb_slice bo
         response_free(r);
         return BB_MALFORMED;
     }
-    uint32_t headers_len = (uint32_t)r->raw[0] | (uint32_t)r->raw[1] << 8 | (uint32_t)r->raw[2] << 16 |
-                           (uint32_t)r->raw[3] << 24;
+    uint32_t headers_len = bb_u32_le(r->raw);
     if (len - 4 < headers_len) {
         response_free(r);
         return BB_MALFORMED;
@@ -115,8 +114,17 @@ static void state_url(bb_buf *url, bb_slice store, const bb_slice *key) {
     }
 }
 
-/* A status the call did not expect: the sidecar said no. */
-static int64_t unexpected(uint32_t status) { return status == 409 ? BB_ETAG_MISMATCH : BB_UNAVAILABLE; }
+/* The outcome of a request whose answer is only its status (err and r as
+ * send left them): 0 for 200 or 204; otherwise the sidecar said no, which
+ * for a 409 on a request with a concurrency check is an etag mismatch.
+ * Frees the response. */
+static int64_t status_only(int64_t err, response *r, bool concurrency_checked) {
+    if (err) return err;
+    uint32_t status = r->status;
+    response_free(r);
+    if (status == 204 || status == 200) return 0;
+    return concurrency_checked && status == 409 ? BB_ETAG_MISMATCH : BB_UNAVAILABLE;
+}
 
 int64_t bb_state_get(bb_slice store, bb_slice key, bb_state_entry *entry) {
     *entry = (bb_state_entry){0};
@@ -170,10 +178,7 @@ int64_t bb_state_set(bb_slice store, bb_slice key, bb_slice value, bb_slice etag
                        bb_buf_slice(&body), &r);
     bb_buf_free(&url);
     bb_buf_free(&body);
-    if (err) return err;
-    uint32_t status = r.status;
-    response_free(&r);
-    return status == 204 || status == 200 ? 0 : unexpected(status);
+    return status_only(err, &r, true);
 }
 
 int64_t bb_state_delete(bb_slice store, bb_slice key, bb_slice etag, bb_concurrency concurrency) {
@@ -189,10 +194,7 @@ int64_t bb_state_delete(bb_slice store, bb_slice key, bb_slice etag, bb_concurre
     int64_t err = send(BB_LIT("DELETE"), bb_buf_slice(&url), bb_buf_slice(&headers), (bb_slice){0}, &r);
     bb_buf_free(&url);
     bb_buf_free(&headers);
-    if (err) return err;
-    uint32_t status = r.status;
-    response_free(&r);
-    return status == 204 || status == 200 ? 0 : unexpected(status);
+    return status_only(err, &r, true);
 }
 
 int64_t bb_publish(bb_slice pubsub, bb_slice topic, bb_slice data, bb_slice content_type) {
@@ -212,10 +214,7 @@ int64_t bb_publish(bb_slice pubsub, bb_slice topic, bb_slice data, bb_slice cont
     int64_t err = send(BB_LIT("POST"), bb_buf_slice(&url), bb_buf_slice(&headers), data, &r);
     bb_buf_free(&url);
     bb_buf_free(&headers);
-    if (err) return err;
-    uint32_t status = r.status;
-    response_free(&r);
-    return status == 204 || status == 200 ? 0 : BB_UNAVAILABLE;
+    return status_only(err, &r, false);
 }
 
 int64_t bb_invoke_binding(bb_slice name, bb_slice operation, bb_slice data, bb_buf *out) {

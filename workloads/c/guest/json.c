@@ -233,17 +233,32 @@ const bb_json_value *bb_json_get(const bb_json_object *object, bb_slice key) {
     return NULL;
 }
 
-const bb_json_member *bb_json_unknown(const bb_json_object *object, const bb_slice *allowed, size_t n) {
+bb_status bb_json_only(const bb_json_object *object, const bb_slice *allowed, size_t n, bb_buf *out) {
     for (size_t i = 0; i < object->len; i++) {
         bool known = false;
         for (size_t k = 0; k < n && !known; k++) {
             known = bb_slice_eq(object->members[i].key, allowed[k]);
         }
         if (!known) {
-            return &object->members[i];
+            bb_buf_clear(out);
+            bb_buf_append_cstr(out, "unknown field \"");
+            bb_buf_append_slice(out, object->members[i].key);
+            bb_buf_push(out, '"');
+            return BB_ERROR;
         }
     }
-    return NULL;
+    return BB_OK;
+}
+
+bb_status bb_json_workload(const uint8_t *input, size_t len, bb_buf *out,
+                           bb_status (*run)(const bb_json_object *object, bb_buf *out)) {
+    bb_json_object object;
+    if (!bb_json_parse(input, len, &object)) {
+        return bb_fail(out, "invalid JSON");
+    }
+    bb_status status = run(&object, out);
+    bb_json_free(&object);
+    return status;
 }
 
 void bb_json_write_string(bb_buf *out, bb_slice text) {

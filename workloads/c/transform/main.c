@@ -34,20 +34,16 @@ static void write_clean_string(bb_buf *out, bb_slice s, bool lower) {
     bb_buf_free(&clean);
 }
 
-bb_status bb_workload(const uint8_t *input, size_t len, bb_buf *out) {
-    bb_json_object obj;
-    if (!bb_json_parse(input, len, &obj)) {
-        return bb_fail(out, "invalid JSON");
-    }
+static bb_status normalise(const bb_json_object *obj, bb_buf *out) {
     /* The normalised keys, back to back, and where each one ends. */
     bb_buf keys = {0};
-    size_t *ends = calloc(obj.len ? obj.len : 1, sizeof *ends);
+    size_t *ends = calloc(obj->len ? obj->len : 1, sizeof *ends);
     if (ends == NULL) __builtin_trap();
     bb_status status = BB_OK;
 
     bb_buf_push(out, '{');
-    for (size_t i = 0; i < obj.len; i++) {
-        const bb_json_member *m = &obj.members[i];
+    for (size_t i = 0; i < obj->len; i++) {
+        const bb_json_member *m = &obj->members[i];
         size_t start = keys.len;
         for (size_t k = 0; k < m->key.len; k++) {
             uint8_t c = m->key.ptr[k];
@@ -88,6 +84,9 @@ bb_status bb_workload(const uint8_t *input, size_t len, bb_buf *out) {
 done:
     free(ends);
     bb_buf_free(&keys);
-    bb_json_free(&obj);
     return status;
+}
+
+bb_status bb_workload(const uint8_t *input, size_t len, bb_buf *out) {
+    return bb_json_workload(input, len, out, normalise);
 }

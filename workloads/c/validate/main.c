@@ -45,14 +45,8 @@ static bool int_in(const bb_json_value *v, int64_t lo, int64_t hi) {
     return v->kind == BB_JSON_INT && v->integer >= lo && v->integer <= hi;
 }
 
-static bb_status check(bb_json_object *obj, bb_buf *out) {
-    const bb_json_member *unknown = bb_json_unknown(obj, fields, sizeof fields / sizeof *fields);
-    if (unknown) {
-        bb_buf_append_cstr(out, "unknown field \"");
-        bb_buf_append_slice(out, unknown->key);
-        bb_buf_push(out, '"');
-        return BB_ERROR;
-    }
+static bb_status check(const bb_json_object *obj, bb_buf *out) {
+    if (bb_json_only(obj, fields, sizeof fields / sizeof *fields, out) != BB_OK) return BB_ERROR;
     const bb_json_value *id = bb_json_get(obj, BB_LIT("id"));
     if (!id) return bb_fail(out, "id is required");
     if (!valid_id(id)) return bb_fail(out, "id must be 1 to 32 characters from A-Z a-z 0-9 - _");
@@ -88,11 +82,5 @@ static bb_status check(bb_json_object *obj, bb_buf *out) {
 }
 
 bb_status bb_workload(const uint8_t *input, size_t len, bb_buf *out) {
-    bb_json_object obj;
-    if (!bb_json_parse(input, len, &obj)) {
-        return bb_fail(out, "invalid JSON");
-    }
-    bb_status status = check(&obj, out);
-    bb_json_free(&obj);
-    return status;
+    return bb_json_workload(input, len, out, check);
 }
