@@ -13,14 +13,14 @@ package main
 //
 //   - BenchmarkCompile/<module>: CompileModule of the Rust noop and counter
 //     guests on a fresh runtime each time (no compilation cache).
-//   - BenchmarkInstantiate: the host's fresh instance of noop (instantiate,
-//     _initialize, bb_abi_version) and its Close.
+//   - BenchmarkInstantiate: the host's fresh instance of noop (instantiate
+//     with a pooled memory, _initialize, bb_abi_version) and its Close.
 //   - BenchmarkCall/empty: bb_alloc + bb_handle of an empty request on one
 //     reused noop instance; BenchmarkCall/raw: a call of `(func (export
 //     "nop"))` through api.Function.Call; BenchmarkCall/wat: the empty
 //     request on the minimal WAT guest.
-//   - BenchmarkCallCachedFunctions: Call/wat with the two exports looked up
-//     once instead of per call.
+//   - BenchmarkCallCachedFunctions: Call/wat through api.Function.Call on
+//     exports looked up once, without the host's instance.call.
 //   - BenchmarkHostCall: the WAT guest's request that makes one
 //     dapr.state_get, answered at once by immediateDapr.
 //   - BenchmarkFreshRequest: what the host does per request (engine.handle:
@@ -33,7 +33,6 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 )
 
 // immediateDapr answers every call at once: a benchmark stub for the Wasm
@@ -92,16 +91,16 @@ func guestFile(b *testing.B, name string) string {
 	return filepath.Join(os.Getenv("BLUEPRINT_GUEST_DIR"), name+".wasm")
 }
 
-// instance is a started instance with the context its calls use.
-func instance(b *testing.B, eng *engine, g *guest, dapr daprAPI) (context.Context, api.Module) {
+// started is a started instance with the context its calls use.
+func started(b *testing.B, eng *engine, g *guest, dapr daprAPI) (context.Context, *instance) {
 	b.Helper()
 	ctx := withInstance(context.Background(), &instanceState{dapr: dapr, module: g.name})
-	mod, cerr := eng.start(ctx, g)
+	inst, cerr := eng.start(ctx, g)
 	if cerr != nil {
 		b.Fatal(cerr)
 	}
-	b.Cleanup(func() { _ = mod.Close(context.Background()) })
-	return ctx, mod
+	b.Cleanup(inst.close)
+	return ctx, inst
 }
 
 func BenchmarkCompile(b *testing.B) {
@@ -125,11 +124,11 @@ func BenchmarkInstantiate(b *testing.B) {
 	g := loadFile(b, eng, "noop", guestFile(b, "noop"))
 	ctx := withInstance(context.Background(), &instanceState{dapr: noDapr{}, module: g.name})
 	for b.Loop() {
-		mod, cerr := eng.start(ctx, g)
+		inst, cerr := eng.start(ctx, g)
 		if cerr != nil {
 			b.Fatal(cerr)
 		}
-		_ = mod.Close(ctx)
+		inst.close()
 	}
 }
 
@@ -137,9 +136,9 @@ func BenchmarkCall(b *testing.B) {
 	b.Run("empty", func(b *testing.B) {
 		eng := benchEngine(b, noDapr{})
 		g := loadFile(b, eng, "noop", guestFile(b, "noop"))
-		ctx, mod := instance(b, eng, g, noDapr{})
+		ctx, inst := started(b, eng, g, noDapr{})
 		for b.Loop() {
-			if _, cerr := call(ctx, mod, nil); cerr != nil {
+			if _, cerr := inst.call(ctx, nil); cerr != nil {
 				b.Fatal(cerr)
 			}
 		}
@@ -167,23 +166,24 @@ func BenchmarkCall(b *testing.B) {
 	b.Run("wat", func(b *testing.B) {
 		eng := benchEngine(b, immediateDapr{})
 		g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
-		ctx, mod := instance(b, eng, g, immediateDapr{})
+		ctx, inst := started(b, eng, g, immediateDapr{})
 		for b.Loop() {
-			if _, cerr := call(ctx, mod, nil); cerr != nil {
+			if _, cerr := inst.call(ctx, nil); cerr != nil {
 				b.Fatal(cerr)
 			}
 		}
 	})
 }
 
-// BenchmarkCallCachedFunctions is Call/wat with bb_alloc and bb_handle looked
-// up once: the host's call() looks them up per request (each request has a
-// fresh instance), and ExportedFunction creates a call engine each time.
+// BenchmarkCallCachedFunctions is Call/wat through api.Function.Call on
+// exports looked up once, without the host's instance.call (which keeps its
+// own looked-up exports and calls them with CallWithStack): the floor of
+// Call/wat.
 func BenchmarkCallCachedFunctions(b *testing.B) {
 	eng := benchEngine(b, immediateDapr{})
 	g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
-	ctx, mod := instance(b, eng, g, immediateDapr{})
-	alloc, handle := mod.ExportedFunction(exportAlloc), mod.ExportedFunction(exportHandle)
+	ctx, inst := started(b, eng, g, immediateDapr{})
+	alloc, handle := inst.mod.ExportedFunction(exportAlloc), inst.mod.ExportedFunction(exportHandle)
 	for b.Loop() {
 		ptr, err := alloc.Call(ctx, 0)
 		if err != nil {
@@ -198,10 +198,10 @@ func BenchmarkCallCachedFunctions(b *testing.B) {
 func BenchmarkHostCall(b *testing.B) {
 	eng := benchEngine(b, immediateDapr{})
 	g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
-	ctx, mod := instance(b, eng, g, immediateDapr{})
+	ctx, inst := started(b, eng, g, immediateDapr{})
 	request := []byte("s")
 	for b.Loop() {
-		if _, cerr := call(ctx, mod, request); cerr != nil {
+		if _, cerr := inst.call(ctx, request); cerr != nil {
 			b.Fatal(cerr)
 		}
 	}

@@ -34,6 +34,7 @@ type engine struct {
 	timeout  time.Duration
 	dapr     daprAPI
 	outbound outboundAPI
+	memory   *memoryPool
 }
 
 // guest is a compiled workload, instantiated afresh for every request.
@@ -56,7 +57,12 @@ func newEngine(ctx context.Context, cfg engineConfig) (*engine, error) {
 	}
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(cache).
-		// Lets a per-call context deadline stop a guest stuck in a loop.
+		// Lets a per-call context deadline stop a guest stuck in a loop: the
+		// compiled code checks for termination only with this on. It costs
+		// one goroutine per guest call (wazero watches the context), four
+		// per request, a few µs against the hundreds instantiation took
+		// before memories were pooled; there is no cheaper way to keep the
+		// time limit.
 		WithCloseOnContextDone(true).
 		// memory.grow past the cap fails inside the guest (returns -1), as
 		// the spec says and as the Rust hosts' store limits do.
@@ -82,6 +88,7 @@ func newEngine(ctx context.Context, cfg engineConfig) (*engine, error) {
 		timeout:  cfg.callTimeout,
 		dapr:     cfg.dapr,
 		outbound: cfg.outbound,
+		memory:   &memoryPool{},
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		e.close(ctx)
@@ -125,11 +132,11 @@ func (e *engine) load(ctx context.Context, name, path string) (*guest, error) {
 	// The probe gets no Dapr access: start-up must not reach the sidecar.
 	probeCtx, cancel := context.WithTimeout(withInstance(ctx, &instanceState{dapr: noDapr{}, module: name}), e.timeout)
 	defer cancel()
-	mod, cerr := e.start(probeCtx, g)
+	inst, cerr := e.start(probeCtx, g)
 	if cerr != nil {
 		return nil, fmt.Errorf("probe instance: %s", cerr.body())
 	}
-	_ = mod.Close(ctx)
+	inst.close()
 	return g, nil
 }
 

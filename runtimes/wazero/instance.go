@@ -11,7 +11,25 @@ import (
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
+
+// instance is a started instance of a guest. Every ExportedFunction builds
+// a new call engine (its own native stack, grown again on first use), so the
+// exports a request calls are looked up once per instance and kept; an
+// api.Function is not safe for concurrent use, and neither is an instance,
+// which belongs to one request.
+type instance struct {
+	mod    api.Module
+	mem    api.Memory
+	alloc  api.Function // nil until the first call
+	handle api.Function
+	// stack holds CallWithStack's parameters and results, so a call
+	// allocates nothing; two slots fit every ABI export.
+	stack [2]uint64
+}
+
+func (i *instance) close() { _ = i.mod.Close(context.Background()) }
 
 // handle runs one request on a fresh instance of g. Every guest call shares
 // one deadline of --call-timeout-ms, from instantiation to the response. It
@@ -24,74 +42,76 @@ func (e *engine) handle(parent context.Context, g *guest, request []byte) ([]byt
 	ctx = withInstance(ctx, &instanceState{dapr: e.dapr, outbound: e.outbound, module: g.name})
 
 	began := time.Now()
-	mod, cerr := e.start(ctx, g)
+	inst, cerr := e.start(ctx, g)
 	called := time.Now()
 	instantiate := called.Sub(began)
 	if cerr != nil {
 		g.stats.end(first, instantiate, 0)
 		return nil, cerr
 	}
-	// Close with a live context: ctx may be past its deadline here. Closing
-	// is in neither phase.
-	defer mod.Close(context.Background())
+	// Closing is in neither phase, and takes a live context of its own: ctx
+	// may be past its deadline here.
+	defer inst.close()
 
-	response, cerr := call(ctx, mod, request)
+	response, cerr := inst.call(ctx, request)
 	g.stats.end(first, instantiate, time.Since(called))
 	return response, cerr
 }
 
-// call writes the request into mod through bb_alloc, runs bb_handle and
-// copies the response out.
-func call(ctx context.Context, mod api.Module, request []byte) ([]byte, *callError) {
+// call writes the request into the instance through bb_alloc, runs
+// bb_handle and copies the response out.
+func (i *instance) call(ctx context.Context, request []byte) ([]byte, *callError) {
 	if len(request) > math.MaxInt32 {
 		return nil, abiError("request of %d bytes does not fit an i32 length", len(request))
 	}
+	if i.alloc == nil {
+		i.alloc, i.handle = i.mod.ExportedFunction(exportAlloc), i.mod.ExportedFunction(exportHandle)
+	}
 	n := int32(len(request))
-	res, err := mod.ExportedFunction(exportAlloc).Call(ctx, api.EncodeI32(n))
-	if err != nil {
+	i.stack[0] = api.EncodeI32(n)
+	if err := i.alloc.CallWithStack(ctx, i.stack[:]); err != nil {
 		return nil, classifyCall(err)
 	}
-	ptr := api.DecodeU32(res[0])
+	ptr := api.DecodeU32(i.stack[0])
 	if ptr == 0 && n > 0 {
 		return nil, abiError("bb_alloc returned 0")
 	}
-	mem := mod.ExportedMemory(exportMemory)
-	if !mem.Write(ptr, request) {
+	if !i.mem.Write(ptr, request) {
 		return nil, abiError("bb_alloc returned %d, outside memory", int32(ptr))
 	}
 
-	res, err = mod.ExportedFunction(exportHandle).Call(ctx, api.EncodeU32(ptr), api.EncodeI32(n))
-	if err != nil {
+	i.stack[0], i.stack[1] = api.EncodeU32(ptr), api.EncodeI32(n)
+	if err := i.handle.CallWithStack(ctx, i.stack[:]); err != nil {
 		return nil, classifyCall(err)
 	}
-	return readResponse(mem, res[0])
+	return readResponse(i.mem, i.stack[0])
 }
 
-// start instantiates g, runs _initialize if exported and checks
-// bb_abi_version. Failures are 502s (instantiation failed, or the module
-// speaks another ABI), except a timeout, which stays a timeout.
-func (e *engine) start(ctx context.Context, g *guest) (api.Module, *callError) {
-	mod, err := e.rt.InstantiateModule(ctx, g.compiled, e.modCfg)
+// start instantiates g with a pooled memory, runs _initialize if exported
+// and checks bb_abi_version. Failures are 502s (instantiation failed, or the
+// module speaks another ABI), except a timeout, which stays a timeout.
+func (e *engine) start(ctx context.Context, g *guest) (*instance, *callError) {
+	mod, err := e.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, e.memory), g.compiled, e.modCfg)
 	if err != nil {
 		return nil, startFailure("", err)
 	}
-	fail := func(cerr *callError) (api.Module, *callError) {
-		_ = mod.Close(context.Background())
+	inst := &instance{mod: mod, mem: mod.ExportedMemory(exportMemory)}
+	fail := func(cerr *callError) (*instance, *callError) {
+		inst.close()
 		return nil, cerr
 	}
 	if init := mod.ExportedFunction(exportInitialize); init != nil {
-		if _, err := init.Call(ctx); err != nil {
+		if err := init.CallWithStack(ctx, nil); err != nil {
 			return fail(startFailure(exportInitialize+": ", err))
 		}
 	}
-	res, err := mod.ExportedFunction(exportABIVersion).Call(ctx)
-	if err != nil {
+	if err := mod.ExportedFunction(exportABIVersion).CallWithStack(ctx, inst.stack[:]); err != nil {
 		return fail(startFailure(exportABIVersion+": ", err))
 	}
-	if v := api.DecodeI32(res[0]); v != abiVersion {
+	if v := api.DecodeI32(inst.stack[0]); v != abiVersion {
 		return fail(abiError("module speaks guest ABI %d, this host speaks %d", v, abiVersion))
 	}
-	return mod, nil
+	return inst, nil
 }
 
 func startFailure(stage string, err error) *callError {

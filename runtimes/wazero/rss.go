@@ -18,8 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tetratelabs/wazero/api"
 )
 
 // instanceRSSReport has the fields of the Rust side's InstanceRss.
@@ -80,16 +78,16 @@ func instanceRSS(args []string, stdout io.Writer) int {
 		return startupError("instance-rss: %s: %v", *module, err)
 	}
 	// Each instance serves one request, as a served request would.
-	serve := func() (api.Module, error) {
+	serve := func() (*instance, error) {
 		ictx := withInstance(ctx, &instanceState{dapr: noDapr{}, module: g.name})
-		mod, cerr := eng.start(ictx, g)
+		inst, cerr := eng.start(ictx, g)
 		if cerr != nil {
 			return nil, cerr
 		}
-		if _, cerr := call(ictx, mod, nil); cerr != nil {
+		if _, cerr := inst.call(ictx, nil); cerr != nil {
 			return nil, cerr
 		}
-		return mod, nil
+		return inst, nil
 	}
 	warm, err := serve()
 	if err != nil {
@@ -99,7 +97,7 @@ func instanceRSS(args []string, stdout io.Writer) int {
 	if err != nil {
 		return startupError("instance-rss: %v", err)
 	}
-	live := make([]api.Module, 0, *instances)
+	live := make([]*instance, 0, *instances)
 	for range *instances {
 		mod, err := serve()
 		if err != nil {
@@ -121,8 +119,8 @@ func instanceRSS(args []string, stdout io.Writer) int {
 	}
 	line, _ := json.Marshal(report)
 	fmt.Fprintln(stdout, string(line))
-	for _, mod := range append(live, warm) {
-		_ = mod.Close(ctx)
+	for _, inst := range append(live, warm) {
+		inst.close()
 	}
 	return 0
 }
