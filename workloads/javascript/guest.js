@@ -60,8 +60,12 @@ const dapr = (() => {
         NOT_PERMITTED: -7,
     });
     const concurrencies = { "last-write": 0, "first-write": 1 };
+    const UPDATE_ATTEMPTS = 64;
     const levels = { error: 0, warn: 1, info: 2, debug: 3 };
 
+    function guestError(err) {
+        return err instanceof DaprError ? new Error(`dapr: ${err.message}`) : err;
+    }
     function check(operation, ret) {
         if (typeof ret === "number" && ret < 0) {
             throw new DaprError(operation, ret);
@@ -110,6 +114,36 @@ const dapr = (() => {
         },
         log(level, message) {
             __bb.log(levels[level] ?? 2, String(message));
+        },
+        /** `call()`, with a `DaprError` turned into the guest error `dapr: <error>` (ABI.md). */
+        guestCall(call) {
+            try {
+                return call();
+            } catch (err) {
+                throw guestError(err);
+            }
+        },
+        /**
+         * The ABI's race-free read-modify-write of one key, as `counter` and
+         * `aggregate` do it: `next(value)` turns the stored bytes (`null` for a
+         * missing key) into the value to write, which is written with
+         * first-write concurrency and the etag read; on ETAG_MISMATCH another
+         * writer came first, so it reads again, up to 64 attempts in all.
+         * Returns the value written. Dapr failures are `dapr: <error>`.
+         */
+        updateState(store, key, next) {
+            for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+                const entry = this.guestCall(() => this.stateGet(store, key));
+                const value = next(entry === null ? null : entry.value);
+                try {
+                    this.stateSet(store, key, value, { etag: entry?.etag ?? "", concurrency: "first-write" });
+                    return value;
+                } catch (err) {
+                    if (err instanceof DaprError && err.code === codes.ETAG_MISMATCH) continue;
+                    throw guestError(err);
+                }
+            }
+            throw new Error("too much contention");
         },
     });
 })();
@@ -284,5 +318,12 @@ const json = (() => {
         return utf8.encode(s).length;
     }
 
-    return Object.freeze({ parse, write, byteLength, I64_MIN, I64_MAX });
+    /** Throws `unknown field "<key>"` for the first key of `members` not in `names`. */
+    function only(members, names) {
+        for (const key of members.keys()) {
+            if (!names.includes(key)) throw new Error(`unknown field "${key}"`);
+        }
+    }
+
+    return Object.freeze({ parse, write, byteLength, only, I64_MIN, I64_MAX });
 })();

@@ -6,15 +6,12 @@
 const STORE = "statestore";
 const PUBSUB = "pubsub";
 const TOPIC = "aggregates";
-const MAX_ATTEMPTS = 64;
-const FIELDS = new Set(["key", "amount"]);
+const FIELDS = ["key", "amount"];
 const MEMBERS = ["count", "max", "min", "sum"];
 
 function handle(input) {
     const event = json.parse(input);
-    for (const name of event.keys()) {
-        if (!FIELDS.has(name)) throw new Error(`unknown field "${name}"`);
-    }
+    json.only(event, FIELDS);
     if (!event.has("key")) throw new Error("key is required");
     const key = event.get("key");
     if (typeof key !== "string" || key.length === 0 || json.byteLength(key) > 128) {
@@ -26,24 +23,14 @@ function handle(input) {
         throw new Error("amount must be an integer from -1000000000 to 1000000000");
     }
 
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const entry = callDapr(() => dapr.stateGet(STORE, key));
-        const next = entry === null ? start(amount) : fold(parseAggregate(entry.value), amount);
-        const stored = json.write(MEMBERS.map((m) => [m, next[m]]));
-        try {
-            dapr.stateSet(STORE, key, stored, {
-                etag: entry?.etag ?? "",
-                concurrency: "first-write",
-            });
-        } catch (err) {
-            if (err instanceof DaprError && err.code === dapr.codes.ETAG_MISMATCH) continue;
-            throw daprFailure(err);
-        }
-        const published = json.write([["key", key], ...MEMBERS.map((m) => [m, next[m]])]);
-        callDapr(() => dapr.publish(PUBSUB, TOPIC, published, "application/json"));
-        return stored;
-    }
-    throw new Error("too much contention");
+    let next;
+    const stored = dapr.updateState(STORE, key, (value) => {
+        next = value === null ? start(amount) : fold(parseAggregate(value), amount);
+        return json.write(MEMBERS.map((m) => [m, next[m]]));
+    });
+    const published = json.write([["key", key], ...MEMBERS.map((m) => [m, next[m]])]);
+    dapr.guestCall(() => dapr.publish(PUBSUB, TOPIC, published, "application/json"));
+    return stored;
 }
 
 function start(amount) {
@@ -81,16 +68,4 @@ function parseAggregate(bytes) {
     }
     if (aggregate.count < 1n) throw notAggregate();
     return aggregate;
-}
-
-function callDapr(call) {
-    try {
-        return call();
-    } catch (err) {
-        throw daprFailure(err);
-    }
-}
-
-function daprFailure(err) {
-    return err instanceof DaprError ? new Error(`dapr: ${err.message}`) : err;
 }

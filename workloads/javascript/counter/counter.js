@@ -3,37 +3,22 @@
 //
 // The write uses first-write concurrency with the etag it read (none for a
 // new key), so concurrent increments never lose an update: the loser gets
-// ETAG_MISMATCH, reads again and retries.
+// ETAG_MISMATCH, reads again and retries (`dapr.updateState`).
 
 const STORE = "statestore";
 const MAX_KEY_LEN = 128;
-const MAX_ATTEMPTS = 64;
 // Counters are u64: BigInt, because a JS number is exact only to 2^53.
 const U64_MAX = (1n << 64n) - 1n;
 
 function handle(input) {
     const key = parseKey(input);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const entry = callDapr(() => dapr.stateGet(STORE, key));
-        const current = entry === null ? 0n : parseCounter(entry.value);
+    return dapr.updateState(STORE, key, (value) => {
+        const current = value === null ? 0n : parseCounter(value);
         if (current === U64_MAX) {
             throw new Error("counter overflow");
         }
-        const next = String(current + 1n);
-        try {
-            dapr.stateSet(STORE, key, next, {
-                etag: entry?.etag ?? "",
-                concurrency: "first-write",
-            });
-            return next;
-        } catch (err) {
-            if (err instanceof DaprError && err.code === dapr.codes.ETAG_MISMATCH) {
-                continue;
-            }
-            throw daprFailure(err);
-        }
-    }
-    throw new Error("too much contention");
+        return String(current + 1n);
+    });
 }
 
 function parseKey(input) {
@@ -67,16 +52,4 @@ function parseCounter(bytes) {
         throw new Error("stored value is not a counter");
     }
     return value;
-}
-
-function callDapr(call) {
-    try {
-        return call();
-    } catch (err) {
-        throw daprFailure(err);
-    }
-}
-
-function daprFailure(err) {
-    return err instanceof DaprError ? new Error(`dapr: ${err.message}`) : err;
 }
