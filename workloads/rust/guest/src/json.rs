@@ -351,12 +351,17 @@ mod tests {
             "1e3",
             "-a",
         ] {
-            assert_eq!(
-                parse(&format!("{{\"a\":{bad}}}")),
-                Err(INVALID_JSON.into()),
-                "{bad}"
-            );
+            assert_invalid_member(bad);
         }
+    }
+
+    /// `bad` as the value of a member is outside the subset.
+    fn assert_invalid_member(bad: &str) {
+        assert_eq!(
+            parse(&format!("{{\"a\":{bad}}}")),
+            Err(INVALID_JSON.into()),
+            "{bad}"
+        );
     }
 
     #[test]
@@ -370,11 +375,7 @@ mod tests {
             r#""\x""#,
             r#""\u12""#,
         ] {
-            assert_eq!(
-                parse(&format!("{{\"a\":{bad}}}")),
-                Err(INVALID_JSON.into()),
-                "{bad}"
-            );
+            assert_invalid_member(bad);
         }
     }
 
