@@ -3,7 +3,7 @@ package main
 // The `http` flavour's generic outbound import (ABI.md, "`http` flavour") and
 // its one implementation: plain HTTP/1.1 to the sidecar's HTTP API on
 // loopback. The guest builds Dapr HTTP API requests itself; the host only
-// forwards them, as the Rust host does (harness/src/host/outbound_http.rs).
+// forwards them, under HOST.md's outbound rules, as the Rust host does.
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,10 +32,14 @@ type outboundAPI interface {
 	do(ctx context.Context, method, url string, headers [][2]string, body []byte) (*outboundResponse, error)
 }
 
-// sidecarHTTP resolves paths against daprd's HTTP API and allows absolute
-// URLs on 127.0.0.1 only.
+// maxOutboundBody caps a response body read into host memory for the guest.
+const maxOutboundBody = 16 << 20
+
+// sidecarHTTP sends the guest's requests to daprd's HTTP API and nowhere
+// else: a path is resolved against it, and an absolute URL must name it
+// exactly.
 type sidecarHTTP struct {
-	base   string
+	host   string // "127.0.0.1:<daprd's HTTP port>"
 	client *http.Client
 }
 
@@ -47,31 +52,52 @@ func newSidecarHTTP(port int) *sidecarHTTP {
 		DisableCompression:  true,
 	}
 	return &sidecarHTTP{
-		base:   "http://127.0.0.1:" + strconv.Itoa(port),
-		client: &http.Client{Transport: transport, Timeout: 30 * time.Second},
+		host: "127.0.0.1:" + strconv.Itoa(port),
+		client: &http.Client{
+			Transport: transport,
+			Timeout:   30 * time.Second,
+			// A redirect would be a request the guest did not make, to a
+			// URL nobody checked: the guest gets the 3xx itself.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
 }
 
-// resolve turns the guest's URL into the one to send, or refuses it.
-func (s *sidecarHTTP) resolve(url string) (string, error) {
+// resolve turns the guest's URL into the one to send, or refuses it. The
+// checks run on the parsed URL, the one the client dials, so no spelling
+// of another host (user info, another port, another scheme) gets through.
+func (s *sidecarHTTP) resolve(raw string) (string, error) {
+	target := raw
+	if strings.HasPrefix(raw, "/") {
+		target = "http://" + s.host + raw
+	}
+	u, err := url.Parse(target)
+	refuse := func(why string) (string, error) {
+		return "", fmt.Errorf("%w: %q %s (only paths of, or http:// URLs on, daprd's HTTP API at %s)", errNotPermitted, raw, why, s.host)
+	}
 	switch {
-	case strings.HasPrefix(url, "/"):
-		return s.base + url, nil
-	case strings.HasPrefix(url, "http://127.0.0.1:"):
-		return url, nil
+	case err != nil:
+		return refuse("is not a URL")
+	case u.Scheme != "http":
+		return refuse("is not plain http")
+	case u.User != nil:
+		return refuse("carries user info")
+	case u.Host != s.host:
+		return refuse("names another host or port")
 	}
-	return "", fmt.Errorf("%w: %q is not a sidecar path or a loopback URL", errNotPermitted, url)
+	// The string, not u.String(): the request parses it again, to this u.
+	return target, nil
 }
 
-func (s *sidecarHTTP) do(ctx context.Context, method, url string, headers [][2]string, body []byte) (*outboundResponse, error) {
-	target, err := s.resolve(url)
+func (s *sidecarHTTP) do(ctx context.Context, method, rawURL string, headers [][2]string, body []byte) (*outboundResponse, error) {
+	target, err := s.resolve(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	// The body may alias guest memory: copy it before the call can outlive it.
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(append([]byte(nil), body...)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("building %s %s: %w", method, target, err)
 	}
 	for _, h := range headers {
 		req.Header.Add(h[0], h[1])
@@ -81,9 +107,15 @@ func (s *sidecarHTTP) do(ctx context.Context, method, url string, headers [][2]s
 		return nil, err
 	}
 	defer resp.Body.Close()
-	payload, err := io.ReadAll(resp.Body)
+	if resp.ContentLength > maxOutboundBody {
+		return nil, fmt.Errorf("%s %s: response body of %d bytes is over the %d-byte limit", method, target, resp.ContentLength, maxOutboundBody)
+	}
+	payload, err := io.ReadAll(io.LimitReader(resp.Body, maxOutboundBody+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %s: reading the response: %w", method, target, err)
+	}
+	if len(payload) > maxOutboundBody {
+		return nil, fmt.Errorf("%s %s: response body over the %d-byte limit", method, target, maxOutboundBody)
 	}
 	out := &outboundResponse{status: resp.StatusCode, body: payload}
 	for name, values := range resp.Header {

@@ -4,13 +4,19 @@ package main
 // the sidecar client's URL rules against a real loopback server.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -61,35 +67,107 @@ func TestHTTPRequestRefusesBadMethodsHeadersAndMissingOutbound(t *testing.T) {
 	}
 }
 
+// loopbackPort is the port of a test server on 127.0.0.1.
+func loopbackPort(srv *httptest.Server) int { return srv.Listener.Addr().(*net.TCPAddr).Port }
+
+// sidecarAndElsewhere is a stand-in sidecar and another loopback server that
+// no guest request may reach; hits counts the requests that reached it.
+func sidecarAndElsewhere(t *testing.T, sidecar http.HandlerFunc) (s *sidecarHTTP, elsewhere string, hits *atomic.Int32) {
+	t.Helper()
+	hits = new(atomic.Int32)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, "elsewhere")
+	}))
+	t.Cleanup(other.Close)
+	srv := httptest.NewServer(sidecar)
+	t.Cleanup(srv.Close)
+	return newSidecarHTTP(loopbackPort(srv)), other.Listener.Addr().String(), hits
+}
+
 func TestSidecarHTTPSendsToTheSidecarAndRefusesOtherHosts(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, elsewhere, hits := sidecarAndElsewhere(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("ETag", "42")
 		w.WriteHeader(http.StatusAccepted)
 		fmt.Fprintf(w, "%s %s %s %s", r.Method, r.URL.Path, r.Header.Get("X-Test"), b)
-	}))
-	defer srv.Close()
-	port := srv.Listener.Addr().(interface{ String() string }).String()
-	var p int
-	fmt.Sscanf(port[strings.LastIndex(port, ":")+1:], "%d", &p)
-	s := newSidecarHTTP(p)
-	resp, err := s.do(context.Background(), "PUT", "/v1.0/state/s", [][2]string{{"X-Test", "yes"}}, []byte("v"))
+	})
+	for _, url := range []string{"/v1.0/state/s", "http://" + s.host + "/v1.0/state/s"} {
+		resp, err := s.do(context.Background(), "PUT", url, [][2]string{{"X-Test", "yes"}}, []byte("v"))
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		if resp.status != 202 || string(resp.body) != "PUT /v1.0/state/s yes v" {
+			t.Errorf("%s: got %d %q", url, resp.status, resp.body)
+		}
+		if !slices.Contains(resp.headers, [2]string{"etag", "42"}) {
+			t.Errorf("etag header missing or not lower-case: %v", resp.headers)
+		}
+	}
+	port := s.host[len("127.0.0.1:"):]
+	for _, url := range []string{
+		"http://example.com/", "https://" + s.host + "/", "v1.0/state", "http://127.0.0.1/",
+		"http://" + elsewhere + "/",                  // another loopback port
+		"http://" + s.host + "@" + elsewhere + "/",   // user info: the host is elsewhere
+		"http://user@" + s.host + "/",                // user info, even on the sidecar
+		"http://localhost:" + port + "/",             // the sidecar, by another name
+		"http://127.0.0.1:0" + port + "/",            // ... or another spelling of its port
+		"http://[::ffff:127.0.0.1]:" + port + "/",    // ... or of its address
+		"http://" + s.host + "\\@" + elsewhere + "/", // a backslash some parsers take for a slash
+	} {
+		if _, err := s.do(context.Background(), "GET", url, nil, nil); err == nil || !errors.Is(err, errNotPermitted) {
+			t.Errorf("%s: %v, want not permitted", url, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d refused requests reached another server", n)
+	}
+}
+
+// A redirect is the guest's to follow or not: the client hands it the 3xx
+// and never goes where it points.
+func TestSidecarHTTPDoesNotFollowRedirects(t *testing.T) {
+	var elsewhere string
+	s, elsewhere, hits := sidecarAndElsewhere(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://"+elsewhere+"/", http.StatusFound)
+	})
+	resp, err := s.do(context.Background(), "GET", "/v1.0/state/s/k", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.status != 202 || string(resp.body) != "PUT /v1.0/state/s yes v" {
-		t.Errorf("got %d %q", resp.status, resp.body)
+	if resp.status != http.StatusFound || !slices.Contains(resp.headers, [2]string{"location", "http://" + elsewhere + "/"}) {
+		t.Errorf("got %d %v, want the 302 itself", resp.status, resp.headers)
 	}
-	found := false
-	for _, h := range resp.headers {
-		found = found || (h[0] == "etag" && h[1] == "42")
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
 	}
-	if !found {
-		t.Errorf("etag header missing or not lower-case: %v", resp.headers)
-	}
-	for _, url := range []string{"http://example.com/", "https://127.0.0.1:1/", "v1.0/state"} {
-		if _, err := s.do(context.Background(), "GET", url, nil, nil); err == nil || !strings.Contains(err.Error(), "not permitted") {
-			t.Errorf("%s: %v", url, err)
+}
+
+// A response body beyond maxOutboundBody is an error, announced by
+// Content-Length or not; one at the limit is whole.
+func TestSidecarHTTPCapsResponseBodies(t *testing.T) {
+	s, _, _ := sidecarAndElsewhere(t, func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		if r.URL.Query().Get("length") == "1" {
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+		}
+		chunk := bytes.Repeat([]byte("x"), 1<<16)
+		for n > 0 {
+			k := min(n, len(chunk))
+			if _, err := w.Write(chunk[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
+	})
+	for _, length := range []string{"0", "1"} {
+		url := func(n int) string { return "/big?length=" + length + "&n=" + strconv.Itoa(n) }
+		resp, err := s.do(context.Background(), "GET", url(maxOutboundBody), nil, nil)
+		if err != nil || len(resp.body) != maxOutboundBody {
+			t.Errorf("length %s: a body at the limit: %v", length, err)
+		}
+		if _, err := s.do(context.Background(), "GET", url(maxOutboundBody+1), nil, nil); err == nil || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("length %s: a body over the limit: %v, want an error", length, err)
 		}
 	}
 }
