@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"blueprint-bench/workloads/go/vectors"
 )
 
 // startEcho serves an app that answers every request with its body and
@@ -46,7 +48,7 @@ func component(name, typ, url string) string {
 // its body, so only a chunked request may change length).
 func viaMiddleware(t *testing.T, s sidecar, input []byte, chunked bool) (int, []byte, string, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr(s.http)+"/v1.0/invoke/bbgo/method/echo", bytes.NewReader(input))
+	req, err := http.NewRequest(http.MethodPost, "http://"+vectors.Addr(s.http)+"/v1.0/invoke/bbgo/method/echo", bytes.NewReader(input))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestPureFlavoursThroughDaprd(t *testing.T) {
 			continue
 		}
 		t.Run(w.name, func(t *testing.T) {
-			v := loadVectors(t, w.name)
+			v := vectors.Load(t, w.name)
 			s := startDaprdWith(t, daprdOptions{
 				resources: map[string]string{
 					"middleware.yaml": component("workload", "middleware.http.wasm", "file://"+dir+"/"+goModule(w.name, "middleware")),
@@ -109,7 +111,7 @@ func TestPureFlavoursThroughDaprd(t *testing.T) {
 			})
 			passed := 0
 			for _, c := range v.Cases {
-				input, want := decode(t, c.Input, c.InputBase64), decode(t, c.Output, c.OutputBase64)
+				input, want := c.In(t), c.Out(t)
 				ok := true
 				status, body, seen, contentType := viaMiddleware(t, s, input, true)
 				switch {

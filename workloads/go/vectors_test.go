@@ -24,7 +24,6 @@ package workloads_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -43,6 +42,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"blueprint-bench/workloads/go/vectors"
 )
 
 // workloads are every workload with a Go implementation, pure ones marked.
@@ -361,106 +362,7 @@ func TestModuleShape(t *testing.T) {
 
 // ---- vectors ----
 
-type vectorCase struct {
-	Name         string  `json:"name"`
-	Input        *string `json:"input"`
-	InputBase64  *string `json:"input_base64"`
-	Output       *string `json:"output"`
-	OutputBase64 *string `json:"output_base64"`
-	Error        *string `json:"error"`
-}
-
-type vectorFile struct {
-	Workload   string            `json:"workload"`
-	Pure       bool              `json:"pure"`
-	Cases      []vectorCase      `json:"cases"`
-	FinalState map[string]string `json:"final_state"`
-}
-
-func loadVectors(t *testing.T, workload string) vectorFile {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "vectors", workload+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	if v.Workload != workload || len(v.Cases) == 0 {
-		t.Fatalf("%s.json: workload %q with %d cases", workload, v.Workload, len(v.Cases))
-	}
-	return v
-}
-
-func decode(t *testing.T, text, b64 *string) []byte {
-	t.Helper()
-	if b64 != nil {
-		b, err := base64.StdEncoding.DecodeString(*b64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	if text != nil {
-		return []byte(*text)
-	}
-	return nil
-}
-
-// expect posts input and checks the answer: 200 with want, or 422 with the
-// error message wantErr (when not nil).
-func expect(t *testing.T, url, what string, input, want []byte, wantErr *string) bool {
-	t.Helper()
-	status, body, err := post(url, input)
-	switch {
-	case err != nil:
-		t.Errorf("%s: %v", what, err)
-	case wantErr != nil && (status != http.StatusUnprocessableEntity || string(body) != *wantErr):
-		t.Errorf("%s: got %d %q, want 422 %q", what, status, body, *wantErr)
-	case wantErr == nil && (status != http.StatusOK || !bytes.Equal(body, want)):
-		t.Errorf("%s: got %d %q, want 200 %q", what, status, body, want)
-	default:
-		return true
-	}
-	return false
-}
-
-// runVectors runs every case in order and logs the tally.
-func runVectors(t *testing.T, url string, v vectorFile) {
-	t.Helper()
-	passed := 0
-	for _, c := range v.Cases {
-		if expect(t, url, c.Name, decode(t, c.Input, c.InputBase64), decode(t, c.Output, c.OutputBase64), c.Error) {
-			passed++
-		}
-	}
-	t.Logf("%s vectors: %d/%d passed", v.Workload, passed, len(v.Cases))
-}
-
 var client = &http.Client{Timeout: 30 * time.Second}
-
-func post(url string, body []byte) (int, []byte, error) {
-	resp, err := client.Post(url, "application/octet-stream", bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // startProcess runs a command for the rest of the test (SIGTERM, then
 // SIGKILL at the end) and returns a channel closed when it exits. Its
@@ -517,15 +419,15 @@ func waitFor(t *testing.T, name, url string, status int, done <-chan struct{}, l
 func startHost(t *testing.T, daprGRPC int, modules map[string]string) string {
 	t.Helper()
 	bin := binFromEnv(t, "BLUEPRINT_WAZERO_HOST", "the wazero host binary: cd runtimes/wazero && go build -o /tmp/wazero-host .")
-	port := freePort(t)
-	args := []string{"--listen", addr(port)}
+	port := vectors.FreePort(t)
+	args := []string{"--listen", vectors.Addr(port)}
 	if daprGRPC != 0 {
 		args = append(args, "--dapr-grpc-port", strconv.Itoa(daprGRPC))
 	}
 	for name, path := range modules {
 		args = append(args, "--module", name+"="+path)
 	}
-	base := "http://" + addr(port)
+	base := "http://" + vectors.Addr(port)
 	done := startProcess(t, "wazero host", exec.Command(bin, args...))
 	// Compiling a 2 MB Go module takes about a second.
 	waitFor(t, "wazero host", base+"/healthz", http.StatusOK, done, 60*time.Second)
@@ -581,12 +483,12 @@ func startDaprdWith(t *testing.T, opts daprdOptions) sidecar {
 	write("config.yaml", fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: bench\n"+
 		"spec:\n%s  nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n"+
 		"      connectionString: %q\n  metric:\n    enabled: false\n", pipeline, filepath.Join(dir, "nr.db")))
-	s := sidecar{http: freePort(t), grpcPort: freePort(t)}
+	s := sidecar{http: vectors.FreePort(t), grpcPort: vectors.FreePort(t)}
 	cmd := exec.Command(bin, "--mode", "standalone", "--app-id", "bbgo",
 		"--dapr-http-port", strconv.Itoa(s.http),
 		"--dapr-grpc-port", strconv.Itoa(s.grpcPort),
-		"--dapr-internal-grpc-port", strconv.Itoa(freePort(t)),
-		"--metrics-port", strconv.Itoa(freePort(t)),
+		"--dapr-internal-grpc-port", strconv.Itoa(vectors.FreePort(t)),
+		"--metrics-port", strconv.Itoa(vectors.FreePort(t)),
 		"--dapr-listen-addresses", "127.0.0.1",
 		"--dapr-internal-grpc-listen-address", "127.0.0.1",
 		"--metrics-listen-address", "127.0.0.1",
@@ -597,7 +499,7 @@ func startDaprdWith(t *testing.T, opts daprdOptions) sidecar {
 	}
 	cmd.Dir = dir
 	done := startProcess(t, "daprd", cmd)
-	waitFor(t, "daprd", "http://"+addr(s.http)+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
+	waitFor(t, "daprd", "http://"+vectors.Addr(s.http)+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
 	return s
 }
 
@@ -605,7 +507,7 @@ func startDaprdWith(t *testing.T, opts daprdOptions) sidecar {
 // key has no value.
 func (s sidecar) state(t *testing.T, key string) (string, bool) {
 	t.Helper()
-	resp, err := client.Get("http://" + addr(s.http) + "/v1.0/state/statestore/" + key)
+	resp, err := client.Get("http://" + vectors.Addr(s.http) + "/v1.0/state/statestore/" + key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +557,7 @@ func (s sidecar) grpc(t *testing.T, method string, msg []byte) ([]byte, string, 
 	protocols.SetUnencryptedHTTP2(true)
 	h2c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Protocols: protocols}}
 	req, err := http.NewRequest(http.MethodPost,
-		"http://"+addr(s.grpcPort)+"/dapr.proto.runtime.v1.Dapr/"+method, bytes.NewReader(frame))
+		"http://"+vectors.Addr(s.grpcPort)+"/dapr.proto.runtime.v1.Dapr/"+method, bytes.NewReader(frame))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -698,15 +600,15 @@ func TestPureVectors(t *testing.T) {
 			// A pure workload needs no Dapr: the host gets no sidecar.
 			base := startHost(t, 0, modules)
 			for name := range modules {
-				v := loadVectors(t, name)
+				v := vectors.Load(t, name)
 				if !v.Pure || len(v.FinalState) != 0 {
 					t.Fatalf("%s.json: pure %v, final_state %v", name, v.Pure, v.FinalState)
 				}
-				runVectors(t, base+"/"+name, v)
+				vectors.RunURL(t, base+"/"+name, v)
 			}
 			// Larger than one page of a Go heap span, and every byte value.
 			big := bytes.Repeat([]byte{0, 1, 2, 0xfe, 0xff}, 200_000)
-			expect(t, base+"/noop", "1 MB of binary", big, big, nil)
+			vectors.Expect(t, base+"/noop", "1 MB of binary", big, big, nil)
 		})
 	}
 }
@@ -720,17 +622,17 @@ func TestCounterWithoutDapr(t *testing.T) {
 	for _, im := range impls(t) {
 		t.Run(im.lang, func(t *testing.T) {
 			url := startHost(t, 0, map[string]string{"counter": im.module("counter")}) + "/counter"
-			expect(t, url, "empty key", nil, nil, ptr("key must not be empty"))
-			expect(t, url, "129-byte key", bytes.Repeat([]byte("k"), 129), nil, ptr("key must be at most 128 bytes"))
-			expect(t, url, "not UTF-8", []byte{0xc3, 0x28}, nil, ptr("key must be UTF-8"))
-			expect(t, url, "surrogate", []byte{0xed, 0xa0, 0x80}, nil, ptr("key must be UTF-8"))
-			expect(t, url, "no Dapr access", []byte("visits"), nil, ptr("dapr: not permitted"))
+			vectors.Expect(t, url, "empty key", nil, nil, ptr("key must not be empty"))
+			vectors.Expect(t, url, "129-byte key", bytes.Repeat([]byte("k"), 129), nil, ptr("key must be at most 128 bytes"))
+			vectors.Expect(t, url, "not UTF-8", []byte{0xc3, 0x28}, nil, ptr("key must be UTF-8"))
+			vectors.Expect(t, url, "surrogate", []byte{0xed, 0xa0, 0x80}, nil, ptr("key must be UTF-8"))
+			vectors.Expect(t, url, "no Dapr access", []byte("visits"), nil, ptr("dapr: not permitted"))
 		})
 	}
 }
 
 func TestCounterVectorsThroughDaprd(t *testing.T) {
-	v := loadVectors(t, "counter")
+	v := vectors.Load(t, "counter")
 	for _, im := range impls(t) {
 		t.Run(im.lang, func(t *testing.T) {
 			// Every implementation gets its own daprd: the cases assume a
@@ -738,38 +640,12 @@ func TestCounterVectorsThroughDaprd(t *testing.T) {
 			dapr := startDaprd(t)
 			url := startHost(t, dapr.grpcPort, map[string]string{"counter": im.module("counter")}) + "/counter"
 
-			runVectors(t, url, v)
-			for key, want := range v.FinalState {
-				if got, ok := dapr.state(t, key); !ok || got != want {
-					t.Errorf("final state of %q = %q (found %v), want %q", key, got, ok, want)
-				}
-			}
+			vectors.RunURL(t, url, v)
+			v.CheckFinalState(t, func(key string) (string, bool) { return dapr.state(t, key) })
 			t.Logf("final_state: %d keys checked", len(v.FinalState))
 
-			// Concurrent increments of one key add up only if etag
-			// mismatches reach the guest as ETAG_MISMATCH and it retries.
-			// Each loser loses to a winner, so 40 requests never exhaust 64
-			// attempts.
 			const n = 40
-			results := make([]int, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					status, body, err := post(url, []byte("race"))
-					if err != nil || status != http.StatusOK {
-						t.Errorf("concurrent increment: %d %q %v", status, body, err)
-						return
-					}
-					results[i], _ = strconv.Atoi(string(body))
-				})
-			}
-			wg.Wait()
-			sort.Ints(results)
-			for i, r := range results {
-				if r != i+1 {
-					t.Fatalf("concurrent increments returned %v, want 1..%d once each", results, n)
-				}
-			}
+			vectors.ConcurrentIncrements(t, url, n)
 			if got, _ := dapr.state(t, "race"); got != strconv.Itoa(n) {
 				t.Errorf("state of race = %q, want %d", got, n)
 			}
@@ -796,7 +672,7 @@ func TestCounterVectorsThroughDaprd(t *testing.T) {
 				if e.err != "" {
 					wantErr = &e.err
 				}
-				expect(t, url, "stored "+strconv.Quote(e.stored), []byte(e.key), []byte(e.output), wantErr)
+				vectors.Expect(t, url, "stored "+strconv.Quote(e.stored), []byte(e.key), []byte(e.output), wantErr)
 				if got, _ := dapr.state(t, e.key); got != e.after {
 					t.Errorf("state of %q after the increment = %q, want %q", e.key, got, e.after)
 				}
@@ -806,18 +682,18 @@ func TestCounterVectorsThroughDaprd(t *testing.T) {
 }
 
 func TestAggregateThroughDaprd(t *testing.T) {
-	v := loadVectors(t, "aggregate")
+	v := vectors.Load(t, "aggregate")
 	events := make(chan string, 100)
 	dapr := startDaprdWith(t, daprdOptions{appPort: startSubscriber(t, "aggregates", events)})
 	url := startHost(t, dapr.grpcPort, map[string]string{"aggregate": filepath.Join(goGuestDir(t), goModule("aggregate", "embedded"))}) + "/aggregate"
-	runVectors(t, url, v)
+	vectors.RunURL(t, url, v)
 
 	// One event per succeeding case: its output with the key first.
 	var want []string
 	for _, c := range v.Cases {
 		if c.Error == nil {
 			var in struct{ Key string }
-			if err := json.Unmarshal(decode(t, c.Input, c.InputBase64), &in); err != nil {
+			if err := json.Unmarshal(c.In(t), &in); err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, `{"key":`+strconv.Quote(in.Key)+`,`+(*c.Output)[1:])
@@ -847,11 +723,7 @@ func TestAggregateThroughDaprd(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("published events:\n got %q\nwant %q", got, want)
 	}
-	for key, want := range v.FinalState {
-		if got, ok := dapr.state(t, key); !ok || got != want {
-			t.Errorf("final state of %q = %q (found %v), want %q", key, got, ok, want)
-		}
-	}
+	v.CheckFinalState(t, func(key string) (string, bool) { return dapr.state(t, key) })
 
 	// Concurrent events on one key add up only through the etag retries.
 	const n = 40
@@ -859,7 +731,7 @@ func TestAggregateThroughDaprd(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			in := `{"key":"race","amount":` + strconv.Itoa(i+1) + `}`
-			if status, body, err := post(url, []byte(in)); err != nil || status != http.StatusOK {
+			if status, body, err := vectors.Post(url, []byte(in)); err != nil || status != http.StatusOK {
 				t.Errorf("concurrent event: %d %q %v", status, body, err)
 			}
 		})
@@ -887,7 +759,7 @@ func TestAggregateThroughDaprd(t *testing.T) {
 		if e.err != "" {
 			wantErr = &e.err
 		}
-		expect(t, url, "stored "+e.stored, []byte(`{"key":"`+e.key+`","amount":1}`), []byte(e.output), wantErr)
+		vectors.Expect(t, url, "stored "+e.stored, []byte(`{"key":"`+e.key+`","amount":1}`), []byte(e.output), wantErr)
 	}
 }
 

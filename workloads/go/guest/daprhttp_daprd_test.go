@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,17 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func freeLoopbackPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
+	"blueprint-bench/workloads/go/vectors"
+)
 
 // startSidecar runs daprd with an in-memory state store and pub/sub and
 // returns its HTTP API base URL.
@@ -56,11 +47,11 @@ func startSidecar(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	port := freeLoopbackPort(t)
+	port := strconv.Itoa(vectors.FreePort(t))
 	var log bytes.Buffer
 	cmd := exec.Command(bin, "--mode", "standalone", "--app-id", "bbhttp", "--dapr-http-port", port,
-		"--dapr-grpc-port", freeLoopbackPort(t), "--dapr-internal-grpc-port", freeLoopbackPort(t),
-		"--metrics-port", freeLoopbackPort(t), "--dapr-listen-addresses", "127.0.0.1",
+		"--dapr-grpc-port", strconv.Itoa(vectors.FreePort(t)), "--dapr-internal-grpc-port", strconv.Itoa(vectors.FreePort(t)),
+		"--metrics-port", strconv.Itoa(vectors.FreePort(t)), "--dapr-listen-addresses", "127.0.0.1",
 		"--dapr-internal-grpc-listen-address", "127.0.0.1", "--metrics-listen-address", "127.0.0.1",
 		"--resources-path", "resources", "--config", "config.yaml", "--enable-profiling=false",
 		"--dapr-graceful-shutdown-seconds", "1")

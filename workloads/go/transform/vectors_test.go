@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"blueprint-bench/workloads/go/internal/vectors"
+	"blueprint-bench/workloads/go/vectors"
 )
 
 func TestVectors(t *testing.T) { vectors.Run(t, "transform", transform) }
