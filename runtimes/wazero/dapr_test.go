@@ -4,12 +4,14 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"blueprint-bench/workloads/go/vectors"
 )
 
 // A sidecar that is not there is UNAVAILABLE within the guest's deadline,
 // and the next call tries to connect again.
 func TestUnreachableSidecarIsUnavailable(t *testing.T) {
-	d := newSDKDapr(freePort(t))
+	d := newSDKDapr(vectors.FreePort(t))
 	t.Cleanup(d.close)
 	mem := byteMem("statestorekey")
 	for range 2 {

@@ -11,12 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"blueprint-bench/workloads/go/vectors"
 )
 
 const (
@@ -68,7 +68,7 @@ func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort int) {
 		"--app-id", daprAppID,
 		"--dapr-http-port", strconv.Itoa(httpPort),
 		"--dapr-grpc-port", strconv.Itoa(grpcPort),
-		"--metrics-port", strconv.Itoa(freePort(t)),
+		"--metrics-port", strconv.Itoa(vectors.FreePort(t)),
 		"--resources-path", res,
 		"--config", config,
 		"--dapr-listen-addresses", "127.0.0.1",
@@ -103,7 +103,7 @@ func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort int) {
 	})
 
 	// /v1.0/healthz answers 204 once daprd is up and its app is reachable.
-	base := "http://" + addr(httpPort)
+	base := "http://" + vectors.Addr(httpPort)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
@@ -138,14 +138,14 @@ func TestCounterThroughRealDaprd(t *testing.T) {
 		t.Skip("BLUEPRINT_DAPRD is not set (path of a daprd binary)")
 	}
 	counter := guestPath(t, "counter")
-	hostPort, httpPort, grpcPort := freePort(t), freePort(t), freePort(t)
+	hostPort, httpPort, grpcPort := vectors.FreePort(t), vectors.FreePort(t), vectors.FreePort(t)
 
-	host := startHostProcess(t, "--listen", addr(hostPort), "--dapr-grpc-port", strconv.Itoa(grpcPort),
+	host := startHostProcess(t, "--listen", vectors.Addr(hostPort), "--dapr-grpc-port", strconv.Itoa(grpcPort),
 		"--module", "counter="+counter)
-	waitHealthy(t, "http://"+addr(hostPort), 10*time.Second)
+	waitHealthy(t, "http://"+vectors.Addr(hostPort), 10*time.Second)
 	startDaprd(t, bin, hostPort, httpPort, grpcPort)
 
-	dapr := "http://" + addr(httpPort)
+	dapr := "http://" + vectors.Addr(httpPort)
 	invoke := dapr + "/v1.0/invoke/" + daprAppID + "/method/counter"
 	stateOf := func(key string) string {
 		status, body := get(t, dapr+"/v1.0/state/statestore/"+key)
@@ -167,39 +167,12 @@ func TestCounterThroughRealDaprd(t *testing.T) {
 	}
 
 	// The golden vectors, status codes and all, through Dapr.
-	v := loadVectors(t, "counter")
-	for _, c := range v.Cases {
-		c.check(t, invoke)
-	}
-	for key, want := range v.FinalState {
-		if got := stateOf(key); got != want {
-			t.Errorf("final state of %q = %q, want %q", key, got, want)
-		}
-	}
+	v := vectors.Load(t, "counter")
+	vectors.RunURL(t, invoke, v)
+	v.CheckFinalState(t, func(key string) (string, bool) { return stateOf(key), true })
 
-	// Concurrent increments of one key add up only if daprd's etag
-	// mismatches reach the guest as ETAG_MISMATCH and it retries. Each loser
-	// loses to a winner, so 40 requests never exhaust 64 attempts.
 	const n = 40
-	results := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			status, body, err := tryPost(invoke, []byte("race"))
-			if err != nil || status != http.StatusOK {
-				t.Errorf("concurrent increment: %d %q %v", status, body, err)
-				return
-			}
-			results[i], _ = strconv.Atoi(string(body))
-		})
-	}
-	wg.Wait()
-	sort.Ints(results)
-	for i, r := range results {
-		if r != i+1 {
-			t.Fatalf("concurrent increments returned %v, want 1..%d once each", results, n)
-		}
-	}
+	vectors.ConcurrentIncrements(t, invoke, n)
 	if got := stateOf("race"); got != strconv.Itoa(n) {
 		t.Errorf("state of race = %q, want %d", got, n)
 	}

@@ -21,3 +21,9 @@ require (
 	google.golang.org/protobuf v1.36.11 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+// The golden vectors' Go reader, shared with the Go guests' tests; only
+// tests import it, so the host binary does not depend on it.
+require blueprint-bench/workloads/go v0.0.0
+
+replace blueprint-bench/workloads/go => ../../workloads/go

@@ -1,16 +1,12 @@
 package main
 
-// Test plumbing: the guest modules, golden vectors, a fake Dapr, an
+// Test plumbing: the guest modules, a fake Dapr, an
 // in-process host and the test binary re-run as the host command.
 
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"blueprint-bench/workloads/go/vectors"
 )
 
 // asHostEnv makes the test binary run main's run() instead of the tests, so
@@ -48,91 +46,15 @@ func guestPath(t *testing.T, name string) string {
 	return path
 }
 
-type vectorCase struct {
-	Name         string  `json:"name"`
-	Input        *string `json:"input"`
-	InputBase64  *string `json:"input_base64"`
-	Output       *string `json:"output"`
-	OutputBase64 *string `json:"output_base64"`
-	Error        *string `json:"error"`
-}
-
-type vectorFile struct {
-	Workload   string            `json:"workload"`
-	Pure       bool              `json:"pure"`
-	Cases      []vectorCase      `json:"cases"`
-	FinalState map[string]string `json:"final_state"`
-}
-
-func loadVectors(t *testing.T, workload string) vectorFile {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "workloads", "vectors", workload+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Cases) == 0 {
-		t.Fatalf("%s.json has no cases", workload)
-	}
-	return v
-}
-
-func decodeText(t *testing.T, text, b64 *string) []byte {
-	t.Helper()
-	switch {
-	case b64 != nil:
-		b, err := base64.StdEncoding.DecodeString(*b64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	case text != nil:
-		return []byte(*text)
-	}
-	return nil
-}
-
-// check runs one vector case against a POST endpoint and compares status
-// and body exactly.
-func (c vectorCase) check(t *testing.T, url string) {
-	t.Helper()
-	status, body := post(t, url, decodeText(t, c.Input, c.InputBase64))
-	if c.Error != nil {
-		if status != http.StatusUnprocessableEntity || string(body) != *c.Error {
-			t.Errorf("%s: got %d %q, want 422 %q", c.Name, status, body, *c.Error)
-		}
-		return
-	}
-	want := decodeText(t, c.Output, c.OutputBase64)
-	if status != http.StatusOK || !bytes.Equal(body, want) {
-		t.Errorf("%s: got %d %q, want 200 %q", c.Name, status, body, want)
-	}
-}
-
 var testClient = &http.Client{Timeout: 30 * time.Second}
 
 func post(t *testing.T, url string, body []byte) (int, []byte) {
 	t.Helper()
-	status, out, err := tryPost(url, body)
+	status, out, err := vectors.Post(url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return status, out
-}
-
-// tryPost is post for goroutines other than the test's, which must not
-// call t.Fatal.
-func tryPost(url string, body []byte) (int, []byte, error) {
-	resp, err := testClient.Post(url, "application/octet-stream", bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, fmt.Errorf("POST %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
 }
 
 func get(t *testing.T, url string) (int, []byte) {
@@ -187,19 +109,6 @@ func writeProbe(t *testing.T, name string, p probe) string {
 	}
 	return path
 }
-
-// freePort finds a loopback port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // memDapr is a fake sidecar with Dapr's state semantics: numeric etags that
 // change on every write, and first-write checks.

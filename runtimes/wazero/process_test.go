@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"blueprint-bench/workloads/go/vectors"
 )
 
 // hostProcess is a running host and what it printed on stderr.
@@ -89,7 +91,7 @@ func waitHealthy(t *testing.T, base string, limit time.Duration) {
 
 func TestStartupErrorsExitOneWithOneLine(t *testing.T) {
 	pongPath := writeProbe(t, "pong", pong)
-	listen := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	listen := "127.0.0.1:" + strconv.Itoa(vectors.FreePort(t))
 	cases := []struct {
 		name string
 		args []string
@@ -117,9 +119,9 @@ func TestStartupErrorsExitOneWithOneLine(t *testing.T) {
 
 // SIGTERM stops accepting, lets the in-flight request finish, exits 0.
 func TestSIGTERMFinishesInFlightRequestsAndExitsZero(t *testing.T) {
-	port := freePort(t)
-	base := "http://" + addr(port)
-	p := startHostProcess(t, "--listen", addr(port), "--call-timeout-ms", "1500",
+	port := vectors.FreePort(t)
+	base := "http://" + vectors.Addr(port)
+	p := startHostProcess(t, "--listen", vectors.Addr(port), "--call-timeout-ms", "1500",
 		"--module", "spin="+writeProbe(t, "spin", spin), "--module", "pong="+writeProbe(t, "pong", pong))
 	waitHealthy(t, base, 10*time.Second)
 	if status, body := post(t, base+"/pong", nil); status != http.StatusOK || string(body) != "pong" {
@@ -133,7 +135,7 @@ func TestSIGTERMFinishesInFlightRequestsAndExitsZero(t *testing.T) {
 	}
 	inflight := make(chan answer, 1)
 	go func() {
-		status, body, err := tryPost(base+"/spin", nil)
+		status, body, err := vectors.Post(base+"/spin", nil)
 		inflight <- answer{status, body, err}
 	}()
 	time.Sleep(300 * time.Millisecond) // let the request reach the guest
@@ -147,7 +149,7 @@ func TestSIGTERMFinishesInFlightRequestsAndExitsZero(t *testing.T) {
 	if code := p.wait(t, 8*time.Second); code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
-	if _, _, err := tryPost(base+"/pong", nil); err == nil {
+	if _, _, err := vectors.Post(base+"/pong", nil); err == nil {
 		t.Error("host still accepts requests after exiting")
 	}
 }

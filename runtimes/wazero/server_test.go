@@ -8,18 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"sync"
 	"testing"
+
+	"blueprint-bench/workloads/go/vectors"
 )
 
 func TestNoopVectors(t *testing.T) {
 	ts := startHost(t, testConfig(), moduleArg{"noop", guestPath(t, "noop")})
-	v := loadVectors(t, "noop")
-	for _, c := range v.Cases {
-		c.check(t, ts.URL+"/noop")
-	}
+	vectors.RunURL(t, ts.URL+"/noop", vectors.Load(t, "noop"))
 }
 
 // Without --dapr-grpc-port every import answers NOT_PERMITTED, which the Rust
@@ -31,9 +27,9 @@ func TestCounterWithoutDapr(t *testing.T) {
 	if status != http.StatusUnprocessableEntity || string(body) != "dapr: not permitted" {
 		t.Errorf("got %d %q, want 422 %q", status, body, "dapr: not permitted")
 	}
-	for _, c := range loadVectors(t, "counter").Cases {
+	for _, c := range vectors.Load(t, "counter").Cases {
 		if c.Error != nil {
-			c.check(t, ts.URL+"/counter")
+			c.Expect(t, ts.URL+"/counter")
 		}
 	}
 }
@@ -46,37 +42,16 @@ func TestCounterVectorsOnFakeDapr(t *testing.T) {
 	cfg := testConfig()
 	cfg.dapr = d
 	ts := startHost(t, cfg, moduleArg{"counter", guestPath(t, "counter")})
-	v := loadVectors(t, "counter")
-	for _, c := range v.Cases {
-		c.check(t, ts.URL+"/counter")
-	}
-	for key, want := range v.FinalState {
+	v := vectors.Load(t, "counter")
+	vectors.RunURL(t, ts.URL+"/counter", v)
+	v.CheckFinalState(t, func(key string) (string, bool) {
 		e, _ := d.stateGet(t.Context(), "statestore", key)
-		if e == nil || string(e.value) != want {
-			t.Errorf("final state of %q: %v, want %q", key, e, want)
+		if e == nil {
+			return "", false
 		}
-	}
-
-	const n = 50
-	results := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			status, body, err := tryPost(ts.URL+"/counter", []byte("race"))
-			if err != nil || status != http.StatusOK {
-				t.Errorf("concurrent increment: %d %q %v", status, body, err)
-				return
-			}
-			results[i], _ = strconv.Atoi(string(body))
-		})
-	}
-	wg.Wait()
-	sort.Ints(results)
-	for i, r := range results {
-		if r != i+1 {
-			t.Fatalf("concurrent increments returned %v, want 1..%d once each", results, n)
-		}
-	}
+		return string(e.value), true
+	})
+	vectors.ConcurrentIncrements(t, ts.URL+"/counter", 50)
 }
 
 func TestEndpoints(t *testing.T) {
