@@ -90,13 +90,39 @@ func slice(mem guestMemory, ptr, length uint32) ([]byte, bool) {
 	return mem.Read(ptr, length)
 }
 
-// name reads a UTF-8 name; a copy, since strings outlive the call.
-func name(mem guestMemory, ptr, length uint32) (string, bool) {
-	b, ok := slice(mem, ptr, length)
-	if !ok || !utf8.Valid(b) {
-		return "", false
+// args reads a call's (ptr, len) pairs in the order abi.rs checks them. The
+// first pair outside guest memory, or a name that is not UTF-8, clears ok and
+// makes every later read empty, so a call reads all its arguments and then
+// checks ok once: INVALID_ARGUMENT before any side effect.
+type args struct {
+	mem   guestMemory
+	pairs []uint32
+	ok    bool
+}
+
+func readArgs(mem guestMemory, pairs []uint32) *args { return &args{mem: mem, pairs: pairs, ok: true} }
+
+// bytes is the next pair's bytes: a view of guest memory.
+func (a *args) bytes() []byte {
+	ptr, length := a.pairs[0], a.pairs[1]
+	a.pairs = a.pairs[2:]
+	if !a.ok {
+		return nil
 	}
-	return string(b), true
+	b, ok := slice(a.mem, ptr, length)
+	a.ok = ok
+	return b
+}
+
+// name is the next pair as a UTF-8 string: a copy, since strings outlive
+// the call.
+func (a *args) name() string {
+	b := a.bytes()
+	if !a.ok || !utf8.Valid(b) {
+		a.ok = false
+		return ""
+	}
+	return string(b)
 }
 
 func concurrencyArg(raw int32) (concurrency, bool) {
@@ -129,12 +155,9 @@ func (st *instanceState) failed(what string, err error) int64 {
 
 // stateGet: `dapr.state_get(store, key) -> i64`.
 func (st *instanceState) stateGet(ctx context.Context, mem guestMemory, storeP, storeL, keyP, keyL uint32) int64 {
-	store, ok := name(mem, storeP, storeL)
-	if !ok {
-		return codeInvalidArgument
-	}
-	key, ok := name(mem, keyP, keyL)
-	if !ok {
+	in := readArgs(mem, []uint32{storeP, storeL, keyP, keyL})
+	store, key := in.name(), in.name()
+	if !in.ok {
 		return codeInvalidArgument
 	}
 	entry, err := st.dapr.stateGet(ctx, store, key)
@@ -154,24 +177,10 @@ func (st *instanceState) stateGet(ctx context.Context, mem guestMemory, storeP, 
 
 // stateSet: `dapr.state_set(store, key, value, etag, concurrency) -> i64`.
 func (st *instanceState) stateSet(ctx context.Context, mem guestMemory, a [8]uint32, rawConcurrency int32) int64 {
-	store, ok := name(mem, a[0], a[1])
-	if !ok {
-		return codeInvalidArgument
-	}
-	key, ok := name(mem, a[2], a[3])
-	if !ok {
-		return codeInvalidArgument
-	}
-	value, ok := slice(mem, a[4], a[5])
-	if !ok {
-		return codeInvalidArgument
-	}
-	etag, ok := name(mem, a[6], a[7])
-	if !ok {
-		return codeInvalidArgument
-	}
+	in := readArgs(mem, a[:])
+	store, key, value, etag := in.name(), in.name(), in.bytes(), in.name()
 	cc, ok := concurrencyArg(rawConcurrency)
-	if !ok {
+	if !in.ok || !ok {
 		return codeInvalidArgument
 	}
 	if err := st.dapr.stateSet(ctx, store, key, value, etag, cc); err != nil {
@@ -182,20 +191,10 @@ func (st *instanceState) stateSet(ctx context.Context, mem guestMemory, a [8]uin
 
 // stateDelete: `dapr.state_delete(store, key, etag, concurrency) -> i64`.
 func (st *instanceState) stateDelete(ctx context.Context, mem guestMemory, a [6]uint32, rawConcurrency int32) int64 {
-	store, ok := name(mem, a[0], a[1])
-	if !ok {
-		return codeInvalidArgument
-	}
-	key, ok := name(mem, a[2], a[3])
-	if !ok {
-		return codeInvalidArgument
-	}
-	etag, ok := name(mem, a[4], a[5])
-	if !ok {
-		return codeInvalidArgument
-	}
+	in := readArgs(mem, a[:])
+	store, key, etag := in.name(), in.name(), in.name()
 	cc, ok := concurrencyArg(rawConcurrency)
-	if !ok {
+	if !in.ok || !ok {
 		return codeInvalidArgument
 	}
 	if err := st.dapr.stateDelete(ctx, store, key, etag, cc); err != nil {
@@ -206,20 +205,9 @@ func (st *instanceState) stateDelete(ctx context.Context, mem guestMemory, a [6]
 
 // publish: `dapr.publish(pubsub, topic, data, content_type) -> i64`.
 func (st *instanceState) publish(ctx context.Context, mem guestMemory, a [8]uint32) int64 {
-	pubsub, ok := name(mem, a[0], a[1])
-	if !ok {
-		return codeInvalidArgument
-	}
-	topic, ok := name(mem, a[2], a[3])
-	if !ok {
-		return codeInvalidArgument
-	}
-	data, ok := slice(mem, a[4], a[5])
-	if !ok {
-		return codeInvalidArgument
-	}
-	contentType, ok := name(mem, a[6], a[7])
-	if !ok {
+	in := readArgs(mem, a[:])
+	pubsub, topic, data, contentType := in.name(), in.name(), in.bytes(), in.name()
+	if !in.ok {
 		return codeInvalidArgument
 	}
 	if contentType == "" {
@@ -233,16 +221,9 @@ func (st *instanceState) publish(ctx context.Context, mem guestMemory, a [8]uint
 
 // invokeBinding: `dapr.invoke_binding(name, operation, data) -> i64`.
 func (st *instanceState) invokeBinding(ctx context.Context, mem guestMemory, a [6]uint32) int64 {
-	binding, ok := name(mem, a[0], a[1])
-	if !ok {
-		return codeInvalidArgument
-	}
-	operation, ok := name(mem, a[2], a[3])
-	if !ok {
-		return codeInvalidArgument
-	}
-	data, ok := slice(mem, a[4], a[5])
-	if !ok {
+	in := readArgs(mem, a[:])
+	binding, operation, data := in.name(), in.name(), in.bytes()
+	if !in.ok {
 		return codeInvalidArgument
 	}
 	out, err := st.dapr.invokeBinding(ctx, binding, operation, data)
@@ -292,11 +273,9 @@ func (st *instanceState) takeResult(mem guestMemory, bufP, bufL uint32) int64 {
 // httpRequest: `http.request(method, url, headers, body) -> i64`, the status
 // in the high word and the staged size (header block, then body) below it.
 func (st *instanceState) httpRequest(ctx context.Context, mem guestMemory, a [8]uint32) int64 {
-	method, ok1 := name(mem, a[0], a[1])
-	url, ok2 := name(mem, a[2], a[3])
-	headerText, ok3 := name(mem, a[4], a[5])
-	body, ok4 := slice(mem, a[6], a[7])
-	if !ok1 || !ok2 || !ok3 || !ok4 || method == "" ||
+	in := readArgs(mem, a[:])
+	method, url, headerText, body := in.name(), in.name(), in.name(), in.bytes()
+	if !in.ok || method == "" ||
 		strings.IndexFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
 		return codeInvalidArgument
 	}
@@ -349,6 +328,12 @@ func registerDapr(ctx context.Context, r wazero.Runtime) error {
 		return m.Memory()
 	}
 	ret := func(stack []uint64, v int64) { stack[0] = uint64(v) }
+	// fill copies the call's first len(a) parameters, read as u32, into a.
+	fill := func(a []uint32, stack []uint64) {
+		for i := range a {
+			a[i] = u32(stack, i)
+		}
+	}
 
 	b := r.NewHostModuleBuilder(importModule)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
@@ -357,33 +342,25 @@ func registerDapr(ctx context.Context, r wazero.Runtime) error {
 
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		var a [8]uint32
-		for i := range a {
-			a[i] = u32(s, i)
-		}
+		fill(a[:], s)
 		ret(s, instanceFrom(ctx).stateSet(ctx, mem(m), a, api.DecodeI32(s[8])))
 	}), params(9), []api.ValueType{i64}).Export("state_set")
 
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		var a [6]uint32
-		for i := range a {
-			a[i] = u32(s, i)
-		}
+		fill(a[:], s)
 		ret(s, instanceFrom(ctx).stateDelete(ctx, mem(m), a, api.DecodeI32(s[6])))
 	}), params(7), []api.ValueType{i64}).Export("state_delete")
 
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		var a [8]uint32
-		for i := range a {
-			a[i] = u32(s, i)
-		}
+		fill(a[:], s)
 		ret(s, instanceFrom(ctx).publish(ctx, mem(m), a))
 	}), params(8), []api.ValueType{i64}).Export("publish")
 
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		var a [6]uint32
-		for i := range a {
-			a[i] = u32(s, i)
-		}
+		fill(a[:], s)
 		ret(s, instanceFrom(ctx).invokeBinding(ctx, mem(m), a))
 	}), params(6), []api.ValueType{i64}).Export("invoke_binding")
 
@@ -403,9 +380,7 @@ func registerDapr(ctx context.Context, r wazero.Runtime) error {
 	h := r.NewHostModuleBuilder(importHTTPModule)
 	h.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		var a [8]uint32
-		for i := range a {
-			a[i] = u32(s, i)
-		}
+		fill(a[:], s)
 		ret(s, instanceFrom(ctx).httpRequest(ctx, mem(m), a))
 	}), params(8), []api.ValueType{i64}).Export("request")
 	h.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
