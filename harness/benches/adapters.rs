@@ -1,6 +1,6 @@
 //! The in-process runtime adapters side by side, Sightglass-style: the same
 //! guest modules and the same phases (compile, instantiate, call) on every
-//! adapter, all created through `blueprint_bench::runtimes::create` with the
+//! adapter, all created through `blueprint_host::table::create` with the
 //! default configuration, in one run.
 //!
 //! `cargo bench --bench adapters` (filters work as usual:
@@ -43,7 +43,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use blueprint_bench::{paths, runtimes, workloads};
+use blueprint_bench::{paths, workloads};
+use blueprint_host::table as runtimes;
 use blueprint_runtime_api::{
     Concurrency, DaprHost, HostError, LogLevel, Module, NoDapr, Runtime, RuntimeConfig, StateEntry,
 };

@@ -10,9 +10,9 @@
 
 use std::process::Command;
 
-use blueprint_bench::instance_rss::InstanceRss;
-use blueprint_bench::runtimes::{self, Availability};
+use blueprint_bench::cli::instance_rss::InstanceRss;
 use blueprint_bench::{paths, workloads};
+use blueprint_host::table::{self as runtimes, Availability};
 
 const TRIALS: usize = 3;
 

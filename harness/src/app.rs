@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::host::HostInfo;
 use crate::http::ControlClient;
 use crate::process::ChildGuard;
+use blueprint_host::HostInfo;
+use blueprint_host::table::{self as runtimes, Availability, HostKind};
 
 /// How to launch a host.
 #[derive(Debug, Clone)]
@@ -111,4 +112,34 @@ impl AppHost {
     pub fn stop(mut self) {
         self.child.stop();
     }
+}
+
+/// The program and leading arguments that start `name`'s host; the contract's
+/// flags (`runtimes/HOST.md`) follow them. Builds the Go host if needed.
+///
+/// # Errors
+/// Unknown or unavailable runtime, or a failed host build.
+pub fn host_command(
+    name: &str,
+    self_exe: &Path,
+    project: &Path,
+    cache: &Path,
+) -> Result<(PathBuf, Vec<String>)> {
+    if name == runtimes::NATIVE {
+        return Ok((
+            self_exe.to_owned(),
+            vec!["host".into(), "--runtime".into(), name.into()],
+        ));
+    }
+    let entry = runtimes::entry(name)?;
+    if let Availability::Unavailable { reason, fix } = &entry.availability {
+        bail!("runtime `{name}` is unavailable: {reason} (fix: {fix})");
+    }
+    Ok(match entry.host {
+        HostKind::InProcess => (
+            self_exe.to_owned(),
+            vec!["host".into(), "--runtime".into(), name.into()],
+        ),
+        HostKind::GoHost => (crate::go_host::build(project, cache)?, Vec::new()),
+    })
 }

@@ -12,19 +12,39 @@ use hyper::Method;
 use prost::Message as _;
 
 use crate::app::{AppHost, HostLaunch};
+use crate::daprd::Daprd;
 use crate::echo::EchoApp;
-use crate::load::Target;
-use crate::modes::{Mode, Trigger};
 use crate::module_server::ModuleServer;
 use crate::redis::Redis;
-use crate::results::CellStatus;
-use crate::runner::{APP_ID, RunContext};
 use crate::scenario::{CellId, DaprSettings, WasmSource};
 use crate::sidecar::{
     Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, WasmBinding, WasmMiddleware,
 };
 use crate::workloads::{Catalog, Lookup};
-use crate::{runtimes, workloads};
+use blueprint_analysis::modes::{Mode, Trigger};
+use blueprint_analysis::results::CellStatus;
+use blueprint_host::table as runtimes;
+use blueprint_load::Target;
+
+use crate::workloads;
+
+/// Everything a run needs besides the plan.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The project checkout (sources, vectors).
+    pub project: PathBuf,
+    /// Build cache.
+    pub cache: PathBuf,
+    /// The sidecar binary.
+    pub daprd: Daprd,
+    /// The `blueprint-bench` binary, started as the embedded host.
+    pub host_program: PathBuf,
+    /// Where run folders go.
+    pub work_dir: PathBuf,
+}
+
+/// The app id every cell's sidecar uses.
+pub const APP_ID: &str = "blueprint-app";
 
 /// What a cell runs, resolved before anything starts.
 #[derive(Debug, Clone)]
@@ -208,14 +228,14 @@ pub async fn start(
         Mode::Embedded | Mode::EmbeddedCache | Mode::StandaloneHttp | Mode::Native => {
             // Native workloads are linked into the host and chosen by name.
             let module = match resolved.mode {
-                Mode::Native => PathBuf::from(crate::modes::NATIVE),
+                Mode::Native => PathBuf::from(blueprint_analysis::modes::NATIVE),
                 _ => resolved
                     .module
                     .clone()
                     .context("an app-hosted cell needs its module")?,
             };
             let (program, leading_args) =
-                runtimes::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
+                crate::app::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
             let mut extra_args = Vec::new();
             let mut grpc = Some(ports.grpc);
             match resolved.mode {
@@ -364,7 +384,7 @@ pub fn binding_request(name: &str, data: Vec<u8>) -> dapr::dapr::proto::runtime:
 pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> Result<()> {
     let until = Instant::now() + deadline;
     loop {
-        let spec = crate::load::LoadSpec {
+        let spec = blueprint_load::LoadSpec {
             connections: 1,
             warmup: Duration::ZERO,
             duration: Duration::from_secs(2),
@@ -372,9 +392,9 @@ pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> 
             timeout: Duration::from_secs(10),
             http2,
             threads: 1,
-            ..crate::load::LoadSpec::default()
+            ..blueprint_load::LoadSpec::default()
         };
-        let last = match crate::load::run(target, &spec).await {
+        let last = match blueprint_load::run(target, &spec).await {
             Ok(report) if report.requests > report.errors.values().sum::<u64>() => return Ok(()),
             Ok(report) if report.errors.contains_key("http-422") => {
                 // The load engine skips bodies: ask once more for the guest's reason.

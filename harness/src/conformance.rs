@@ -15,16 +15,16 @@ use serde::Serialize;
 
 use bytes::Bytes;
 
+use crate::blueprint::RunContext;
 use crate::blueprint::{self, Resolved};
 use crate::daprd::Daprd;
 use crate::http::ControlClient;
-use crate::modes::{self, Mode, Trigger};
-use crate::results::CellStatus;
-use crate::runner::RunContext;
-use crate::runtimes;
 use crate::scenario::{CellId, DaprSettings};
 use crate::sidecar::{STATE_STORE, StateStoreKind};
 use crate::workloads::{self, Expected, VectorFile};
+use blueprint_analysis::modes::{self, Mode, Trigger};
+use blueprint_analysis::results::CellStatus;
+use blueprint_host::table as runtimes;
 
 /// What conformance needs to start hosts and sidecars.
 #[derive(Debug, Clone)]

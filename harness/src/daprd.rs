@@ -22,22 +22,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{Flock, FlockArg};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::paths;
 use crate::progress;
 
-/// A daprd binary and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Daprd {
-    /// The executable.
-    pub path: PathBuf,
-    /// What `daprd --version` printed.
-    pub version: String,
-    /// `flag`, `env`, `dapr-init` or `built`.
-    pub source: String,
-}
+pub use blueprint_analysis::results::Daprd;
 
 /// Finds or builds daprd. `explicit` is `--daprd` (clap also fills it from
 /// `$DAPRD`).
@@ -200,7 +190,7 @@ fn build_into(
     if !out.status.success() {
         bail!("go mod download github.com/dapr/dapr failed");
     }
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct Downloaded {
         #[serde(rename = "Dir")]
         dir: PathBuf,

@@ -16,7 +16,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
-use crate::net::ensure_loopback;
+use blueprint_load::net::ensure_loopback;
 
 /// The header a middleware guest adds to mark that it ran.
 pub const MARK_HEADER: &str = "x-blueprint-workload";

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::results::Environment;
+use blueprint_analysis::results::Environment;
 
 /// Reads CPU, cores, memory, kernel and the checkout's git revision.
 pub fn fingerprint(project: &Path) -> Environment {

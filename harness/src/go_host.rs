@@ -12,37 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::progress;
 
-/// The Go module of the wazero host in a checkout.
-pub fn source_dir(project: &Path) -> PathBuf {
-    project.join("runtimes/wazero")
-}
-
-/// The wazero version the host pins (from its `go.mod`), e.g. `1.12.0`.
-pub fn wazero_version(project: &Path) -> Option<String> {
-    let go_mod = fs::read_to_string(source_dir(project).join("go.mod")).ok()?;
-    go_mod
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("github.com/tetratelabs/wazero "))
-        .map(|v| {
-            v.split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches('v')
-                .to_owned()
-        })
-}
-
-/// Whether a Go toolchain is on the PATH. Asked once per process: runtime
-/// and language look-ups ask on every cell.
-pub fn go_available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        Command::new("go")
-            .arg("version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
+pub use blueprint_host::table::{go_available, wazero_source_dir as source_dir, wazero_version};
 
 /// `go` run in `dir` with the harness's own module and build caches (under
 /// `cache`, so they are kept and cleaned with the rest) and the local

@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 client for control traffic (health checks, reading state
-//! back, single requests). Load traffic has its own engine in [`crate::load`].
+//! back, single requests). Load traffic has its own engine in [`blueprint_load`].
 
 use std::time::Duration;
 

@@ -12,25 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-/// What a process does in a cell, for result tables.
-pub type Role = String;
-
-/// One process's usage over a window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProcessUsage {
-    /// `load-generator`, `daprd`, `app`, `redis`.
-    pub role: Role,
-    /// Its pid.
-    pub pid: u32,
-    /// User + system CPU seconds in the window.
-    pub cpu_s: f64,
-    /// Largest resident set sampled in the window, bytes.
-    pub peak_rss_bytes: u64,
-    /// Resident set at the start of the window, bytes.
-    pub start_rss_bytes: u64,
-}
+pub use blueprint_analysis::results::ProcessUsage;
 
 fn clock_ticks_per_second() -> f64 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
@@ -70,7 +52,7 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(50);
 /// Measures a set of processes over one window.
 #[derive(Debug)]
 pub struct ProcMeter {
-    processes: Vec<(Role, u32, f64, u64)>,
+    processes: Vec<(String, u32, f64, u64)>,
     peaks: Arc<std::sync::Mutex<BTreeMap<u32, u64>>>,
     running: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
@@ -80,7 +62,7 @@ pub struct ProcMeter {
 impl ProcMeter {
     /// Starts the window for `(role, pid)` processes.
     pub fn start(processes: &[(&str, u32)]) -> Self {
-        let snapshot: Vec<(Role, u32, f64, u64)> = processes
+        let snapshot: Vec<(String, u32, f64, u64)> = processes
             .iter()
             .map(|(role, pid)| {
                 (

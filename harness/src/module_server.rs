@@ -30,7 +30,7 @@ impl ModuleServer {
     pub async fn start(module: &Path) -> Result<Self> {
         let bytes =
             Bytes::from(std::fs::read(module).with_context(|| format!("reading {}", module.display()))?);
-        let listener = TcpListener::bind(SocketAddr::from((crate::net::LOOPBACK, 0))).await?;
+        let listener = TcpListener::bind(SocketAddr::from((blueprint_load::net::LOOPBACK, 0))).await?;
         let name = module
             .file_name()
             .and_then(|n| n.to_str())

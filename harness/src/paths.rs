@@ -4,14 +4,9 @@
 
 use std::path::PathBuf;
 
-/// The project checkout: `$BLUEPRINT_PROJECT_DIR`, else the directory this
+/// The project checkout: `$BLUEPRINT_PROJECT_DIR`, else the one this
 /// binary was built from.
-pub fn project_dir() -> PathBuf {
-    let dir = std::env::var_os("BLUEPRINT_PROJECT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")));
-    dir.canonicalize().unwrap_or(dir)
-}
+pub use blueprint_host::table::project_dir;
 
 /// The build cache: `$BLUEPRINT_CACHE_DIR`, else `$XDG_CACHE_HOME/blueprint-bench`,
 /// else `~/.cache/blueprint-bench`.

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::net::free_ports;
 use crate::process::ChildGuard;
+use blueprint_load::net::free_ports;
 
 /// How to get redis-server where it is missing.
 pub const INSTALL_HINT: &str = "install it with `apt-get install redis-server` (Debian/Ubuntu)";
@@ -102,8 +102,10 @@ impl Redis {
 
 /// One `PING` in RESP, answered `+PONG`.
 fn ping(port: u16) -> Result<()> {
-    let mut stream =
-        TcpStream::connect_timeout(&(crate::net::LOOPBACK, port).into(), Duration::from_millis(200))?;
+    let mut stream = TcpStream::connect_timeout(
+        &(blueprint_load::net::LOOPBACK, port).into(),
+        Duration::from_millis(200),
+    )?;
     stream.set_read_timeout(Some(Duration::from_millis(500)))?;
     stream.write_all(b"PING\r\n")?;
     let mut reply = [0u8; 7];

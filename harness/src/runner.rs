@@ -7,7 +7,7 @@
 //! Order is shuffled with a recorded seed so slow drift of the machine
 //! (thermal, other tenants) does not line up with one runtime or mode.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -17,38 +17,22 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::daprd::Daprd;
-use crate::host::HostStats;
 use crate::http::ControlClient;
-use crate::load::{self, LoadSpec, Target};
 use crate::meter::ProcMeter;
-use crate::modes::Mode;
 use crate::progress;
-use crate::results::{
-    CONFIDENCE, CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION,
-    ScenarioRecord, SweepPoint, TrialResult,
-};
 use crate::scenario::{CellId, Plan};
-use crate::stats::estimate;
-use crate::sweep::{self, RatePoint};
-use crate::{blueprint, dapr_metrics, environment, runtimes, workloads};
+use blueprint_analysis::modes::Mode;
+use blueprint_analysis::results::{
+    CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION, ScenarioRecord,
+    SweepPoint, TrialResult,
+};
+use blueprint_analysis::sweep::{self, RatePoint};
+use blueprint_host::server::HostStats;
+use blueprint_host::table as runtimes;
+use blueprint_load::{self as load, LoadSpec, Target};
 
-/// Everything a run needs besides the plan.
-#[derive(Debug, Clone)]
-pub struct RunContext {
-    /// The project checkout (sources, vectors).
-    pub project: PathBuf,
-    /// Build cache.
-    pub cache: PathBuf,
-    /// The sidecar binary.
-    pub daprd: Daprd,
-    /// The `blueprint-bench` binary, started as the embedded host.
-    pub host_program: PathBuf,
-    /// Where run folders go.
-    pub work_dir: PathBuf,
-}
-
-/// The app id every cell's sidecar uses.
-pub const APP_ID: &str = "blueprint-app";
+use crate::blueprint::{self, RunContext};
+use crate::{dapr_metrics, environment, workloads};
 
 /// Runs every cell of `plan`, writing `results_path` after each trial.
 ///
@@ -112,7 +96,7 @@ pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<R
                     order: position,
                     ..measured.trial
                 });
-                result.summary = summarize(&result.trials, seed);
+                result.summary = CellSummary::of(&result.trials, seed);
             }
             Ok(TrialOutcome::Skipped(status)) => result.status = status,
             Err(err) => {
@@ -122,44 +106,11 @@ pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<R
                 };
             }
         }
-        crate::results::write_atomic(results_path, &results)?;
+        blueprint_analysis::results::write_atomic(results_path, &results)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
     Ok(results)
-}
-
-/// Medians and intervals over a cell's trials.
-pub fn summarize(trials: &[TrialResult], seed: u64) -> Option<CellSummary> {
-    if trials.is_empty() {
-        return None;
-    }
-    let of = |f: &dyn Fn(&TrialResult) -> f64| {
-        estimate(&trials.iter().map(f).collect::<Vec<_>>(), CONFIDENCE, seed)
-    };
-    let optional = |f: &dyn Fn(&TrialResult) -> Option<f64>| {
-        let values: Vec<f64> = trials.iter().filter_map(f).collect();
-        (values.len() == trials.len()).then(|| estimate(&values, CONFIDENCE, seed))
-    };
-    Some(CellSummary {
-        throughput_rps: of(&|t| t.load.throughput_rps),
-        p50_us: of(&|t| t.load.latency_us.p50),
-        p99_us: of(&|t| t.load.latency_us.p99),
-        cpu_per_request_us: optional(&|t| t.cpu_per_request_us),
-        app_peak_rss_bytes: optional(&|t| {
-            t.processes
-                .iter()
-                .find(|p| p.role == "app")
-                .map(|p| p.peak_rss_bytes as f64)
-        }),
-        cold_start_ms: of(&|t| t.cold_start_ms),
-        errors: trials.iter().map(|t| t.load.errors.values().sum::<u64>()).sum(),
-        // A trial whose lowest rate already failed has knee 0.
-        knee_rps: trials
-            .iter()
-            .any(|t| !t.sweep.is_empty())
-            .then(|| of(&|t| t.knee_rps.unwrap_or(0.0))),
-    })
 }
 
 /// The request body for a workload: the scenario's, else the first golden
@@ -334,7 +285,7 @@ fn runtime_info(system: &blueprint::System, cell: &CellId, daprd: &Daprd) -> Run
         None => RuntimeInfo {
             name: cell.runtime.clone(),
             version: format!("daprd {}", daprd.version),
-            engine: if cell.runtime == crate::modes::NONE {
+            engine: if cell.runtime == blueprint_analysis::modes::NONE {
                 "no wasm".into()
             } else {
                 "wazero inside daprd (components-contrib)".into()

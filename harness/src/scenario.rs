@@ -7,14 +7,15 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::modes::{self, Mode, TRIGGERS};
-use crate::sidecar::StateStoreKind;
+use blueprint_analysis::modes::{self, Mode, TRIGGERS};
+pub use blueprint_analysis::settings::{
+    CellId, DaprSettings, LoadSettings, Meta, StateStoreKind, WasmSource,
+};
 
 /// A scenario file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,20 +34,6 @@ pub struct ScenarioFile {
     /// Request body per workload; default: the first golden-vector input that succeeds.
     #[serde(default)]
     pub inputs: BTreeMap<String, Input>,
-}
-
-/// `[scenario]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Meta {
-    /// Short name, used in result file names.
-    pub name: String,
-    /// What the scenario is for.
-    #[serde(default)]
-    pub description: String,
-    /// Seed of the shuffled cell order (default: drawn, and recorded in the results).
-    #[serde(default)]
-    pub seed: Option<u64>,
 }
 
 /// `[matrix]`: the cells are the cross product.
@@ -78,133 +65,6 @@ fn default_languages() -> Vec<Spanned<String>> {
     vec![Spanned::new(0..0, "rust".to_owned())]
 }
 
-/// `[load]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct LoadSettings {
-    /// Concurrent connections (closed loop).
-    pub connections: usize,
-    /// Excluded warm-up before measuring.
-    #[serde(with = "human_duration")]
-    pub warmup: Duration,
-    /// Measured window.
-    #[serde(with = "human_duration")]
-    pub duration: Duration,
-    /// Stop the measured window after this many requests.
-    #[serde(default)]
-    pub max_requests: Option<u64>,
-    /// Time limit per request.
-    #[serde(with = "human_duration", default = "default_timeout")]
-    pub timeout: Duration,
-    /// Independent trials per cell, each with fresh processes.
-    #[serde(default = "default_trials")]
-    pub trials: usize,
-    /// Open-loop rates to sweep after the closed-loop window, requests/s.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rates: Vec<f64>,
-    /// Instead of `rates`: an automatic geometric ramp that stops at the first
-    /// rate past the knee.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ramp: Option<crate::sweep::Ramp>,
-    /// Arrival process of the open loop.
-    #[serde(default = "default_arrival")]
-    pub arrival: crate::load::Arrival,
-    /// Most requests in flight in the open loop.
-    #[serde(default = "default_open_connections")]
-    pub open_connections: usize,
-    /// A rate is within the knee while its p99 stays within this factor of
-    /// the lowest rate's p99.
-    #[serde(default = "default_knee_factor")]
-    pub knee_factor: f64,
-}
-
-fn default_arrival() -> crate::load::Arrival {
-    crate::load::Arrival::Fixed
-}
-
-fn default_open_connections() -> usize {
-    64
-}
-
-fn default_knee_factor() -> f64 {
-    3.0
-}
-
-fn default_trials() -> usize {
-    1
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(10)
-}
-
-impl Default for LoadSettings {
-    fn default() -> Self {
-        Self {
-            connections: 4,
-            warmup: Duration::from_secs(1),
-            duration: Duration::from_secs(5),
-            max_requests: None,
-            timeout: default_timeout(),
-            trials: default_trials(),
-            rates: Vec::new(),
-            ramp: None,
-            arrival: default_arrival(),
-            open_connections: default_open_connections(),
-            knee_factor: default_knee_factor(),
-        }
-    }
-}
-
-/// `[dapr]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct DaprSettings {
-    /// Backing store of `statestore` when `[matrix] stores` is not given.
-    #[serde(default)]
-    pub state_store: StateStoreKind,
-    /// Where daprd loads the Wasm of `middleware` and `binding` cells from:
-    /// `file` (a `file://` URL) or `http` (served by the harness on loopback).
-    #[serde(default)]
-    pub wasm_source: WasmSource,
-    /// `embedded+cache`: how long a cached state entry lives.
-    #[serde(with = "human_duration", default = "default_cache_ttl")]
-    pub cache_ttl: Duration,
-    /// `embedded+cache`: most keys cached.
-    #[serde(default = "default_cache_entries")]
-    pub cache_entries: usize,
-}
-
-impl Default for DaprSettings {
-    fn default() -> Self {
-        Self {
-            state_store: StateStoreKind::default(),
-            wasm_source: WasmSource::default(),
-            cache_ttl: default_cache_ttl(),
-            cache_entries: default_cache_entries(),
-        }
-    }
-}
-
-fn default_cache_ttl() -> Duration {
-    Duration::from_secs(1)
-}
-
-fn default_cache_entries() -> usize {
-    10_000
-}
-
-/// How daprd gets a Wasm module (daprd has no OCI source).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum WasmSource {
-    /// `url: file://…`.
-    #[default]
-    File,
-    /// `url: http://127.0.0.1:<port>/…`, served by the harness.
-    Http,
-}
-
 /// `[inputs.<workload>]`: the request body.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
@@ -213,62 +73,6 @@ pub enum Input {
     Text(String),
     /// A file, relative to the scenario file.
     File(PathBuf),
-}
-
-/// Serde for durations written as `"500ms"`, `"3s"`, `"1m"`.
-mod human_duration {
-    use super::*;
-
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        let value = humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a duration ({e}); write e.g. \"500ms\" or \"3s\""
-            ))
-        })?;
-        if value > Duration::from_secs(24 * 3600) {
-            return Err(serde::de::Error::custom(format!("`{text}` is longer than a day")));
-        }
-        Ok(value)
-    }
-}
-
-/// One combination to measure.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct CellId {
-    /// Workload.
-    pub workload: String,
-    /// Integration mode.
-    pub mode: String,
-    /// Runtime.
-    pub runtime: String,
-    /// Guest language.
-    pub language: String,
-    /// daprd → app protocol.
-    pub protocol: String,
-    /// State store.
-    pub store: String,
-    /// How load reaches the workload: `dapr` or `direct`.
-    #[serde(default = "dapr_trigger")]
-    pub trigger: String,
-}
-
-fn dapr_trigger() -> String {
-    "dapr".into()
-}
-
-impl std::fmt::Display for CellId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{}/{}/{}/{}",
-            self.workload, self.mode, self.runtime, self.language, self.protocol, self.store, self.trigger
-        )
-    }
 }
 
 /// A validated scenario.
@@ -508,6 +312,8 @@ fn find(text: &str, key: &str) -> Option<Range<usize>> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const GOOD: &str = r#"
@@ -585,7 +391,7 @@ duration = "1s"
     fn the_checked_in_scenarios_are_valid() {
         let project = crate::paths::project_dir();
         let workloads = crate::workloads::known_workloads(&project).unwrap();
-        let runtimes: Vec<&str> = crate::runtimes::entries().iter().map(|e| e.name).collect();
+        let runtimes: Vec<&str> = blueprint_host::table::entries().iter().map(|e| e.name).collect();
         for entry in std::fs::read_dir(project.join("scenarios")).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {

@@ -10,56 +10,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+pub use blueprint_analysis::settings::StateStoreKind;
+
 use crate::daprd::Daprd;
 use crate::http::ControlClient;
-use crate::net::free_ports;
 use crate::process::ChildGuard;
+use blueprint_load::net::free_ports;
 
 /// Dapr component name of the state store guests use (see `workloads/ABI.md`).
 pub const STATE_STORE: &str = "statestore";
 /// Dapr component name of the pub/sub broker guests use.
 pub const PUBSUB: &str = "pubsub";
-
-/// Which state store backs `statestore`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum StateStoreKind {
-    /// `state.in-memory`: the embedded default, nothing to install.
-    #[default]
-    InMemory,
-    /// `state.sqlite`: a file in the run folder.
-    Sqlite,
-    /// `state.redis` (and `pubsub.redis`) on a `redis-server` the harness
-    /// starts on a free loopback port.
-    Redis,
-}
-
-impl StateStoreKind {
-    /// Every kind's name.
-    pub const NAMES: &[&str] = &["in-memory", "sqlite", "redis"];
-}
-
-impl std::str::FromStr for StateStoreKind {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "in-memory" => Ok(Self::InMemory),
-            "sqlite" => Ok(Self::Sqlite),
-            "redis" => Ok(Self::Redis),
-            _ => bail!("unknown state store `{s}`; known: {}", Self::NAMES.join(", ")),
-        }
-    }
-}
-
-impl std::fmt::Display for StateStoreKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StateStoreKind::InMemory => "in-memory",
-            StateStoreKind::Sqlite => "sqlite",
-            StateStoreKind::Redis => "redis",
-        })
-    }
-}
 
 /// How daprd talks to its app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

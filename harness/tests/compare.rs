@@ -7,8 +7,8 @@ mod synthetic;
 
 use std::process::{Command, Stdio};
 
-use blueprint_bench::compare::{self, Metric, Options, Verdict};
-use blueprint_bench::results::CellStatus;
+use blueprint_analysis::compare::{self, Metric, Options, Verdict};
+use blueprint_analysis::results::CellStatus;
 use synthetic::{Trial, cell, id, run, trials};
 
 fn noop() -> blueprint_bench::scenario::CellId {
@@ -24,8 +24,8 @@ fn verdict(c: &compare::Comparison, metric: Metric) -> Verdict {
 }
 
 fn compare(
-    base: &blueprint_bench::results::RunResults,
-    cand: &blueprint_bench::results::RunResults,
+    base: &blueprint_analysis::results::RunResults,
+    cand: &blueprint_analysis::results::RunResults,
 ) -> compare::Comparison {
     compare::compare(
         "base.json".as_ref(),
@@ -194,7 +194,7 @@ fn harness(args: &[&str]) -> Command {
     let mut cmd = Command::new(common::bin());
     cmd.args(args)
         .env("DAPRD", common::daprd().path)
-        .env_remove(blueprint_bench::host::ADDED_LATENCY_ENV)
+        .env_remove(blueprint_host::server::ADDED_LATENCY_ENV)
         .stdin(Stdio::null());
     cmd
 }
@@ -253,7 +253,7 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
             out_path.to_str().unwrap(),
         ]);
         if let Some(us) = added_latency_us {
-            cmd.env(blueprint_bench::host::ADDED_LATENCY_ENV, us.to_string());
+            cmd.env(blueprint_host::server::ADDED_LATENCY_ENV, us.to_string());
         }
         let out = cmd.output().unwrap();
         assert!(
@@ -320,10 +320,10 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
                 "COMPARE_ARGS",
                 TEST_THRESHOLDS.map(|t| format!("--threshold {t}")).join(" "),
             )
-            .env_remove(blueprint_bench::host::ADDED_LATENCY_ENV)
+            .env_remove(blueprint_host::server::ADDED_LATENCY_ENV)
             .stdin(Stdio::null());
         if let Some(us) = added_latency_us {
-            cmd.env(blueprint_bench::host::ADDED_LATENCY_ENV, us.to_string());
+            cmd.env(blueprint_host::server::ADDED_LATENCY_ENV, us.to_string());
         }
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -381,7 +381,7 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
 
 #[test]
 fn baseline_promote_validates_before_replacing() {
-    use blueprint_bench::baseline;
+    use blueprint_analysis::baseline;
     let dir = tempfile::tempdir().unwrap();
     let baselines = dir.path().join("baselines");
     let good = synthetic::write(

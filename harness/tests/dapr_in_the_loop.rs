@@ -5,13 +5,13 @@ mod common;
 
 use std::time::Duration;
 
+use blueprint_analysis::modes::{Mode, Trigger};
+use blueprint_bench::blueprint::RunContext;
 use blueprint_bench::blueprint::{self, Resolved};
-use blueprint_bench::load::{self, LoadSpec, Target};
-use blueprint_bench::modes::{Mode, Trigger};
 use blueprint_bench::paths;
-use blueprint_bench::runner::RunContext;
 use blueprint_bench::scenario::{CellId, DaprSettings};
 use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
+use blueprint_load::{self as load, LoadSpec, Target};
 use bytes::Bytes;
 use hyper::Method;
 

@@ -5,8 +5,8 @@
 mod common;
 
 use blueprint_bench::conformance::{self, ConformanceContext};
-use blueprint_bench::runtimes::{self, Availability};
 use blueprint_bench::{paths, workloads};
+use blueprint_host::table::{self as runtimes, Availability};
 
 fn context() -> ConformanceContext {
     ConformanceContext {

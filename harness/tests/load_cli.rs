@@ -1,6 +1,7 @@
 //! `blueprint-bench load` through the binary: bad input is one clear line and
 //! a non-zero exit; a good run prints JSON and writes an interval log.
 
+#[path = "../load/tests/common/mod.rs"]
 mod load_common;
 
 use std::process::{Command, Output, Stdio};

@@ -7,11 +7,11 @@ mod common;
 
 use std::time::Duration;
 
+use blueprint_analysis::modes::Mode;
+use blueprint_analysis::results::{CellStatus, RunResults};
+use blueprint_bench::blueprint::RunContext;
 use blueprint_bench::blueprint::{self, Resolved};
 use blueprint_bench::http::ControlClient;
-use blueprint_bench::modes::Mode;
-use blueprint_bench::results::{CellStatus, RunResults};
-use blueprint_bench::runner::RunContext;
 use blueprint_bench::scenario::{CellId, DaprSettings};
 use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
 use blueprint_bench::{paths, workloads};
@@ -243,7 +243,7 @@ fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
             CellStatus::Failed { error } => panic!("{}: {error}", cell.id),
         }
     }
-    for mode in blueprint_bench::modes::ALL {
+    for mode in blueprint_analysis::modes::ALL {
         assert!(
             modes_measured.contains(mode.as_str()),
             "no {mode} cell was measured"

@@ -6,8 +6,8 @@ mod synthetic;
 
 use std::process::Command;
 
-use blueprint_bench::recommend::{self, Need, Recommendation, Requirements};
-use blueprint_bench::results::RunResults;
+use blueprint_analysis::recommend::{self, Need, Recommendation, Requirements};
+use blueprint_analysis::results::RunResults;
 use synthetic::{Trial, cell, id, run};
 
 /// Three trials with a sweep whose knee is `knee` (100, 200, 400 or 800).

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use blueprint_bench::results::CellStatus;
+use blueprint_analysis::results::CellStatus;
 use synthetic::{Trial, cell, id, run};
 
 /// The browser: `$CHROMIUM`, else `chromium` or `chromium-browser` on PATH.
@@ -93,7 +93,7 @@ fn rendered_attribute(dom: &str) -> Option<String> {
 
 /// A run with every kind of chart: two workloads, two modes, two languages,
 /// sweeps, and a cell that could not run.
-fn rich_results() -> blueprint_bench::results::RunResults {
+fn rich_results() -> blueprint_analysis::results::RunResults {
     let swept = |rps: f64, p50: f64, p99: f64, knee_at: f64| -> Vec<Trial> {
         (0..3)
             .map(|i| {
@@ -256,7 +256,7 @@ fn the_browser_check_catches_a_broken_page() {
     // render and a script error must fail both.
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("broken.html");
-    let report = blueprint_bench::report::render(&rich_results(), "rich.json").unwrap();
+    let report = blueprint_analysis::report::render(&rich_results(), "rich.json").unwrap();
     let first = report.charts[0].id.clone();
     let at = report.html.find(&format!("id=\"{first}\"")).unwrap();
     let svg_start = at + report.html[at..].find("<svg").unwrap();
@@ -296,7 +296,7 @@ fn a_report_of_a_run_without_measurements_still_renders() {
             error: "daprd exited\nwith a long log".into(),
         },
     )]);
-    let report = blueprint_bench::report::render(&results, "failed.json").unwrap();
+    let report = blueprint_analysis::report::render(&results, "failed.json").unwrap();
     assert!(report.charts.is_empty() || report.charts.iter().all(|c| c.id == "module-sizes"));
     assert!(
         report.markdown.contains("**failed**: daprd exited |"),

@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use blueprint_bench::paths;
-use blueprint_bench::runtimes::{self, Availability};
+use blueprint_host::table::{self as runtimes, Availability};
 
 /// The runtimes every probe runs on: every available one.
 fn runtimes() -> Vec<&'static str> {

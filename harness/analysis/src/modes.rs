@@ -6,9 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{Result, bail};
-
-use crate::workloads::Flavour;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
 
 /// One way of combining Dapr and Wasm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,7 +31,7 @@ pub enum Mode {
     Native,
 }
 
-/// Every mode, in the order tables list them.
+/// Every mode, in the order tables list them (the order of [`TABLE`]).
 pub const ALL: &[Mode] = &[
     Mode::Embedded,
     Mode::EmbeddedCache,
@@ -51,62 +50,222 @@ pub const NONE: &str = "none";
 /// Runtime recorded for the native cells (the workload compiled into the host).
 pub const NATIVE: &str = "native";
 
+/// The app process a mode starts behind daprd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    /// A host of ours serving the workload (`runtimes/HOST.md`): the Rust
+    /// host, or the runtime's own host program (wazero's Go host).
+    WorkloadHost,
+    /// The native echo app; the Wasm (if any) runs inside daprd.
+    Echo,
+    /// No app: daprd itself answers (output bindings).
+    None,
+}
+
+/// How the load generator reaches the workload through daprd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Service invocation: `POST /v1.0/invoke/<app>/method/<workload>`.
+    Invoke,
+    /// daprd's gRPC `InvokeBinding` (`execute`) of the `bindings.wasm` component.
+    Binding,
+}
+
+/// Everything a mode is, said once. Orchestration, conformance, scenario
+/// validation and `recommend` read these fields; none of them keeps a table
+/// of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct ModeRow {
+    /// The mode this row describes.
+    pub mode: Mode,
+    /// Its name in scenarios and results.
+    pub name: &'static str,
+    /// The module flavour it runs; `None` when it runs no Wasm module.
+    pub flavour: Option<Flavour>,
+    /// The app process behind daprd.
+    pub app: App,
+    /// How load enters daprd.
+    pub entry: Entry,
+    /// The Wasm runs inside daprd on daprd's own wazero, whatever runtimes
+    /// the scenario lists.
+    pub runs_in_daprd: bool,
+    /// Whether the guest can reach Dapr's building blocks (state, pub/sub,
+    /// bindings); when not, only pure workloads fit (the talk: "no side
+    /// effects in function").
+    pub reaches_dapr: bool,
+    /// The host keeps a read-through state cache (`[dapr] cache_ttl`).
+    pub state_cache: bool,
+    /// Not a Wasm blueprint: a baseline or floor, shown for reference.
+    pub reference: bool,
+    /// The talk's considerations and limitations that apply to any use of it.
+    pub considerations: &'static [&'static str],
+}
+
+/// The mode table, one row per mode in [`ALL`]'s order.
+pub const TABLE: &[ModeRow] = &[
+    ModeRow {
+        mode: Mode::Embedded,
+        name: "embedded",
+        flavour: Some(Flavour::Embedded),
+        app: App::WorkloadHost,
+        entry: Entry::Invoke,
+        runs_in_daprd: false,
+        reaches_dapr: true,
+        state_cache: false,
+        reference: false,
+        considerations: &[
+            "typed host functions over one persistent gRPC channel to daprd (the talk: host calls mapped to gRPC for high throughput)",
+            "more development effort: a native host program per runtime, and the guest ABI to maintain",
+        ],
+    },
+    ModeRow {
+        mode: Mode::EmbeddedCache,
+        name: "embedded+cache",
+        flavour: Some(Flavour::Embedded),
+        app: App::WorkloadHost,
+        entry: Entry::Invoke,
+        runs_in_daprd: false,
+        reaches_dapr: true,
+        state_cache: true,
+        reference: false,
+        considerations: &[
+            "as embedded, with a local cache in front of Dapr state: fewer round trips to daprd",
+            "cached reads can be stale; its figures depend on the workload's hit rate",
+            "more development effort: a native host program per runtime, and the guest ABI to maintain",
+        ],
+    },
+    ModeRow {
+        mode: Mode::StandaloneHttp,
+        name: "standalone-http",
+        flavour: Some(Flavour::Http),
+        app: App::WorkloadHost,
+        entry: Entry::Invoke,
+        runs_in_daprd: false,
+        reaches_dapr: true,
+        state_cache: false,
+        reference: false,
+        considerations: &[
+            "a standalone Wasm runtime serving HTTP as the app behind daprd",
+            "HTTP only: the guest speaks Dapr's HTTP API through an outbound-HTTP import",
+            "for high rates, and scalable: replicas scale like any app",
+        ],
+    },
+    ModeRow {
+        mode: Mode::Middleware,
+        name: "middleware",
+        flavour: Some(Flavour::Middleware),
+        app: App::Echo,
+        entry: Entry::Invoke,
+        runs_in_daprd: true,
+        reaches_dapr: false,
+        state_cache: false,
+        reference: false,
+        considerations: &[
+            "runs inside daprd's HTTP pipeline (middleware.http.wasm on wazero): no extra process to operate",
+            "no side effects: the guest cannot call Dapr (no state, pub/sub or bindings); pure request/response transforms",
+            "for low and medium rates: it shares daprd's CPU and sits on every request's path",
+            "HTTP only",
+        ],
+    },
+    ModeRow {
+        mode: Mode::MiddlewareHttpPipeline,
+        name: "middleware+httppipeline",
+        flavour: Some(Flavour::Middleware),
+        app: App::Echo,
+        entry: Entry::Invoke,
+        runs_in_daprd: true,
+        reaches_dapr: false,
+        state_cache: false,
+        reference: false,
+        considerations: &[
+            "the same guest in daprd's httpPipeline: it runs on every call to daprd's HTTP API, not only on requests to the app",
+            "no side effects: the guest cannot call Dapr; pure request/response transforms",
+            "for low and medium rates: it shares daprd's CPU",
+            "HTTP only",
+        ],
+    },
+    ModeRow {
+        mode: Mode::MiddlewareBaseline,
+        name: "middleware-baseline",
+        flavour: None,
+        app: App::Echo,
+        entry: Entry::Invoke,
+        runs_in_daprd: false,
+        reaches_dapr: false,
+        state_cache: false,
+        reference: true,
+        considerations: &[
+            "no Wasm: the middleware cells' echo app behind daprd, to read the middleware's cost as a difference",
+        ],
+    },
+    ModeRow {
+        mode: Mode::Binding,
+        name: "binding",
+        flavour: Some(Flavour::Command),
+        app: App::None,
+        entry: Entry::Binding,
+        runs_in_daprd: true,
+        reaches_dapr: false,
+        state_cache: false,
+        reference: false,
+        considerations: &[
+            "a fresh WASI instance per call (bindings.wasm on wazero): start-up is paid on every invocation",
+            "stdin in, stdout out: the guest cannot call Dapr",
+            "invoked as an output binding through daprd, not as an app endpoint",
+        ],
+    },
+    ModeRow {
+        mode: Mode::Native,
+        name: "native",
+        flavour: None,
+        app: App::WorkloadHost,
+        entry: Entry::Invoke,
+        runs_in_daprd: false,
+        reaches_dapr: true,
+        state_cache: false,
+        reference: true,
+        considerations: &[
+            "no Wasm: the same logic compiled into the host; the floor the blueprints are measured against, without Wasm's isolation and portability",
+        ],
+    },
+];
+
 impl Mode {
+    /// Its row of [`TABLE`].
+    pub fn row(self) -> &'static ModeRow {
+        // `ALL` and `TABLE` share their order; a test checks it.
+        &TABLE[self as usize]
+    }
+
     /// Its name in scenarios and results.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Embedded => "embedded",
-            Mode::EmbeddedCache => "embedded+cache",
-            Mode::StandaloneHttp => "standalone-http",
-            Mode::Middleware => "middleware",
-            Mode::MiddlewareHttpPipeline => "middleware+httppipeline",
-            Mode::MiddlewareBaseline => "middleware-baseline",
-            Mode::Binding => "binding",
-            Mode::Native => "native",
-        }
+        self.row().name
     }
 
     /// Every mode's name.
     pub fn names() -> Vec<&'static str> {
-        ALL.iter().map(|m| m.as_str()).collect()
+        TABLE.iter().map(|r| r.name).collect()
     }
 
     /// The module flavour it runs; `None` when it runs no Wasm module.
     pub fn flavour(self) -> Option<Flavour> {
-        match self {
-            Mode::Embedded | Mode::EmbeddedCache => Some(Flavour::Embedded),
-            Mode::StandaloneHttp => Some(Flavour::Http),
-            Mode::Middleware | Mode::MiddlewareHttpPipeline => Some(Flavour::Middleware),
-            Mode::Binding => Some(Flavour::Command),
-            Mode::MiddlewareBaseline | Mode::Native => None,
-        }
+        self.row().flavour
     }
 
-    /// Whether only pure workloads fit (the talk: "no side effects in
-    /// function" for Wasm inside daprd).
+    /// Whether only pure workloads fit: the guest cannot reach Dapr.
     pub fn pure_only(self) -> bool {
-        matches!(
-            self,
-            Mode::Middleware | Mode::MiddlewareHttpPipeline | Mode::MiddlewareBaseline | Mode::Binding
-        )
+        !self.row().reaches_dapr
     }
 
-    /// Whether the Wasm runs inside daprd, on daprd's own wazero, whatever
-    /// runtimes the scenario lists.
+    /// Whether the Wasm runs inside daprd, on daprd's own wazero.
     pub fn runs_in_daprd(self) -> bool {
-        matches!(
-            self,
-            Mode::Middleware | Mode::MiddlewareHttpPipeline | Mode::Binding
-        )
+        self.row().runs_in_daprd
     }
 
     /// Whether an app host of ours serves the workload (so the `direct`
     /// trigger and the app-side meters apply).
     pub fn has_workload_host(self) -> bool {
-        matches!(
-            self,
-            Mode::Embedded | Mode::EmbeddedCache | Mode::StandaloneHttp | Mode::Native
-        )
+        self.row().app == App::WorkloadHost
     }
 }
 
@@ -159,6 +318,57 @@ impl FromStr for Trigger {
     }
 }
 
+/// How a module is shaped for the mode that runs it (`workloads/ABI.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavour {
+    /// Guest ABI v1 with the typed `dapr` imports (`embedded`, `embedded+cache`).
+    Embedded,
+    /// Guest ABI v1 with the generic outbound `http` import (`standalone-http`).
+    Http,
+    /// An http-wasm guest for daprd's `middleware.http.wasm` (`middleware`).
+    Middleware,
+    /// A WASI command, stdin to stdout, for daprd's `bindings.wasm` (`binding`).
+    Command,
+}
+
+/// Every flavour, in display order.
+pub const FLAVOURS: &[Flavour] = &[
+    Flavour::Embedded,
+    Flavour::Http,
+    Flavour::Middleware,
+    Flavour::Command,
+];
+
+impl Flavour {
+    /// Its name in files and results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavour::Embedded => "embedded",
+            Flavour::Http => "http",
+            Flavour::Middleware => "middleware",
+            Flavour::Command => "command",
+        }
+    }
+}
+
+impl fmt::Display for Flavour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Flavour {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        FLAVOURS
+            .iter()
+            .copied()
+            .find(|f| f.as_str() == s)
+            .with_context(|| format!("unknown flavour `{s}`"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +380,16 @@ mod tests {
         }
         let err = "embeded".parse::<Mode>().unwrap_err().to_string();
         assert!(err.contains("embedded+cache") && err.contains("binding"), "{err}");
+    }
+
+    #[test]
+    fn every_mode_has_its_own_row_in_order() {
+        assert_eq!(ALL.len(), TABLE.len());
+        for (i, mode) in ALL.iter().enumerate() {
+            assert_eq!(*mode as usize, i, "ALL is in declaration order");
+            assert_eq!(mode.row().mode, *mode, "row {i}");
+            assert!(!mode.row().considerations.is_empty(), "{mode} cites the talk");
+        }
     }
 
     #[test]

@@ -10,13 +10,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+pub use blueprint_load::{LoadSummary, Percentiles, decode_histogram, encode_histogram};
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{CellId, DaprSettings, LoadSettings, Meta};
+use crate::settings::{CellId, DaprSettings, LoadSettings, Meta};
 use crate::stats::Estimate;
 
 /// Bumped on any change a reader could notice.
@@ -69,9 +66,35 @@ pub struct Environment {
     /// Git revision of the checkout (with `-dirty` when modified).
     pub git_revision: String,
     /// daprd version and origin.
-    pub daprd: Option<crate::daprd::Daprd>,
+    pub daprd: Option<Daprd>,
     /// Runtime name → version.
     pub runtimes: BTreeMap<String, String>,
+}
+
+/// A daprd binary and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Daprd {
+    /// The executable.
+    pub path: PathBuf,
+    /// What `daprd --version` printed.
+    pub version: String,
+    /// `flag`, `env`, `dapr-init` or `built`.
+    pub source: String,
+}
+
+/// One process's usage over a measured window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessUsage {
+    /// `load-generator`, `daprd`, `app`, `redis`.
+    pub role: String,
+    /// Its pid.
+    pub pid: u32,
+    /// User + system CPU seconds in the window.
+    pub cpu_s: f64,
+    /// Largest resident set sampled in the window, bytes.
+    pub peak_rss_bytes: u64,
+    /// Resident set at the start of the window, bytes.
+    pub start_rss_bytes: u64,
 }
 
 /// How one cell ended.
@@ -150,7 +173,7 @@ pub struct TrialResult {
     /// Load figures of the measured window.
     pub load: LoadSummary,
     /// CPU and memory per process over the measured window.
-    pub processes: Vec<crate::meter::ProcessUsage>,
+    pub processes: Vec<ProcessUsage>,
     /// CPU microseconds per request of the system under test (daprd + app + stores).
     pub cpu_per_request_us: Option<f64>,
     /// Requests per CPU-second of the system under test.
@@ -215,120 +238,36 @@ pub struct CellSummary {
     pub knee_rps: Option<Estimate>,
 }
 
-/// Throughput and latency of a measured window.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoadSummary {
-    /// Requests completed (errors included).
-    pub requests: u64,
-    /// Errors by kind.
-    pub errors: BTreeMap<String, u64>,
-    /// Measured window, seconds.
-    pub duration_s: f64,
-    /// Requests per second.
-    pub throughput_rps: f64,
-    /// Latency percentiles of successful requests, microseconds. Closed
-    /// loop: from the send; open loop: from the intended start
-    /// (coordinated-omission corrected).
-    pub latency_us: Percentiles,
-    /// The latency histogram (ns), HdrHistogram V2 + DEFLATE, base64.
-    pub latency_histogram: String,
-    /// All latency quantiles the terminal shows (p75 and p99.99 too), microseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_quantiles_us: Option<crate::load::summary::Quantiles>,
-    /// Open loop only: schedule kept (achieved rate, late and missed sends)
-    /// and service times from the actual send.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub open_loop: Option<crate::load::summary::OpenLoopSummary>,
-}
-
-/// Latency percentiles in microseconds.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-pub struct Percentiles {
-    /// Mean.
-    pub mean: f64,
-    /// Median.
-    pub p50: f64,
-    /// 90th.
-    pub p90: f64,
-    /// 99th.
-    pub p99: f64,
-    /// 99.9th.
-    pub p999: f64,
-    /// Largest.
-    pub max: f64,
-}
-
-impl Percentiles {
-    /// Reads the percentiles of a nanosecond histogram.
-    pub fn of(h: &Histogram<u64>) -> Self {
-        let us = |ns: u64| ns as f64 / 1e3;
-        Self {
-            mean: h.mean() / 1e3,
-            p50: us(h.value_at_quantile(0.50)),
-            p90: us(h.value_at_quantile(0.90)),
-            p99: us(h.value_at_quantile(0.99)),
-            p999: us(h.value_at_quantile(0.999)),
-            max: us(h.max()),
+impl CellSummary {
+    pub fn of(trials: &[TrialResult], seed: u64) -> Option<Self> {
+        if trials.is_empty() {
+            return None;
         }
-    }
-}
-
-/// Serialises a histogram as V2 + DEFLATE, base64.
-///
-/// # Errors
-/// Serialisation failure (not expected for in-memory buffers).
-pub fn encode_histogram(h: &Histogram<u64>) -> Result<String> {
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut buf)
-        .map_err(|e| anyhow::anyhow!("serialising histogram: {e:?}"))?;
-    Ok(B64.encode(buf))
-}
-
-/// Reverses [`encode_histogram`].
-///
-/// # Errors
-/// Bad base64 or a corrupt histogram.
-pub fn decode_histogram(text: &str) -> Result<Histogram<u64>> {
-    let bytes = B64.decode(text).context("histogram is not base64")?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| anyhow::anyhow!("corrupt histogram: {e:?}"))
-}
-
-impl LoadSummary {
-    /// Summarises a load report.
-    ///
-    /// # Errors
-    /// Histogram serialisation failure.
-    pub fn from_report(report: &crate::load::LoadReport) -> Result<Self> {
-        use crate::load::summary::{OpenLoopSummary, Quantiles};
-        let open_loop = match (&report.schedule, &report.service) {
-            (Some(schedule), Some(service)) => Some(OpenLoopSummary {
-                arrival: schedule.arrival,
-                target_rate_rps: schedule.rate,
-                achieved_rate_rps: schedule.achieved_rate(report.elapsed),
-                intended: schedule.intended,
-                sent: schedule.sent,
-                late: schedule.late,
-                late_waiting_for_connection: schedule.late_waiting_for_connection,
-                missed: schedule.missed,
-                late_threshold_us: schedule.late_threshold.as_secs_f64() * 1e6,
-                max_send_lag_us: schedule.max_send_lag.as_secs_f64() * 1e6,
-                service_us: Quantiles::of(service),
-                service_histogram: encode_histogram(service)?,
-            }),
-            _ => None,
+        let of = |f: &dyn Fn(&TrialResult) -> f64| {
+            crate::stats::estimate(&trials.iter().map(f).collect::<Vec<_>>(), CONFIDENCE, seed)
         };
-        Ok(Self {
-            requests: report.requests,
-            errors: report.errors.clone(),
-            duration_s: report.elapsed.as_secs_f64(),
-            throughput_rps: report.throughput(),
-            latency_us: Percentiles::of(&report.latency),
-            latency_histogram: encode_histogram(&report.latency)?,
-            latency_quantiles_us: Some(Quantiles::of(&report.latency)),
-            open_loop,
+        let optional = |f: &dyn Fn(&TrialResult) -> Option<f64>| {
+            let values: Vec<f64> = trials.iter().filter_map(f).collect();
+            (values.len() == trials.len()).then(|| crate::stats::estimate(&values, CONFIDENCE, seed))
+        };
+        Some(Self {
+            throughput_rps: of(&|t| t.load.throughput_rps),
+            p50_us: of(&|t| t.load.latency_us.p50),
+            p99_us: of(&|t| t.load.latency_us.p99),
+            cpu_per_request_us: optional(&|t| t.cpu_per_request_us),
+            app_peak_rss_bytes: optional(&|t| {
+                t.processes
+                    .iter()
+                    .find(|p| p.role == "app")
+                    .map(|p| p.peak_rss_bytes as f64)
+            }),
+            cold_start_ms: of(&|t| t.cold_start_ms),
+            errors: trials.iter().map(|t| t.load.errors.values().sum::<u64>()).sum(),
+            // A trial whose lowest rate already failed has knee 0.
+            knee_rps: trials
+                .iter()
+                .any(|t| !t.sweep.is_empty())
+                .then(|| of(&|t| t.knee_rps.unwrap_or(0.0))),
         })
     }
 }
@@ -380,7 +319,7 @@ mod tests {
 
     #[test]
     fn histograms_round_trip_through_base64() {
-        let mut h = crate::load::new_histogram();
+        let mut h = blueprint_load::new_histogram();
         for v in [1_000u64, 2_000, 2_000, 1_000_000, 7_000_000_000] {
             h.record(v).unwrap();
         }

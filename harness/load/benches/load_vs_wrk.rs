@@ -16,7 +16,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use blueprint_bench::load::{self, LoadSpec, Target};
+use blueprint_load::{self as load, LoadSpec, Target};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Request, Response};

@@ -14,7 +14,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use serde::Serialize;
 
 use super::{Arrival, LoadSpec, Mode, Target};
-use crate::results::LoadSummary;
+use crate::LoadSummary;
 
 /// Arrival process of an open loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

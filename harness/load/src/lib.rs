@@ -33,28 +33,45 @@
 //! counted as `timeout`.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+#[cfg(feature = "generator")]
+use std::time::Instant;
+use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result, bail};
-use bytes::Bytes;
+#[cfg(feature = "generator")]
+use anyhow::Context;
+use anyhow::{Result, bail};
 use hdrhistogram::Histogram;
-use hyper::{Method, Uri};
 
-use crate::net::ensure_loopback;
-
+// The engine (sockets, event loops, the CLI) is behind the default
+// `generator` feature; without it this crate is the data of a load run only,
+// which the analysis crate reads without linking Tokio or Hyper.
+#[cfg(feature = "generator")]
 pub mod cli;
+#[cfg(feature = "generator")]
 mod client;
+#[cfg(feature = "generator")]
 mod closed;
+#[cfg(feature = "generator")]
 mod h1;
 pub mod hdr_log;
+pub mod net;
+#[cfg(feature = "generator")]
 mod open;
+#[cfg(feature = "generator")]
 mod pacer;
+#[cfg(feature = "generator")]
 mod record;
 pub mod summary;
+#[cfg(feature = "generator")]
+mod target;
+#[cfg(feature = "generator")]
 mod threads;
 
+#[cfg(feature = "generator")]
 pub use record::ErrorKind;
+pub use summary::{LoadSummary, OpenLoopSummary, Percentiles, Quantiles, decode_histogram, encode_histogram};
+#[cfg(feature = "generator")]
+pub use target::Target;
 
 /// Highest latency a histogram tracks: one hour, in nanoseconds.
 pub const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
@@ -78,54 +95,6 @@ pub fn new_histogram() -> Histogram<u64> {
     let mut h = Histogram::new_with_bounds(1, 1 << 20, 3).expect("valid histogram bounds");
     h.auto(true);
     h
-}
-
-/// What to send.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// Full URL (`http://127.0.0.1:port/path`).
-    pub uri: Uri,
-    /// Resolved loopback address.
-    pub addr: SocketAddr,
-    /// Method.
-    pub method: Method,
-    /// Extra headers (a `Host` here replaces the default one).
-    pub headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
-    /// Body of every request.
-    pub body: Bytes,
-}
-
-impl Target {
-    /// Parses `url` and checks that it is plain HTTP to a loopback address.
-    ///
-    /// # Errors
-    /// A malformed URL, another scheme, a host name that is not loopback.
-    pub fn new(url: &str, method: Method, body: Bytes) -> Result<Self> {
-        let uri: Uri = url
-            .parse()
-            .with_context(|| format!("`{url}` is not a valid URL"))?;
-        if uri.scheme_str() != Some("http") {
-            bail!("`{url}`: only http:// URLs are supported");
-        }
-        let host = uri.host().with_context(|| format!("`{url}` has no host"))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let ip = if host == "localhost" {
-            crate::net::LOOPBACK
-        } else {
-            host.parse().with_context(|| {
-                format!("`{url}`: host `{host}` is neither an IP address nor localhost (only loopback targets are allowed)")
-            })?
-        };
-        let addr = SocketAddr::new(ip, uri.port_u16().unwrap_or(80));
-        ensure_loopback(&addr)?;
-        Ok(Self {
-            uri,
-            addr,
-            method,
-            headers: Vec::new(),
-            body,
-        })
-    }
 }
 
 /// When requests are due in an open loop.
@@ -370,6 +339,7 @@ impl LoadReport {
     }
 }
 
+#[cfg(feature = "generator")]
 /// The clock of one run.
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -383,6 +353,7 @@ struct Window {
     hard_stop: Instant,
 }
 
+#[cfg(feature = "generator")]
 impl Window {
     fn new(spec: &LoadSpec) -> Result<Self> {
         let started = Instant::now();
@@ -413,6 +384,7 @@ impl Window {
 /// # Errors
 /// An invalid spec, an unreachable target; failures of individual requests
 /// are tallied, not returned.
+#[cfg(feature = "generator")]
 pub async fn run(target: &Target, spec: &LoadSpec) -> Result<LoadReport> {
     spec.validate()?;
     Window::new(spec)?;

@@ -1,14 +1,23 @@
-//! Figures of a load run for results files (serialisable, carried by
-//! [`crate::results::LoadSummary`]) and the terminal summary, which only
-//! renders what the report holds.
+//! Figures of a load run as data ([`LoadSummary`]: serialisable, the load
+//! section of every results file and of `load --json`), and the terminal
+//! summary, which only renders what the report holds.
 
+use std::collections::BTreeMap;
+#[cfg(feature = "generator")]
 use std::fmt::Write as _;
+#[cfg(feature = "generator")]
 use std::time::Duration;
 
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
-use super::{Arrival, LoadReport, LoadSpec, Mode, Target};
+use super::{Arrival, LoadReport};
+#[cfg(feature = "generator")]
+use super::{LoadSpec, Mode, Target};
 
 /// Latency quantiles in microseconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -101,11 +110,13 @@ pub fn fmt_ns(ns: u64) -> String {
     }
 }
 
+#[cfg(feature = "generator")]
 fn fmt_duration(d: Duration) -> String {
     fmt_ns(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// The terminal summary of a run.
+#[cfg(feature = "generator")]
 pub fn render(target: &Target, spec: &LoadSpec, report: &LoadReport) -> String {
     let mut s = String::new();
     let protocol = match (spec.http2, spec.new_connection_per_request) {
@@ -204,4 +215,121 @@ pub fn render(target: &Target, spec: &LoadSpec, report: &LoadReport) -> String {
         }
     }
     s
+}
+
+/// Throughput and latency of a measured window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// Requests completed (errors included).
+    pub requests: u64,
+    /// Errors by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Measured window, seconds.
+    pub duration_s: f64,
+    /// Requests per second.
+    pub throughput_rps: f64,
+    /// Latency percentiles of successful requests, microseconds. Closed
+    /// loop: from the send; open loop: from the intended start
+    /// (coordinated-omission corrected).
+    pub latency_us: Percentiles,
+    /// The latency histogram (ns), HdrHistogram V2 + DEFLATE, base64.
+    pub latency_histogram: String,
+    /// All latency quantiles the terminal shows (p75 and p99.99 too), microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_quantiles_us: Option<Quantiles>,
+    /// Open loop only: schedule kept (achieved rate, late and missed sends)
+    /// and service times from the actual send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<OpenLoopSummary>,
+}
+
+/// Latency percentiles in microseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th.
+    pub p90: f64,
+    /// 99th.
+    pub p99: f64,
+    /// 99.9th.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Reads the percentiles of a nanosecond histogram.
+    pub fn of(h: &Histogram<u64>) -> Self {
+        let us = |ns: u64| ns as f64 / 1e3;
+        Self {
+            mean: h.mean() / 1e3,
+            p50: us(h.value_at_quantile(0.50)),
+            p90: us(h.value_at_quantile(0.90)),
+            p99: us(h.value_at_quantile(0.99)),
+            p999: us(h.value_at_quantile(0.999)),
+            max: us(h.max()),
+        }
+    }
+}
+
+/// Serialises a histogram as V2 + DEFLATE, base64.
+///
+/// # Errors
+/// Serialisation failure (not expected for in-memory buffers).
+pub fn encode_histogram(h: &Histogram<u64>) -> Result<String> {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .map_err(|e| anyhow::anyhow!("serialising histogram: {e:?}"))?;
+    Ok(B64.encode(buf))
+}
+
+/// Reverses [`encode_histogram`].
+///
+/// # Errors
+/// Bad base64 or a corrupt histogram.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>> {
+    let bytes = B64.decode(text).context("histogram is not base64")?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("corrupt histogram: {e:?}"))
+}
+
+impl LoadSummary {
+    /// Summarises a load report.
+    ///
+    /// # Errors
+    /// Histogram serialisation failure.
+    pub fn from_report(report: &LoadReport) -> Result<Self> {
+        let open_loop = match (&report.schedule, &report.service) {
+            (Some(schedule), Some(service)) => Some(OpenLoopSummary {
+                arrival: schedule.arrival,
+                target_rate_rps: schedule.rate,
+                achieved_rate_rps: schedule.achieved_rate(report.elapsed),
+                intended: schedule.intended,
+                sent: schedule.sent,
+                late: schedule.late,
+                late_waiting_for_connection: schedule.late_waiting_for_connection,
+                missed: schedule.missed,
+                late_threshold_us: schedule.late_threshold.as_secs_f64() * 1e6,
+                max_send_lag_us: schedule.max_send_lag.as_secs_f64() * 1e6,
+                service_us: Quantiles::of(service),
+                service_histogram: encode_histogram(service)?,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            requests: report.requests,
+            errors: report.errors.clone(),
+            duration_s: report.elapsed.as_secs_f64(),
+            throughput_rps: report.throughput(),
+            latency_us: Percentiles::of(&report.latency),
+            latency_histogram: encode_histogram(&report.latency)?,
+            latency_quantiles_us: Some(Quantiles::of(&report.latency)),
+            open_loop,
+        })
+    }
 }

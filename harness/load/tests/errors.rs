@@ -1,14 +1,14 @@
 //! Servers that fail: errors are tallied by kind, the run goes on, and every
 //! loop ends on time.
 
-mod load_common;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use blueprint_bench::load::{self, Arrival, LoadSpec, Target};
+use blueprint_load::{self as load, Arrival, LoadSpec, Target};
 use bytes::Bytes;
+use common::{Action, Server};
 use hyper::Method;
-use load_common::{Action, Server};
 
 fn target(server: &Server) -> Target {
     Target::new(&server.url("/"), Method::GET, Bytes::new()).unwrap()

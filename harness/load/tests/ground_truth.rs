@@ -3,15 +3,15 @@
 //! generator must report for them. Tolerances allow a loaded 2-core CI
 //! machine; each assertion still fails if the measurement is wrong.
 
-mod load_common;
+mod common;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use blueprint_bench::load::{self, Arrival, LoadSpec, Target};
+use blueprint_load::{self as load, Arrival, LoadSpec, Target};
 use bytes::Bytes;
+use common::{Action, Server, gap_cv, ms};
 use hyper::Method;
-use load_common::{Action, Server, gap_cv, ms};
 
 fn target(server: &Server) -> Target {
     Target::new(&server.url("/"), Method::GET, Bytes::new()).unwrap()

@@ -1,20 +1,20 @@
 //! Connection modes (keep-alive, a new connection per request, h2c) and the
 //! HdrHistogram interval log.
 
-mod load_common;
+mod common;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use blueprint_bench::load::{self, Arrival, LoadSpec, Target, hdr_log};
+use blueprint_load::{self as load, Arrival, LoadSpec, Target, hdr_log};
 use bytes::Bytes;
+use common::{Action, Server};
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use http_body_util::Full;
 use hyper::{Method, Request, Response, Version};
-use load_common::{Action, Server};
 
 fn target(server: &Server) -> Target {
     Target::new(&server.url("/"), Method::GET, Bytes::new()).unwrap()

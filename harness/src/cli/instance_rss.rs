@@ -18,8 +18,8 @@ use anyhow::{Context, Result, bail};
 use blueprint_runtime_api::{DaprHost, NoDapr, RuntimeConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::runtimes::{self, Availability, HostKind};
 use crate::{go_host, paths};
+use blueprint_host::table::{self as runtimes, Availability, HostKind};
 
 /// `instance-rss`.
 #[derive(Debug, clap::Args)]

@@ -18,11 +18,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use blueprint_runtime_api::command::EXIT_SETUP;
-use blueprint_runtime_api::{CommandRunner, Limits, PreopenDir, RuntimeConfig, WasiCommand};
-use blueprint_runtime_wasmer::Backend;
+use blueprint_runtime_api::{Limits, PreopenDir, RuntimeConfig, WasiCommand};
 
-use crate::runtimes::{self, Availability, HostKind};
 use crate::{go_host, paths};
+use blueprint_host::table::{self as runtimes, Availability, HostKind};
 
 /// `wasi-run`.
 #[derive(Debug, clap::Args)]
@@ -105,7 +104,7 @@ fn run_in_process(args: WasiRunArgs) -> Result<i32> {
             call_timeout: Duration::from_millis(args.timeout_ms),
         },
     };
-    let runner = command_runner(&args.runtime, &config)?;
+    let runner = runtimes::command_runner(&args.runtime, &config)?;
     let mut argv = vec![args.module.display().to_string()];
     argv.extend(args.args);
     let command = WasiCommand {
@@ -130,23 +129,6 @@ fn run_in_process(args: WasiRunArgs) -> Result<i32> {
             Ok(err.exit_code())
         }
     }
-}
-
-/// The adapter as a [`CommandRunner`].
-fn command_runner(name: &str, config: &RuntimeConfig) -> Result<Box<dyn CommandRunner>> {
-    Ok(match name {
-        "wasmtime" => Box::new(blueprint_runtime_wasmtime::WasmtimeRuntime::new(config)?),
-        "wasmer" => Box::new(blueprint_runtime_wasmer::WasmerRuntime::new(
-            config,
-            Backend::Cranelift,
-        )?),
-        "wasmer-singlepass" => Box::new(blueprint_runtime_wasmer::WasmerRuntime::new(
-            config,
-            Backend::Singlepass,
-        )?),
-        "wasmedge" => blueprint_runtime_wasmedge::command_runner(config)?,
-        other => bail!("runtime `{other}` has no in-process command runner"),
-    })
 }
 
 /// Execs the wazero host's `wasi-run` with the same flags (stdio inherited)

@@ -18,64 +18,13 @@ mod zig;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use blueprint_analysis::modes::{FLAVOURS, Flavour};
 pub use vectors::{Case, Expected, VectorFile, known_workloads, load_vectors, vectors_dir};
-
-/// How a module is shaped for the mode that runs it (`workloads/ABI.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Flavour {
-    /// Guest ABI v1 with the typed `dapr` imports (`embedded`, `embedded+cache`).
-    Embedded,
-    /// Guest ABI v1 with the generic outbound `http` import (`standalone-http`).
-    Http,
-    /// An http-wasm guest for daprd's `middleware.http.wasm` (`middleware`).
-    Middleware,
-    /// A WASI command, stdin to stdout, for daprd's `bindings.wasm` (`binding`).
-    Command,
-}
-
-/// Every flavour, in display order.
-pub const FLAVOURS: &[Flavour] = &[
-    Flavour::Embedded,
-    Flavour::Http,
-    Flavour::Middleware,
-    Flavour::Command,
-];
-
-impl Flavour {
-    /// Its name in files and results.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flavour::Embedded => "embedded",
-            Flavour::Http => "http",
-            Flavour::Middleware => "middleware",
-            Flavour::Command => "command",
-        }
-    }
-}
-
-impl fmt::Display for Flavour {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Flavour {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        FLAVOURS
-            .iter()
-            .copied()
-            .find(|f| f.as_str() == s)
-            .with_context(|| format!("unknown flavour `{s}`"))
-    }
-}
 
 /// One module a language build produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -363,7 +312,7 @@ pub fn build_cached(language: &dyn Language, project: &Path, cache: &Path) -> Re
     let modules = language
         .build(project, cache, &out)
         .with_context(|| format!("building the {} guests", language.name()))?;
-    crate::results::write_atomic(&out.join(MANIFEST), &modules)?;
+    blueprint_analysis::results::write_atomic(&out.join(MANIFEST), &modules)?;
     prune_old_builds(&root, &out);
     Ok(modules)
 }

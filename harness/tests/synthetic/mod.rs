@@ -4,19 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use blueprint_bench::load::summary::OpenLoopSummary;
-use blueprint_bench::meter::ProcessUsage;
-use blueprint_bench::results::{
+use blueprint_analysis::results::ProcessUsage;
+use blueprint_analysis::results::{
     CellResult, CellStatus, Environment, LoadSummary, Percentiles, Phases, RunResults, SCHEMA_VERSION,
     ScenarioRecord, SweepPoint, TrialResult, encode_histogram,
 };
-use blueprint_bench::scenario::{CellId, DaprSettings, LoadSettings, Meta};
-use blueprint_bench::sweep::RatePoint;
+use blueprint_analysis::settings::{CellId, DaprSettings, LoadSettings, Meta};
+use blueprint_analysis::sweep::RatePoint;
+use blueprint_load::summary::OpenLoopSummary;
 
 /// A latency histogram (ns) whose median is about `p50_us` and whose 99th
 /// percentile is about `p99_us`.
 fn histogram(p50_us: f64, p99_us: f64) -> String {
-    let mut h = blueprint_bench::load::new_histogram();
+    let mut h = blueprint_load::new_histogram();
     for i in 0..1000u64 {
         let us = if i < 985 {
             p50_us * (0.5 + i as f64 / 985.0)
@@ -45,7 +45,7 @@ fn load(rps: f64, p50_us: f64, p99_us: f64, open: Option<f64>) -> LoadSummary {
         latency_histogram: histogram(p50_us, p99_us),
         latency_quantiles_us: None,
         open_loop: open.map(|rate| OpenLoopSummary {
-            arrival: blueprint_bench::load::Arrival::Poisson,
+            arrival: blueprint_load::Arrival::Poisson,
             target_rate_rps: rate,
             achieved_rate_rps: rate,
             intended: (rate * 5.0) as u64,
@@ -55,7 +55,7 @@ fn load(rps: f64, p50_us: f64, p99_us: f64, open: Option<f64>) -> LoadSummary {
             missed: 0,
             late_threshold_us: 1000.0,
             max_send_lag_us: 10.0,
-            service_us: blueprint_bench::load::summary::Quantiles {
+            service_us: blueprint_load::summary::Quantiles {
                 mean: p50_us * 0.8,
                 p50: p50_us * 0.8,
                 p75: p50_us,
@@ -115,7 +115,7 @@ impl Trial {
                 };
                 SweepPoint {
                     point,
-                    within_knee: blueprint_bench::sweep::passes(&point, floor, self.knee_factor),
+                    within_knee: blueprint_analysis::sweep::passes(&point, floor, self.knee_factor),
                     load: load(rate, p99 / 3.0, p99, Some(rate)),
                 }
             })
@@ -145,7 +145,7 @@ impl Trial {
                 first_call_us: 200.0,
             }),
             dapr_metrics: BTreeMap::new(),
-            knee_rps: blueprint_bench::sweep::knee(&points, self.knee_factor),
+            knee_rps: blueprint_analysis::sweep::knee(&points, self.knee_factor),
             sweep,
             cache_hit_ratio: None,
         }
@@ -172,7 +172,7 @@ pub fn cell(id: CellId, trials: &[Trial]) -> CellResult {
         status: CellStatus::Ok,
         runtime: None,
         module_size_bytes: Some(32 * 1024),
-        summary: blueprint_bench::runner::summarize(&results, 7),
+        summary: blueprint_analysis::results::CellSummary::of(&results, 7),
         trials: results,
     }
 }
@@ -226,6 +226,6 @@ pub fn run(cells: Vec<CellResult>) -> RunResults {
 /// Writes a document to `dir/name.json`.
 pub fn write(dir: &std::path::Path, name: &str, results: &RunResults) -> std::path::PathBuf {
     let path = dir.join(format!("{name}.json"));
-    blueprint_bench::results::write_atomic(&path, results).unwrap();
+    blueprint_analysis::results::write_atomic(&path, results).unwrap();
     path
 }

@@ -1,11 +1,5 @@
-//! The embedded blueprint's host program: a runtime adapter inside a native
-//! HTTP server that daprd calls as its app, with the guests' `dapr` imports
-//! mapped to Dapr gRPC. It is `blueprint-bench host …`, started by the harness
-//! as a child process, and follows `runtimes/HOST.md` like the wazero Go host.
-
-pub mod dapr_grpc;
-pub mod outbound_http;
-pub mod state_cache;
+//! The HTTP server of `runtimes/HOST.md`: routes, request bodies, status
+//! codes, `/info` and `/stats`, one guest call per request.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -27,8 +21,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::net::ensure_loopback;
-use crate::runtimes;
+use blueprint_load::net::ensure_loopback;
+
+use crate::{dapr_grpc, outbound_http, state_cache, table};
 
 /// Largest request body the host accepts.
 const MAX_BODY: usize = 64 << 20;
@@ -182,8 +177,8 @@ pub async fn serve(args: HostArgs) -> Result<()> {
     // `native` serves the Rust workloads compiled into this binary: the
     // floor without Wasm, behind the same server and Dapr client.
     let runtime = match args.runtime.as_str() {
-        crate::modes::NATIVE => None,
-        name => Some(runtimes::create(name, &config)?),
+        table::NATIVE => None,
+        name => Some(table::create(name, &config)?),
     };
     let runtime_handle = tokio::runtime::Handle::current();
     let mut dapr: Arc<dyn DaprHost> = match args.dapr_grpc_port {

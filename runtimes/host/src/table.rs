@@ -1,16 +1,41 @@
-//! The runtimes this build knows, whether each can run here, how to create an
-//! in-process adapter, and how to launch each one's host process. A runtime
-//! that cannot run is listed with the reason and the fix, never left out.
+//! The one runtime table: every runtime this build knows, whether it can run
+//! here, and its constructors. A runtime that cannot run is listed with the
+//! reason and the fix, never left out. The host, `wasi-run`, `list`,
+//! `instance-rss` and scenario validation all read this table; adding a
+//! runtime is one row in [`entries`].
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use blueprint_runtime_api::{Runtime, RuntimeConfig};
+use blueprint_runtime_api::{CommandRunner, Runtime, RuntimeConfig};
 use blueprint_runtime_wasmer::Backend;
 use serde::Serialize;
 
-use crate::{go_host, paths};
+/// The runtime name of the native cells: the workload compiled into the
+/// host, no Wasm (`blueprint-bench host --runtime native`).
+pub const NATIVE: &str = "native";
+
+/// Creates an in-process adapter.
+pub type RuntimeConstructor = fn(&RuntimeConfig) -> Result<Arc<dyn Runtime>>;
+/// Creates an in-process WASI command runner.
+pub type CommandRunnerConstructor = fn(&RuntimeConfig) -> Result<Box<dyn CommandRunner>>;
+
+/// The constructors of a runtime that runs inside this process.
+#[derive(Clone, Copy)]
+pub struct Constructors {
+    /// The adapter behind the guest ABI.
+    pub runtime: RuntimeConstructor,
+    /// The adapter running WASI commands (`wasi-run`, command mode).
+    pub command_runner: CommandRunnerConstructor,
+}
+
+impl std::fmt::Debug for Constructors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Constructors")
+    }
+}
 
 /// Whether a runtime can be used on this machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,32 +78,21 @@ pub struct RuntimeEntry {
     /// Whether it can be used.
     #[serde(flatten)]
     pub availability: Availability,
+    /// How to create it in this process ([`HostKind::InProcess`] only).
+    #[serde(skip)]
+    pub constructors: Option<Constructors>,
 }
 
-/// Every runtime the harness knows, in a stable order.
+/// Every runtime the harness knows, in a stable order: the table.
 pub fn entries() -> Vec<RuntimeEntry> {
-    let in_process = |name, family, version: &str, engine| RuntimeEntry {
+    let in_process = |name, family, version: &str, engine, constructors| RuntimeEntry {
         name,
         family,
         version: Some(version.to_owned()),
         engine,
         host: HostKind::InProcess,
         availability: Availability::Available,
-    };
-    let wazero = RuntimeEntry {
-        name: "wazero",
-        family: "wazero",
-        version: go_host::wazero_version(&paths::project_dir()),
-        engine: "compiler",
-        host: HostKind::GoHost,
-        availability: if go_host::go_available() {
-            Availability::Available
-        } else {
-            Availability::Unavailable {
-                reason: "the wazero host is a Go program and no Go toolchain was found".into(),
-                fix: "install Go 1.26+ (Debian: apt-get install golang)".into(),
-            }
-        },
+        constructors: Some(constructors),
     };
     vec![
         in_process(
@@ -86,31 +100,83 @@ pub fn entries() -> Vec<RuntimeEntry> {
             "wasmtime",
             blueprint_runtime_wasmtime::VERSION,
             "cranelift+pooling",
+            Constructors {
+                runtime: |c| Ok(Arc::new(blueprint_runtime_wasmtime::WasmtimeRuntime::new(c)?)),
+                command_runner: |c| Ok(Box::new(blueprint_runtime_wasmtime::WasmtimeRuntime::new(c)?)),
+            },
         ),
-        in_process("wasmer", "wasmer", blueprint_runtime_wasmer::VERSION, "cranelift"),
+        in_process(
+            "wasmer",
+            "wasmer",
+            blueprint_runtime_wasmer::VERSION,
+            "cranelift",
+            Constructors {
+                runtime: |c| {
+                    Ok(Arc::new(blueprint_runtime_wasmer::WasmerRuntime::new(
+                        c,
+                        Backend::Cranelift,
+                    )?))
+                },
+                command_runner: |c| {
+                    Ok(Box::new(blueprint_runtime_wasmer::WasmerRuntime::new(
+                        c,
+                        Backend::Cranelift,
+                    )?))
+                },
+            },
+        ),
         in_process(
             "wasmer-singlepass",
             "wasmer",
             blueprint_runtime_wasmer::VERSION,
             "singlepass",
+            Constructors {
+                runtime: |c| {
+                    Ok(Arc::new(blueprint_runtime_wasmer::WasmerRuntime::new(
+                        c,
+                        Backend::Singlepass,
+                    )?))
+                },
+                command_runner: |c| {
+                    Ok(Box::new(blueprint_runtime_wasmer::WasmerRuntime::new(
+                        c,
+                        Backend::Singlepass,
+                    )?))
+                },
+            },
         ),
-        wasmedge_entry(),
-        wazero,
-    ]
-}
-
-fn wasmedge_entry() -> RuntimeEntry {
-    RuntimeEntry {
-        name: "wasmedge",
-        family: "wasmedge",
-        version: blueprint_runtime_wasmedge::version(),
-        engine: blueprint_runtime_wasmedge::ENGINE,
-        host: HostKind::InProcess,
-        availability: match blueprint_runtime_wasmedge::availability() {
-            Ok(()) => Availability::Available,
-            Err((reason, fix)) => Availability::Unavailable { reason, fix },
+        RuntimeEntry {
+            name: "wasmedge",
+            family: "wasmedge",
+            version: blueprint_runtime_wasmedge::version(),
+            engine: blueprint_runtime_wasmedge::ENGINE,
+            host: HostKind::InProcess,
+            availability: match blueprint_runtime_wasmedge::availability() {
+                Ok(()) => Availability::Available,
+                Err((reason, fix)) => Availability::Unavailable { reason, fix },
+            },
+            constructors: Some(Constructors {
+                runtime: |c| Ok(blueprint_runtime_wasmedge::create(c)?),
+                command_runner: |c| Ok(blueprint_runtime_wasmedge::command_runner(c)?),
+            }),
         },
-    }
+        RuntimeEntry {
+            name: "wazero",
+            family: "wazero",
+            version: wazero_version(&project_dir()),
+            engine: "compiler",
+            host: HostKind::GoHost,
+            availability: if go_available() {
+                Availability::Available
+            } else {
+                Availability::Unavailable {
+                    reason: "the wazero host is a Go program and no Go toolchain was found".into(),
+                    fix: "install Go 1.26+ (Debian: apt-get install golang)".into(),
+                }
+            },
+            constructors: None,
+        },
+    ]
 }
 
 /// Names of every known runtime.
@@ -130,57 +196,75 @@ pub fn entry(name: &str) -> Result<RuntimeEntry> {
     }
 }
 
+/// The constructors of an available in-process runtime.
+///
+/// # Errors
+/// Unknown, unavailable or out-of-process runtime.
+fn constructors(name: &str) -> Result<Constructors> {
+    let entry = entry(name)?;
+    if let Availability::Unavailable { reason, fix } = &entry.availability {
+        bail!("runtime `{name}` is unavailable: {reason} (fix: {fix})");
+    }
+    match entry.constructors {
+        Some(c) => Ok(c),
+        None => bail!("runtime `{name}` runs in its own host program, not in this process"),
+    }
+}
+
 /// Creates an in-process adapter.
 ///
 /// # Errors
 /// Unknown, unavailable or out-of-process runtime, or an engine configuration
 /// it rejects.
 pub fn create(name: &str, config: &RuntimeConfig) -> Result<Arc<dyn Runtime>> {
-    let entry = entry(name)?;
-    if let Availability::Unavailable { reason, fix } = &entry.availability {
-        bail!("runtime `{name}` is unavailable: {reason} (fix: {fix})");
-    }
-    Ok(match name {
-        "wasmtime" => Arc::new(blueprint_runtime_wasmtime::WasmtimeRuntime::new(config)?),
-        "wasmer" => Arc::new(blueprint_runtime_wasmer::WasmerRuntime::new(
-            config,
-            Backend::Cranelift,
-        )?),
-        "wasmer-singlepass" => Arc::new(blueprint_runtime_wasmer::WasmerRuntime::new(
-            config,
-            Backend::Singlepass,
-        )?),
-        "wasmedge" => blueprint_runtime_wasmedge::create(config)?,
-        other => bail!("runtime `{other}` runs in its own host program, not in this process"),
-    })
+    (constructors(name)?.runtime)(config)
 }
 
-/// The program and leading arguments that start `name`'s host; the contract's
-/// flags (`runtimes/HOST.md`) follow them. Builds the Go host if needed.
+/// Creates an in-process WASI command runner.
 ///
 /// # Errors
-/// Unknown or unavailable runtime, or a failed host build.
-pub fn host_command(
-    name: &str,
-    self_exe: &Path,
-    project: &Path,
-    cache: &Path,
-) -> Result<(PathBuf, Vec<String>)> {
-    if name == crate::modes::NATIVE {
-        return Ok((
-            self_exe.to_owned(),
-            vec!["host".into(), "--runtime".into(), name.into()],
-        ));
-    }
-    let entry = entry(name)?;
-    if let Availability::Unavailable { reason, fix } = &entry.availability {
-        bail!("runtime `{name}` is unavailable: {reason} (fix: {fix})");
-    }
-    Ok(match entry.host {
-        HostKind::InProcess => (
-            self_exe.to_owned(),
-            vec!["host".into(), "--runtime".into(), name.into()],
-        ),
-        HostKind::GoHost => (go_host::build(project, cache)?, Vec::new()),
+/// As [`create`].
+pub fn command_runner(name: &str, config: &RuntimeConfig) -> Result<Box<dyn CommandRunner>> {
+    (constructors(name)?.command_runner)(config)
+}
+
+/// The project checkout: `$BLUEPRINT_PROJECT_DIR`, else the one this crate
+/// was built from (it sits at `runtimes/host/`).
+pub fn project_dir() -> PathBuf {
+    let dir = std::env::var_os("BLUEPRINT_PROJECT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    dir.canonicalize().unwrap_or(dir)
+}
+
+/// The Go module of the wazero host in a checkout.
+pub fn wazero_source_dir(project: &Path) -> PathBuf {
+    project.join("runtimes/wazero")
+}
+
+/// The wazero version the Go host pins (from its `go.mod`), e.g. `1.12.0`.
+pub fn wazero_version(project: &Path) -> Option<String> {
+    let go_mod = std::fs::read_to_string(wazero_source_dir(project).join("go.mod")).ok()?;
+    go_mod
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("github.com/tetratelabs/wazero "))
+        .map(|v| {
+            v.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches('v')
+                .to_owned()
+        })
+}
+
+/// Whether a Go toolchain is on the PATH. Asked once per process: runtime
+/// and language look-ups ask on every cell.
+pub fn go_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        Command::new("go")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success())
     })
 }

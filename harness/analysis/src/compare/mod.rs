@@ -14,15 +14,18 @@
 //!   p < 0.05; fewer can never be called a regression).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::results::{self, CellResult, CellStatus, RunResults, TrialResult};
-use crate::scenario::CellId;
+use crate::settings::CellId;
 use crate::stats::{self, Estimate, RelativeChange};
+
+mod markdown;
+
+pub use markdown::render_markdown;
 
 /// Exit code of `compare` when a regression passed both tests.
 pub const EXIT_REGRESSION: i32 = 3;
@@ -524,199 +527,4 @@ pub fn compare_files(baseline: &Path, candidate: &Path, options: &Options) -> Re
     let base = results::read(baseline)?;
     let cand = results::read(candidate)?;
     Ok(compare(baseline, &base, candidate, &cand, options))
-}
-
-fn fmt_change(c: &Option<RelativeChange>) -> String {
-    match c {
-        Some(c) => format!(
-            "{:+.1}% [{:+.1}, {:+.1}]",
-            c.change * 100.0,
-            c.ci_low * 100.0,
-            c.ci_high * 100.0
-        ),
-        None => "-".into(),
-    }
-}
-
-fn fmt_estimate(metric: Metric, e: &Estimate) -> String {
-    format!("{} (n={})", metric.format(e.median), e.n)
-}
-
-fn table(out: &mut String, rows: &[&Row]) {
-    let _ = writeln!(
-        out,
-        "| cell | rate | metric | baseline | candidate | change [95% CI] | p | verdict |"
-    );
-    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---|");
-    for r in rows {
-        let rate = r.rate_rps.map_or("closed".into(), |x| format!("{x:.0}"));
-        let _ = writeln!(
-            out,
-            "| `{}` | {rate} | {} | {} | {} | {} | {:.3} | {} ({}) |",
-            r.cell,
-            r.metric.name(),
-            fmt_estimate(r.metric, &r.baseline),
-            fmt_estimate(r.metric, &r.candidate),
-            fmt_change(&r.change),
-            r.p_value,
-            r.verdict,
-            r.reason
-        );
-    }
-}
-
-/// Markdown for a CI job summary or a pull-request comment.
-pub fn render_markdown(c: &Comparison) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "## blueprint-bench compare\n");
-    for (name, side) in [("Baseline", &c.baseline), ("Candidate", &c.candidate)] {
-        let _ = writeln!(
-            out,
-            "- {name}: `{}` — scenario `{}`, revision `{}`, {}, {}",
-            side.path.display(),
-            side.scenario,
-            side.git_revision,
-            side.started_at,
-            side.machine
-        );
-    }
-    let thresholds: Vec<String> = c
-        .options
-        .thresholds_pct
-        .iter()
-        .map(|(m, p)| format!("{} {p}%", m.name()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "- Test: Mann-Whitney U over trials, p < {}; noise thresholds: {}\n",
-        c.options.alpha,
-        thresholds.join(", ")
-    );
-    for w in &c.warnings {
-        let _ = writeln!(out, "> **Note:** {w}\n");
-    }
-    let count = |v| c.with_verdict(v).count();
-    let broken = c.status_changes.iter().filter(|s| s.broken).count();
-    let headline = if c.regressed() {
-        format!(
-            "**REGRESSION: {} figure(s) regressed{}** (exit {EXIT_REGRESSION})",
-            count(Verdict::Regressed),
-            if broken > 0 {
-                format!(", {broken} cell(s) failed that the baseline measured")
-            } else {
-                String::new()
-            }
-        )
-    } else {
-        "**No regression.**".to_owned()
-    };
-    let _ = writeln!(
-        out,
-        "{headline} {} improved, {} unchanged, {} inconclusive, of {} compared figures.\n",
-        count(Verdict::Improved),
-        count(Verdict::Unchanged),
-        count(Verdict::Inconclusive),
-        c.rows.len()
-    );
-    for (title, verdict) in [
-        ("Regressions", Verdict::Regressed),
-        ("Improvements", Verdict::Improved),
-        ("Inconclusive", Verdict::Inconclusive),
-    ] {
-        let rows: Vec<&Row> = c.with_verdict(verdict).collect();
-        if !rows.is_empty() {
-            let _ = writeln!(out, "### {title}\n");
-            table(&mut out, &rows);
-            out.push('\n');
-        }
-    }
-    if !c.status_changes.is_empty() {
-        let _ = writeln!(out, "### Cells measured on one side only\n");
-        let _ = writeln!(out, "| cell | baseline | candidate |");
-        let _ = writeln!(out, "|---|---|---|");
-        for s in &c.status_changes {
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {}{} |",
-                s.cell,
-                one_line(&s.baseline),
-                one_line(&s.candidate),
-                if s.broken { " **(regression)**" } else { "" }
-            );
-        }
-        out.push('\n');
-    }
-    for (title, list) in [
-        ("Only in the baseline", &c.only_in_baseline),
-        ("Only in the candidate", &c.only_in_candidate),
-    ] {
-        if !list.is_empty() {
-            let _ = writeln!(out, "### {title}\n");
-            for item in list {
-                let _ = writeln!(out, "- `{item}`");
-            }
-            out.push('\n');
-        }
-    }
-    if !c.rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details><summary>All {} compared figures</summary>\n",
-            c.rows.len()
-        );
-        table(&mut out, &c.rows.iter().collect::<Vec<_>>());
-        let _ = writeln!(out, "\n</details>");
-    }
-    out
-}
-
-/// A status message fit for one table cell.
-fn one_line(text: &str) -> String {
-    let first = text.lines().next().unwrap_or_default().replace('|', "\\|");
-    if first.chars().count() > 120 {
-        format!("{}…", first.chars().take(120).collect::<String>())
-    } else {
-        first
-    }
-}
-
-/// `compare`.
-#[derive(Debug, clap::Args)]
-pub struct CompareArgs {
-    /// The reference results file.
-    pub baseline: PathBuf,
-    /// The results file to judge.
-    pub candidate: PathBuf,
-    /// Noise threshold as METRIC=PERCENT, repeatable (metrics: throughput,
-    /// p50, p99, cpu, rss, knee; defaults 10, 10, 20, 10, 10, 25).
-    #[arg(long = "threshold", value_name = "METRIC=PCT", value_parser = parse_threshold)]
-    pub thresholds: Vec<(Metric, f64)>,
-    /// Significance level of the Mann-Whitney test.
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
-    /// Print JSON instead of Markdown.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Runs `compare`: prints the comparison; exit code [`EXIT_REGRESSION`] on a regression.
-///
-/// # Errors
-/// Unreadable files or a bad significance level.
-pub fn execute(args: CompareArgs) -> Result<i32> {
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        bail!("--alpha must be between 0 and 1, got {}", args.alpha);
-    }
-    let mut options = Options {
-        alpha: args.alpha,
-        ..Options::default()
-    };
-    options.thresholds_pct.extend(args.thresholds);
-    let comparison = compare_files(&args.baseline, &args.candidate, &options)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&comparison)?);
-    } else {
-        print!("{}", render_markdown(&comparison));
-    }
-    Ok(comparison.exit_code())
 }

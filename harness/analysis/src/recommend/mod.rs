@@ -20,19 +20,22 @@
 //! measured cell is listed as not measured — never guessed.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::fmt_us;
-use crate::results::{self, CellResult, CellStatus, RunResults};
+use crate::modes::Mode;
+use crate::results::{CellResult, CellStatus, RunResults};
 use crate::stats;
 
+mod markdown;
+
+pub use markdown::render;
+
 /// What the workload needs from Dapr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Need {
     /// State store reads and writes.
@@ -45,6 +48,21 @@ pub enum Need {
     None,
 }
 
+impl std::str::FromStr for Need {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "state" => Ok(Need::State),
+            "pubsub" => Ok(Need::Pubsub),
+            "bindings" => Ok(Need::Bindings),
+            "none" => Ok(Need::None),
+            _ => Err(format!(
+                "unknown need `{s}`; known: state, pubsub, bindings, none"
+            )),
+        }
+    }
+}
+
 impl std::fmt::Display for Need {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -54,105 +72,6 @@ impl std::fmt::Display for Need {
             Need::None => "nothing from Dapr",
         })
     }
-}
-
-/// What the talk says about a blueprint, and what it can do.
-#[derive(Debug, Clone, Copy)]
-pub struct ModeProfile {
-    /// Mode name as in results files.
-    pub mode: &'static str,
-    /// Whether the guest can reach Dapr's building blocks.
-    pub reaches_dapr: bool,
-    /// Not a Wasm blueprint: the native floor, shown for reference.
-    pub reference: bool,
-    /// Considerations and limitations that apply to any use of it.
-    pub considerations: &'static [&'static str],
-}
-
-/// The known modes, in the order the talk presents them.
-pub const PROFILES: &[ModeProfile] = &[
-    ModeProfile {
-        mode: "middleware",
-        reaches_dapr: false,
-        reference: false,
-        considerations: &[
-            "runs inside daprd's HTTP pipeline (middleware.http.wasm on wazero): no extra process to operate",
-            "no side effects: the guest cannot call Dapr (no state, pub/sub or bindings); pure request/response transforms",
-            "for low and medium rates: it shares daprd's CPU and sits on every request's path",
-            "HTTP only",
-        ],
-    },
-    ModeProfile {
-        mode: "middleware+httppipeline",
-        reaches_dapr: false,
-        reference: false,
-        considerations: &[
-            "the same guest in daprd's httpPipeline: it runs on every call to daprd's HTTP API, not only on requests to the app",
-            "no side effects: the guest cannot call Dapr; pure request/response transforms",
-            "for low and medium rates: it shares daprd's CPU",
-            "HTTP only",
-        ],
-    },
-    ModeProfile {
-        mode: "middleware-baseline",
-        reaches_dapr: false,
-        reference: true,
-        considerations: &[
-            "no Wasm: the middleware cells' echo app behind daprd, to read the middleware's cost as a difference",
-        ],
-    },
-    ModeProfile {
-        mode: "binding",
-        reaches_dapr: false,
-        reference: false,
-        considerations: &[
-            "a fresh WASI instance per call (bindings.wasm on wazero): start-up is paid on every invocation",
-            "stdin in, stdout out: the guest cannot call Dapr",
-            "invoked as an output binding through daprd, not as an app endpoint",
-        ],
-    },
-    ModeProfile {
-        mode: "standalone-http",
-        reaches_dapr: true,
-        reference: false,
-        considerations: &[
-            "a standalone Wasm runtime serving HTTP as the app behind daprd",
-            "HTTP only: the guest speaks Dapr's HTTP API through an outbound-HTTP import",
-            "for high rates, and scalable: replicas scale like any app",
-        ],
-    },
-    ModeProfile {
-        mode: "embedded",
-        reaches_dapr: true,
-        reference: false,
-        considerations: &[
-            "highest throughput of the Wasm blueprints: typed host functions over one persistent gRPC channel to daprd",
-            "more development effort: a native host program per runtime, and the guest ABI to maintain",
-        ],
-    },
-    ModeProfile {
-        mode: "embedded+cache",
-        reaches_dapr: true,
-        reference: false,
-        considerations: &[
-            "as embedded, with a local cache in front of Dapr state: fewer round trips to daprd",
-            "cached reads can be stale; its figures depend on the workload's hit rate",
-            "more development effort: a native host program per runtime, and the guest ABI to maintain",
-        ],
-    },
-    ModeProfile {
-        mode: "native",
-        reaches_dapr: true,
-        reference: true,
-        considerations: &[
-            "no Wasm: the same logic compiled into the host; the floor the blueprints are measured against, without Wasm's isolation and portability",
-        ],
-    },
-];
-
-/// The profile of a mode, if it is a known one.
-pub fn profile(mode: &str) -> Option<&'static ModeProfile> {
-    PROFILES.iter().find(|p| p.mode == mode)
 }
 
 /// What the user asked for.
@@ -428,7 +347,7 @@ pub fn recommend(
             workloads.join(", ")
         );
     }
-    let mut modes: Vec<String> = PROFILES.iter().map(|p| p.mode.to_owned()).collect();
+    let mut modes: Vec<String> = Mode::names().into_iter().map(str::to_owned).collect();
     for c in &results.cells {
         if !modes.contains(&c.id.mode) {
             modes.push(c.id.mode.clone());
@@ -447,7 +366,7 @@ pub fn recommend(
     };
     let mut qualifying: Vec<(String, Vec<Figures>, Vec<String>)> = Vec::new();
     for mode in modes {
-        let prof = profile(&mode);
+        let prof = mode.parse::<Mode>().ok().map(Mode::row);
         let cells: Vec<&CellResult> = results
             .cells
             .iter()
@@ -518,7 +437,10 @@ pub fn recommend(
         let best = pass.remove(0);
         out.ranked.push(Ranked {
             rank: i + 1,
-            considerations: profile(&mode)
+            considerations: mode
+                .parse::<Mode>()
+                .ok()
+                .map(Mode::row)
                 .map(|p| p.considerations.iter().map(|s| (*s).to_owned()).collect())
                 .unwrap_or_else(|| vec!["no considerations known for this mode".into()]),
             mode,
@@ -533,191 +455,11 @@ pub fn recommend(
     Ok(out)
 }
 
-fn first_line(text: &str) -> String {
+pub(crate) fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     if line.chars().count() > 120 {
         format!("{}…", line.chars().take(120).collect::<String>())
     } else {
         line.to_owned()
     }
-}
-
-fn describe(out: &mut String, f: &Figures, rate: f64) {
-    let headroom = if rate > 0.0 {
-        format!(" ({:.1}× the rate)", f.capacity_rps / rate)
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        out,
-        "     capacity: {:.0} req/s{headroom}, {}",
-        f.capacity_rps, f.capacity_source
-    );
-    let _ = writeln!(
-        out,
-        "     p99: {}, {}",
-        f.p99_us.map_or("-".into(), fmt_us),
-        f.p99_source
-    );
-    let _ = writeln!(
-        out,
-        "     CPU per request (closed loop): {}; closed-loop throughput {:.0} req/s; {} trial(s)",
-        f.cpu_per_request_us
-            .map_or("not measured".into(), |c| format!("{c:.0} µs")),
-        f.throughput_rps,
-        f.trials
-    );
-}
-
-/// The answer as text.
-pub fn render(r: &Recommendation) -> String {
-    let req = &r.requirements;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Blueprints for `{}` at {:.0} req/s with p99 ≤ {}{}{}{}",
-        r.workload,
-        req.rate_rps,
-        fmt_us(req.p99_budget_us),
-        if req.needs.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ", needing {}",
-                req.needs
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            )
-        },
-        req.language
-            .as_ref()
-            .map_or(String::new(), |l| format!(", in {l}")),
-        req.cpu_budget_us
-            .map_or(String::new(), |c| format!(", CPU ≤ {c:.0} µs/req"))
-    );
-    let _ = writeln!(
-        out,
-        "From {} (revision {}); {}.\n",
-        r.results.display(),
-        r.git_revision,
-        r.ranking_rule
-    );
-    if r.ranked.is_empty() {
-        let _ = writeln!(
-            out,
-            "No blueprint meets these requirements with the measured figures.\n"
-        );
-    }
-    for ranked in &r.ranked {
-        let _ = writeln!(
-            out,
-            "{}. {} — {}/{}",
-            ranked.rank, ranked.mode, ranked.best.runtime, ranked.best.language
-        );
-        describe(&mut out, &ranked.best, req.rate_rps);
-        if !ranked.also_qualifying.is_empty() {
-            let _ = writeln!(out, "     also qualifying: {}", ranked.also_qualifying.join(", "));
-        }
-        for reason in &ranked.not_qualifying {
-            let _ = writeln!(out, "     not qualifying: {reason}");
-        }
-        for c in &ranked.considerations {
-            let _ = writeln!(out, "     · {c}");
-        }
-        out.push('\n');
-    }
-    for (title, list) in [("Excluded", &r.excluded), ("Not measured", &r.not_measured)] {
-        if list.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "{title}:");
-        for e in list {
-            let _ = writeln!(out, "  - {}:", e.mode);
-            for reason in &e.reasons {
-                let _ = writeln!(out, "      {reason}");
-            }
-        }
-        out.push('\n');
-    }
-    match &r.reference {
-        Some(f) => {
-            let _ = writeln!(
-                out,
-                "Reference, not ranked (no Wasm): native — {}/{}",
-                f.runtime, f.language
-            );
-            describe(&mut out, f, req.rate_rps);
-        }
-        None => {
-            let _ = writeln!(out, "Reference (no Wasm): native not measured in this file.");
-        }
-    }
-    out
-}
-
-/// `recommend`.
-#[derive(Debug, clap::Args)]
-pub struct RecommendArgs {
-    /// The results file whose figures decide.
-    pub results: PathBuf,
-    /// Sustained rate the blueprint must serve, requests per second.
-    #[arg(long)]
-    pub rate: f64,
-    /// Largest acceptable p99 latency, e.g. "10ms".
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub p99_budget: Duration,
-    /// What the workload needs from Dapr (repeatable).
-    #[arg(long, value_enum, default_value = "none")]
-    pub needs: Vec<Need>,
-    /// Only consider this guest language.
-    #[arg(long)]
-    pub language: Option<String>,
-    /// Largest acceptable CPU per request, microseconds.
-    #[arg(long, value_name = "US_PER_REQ")]
-    pub cpu_budget: Option<f64>,
-    /// The workload whose cells decide (default: the only one in the file,
-    /// else `counter` for --needs state and `noop` for none).
-    #[arg(long)]
-    pub workload: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Runs `recommend`.
-///
-/// # Errors
-/// Bad requirements, unreadable results, or an unknown workload.
-pub fn execute(args: RecommendArgs) -> Result<i32> {
-    if !(args.rate.is_finite() && args.rate > 0.0) {
-        bail!(
-            "--rate must be a positive number of requests per second, got {}",
-            args.rate
-        );
-    }
-    if args.p99_budget.is_zero() {
-        bail!("--p99-budget must be more than zero");
-    }
-    if let Some(c) = args.cpu_budget
-        && !(c.is_finite() && c > 0.0)
-    {
-        bail!("--cpu-budget must be a positive number of microseconds, got {c}");
-    }
-    let results = results::read(&args.results)?;
-    let req = Requirements {
-        rate_rps: args.rate,
-        p99_budget_us: args.p99_budget.as_secs_f64() * 1e6,
-        needs: args.needs,
-        language: args.language,
-        cpu_budget_us: args.cpu_budget,
-    };
-    let rec = recommend(&args.results, &results, args.workload.as_deref(), &req)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rec)?);
-    } else {
-        print!("{}", render(&rec));
-    }
-    Ok(0)
 }

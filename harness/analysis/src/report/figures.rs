@@ -504,7 +504,7 @@ mod tests {
 
     #[test]
     fn spectrum_points_climb_towards_the_tail() {
-        let mut h = crate::load::new_histogram();
+        let mut h = blueprint_load::new_histogram();
         for i in 1..=10_000u64 {
             h.record(i * 1_000).unwrap();
         }

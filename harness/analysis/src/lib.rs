@@ -1,0 +1,25 @@
+//! blueprint-analysis: the results document and everything that reads it
+//! back. Saved results re-analyse here without engines, daprd or an async
+//! runtime (`cargo tree -p blueprint-analysis` has none of them).
+//!
+//! Layout, from data to verdicts:
+//! - [`settings`], [`modes`]: what a scenario asked for and what each
+//!   integration mode is (the one mode table).
+//! - [`results`]: the versioned results document, written atomically.
+//! - [`stats`]: medians, intervals, tests: pure math on samples.
+//! - [`sweep`]: rate sweeps and the knee.
+//! - [`compare`]: baseline vs candidate, a verdict per cell and figure.
+//! - [`recommend`]: blueprints ranked for stated requirements.
+//! - [`report`], [`table`]: Markdown, HTML with SVG charts, the terminal table.
+//! - [`baseline`]: validating and promoting stored baselines.
+
+pub mod baseline;
+pub mod compare;
+pub mod modes;
+pub mod recommend;
+pub mod report;
+pub mod results;
+pub mod settings;
+pub mod stats;
+pub mod sweep;
+pub mod table;

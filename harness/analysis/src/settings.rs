@@ -1,0 +1,249 @@
+//! The scenario's settings as a results file records them: `[scenario]`,
+//! `[load]`, `[dapr]`, and the id of each cell. Parsing and validating a
+//! scenario file is orchestration's job; these are the data both sides share.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use blueprint_load::Arrival;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::sweep::Ramp;
+
+/// `[scenario]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Short name, used in result file names.
+    pub name: String,
+    /// What the scenario is for.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of the shuffled cell order (default: drawn, and recorded in the results).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// `[load]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSettings {
+    /// Concurrent connections (closed loop).
+    pub connections: usize,
+    /// Excluded warm-up before measuring.
+    #[serde(with = "human_duration")]
+    pub warmup: Duration,
+    /// Measured window.
+    #[serde(with = "human_duration")]
+    pub duration: Duration,
+    /// Stop the measured window after this many requests.
+    #[serde(default)]
+    pub max_requests: Option<u64>,
+    /// Time limit per request.
+    #[serde(with = "human_duration", default = "default_timeout")]
+    pub timeout: Duration,
+    /// Independent trials per cell, each with fresh processes.
+    #[serde(default = "default_trials")]
+    pub trials: usize,
+    /// Open-loop rates to sweep after the closed-loop window, requests/s.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<f64>,
+    /// Instead of `rates`: an automatic geometric ramp that stops at the first
+    /// rate past the knee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<Ramp>,
+    /// Arrival process of the open loop.
+    #[serde(default = "default_arrival")]
+    pub arrival: Arrival,
+    /// Most requests in flight in the open loop.
+    #[serde(default = "default_open_connections")]
+    pub open_connections: usize,
+    /// A rate is within the knee while its p99 stays within this factor of
+    /// the lowest rate's p99.
+    #[serde(default = "default_knee_factor")]
+    pub knee_factor: f64,
+}
+
+fn default_arrival() -> Arrival {
+    Arrival::Fixed
+}
+
+fn default_open_connections() -> usize {
+    64
+}
+
+fn default_knee_factor() -> f64 {
+    3.0
+}
+
+fn default_trials() -> usize {
+    1
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        Self {
+            connections: 4,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_secs(5),
+            max_requests: None,
+            timeout: default_timeout(),
+            trials: default_trials(),
+            rates: Vec::new(),
+            ramp: None,
+            arrival: default_arrival(),
+            open_connections: default_open_connections(),
+            knee_factor: default_knee_factor(),
+        }
+    }
+}
+
+/// `[dapr]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DaprSettings {
+    /// Backing store of `statestore` when `[matrix] stores` is not given.
+    #[serde(default)]
+    pub state_store: StateStoreKind,
+    /// Where daprd loads the Wasm of `middleware` and `binding` cells from:
+    /// `file` (a `file://` URL) or `http` (served by the harness on loopback).
+    #[serde(default)]
+    pub wasm_source: WasmSource,
+    /// `embedded+cache`: how long a cached state entry lives.
+    #[serde(with = "human_duration", default = "default_cache_ttl")]
+    pub cache_ttl: Duration,
+    /// `embedded+cache`: most keys cached.
+    #[serde(default = "default_cache_entries")]
+    pub cache_entries: usize,
+}
+
+impl Default for DaprSettings {
+    fn default() -> Self {
+        Self {
+            state_store: StateStoreKind::default(),
+            wasm_source: WasmSource::default(),
+            cache_ttl: default_cache_ttl(),
+            cache_entries: default_cache_entries(),
+        }
+    }
+}
+
+fn default_cache_ttl() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_cache_entries() -> usize {
+    10_000
+}
+
+/// How daprd gets a Wasm module (daprd has no OCI source).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum WasmSource {
+    /// `url: file://…`.
+    #[default]
+    File,
+    /// `url: http://127.0.0.1:<port>/…`, served by the harness.
+    Http,
+}
+
+/// Which state store backs `statestore`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateStoreKind {
+    /// `state.in-memory`: the embedded default, nothing to install.
+    #[default]
+    InMemory,
+    /// `state.sqlite`: a file in the run folder.
+    Sqlite,
+    /// `state.redis` (and `pubsub.redis`) on a `redis-server` the harness
+    /// starts on a free loopback port.
+    Redis,
+}
+
+impl StateStoreKind {
+    /// Every kind's name.
+    pub const NAMES: &[&str] = &["in-memory", "sqlite", "redis"];
+}
+
+impl std::str::FromStr for StateStoreKind {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "in-memory" => Ok(Self::InMemory),
+            "sqlite" => Ok(Self::Sqlite),
+            "redis" => Ok(Self::Redis),
+            _ => bail!("unknown state store `{s}`; known: {}", Self::NAMES.join(", ")),
+        }
+    }
+}
+
+impl std::fmt::Display for StateStoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StateStoreKind::InMemory => "in-memory",
+            StateStoreKind::Sqlite => "sqlite",
+            StateStoreKind::Redis => "redis",
+        })
+    }
+}
+
+/// One combination to measure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CellId {
+    /// Workload.
+    pub workload: String,
+    /// Integration mode.
+    pub mode: String,
+    /// Runtime.
+    pub runtime: String,
+    /// Guest language.
+    pub language: String,
+    /// daprd → app protocol.
+    pub protocol: String,
+    /// State store.
+    pub store: String,
+    /// How load reaches the workload: `dapr` or `direct`.
+    #[serde(default = "dapr_trigger")]
+    pub trigger: String,
+}
+
+fn dapr_trigger() -> String {
+    "dapr".into()
+}
+
+impl std::fmt::Display for CellId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}/{}/{}",
+            self.workload, self.mode, self.runtime, self.language, self.protocol, self.store, self.trigger
+        )
+    }
+}
+
+/// Serde for durations written as `"500ms"`, `"3s"`, `"1m"`.
+mod human_duration {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        let value = humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration ({e}); write e.g. \"500ms\" or \"3s\""
+            ))
+        })?;
+        if value > Duration::from_secs(24 * 3600) {
+            return Err(serde::de::Error::custom(format!("`{text}` is longer than a day")));
+        }
+        Ok(value)
+    }
+}

@@ -1,0 +1,58 @@
+//! `blueprint-bench conformance`: golden vectors through a real daprd.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use super::interruptible;
+use crate::{conformance, daprd, paths};
+
+/// `conformance`.
+#[derive(Debug, clap::Args)]
+pub struct ConformanceArgs {
+    /// Only this runtime.
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Only this mode (embedded, embedded+cache, standalone-http, middleware, binding, native).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// A daprd binary to use instead of building one.
+    #[arg(long, env = "DAPRD")]
+    pub daprd: Option<PathBuf>,
+}
+
+/// Runs `conformance`; exit code 1 when a cell failed.
+///
+/// # Errors
+/// No daprd, or a failure that stops every cell.
+pub async fn execute(args: ConformanceArgs) -> Result<i32> {
+    let project = paths::project_dir();
+    let daprd = daprd::resolve(args.daprd.as_deref())?;
+    let work = tempfile::Builder::new()
+        .prefix("blueprint-conformance-")
+        .tempdir()?;
+    let ctx = conformance::ConformanceContext {
+        daprd,
+        self_exe: std::env::current_exe().context("locating the blueprint-bench binary")?,
+        project,
+        cache: paths::cache_dir(),
+    };
+    let filter = conformance::Filter {
+        runtime: args.runtime.clone(),
+        mode: args.mode.clone(),
+    };
+    let cells = interruptible(conformance::run_all(&ctx, &filter, work.path())).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&cells)?);
+    } else {
+        print!("{}", conformance::render(&cells));
+    }
+    Ok(if cells.iter().any(|c| c.status == "fail") {
+        1
+    } else {
+        0
+    })
+}

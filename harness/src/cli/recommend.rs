@@ -1,0 +1,74 @@
+//! `blueprint-bench recommend`: rank blueprints for stated requirements from
+//! a results file's measured figures.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use blueprint_analysis::recommend::{Need, Requirements, recommend, render};
+use blueprint_analysis::results;
+
+/// `recommend`.
+#[derive(Debug, clap::Args)]
+pub struct RecommendArgs {
+    /// The results file whose figures decide.
+    pub results: PathBuf,
+    /// Sustained rate the blueprint must serve, requests per second.
+    #[arg(long)]
+    pub rate: f64,
+    /// Largest acceptable p99 latency, e.g. "10ms".
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub p99_budget: Duration,
+    /// What the workload needs from Dapr (repeatable).
+    #[arg(long, default_value = "none")]
+    pub needs: Vec<Need>,
+    /// Only consider this guest language.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Largest acceptable CPU per request, microseconds.
+    #[arg(long, value_name = "US_PER_REQ")]
+    pub cpu_budget: Option<f64>,
+    /// The workload whose cells decide (default: the only one in the file,
+    /// else `counter` for --needs state and `noop` for none).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `recommend`.
+///
+/// # Errors
+/// Bad requirements, unreadable results, or an unknown workload.
+pub fn execute(args: RecommendArgs) -> Result<i32> {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        bail!(
+            "--rate must be a positive number of requests per second, got {}",
+            args.rate
+        );
+    }
+    if args.p99_budget.is_zero() {
+        bail!("--p99-budget must be more than zero");
+    }
+    if let Some(c) = args.cpu_budget
+        && !(c.is_finite() && c > 0.0)
+    {
+        bail!("--cpu-budget must be a positive number of microseconds, got {c}");
+    }
+    let results = results::read(&args.results)?;
+    let req = Requirements {
+        rate_rps: args.rate,
+        p99_budget_us: args.p99_budget.as_secs_f64() * 1e6,
+        needs: args.needs,
+        language: args.language,
+        cpu_budget_us: args.cpu_budget,
+    };
+    let rec = recommend(&args.results, &results, args.workload.as_deref(), &req)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rec)?);
+    } else {
+        print!("{}", render(&rec));
+    }
+    Ok(0)
+}
