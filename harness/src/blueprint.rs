@@ -59,20 +59,18 @@ pub struct Resolved {
     pub module: Option<PathBuf>,
 }
 
-/// Works out what `cell` needs, or why it cannot run here.
+/// Why `cell` cannot run here, from what is known before anything is built:
+/// the mode against the workload and trigger, the store, the runtime and
+/// the native floor. `None` when nothing rules it out.
 ///
 /// # Errors
 /// A cell naming an unknown mode, trigger or store (the scenario checks
 /// those first), or unreadable vectors.
-pub fn resolve(
-    project: &Path,
-    cell: &CellId,
-    catalog: &Catalog,
-) -> Result<std::result::Result<Resolved, CellStatus>> {
+pub fn ruled_out(project: &Path, cell: &CellId) -> Result<Option<CellStatus>> {
     let mode: Mode = cell.mode.parse()?;
     let trigger: Trigger = cell.trigger.parse()?;
     let store: StateStoreKind = cell.store.parse()?;
-    let not_applicable = |reason: String| Ok(Err(CellStatus::NotApplicable { reason }));
+    let not_applicable = |reason: String| Ok(Some(CellStatus::NotApplicable { reason }));
     let vectors = workloads::load_vectors(project, &cell.workload)?;
     if mode.pure_only() && !vectors.pure {
         return not_applicable(format!(
@@ -89,14 +87,14 @@ pub fn resolve(
     if store == StateStoreKind::Redis
         && let Err(err) = crate::redis::find()
     {
-        return Ok(Err(CellStatus::Unavailable {
+        return Ok(Some(CellStatus::Unavailable {
             reason: err.to_string(),
         }));
     }
     if mode.has_workload_host() && mode != Mode::Native {
         let entry = runtimes::entry(&cell.runtime)?;
         if let runtimes::Availability::Unavailable { reason, fix } = entry.availability {
-            return Ok(Err(CellStatus::Unavailable {
+            return Ok(Some(CellStatus::Unavailable {
                 reason: format!("{reason} (fix: {fix})"),
             }));
         }
@@ -112,6 +110,25 @@ pub fn resolve(
             return not_applicable(format!("no native build of `{}` is linked in", cell.workload));
         }
     }
+    Ok(None)
+}
+
+/// Works out what `cell` needs, or why it cannot run here.
+///
+/// # Errors
+/// As [`ruled_out`].
+pub fn resolve(
+    project: &Path,
+    cell: &CellId,
+    catalog: &Catalog,
+) -> Result<std::result::Result<Resolved, CellStatus>> {
+    if let Some(status) = ruled_out(project, cell)? {
+        return Ok(Err(status));
+    }
+    let mode: Mode = cell.mode.parse()?;
+    let trigger: Trigger = cell.trigger.parse()?;
+    let store: StateStoreKind = cell.store.parse()?;
+    let not_applicable = |reason: String| Ok(Err(CellStatus::NotApplicable { reason }));
     let module = match mode.flavour() {
         None => None,
         Some(flavour) => match catalog.lookup(&cell.language, &cell.workload, flavour) {

@@ -49,6 +49,74 @@ pub fn resolve(explicit: Option<&Path>) -> Result<Daprd> {
     describe(&path, "built")
 }
 
+/// What `resolve` would do, found out in milliseconds: nothing is built.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Plan {
+    /// A daprd that runs (given, installed by `dapr init`, or built before).
+    Ready(Daprd),
+    /// To be built from `dapr/` (Go is here).
+    Build {
+        /// The pinned Dapr version.
+        version: String,
+    },
+    /// Neither found nor buildable: every cell needs it, so nothing can run.
+    Missing {
+        /// Why.
+        reason: String,
+        /// What to do.
+        fix: String,
+    },
+}
+
+/// Finds daprd without building it.
+pub fn plan(explicit: Option<&Path>) -> Plan {
+    if let Some(path) = explicit {
+        return match describe(path, "flag") {
+            Ok(d) => Plan::Ready(d),
+            Err(err) => Plan::Missing {
+                reason: format!("{err:#}"),
+                fix: "point --daprd / $DAPRD at a daprd that runs, or unset it to build one".into(),
+            },
+        };
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let installed = PathBuf::from(home).join(".dapr/bin/daprd");
+        if installed.is_file()
+            && let Ok(d) = describe(&installed, "dapr-init")
+        {
+            return Plan::Ready(d);
+        }
+    }
+    let wrapper = paths::project_dir().join("dapr");
+    let version = pinned_version(&wrapper).unwrap_or_else(|_| "?".into());
+    if let Ok(bin) = built_path(&wrapper, &paths::cache_dir())
+        && bin.is_file()
+        && let Ok(d) = describe(&bin, "built")
+    {
+        return Plan::Ready(d);
+    }
+    if crate::go_host::go_available() {
+        Plan::Build { version }
+    } else {
+        Plan::Missing {
+            reason: "daprd is not installed and Go is not available to build it".into(),
+            fix: "install Go 1.26+ (Debian: `apt-get install golang`), or point --daprd / $DAPRD at a \
+                  daprd binary (`dapr init` installs one in ~/.dapr/bin)"
+                .into(),
+        }
+    }
+}
+
+/// Where the build of `wrapper` goes in `cache` (whether or not it is there).
+fn built_path(wrapper: &Path, cache: &Path) -> Result<PathBuf> {
+    let version = pinned_version(wrapper)?;
+    Ok(cache
+        .join("daprd")
+        .join(format!("{version}-{}", source_key(wrapper)?))
+        .join("daprd"))
+}
+
 fn describe(path: &Path, source: &str) -> Result<Daprd> {
     let out = Command::new(path)
         .arg("--version")
@@ -103,10 +171,8 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 /// Go missing, a module download or compile failure.
 pub fn build(wrapper: &Path, cache: &Path) -> Result<PathBuf> {
     let version = pinned_version(wrapper)?;
-    let out_dir = cache
-        .join("daprd")
-        .join(format!("{version}-{}", source_key(wrapper)?));
-    let bin = out_dir.join("daprd");
+    let bin = built_path(wrapper, cache)?;
+    let out_dir = bin.parent().context("daprd build folder")?.to_owned();
     if bin.is_file() {
         return Ok(bin);
     }

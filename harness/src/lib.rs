@@ -36,6 +36,7 @@ pub mod http;
 pub mod meter;
 pub mod module_server;
 pub mod paths;
+pub mod preflight;
 pub mod process;
 pub mod progress;
 pub mod redis;

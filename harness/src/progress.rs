@@ -5,10 +5,18 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 fn interactive() -> bool {
     std::io::stderr().is_terminal()
+}
+
+/// Every bar of this process draws through one `MultiProgress`, so work that
+/// runs side by side (daprd's build next to the guests') shows one line each
+/// instead of overwriting the other's.
+fn add(bar: ProgressBar) -> ProgressBar {
+    static MULTI: std::sync::OnceLock<MultiProgress> = std::sync::OnceLock::new();
+    MULTI.get_or_init(MultiProgress::new).add(bar)
 }
 
 /// A spinner with a message, ticking until `finish_and_clear`.
@@ -18,7 +26,7 @@ pub fn spinner(message: impl Into<String>) -> ProgressBar {
         eprintln!("… {message}");
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new_spinner();
+    let bar = add(ProgressBar::new_spinner());
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -35,7 +43,7 @@ pub fn bar(len: u64, message: impl Into<String>) -> ProgressBar {
         eprintln!("… {message} ({len} steps)");
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(len);
+    let bar = add(ProgressBar::new(len));
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

@@ -37,11 +37,14 @@ use crate::{dapr_metrics, environment, workloads};
 /// Runs every cell of `plan`, writing `results_path` after each trial.
 ///
 /// # Errors
-/// Only failures that stop the whole run: building the guests, writing results.
-pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<RunResults> {
+/// Only failures that stop the whole run: writing results.
+pub async fn run(
+    ctx: &RunContext,
+    plan: &Plan,
+    catalog: &workloads::Catalog,
+    results_path: &Path,
+) -> Result<RunResults> {
     let started = chrono::Utc::now();
-    let languages: Vec<&str> = plan.cells.iter().map(|c| c.language.as_str()).collect();
-    let catalog = workloads::build_languages(&ctx.project, &ctx.cache, &languages)?;
     let mut environment = environment::fingerprint(&ctx.project);
     environment.daprd = Some(ctx.daprd.clone());
     for entry in runtimes::entries() {
@@ -87,7 +90,7 @@ pub async fn run(ctx: &RunContext, plan: &Plan, results_path: &Path) -> Result<R
             format!("{}/{}: {cell} trial {}", position + 1, order.len(), trial + 1),
         );
         let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
-        match run_trial(ctx, plan, cell, &catalog, &dir).await {
+        match run_trial(ctx, plan, cell, catalog, &dir).await {
             Ok(TrialOutcome::Measured(measured)) => {
                 result.runtime = Some(measured.runtime.clone());
                 result.module_size_bytes = measured.module_size_bytes;

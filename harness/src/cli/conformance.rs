@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::interruptible;
-use crate::{conformance, daprd, paths};
+use crate::{conformance, daprd, paths, preflight};
 
 /// `conformance`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +30,9 @@ pub struct ConformanceArgs {
 /// No daprd, or a failure that stops every cell.
 pub async fn execute(args: ConformanceArgs) -> Result<i32> {
     let project = paths::project_dir();
+    // Check in seconds what every cell needs before building daprd.
+    let pre = preflight::check(&project, &paths::cache_dir(), args.daprd.as_deref(), &["rust"]);
+    pre.require_daprd()?;
     let daprd = daprd::resolve(args.daprd.as_deref())?;
     let work = tempfile::Builder::new()
         .prefix("blueprint-conformance-")

@@ -9,6 +9,7 @@ pub mod build;
 pub mod compare;
 pub mod conformance;
 pub mod daprd;
+pub mod doctor;
 pub mod instance_rss;
 pub mod list;
 pub mod recommend;
@@ -38,6 +39,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Find or build daprd and print its path and version.
     Daprd(daprd::DaprdArgs),
+    /// Check what this machine has for a run (daprd, toolchains, runtimes, redis), with fixes.
+    Doctor(doctor::DoctorArgs),
     /// Serve workloads as a Dapr app on a runtime (the embedded blueprint's host; see runtimes/HOST.md).
     Host(Box<blueprint_host::HostArgs>),
     /// Drive a loopback HTTP endpoint (closed or open loop) and print latency and throughput.
@@ -71,6 +74,7 @@ impl Command {
             Command::List(args) => list::execute(args),
             Command::Build(args) => build::execute(args),
             Command::Daprd(args) => daprd::execute(args),
+            Command::Doctor(args) => doctor::execute(args),
             Command::Host(args) => blueprint_host::serve(*args).await.map(|()| 0),
             Command::Load(args) => blueprint_load::cli::execute(*args).await,
             Command::Echo(args) => crate::echo::serve(args).await.map(|()| 0),

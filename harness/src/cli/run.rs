@@ -8,7 +8,7 @@ use blueprint_host::table as runtimes;
 
 use super::interruptible;
 use crate::blueprint::RunContext;
-use crate::{daprd, paths, runner, scenario, workloads};
+use crate::{daprd, paths, preflight, runner, scenario, workloads};
 
 /// `run`.
 #[derive(Debug, clap::Args)]
@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// A daprd binary to use instead of building one.
     #[arg(long, env = "DAPRD")]
     pub daprd: Option<PathBuf>,
+    /// Print the plan (cells, what will be built, the estimate) and stop.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 /// Runs `run`; exit code 1 when a cell failed.
@@ -35,7 +38,16 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
     let workloads = workloads::known_workloads(&project)?;
     // Validate before building or starting anything.
     let plan = scenario::load(&args.scenario, &workloads, &runtimes::names())?;
-    let daprd = daprd::resolve(args.daprd.as_deref())?;
+    let cache = paths::cache_dir();
+    let languages: Vec<&str> = plan.cells.iter().map(|c| c.language.as_str()).collect();
+    let pre = preflight::check(&project, &cache, args.daprd.as_deref(), &languages);
+    let cells = preflight::cells(&project, &plan, &pre)?;
+    eprint!("{}", preflight::render_plan(&plan, &cells, &pre));
+    pre.require_daprd()?;
+    if args.plan {
+        return Ok(0);
+    }
+    let (daprd, catalog) = prepare(&project, &cache, args.daprd.as_deref(), &cells)?;
     let started = chrono::Utc::now();
     let out = args
         .out
@@ -43,12 +55,12 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
     let work_dir = out.with_extension("d");
     let ctx = RunContext {
         project,
-        cache: paths::cache_dir(),
+        cache,
         daprd,
         host_program: std::env::current_exe().context("locating the blueprint-bench binary")?,
         work_dir,
     };
-    let results = interruptible(runner::run(&ctx, &plan, &out)).await?;
+    let results = interruptible(runner::run(&ctx, &plan, &catalog, &out)).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
@@ -60,4 +72,28 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
         .iter()
         .any(|c| matches!(c.status, results::CellStatus::Failed { .. }));
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Builds what the cells to run need: daprd (when it has to be built) in a
+/// thread of its own while the guests build, so the cold path pays for the
+/// longer of the two rather than both.
+///
+/// # Errors
+/// daprd or a guest build failed.
+pub fn prepare(
+    project: &std::path::Path,
+    cache: &std::path::Path,
+    explicit_daprd: Option<&std::path::Path>,
+    cells: &preflight::CellPlan,
+) -> Result<(daprd::Daprd, workloads::Catalog)> {
+    let mut languages: Vec<&str> = cells.to_run.iter().map(|c| c.language.as_str()).collect();
+    languages.sort_unstable();
+    languages.dedup();
+    let explicit = explicit_daprd.map(std::path::Path::to_owned);
+    let daprd = std::thread::spawn(move || daprd::resolve(explicit.as_deref()));
+    let catalog = workloads::build_languages(project, cache, &languages);
+    let daprd = daprd
+        .join()
+        .map_err(|_| anyhow::anyhow!("the daprd build thread panicked"))??;
+    Ok((daprd, catalog?))
 }

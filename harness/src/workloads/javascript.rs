@@ -79,6 +79,10 @@ impl Language for JavaScript {
         Self::c_tools().map(|_| ())
     }
 
+    fn rust_targets(&self) -> &'static [&'static str] {
+        &[EMBEDDED_TARGET, COMMAND_TARGET]
+    }
+
     fn build(&self, project: &Path, cache: &Path, out: &Path) -> Result<Vec<BuiltModule>> {
         let tools = Self::c_tools().map_err(|m| anyhow::anyhow!("{m}"))?;
         let src = project.join("workloads/javascript");

@@ -12,6 +12,7 @@ mod go;
 mod javascript;
 mod python;
 mod rust;
+pub mod rustup;
 mod vectors;
 mod zig;
 
@@ -73,6 +74,12 @@ pub trait Language: Sync {
     /// that a changed builder rebuilds instead of reusing stale modules.
     fn recipe(&self) -> &'static str {
         ""
+    }
+
+    /// Rust targets its build needs; installed on first use by
+    /// [`check_toolchain`] where rustup is available.
+    fn rust_targets(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// Flavours the language cannot produce at all, with the reason
@@ -180,7 +187,7 @@ pub fn build_all(project: &Path, cache: &Path) -> Result<Catalog> {
 pub fn build_languages(project: &Path, cache: &Path, names: &[&str]) -> Result<Catalog> {
     let mut catalog = Catalog::default();
     for language in LANGUAGE_BUILDS.iter().filter(|l| names.contains(&l.name())) {
-        if let Err(missing) = language.toolchain(cache) {
+        if let Err(missing) = check_toolchain(*language, cache) {
             tracing::info!("{} guests unavailable: {missing}", language.name());
             catalog.unavailable.insert(language.name().to_owned(), missing);
             continue;
@@ -193,6 +200,26 @@ pub fn build_languages(project: &Path, cache: &Path, names: &[&str]) -> Result<C
         }
     }
     Ok(catalog)
+}
+
+/// Whether `language` can be built here: its Rust targets (added through
+/// rustup when missing), then its own toolchain check.
+///
+/// # Errors
+/// What is missing and how to install it.
+pub fn check_toolchain(language: &dyn Language, cache: &Path) -> std::result::Result<(), Missing> {
+    if !language.rust_targets().is_empty() {
+        rustup::ensure_targets(language.rust_targets())?;
+    }
+    language.toolchain(cache)
+}
+
+/// Whether `language`'s guests for this checkout are already in the cache.
+pub fn is_built(language: &dyn Language, project: &Path, cache: &Path) -> bool {
+    build_folder(language, project, cache)
+        .ok()
+        .and_then(|dir| read_manifest(&dir))
+        .is_some()
 }
 
 /// What exists of every workload × language × flavour, from the builds
