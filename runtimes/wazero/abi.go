@@ -62,6 +62,9 @@ type instanceState struct {
 
 	slot    []byte
 	hasSlot bool // an empty result is still a result: NO_RESULT needs the difference
+	// expired: a host call failed because the request's deadline passed, so
+	// the request ends in a timeout whatever the guest makes of UNAVAILABLE.
+	expired bool
 }
 
 type instanceKey struct{}
@@ -142,12 +145,15 @@ func (st *instanceState) fillSlot(result []byte) int64 {
 
 // failed turns a Dapr error into its code; real failures are logged, since
 // the guest only sees UNAVAILABLE.
-func (st *instanceState) failed(what string, err error) int64 {
+func (st *instanceState) failed(ctx context.Context, what string, err error) int64 {
 	switch {
 	case errors.Is(err, errEtagMismatch):
 		return codeEtagMismatch
 	case errors.Is(err, errNotPermitted):
 		return codeNotPermitted
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		st.expired = true
 	}
 	log.Printf("guest %s: warn: dapr.%s failed: %v", st.module, what, err)
 	return codeUnavailable
@@ -162,7 +168,7 @@ func (st *instanceState) stateGet(ctx context.Context, mem guestMemory, storeP, 
 	}
 	entry, err := st.dapr.stateGet(ctx, store, key)
 	if err != nil {
-		return st.failed("state_get", err)
+		return st.failed(ctx, "state_get", err)
 	}
 	if entry == nil {
 		return codeNotFound
@@ -184,7 +190,7 @@ func (st *instanceState) stateSet(ctx context.Context, mem guestMemory, a [8]uin
 		return codeInvalidArgument
 	}
 	if err := st.dapr.stateSet(ctx, store, key, value, etag, cc); err != nil {
-		return st.failed("state_set", err)
+		return st.failed(ctx, "state_set", err)
 	}
 	return 0
 }
@@ -198,7 +204,7 @@ func (st *instanceState) stateDelete(ctx context.Context, mem guestMemory, a [6]
 		return codeInvalidArgument
 	}
 	if err := st.dapr.stateDelete(ctx, store, key, etag, cc); err != nil {
-		return st.failed("state_delete", err)
+		return st.failed(ctx, "state_delete", err)
 	}
 	return 0
 }
@@ -214,7 +220,7 @@ func (st *instanceState) publish(ctx context.Context, mem guestMemory, a [8]uint
 		contentType = "application/json"
 	}
 	if err := st.dapr.publish(ctx, pubsub, topic, data, contentType); err != nil {
-		return st.failed("publish", err)
+		return st.failed(ctx, "publish", err)
 	}
 	return 0
 }
@@ -228,7 +234,7 @@ func (st *instanceState) invokeBinding(ctx context.Context, mem guestMemory, a [
 	}
 	out, err := st.dapr.invokeBinding(ctx, binding, operation, data)
 	if err != nil {
-		return st.failed("invoke_binding", err)
+		return st.failed(ctx, "invoke_binding", err)
 	}
 	return st.fillSlot(out)
 }
@@ -295,7 +301,7 @@ func (st *instanceState) httpRequest(ctx context.Context, mem guestMemory, a [8]
 	}
 	resp, err := st.outbound.do(ctx, method, url, headers, body)
 	if err != nil {
-		return st.failed("http.request", err)
+		return st.failed(ctx, "http.request", err)
 	}
 	var block strings.Builder
 	for _, h := range resp.headers {

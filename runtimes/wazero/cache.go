@@ -3,12 +3,20 @@ package main
 // The embedded blueprint's "local state and caching" variation
 // (`embedded+cache`): a read-through cache of state gets in front of the
 // sidecar, bounded in entries and age. Same rules as the Rust host's
-// harness/src/host/state_cache.rs: writes go through and drop the key (Dapr's
+// runtimes/host/src/state_cache.rs: writes go through and drop the key (Dapr's
 // save returns no new etag, and a cached value without it would fail the next
 // first-write); any write outcome, mismatch included, drops the key.
+//
+// A miss reads Dapr without holding the lock, so a write can land between
+// that read and the store of what it read; storing it then would serve the
+// old value for a whole TTL. Each write stamps its key with a fresh tick of a
+// clock, and a fill stores only if no write to its key was stamped after the
+// fill started. Stamps are kept only while a fill that started before them is
+// still in flight.
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +37,10 @@ type stateCache struct {
 
 	mu      sync.Mutex
 	entries map[cacheKey]cached
-	order   []cacheKey // insertion order, for first-in-first-out eviction
+	order   []cacheKey          // insertion order, for first-in-first-out eviction
+	clock   uint64              // ticks once per write
+	written map[cacheKey]uint64 // tick of the last write per key, while a fill may need it
+	fills   map[uint64]int      // fills in flight, by the tick they started at
 
 	hits, misses atomic.Uint64
 }
@@ -40,7 +51,8 @@ type cacheStats struct {
 }
 
 func newStateCache(inner daprAPI, ttl time.Duration, capacity int) *stateCache {
-	return &stateCache{daprAPI: inner, ttl: ttl, capacity: max(capacity, 1), entries: map[cacheKey]cached{}}
+	return &stateCache{daprAPI: inner, ttl: ttl, capacity: max(capacity, 1),
+		entries: map[cacheKey]cached{}, written: map[cacheKey]uint64{}, fills: map[uint64]int{}}
 }
 
 func (c *stateCache) stats() cacheStats {
@@ -57,17 +69,56 @@ func (c *stateCache) stateGet(ctx context.Context, store, key string) (*stateEnt
 		return copyEntry(hit.entry), nil
 	}
 	c.misses.Add(1)
+	start := c.beginFill()
 	entry, err := c.daprAPI.stateGet(ctx, store, key)
+	c.endFill(k, start, err == nil, copyEntry(entry))
 	if err != nil {
 		return nil, err
 	}
-	c.remember(k, copyEntry(entry))
 	return entry, nil
 }
 
-func (c *stateCache) remember(k cacheKey, entry *stateEntry) {
+// beginFill registers a miss about to read Dapr: the tick to check its store
+// against.
+func (c *stateCache) beginFill() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.fills[c.clock]++
+	return c.clock
+}
+
+// endFill ends a fill that started at start; what it read (if ok) is stored
+// only if no write to k came since.
+func (c *stateCache) endFill(k cacheKey, start uint64, ok bool, entry *stateEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fills[start]--; c.fills[start] <= 0 {
+		delete(c.fills, start)
+	}
+	tick, written := c.written[k]
+	current := !written || tick <= start
+	// A stamp no older than the oldest fill in flight can matter to it; the
+	// others cannot.
+	if len(c.fills) == 0 {
+		clear(c.written)
+	} else {
+		oldest := uint64(math.MaxUint64)
+		for s := range c.fills {
+			oldest = min(oldest, s)
+		}
+		for wk, t := range c.written {
+			if t <= oldest {
+				delete(c.written, wk)
+			}
+		}
+	}
+	if ok && current {
+		c.remember(k, entry)
+	}
+}
+
+// remember stores entry for k; c.mu is held.
+func (c *stateCache) remember(k cacheKey, entry *stateEntry) {
 	if _, had := c.entries[k]; !had {
 		c.order = append(c.order, k)
 	}
@@ -87,10 +138,17 @@ func (c *stateCache) remember(k cacheKey, entry *stateEntry) {
 	}
 }
 
+// forget drops a written key and stamps it, so fills that read it before the
+// write do not store what they read.
 func (c *stateCache) forget(store, key string) {
 	c.mu.Lock()
-	delete(c.entries, cacheKey{store, key})
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	k := cacheKey{store, key}
+	delete(c.entries, k)
+	c.clock++
+	if len(c.fills) > 0 {
+		c.written[k] = c.clock
+	}
 }
 
 func (c *stateCache) stateSet(ctx context.Context, store, key string, value []byte, etag string, cc concurrency) error {

@@ -44,3 +44,57 @@ func TestStateCacheEvictsTheOldestAndExpires(t *testing.T) {
 		t.Errorf("expired entry served: misses %d", got)
 	}
 }
+
+// slowDapr reads, then waits before returning, once armed: the slow read of a
+// miss that a write overtakes.
+type slowDapr struct {
+	*memDapr
+	armed        bool
+	read, resume chan struct{}
+}
+
+func (d *slowDapr) stateGet(ctx context.Context, store, key string) (*stateEntry, error) {
+	e, err := d.memDapr.stateGet(ctx, store, key)
+	if d.armed {
+		d.armed = false
+		d.read <- struct{}{}
+		<-d.resume
+	}
+	return e, err
+}
+
+func TestStateCacheFillOvertakenByAWriteDoesNotStoreTheOldValue(t *testing.T) {
+	ctx := context.Background()
+	store := &slowDapr{memDapr: newMemDapr(), read: make(chan struct{}), resume: make(chan struct{})}
+	c := newStateCache(store, time.Minute, 16)
+	if err := c.stateSet(ctx, "s", "k", []byte("old"), "", lastWrite); err != nil {
+		t.Fatal(err)
+	}
+	store.armed = true
+	got := make(chan string, 1)
+	go func() {
+		e, err := c.stateGet(ctx, "s", "k")
+		if err != nil || e == nil {
+			got <- "error"
+			return
+		}
+		got <- string(e.value)
+	}()
+	<-store.read // the miss has read "old" …
+	if err := c.stateSet(ctx, "s", "k", []byte("new"), "", lastWrite); err != nil {
+		t.Fatal(err) // … a write lands …
+	}
+	store.resume <- struct{}{} // … and the miss goes on to store what it read
+	if v := <-got; v != "old" {
+		t.Fatalf("the overtaken read returned %q", v)
+	}
+	e, err := c.stateGet(ctx, "s", "k")
+	if err != nil || e == nil || string(e.value) != "new" {
+		t.Fatalf("after the write the cache serves %v %v, want new", e, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.written) != 0 || len(c.fills) != 0 {
+		t.Errorf("stamps left with nothing in flight: %v %v", c.written, c.fills)
+	}
+}

@@ -39,7 +39,8 @@ func (e *engine) handle(parent context.Context, g *guest, request []byte) ([]byt
 	first := g.stats.begin()
 	ctx, cancel := context.WithTimeout(parent, e.timeout)
 	defer cancel()
-	ctx = withInstance(ctx, &instanceState{dapr: e.dapr, outbound: e.outbound, module: g.name})
+	st := &instanceState{dapr: e.dapr, outbound: e.outbound, module: g.name}
+	ctx = withInstance(ctx, st)
 
 	began := time.Now()
 	inst, cerr := e.start(ctx, g)
@@ -55,6 +56,10 @@ func (e *engine) handle(parent context.Context, g *guest, request []byte) ([]byt
 
 	response, cerr := inst.call(ctx, request)
 	g.stats.end(first, instantiate, time.Since(called))
+	if cerr != nil && st.expired {
+		// The guest only saw UNAVAILABLE; the request ran out of time.
+		cerr = &callError{kind: failTimeout}
+	}
 	return response, cerr
 }
 

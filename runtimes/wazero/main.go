@@ -78,12 +78,12 @@ func run(args []string) int {
 	defer eng.close(context.Background())
 
 	handler, err := newServer(context.Background(), eng, cfg.modules, cfg.maxMemoryPages)
-	if err == nil && cache != nil {
-		handler.cache = cache
-	}
 	if err != nil {
 		return startupError("%v", err)
 	}
+	handler.cache = cache
+	// From the environment, never a flag, so it stays out of process lists.
+	handler.appToken = os.Getenv("APP_API_TOKEN")
 
 	// Listening only now is what makes /healthz mean "every module compiled".
 	ln, err := net.Listen("tcp", cfg.listen)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ const maxOutboundBody = 16 << 20
 type sidecarHTTP struct {
 	host   string // "127.0.0.1:<daprd's HTTP port>"
 	client *http.Client
+	token  string // DAPR_API_TOKEN, sent as dapr-api-token when set
 }
 
 func newSidecarHTTP(port int) *sidecarHTTP {
@@ -52,7 +54,8 @@ func newSidecarHTTP(port int) *sidecarHTTP {
 		DisableCompression:  true,
 	}
 	return &sidecarHTTP{
-		host: "127.0.0.1:" + strconv.Itoa(port),
+		host:  "127.0.0.1:" + strconv.Itoa(port),
+		token: os.Getenv("DAPR_API_TOKEN"),
 		client: &http.Client{
 			Transport: transport,
 			Timeout:   30 * time.Second,
@@ -101,6 +104,9 @@ func (s *sidecarHTTP) do(ctx context.Context, method, rawURL string, headers [][
 	}
 	for _, h := range headers {
 		req.Header.Add(h[0], h[1])
+	}
+	if s.token != "" {
+		req.Header.Set(appTokenHeader, s.token)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +23,13 @@ type server struct {
 	maxBody int64
 	// cache is the state cache of embedded+cache, reported by /stats.
 	cache *stateCache
+	// appToken, when set, is what every caller but /healthz must send as
+	// dapr-api-token (HOST.md, "Tokens"): APP_API_TOKEN, as daprd reads it.
+	appToken string
 }
+
+// appTokenHeader carries both of Dapr's API tokens.
+const appTokenHeader = "dapr-api-token"
 
 // newServer compiles and checks every module; any failure is a start-up
 // error naming the module.
@@ -43,6 +50,11 @@ func newServer(ctx context.Context, eng *engine, modules []moduleArg, maxMemoryP
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.appToken != "" && r.URL.Path != "/healthz" &&
+		subtle.ConstantTimeCompare([]byte(r.Header.Get(appTokenHeader)), []byte(s.appToken)) != 1 {
+		text(w, http.StatusUnauthorized, []byte("missing or wrong "+appTokenHeader+" header"))
+		return
+	}
 	switch r.URL.Path {
 	case "/healthz":
 		// The listener opens only after every module compiled, so a
