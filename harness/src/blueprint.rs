@@ -21,7 +21,7 @@ use crate::sidecar::{
     Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, WasmBinding, WasmMiddleware,
 };
 use crate::workloads::{Catalog, Lookup};
-use blueprint_analysis::modes::{Mode, Trigger};
+use blueprint_analysis::modes::{App, Entry, Flavour, InDaprd, Mode, Trigger};
 use blueprint_analysis::results::CellStatus;
 use blueprint_host::table as runtimes;
 use blueprint_load::Target;
@@ -241,12 +241,14 @@ pub async fn start(
     let mut host = None;
     let mut echo = None;
     let app_startup;
-    match resolved.mode {
-        Mode::Embedded | Mode::EmbeddedCache | Mode::StandaloneHttp | Mode::Native => {
-            // Native workloads are linked into the host and chosen by name.
-            let module = match resolved.mode {
-                Mode::Native => PathBuf::from(blueprint_analysis::modes::NATIVE),
-                _ => resolved
+    let row = resolved.mode.row();
+    match row.app {
+        App::WorkloadHost => {
+            // A mode without a flavour runs the workload linked into the host
+            // (native), chosen by name.
+            let module = match row.flavour {
+                None => PathBuf::from(blueprint_analysis::modes::NATIVE),
+                Some(_) => resolved
                     .module
                     .clone()
                     .context("an app-hosted cell needs its module")?,
@@ -255,19 +257,18 @@ pub async fn start(
                 crate::app::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
             let mut extra_args = Vec::new();
             let mut grpc = Some(ports.grpc);
-            match resolved.mode {
-                Mode::EmbeddedCache => extra_args.extend([
+            if row.state_cache {
+                extra_args.extend([
                     "--state-cache-ttl-ms".to_owned(),
                     settings.cache_ttl.as_millis().to_string(),
                     "--state-cache-entries".to_owned(),
                     settings.cache_entries.to_string(),
-                ]),
-                // The standalone blueprint reaches Dapr over HTTP only.
-                Mode::StandaloneHttp => {
-                    grpc = None;
-                    extra_args.extend(["--dapr-http-port".to_owned(), ports.http.to_string()]);
-                }
-                _ => {}
+                ]);
+            }
+            // The http flavour reaches Dapr over HTTP only.
+            if row.flavour == Some(Flavour::Http) {
+                grpc = None;
+                extra_args.extend(["--dapr-http-port".to_owned(), ports.http.to_string()]);
             }
             let launch = HostLaunch {
                 program,
@@ -283,23 +284,24 @@ pub async fn start(
             spec.app_port = Some(started.port);
             host = Some(started);
         }
-        Mode::Middleware | Mode::MiddlewareHttpPipeline | Mode::MiddlewareBaseline => {
+        App::Echo => {
             let started = EchoApp::start(&ctx.host_program, app_port, dir).await?;
             app_startup = started.startup;
             spec.app_port = Some(started.port);
             echo = Some(started);
-            if let Some(module) = &resolved.module {
+            let pipeline = match row.in_daprd {
+                InDaprd::HttpPipeline => Some(Pipeline::Http),
+                InDaprd::AppHttpPipeline => Some(Pipeline::App),
+                InDaprd::No | InDaprd::OutputBinding => None,
+            };
+            if let (Some(module), Some(pipeline)) = (&resolved.module, pipeline) {
                 spec.middleware = Some(WasmMiddleware {
                     url: module_url(&module_server, module),
-                    pipeline: if resolved.mode == Mode::MiddlewareHttpPipeline {
-                        Pipeline::Http
-                    } else {
-                        Pipeline::App
-                    },
+                    pipeline,
                 });
             }
         }
-        Mode::Binding => {
+        App::None => {
             let module = resolved
                 .module
                 .as_ref()
@@ -313,8 +315,8 @@ pub async fn start(
     }
     let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
 
-    let (target, http2) = match (resolved.mode, resolved.trigger) {
-        (Mode::Binding, _) => (invoke_binding_target(&sidecar, &cell.workload, &body)?, true),
+    let (target, http2) = match (row.entry, resolved.trigger) {
+        (Entry::Binding, _) => (invoke_binding_target(&sidecar, &cell.workload, &body)?, true),
         (_, Trigger::Direct) => {
             let port = host
                 .as_ref()
@@ -329,7 +331,7 @@ pub async fn start(
                 false,
             )
         }
-        (Mode::Middleware | Mode::MiddlewareHttpPipeline | Mode::MiddlewareBaseline, _) => {
+        (_, _) if row.app == App::Echo => {
             let mut target = Target::new(&sidecar.invoke_url(&cell.workload), Method::POST, body)?;
             // daprd forwards the original Content-Length after the middleware
             // rewrote the body; a chunked request lets the length change. The

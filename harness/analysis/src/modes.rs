@@ -62,6 +62,19 @@ pub enum App {
     None,
 }
 
+/// Where inside daprd the Wasm runs, for the modes that run it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InDaprd {
+    /// Not inside daprd (an app of ours runs it, or no Wasm at all).
+    No,
+    /// `middleware.http.wasm` in `appHttpPipeline`: requests daprd sends to its app.
+    AppHttpPipeline,
+    /// `middleware.http.wasm` in `httpPipeline`: every call to daprd's HTTP API.
+    HttpPipeline,
+    /// `bindings.wasm`: an output binding, a WASI command per call.
+    OutputBinding,
+}
+
 /// How the load generator reaches the workload through daprd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entry {
@@ -86,9 +99,9 @@ pub struct ModeRow {
     pub app: App,
     /// How load enters daprd.
     pub entry: Entry,
-    /// The Wasm runs inside daprd on daprd's own wazero, whatever runtimes
-    /// the scenario lists.
-    pub runs_in_daprd: bool,
+    /// Where inside daprd the Wasm runs (on daprd's own wazero, whatever
+    /// runtimes the scenario lists).
+    pub in_daprd: InDaprd,
     /// Whether the guest can reach Dapr's building blocks (state, pub/sub,
     /// bindings); when not, only pure workloads fit (the talk: "no side
     /// effects in function").
@@ -109,7 +122,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: Some(Flavour::Embedded),
         app: App::WorkloadHost,
         entry: Entry::Invoke,
-        runs_in_daprd: false,
+        in_daprd: InDaprd::No,
         reaches_dapr: true,
         state_cache: false,
         reference: false,
@@ -124,7 +137,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: Some(Flavour::Embedded),
         app: App::WorkloadHost,
         entry: Entry::Invoke,
-        runs_in_daprd: false,
+        in_daprd: InDaprd::No,
         reaches_dapr: true,
         state_cache: true,
         reference: false,
@@ -140,7 +153,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: Some(Flavour::Http),
         app: App::WorkloadHost,
         entry: Entry::Invoke,
-        runs_in_daprd: false,
+        in_daprd: InDaprd::No,
         reaches_dapr: true,
         state_cache: false,
         reference: false,
@@ -156,7 +169,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: Some(Flavour::Middleware),
         app: App::Echo,
         entry: Entry::Invoke,
-        runs_in_daprd: true,
+        in_daprd: InDaprd::AppHttpPipeline,
         reaches_dapr: false,
         state_cache: false,
         reference: false,
@@ -173,7 +186,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: Some(Flavour::Middleware),
         app: App::Echo,
         entry: Entry::Invoke,
-        runs_in_daprd: true,
+        in_daprd: InDaprd::HttpPipeline,
         reaches_dapr: false,
         state_cache: false,
         reference: false,
@@ -190,7 +203,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: None,
         app: App::Echo,
         entry: Entry::Invoke,
-        runs_in_daprd: false,
+        in_daprd: InDaprd::No,
         reaches_dapr: false,
         state_cache: false,
         reference: true,
@@ -204,7 +217,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: Some(Flavour::Command),
         app: App::None,
         entry: Entry::Binding,
-        runs_in_daprd: true,
+        in_daprd: InDaprd::OutputBinding,
         reaches_dapr: false,
         state_cache: false,
         reference: false,
@@ -220,7 +233,7 @@ pub const TABLE: &[ModeRow] = &[
         flavour: None,
         app: App::WorkloadHost,
         entry: Entry::Invoke,
-        runs_in_daprd: false,
+        in_daprd: InDaprd::No,
         reaches_dapr: true,
         state_cache: false,
         reference: true,
@@ -259,7 +272,7 @@ impl Mode {
 
     /// Whether the Wasm runs inside daprd, on daprd's own wazero.
     pub fn runs_in_daprd(self) -> bool {
-        self.row().runs_in_daprd
+        self.row().in_daprd != InDaprd::No
     }
 
     /// Whether an app host of ours serves the workload (so the `direct`
