@@ -118,3 +118,18 @@ func TestOutboundRequestsCarryTheDaprAPIToken(t *testing.T) {
 		t.Errorf("daprd got dapr-api-token %q", got)
 	}
 }
+
+func TestWASISleepEndsWithTheRequest(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	sleepWithin(ctx)(int64(time.Hour))
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("an hour's sleep under a 50 ms deadline took %v", took)
+	}
+	began = time.Now()
+	sleepWithin(context.Background())(int64(20 * time.Millisecond))
+	if took := time.Since(began); took < 20*time.Millisecond {
+		t.Errorf("a 20 ms sleep with time left took %v", took)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // instance is a started instance of a guest. Every ExportedFunction builds
@@ -96,7 +97,8 @@ func (i *instance) call(ctx context.Context, request []byte) ([]byte, *callError
 // and checks bb_abi_version. Failures are 502s (instantiation failed, or the
 // module speaks another ABI), except a timeout, which stays a timeout.
 func (e *engine) start(ctx context.Context, g *guest) (*instance, *callError) {
-	mod, err := e.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, e.memory), g.compiled, e.modCfg)
+	cfg := e.modCfg.WithNanosleep(sleepWithin(ctx))
+	mod, err := e.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, e.memory), g.compiled, cfg)
 	if err != nil {
 		return nil, startFailure("", err)
 	}
@@ -117,6 +119,21 @@ func (e *engine) start(ctx context.Context, g *guest) (*instance, *callError) {
 		return fail(abiError("module speaks guest ABI %d, this host speaks %d", v, abiVersion))
 	}
 	return inst, nil
+}
+
+// sleepWithin is WASI's sleep (poll_oneoff's clock) for one request: it ends
+// when ctx does. wazero stops a guest at its deadline only while guest code
+// runs, so a guest asking for an hour's sleep would otherwise hold its
+// goroutine for an hour; woken at the deadline, it is stopped on return.
+func sleepWithin(ctx context.Context) sys.Nanosleep {
+	return func(ns int64) {
+		t := time.NewTimer(time.Duration(ns))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 }
 
 func startFailure(stage string, err error) *callError {
