@@ -59,12 +59,21 @@ pub fn build(project: &Path, cache: &Path) -> Result<PathBuf> {
     if bin.is_file() {
         return Ok(bin);
     }
+    // Another harness process may be building the same host: one builds,
+    // the other waits and reuses it.
+    fs::create_dir_all(&out)?;
+    let lock = fs::File::create(out.join(".lock"))?;
+    let _flock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .context("locking the wazero host build folder")?;
+    if bin.is_file() {
+        return Ok(bin);
+    }
     if !go_available() {
         bail!("the wazero host needs Go to build: install Go 1.26+ (Debian: `apt-get install golang`)");
     }
-    fs::create_dir_all(&out)?;
     let bar = progress::spinner("building the wazero host (Go, first run only)");
-    let tmp = out.join("wazero-host.tmp");
+    let tmp = out.join(format!("wazero-host.{}.tmp", std::process::id()));
     let result = go_command(cache, &src)
         .args(["build", "-trimpath", "-o"])
         .arg(&tmp)

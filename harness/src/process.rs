@@ -2,6 +2,9 @@
 //! output captured to a log file, stopped with SIGTERM then SIGKILL when the
 //! guard is dropped — on success, on error, and when Ctrl-C drops the run.
 //!
+//! Children get an explicit environment ([`child_environment`] plus what
+//! the caller sets), never the whole of the user's shell.
+//!
 //! Every child also gets `PR_SET_PDEATHSIG(SIGKILL)`, so that even a harness
 //! killed with SIGKILL leaves no orphan behind. The death signal fires when the
 //! spawning *thread* ends, so children are spawned from the thread that runs
@@ -21,6 +24,46 @@ use nix::unistd::Pid;
 /// How long a child gets to exit after SIGTERM before it is killed.
 const GRACE: Duration = Duration::from_secs(5);
 
+/// What every child gets from the harness's own environment, when set. The
+/// rest of the user's shell stays out: a `DAPR_API_TOKEN` or a proxy setting
+/// there must not silently change what daprd or a host does.
+/// (The library path is there for a WasmEdge installed outside the system's.)
+const INHERITED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "LD_LIBRARY_PATH",
+    "RUST_BACKTRACE",
+    "BLUEPRINT_LOG",
+    "BLUEPRINT_PROJECT_DIR",
+    "BLUEPRINT_CACHE_DIR",
+    "XDG_CACHE_HOME",
+];
+
+/// Test knobs the hosts honour (`runtimes/HOST.md`); passed on when set, and
+/// recorded in the results so a slowed run cannot pass for a normal one.
+pub const KNOBS: &[&str] = &["BLUEPRINT_TEST_ADDED_LATENCY_US"];
+
+/// Names a user adds to what children get: `BLUEPRINT_CHILD_ENV=NAME,NAME`.
+pub const CHILD_ENV: &str = "BLUEPRINT_CHILD_ENV";
+
+/// The variables children get from this process (name and value), in the
+/// order above, then the user's names: what results record.
+pub fn child_environment() -> Vec<(String, String)> {
+    let extra = std::env::var(CHILD_ENV).unwrap_or_default();
+    INHERITED
+        .iter()
+        .copied()
+        .chain(KNOBS.iter().copied())
+        .chain(extra.split(',').map(str::trim).filter(|n| !n.is_empty()))
+        .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_owned(), v)))
+        .collect()
+}
+
 /// A running child process, stopped on drop.
 #[derive(Debug)]
 pub struct ChildGuard {
@@ -37,6 +80,18 @@ impl ChildGuard {
     pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Result<Self> {
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
+        // An explicit environment: what the caller set, plus `child_environment`.
+        let explicit: Vec<(std::ffi::OsString, Option<std::ffi::OsString>)> = cmd
+            .get_envs()
+            .map(|(k, v)| (k.to_owned(), v.map(std::ffi::OsStr::to_owned)))
+            .collect();
+        cmd.env_clear().envs(child_environment());
+        for (key, value) in explicit {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         // SAFETY: prctl is async-signal-safe and touches no memory of ours.
         unsafe {
@@ -114,4 +169,33 @@ pub fn tail(path: &Path, n: usize) -> String {
     };
     let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_do_not_inherit_the_shell() {
+        // SAFETY: tests in this module do not read these variables concurrently.
+        unsafe {
+            std::env::set_var("DAPR_API_TOKEN", "from-the-users-shell");
+            std::env::set_var(CHILD_ENV, "BLUEPRINT_PROBE_VAR");
+            std::env::set_var("BLUEPRINT_PROBE_VAR", "named");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("env.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "env"]).env("SET_BY_CALLER", "1");
+        let mut child = ChildGuard::spawn("env", cmd, &log).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.exited().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let env = std::fs::read_to_string(&log).unwrap();
+        assert!(!env.contains("DAPR_API_TOKEN"), "{env}");
+        assert!(env.contains("SET_BY_CALLER=1"), "{env}");
+        assert!(env.contains("BLUEPRINT_PROBE_VAR=named"), "{env}");
+        assert!(env.contains("PATH="), "{env}");
+    }
 }

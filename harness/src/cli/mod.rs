@@ -88,10 +88,15 @@ impl Command {
     }
 }
 
-/// Runs `work` unless Ctrl-C comes first; dropping `work` stops its children.
+/// Runs `work` unless Ctrl-C (SIGINT) or SIGTERM comes first; dropping
+/// `work` stops its children, and what it wrote before (each finished trial)
+/// stays written.
 async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
     tokio::select! {
         result = work => result,
-        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted; child processes stopped"),
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted (SIGINT); child processes stopped"),
+        _ = term.recv() => anyhow::bail!("terminated (SIGTERM); child processes stopped"),
     }
 }
