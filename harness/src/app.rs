@@ -73,17 +73,22 @@ impl AppHost {
                     child.log_tail(15)
                 );
             }
-            if let Ok(reply) = client
-                .get(&format!("{base}/healthz"), Duration::from_secs(1))
-                .await
+            // Only our host's answer counts (see `owns_listener`).
+            if crate::process::owns_listener(child.pid(), launch.port)
+                && let Ok(reply) = client
+                    .get(&format!("{base}/healthz"), Duration::from_secs(1))
+                    .await
                 && reply.status.is_success()
             {
                 break;
             }
             if Instant::now() >= deadline {
                 bail!(
-                    "the app host was not healthy within {:?}:\n{}",
+                    "the app host was not healthy within {:?} (waited for pid {} to listen on port {} \
+                     and {base}/healthz to answer 2xx; it compiles its modules first):\n{}",
                     launch.ready_timeout,
+                    child.pid(),
+                    launch.port,
                     child.log_tail(15)
                 );
             }

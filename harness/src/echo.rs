@@ -103,13 +103,14 @@ impl EchoApp {
                     child.log_tail(10)
                 );
             }
-            if client
-                .get(
-                    &format!("http://127.0.0.1:{port}/"),
-                    std::time::Duration::from_secs(1),
-                )
-                .await
-                .is_ok_and(|r| r.status.is_success())
+            if crate::process::owns_listener(child.pid(), port)
+                && client
+                    .get(
+                        &format!("http://127.0.0.1:{port}/"),
+                        std::time::Duration::from_secs(1),
+                    )
+                    .await
+                    .is_ok_and(|r| r.status.is_success())
             {
                 return Ok(Self {
                     child,

@@ -162,6 +162,43 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Whether process `pid` holds the listening TCP socket on 127.0.0.1:`port`.
+///
+/// Readiness checks ask this before trusting an answer on a port: a port is
+/// chosen free, released, then bound by the child, and in between anyone on
+/// the machine may take it (another harness's daprd, with the same app id,
+/// answers the same health check). Reads `/proc/net/tcp` for the socket's
+/// inode and the child's `/proc/<pid>/fd` for a link to it.
+pub fn owns_listener(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    // local_address is hex IP:port in the kernel's byte order (127.0.0.1 is
+    // 0100007F on little-endian machines); state 0A is LISTEN.
+    let wanted = format!(":{port:04X}");
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            (cols.len() > 9 && cols[1].ends_with(&wanted) && cols[3] == "0A").then(|| cols[9].to_owned())
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|e| e.ok().and_then(|e| std::fs::read_link(e.path()).ok()))
+        .filter_map(|target| {
+            target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']').map(str::to_owned))
+        })
+        .any(|inode| inodes.contains(&inode))
+}
+
 /// The last `n` lines of a text file ("" if unreadable).
 pub fn tail(path: &Path, n: usize) -> String {
     let Ok(file) = File::open(path) else {
@@ -174,6 +211,17 @@ pub fn tail(path: &Path, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listener_is_told_apart_from_a_strangers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(owns_listener(std::process::id(), port));
+        // pid 1 does not hold our socket.
+        assert!(!owns_listener(1, port));
+        drop(listener);
+        assert!(!owns_listener(std::process::id(), port));
+    }
 
     #[test]
     fn children_do_not_inherit_the_shell() {

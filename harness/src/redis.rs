@@ -76,12 +76,14 @@ impl Redis {
                     child.log_tail(10)
                 );
             }
-            if ping(port).is_ok() {
+            // Only our redis-server's answer counts (see `owns_listener`).
+            if crate::process::owns_listener(child.pid(), port) && ping(port).is_ok() {
                 return Ok(Self { child, port });
             }
             if Instant::now() >= deadline {
                 bail!(
-                    "redis-server did not answer PING within 10 s:\n{}",
+                    "redis-server (pid {}) was not listening on port {port} and answering PING within 10 s:\n{}",
+                    child.pid(),
                     child.log_tail(10)
                 );
             }

@@ -232,7 +232,9 @@ impl Sidecar {
                     self.child.log_tail(20)
                 );
             }
-            if let Ok(reply) = client.get(&url, Duration::from_secs(1)).await
+            // Only our daprd's answer counts (see `owns_listener`).
+            if crate::process::owns_listener(self.child.pid(), self.http_port)
+                && let Ok(reply) = client.get(&url, Duration::from_secs(1)).await
                 && (reply.status.is_success()
                     || (pipeline_answers && self.child.log_tail(200).contains("dapr initialized")))
             {
@@ -240,8 +242,15 @@ impl Sidecar {
             }
             if Instant::now() >= deadline {
                 bail!(
-                    "daprd was not ready within {timeout:?} ({url} never answered 2xx); \
-                     last log lines:\n{}",
+                    "daprd was not ready within {timeout:?} (waited for our daprd (pid {}) to listen on \
+                     port {} and {url} to answer 2xx{}); last log lines:\n{}",
+                    self.child.pid(),
+                    self.http_port,
+                    if pipeline_answers {
+                        ", or any answer after `dapr initialized`"
+                    } else {
+                        ""
+                    },
                     self.child.log_tail(20)
                 );
             }
