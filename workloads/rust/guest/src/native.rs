@@ -54,43 +54,11 @@ pub fn with_imports<R>(imports: &dyn NativeImports, f: impl FnOnce() -> R) -> R 
 }
 
 /// Calls `f` on this thread's backend, or answers `NOT_PERMITTED`.
-fn current<R>(f: impl FnOnce(&dyn NativeImports) -> R, none: R) -> R {
+pub(crate) fn current<R>(f: impl FnOnce(&dyn NativeImports) -> R, none: R) -> R {
     match CURRENT.get() {
         // SAFETY: set by `with_imports`, whose frame outlives this call (see
         // there).
         Some(imports) => f(unsafe { &*imports }),
         None => none,
-    }
-}
-
-/// The raw calls of [`crate::raw`], served by the installed backend.
-pub(crate) mod raw {
-    use super::current;
-    use crate::raw::NOT_PERMITTED;
-
-    pub fn state_get(store: &[u8], key: &[u8]) -> i64 {
-        current(|i| i.state_get(store, key), NOT_PERMITTED)
-    }
-    pub fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
-        current(
-            |i| i.state_set(store, key, value, etag, concurrency),
-            NOT_PERMITTED,
-        )
-    }
-    pub fn state_delete(store: &[u8], key: &[u8], etag: &[u8], concurrency: i32) -> i64 {
-        current(|i| i.state_delete(store, key, etag, concurrency), NOT_PERMITTED)
-    }
-    pub fn publish(pubsub: &[u8], topic: &[u8], data: &[u8], content_type: &[u8]) -> i64 {
-        current(|i| i.publish(pubsub, topic, data, content_type), NOT_PERMITTED)
-    }
-    pub fn invoke_binding(name: &[u8], operation: &[u8], data: &[u8]) -> i64 {
-        current(|i| i.invoke_binding(name, operation, data), NOT_PERMITTED)
-    }
-    pub fn log(level: i32, message: &[u8]) {
-        current(|i| i.log(level, message), ());
-    }
-    pub fn take_result(buf: &mut [u8]) -> i64 {
-        // `NO_RESULT`: without a backend no call ever filled the slot.
-        current(|i| i.take_result(buf), -5)
     }
 }

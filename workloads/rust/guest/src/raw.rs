@@ -29,7 +29,7 @@ pub use crate::http_api::wasm::*;
 pub use denied::*;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use crate::native::raw::*;
+pub use native_backend::*;
 
 #[cfg(all(
     target_arch = "wasm32",
@@ -190,5 +190,39 @@ mod denied {
     pub fn take_result(_: &mut [u8]) -> i64 {
         // `NO_RESULT`: no call ever fills the slot.
         -5
+    }
+}
+
+/// Outside wasm32: the raw calls served by the backend `native::with_imports`
+/// installed on this thread.
+#[cfg(not(target_arch = "wasm32"))]
+mod native_backend {
+    use super::NOT_PERMITTED;
+    use crate::native::current;
+
+    pub fn state_get(store: &[u8], key: &[u8]) -> i64 {
+        current(|i| i.state_get(store, key), NOT_PERMITTED)
+    }
+    pub fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
+        current(
+            |i| i.state_set(store, key, value, etag, concurrency),
+            NOT_PERMITTED,
+        )
+    }
+    pub fn state_delete(store: &[u8], key: &[u8], etag: &[u8], concurrency: i32) -> i64 {
+        current(|i| i.state_delete(store, key, etag, concurrency), NOT_PERMITTED)
+    }
+    pub fn publish(pubsub: &[u8], topic: &[u8], data: &[u8], content_type: &[u8]) -> i64 {
+        current(|i| i.publish(pubsub, topic, data, content_type), NOT_PERMITTED)
+    }
+    pub fn invoke_binding(name: &[u8], operation: &[u8], data: &[u8]) -> i64 {
+        current(|i| i.invoke_binding(name, operation, data), NOT_PERMITTED)
+    }
+    pub fn log(level: i32, message: &[u8]) {
+        current(|i| i.log(level, message), ());
+    }
+    pub fn take_result(buf: &mut [u8]) -> i64 {
+        // `NO_RESULT`: without a backend no call ever filled the slot.
+        current(|i| i.take_result(buf), -5)
     }
 }
