@@ -16,6 +16,8 @@
 //!   memory and call it, so every runtime gives the guest the same answers.
 //! - [`host`] is the [`DaprHost`] trait: the typed Dapr calls that a host
 //!   program maps to the sidecar (gRPC through the official SDK).
+//! - [`watchdog`] enforces the call time limit for adapters whose engine has
+//!   no timer of its own: a thread that stops calls past their deadline.
 //!
 //! Threading: a [`Runtime`] and its [`Module`]s are shared across threads; an
 //! [`Instance`] is used by one thread at a time and never re-entered.
@@ -31,6 +33,7 @@ pub mod abi;
 pub mod build_support;
 pub mod command;
 pub mod host;
+pub mod watchdog;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -72,7 +72,7 @@ use crate::ffi::{
     wasm_str, zero,
 };
 use crate::imports::{HostCellBox, IMPORT_MODULES, ImportTypes};
-use crate::watchdog::{Watchdog, WatchdogHandle};
+use crate::watchdog::{StopExecutor, Watchdog, WatchdogHandle};
 use crate::{ENGINE, NAME, REQUIRED_WASMEDGE};
 
 /// WASI preview 1 import module name.
@@ -277,7 +277,7 @@ impl WasmEdgeRuntime {
             .open("/dev/null")
             .map_err(|e| RuntimeError::Config(format!("opening /dev/null for WASI stdio: {e}")))?;
         let watchdog =
-            Watchdog::start().map_err(|e| RuntimeError::Config(format!("watchdog thread: {e}")))?;
+            crate::watchdog::start().map_err(|e| RuntimeError::Config(format!("watchdog thread: {e}")))?;
         let engine = Arc::new(Engine {
             config,
             limits,
@@ -564,7 +564,7 @@ impl Module for WasmEdgeModule {
 
         // Start function, `_initialize` and `bb_abi_version` run under the
         // same time limit as a call.
-        let armed = engine.watchdog.arm(&lease.slot, timeout);
+        let armed = engine.watchdog.arm(StopExecutor(lease.slot.clone()), timeout);
         let init_error = |f: Failure, cell: &mut HostCellBox, wasi: &ModuleInstance| match call_error(
             f, cell, wasi, timeout,
         ) {
@@ -671,7 +671,9 @@ impl Instance for WasmEdgeInstance {
     fn handle(&mut self, request: &[u8]) -> Result<Vec<u8>, CallError> {
         let len =
             i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
-        let _armed = self.watchdog.arm(&self.lease.slot, self.timeout);
+        let _armed = self
+            .watchdog
+            .arm(StopExecutor(self.lease.slot.clone()), self.timeout);
         let executor = &self.lease.slot.executor;
         let mut ret = [zero()];
         // SAFETY: `bb_alloc` is `[i32] -> [i32]` (checked at compile time)

@@ -41,6 +41,7 @@ use wasmer::{
 };
 
 use crate::imports::{self, Env, WASI_MODULE};
+use crate::watchdog::Interrupt;
 use crate::{ProcExit, WasmerRuntime, call_error};
 
 /// WASI errno values used here.
@@ -187,8 +188,10 @@ impl CommandRunner for WasmerRuntime {
             imports.define(m, n, func);
         }
 
-        let interrupter = store.interrupter();
-        let _armed = self.watchdog.handle().arm(&interrupter, timeout);
+        let _armed = self
+            .watchdog
+            .handle()
+            .arm(Interrupt(store.interrupter()), timeout);
         let instance = wasmer::Instance::new(&mut store, &module, &imports).map_err(|e| match e {
             InstantiationError::Start(e) => CommandError::Guest(call_error(e, timeout)),
             other => CommandError::Setup(RuntimeError::Instantiate(other.to_string())),

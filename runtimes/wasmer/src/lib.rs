@@ -39,7 +39,7 @@ pub use imports::ProcExit;
 
 use imports::Env;
 use tunables::CappedTunables;
-use watchdog::{Watchdog, WatchdogHandle};
+use watchdog::{Interrupt, Watchdog, WatchdogHandle};
 
 /// The runtime's name in scenarios and results.
 pub const NAME: &str = "wasmer";
@@ -104,7 +104,7 @@ impl WasmerRuntime {
         };
         engine.set_tunables(CappedTunables::new(limits.max_memory_pages));
         let watchdog =
-            Watchdog::start().map_err(|e| RuntimeError::Config(format!("watchdog thread: {e}")))?;
+            watchdog::start().map_err(|e| RuntimeError::Config(format!("watchdog thread: {e}")))?;
         Ok(Self {
             engine: engine.into(),
             backend,
@@ -263,7 +263,7 @@ impl Module for WasmerModule {
         // Start function, `_initialize` and `bb_abi_version` run under the
         // same time limit as a call.
         let interrupter = store.interrupter();
-        let armed = self.watchdog.arm(&interrupter, timeout);
+        let armed = self.watchdog.arm(Interrupt(interrupter.clone()), timeout);
         let instance = wasmer::Instance::new(&mut store, &self.module, &imports).map_err(|e| match e {
             InstantiationError::Start(e) => fail(e),
             other => RuntimeError::Instantiate(other.to_string()),
@@ -354,7 +354,7 @@ impl Instance for WasmerInstance {
         let len =
             i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
         let timeout = self.timeout;
-        let _armed = self.watchdog.arm(&self.interrupter, timeout);
+        let _armed = self.watchdog.arm(Interrupt(self.interrupter.clone()), timeout);
         let ptr = self
             .alloc
             .call(&mut self.store, len)

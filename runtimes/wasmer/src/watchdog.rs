@@ -1,5 +1,6 @@
-//! The call time limit: a watchdog thread that interrupts stores whose call
-//! ran past its deadline.
+//! The call time limit: the shared watchdog
+//! ([`blueprint_runtime_api::watchdog`]) interrupting stores whose call ran
+//! past its deadline.
 //!
 //! Wasmer has no epochs. What it does have (behind the
 //! `experimental-host-interrupt` feature, Unix only) is
@@ -19,117 +20,32 @@
 //! is not cut short: its own timeout bounds it, and the guest is stopped as
 //! soon as it returns.
 //!
-//! Interrupts are only ever sent while the call's [`ArmGuard`] is alive, that
+//! Interrupts are only ever sent while the call's
+//! [`ArmGuard`](blueprint_runtime_api::watchdog::ArmGuard) is alive, that
 //! is after its deadline and before `handle` returns; a signal that reaches
 //! the thread once it has left Wasm code is ignored by Wasmer's handler.
-//!
-//! One ticker thread per runtime, like Wasmtime's epoch ticker: it wakes every
-//! [`TICK`] and scans the calls in flight (a short `Vec` under a mutex that a
-//! call takes twice: to arm and to disarm).
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use wasmer::Interrupter;
 
-/// How often the watchdog checks deadlines; the limit is enforced to about
-/// this precision (the same as Wasmtime's epoch tick in this project).
-pub(crate) const TICK: Duration = Duration::from_millis(5);
-
-struct Armed {
-    id: u64,
-    deadline: Instant,
-    interrupter: Interrupter,
-}
-
-#[derive(Default)]
-struct Shared {
-    calls: Mutex<Vec<Armed>>,
-    next_id: AtomicU64,
-}
-
-impl Shared {
-    fn calls(&self) -> std::sync::MutexGuard<'_, Vec<Armed>> {
-        // The lock only guards plain pushes and removals; a panic elsewhere
-        // cannot leave the list inconsistent.
-        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Owner of the ticker thread; the thread ends when this is dropped.
-pub(crate) struct Watchdog {
-    shared: Arc<Shared>,
-}
-
-impl Watchdog {
-    /// Starts the ticker thread.
-    pub(crate) fn start() -> std::io::Result<Self> {
-        let shared = Arc::new(Shared::default());
-        let weak: Weak<Shared> = Arc::downgrade(&shared);
-        thread::Builder::new()
-            .name("wasmer-watchdog".into())
-            .spawn(move || {
-                loop {
-                    thread::sleep(TICK);
-                    let Some(shared) = weak.upgrade() else { break };
-                    let now = Instant::now();
-                    for call in shared.calls().iter().filter(|c| c.deadline <= now) {
-                        // Re-sent on every tick until the call disarms: a
-                        // signal can be missed (see the module docs).
-                        call.interrupter.interrupt();
-                    }
-                }
-            })?;
-        Ok(Self { shared })
-    }
-
-    /// A handle that arms the watchdog for calls into one store.
-    pub(crate) fn handle(&self) -> WatchdogHandle {
-        WatchdogHandle {
-            shared: self.shared.clone(),
-        }
-    }
-}
+/// The watchdog of one runtime, interrupting Wasmer stores.
+pub(crate) type Watchdog = blueprint_runtime_api::watchdog::Watchdog<Interrupt>;
 
 /// What an instance keeps to arm the watchdog around its calls.
-#[derive(Clone)]
-pub(crate) struct WatchdogHandle {
-    shared: Arc<Shared>,
+pub(crate) type WatchdogHandle = blueprint_runtime_api::watchdog::WatchdogHandle<Interrupt>;
+
+/// Starts the ticker thread of one runtime.
+pub(crate) fn start() -> std::io::Result<Watchdog> {
+    Watchdog::start("wasmer-watchdog")
 }
 
-impl WatchdogHandle {
-    /// Interrupts `interrupter`'s store once `timeout` has passed, until the
-    /// returned guard is dropped.
-    pub(crate) fn arm(&self, interrupter: &Interrupter, timeout: Duration) -> ArmGuard {
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        // A timeout too large for `Instant` means no limit at all.
-        if let Some(deadline) = Instant::now().checked_add(timeout) {
-            self.shared.calls().push(Armed {
-                id,
-                deadline,
-                interrupter: interrupter.clone(),
-            });
-        }
-        ArmGuard {
-            shared: self.shared.clone(),
-            id,
-        }
-    }
-}
+/// Interrupts one store (the thread running it).
+pub(crate) struct Interrupt(pub(crate) Interrupter);
 
-/// Disarms the watchdog for one call when dropped.
-pub(crate) struct ArmGuard {
-    shared: Arc<Shared>,
-    id: u64,
-}
+impl blueprint_runtime_api::watchdog::Stop for Interrupt {
+    // A signal can be missed (see the module docs).
+    const REPEAT: bool = true;
 
-impl Drop for ArmGuard {
-    fn drop(&mut self) {
-        let mut calls = self.shared.calls();
-        if let Some(pos) = calls.iter().position(|c| c.id == self.id) {
-            calls.swap_remove(pos);
-        }
+    fn stop(&self) {
+        self.0.interrupt();
     }
 }
