@@ -18,6 +18,8 @@
 //!   program maps to the sidecar (gRPC through the official SDK).
 //! - [`watchdog`] enforces the call time limit for adapters whose engine has
 //!   no timer of its own: a thread that stops calls past their deadline.
+//! - `testing` (the `testing` feature) is the adapters' shared test kit: a
+//!   fault probe, the real guests, and the suites every adapter runs.
 //!
 //! Threading: a [`Runtime`] and its [`Module`]s are shared across threads; an
 //! [`Instance`] is used by one thread at a time and never re-entered.
@@ -33,6 +35,8 @@ pub mod abi;
 pub mod build_support;
 pub mod command;
 pub mod host;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod watchdog;
 
 use std::sync::Arc;
