@@ -134,7 +134,7 @@ impl HostCellBox {
         unsafe { (*self.0.as_ptr()).panic.take() }
     }
 
-    /// Builds the import module instance `module` (one of [`IMPORT_MODULES`])
+    /// Builds the import module instance `module_name` (one of [`IMPORT_MODULES`])
     /// whose functions act on this cell.
     pub(crate) fn import_module(&self, types: &ImportTypes, module_name: &str) -> Option<ModuleInstance> {
         // SAFETY: the module name is copied; each function instance gets a
@@ -144,8 +144,8 @@ impl HostCellBox {
         unsafe {
             let module = ModuleInstance::from_raw(ffi::WasmEdge_ModuleInstanceCreate(wasm_str(module_name)))?;
             let bindings = &(*self.0.as_ptr()).bindings;
-            for ((module, name, ..), (binding, ty)) in IMPORTS.iter().zip(bindings.iter().zip(&types.types)) {
-                if *module != module_name {
+            for ((owner, name, ..), (binding, ty)) in IMPORTS.iter().zip(bindings.iter().zip(&types.types)) {
+                if *owner != module_name {
                     continue;
                 }
                 let func = ffi::WasmEdge_FunctionInstanceCreate(
