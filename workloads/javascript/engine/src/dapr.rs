@@ -11,7 +11,7 @@
 use blueprint_guest::{Error, raw};
 use rquickjs::{Ctx, Function, Object, Value};
 
-use crate::engine::{bytes_arg, uint8_array};
+use crate::js_bytes::{bytes_arg, uint8_array};
 
 /// A JS number for an import's return code.
 fn code(ret: i64) -> f64 {

@@ -18,6 +18,7 @@ pub mod abi;
 #[cfg(feature = "dapr")]
 mod dapr;
 pub mod engine;
+mod js_bytes;
 
 /// The one host hook rquickjs's `wasm32-unknown-unknown` libc shim imports
 /// (its clock). Defining it here keeps the embedded module's imports to the
