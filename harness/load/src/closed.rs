@@ -22,8 +22,10 @@ pub(crate) async fn run(template: Arc<Template>, spec: &LoadSpec) -> Result<RunP
     Ok(RunParts {
         workers: finished.recorders,
         missed: 0,
+        missed_censored: crate::new_histogram(),
         finished: finished.at,
         window: finished.window,
+        cpu: finished.cpu,
     })
 }
 

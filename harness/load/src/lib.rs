@@ -14,6 +14,27 @@
 //!   intended sends that never went out before the deadline as missed: the
 //!   rate is never lowered silently.
 //!
+//! # What the figures count
+//! - **Throughput** is successful responses (2xx; for gRPC, `grpc-status`
+//!   0) per second of the measured window. Requests that got an answer
+//!   other than success, or none, are errors, tallied by kind and as an
+//!   error rate; they never count as throughput.
+//! - **Latency** holds successful requests. In an open loop it also holds
+//!   *censored* values: a request that timed out enters with the time from
+//!   its intended start to when it was given up, and a request due in the
+//!   window but never sent with the time from its intended start to the
+//!   window's end. Those are lower bounds of what the request would have
+//!   taken, so every percentile at or above the smallest censored value is
+//!   a lower bound too (shown as `≥`; `censored` and
+//!   `lower_bound_from_quantile` in the summary). Leaving them out would hide
+//!   exactly the tail they are. Other errors (a non-2xx answer, a closed
+//!   connection) are answers, not waits: counted apart, never in latency.
+//! - **The generator's own share**: its CPU time per load thread (from
+//!   `/proc/thread-self/schedstat`) and, in an open loop, the sends that went
+//!   out late although a connection was free (the generator, not the system,
+//!   was behind). A run where either passes its bound is *generator-bound*
+//!   ([`GeneratorReport::bound`]): its figures describe the generator.
+//!
 //! Module layout: [`client`] (one connection: HTTP/1.1 keep-alive, a new
 //! connection per request, or h2c) over [`h1`] (a lean HTTP/1.1 client:
 //! request serialised once, responses parsed in place); [`record`]
@@ -69,7 +90,10 @@ mod threads;
 
 #[cfg(feature = "generator")]
 pub use record::ErrorKind;
-pub use summary::{LoadSummary, OpenLoopSummary, Percentiles, Quantiles, decode_histogram, encode_histogram};
+pub use summary::{
+    GeneratorSummary, LoadSummary, OpenLoopSummary, Percentiles, Quantiles, decode_histogram,
+    encode_histogram,
+};
 #[cfg(feature = "generator")]
 pub use target::Target;
 
@@ -272,12 +296,15 @@ pub struct ScheduleReport {
     /// Sent more than [`LoadSpec::late_threshold`] after their intended start.
     pub late: u64,
     /// Of the late ones, those whose intended start came while every
-    /// connection was busy (the pool, not the generator, held them back).
+    /// connection was busy (the pool, not the generator, held them back);
+    /// the others are the generator's own lateness.
     pub late_waiting_for_connection: u64,
     /// Due in the window but not sent before its end.
     pub missed: u64,
     /// Largest delay between an intended start and the send.
     pub max_send_lag: Duration,
+    /// Seed of the Poisson schedule.
+    pub seed: u64,
     /// The threshold for `late`.
     pub late_threshold: Duration,
 }
@@ -315,12 +342,21 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// Latency of successful requests, nanoseconds. Closed loop: from the
     /// send. Open loop: from the intended start (coordinated-omission
-    /// corrected).
+    /// corrected), plus the `censored` lower bounds of timeouts and unsent
+    /// requests.
     pub latency: Histogram<u64>,
     /// Open loop: service time of successful requests from the actual send.
     pub service: Option<Histogram<u64>>,
     /// Open loop: schedule adherence.
     pub schedule: Option<ScheduleReport>,
+    /// Of the values in `latency`, those that are lower bounds (open loop:
+    /// timeouts and sends due but never made).
+    pub censored: u64,
+    /// The smallest censored value, ns: percentiles at or above it are
+    /// lower bounds.
+    pub censored_min_ns: Option<u64>,
+    /// What the generator itself spent and how far it fell behind.
+    pub generator: GeneratorReport,
     /// Per-interval histograms, by completion time, in order.
     pub intervals: Vec<IntervalHistograms>,
     /// Wall-clock time at the start of the measured window.
@@ -333,9 +369,69 @@ impl LoadReport {
         self.errors.values().sum()
     }
 
-    /// Completed requests per second over the measured window.
+    /// Requests answered with success.
+    pub fn successes(&self) -> u64 {
+        self.requests.saturating_sub(self.error_count())
+    }
+
+    /// Errors as a fraction of completed requests (0 when none completed).
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.error_count() as f64 / self.requests as f64
+        }
+    }
+
+    /// Successful responses per second over the measured window.
     pub fn throughput(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        self.successes() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Whether the value at quantile `q` of `latency` is a lower bound: some
+    /// censored value lies at or below it.
+    pub fn is_lower_bound(&self, q: f64) -> bool {
+        self.censored_min_ns
+            .is_some_and(|min| self.latency.value_at_quantile(q) >= self.latency.lowest_equivalent(min))
+    }
+}
+
+/// Sends that went out late while a connection was free, as a fraction of
+/// sends, above which the generator (not the system) set the pace.
+pub const GENERATOR_LATE_FRACTION: f64 = 0.01;
+
+/// CPU of one load thread, as a fraction of a core over its run, at or
+/// above which the generator is saturated.
+pub const GENERATOR_CPU_FRACTION: f64 = 0.9;
+
+/// The generator's own share of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GeneratorReport {
+    /// Load threads.
+    pub threads: usize,
+    /// CPU time of the load threads over their run (warm-up included),
+    /// when `/proc/thread-self/schedstat` could be read.
+    pub cpu: Option<Duration>,
+    /// The busiest load thread's CPU as a fraction of one core.
+    pub busiest_thread_cpu_fraction: Option<f64>,
+    /// Open loop: sends late by more than the threshold although a
+    /// connection was free when they were due.
+    pub late_with_connection_free: u64,
+    /// Open loop: sends in the window.
+    pub sent: u64,
+}
+
+impl GeneratorReport {
+    /// Whether the generator itself fell behind: more than
+    /// [`GENERATOR_LATE_FRACTION`] of sends late with a connection free, or
+    /// a load thread at [`GENERATOR_CPU_FRACTION`] of a core or more.
+    pub fn bound(&self) -> bool {
+        let late = self.sent > 0
+            && self.late_with_connection_free as f64 > GENERATOR_LATE_FRACTION * self.sent as f64;
+        let cpu = self
+            .busiest_thread_cpu_fraction
+            .is_some_and(|f| f >= GENERATOR_CPU_FRACTION);
+        late || cpu
     }
 }
 

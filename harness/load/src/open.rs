@@ -97,15 +97,21 @@ impl Schedule {
     }
 
     /// After the workers stopped: the unclaimed starts in `[from, to)` (ns),
-    /// at most `limit`.
-    fn remaining(&self, from: u64, to: u64, limit: u64) -> u64 {
+    /// at most `limit`. `each(at, n)` is told of them: `n` starts at `at`
+    /// or earlier (past [`MAX_EACH`] starts, they come in slices, each at
+    /// its latest start, so `to - at` stays a lower bound of their wait).
+    fn remaining(&self, from: u64, to: u64, limit: u64, mut each: impl FnMut(u64, u64)) -> u64 {
         match self {
             Schedule::Fixed { next, period_ns } => {
                 let next = next.load(Ordering::Relaxed);
                 // First index at or after `from`, and first index at or after `to`.
                 let first = (from as f64 / period_ns).ceil() as u64;
                 let end = (to as f64 / period_ns).ceil() as u64;
-                end.saturating_sub(next.max(first)).min(limit)
+                let start = next.max(first);
+                let n = end.saturating_sub(start).min(limit);
+                let at = |i: u64| (i as f64 * period_ns) as u64;
+                spread(n, |i| at(start + i), &mut each);
+                n
             }
             Schedule::Poisson {
                 next_ns,
@@ -116,16 +122,47 @@ impl Schedule {
                 let mut n = 0u64;
                 while at < to && n < limit {
                     if n == MAX_DRAWN_MISSES {
-                        let left = (to - at) as f64 / mean_gap_ns;
-                        return (n + left.round() as u64).min(limit);
+                        each(at, n - MAX_EACH);
+                        // The rest, as if evenly spaced.
+                        let left = (((to - at) as f64 / mean_gap_ns).round() as u64).min(limit - n);
+                        let step = (to - at) as f64 / left.max(1) as f64;
+                        spread(left, |i| at + (i as f64 * step) as u64, &mut each);
+                        return n + left;
                     }
                     if at >= from {
                         n += 1;
+                        if n <= MAX_EACH {
+                            each(at, 1);
+                        }
                     }
                     at = at.saturating_add(gap(*seed, at, *mean_gap_ns));
                 }
+                if n > MAX_EACH {
+                    // Past `MAX_EACH`, the drawn starts are known only by
+                    // count: all of them before `at`, the last start drawn.
+                    each(at.min(to), n - MAX_EACH);
+                }
                 n
             }
+        }
+    }
+}
+
+/// Most unsent starts reported one by one after a run.
+const MAX_EACH: u64 = 100_000;
+
+/// Tells `each` of `n` starts, the `i`-th at `at(i)` (increasing): one by
+/// one up to [`MAX_EACH`], else in 1,000 slices, each at its latest start.
+fn spread(n: u64, at: impl Fn(u64) -> u64, each: &mut impl FnMut(u64, u64)) {
+    if n <= MAX_EACH {
+        (0..n).for_each(|i| each(at(i), 1));
+        return;
+    }
+    let slices = 1000;
+    for k in 0..slices {
+        let (lo, hi) = (n * k / slices, n * (k + 1) / slices);
+        if hi > lo {
+            each(at(hi - 1), hi - lo);
         }
     }
 }
@@ -173,14 +210,22 @@ pub(crate) async fn run(
         Some(cap) => cap.saturating_sub(shared.counted.load(Ordering::Relaxed)),
         None => u64::MAX,
     };
+    // Each waited, at least, from its intended start to the window's end.
+    let end = offset(window.deadline);
+    let mut missed_censored = super::new_histogram();
     let missed = shared
         .schedule
-        .remaining(offset(window.measure_from), offset(window.deadline), limit);
+        .remaining(offset(window.measure_from), end, limit, |at, n| {
+            let waited = Duration::from_nanos(end.saturating_sub(at));
+            let _ = missed_censored.record_n(super::record::ns(waited), n);
+        });
     Ok(RunParts {
         workers: finished.recorders,
         missed,
+        missed_censored,
         finished: finished.at,
         window,
+        cpu: finished.cpu,
     })
 }
 
@@ -205,9 +250,11 @@ async fn worker(mut client: Client, shared: Arc<Shared>, window: Window) -> Reco
         pacer.sleep_until(intended).await;
         let sent = Instant::now();
         if sent >= window.deadline {
-            // Due in the window, but the window is over.
+            // Due in the window, but the window is over: it waited at
+            // least until now.
             if measuring {
                 rec.missed += 1;
+                rec.censored(sent, sent - intended);
             }
             break;
         }
@@ -232,10 +279,11 @@ async fn worker(mut client: Client, shared: Arc<Shared>, window: Window) -> Reco
         match outcome {
             Some(Ok(status)) if status.is_success() => rec.success(end, end - intended, end - sent),
             Some(Ok(status)) => rec.error(ErrorKind::Status(status.as_u16())),
+            Some(Err(ErrorKind::Timeout)) => rec.timed_out(end, end - intended),
             Some(Err(kind)) => rec.error(kind),
             None => {
                 client.disconnect();
-                rec.error(ErrorKind::Timeout);
+                rec.timed_out(end, end - intended);
             }
         }
     }
@@ -252,8 +300,13 @@ mod tests {
         let starts: Vec<u64> = (0..4).map(|_| s.claim()).collect();
         assert_eq!(starts, [0, 333_333_333, 666_666_666, 1_000_000_000]);
         // Unclaimed starts in [1 s, 2 s): 4/3 s and 5/3 s (3 s/3 = 1 s was claimed).
-        assert_eq!(s.remaining(1_000_000_000, 2_000_000_000, u64::MAX), 2);
-        assert_eq!(s.remaining(1_000_000_000, 2_000_000_000, 1), 1);
+        let mut told = Vec::new();
+        assert_eq!(
+            s.remaining(1_000_000_000, 2_000_000_000, u64::MAX, |at, n| told.push((at, n))),
+            2
+        );
+        assert_eq!(told, [(1_333_333_333, 1), (1_666_666_666, 1)]);
+        assert_eq!(s.remaining(1_000_000_000, 2_000_000_000, 1, |_, _| {}), 1);
     }
 
     #[test]
@@ -301,6 +354,29 @@ mod tests {
                 .collect()
         };
         let expected = all.iter().filter(|&&at| at >= 1_000_000_000).count() as u64;
-        assert_eq!(s.remaining(1_000_000_000, 3_000_000_000, u64::MAX), expected);
+        let mut told = Vec::new();
+        assert_eq!(
+            s.remaining(1_000_000_000, 3_000_000_000, u64::MAX, |at, n| told.push((at, n))),
+            expected
+        );
+        let inside: Vec<(u64, u64)> = all
+            .iter()
+            .filter(|&&at| at >= 1_000_000_000)
+            .map(|&at| (at, 1))
+            .collect();
+        assert_eq!(told, inside);
+    }
+
+    #[test]
+    fn many_unsent_starts_come_in_slices_that_keep_lower_bounds() {
+        let s = Schedule::new(1e6, Arrival::Fixed, 0);
+        let (mut count, mut latest) = (0, 0);
+        let n = s.remaining(0, 1_000_000_000, u64::MAX, |at, k| {
+            assert!(at >= latest, "slices in order");
+            latest = at;
+            count += k;
+        });
+        assert_eq!((n, count), (1_000_000, 1_000_000));
+        assert_eq!(latest, 999_999_000, "the last slice ends at the last start");
     }
 }

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 
+use super::threads::ThreadCpu;
 use super::{
-    IntervalHistograms, LoadReport, LoadSpec, MAX_TRACKABLE_NS, Mode, ScheduleReport, Window, new_histogram,
+    GeneratorReport, IntervalHistograms, LoadReport, LoadSpec, MAX_TRACKABLE_NS, Mode, ScheduleReport,
+    Window, new_histogram,
 };
 
 /// Why a request failed, as tallied (`Display` gives the report's label).
@@ -103,6 +105,10 @@ pub(crate) struct Recorder {
     pub(crate) max_lag: Duration,
     /// Open loop: the intended start of the first request refused by the cap.
     pub(crate) cap_reached_at: Option<Instant>,
+    /// Lower bounds recorded in `latency` (timeouts, unsent requests).
+    censored: u64,
+    /// The smallest of them, ns (`u64::MAX`: none).
+    censored_min: u64,
 }
 
 impl Recorder {
@@ -126,6 +132,8 @@ impl Recorder {
             missed: 0,
             max_lag: Duration::ZERO,
             cap_reached_at: None,
+            censored: 0,
+            censored_min: u64::MAX,
         }
     }
 
@@ -146,6 +154,26 @@ impl Recorder {
     pub(crate) fn error(&mut self, kind: ErrorKind) {
         self.requests += 1;
         *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// A request given up at `end`, `waited` after its intended start: a
+    /// timeout error, and a lower bound of its latency.
+    pub(crate) fn timed_out(&mut self, end: Instant, waited: Duration) {
+        self.error(ErrorKind::Timeout);
+        self.censored(end, waited);
+    }
+
+    /// A lower bound of a request's latency, known at `at`: into the latency
+    /// histograms (not service time, which it never had).
+    #[cold]
+    pub(crate) fn censored(&mut self, at: Instant, at_least: Duration) {
+        if at >= self.next_rotation {
+            self.rotate(at);
+        }
+        let value = ns(at_least);
+        let _ = self.latency.record(value);
+        self.censored += 1;
+        self.censored_min = self.censored_min.min(value);
     }
 
     #[cold]
@@ -199,7 +227,15 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
     let (mut requests, mut sent, mut late, mut late_waiting, mut missed) = (0, 0, 0, 0, parts.missed);
     let mut max_lag = Duration::ZERO;
     let mut cap_reached_at: Option<Instant> = None;
+    let mut censored = parts.missed_censored.len();
+    let mut censored_min = if parts.missed_censored.is_empty() {
+        u64::MAX
+    } else {
+        parts.missed_censored.min()
+    };
     for w in parts.workers {
+        censored += w.censored;
+        censored_min = censored_min.min(w.censored_min);
         requests += w.requests;
         sent += w.sent;
         late += w.late;
@@ -227,6 +263,22 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
             }
         }
     }
+    // Sends never made are known at the window's end: its last interval.
+    if !parts.missed_censored.is_empty() {
+        latency
+            .add(&parts.missed_censored)
+            .expect("auto-resizing histogram");
+        let last = window
+            .deadline
+            .saturating_duration_since(window.measure_from)
+            .saturating_sub(Duration::from_nanos(1))
+            .as_nanos()
+            / spec.interval.as_nanos().max(1);
+        let (l, _) = intervals
+            .entry(u64::try_from(last).unwrap_or(u64::MAX))
+            .or_insert_with(|| (new_histogram(), open.then(new_histogram)));
+        l.add(&parts.missed_censored).expect("auto-resizing histogram");
+    }
     // The window ends at the deadline, or where the request cap stopped it:
     // at the first intended start refused (open loop), or when the last
     // worker finished (closed loop).
@@ -241,7 +293,7 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let schedule = match spec.mode {
         Mode::Closed => None,
-        Mode::Open { rate, arrival, .. } => Some(ScheduleReport {
+        Mode::Open { rate, arrival, seed } => Some(ScheduleReport {
             rate,
             arrival,
             intended: sent + missed,
@@ -251,6 +303,7 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
             missed,
             max_send_lag: max_lag,
             late_threshold: spec.late_threshold,
+            seed,
         }),
     };
     let intervals = intervals
@@ -268,8 +321,25 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
             }
         })
         .collect();
+    let measured: Vec<ThreadCpu> = parts.cpu.iter().flatten().copied().collect();
+    let all_measured = !parts.cpu.is_empty() && measured.len() == parts.cpu.len();
+    let generator = GeneratorReport {
+        threads: parts.cpu.len(),
+        cpu: all_measured.then(|| measured.iter().map(|t| t.cpu).sum()),
+        busiest_thread_cpu_fraction: all_measured.then(|| {
+            measured
+                .iter()
+                .map(|t| t.cpu.as_secs_f64() / t.wall.as_secs_f64().max(1e-9))
+                .fold(0.0, f64::max)
+        }),
+        late_with_connection_free: if open { late - late_waiting } else { 0 },
+        sent: if open { sent } else { 0 },
+    };
     LoadReport {
         mode: spec.mode,
+        censored,
+        censored_min_ns: (censored > 0).then_some(censored_min),
+        generator,
         requests,
         errors: errors.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
         elapsed,
@@ -286,6 +356,10 @@ pub(crate) struct RunParts {
     pub(crate) workers: Vec<Recorder>,
     /// Missed sends counted after the workers stopped (open loop).
     pub(crate) missed: u64,
+    /// Their latencies so far: from the intended start to the window's end.
+    pub(crate) missed_censored: Histogram<u64>,
+    /// Per load thread, its CPU.
+    pub(crate) cpu: Vec<Option<ThreadCpu>>,
     /// When the last worker stopped.
     pub(crate) finished: Instant,
     /// The run's clock.

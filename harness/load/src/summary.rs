@@ -90,8 +90,13 @@ pub struct OpenLoopSummary {
     pub late_threshold_us: f64,
     /// Largest delay of a send after its intended start, microseconds.
     pub max_send_lag_us: f64,
-    /// Service time (from the actual send) of successful requests, microseconds.
-    pub service_us: Quantiles,
+    /// Seed of the Poisson schedule (`None` in files from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Service time (from the actual send) of successful requests,
+    /// microseconds; `None` when none succeeded.
+    #[serde(default)]
+    pub service_us: Option<Quantiles>,
     /// The service-time histogram (ns), HdrHistogram V2 + DEFLATE, base64.
     pub service_histogram: String,
 }
@@ -143,10 +148,11 @@ pub fn render(target: &Target, spec: &LoadSpec, report: &LoadReport) -> String {
     };
     let _ = writeln!(
         s,
-        "Requests    {} completed, {} ok, {} errors; {:.1} req/s",
+        "Requests    {} completed: {} ok, {} errors ({:.2} % of completed); {:.1} ok/s",
         report.requests,
-        report.requests - report.error_count(),
+        report.successes(),
         report.error_count(),
+        report.error_rate() * 100.0,
         report.throughput()
     );
     if let Some(sched) = &report.schedule {
@@ -166,45 +172,72 @@ pub fn render(target: &Target, spec: &LoadSpec, report: &LoadReport) -> String {
         if sched.missed > 0 {
             let _ = writeln!(
                 s,
-                "            the generator could not keep up: {} sends due in the window never went out",
+                "            {} sends due in the window never went out",
                 sched.missed
             );
         }
     }
-    let _ = writeln!(s);
-    match &report.service {
-        None => {
-            let _ = writeln!(s, "Latency (from the send)");
-            for (label, q) in QUANTILES {
-                let _ = writeln!(
-                    s,
-                    "  {label:<8}{:>12}",
-                    fmt_ns(report.latency.value_at_quantile(q))
-                );
-            }
-            let _ = writeln!(s, "  {:<8}{:>12}", "max", fmt_ns(report.latency.max()));
+    let g = &report.generator;
+    let _ = writeln!(
+        s,
+        "Generator   {} thread(s), CPU {}, busiest thread {}; {} sends late with a connection free{}",
+        g.threads,
+        g.cpu
+            .map_or("unknown".to_owned(), |d| format!("{:.3}s", d.as_secs_f64())),
+        g.busiest_thread_cpu_fraction
+            .map_or("unknown".to_owned(), |f| format!("{:.0} % of a core", f * 100.0)),
+        g.late_with_connection_free,
+        if g.bound() {
+            " — generator-bound: these figures describe the generator"
+        } else {
+            ""
         }
-        Some(service) => {
-            let _ = writeln!(
-                s,
-                "            {:>28}  {:>24}",
-                "latency from intended start", "service time from send"
-            );
-            let _ = writeln!(s, "            {:>28}  {:>24}", "(CO-corrected)", "");
-            for (label, q) in QUANTILES {
+    );
+    let _ = writeln!(s);
+    if report.successes() == 0 || report.latency.is_empty() {
+        let _ = writeln!(s, "Latency     no successful request");
+    } else {
+        // `≥`: a censored value (timeout, unsent request) lies at or below it.
+        let lat = |q: f64| {
+            let mark = if report.is_lower_bound(q) { "≥ " } else { "" };
+            format!("{mark}{}", fmt_ns(report.latency.value_at_quantile(q)))
+        };
+        let max = format!(
+            "{}{}",
+            if report.censored > 0 { "≥ " } else { "" },
+            fmt_ns(report.latency.max())
+        );
+        match &report.service {
+            None => {
+                let _ = writeln!(s, "Latency (from the send)");
+                for (label, q) in QUANTILES {
+                    let _ = writeln!(s, "  {label:<8}{:>14}", lat(q));
+                }
+                let _ = writeln!(s, "  {:<8}{max:>14}", "max");
+            }
+            Some(service) => {
                 let _ = writeln!(
                     s,
-                    "  {label:<10}{:>28}  {:>24}",
-                    fmt_ns(report.latency.value_at_quantile(q)),
-                    fmt_ns(service.value_at_quantile(q))
+                    "            {:>28}  {:>24}",
+                    "latency from intended start", "service time from send"
                 );
+                let _ = writeln!(s, "            {:>28}  {:>24}", "(CO-corrected)", "");
+                for (label, q) in QUANTILES {
+                    let _ = writeln!(
+                        s,
+                        "  {label:<10}{:>28}  {:>24}",
+                        lat(q),
+                        fmt_ns(service.value_at_quantile(q))
+                    );
+                }
+                let _ = writeln!(s, "  {:<10}{max:>28}  {:>24}", "max", fmt_ns(service.max()));
             }
+        }
+        if report.censored > 0 {
             let _ = writeln!(
                 s,
-                "  {:<10}{:>28}  {:>24}",
-                "max",
-                fmt_ns(report.latency.max()),
-                fmt_ns(service.max())
+                "  ≥: lower bound; {} requests timed out or were never sent and are counted with the time they waited at least",
+                report.censored
             );
         }
     }
@@ -218,29 +251,73 @@ pub fn render(target: &Target, spec: &LoadSpec, report: &LoadReport) -> String {
 }
 
 /// Throughput and latency of a measured window.
+///
+/// Fields marked `serde(default)` are absent from files written before they
+/// existed; there `successes` and `errors_total` read as 0 and
+/// `throughput_rps` counted every completion, errors included.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadSummary {
     /// Requests completed (errors included).
     pub requests: u64,
+    /// Of those, answered with success.
+    #[serde(default)]
+    pub successes: u64,
     /// Errors by kind.
     pub errors: BTreeMap<String, u64>,
+    /// All errors.
+    #[serde(default)]
+    pub errors_total: u64,
+    /// Errors as a fraction of completed requests.
+    #[serde(default)]
+    pub error_rate: f64,
     /// Measured window, seconds.
     pub duration_s: f64,
-    /// Requests per second.
+    /// Successful responses per second.
     pub throughput_rps: f64,
-    /// Latency percentiles of successful requests, microseconds. Closed
-    /// loop: from the send; open loop: from the intended start
-    /// (coordinated-omission corrected).
-    pub latency_us: Percentiles,
+    /// Latency percentiles, microseconds; `None` when no request succeeded.
+    /// Closed loop: successes from the send; open loop: from the intended
+    /// start (coordinated-omission corrected), with the censored lower
+    /// bounds of timeouts and unsent requests.
+    #[serde(default)]
+    pub latency_us: Option<Percentiles>,
     /// The latency histogram (ns), HdrHistogram V2 + DEFLATE, base64.
     pub latency_histogram: String,
-    /// All latency quantiles the terminal shows (p75 and p99.99 too), microseconds.
+    /// All latency quantiles the terminal shows (p75 and p99.99 too),
+    /// microseconds; `None` when no request succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_quantiles_us: Option<Quantiles>,
+    /// Values of the latency histogram that are lower bounds (open loop:
+    /// requests that timed out or were due but never sent).
+    #[serde(default)]
+    pub censored: u64,
+    /// Latency percentiles above this quantile are lower bounds (a censored
+    /// value lies at or below them); `None` when nothing was censored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_bound_from_quantile: Option<f64>,
+    /// The generator's own CPU and lateness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<GeneratorSummary>,
     /// Open loop only: schedule kept (achieved rate, late and missed sends)
     /// and service times from the actual send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_loop: Option<OpenLoopSummary>,
+}
+
+/// What the load generator itself spent, and whether it set the pace.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct GeneratorSummary {
+    /// Load threads.
+    pub threads: usize,
+    /// CPU seconds of the load threads over their run (warm-up included).
+    pub cpu_s: Option<f64>,
+    /// The busiest load thread's CPU as a fraction of one core.
+    pub busiest_thread_cpu_fraction: Option<f64>,
+    /// Open loop: sends late by more than the threshold although a
+    /// connection was free when they were due.
+    pub late_with_connection_free: u64,
+    /// The generator fell behind (see `GeneratorReport::bound`): the run's
+    /// figures describe the generator, not the system.
+    pub generator_bound: bool,
 }
 
 /// Latency percentiles in microseconds.
@@ -316,20 +393,49 @@ impl LoadSummary {
                 missed: schedule.missed,
                 late_threshold_us: schedule.late_threshold.as_secs_f64() * 1e6,
                 max_send_lag_us: schedule.max_send_lag.as_secs_f64() * 1e6,
-                service_us: Quantiles::of(service),
+                service_us: (!service.is_empty()).then(|| Quantiles::of(service)),
                 service_histogram: encode_histogram(service)?,
+                seed: (schedule.arrival == Arrival::Poisson).then_some(schedule.seed),
             }),
             _ => None,
         };
+        let has_latency = report.successes() > 0 && !report.latency.is_empty();
+        let g = &report.generator;
         Ok(Self {
             requests: report.requests,
+            successes: report.successes(),
             errors: report.errors.clone(),
+            errors_total: report.error_count(),
+            error_rate: report.error_rate(),
             duration_s: report.elapsed.as_secs_f64(),
             throughput_rps: report.throughput(),
-            latency_us: Percentiles::of(&report.latency),
+            latency_us: has_latency.then(|| Percentiles::of(&report.latency)),
             latency_histogram: encode_histogram(&report.latency)?,
-            latency_quantiles_us: Some(Quantiles::of(&report.latency)),
+            latency_quantiles_us: has_latency.then(|| Quantiles::of(&report.latency)),
+            censored: report.censored,
+            lower_bound_from_quantile: report.censored_min_ns.map(|min| {
+                let h = &report.latency;
+                let below = h.count_between(0, h.lowest_equivalent(min).saturating_sub(1));
+                below as f64 / h.len().max(1) as f64
+            }),
+            generator: Some(GeneratorSummary {
+                threads: g.threads,
+                cpu_s: g.cpu.map(|d| d.as_secs_f64()),
+                busiest_thread_cpu_fraction: g.busiest_thread_cpu_fraction,
+                late_with_connection_free: g.late_with_connection_free,
+                generator_bound: g.bound(),
+            }),
             open_loop,
         })
+    }
+
+    /// Whether the latency percentile at quantile `q` is a lower bound.
+    pub fn is_lower_bound(&self, q: f64) -> bool {
+        self.lower_bound_from_quantile.is_some_and(|from| q > from)
+    }
+
+    /// Whether the generator set the pace of this run.
+    pub fn generator_bound(&self) -> bool {
+        self.generator.is_some_and(|g| g.generator_bound)
     }
 }

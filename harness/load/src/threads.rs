@@ -8,7 +8,7 @@
 //! starts the clock ([`Window`]) for everyone.
 
 use std::sync::{Arc, Barrier, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -22,6 +22,24 @@ pub(crate) struct Finished {
     pub(crate) window: Window,
     /// When the last worker stopped.
     pub(crate) at: Instant,
+    /// Per load thread: CPU time and wall time of its run, when readable.
+    pub(crate) cpu: Vec<Option<ThreadCpu>>,
+}
+
+/// One load thread's CPU over its run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ThreadCpu {
+    pub(crate) cpu: Duration,
+    pub(crate) wall: Duration,
+}
+
+/// The calling thread's CPU time so far: the first field of
+/// `/proc/thread-self/schedstat`, in nanoseconds (`/proc/self` would give
+/// the main thread's, not this load thread's).
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
 /// Threads to use for `spec`: its own count, else one per core, never more
@@ -78,8 +96,9 @@ where
                     }
                     barrier.wait();
                     let Some(w) = *window.lock().expect("window lock") else {
-                        return (Vec::new(), Instant::now());
+                        return (Vec::new(), Instant::now(), None);
                     };
+                    let cpu_before = thread_cpu();
                     let handles: Vec<_> = clients
                         .into_iter()
                         .map(|client| tokio::spawn(worker(client, w)))
@@ -91,7 +110,12 @@ where
                             Err(e) => std::panic::resume_unwind(e.into_panic()),
                         }
                     }
-                    (recorders, Instant::now())
+                    let finished = Instant::now();
+                    let cpu = cpu_before.zip(thread_cpu()).map(|(before, after)| ThreadCpu {
+                        cpu: after.saturating_sub(before),
+                        wall: finished.saturating_duration_since(w.started),
+                    });
+                    (recorders, finished, cpu)
                 };
                 let out = rt.block_on(async move {
                     tokio::select! {
@@ -109,9 +133,11 @@ where
     }
     let mut recorders = Vec::with_capacity(spec.connections);
     let mut at = None::<Instant>;
+    let mut cpu = Vec::with_capacity(threads);
     for rx in results {
-        let (part, finished) = rx.await.context("a load thread panicked")?;
+        let (part, finished, thread_cpu) = rx.await.context("a load thread panicked")?;
         recorders.extend(part);
+        cpu.push(thread_cpu);
         at = Some(at.map_or(finished, |a| a.max(finished)));
     }
     drop(cancel);
@@ -121,5 +147,6 @@ where
         recorders,
         window,
         at: at.unwrap_or_else(Instant::now),
+        cpu,
     })
 }

@@ -125,3 +125,123 @@ async fn an_unreachable_port_fails_before_any_load() {
         "{msg}"
     );
 }
+
+/// Every answer a 503: nothing succeeded, so there is no throughput and no
+/// latency to show — not 0 ns at thousands of requests per second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_only_fails_has_no_throughput_and_no_percentiles() {
+    let server = Server::start(|_| Action::Respond {
+        status: 503,
+        at: None,
+    });
+    for spec in [
+        LoadSpec::closed(2, Duration::ZERO, Duration::from_millis(500)),
+        LoadSpec::open(400.0, Arrival::Poisson, 8, Duration::from_millis(500)),
+    ] {
+        let report = load::run(&target(&server), &spec).await.unwrap();
+        assert!(report.requests > 100, "only {} requests", report.requests);
+        assert_eq!(count(&report, "http-503"), report.requests);
+        assert_eq!(report.successes(), 0);
+        assert_eq!(report.throughput(), 0.0);
+        assert_eq!(report.error_rate(), 1.0);
+        assert!(report.latency.is_empty(), "errors are not latencies");
+        let summary = load::LoadSummary::from_report(&report).unwrap();
+        assert_eq!((summary.successes, summary.errors_total), (0, report.requests));
+        assert_eq!(summary.throughput_rps, 0.0);
+        assert_eq!(summary.error_rate, 1.0);
+        assert!(summary.latency_us.is_none() && summary.latency_quantiles_us.is_none());
+        assert!(summary.open_loop.iter().all(|o| o.service_us.is_none()));
+        let text = load::summary::render(&target(&server), &spec, &report);
+        assert!(text.contains(" 0 ok, ") && text.contains("0.0 ok/s"), "{text}");
+        assert!(text.contains("no successful request"), "{text}");
+        assert!(!text.contains("p99"), "{text}");
+    }
+}
+
+/// An open loop against a server that stops answering for the second half
+/// of the window: the requests that time out, and those due while every
+/// connection is stuck and never sent, enter latency as lower bounds, and
+/// the tail is marked as one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_and_timed_out_requests_are_censored_latencies() {
+    let started = Instant::now();
+    let stall_from = started + Duration::from_millis(600);
+    let server = Server::start(move |r| {
+        if r.arrival >= stall_from {
+            Action::Respond {
+                status: 200,
+                at: Some(r.arrival + Duration::from_secs(60)),
+            }
+        } else {
+            Action::ok()
+        }
+    });
+    // 200/s for 1 s on 4 connections, 300 ms timeout: after the stall the
+    // 4 connections each hold a request to its timeout, so most requests
+    // due then go out late or never.
+    let mut spec = LoadSpec::open(200.0, Arrival::Fixed, 4, Duration::from_secs(1));
+    spec.timeout = Duration::from_millis(300);
+    spec.grace = Duration::from_millis(100);
+    let report = load::run(&target(&server), &spec).await.unwrap();
+    let schedule = report.schedule.unwrap();
+    let timeouts = count(&report, "timeout");
+    assert_eq!(schedule.intended, 200);
+    assert!(schedule.missed > 20, "{schedule:?}");
+    assert!(timeouts >= 4, "{:?}", report.errors);
+    assert_eq!(report.censored, schedule.missed + timeouts);
+    assert_eq!(report.latency.len(), report.successes() + report.censored);
+    // The censored requests waited 100 ms or more at the top: p99 is at or
+    // above that, and a lower bound.
+    assert!(
+        report.latency.value_at_quantile(0.99) >= 100_000_000,
+        "p99 {} ns",
+        report.latency.value_at_quantile(0.99)
+    );
+    assert!(report.is_lower_bound(0.99));
+    assert!(
+        !report.is_lower_bound(0.10),
+        "the early, answered requests are exact"
+    );
+    let summary = load::LoadSummary::from_report(&report).unwrap();
+    assert_eq!(summary.censored, report.censored);
+    assert!(summary.is_lower_bound(0.99) && !summary.is_lower_bound(0.10));
+    let from = summary.lower_bound_from_quantile.unwrap();
+    assert!((0.1..0.99).contains(&from), "{from}");
+    let text = load::summary::render(&target(&server), &spec, &report);
+    let p99_line = text.lines().find(|l| l.trim_start().starts_with("p99 ")).unwrap();
+    assert!(p99_line.contains('≥'), "{text}");
+    let p50_line = text.lines().find(|l| l.trim_start().starts_with("p50 ")).unwrap();
+    assert!(!p50_line.contains('≥'), "{text}");
+}
+
+/// The generator's own share is measured and shown: its CPU, and no
+/// lateness of its own at a rate it easily keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generator_reports_its_own_cpu_and_lateness() {
+    let server = Server::start(|_| Action::ok());
+    let mut spec = LoadSpec::open(200.0, Arrival::Fixed, 8, Duration::from_millis(500));
+    spec.threads = 1;
+    let report = load::run(&target(&server), &spec).await.unwrap();
+    let g = report.generator;
+    assert_eq!(g.threads, 1);
+    let cpu = g.cpu.expect("schedstat readable");
+    assert!(
+        cpu > Duration::ZERO && cpu < Duration::from_millis(500),
+        "{cpu:?}"
+    );
+    let busiest = g.busiest_thread_cpu_fraction.unwrap();
+    assert!(busiest < 0.9, "{busiest}");
+    assert_eq!(g.sent, 100);
+    assert!(!g.bound(), "{g:?}");
+    let summary = load::LoadSummary::from_report(&report).unwrap();
+    assert!(!summary.generator_bound());
+    let text = load::summary::render(&target(&server), &spec, &report);
+    assert!(text.contains("Generator   1 thread(s), CPU "), "{text}");
+    // Late sends with connections free make a run generator-bound.
+    let bound = load::GeneratorReport {
+        late_with_connection_free: 2,
+        sent: 100,
+        ..g
+    };
+    assert!(bound.bound());
+}
