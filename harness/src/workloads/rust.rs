@@ -1,17 +1,12 @@
 //! Rust guests: one cargo workspace in `workloads/rust/`, built for
-//! `wasm32-wasip1` in every flavour.
-//!
-//! Each workload crate is an rlib (so native callers can link its `handle`);
-//! the module is made with `cargo rustc --crate-type cdylib`, one workload at
-//! a time, because asking cargo for both crate types at once makes rustc skip
-//! LTO. The flavour is a cargo feature of the guest library (none is
-//! `embedded`), and each flavour has its own target folder so that switching
-//! features never invalidates another flavour's build.
+//! `wasm32-wasip1` in every flavour by the one guest builder,
+//! [`blueprint_workloads::build_rust_guest`] (which says why it is `cargo
+//! rustc --crate-type cdylib`). Each flavour has its own target folder so
+//! that switching features never invalidates another flavour's build.
 
 use std::path::Path;
-use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::{BuiltModule, FLAVOURS, Flavour, Language, Missing};
 use crate::progress;
@@ -22,12 +17,7 @@ pub struct Rust;
 
 /// The cargo feature that selects a flavour; `None` builds `embedded`.
 fn feature(flavour: Flavour) -> Option<&'static str> {
-    match flavour {
-        Flavour::Embedded => None,
-        Flavour::Http => Some("http"),
-        Flavour::Middleware => Some("middleware"),
-        Flavour::Command => Some("command"),
-    }
+    blueprint_workloads::rust_feature(flavour.as_str())
 }
 
 /// Whether a flavour can carry a workload: middleware and command modules
@@ -69,8 +59,8 @@ impl Language for Rust {
             // One cargo target folder per flavour, kept across source
             // versions, keeps builds incremental.
             let target_dir = cache.join("guests/target-rust").join(flavour.as_str());
-            cargo_rustc(&manifest, &target_dir, &workload, feature(flavour))?;
-            let from = target_dir.join(format!("wasm32-wasip1/release/{workload}.wasm"));
+            let from =
+                blueprint_workloads::build_rust_guest(&manifest, &target_dir, &workload, feature(flavour))?;
             let to = out.join(format!("{workload}.{flavour}.wasm"));
             std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
             modules.push(BuiltModule {
@@ -83,47 +73,6 @@ impl Language for Rust {
         bar.finish_and_clear();
         Ok(modules)
     }
-}
-
-/// `cargo rustc -p <workload> --crate-type cdylib` for `wasm32-wasip1`.
-fn cargo_rustc(manifest: &Path, target_dir: &Path, workload: &str, feature: Option<&str>) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args([
-            "rustc",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--crate-type",
-            "cdylib",
-        ])
-        .args(["-p", workload])
-        .arg("--manifest-path")
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        // The guests' own profile decides; flags meant for the host do not apply.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
-    if let Some(feature) = feature {
-        command.args(["--features", feature]);
-    }
-    let output = command
-        .output()
-        .with_context(|| format!("running cargo to build the Rust guest `{workload}`"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("wasm32-wasip1") && stderr.contains("target may not be installed") {
-            bail!("the Rust wasm32-wasip1 target is missing: run `rustup target add wasm32-wasip1`");
-        }
-        bail!(
-            "cargo failed building `{workload}` ({}):\n{stderr}",
-            feature.unwrap_or("embedded")
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]
