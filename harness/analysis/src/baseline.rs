@@ -44,12 +44,41 @@ pub fn path_for(dir: &Path, machine: &str) -> PathBuf {
     dir.join(format!("{machine}.json"))
 }
 
-/// Checks that a results document can serve as a baseline: at least one
-/// measured cell; returns warnings for what would weaken comparisons.
+/// Checks that a results document can serve as a baseline: a run that got
+/// to its end, with at least one measured cell; returns warnings for what
+/// would weaken comparisons.
 ///
 /// # Errors
-/// No cell was measured.
+/// The run did not complete, or no cell was measured.
 pub fn validate(results: &RunResults) -> Result<Vec<String>> {
+    if !results.is_complete() {
+        let unfinished = results.unfinished_cells();
+        let listed: Vec<String> = unfinished
+            .iter()
+            .take(5)
+            .map(|(id, why)| format!("{id} ({why})"))
+            .collect();
+        bail!(
+            "the run is incomplete (it did not reach its end{}): {} cell(s) unfinished{}{}; \
+             a baseline must be a whole run, so re-run the scenario to the end and promote that",
+            if results.completed {
+                ""
+            } else {
+                ", no completion mark"
+            },
+            unfinished.len(),
+            if listed.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", listed.join(", "))
+            },
+            if unfinished.len() > listed.len() {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
     let measured: Vec<_> = results
         .cells
         .iter()

@@ -17,9 +17,19 @@ use crate::settings::{CellId, DaprSettings, LoadSettings, Meta};
 use crate::stats::Estimate;
 
 /// Bumped on any change a reader could notice.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: intervals are distribution-free with their actual level and may be
+/// absent (one trial: `ci_low`/`ci_high` null, `confidence` 0); latency
+/// figures are null without a successful request; `completed`, cell states
+/// `pending` and `not-run`, and the summary's `requests` and `error_rate`.
+/// Version 1 files still read (see [`read`]).
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// Confidence level of every interval in a results file.
+/// The oldest schema version [`read`] accepts.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
+
+/// Nominal confidence level of the intervals in a results file; each
+/// interval also records the level it actually reaches.
 pub const CONFIDENCE: f64 = 0.95;
 
 /// A whole run.
@@ -35,6 +45,72 @@ pub struct RunResults {
     pub scenario: ScenarioRecord,
     /// One entry per cell, in the order they ran.
     pub cells: Vec<CellResult>,
+    /// Whether the run got to its end. A writer sets `false` when it starts
+    /// (the file is rewritten after every trial, so an interrupted run
+    /// leaves a file behind) and `true` through
+    /// [`RunResults::mark_completed`] once every cell has run. Files from
+    /// before this field read as completed: they were only written whole
+    /// in practice, and refusing every old baseline would help no one.
+    #[serde(default = "absent_means_completed")]
+    pub completed: bool,
+}
+
+fn absent_means_completed() -> bool {
+    true
+}
+
+impl RunResults {
+    /// The run reached its end: every cell still [`CellStatus::Pending`]
+    /// (none should be) becomes [`CellStatus::NotRun`], then the document
+    /// says it is complete.
+    pub fn mark_completed(&mut self) {
+        self.mark_not_run("the run ended before this cell ran");
+        self.completed = true;
+    }
+
+    /// The run stops early (interrupted, or a failure that ends it): cells
+    /// still pending become [`CellStatus::NotRun`] with `reason`, and the
+    /// document stays incomplete.
+    pub fn mark_interrupted(&mut self, reason: &str) {
+        self.mark_not_run(reason);
+        self.completed = false;
+    }
+
+    fn mark_not_run(&mut self, reason: &str) {
+        for cell in &mut self.cells {
+            if cell.status == CellStatus::Pending {
+                cell.status = CellStatus::NotRun {
+                    reason: reason.to_owned(),
+                };
+            }
+        }
+    }
+
+    /// Cells that did not run to the end, each with why: pending or not run,
+    /// and, in a file not marked completed, measured cells with fewer trials
+    /// than the scenario asked for.
+    pub fn unfinished_cells(&self) -> Vec<(CellId, String)> {
+        let planned = self.scenario.load.trials;
+        self.cells
+            .iter()
+            .filter_map(|c| {
+                let why = match &c.status {
+                    CellStatus::Pending => "pending: the run stopped before it".to_owned(),
+                    CellStatus::NotRun { reason } => format!("not run: {reason}"),
+                    CellStatus::Ok if !self.completed && c.trials.len() < planned => {
+                        format!("{} of {planned} trials ran", c.trials.len())
+                    }
+                    _ => return None,
+                };
+                Some((c.id.clone(), why))
+            })
+            .collect()
+    }
+
+    /// Marked completed and no cell left unfinished.
+    pub fn is_complete(&self) -> bool {
+        self.completed && self.unfinished_cells().is_empty()
+    }
 }
 
 /// The scenario as run.
@@ -118,6 +194,28 @@ pub enum CellStatus {
         /// Why.
         reason: String,
     },
+    /// Planned, not run yet: what a writer starts every cell as, so a file
+    /// left by an interrupted run says which cells never ran.
+    Pending,
+    /// Planned but never run, and it will not be in this run.
+    NotRun {
+        /// Why (interrupted, a failure that ended the run).
+        reason: String,
+    },
+}
+
+impl CellStatus {
+    /// `ok`, `failed: …`, `unavailable: …`, `n/a: …`, `pending`, `not run: …`.
+    pub fn describe(&self) -> String {
+        match self {
+            CellStatus::Ok => "ok".into(),
+            CellStatus::Failed { error } => format!("failed: {error}"),
+            CellStatus::Unavailable { reason } => format!("unavailable: {reason}"),
+            CellStatus::NotApplicable { reason } => format!("n/a: {reason}"),
+            CellStatus::Pending => "pending".into(),
+            CellStatus::NotRun { reason } => format!("not run: {reason}"),
+        }
+    }
 }
 
 /// One cell's outcome and figures.
@@ -221,10 +319,11 @@ pub struct Phases {
 pub struct CellSummary {
     /// Requests per second.
     pub throughput_rps: Estimate,
-    /// Median latency, µs.
-    pub p50_us: Estimate,
-    /// 99th percentile latency, µs.
-    pub p99_us: Estimate,
+    /// Median latency, µs; `None` when a trial had no successful request
+    /// (a latency of nothing is not 0).
+    pub p50_us: Option<Estimate>,
+    /// 99th percentile latency, µs; `None` as [`CellSummary::p50_us`].
+    pub p99_us: Option<Estimate>,
     /// CPU per request of the system under test, µs.
     pub cpu_per_request_us: Option<Estimate>,
     /// Largest app-host RSS in the window, bytes.
@@ -233,27 +332,60 @@ pub struct CellSummary {
     pub cold_start_ms: Estimate,
     /// Errors over all trials.
     pub errors: u64,
+    /// Requests over all trials, errors included (0 in files from before it).
+    #[serde(default)]
+    pub requests: u64,
+    /// `errors / requests` over all trials; `None` without requests (and in
+    /// files from before it: readers recompute it from the trials).
+    #[serde(default)]
+    pub error_rate: Option<f64>,
     /// The knee over the trials, when swept, requests/s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knee_rps: Option<Estimate>,
 }
 
+/// Successful requests of a load window (`requests` counts errors too).
+pub fn successes(load: &LoadSummary) -> u64 {
+    load.requests.saturating_sub(load.errors.values().sum::<u64>())
+}
+
+/// A window's latency percentiles, or `None` when no request succeeded:
+/// the percentiles of an empty histogram read as 0 µs, which would make a
+/// cell that failed every request look fastest.
+pub fn latency(load: &LoadSummary) -> Option<&Percentiles> {
+    load.latency_us.as_ref().filter(|_| successes(load) > 0)
+}
+
+/// Errors over requests (errors included) of some windows; `None` without
+/// requests.
+pub fn error_rate<'a>(loads: impl IntoIterator<Item = &'a LoadSummary>) -> Option<f64> {
+    let (errors, requests) = loads.into_iter().fold((0u64, 0u64), |(e, r), l| {
+        (e + l.errors.values().sum::<u64>(), r + l.requests)
+    });
+    (requests > 0).then(|| errors as f64 / requests as f64)
+}
+
 impl CellSummary {
-    pub fn of(trials: &[TrialResult], seed: u64) -> Option<Self> {
+    /// The summary of a cell's trials; `None` without trials. `_seed` is
+    /// unused (the intervals are no longer resampled) and kept for callers.
+    pub fn of(trials: &[TrialResult], _seed: u64) -> Option<Self> {
         if trials.is_empty() {
             return None;
         }
         let of = |f: &dyn Fn(&TrialResult) -> f64| {
-            crate::stats::estimate(&trials.iter().map(f).collect::<Vec<_>>(), CONFIDENCE, seed)
+            crate::stats::estimate(&trials.iter().map(f).collect::<Vec<_>>(), CONFIDENCE)
         };
+        // Only when every trial has the figure: a median over the trials
+        // that happened to have it would drop the worst ones.
         let optional = |f: &dyn Fn(&TrialResult) -> Option<f64>| {
             let values: Vec<f64> = trials.iter().filter_map(f).collect();
-            (values.len() == trials.len()).then(|| crate::stats::estimate(&values, CONFIDENCE, seed))
+            (values.len() == trials.len()).then(|| crate::stats::estimate(&values, CONFIDENCE))
         };
+        let errors = trials.iter().map(|t| t.load.errors.values().sum::<u64>()).sum();
         Some(Self {
             throughput_rps: of(&|t| t.load.throughput_rps),
-            p50_us: of(&|t| t.load.latency_us.p50),
-            p99_us: of(&|t| t.load.latency_us.p99),
+            p50_us: optional(&|t| latency(&t.load).map(|l| l.p50)),
+            p99_us: optional(&|t| latency(&t.load).map(|l| l.p99)),
             cpu_per_request_us: optional(&|t| t.cpu_per_request_us),
             app_peak_rss_bytes: optional(&|t| {
                 t.processes
@@ -262,7 +394,9 @@ impl CellSummary {
                     .map(|p| p.peak_rss_bytes as f64)
             }),
             cold_start_ms: of(&|t| t.cold_start_ms),
-            errors: trials.iter().map(|t| t.load.errors.values().sum::<u64>()).sum(),
+            errors,
+            requests: trials.iter().map(|t| t.load.requests).sum(),
+            error_rate: error_rate(trials.iter().map(|t| &t.load)),
             // A trial whose lowest rate already failed has knee 0.
             knee_rps: trials
                 .iter()
@@ -270,6 +404,15 @@ impl CellSummary {
                 .then(|| of(&|t| t.knee_rps.unwrap_or(0.0))),
         })
     }
+}
+
+/// A cell's error rate: the summary's, else from its trials (files from
+/// before the summary had it).
+pub fn cell_error_rate(cell: &CellResult) -> Option<f64> {
+    cell.summary
+        .as_ref()
+        .and_then(|s| s.error_rate)
+        .or_else(|| error_rate(cell.trials.iter().map(|t| &t.load)))
 }
 
 /// Writes `value` as pretty JSON to `path` atomically: a temporary file in the
@@ -290,22 +433,38 @@ pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Reads a results document.
+/// Reads a results document of schema version [`OLDEST_SCHEMA_VERSION`] to
+/// [`SCHEMA_VERSION`]. Version 1 fields read into today's model (numbers
+/// where options are now, no `completed`: read as completed).
 ///
 /// # Errors
-/// Unreadable, malformed, or from a newer schema.
+/// Unreadable, malformed, or of a schema version this reader does not know.
 pub fn read(path: &Path) -> Result<RunResults> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let results: RunResults =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    if results.schema_version > SCHEMA_VERSION {
+    parse(&text).with_context(|| format!("reading results {}", path.display()))
+}
+
+/// Parses a results document (see [`read`]).
+///
+/// # Errors
+/// Malformed, or of a schema version this reader does not know.
+pub fn parse(text: &str) -> Result<RunResults> {
+    #[derive(Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
+    // The version first: a newer file would otherwise fail on some field
+    // with a message that hides the real cause.
+    let version: Version = serde_json::from_str(text).context("no schema_version: not a results document")?;
+    if !(OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&version.schema_version) {
         anyhow::bail!(
-            "{} has schema version {}, this blueprint-bench reads up to {SCHEMA_VERSION}",
-            path.display(),
-            results.schema_version
+            "schema version {} is not one this blueprint-bench reads ({OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}); \
+             use a blueprint-bench that knows version {}",
+            version.schema_version,
+            version.schema_version
         );
     }
-    Ok(results)
+    serde_json::from_str(text).context("parsing the results document")
 }
 
 /// `results/runs/<scenario>-<timestamp>.json`.

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::results::{CellStatus, RunResults};
+use crate::compare::fmt_rate;
+use crate::results::{CellStatus, RunResults, cell_error_rate};
+use crate::stats::fmt_level;
 
 /// Renders one row per cell: identity, status, throughput, latency, errors.
 pub fn render(results: &RunResults) -> String {
@@ -16,13 +18,14 @@ pub fn render(results: &RunResults) -> String {
         "status",
         "trials",
         "req/s",
-        "±95%",
+        "± CI (level)",
         "p50 µs",
         "p99 µs",
         "CPU µs/req",
         "cold ms",
         "knee req/s",
         "errors",
+        "error rate",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for cell in &results.cells {
@@ -40,16 +43,21 @@ pub fn render(results: &RunResults) -> String {
             CellStatus::Failed { .. } => "FAILED".to_owned(),
             CellStatus::Unavailable { .. } => "unavailable".to_owned(),
             CellStatus::NotApplicable { .. } => "n/a".to_owned(),
+            CellStatus::Pending => "pending".to_owned(),
+            CellStatus::NotRun { .. } => "not run".to_owned(),
         };
         row.push(status);
         match &cell.summary {
             Some(sum) => {
-                let half_width = (sum.throughput_rps.ci_high - sum.throughput_rps.ci_low) / 2.0;
-                row.push(sum.throughput_rps.n.to_string());
-                row.push(format!("{:.0}", sum.throughput_rps.median));
-                row.push(format!("{half_width:.0}"));
-                row.push(format!("{:.0}", sum.p50_us.median));
-                row.push(format!("{:.0}", sum.p99_us.median));
+                let rps = &sum.throughput_rps;
+                row.push(rps.n.to_string());
+                row.push(format!("{:.0}", rps.median));
+                row.push(rps.interval().map_or("n/a".into(), |(lo, hi)| {
+                    format!("±{:.0} ({})", (hi - lo) / 2.0, fmt_level(rps.confidence))
+                }));
+                // No successful request: no latency (a dash, never 0).
+                row.push(sum.p50_us.map_or("—".into(), |e| format!("{:.0}", e.median)));
+                row.push(sum.p99_us.map_or("—".into(), |e| format!("{:.0}", e.median)));
                 row.push(
                     sum.cpu_per_request_us
                         .map_or("-".into(), |c| format!("{:.0}", c.median)),
@@ -57,6 +65,7 @@ pub fn render(results: &RunResults) -> String {
                 row.push(format!("{:.0}", sum.cold_start_ms.median));
                 row.push(sum.knee_rps.map_or("-".into(), |k| format!("{:.0}", k.median)));
                 row.push(sum.errors.to_string());
+                row.push(cell_error_rate(cell).map_or("—".into(), fmt_rate));
             }
             None => row.extend(std::iter::repeat_n("-".to_owned(), header.len() - 7)),
         }
@@ -103,7 +112,10 @@ pub fn render(results: &RunResults) -> String {
             }
             CellStatus::Unavailable { reason } => *unavailable.entry(reason).or_default() += 1,
             CellStatus::NotApplicable { reason } => *not_applicable.entry(reason).or_default() += 1,
-            CellStatus::Ok => {}
+            CellStatus::NotRun { reason } => {
+                let _ = writeln!(out, "\n{}: not run: {reason}", cell.id);
+            }
+            CellStatus::Ok | CellStatus::Pending => {}
         }
     }
     for (reason, cells) in unavailable {
@@ -111,6 +123,13 @@ pub fn render(results: &RunResults) -> String {
     }
     for (reason, cells) in not_applicable {
         let _ = writeln!(out, "\nn/a ({cells} cells): {reason}");
+    }
+    if !results.completed {
+        let _ = writeln!(
+            out,
+            "\nINCOMPLETE: the run did not reach its end; {} cell(s) unfinished",
+            results.unfinished_cells().len()
+        );
     }
     out
 }

@@ -2,42 +2,54 @@
 
 use std::fmt::Write as _;
 
-use super::{Comparison, EXIT_REGRESSION, Metric, Row, Verdict};
-use crate::stats::{Estimate, RelativeChange};
+use super::{Comparison, EXIT_INCOMPLETE, EXIT_REGRESSION, Metric, Row, Verdict};
+use crate::stats::{Estimate, RATIO_INTERVAL_METHOD, RelativeChange, fmt_level};
 
 fn fmt_change(c: &Option<RelativeChange>) -> String {
     match c {
-        Some(c) => format!(
-            "{:+.1}% [{:+.1}, {:+.1}]",
-            c.change * 100.0,
-            c.ci_low * 100.0,
-            c.ci_high * 100.0
-        ),
-        None => "-".into(),
+        Some(c) => match c.interval() {
+            Some((lo, hi)) => format!(
+                "{:+.1}% [{:+.1}, {:+.1}] {}",
+                c.change * 100.0,
+                lo * 100.0,
+                hi * 100.0,
+                fmt_level(c.confidence)
+            ),
+            None => format!("{:+.1}% (CI n/a)", c.change * 100.0),
+        },
+        None => "—".into(),
     }
 }
 
-fn fmt_estimate(metric: Metric, e: &Estimate) -> String {
-    format!("{} (n={})", metric.format(e.median), e.n)
+fn fmt_estimate(metric: Metric, e: &Option<Estimate>) -> String {
+    match e {
+        Some(e) => format!("{} (n={})", metric.format(e.median), e.n),
+        None => "—".into(),
+    }
+}
+
+fn fmt_p(p: Option<f64>) -> String {
+    p.map_or("—".into(), |p| format!("{p:.3}"))
 }
 
 fn table(out: &mut String, rows: &[&Row]) {
     let _ = writeln!(
         out,
-        "| cell | rate | metric | baseline | candidate | change [95% CI] | p | verdict |"
+        "| cell | rate | metric | baseline | candidate | change [CI, level] | p | Holm p | verdict |"
     );
-    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---|");
     for r in rows {
         let rate = r.rate_rps.map_or("closed".into(), |x| format!("{x:.0}"));
         let _ = writeln!(
             out,
-            "| `{}` | {rate} | {} | {} | {} | {} | {:.3} | {} ({}) |",
+            "| `{}` | {rate} | {} | {} | {} | {} | {} | {} | {} ({}) |",
             r.cell,
             r.metric.name(),
             fmt_estimate(r.metric, &r.baseline),
             fmt_estimate(r.metric, &r.candidate),
             fmt_change(&r.change),
-            r.p_value,
+            fmt_p(r.p_value),
+            fmt_p(r.p_adjusted),
             r.verdict,
             r.reason
         );
@@ -67,10 +79,19 @@ pub fn render_markdown(c: &Comparison) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "- Test: Mann-Whitney U over trials, p < {}; noise thresholds: {}\n",
-        c.options.alpha,
-        thresholds.join(", ")
+        "- Rule: *regressed*/*improved* when the whole interval of the change is beyond the noise threshold \
+         and the Mann-Whitney U p-value (two-sided, exact up to 10 trials a side), Holm-adjusted across all \
+         {} tested figures, is below {}; *unchanged* when the whole interval is within ±threshold; else \
+         *inconclusive*. Any error where the baseline had none is a regression.",
+        c.rows.iter().filter(|r| r.p_adjusted.is_some()).count(),
+        c.options.alpha
     );
+    let _ = writeln!(
+        out,
+        "- Interval of the change ({} % nominal, actual level per row): {RATIO_INTERVAL_METHOD}.",
+        c.options.confidence * 100.0
+    );
+    let _ = writeln!(out, "- Noise thresholds: {}\n", thresholds.join(", "));
     for w in &c.warnings {
         let _ = writeln!(out, "> **Note:** {w}\n");
     }
@@ -85,6 +106,10 @@ pub fn render_markdown(c: &Comparison) -> String {
             } else {
                 String::new()
             }
+        )
+    } else if !c.candidate_complete {
+        format!(
+            "**INCOMPLETE candidate: no regression among what ran, but it did not run to its end** (exit {EXIT_INCOMPLETE})"
         )
     } else {
         "**No regression.**".to_owned()
@@ -122,6 +147,15 @@ pub fn render_markdown(c: &Comparison) -> String {
                 one_line(&s.candidate),
                 if s.broken { " **(regression)**" } else { "" }
             );
+        }
+        out.push('\n');
+    }
+    if !c.not_compared.is_empty() {
+        let _ = writeln!(out, "### Not compared (did not run to the end)\n");
+        let _ = writeln!(out, "| cell | why |");
+        let _ = writeln!(out, "|---|---|");
+        for n in &c.not_compared {
+            let _ = writeln!(out, "| `{}` | {} |", n.cell, one_line(&n.reason));
         }
         out.push('\n');
     }

@@ -1,18 +1,25 @@
 //! Baseline vs candidate: two results files, cells matched by identity, each
-//! figure judged over the trials with a significance test and a noise
-//! threshold. The verdicts set the exit code, so a nightly job fails on a
-//! regression and only on one that is both real and large enough to matter.
+//! figure judged over the trials. The verdicts set the exit code, so a
+//! nightly job fails on a regression and only on one that is both real and
+//! large enough to matter.
 //!
 //! Per metric and cell (and per swept rate): the relative change of the
-//! medians with a bootstrap interval, the two-sided Mann-Whitney U p-value
-//! over the trials (no normality assumed: benchmark trials are skewed and
-//! sometimes bimodal), and a verdict:
-//! - *regressed* / *improved*: `p < alpha` **and** `|change| > threshold`;
-//! - *unchanged*: `|change| <= threshold`;
-//! - *inconclusive*: beyond the threshold but not significant, or too few
-//!   trials to tell (Mann-Whitney needs at least 4 trials a side to reach
-//!   p < 0.05; fewer can never be called a regression).
-
+//! medians with a distribution-free interval ([`stats::relative_change`]:
+//! the ratio of the two medians' order-statistic intervals, conservative,
+//! its actual level stated), the two-sided Mann-Whitney U p-value over the
+//! trials (exact up to 10 trials a side; no normality assumed: trials are
+//! skewed and sometimes bimodal), Holm-adjusted across every tested figure
+//! of the comparison, and a verdict:
+//! - *regressed* / *improved*: the whole interval is beyond the threshold on
+//!   the worse / better side **and** the Holm-adjusted p < alpha;
+//! - *unchanged*: the whole interval lies within ±threshold;
+//! - *inconclusive*: anything else: an interval that straddles the
+//!   threshold, a change the test cannot confirm, one trial (no interval).
+//!
+//! Errors are gated apart from thresholds: a cell whose baseline had no
+//! errors and whose candidate has any has regressed, whatever its figures.
+//! A cell that did not run to the end on either side is *not compared*
+//! (never *unchanged*), and an incomplete candidate fails the comparison.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -30,6 +37,10 @@ pub use markdown::render_markdown;
 /// Exit code of `compare` when a regression passed both tests.
 pub const EXIT_REGRESSION: i32 = 3;
 
+/// Exit code of `compare` when nothing regressed but the candidate did not
+/// run to the end: an unmeasured cell is no evidence of "no regression".
+pub const EXIT_INCOMPLETE: i32 = 4;
+
 /// A compared figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -46,17 +57,20 @@ pub enum Metric {
     Rss,
     /// The knee of a rate sweep.
     Knee,
+    /// Failed requests over all requests.
+    Errors,
 }
 
 impl Metric {
     /// Every metric, in table order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::Throughput,
         Metric::P50,
         Metric::P99,
         Metric::Cpu,
         Metric::Rss,
         Metric::Knee,
+        Metric::Errors,
     ];
 
     /// The name used on the command line and in tables.
@@ -68,6 +82,7 @@ impl Metric {
             Metric::Cpu => "cpu",
             Metric::Rss => "rss",
             Metric::Knee => "knee",
+            Metric::Errors => "errors",
         }
     }
 
@@ -84,6 +99,8 @@ impl Metric {
             Metric::Throughput | Metric::P50 | Metric::Cpu | Metric::Rss => 10.0,
             Metric::P99 => 20.0,
             Metric::Knee => 25.0,
+            // Only between two non-zero rates; from zero any error regresses.
+            Metric::Errors => 50.0,
         }
     }
 
@@ -94,6 +111,7 @@ impl Metric {
             Metric::P50 | Metric::P99 => fmt_us(value),
             Metric::Cpu => format!("{value:.0} µs/req"),
             Metric::Rss => format!("{:.1} MiB", value / (1024.0 * 1024.0)),
+            Metric::Errors => fmt_rate(value),
         }
     }
 
@@ -101,12 +119,13 @@ impl Metric {
     fn closed_loop(self, trial: &TrialResult) -> Option<f64> {
         match self {
             Metric::Throughput => Some(trial.load.throughput_rps),
-            Metric::P50 => Some(trial.load.latency_us.p50),
-            Metric::P99 => Some(trial.load.latency_us.p99),
+            Metric::P50 => results::latency(&trial.load).map(|l| l.p50),
+            Metric::P99 => results::latency(&trial.load).map(|l| l.p99),
             Metric::Cpu => trial.cpu_per_request_us,
             Metric::Rss => app_peak_rss(trial),
             // A trial whose lowest rate already failed has knee 0.
             Metric::Knee => (!trial.sweep.is_empty()).then(|| trial.knee_rps.unwrap_or(0.0)),
+            Metric::Errors => results::error_rate([&trial.load]),
         }
     }
 }
@@ -147,6 +166,17 @@ pub fn fmt_us(us: f64) -> String {
     }
 }
 
+/// An error rate as a percentage with enough digits to show one error in
+/// a million requests.
+pub fn fmt_rate(rate: f64) -> String {
+    match rate * 100.0 {
+        0.0 => "0%".into(),
+        pct if pct < 0.01 => format!("{pct:.4}%"),
+        pct if pct < 1.0 => format!("{pct:.2}%"),
+        pct => format!("{pct:.1}%"),
+    }
+}
+
 /// Parses `METRIC=PERCENT`.
 ///
 /// # Errors
@@ -172,9 +202,10 @@ pub fn parse_threshold(s: &str) -> Result<(Metric, f64), String> {
 pub struct Options {
     /// Noise threshold per metric, percent.
     pub thresholds_pct: BTreeMap<Metric, f64>,
-    /// Significance level of the Mann-Whitney test.
+    /// Family-wise significance level: Holm-adjusted Mann-Whitney p-values
+    /// are compared with it.
     pub alpha: f64,
-    /// Confidence level of the change intervals.
+    /// Nominal confidence level of the change intervals.
     pub confidence: f64,
 }
 
@@ -204,13 +235,15 @@ impl Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// Worse, significantly and beyond the threshold.
+    /// Worse: the whole interval beyond the threshold and significant after
+    /// Holm (or errors where the baseline had none).
     Regressed,
-    /// Better, significantly and beyond the threshold.
+    /// Better, by the same rule.
     Improved,
-    /// Beyond the threshold but not significant, or too few trials.
+    /// The interval straddles the threshold, the test cannot confirm the
+    /// change, or one trial allows no interval.
     Inconclusive,
-    /// Within the noise threshold.
+    /// The whole interval within ±threshold.
     Unchanged,
 }
 
@@ -234,14 +267,19 @@ pub struct Row {
     pub rate_rps: Option<f64>,
     /// The figure.
     pub metric: Metric,
-    /// Baseline trials.
-    pub baseline: Estimate,
-    /// Candidate trials.
-    pub candidate: Estimate,
+    /// Baseline trials; `None` when no trial has the figure (e.g. latency
+    /// without a successful request).
+    pub baseline: Option<Estimate>,
+    /// Candidate trials; `None` likewise.
+    pub candidate: Option<Estimate>,
     /// Relative change of the medians with its interval.
     pub change: Option<RelativeChange>,
-    /// Two-sided Mann-Whitney U p-value over the trials.
-    pub p_value: f64,
+    /// Two-sided Mann-Whitney U p-value over the trials; `None` for a
+    /// figure decided by rule, not by test (errors from or to zero).
+    pub p_value: Option<f64>,
+    /// The p-value after Holm's adjustment across every tested figure of
+    /// the comparison.
+    pub p_adjusted: Option<f64>,
     /// The noise threshold applied, percent.
     pub threshold_pct: f64,
     /// The outcome.
@@ -307,8 +345,23 @@ pub struct Comparison {
     pub only_in_baseline: Vec<String>,
     /// Cells (or swept rates) only in the candidate.
     pub only_in_candidate: Vec<String>,
+    /// Matched cells that did not run to the end on a side: not compared.
+    pub not_compared: Vec<NotCompared>,
+    /// Whether the baseline ran to its end.
+    pub baseline_complete: bool,
+    /// Whether the candidate ran to its end (if not: [`EXIT_INCOMPLETE`]).
+    pub candidate_complete: bool,
     /// Things a reader should know (different machines, too few trials).
     pub warnings: Vec<String>,
+}
+
+/// A cell left out because it did not run to the end on a side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotCompared {
+    /// The cell.
+    pub cell: CellId,
+    /// Why, naming the side.
+    pub reason: String,
 }
 
 impl Comparison {
@@ -322,18 +375,16 @@ impl Comparison {
         self.with_verdict(Verdict::Regressed).next().is_some() || self.status_changes.iter().any(|s| s.broken)
     }
 
-    /// The process exit code: [`EXIT_REGRESSION`] on a regression, else 0.
+    /// The process exit code: [`EXIT_REGRESSION`] on a regression, else
+    /// [`EXIT_INCOMPLETE`] for an incomplete candidate, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.regressed() { EXIT_REGRESSION } else { 0 }
-    }
-}
-
-fn status_name(status: &CellStatus) -> String {
-    match status {
-        CellStatus::Ok => "ok".into(),
-        CellStatus::Failed { error } => format!("failed: {error}"),
-        CellStatus::Unavailable { reason } => format!("unavailable: {reason}"),
-        CellStatus::NotApplicable { reason } => format!("n/a: {reason}"),
+        if self.regressed() {
+            EXIT_REGRESSION
+        } else if !self.candidate_complete {
+            EXIT_INCOMPLETE
+        } else {
+            0
+        }
     }
 }
 
@@ -343,32 +394,28 @@ fn rate_key(rate: f64) -> i64 {
     (rate * 1000.0).round() as i64
 }
 
-/// A stable seed per row, so a comparison prints the same intervals every time.
-fn seed_of(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
 /// Per-rate samples of a cell's sweeps: rate key → (rate, p50s, p99s).
 fn sweep_samples(cell: &CellResult) -> BTreeMap<i64, (f64, Vec<f64>, Vec<f64>)> {
     let mut out: BTreeMap<i64, (f64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for trial in &cell.trials {
         // A point without a successful request has no latency to compare.
-        for point in trial.sweep.iter().filter(|p| p.load.latency_us.p99 > 0.0) {
+        for point in &trial.sweep {
+            let Some(latency) = results::latency(&point.load) else {
+                continue;
+            };
             let rate = point.point.target_rps;
             let entry = out
                 .entry(rate_key(rate))
                 .or_insert((rate, Vec::new(), Vec::new()));
-            entry.1.push(point.load.latency_us.p50);
-            entry.2.push(point.load.latency_us.p99);
+            entry.1.push(latency.p50);
+            entry.2.push(latency.p99);
         }
     }
     out
 }
 
-/// Judges one figure.
-fn judge(
+/// One figure's samples, change and raw p-value, before the verdict.
+fn measure(
     cell: &CellId,
     rate_rps: Option<f64>,
     metric: Metric,
@@ -376,51 +423,142 @@ fn judge(
     cand: &[f64],
     options: &Options,
 ) -> Row {
-    let label = format!("{cell}@{rate_rps:?}/{}", metric.name());
-    let seed = seed_of(&label);
-    let threshold_pct = options.threshold(metric);
-    let change = stats::relative_change(base, cand, options.confidence, seed);
-    let p_value = stats::mann_whitney_p(base, cand);
-    let (verdict, reason) = match change {
-        _ if base.len() < 2 || cand.len() < 2 => (
-            Verdict::Inconclusive,
-            format!("{} vs {} trials: too few to test", base.len(), cand.len()),
-        ),
-        None => (Verdict::Inconclusive, "baseline median is 0: no ratio".into()),
-        Some(c) => {
-            let beyond = c.change.abs() * 100.0 > threshold_pct;
-            let significant = p_value < options.alpha;
-            let worse = if metric.higher_is_better() {
-                c.change < 0.0
-            } else {
-                c.change > 0.0
-            };
-            match (beyond, significant) {
-                (true, true) if worse => (
-                    Verdict::Regressed,
-                    format!("p = {p_value:.3} < {}", options.alpha),
-                ),
-                (true, true) => (Verdict::Improved, format!("p = {p_value:.3} < {}", options.alpha)),
-                (true, false) => (
-                    Verdict::Inconclusive,
-                    format!("beyond {threshold_pct}% but p = {p_value:.3} ≥ {}", options.alpha),
-                ),
-                (false, _) => (Verdict::Unchanged, format!("within {threshold_pct}%")),
-            }
-        }
-    };
-    let est = |s: &[f64]| stats::estimate(s, options.confidence, seed);
+    let est = |s: &[f64]| (!s.is_empty()).then(|| stats::estimate(s, options.confidence));
+    let tested = !base.is_empty() && !cand.is_empty();
     Row {
         cell: cell.clone(),
         rate_rps,
         metric,
         baseline: est(base),
         candidate: est(cand),
-        change,
-        p_value,
-        threshold_pct,
-        verdict,
-        reason,
+        change: stats::relative_change(base, cand, options.confidence),
+        p_value: tested.then(|| stats::mann_whitney_p(base, cand)),
+        p_adjusted: None,
+        threshold_pct: options.threshold(metric),
+        verdict: Verdict::Inconclusive,
+        reason: String::new(),
+    }
+}
+
+/// The error-rate row of a matched cell: from or to zero it is decided by
+/// rule (any error where there was none is a regression, whatever the
+/// thresholds); between two non-zero rates it is tested like any figure.
+fn errors_row(cell: &CellId, base: &CellResult, cand: &CellResult, options: &Options) -> Option<Row> {
+    let samples = |c: &CellResult| -> Vec<f64> {
+        c.trials
+            .iter()
+            .filter_map(|t| Metric::Errors.closed_loop(t))
+            .collect()
+    };
+    let mut row = measure(
+        cell,
+        None,
+        Metric::Errors,
+        &samples(base),
+        &samples(cand),
+        options,
+    );
+    let (b, c) = (
+        results::error_rate(base.trials.iter().map(|t| &t.load))?,
+        results::error_rate(cand.trials.iter().map(|t| &t.load))?,
+    );
+    let rule = match (b > 0.0, c > 0.0) {
+        (false, false) => Some((Verdict::Unchanged, "no errors on either side".to_owned())),
+        (false, true) => Some((
+            Verdict::Regressed,
+            format!("error rate {} where the baseline had none", fmt_rate(c)),
+        )),
+        (true, false) => Some((
+            Verdict::Improved,
+            format!("no errors; the baseline's error rate was {}", fmt_rate(b)),
+        )),
+        (true, true) => None,
+    };
+    if let Some((verdict, reason)) = rule {
+        row.p_value = None;
+        row.verdict = verdict;
+        row.reason = reason;
+    }
+    Some(row)
+}
+
+/// The verdict of a tested row from its interval and its adjusted p-value.
+fn decide(row: &Row, options: &Options) -> (Verdict, String) {
+    let (Some(b), Some(c)) = (&row.baseline, &row.candidate) else {
+        let side = if row.baseline.is_none() {
+            "baseline"
+        } else {
+            "candidate"
+        };
+        return (
+            Verdict::Inconclusive,
+            format!("not measured in the {side} (e.g. no successful request)"),
+        );
+    };
+    let Some(change) = row.change else {
+        return (Verdict::Inconclusive, "baseline median is 0: no ratio".into());
+    };
+    let Some((lo, hi)) = change.interval() else {
+        return (
+            Verdict::Inconclusive,
+            format!("{} vs {} trial(s): no interval with one", b.n, c.n),
+        );
+    };
+    let t = row.threshold_pct / 100.0;
+    let level = stats::fmt_level(change.confidence);
+    let span = format!("{level} interval [{:+.1}%, {:+.1}%]", lo * 100.0, hi * 100.0);
+    // The interval in "how much worse" terms.
+    let (worse_lo, worse_hi) = if row.metric.higher_is_better() {
+        (-hi, -lo)
+    } else {
+        (lo, hi)
+    };
+    let p = row.p_adjusted.or(row.p_value).unwrap_or(1.0);
+    let significant = p < options.alpha;
+    let pct = row.threshold_pct;
+    if worse_lo > t || worse_hi < -t {
+        let (verdict, side) = if worse_lo > t {
+            (Verdict::Regressed, "worse")
+        } else {
+            (Verdict::Improved, "better")
+        };
+        if significant {
+            (
+                verdict,
+                format!(
+                    "{span} wholly {side} than {pct}%; Holm p = {p:.3} < {}",
+                    options.alpha
+                ),
+            )
+        } else {
+            (
+                Verdict::Inconclusive,
+                format!(
+                    "{span} wholly {side} than {pct}% but Holm p = {p:.3} ≥ {}",
+                    options.alpha
+                ),
+            )
+        }
+    } else if lo >= -t && hi <= t {
+        (Verdict::Unchanged, format!("{span} within ±{pct}%"))
+    } else {
+        (Verdict::Inconclusive, format!("{span} straddles ±{pct}%"))
+    }
+}
+
+/// Holm across the rows a test decides, then each such row's verdict.
+fn judge_all(rows: &mut [Row], options: &Options) {
+    let tested: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].p_value.is_some() && rows[i].reason.is_empty())
+        .collect();
+    let raw: Vec<f64> = tested.iter().map(|&i| rows[i].p_value.unwrap_or(1.0)).collect();
+    for (&i, adjusted) in tested.iter().zip(stats::holm(&raw)) {
+        rows[i].p_adjusted = Some(adjusted);
+    }
+    for row in rows.iter_mut().filter(|r| r.reason.is_empty()) {
+        let (verdict, reason) = decide(row, options);
+        row.verdict = verdict;
+        row.reason = reason;
     }
 }
 
@@ -440,8 +578,30 @@ pub fn compare(
         status_changes: Vec::new(),
         only_in_baseline: Vec::new(),
         only_in_candidate: Vec::new(),
+        not_compared: Vec::new(),
+        baseline_complete: baseline.is_complete(),
+        candidate_complete: candidate.is_complete(),
         warnings: Vec::new(),
     };
+    for (side, run, complete) in [
+        ("baseline", baseline, comparison.baseline_complete),
+        ("candidate", candidate, comparison.candidate_complete),
+    ] {
+        if !complete {
+            comparison.warnings.push(format!(
+                "the {side} did not run to its end ({} cell(s) unfinished){}",
+                run.unfinished_cells().len(),
+                if side == "candidate" {
+                    format!(": no verdict on what it did not measure (exit {EXIT_INCOMPLETE} unless something regressed)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    let unfinished =
+        |r: &RunResults| -> BTreeMap<CellId, String> { r.unfinished_cells().into_iter().collect() };
+    let (base_unfinished, cand_unfinished) = (unfinished(baseline), unfinished(candidate));
     let (be, ce) = (&baseline.environment, &candidate.environment);
     if (be.cpu.as_str(), be.cores) != (ce.cpu.as_str(), ce.cores) {
         comparison.warnings.push(format!(
@@ -459,13 +619,24 @@ pub fn compare(
             comparison.only_in_baseline.push(id.to_string());
             continue;
         };
+        let why: Vec<String> = [("baseline", &base_unfinished), ("candidate", &cand_unfinished)]
+            .into_iter()
+            .filter_map(|(side, list)| list.get(id).map(|w| format!("{side}: {w}")))
+            .collect();
+        if !why.is_empty() {
+            comparison.not_compared.push(NotCompared {
+                cell: id.clone(),
+                reason: why.join("; "),
+            });
+            continue;
+        }
         let measured = |c: &CellResult| c.status == CellStatus::Ok && !c.trials.is_empty();
         if !measured(base) || !measured(cand) {
             if measured(base) || measured(cand) || base.status != cand.status {
                 comparison.status_changes.push(StatusChange {
                     cell: id.clone(),
-                    baseline: status_name(&base.status),
-                    candidate: status_name(&cand.status),
+                    baseline: base.status.describe(),
+                    candidate: cand.status.describe(),
                     broken: measured(base) && matches!(cand.status, CellStatus::Failed { .. }),
                 });
             }
@@ -476,7 +647,7 @@ pub fn compare(
                 few_trials.insert(side.trials.len());
             }
         }
-        for metric in Metric::ALL {
+        for metric in Metric::ALL.into_iter().filter(|m| *m != Metric::Errors) {
             let samples = |c: &CellResult| -> Vec<f64> {
                 c.trials.iter().filter_map(|t| metric.closed_loop(t)).collect()
             };
@@ -484,8 +655,9 @@ pub fn compare(
             if b.is_empty() && c.is_empty() {
                 continue; // not measured in either (e.g. no sweep): nothing to say
             }
-            comparison.rows.push(judge(id, None, metric, &b, &c, options));
+            comparison.rows.push(measure(id, None, metric, &b, &c, options));
         }
+        comparison.rows.extend(errors_row(id, base, cand, options));
         let (base_sweep, cand_sweep) = (sweep_samples(base), sweep_samples(cand));
         for (key, (rate, b50, b99)) in &base_sweep {
             let Some((_, c50, c99)) = cand_sweep.get(key) else {
@@ -494,10 +666,10 @@ pub fn compare(
             };
             comparison
                 .rows
-                .push(judge(id, Some(*rate), Metric::P50, b50, c50, options));
+                .push(measure(id, Some(*rate), Metric::P50, b50, c50, options));
             comparison
                 .rows
-                .push(judge(id, Some(*rate), Metric::P99, b99, c99, options));
+                .push(measure(id, Some(*rate), Metric::P99, b99, c99, options));
         }
         for (key, (rate, ..)) in &cand_sweep {
             if !base_sweep.contains_key(key) {
@@ -510,10 +682,21 @@ pub fn compare(
             comparison.only_in_candidate.push(id.to_string());
         }
     }
+    for id in cand_cells.keys() {
+        if !base_cells.contains_key(id)
+            && let Some(why) = cand_unfinished.get(id)
+        {
+            comparison.not_compared.push(NotCompared {
+                cell: id.clone(),
+                reason: format!("candidate: {why}"),
+            });
+        }
+    }
+    judge_all(&mut comparison.rows, options);
     if let Some(fewest) = few_trials.first() {
         comparison.warnings.push(format!(
-            "some cells have only {fewest} trial(s): Mann-Whitney needs at least 4 a side to reach p < 0.05, \
-             so no change in them can be called a regression"
+            "some cells have only {fewest} trial(s): Mann-Whitney needs at least 4 a side to reach p < 0.05 \
+             before Holm's adjustment (more with more figures), so no change in them can be called a regression"
         ));
     }
     comparison

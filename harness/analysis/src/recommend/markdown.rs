@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Figures, Recommendation};
-use crate::compare::fmt_us;
+use crate::compare::{fmt_rate, fmt_us};
 
 fn describe(out: &mut String, f: &Figures, rate: f64) {
     let headroom = if rate > 0.0 {
@@ -19,15 +19,18 @@ fn describe(out: &mut String, f: &Figures, rate: f64) {
     let _ = writeln!(
         out,
         "     p99: {}, {}",
-        f.p99_us.map_or("-".into(), fmt_us),
+        f.p99_us
+            .filter(|p| p.is_finite())
+            .map_or("— (no successful request)".into(), fmt_us),
         f.p99_source
     );
     let _ = writeln!(
         out,
-        "     CPU per request (closed loop): {}; closed-loop throughput {:.0} req/s; {} trial(s)",
+        "     CPU per request (closed loop): {}; closed-loop throughput {:.0} req/s; error rate {}; {} trial(s)",
         f.cpu_per_request_us
             .map_or("not measured".into(), |c| format!("{c:.0} µs")),
         f.throughput_rps,
+        f.error_rate.map_or("— (no requests)".into(), fmt_rate),
         f.trials
     );
 }
@@ -59,6 +62,11 @@ pub fn render(r: &Recommendation) -> String {
             .map_or(String::new(), |l| format!(", in {l}")),
         req.cpu_budget_us
             .map_or(String::new(), |c| format!(", CPU ≤ {c:.0} µs/req"))
+    );
+    let _ = writeln!(
+        out,
+        "Cells with an error rate above {} are excluded.",
+        fmt_rate(req.max_error_rate)
     );
     let _ = writeln!(
         out,

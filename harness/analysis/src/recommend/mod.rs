@@ -12,7 +12,10 @@
 //! 3. p99 at the rate: the p99 (from the intended start) at the smallest
 //!    swept rate at or above the requested one — the conservative side, no
 //!    interpolation; without a sweep, the closed-loop p99;
-//! 4. CPU per request within the budget, when one is given.
+//! 4. CPU per request within the budget, when one is given;
+//! 5. error rate (failed over all requests, every trial) at most
+//!    `max_error_rate` (default 0.1 %): a blueprint that drops requests
+//!    does not serve the rate, however fast its successes are.
 //!
 //! Modes with a cell that passes are ranked by the CPU per request of their
 //! best cell (what serving a request costs), then by p99. A mode whose every
@@ -25,7 +28,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::compare::fmt_us;
+use crate::compare::{fmt_rate, fmt_us};
 use crate::modes::Mode;
 use crate::results::{CellResult, CellStatus, RunResults};
 use crate::stats;
@@ -87,6 +90,16 @@ pub struct Requirements {
     pub language: Option<String>,
     /// Largest acceptable CPU per request, µs.
     pub cpu_budget_us: Option<f64>,
+    /// Largest acceptable error rate (failed / all requests), a fraction.
+    #[serde(default = "default_max_error_rate")]
+    pub max_error_rate: f64,
+}
+
+/// The error rate a cell may have and still qualify: 0.1 %.
+pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.001;
+
+fn default_max_error_rate() -> f64 {
+    DEFAULT_MAX_ERROR_RATE
 }
 
 impl Requirements {
@@ -118,6 +131,9 @@ pub struct Figures {
     pub cpu_per_request_us: Option<f64>,
     /// Closed-loop throughput, req/s.
     pub throughput_rps: f64,
+    /// Failed over all requests of every trial; `None` without requests.
+    #[serde(default)]
+    pub error_rate: Option<f64>,
 }
 
 /// A mode that qualifies.
@@ -194,11 +210,7 @@ fn sweep_p99(cell: &CellResult) -> Vec<(f64, Vec<f64>)> {
                 .or_insert((p.point.target_rps, Vec::new()))
                 .1
                 // A point without a successful request has no latency: it failed.
-                .push(if p.point.p99_us > 0.0 {
-                    p.point.p99_us
-                } else {
-                    f64::INFINITY
-                });
+                .push(crate::results::latency(&p.load).map_or(f64::INFINITY, |l| l.p99));
         }
     }
     by_rate.into_values().collect()
@@ -219,7 +231,8 @@ fn figures(cell: &CellResult, rate: f64) -> Option<Figures> {
     };
     let (p99_us, p99_source) = if sweep.is_empty() {
         (
-            Some(summary.p99_us.median),
+            // No successful request: no latency, which fails any budget.
+            Some(summary.p99_us.map_or(f64::INFINITY, |e| e.median)),
             "closed-loop p99 (no rate sweep measured)".to_owned(),
         )
     } else {
@@ -250,12 +263,22 @@ fn figures(cell: &CellResult, rate: f64) -> Option<Figures> {
         p99_source,
         cpu_per_request_us: summary.cpu_per_request_us.map(|e| e.median),
         throughput_rps: summary.throughput_rps.median,
+        error_rate: crate::results::cell_error_rate(cell),
     })
 }
 
 /// Why a cell does not qualify, or `None` when it does.
 fn disqualify(f: &Figures, req: &Requirements) -> Option<String> {
     let who = format!("{}/{}", f.runtime, f.language);
+    if let Some(rate) = f.error_rate
+        && rate > req.max_error_rate
+    {
+        return Some(format!(
+            "{who}: error rate {} > {} allowed",
+            fmt_rate(rate),
+            fmt_rate(req.max_error_rate)
+        ));
+    }
     if f.capacity_rps < req.rate_rps {
         let what = if f.capacity_source.starts_with("knee") {
             "knee"
@@ -403,10 +426,8 @@ pub fn recommend(
                 .filter(|c| c.status != CellStatus::Ok)
                 .map(|c| {
                     let why = match &c.status {
-                        CellStatus::Failed { error } => format!("failed: {}", first_line(error)),
-                        CellStatus::Unavailable { reason } => format!("unavailable: {}", first_line(reason)),
-                        CellStatus::NotApplicable { reason } => format!("n/a: {}", first_line(reason)),
                         CellStatus::Ok => "no summary".into(),
+                        other => first_line(&other.describe()),
                     };
                     format!("{}/{}: {why}", c.id.runtime, c.id.language)
                 })

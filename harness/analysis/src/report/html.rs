@@ -118,6 +118,13 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
         let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
     }
     let _ = writeln!(out, "</table>");
+    if !results.completed {
+        let _ = writeln!(
+            out,
+            "<p class=\"failed\"><b>Incomplete run:</b> it did not reach its end; {} cell(s) unfinished.</p>",
+            results.unfinished_cells().len()
+        );
+    }
     cells_table(&mut out, results);
     let sections: [(&str, &str, &[super::figures::ChartKind]); 5] = [
         (
@@ -185,24 +192,15 @@ fn cells_table(out: &mut String, results: &RunResults) {
     let _ = writeln!(
         out,
         "<tr><th>workload</th><th>mode</th><th>runtime</th><th>lang</th><th>protocol</th><th>store</th><th>status</th>\
-         <th>trials</th><th>req/s</th><th>p50 µs</th><th>p99 µs</th><th>CPU µs/req</th><th>cold ms</th><th>knee req/s</th></tr>"
+         <th>trials</th><th>req/s [CI] level</th><th>p50 µs</th><th>p99 µs</th><th>CPU µs/req</th><th>cold ms</th><th>knee req/s</th><th>error rate</th></tr>"
     );
     for cell in &results.cells {
         let id = &cell.id;
-        let (class, status) = match &cell.status {
-            CellStatus::Ok => ("", "ok".to_owned()),
-            CellStatus::Failed { error } => (
-                "failed",
-                format!("failed: {}", super::markdown::one_line(error, 160)),
-            ),
-            CellStatus::Unavailable { reason } => (
-                "",
-                format!("unavailable: {}", super::markdown::one_line(reason, 160)),
-            ),
-            CellStatus::NotApplicable { reason } => {
-                ("", format!("n/a: {}", super::markdown::one_line(reason, 160)))
-            }
+        let class = match &cell.status {
+            CellStatus::Failed { .. } | CellStatus::NotRun { .. } => "failed",
+            _ => "",
         };
+        let status = super::markdown::one_line(&cell.status.describe(), 160);
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td>",
@@ -216,28 +214,27 @@ fn cells_table(out: &mut String, results: &RunResults) {
         );
         match &cell.summary {
             Some(s) => {
-                let e = |e: &crate::stats::Estimate| {
-                    if e.n > 1 {
-                        format!("{:.0} [{:.0}, {:.0}]", e.median, e.ci_low, e.ci_high)
-                    } else {
-                        format!("{:.0}", e.median)
-                    }
+                let e = |e: &crate::stats::Estimate| e.display(0, 1.0);
+                // No successful request: no latency, a dash rather than 0.
+                let latency = |e: &Option<crate::stats::Estimate>| {
+                    e.map_or("—".into(), |e| format!("{:.0}", e.median))
                 };
                 let _ = writeln!(
                     out,
-                    "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}</td><td class=\"num\">{:.0}</td>\
-                     <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                    "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                     <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                     s.throughput_rps.n,
-                    e(&s.throughput_rps),
-                    s.p50_us.median,
-                    s.p99_us.median,
-                    s.cpu_per_request_us.as_ref().map_or("-".into(), e),
-                    e(&s.cold_start_ms),
-                    s.knee_rps.as_ref().map_or("-".into(), e),
+                    esc(&e(&s.throughput_rps)),
+                    latency(&s.p50_us),
+                    latency(&s.p99_us),
+                    esc(&s.cpu_per_request_us.as_ref().map_or("-".into(), e)),
+                    esc(&e(&s.cold_start_ms)),
+                    esc(&s.knee_rps.as_ref().map_or("-".into(), e)),
+                    esc(&crate::results::cell_error_rate(cell).map_or("—".into(), crate::compare::fmt_rate)),
                 );
             }
             None => {
-                let _ = writeln!(out, "{}</tr>", "<td class=\"num\">-</td>".repeat(7));
+                let _ = writeln!(out, "{}</tr>", "<td class=\"num\">-</td>".repeat(8));
             }
         }
     }

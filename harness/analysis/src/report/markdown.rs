@@ -3,20 +3,14 @@
 
 use std::fmt::Write as _;
 
-use crate::compare::fmt_us;
-use crate::results::{CellStatus, RunResults};
+use crate::compare::{fmt_rate, fmt_us};
+use crate::results::{CellStatus, RunResults, cell_error_rate};
 use crate::stats::Estimate;
 
-/// `median [low, high]` with `digits` decimals.
+/// `median [low, high] level` with `digits` decimals, or the median and
+/// "CI n/a" with one trial.
 fn with_ci(e: &Estimate, digits: usize) -> String {
-    if e.n > 1 {
-        format!(
-            "{:.digits$} [{:.digits$}, {:.digits$}]",
-            e.median, e.ci_low, e.ci_high
-        )
-    } else {
-        format!("{:.digits$}", e.median)
-    }
+    e.display(digits, 1.0)
 }
 
 /// A status or error message fit for one table cell.
@@ -72,23 +66,25 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
     );
     let _ = writeln!(
         out,
-        "| workload | mode | runtime | lang | status | req/s [95% CI] | p50 | p99 | CPU µs/req | app RSS MiB | cold ms | knee req/s |"
+        "| workload | mode | runtime | lang | status | req/s [CI] level | p50 | p99 | CPU µs/req | app RSS MiB | cold ms | knee req/s | error rate |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for cell in &results.cells {
         let id = &cell.id;
         let status = match &cell.status {
-            CellStatus::Ok => "ok".to_owned(),
             CellStatus::Failed { error } => format!("**failed**: {}", one_line(error, 80)),
-            CellStatus::Unavailable { reason } => format!("unavailable: {}", one_line(reason, 80)),
-            CellStatus::NotApplicable { reason } => format!("n/a: {}", one_line(reason, 80)),
+            CellStatus::NotRun { reason } => format!("**not run**: {}", one_line(reason, 80)),
+            other => one_line(&other.describe(), 80),
         };
         let figures = match &cell.summary {
             Some(s) => format!(
-                "{} | {} | {} | {} | {} | {} | {}",
+                "{} | {} | {} | {} | {} | {} | {} | {}",
                 with_ci(&s.throughput_rps, 0),
-                fmt_us(s.p50_us.median),
-                fmt_us(s.p99_us.median),
+                s.p50_us.map_or("—".into(), |e| fmt_us(e.median)),
+                s.p99_us.map_or("—".into(), |e| fmt_us(e.median)),
                 s.cpu_per_request_us
                     .as_ref()
                     .map_or("-".into(), |e| with_ci(e, 0)),
@@ -97,8 +93,9 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
                     .map_or("-".into(), |e| format!("{:.1}", e.median / (1024.0 * 1024.0))),
                 with_ci(&s.cold_start_ms, 0),
                 s.knee_rps.as_ref().map_or("-".into(), |e| with_ci(e, 0)),
+                cell_error_rate(cell).map_or("—".into(), fmt_rate),
             ),
-            None => "- | - | - | - | - | - | -".to_owned(),
+            None => "- | - | - | - | - | - | - | -".to_owned(),
         };
         let _ = writeln!(
             out,
@@ -109,9 +106,25 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
     out.push('\n');
     let _ = writeln!(
         out,
-        "Medians over trials with 95 % bootstrap intervals; p50/p99 are closed-loop latencies from the send. \
+        "Medians over trials with distribution-free intervals of the median (order statistics, \
+         Hettmansperger–Sheather interpolation) at 95 % where the number of trials allows, else at the level \
+         printed (5 trials reach 93.8 %, 3 reach 75 %; one trial has none: \"CI n/a\"); \
+         p50/p99 are closed-loop latencies from the send, \"—\" without a successful request. \
          CPU per request counts daprd, the app host and stores."
     );
+    if !results.completed {
+        let unfinished = results.unfinished_cells();
+        let _ = writeln!(
+            out,
+            "\n> **Incomplete run:** it did not reach its end; {} cell(s) unfinished: {}",
+            unfinished.len(),
+            unfinished
+                .iter()
+                .map(|(id, why)| format!("`{id}` ({})", one_line(why, 80)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if let Some(html) = html_name {
         let _ = writeln!(out, "\nCharts ({charts}): `{html}` (one self-contained page).");
     }

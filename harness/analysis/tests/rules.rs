@@ -1,0 +1,289 @@
+//! Verdicts, error gating, completeness and old files: the rules a nightly
+//! gate rests on.
+
+mod common;
+
+use blueprint_analysis::compare::{self, EXIT_INCOMPLETE, EXIT_REGRESSION, Metric, Options, Verdict};
+use blueprint_analysis::results::{self, CellStatus};
+use blueprint_analysis::{baseline, recommend, report, table};
+use common::{cell, fig, figs, run};
+
+fn compare(base: &results::RunResults, cand: &results::RunResults) -> compare::Comparison {
+    compare::compare(
+        "b.json".as_ref(),
+        base,
+        "c.json".as_ref(),
+        cand,
+        &Options::default(),
+    )
+}
+
+fn row(c: &compare::Comparison, metric: Metric) -> &compare::Row {
+    c.rows
+        .iter()
+        .find(|r| r.metric == metric)
+        .unwrap_or_else(|| panic!("no {metric:?} row"))
+}
+
+#[test]
+fn an_interval_that_straddles_the_threshold_is_inconclusive() {
+    // Medians 8 % apart (within the 10 % threshold) but trials spread ±15 %:
+    // the old rule said "unchanged"; the interval reaches past ±10 %.
+    let base = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.15))], 8);
+    let cand = run(vec![cell("wasmtime", &figs(8, 4000.0, 864.0, 0.15))], 8);
+    let c = compare(&base, &cand);
+    let p50 = row(&c, Metric::P50);
+    let (lo, hi) = p50.change.unwrap().interval().unwrap();
+    assert!(lo < -0.1 || hi > 0.1, "{p50:?}");
+    assert_eq!(p50.verdict, Verdict::Inconclusive, "{}", p50.reason);
+    assert!(p50.reason.contains("straddles"), "{}", p50.reason);
+    // Tight trials with the same medians: the whole interval is within.
+    let base = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.01))], 8);
+    let cand = run(vec![cell("wasmtime", &figs(8, 4000.0, 820.0, 0.01))], 8);
+    assert_eq!(
+        row(&compare(&base, &cand), Metric::P50).verdict,
+        Verdict::Unchanged
+    );
+}
+
+#[test]
+fn a_clear_regression_needs_the_whole_interval_beyond_and_holm() {
+    let base = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.03))], 8);
+    let cand = run(vec![cell("wasmtime", &figs(8, 4000.0, 1200.0, 0.03))], 8);
+    let c = compare(&base, &cand);
+    let p50 = row(&c, Metric::P50);
+    assert_eq!(p50.verdict, Verdict::Regressed, "{}", p50.reason);
+    assert!(p50.p_adjusted.unwrap() >= p50.p_value.unwrap());
+    assert_eq!(c.exit_code(), EXIT_REGRESSION);
+    let md = compare::render_markdown(&c);
+    assert!(md.contains("Holm") && md.contains("| p50 |"), "{md}");
+    // Three trials a side: exact p ≥ 0.1, never a regression however large.
+    let base = run(vec![cell("wasmtime", &figs(3, 4000.0, 800.0, 0.01))], 3);
+    let cand = run(vec![cell("wasmtime", &figs(3, 4000.0, 2400.0, 0.01))], 3);
+    let c = compare(&base, &cand);
+    assert_eq!(row(&c, Metric::P50).verdict, Verdict::Inconclusive);
+    assert!((row(&c, Metric::P50).p_value.unwrap() - 0.1).abs() < 1e-12);
+    // One trial: no interval, no verdict, and the table says n/a.
+    let base = run(vec![cell("wasmtime", &[fig(4000.0, 800.0)])], 1);
+    let c = compare(&base, &base);
+    assert_eq!(row(&c, Metric::P50).verdict, Verdict::Inconclusive);
+    assert!(compare::render_markdown(&c).contains("CI n/a"));
+    assert!(table::render(&base).contains("n/a"));
+    assert!(!table::render(&base).contains("±0"));
+}
+
+#[test]
+fn errors_where_there_were_none_regress_whatever_the_thresholds() {
+    let base = run(vec![cell("wasmtime", &figs(5, 4000.0, 800.0, 0.02))], 5);
+    let mut failing = figs(5, 4000.0, 800.0, 0.02);
+    failing[2].errors = 3;
+    let cand = run(vec![cell("wasmtime", &failing)], 5);
+    let mut wide = Options::default();
+    wide.thresholds_pct.insert(Metric::Errors, 1000.0);
+    let c = compare::compare("b".as_ref(), &base, "c".as_ref(), &cand, &wide);
+    let errors = row(&c, Metric::Errors);
+    assert_eq!(errors.verdict, Verdict::Regressed);
+    assert!(errors.reason.contains("0.06%"), "{}", errors.reason);
+    assert_eq!(c.exit_code(), EXIT_REGRESSION);
+    // The summary and every renderer carry the rate.
+    let summary = cand.cells[0].summary.as_ref().unwrap();
+    assert_eq!((summary.errors, summary.requests), (3, 5000));
+    assert!((summary.error_rate.unwrap() - 0.0006).abs() < 1e-12);
+    assert!(table::render(&cand).contains("0.06%"));
+    let r = report::render(&cand, "c.json").unwrap();
+    assert!(r.markdown.contains("0.06%") && r.html.contains("0.06%"));
+}
+
+#[test]
+fn a_trial_without_successes_has_no_latency_not_zero() {
+    let mut figs = figs(5, 4000.0, 800.0, 0.02);
+    figs[1].errors = figs[1].requests;
+    let failing = run(vec![cell("wasmtime", &figs)], 5);
+    let summary = failing.cells[0].summary.as_ref().unwrap();
+    assert!(summary.p50_us.is_none() && summary.p99_us.is_none());
+    assert!(table::render(&failing).contains('—'));
+    let r = report::render(&failing, "f.json").unwrap();
+    assert!(r.markdown.contains("| — | — |"), "{}", r.markdown);
+    // recommend excludes it on its error rate (20 %) before anything else.
+    let req = recommend::Requirements {
+        rate_rps: 10.0,
+        p99_budget_us: 1e9,
+        needs: vec![recommend::Need::None],
+        language: None,
+        cpu_budget_us: None,
+        max_error_rate: recommend::DEFAULT_MAX_ERROR_RATE,
+    };
+    let rec = recommend::recommend("f.json".as_ref(), &failing, None, &req).unwrap();
+    assert!(rec.ranked.is_empty(), "{rec:?}");
+    let why = &rec
+        .excluded
+        .iter()
+        .find(|e| e.mode == "embedded")
+        .unwrap()
+        .reasons;
+    assert!(
+        why.iter().any(|r| r.contains("error rate 20.0% > 0.10%")),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn incomplete_runs_are_not_compared_and_not_promoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = run(
+        vec![
+            cell("wasmtime", &figs(5, 4000.0, 800.0, 0.02)),
+            cell("wasmer", &figs(5, 3000.0, 900.0, 0.02)),
+        ],
+        5,
+    );
+    let mut cand = base.clone();
+    cand.completed = false;
+    cand.cells[1] = results::CellResult::bare(cand.cells[1].id.clone(), CellStatus::Pending);
+    cand.mark_interrupted("interrupted (SIGINT)");
+    assert_eq!(
+        cand.cells[1].status,
+        CellStatus::NotRun {
+            reason: "interrupted (SIGINT)".into()
+        }
+    );
+    let c = compare(&base, &cand);
+    assert!(!c.candidate_complete && c.baseline_complete);
+    assert!(
+        c.rows.iter().all(|r| r.cell.runtime != "wasmer"),
+        "never unchanged"
+    );
+    assert!(
+        c.not_compared
+            .iter()
+            .any(|n| n.cell.runtime == "wasmer" && n.reason.contains("SIGINT"))
+    );
+    assert_eq!(c.exit_code(), EXIT_INCOMPLETE);
+    assert!(compare::render_markdown(&c).contains("INCOMPLETE"));
+
+    let path = dir.path().join("cand.json");
+    results::write_atomic(&path, &cand).unwrap();
+    let err = format!(
+        "{:#}",
+        baseline::promote(&path, &dir.path().join("b"), "box").unwrap_err()
+    );
+    assert!(err.contains("incomplete") && err.contains("wasmer"), "{err}");
+    assert!(!dir.path().join("b/box.json").exists());
+    // Marked completed, it is whole again.
+    let mut done = cand.clone();
+    done.cells[1] = base.cells[1].clone();
+    done.mark_completed();
+    assert!(done.is_complete());
+}
+
+#[test]
+fn schema_one_files_still_read_and_newer_ones_are_refused() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-1.json");
+    let old = results::read(fixture.as_ref()).unwrap();
+    assert_eq!(old.schema_version, 1);
+    assert!(old.completed, "old files read as completed");
+    let s = old.cells[0].summary.as_ref().unwrap();
+    assert_eq!(s.throughput_rps.ci_low, Some(3900.0));
+    assert!(s.p50_us.is_some() && s.error_rate.is_none());
+    assert_eq!(results::cell_error_rate(&old.cells[0]), Some(0.0));
+    assert!(report::render(&old, "old.json").is_ok());
+    assert!(baseline::validate(&old).is_ok());
+
+    let text = std::fs::read_to_string(fixture).unwrap().replacen(
+        "\"schema_version\": 1",
+        "\"schema_version\": 3",
+        1,
+    );
+    let err = format!("{:#}", results::parse(&text).unwrap_err());
+    assert!(
+        err.contains("schema version 3") && err.contains("1 to 2"),
+        "{err}"
+    );
+}
+
+/// A tiny reader of the committed JSON Schema: `type`, `required`,
+/// `properties`, `items`, `enum` and local `$ref`s, which is all it uses.
+fn check(schema: &serde_json::Value, root: &serde_json::Value, value: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => root
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{at}: unresolved {r}")),
+        None => schema,
+    };
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => panic!("{at}: bad type"),
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "number" => value.is_number(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            _ => false,
+        });
+        assert!(ok, "{at}: {value} is not {types:?}");
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        assert!(e.contains(value), "{at}: {value} not in {e:?}");
+    }
+    if let Some(obj) = value.as_object() {
+        for key in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = key.as_str().unwrap();
+            assert!(obj.contains_key(key), "{at}: missing `{key}`");
+        }
+        for (key, sub) in schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(v) = obj.get(key) {
+                check(sub, root, v, &format!("{at}.{key}"));
+            }
+        }
+    }
+    if let (Some(items), Some(list)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in list.iter().enumerate() {
+            check(items, root, v, &format!("{at}[{i}]"));
+        }
+    }
+}
+
+#[test]
+fn a_written_document_matches_the_committed_schema() {
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../results/schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    assert_eq!(
+        schema.pointer("/properties/schema_version/maximum"),
+        Some(&serde_json::json!(results::SCHEMA_VERSION)),
+        "the schema describes the version written"
+    );
+    let mut doc = run(
+        vec![
+            cell("wasmtime", &figs(5, 4000.0, 800.0, 0.02)),
+            cell("wasmer", &[fig(3000.0, 900.0)]),
+            results::CellResult::bare(common::id("wazero"), CellStatus::Pending),
+        ],
+        5,
+    );
+    doc.mark_interrupted("stopped");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    results::write_atomic(&path, &doc).unwrap();
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    check(&schema, &schema, &written, "$");
+    // And the fixture of the previous version, minus what version 2 added.
+    assert!(written["cells"][1]["summary"]["throughput_rps"]["ci_low"].is_null());
+}
