@@ -20,7 +20,7 @@ use crate::scenario::{CellId, DaprSettings, WasmSource};
 use crate::sidecar::{
     Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, WasmBinding, WasmMiddleware,
 };
-use crate::workloads::{Catalog, Lookup};
+use crate::workloads::{Catalog, CustomWorkloads, Lookup};
 use blueprint_analysis::modes::{App, Entry, Flavour, InDaprd, Mode, Trigger};
 use blueprint_analysis::results::CellStatus;
 use blueprint_host::table as runtimes;
@@ -60,19 +60,24 @@ pub struct Resolved {
 }
 
 /// Why `cell` cannot run here, from what is known before anything is built:
-/// the mode against the workload and trigger, the store, the runtime and
-/// the native floor. `None` when nothing rules it out.
+/// the mode against the workload and trigger, the store, the runtime, the
+/// native floor, and the modules a custom workload was given. `None` when
+/// nothing rules it out.
 ///
 /// # Errors
 /// A cell naming an unknown mode, trigger or store (the scenario checks
 /// those first), or unreadable vectors.
-pub fn ruled_out(project: &Path, cell: &CellId) -> Result<Option<CellStatus>> {
+pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Result<Option<CellStatus>> {
     let mode: Mode = cell.mode.parse()?;
     let trigger: Trigger = cell.trigger.parse()?;
     let store: StateStoreKind = cell.store.parse()?;
     let not_applicable = |reason: String| Ok(Some(CellStatus::NotApplicable { reason }));
-    let vectors = workloads::load_vectors(project, &cell.workload)?;
-    if mode.pure_only() && !vectors.pure {
+    let own = custom.get(&cell.workload);
+    let pure = match own {
+        Some(workload) => workload.pure,
+        None => workloads::load_vectors(project, &cell.workload)?.pure,
+    };
+    if mode.pure_only() && !pure {
         return not_applicable(format!(
             "side effects: `{}` uses Dapr, and Wasm inside daprd cannot reach it (the talk: no side \
              effects in middleware)",
@@ -99,6 +104,18 @@ pub fn ruled_out(project: &Path, cell: &CellId) -> Result<Option<CellStatus>> {
             }));
         }
     }
+    if let Some(workload) = own {
+        if mode == Mode::Native {
+            return not_applicable(format!(
+                "the native floor is the built-in Rust workloads compiled into the host; `{}` is a \
+                 custom workload",
+                cell.workload
+            ));
+        }
+        if let Some(reason) = mode.flavour().and_then(|f| workload.missing(f)) {
+            return not_applicable(reason);
+        }
+    }
     if mode == Mode::Native {
         if cell.language != "rust" {
             return not_applicable(format!(
@@ -122,7 +139,7 @@ pub fn resolve(
     cell: &CellId,
     catalog: &Catalog,
 ) -> Result<std::result::Result<Resolved, CellStatus>> {
-    if let Some(status) = ruled_out(project, cell)? {
+    if let Some(status) = ruled_out(project, cell, &catalog.custom)? {
         return Ok(Err(status));
     }
     let mode: Mode = cell.mode.parse()?;

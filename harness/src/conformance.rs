@@ -19,9 +19,9 @@ use crate::blueprint::RunContext;
 use crate::blueprint::{self, Resolved};
 use crate::daprd::Daprd;
 use crate::http::ControlClient;
-use crate::scenario::{CellId, DaprSettings};
+use crate::scenario::{CellId, DaprSettings, Plan};
 use crate::sidecar::{STATE_STORE, StateStoreKind};
-use crate::workloads::{self, Expected, VectorFile};
+use crate::workloads::{self, Catalog, Expected, VectorFile};
 use blueprint_analysis::modes::{self, Mode, Trigger};
 use blueprint_analysis::results::CellStatus;
 use blueprint_host::table as runtimes;
@@ -279,41 +279,98 @@ pub async fn run_all(
                         continue;
                     }
                     let id = cell_id(&workload, *mode, &runtime, language);
-                    let skipped = |status: &str, reason: String| ConformanceCell {
-                        workload: workload.clone(),
-                        mode: mode.as_str().into(),
-                        language: (*language).into(),
-                        runtime: runtime.clone(),
-                        status: status.into(),
-                        passed: 0,
-                        cases: vectors.cases.len(),
-                        first_difference: Some(reason),
-                    };
-                    let resolved = match blueprint::resolve(&ctx.project, &id, &catalog)? {
-                        Ok(resolved) => resolved,
-                        Err(CellStatus::NotApplicable { reason }) => {
-                            cells.push(skipped("n/a", reason));
-                            continue;
-                        }
-                        Err(CellStatus::Unavailable { reason }) => {
-                            cells.push(skipped("unavailable", reason));
-                            continue;
-                        }
-                        Err(other) => {
-                            cells.push(skipped("fail", format!("{other:?}")));
-                            continue;
-                        }
-                    };
-                    let dir = work_dir.join(format!("{workload}-{language}-{mode}-{runtime}"));
-                    match check(ctx, &id, &resolved, &vectors, &dir).await {
-                        Ok(cell) => cells.push(cell),
-                        Err(err) => cells.push(skipped("fail", format!("{err:#}"))),
-                    }
+                    cells.push(check_resolved(ctx, &id, &catalog, &vectors, work_dir).await?);
                 }
             }
         }
     }
     Ok(cells)
+}
+
+/// The vectors of a scenario's own workloads, in every mode and runtime its
+/// matrix lists that can run them (stores and triggers aside: conformance
+/// uses a fresh in-memory store and goes straight to the app where there is
+/// one). Nothing is built: the modules are the scenario's.
+///
+/// # Errors
+/// Unreadable built-in vectors; cell failures are reported in the cells.
+pub async fn run_scenario(
+    ctx: &ConformanceContext,
+    plan: &Plan,
+    filter: &Filter,
+    work_dir: &Path,
+) -> Result<Vec<ConformanceCell>> {
+    let mut catalog = Catalog::default();
+    catalog.add_custom(&plan.custom);
+    let mut cells = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for planned in &plan.cells {
+        let Some(workload) = plan.custom.get(&planned.workload) else {
+            continue;
+        };
+        let Ok(mode) = planned.mode.parse::<Mode>() else {
+            continue;
+        };
+        if !CONFORMANCE_MODES.contains(&mode)
+            || filter.mode.as_ref().is_some_and(|m| m != mode.as_str())
+            || filter.runtime.as_ref().is_some_and(|r| *r != planned.runtime)
+            || !seen.insert((planned.workload.clone(), mode.as_str(), planned.runtime.clone()))
+        {
+            continue;
+        }
+        let id = cell_id(&planned.workload, mode, &planned.runtime, &planned.language);
+        match &workload.vectors {
+            Some(vectors) => cells.push(check_resolved(ctx, &id, &catalog, vectors, work_dir).await?),
+            None => cells.push(skipped_cell(
+                &id,
+                "n/a",
+                0,
+                format!("custom workload `{}` has no vectors", workload.name),
+            )),
+        }
+    }
+    Ok(cells)
+}
+
+fn skipped_cell(id: &CellId, status: &str, cases: usize, reason: String) -> ConformanceCell {
+    ConformanceCell {
+        workload: id.workload.clone(),
+        mode: id.mode.clone(),
+        language: id.language.clone(),
+        runtime: id.runtime.clone(),
+        status: status.into(),
+        passed: 0,
+        cases,
+        first_difference: Some(reason),
+    }
+}
+
+/// One cell: resolved as a run resolves it, then checked, or skipped with
+/// the reason it cannot run.
+async fn check_resolved(
+    ctx: &ConformanceContext,
+    id: &CellId,
+    catalog: &Catalog,
+    vectors: &VectorFile,
+    work_dir: &Path,
+) -> Result<ConformanceCell> {
+    let cases = vectors.cases.len();
+    let resolved = match blueprint::resolve(&ctx.project, id, catalog)? {
+        Ok(resolved) => resolved,
+        Err(CellStatus::NotApplicable { reason }) => return Ok(skipped_cell(id, "n/a", cases, reason)),
+        Err(CellStatus::Unavailable { reason }) => {
+            return Ok(skipped_cell(id, "unavailable", cases, reason));
+        }
+        Err(other) => return Ok(skipped_cell(id, "fail", cases, format!("{other:?}"))),
+    };
+    let dir = work_dir.join(format!(
+        "{}-{}-{}-{}",
+        id.workload, id.language, id.mode, id.runtime
+    ));
+    Ok(match check(ctx, id, &resolved, vectors, &dir).await {
+        Ok(cell) => cell,
+        Err(err) => skipped_cell(id, "fail", cases, format!("{err:#}")),
+    })
 }
 
 /// The modes conformance covers: every mode that runs a guest.

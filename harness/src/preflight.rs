@@ -153,7 +153,7 @@ pub struct CellPlan {
 pub fn cells(project: &Path, plan: &Plan, pre: &Preflight) -> Result<CellPlan> {
     let mut out = CellPlan::default();
     for cell in &plan.cells {
-        let mut status = blueprint::ruled_out(project, cell)?;
+        let mut status = blueprint::ruled_out(project, cell, &plan.custom)?;
         if status.is_none()
             && let Some(l) = pre.language(&cell.language)
             && let Some(m) = &l.missing
@@ -221,6 +221,22 @@ pub fn render_plan(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> String {
     }
     for (reason, n) in &reasons {
         let _ = writeln!(out, "  {n:>3} × {reason}");
+    }
+    if !plan.custom.is_empty() {
+        let given: Vec<String> = plan
+            .custom
+            .values()
+            .map(|w| {
+                let flavours: Vec<&str> = w.modules.keys().map(|f| f.as_str()).collect();
+                format!("{} ({})", w.name, flavours.join(", "))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  custom workloads (language `{}`, nothing to build): {}",
+            workloads::CUSTOM_LANGUAGE,
+            given.join("; ")
+        );
     }
     let mut build = Duration::ZERO;
     let mut builds = Vec::new();

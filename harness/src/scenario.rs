@@ -1,8 +1,9 @@
 //! Scenario files: TOML in, a validated [`Plan`] of cells out.
 //!
 //! Parsing rejects unknown keys; every error names the file, the line and the
-//! field. Validation (known workloads, modes, runtimes, languages) happens here
-//! too, before anything is built or started.
+//! field. Validation (known workloads, modes, runtimes, languages, and the
+//! modules of the scenario's own `[workloads.<name>]`) happens here too,
+//! before anything is built or started.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -13,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use blueprint_analysis::modes::{self, Mode, TRIGGERS};
+
+use crate::workloads::Flavour;
+use crate::workloads::custom::{self, CUSTOM_LANGUAGE, CustomWorkload, CustomWorkloads};
 pub use blueprint_analysis::settings::{
     CellId, DaprSettings, LoadSettings, Meta, StateStoreKind, WasmSource,
 };
@@ -34,6 +38,39 @@ pub struct ScenarioFile {
     /// Request body per workload; default: the first golden-vector input that succeeds.
     #[serde(default)]
     pub inputs: BTreeMap<String, Input>,
+    /// The scenario's own workloads.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, CustomWorkloadFile>,
+}
+
+/// `[workloads.<name>]`: a workload the scenario brings, one module per
+/// flavour it has (paths relative to the scenario file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomWorkloadFile {
+    /// Guest ABI v1 with `dapr` imports (`embedded`, `embedded+cache`).
+    pub embedded: Option<Spanned<PathBuf>>,
+    /// Guest ABI v1 with the `http` import (`standalone-http`).
+    pub http: Option<Spanned<PathBuf>>,
+    /// An http-wasm guest (`middleware`, `middleware+httppipeline`).
+    pub middleware: Option<Spanned<PathBuf>>,
+    /// A WASI command, stdin to stdout (`binding`).
+    pub command: Option<Spanned<PathBuf>>,
+    /// Golden vectors in the schema of `workloads/vectors/`.
+    pub vectors: Option<Spanned<PathBuf>>,
+    /// False when it needs Dapr; default: the vectors' `pure`, else true.
+    pub pure: Option<Spanned<bool>>,
+}
+
+impl CustomWorkloadFile {
+    fn modules(&self) -> [(Flavour, Option<&Spanned<PathBuf>>); 4] {
+        [
+            (Flavour::Embedded, self.embedded.as_ref()),
+            (Flavour::Http, self.http.as_ref()),
+            (Flavour::Middleware, self.middleware.as_ref()),
+            (Flavour::Command, self.command.as_ref()),
+        ]
+    }
 }
 
 /// `[matrix]`: the cells are the cross product.
@@ -90,6 +127,8 @@ pub struct Plan {
     pub dapr: DaprSettings,
     /// Request bodies given in the file.
     pub inputs: BTreeMap<String, Vec<u8>>,
+    /// The scenario's own workloads, their modules checked.
+    pub custom: CustomWorkloads,
 }
 
 /// An error located in a scenario file.
@@ -164,7 +203,13 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
                 })
                 .collect()
         };
-    let workload_names: Vec<&str> = known_workloads.iter().map(String::as_str).collect();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let custom = custom_workloads(&file, text, base, known_workloads, &located)?;
+    let workload_names: Vec<&str> = known_workloads
+        .iter()
+        .map(String::as_str)
+        .chain(custom.keys().map(String::as_str))
+        .collect();
     let workloads = check("workloads", &file.matrix.workloads, &workload_names)?;
     let modes = check("modes", &file.matrix.modes, &Mode::names())?;
     let runtimes = check("runtimes", &file.matrix.runtimes, known_runtimes)?;
@@ -231,10 +276,9 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         return Err(located(find(text, "duration"), "load.duration must be positive".into()).into());
     }
 
-    let base = path.parent().unwrap_or(Path::new("."));
     let mut inputs = BTreeMap::new();
     for (name, input) in &file.inputs {
-        if !known_workloads.contains(name) {
+        if !known_workloads.contains(name) && !custom.contains_key(name) {
             return Err(located(find(text, name), format!("inputs.{name}: no such workload")).into());
         }
         let bytes = match input {
@@ -257,6 +301,12 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
     // no guest at all: their cells are not multiplied by what does not apply.
     let mut cells = Vec::new();
     for workload in &workloads {
+        // A custom workload is one module set, not one per guest language.
+        let languages = if custom.contains_key(workload) {
+            vec![CUSTOM_LANGUAGE.to_owned()]
+        } else {
+            languages.clone()
+        };
         for mode in &modes {
             let mode_value: Mode = mode.parse()?;
             let (runtimes_here, languages_here): (Vec<String>, Vec<String>) = match mode_value {
@@ -294,7 +344,112 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         load: file.load,
         dapr: file.dapr,
         inputs,
+        custom,
     })
+}
+
+/// Checks every `[workloads.<name>]`: its name, each module against its
+/// flavour, its vectors through the built-ins' reader, and that a request
+/// body can be found.
+fn custom_workloads(
+    file: &ScenarioFile,
+    text: &str,
+    base: &Path,
+    known_workloads: &[String],
+    located: &dyn Fn(Option<Range<usize>>, String) -> ScenarioError,
+) -> Result<CustomWorkloads, ScenarioError> {
+    let mut out = CustomWorkloads::new();
+    for (name, spec) in &file.workloads {
+        let first_field = spec
+            .modules()
+            .into_iter()
+            .find_map(|(_, m)| m.map(Spanned::span))
+            .or_else(|| spec.vectors.as_ref().map(Spanned::span));
+        let header = find_table(text, name).or(first_field);
+        if !custom::valid_name(name) {
+            return Err(located(
+                header,
+                format!(
+                    "workloads.{name}: a workload name is lower-case letters, digits and `-` \
+                     (it becomes a URL path and a Dapr component name)"
+                ),
+            ));
+        }
+        if known_workloads.contains(name) {
+            return Err(located(
+                header,
+                format!("workloads.{name}: `{name}` is a built-in workload; give yours another name"),
+            ));
+        }
+        let mut modules = BTreeMap::new();
+        for (flavour, given) in spec.modules() {
+            let Some(given) = given else { continue };
+            let module = base.join(given.get_ref());
+            custom::check_module(&module, flavour)
+                .map_err(|e| located(Some(given.span()), format!("workloads.{name}.{flavour}: {e}")))?;
+            // daprd and the hosts run in other folders: hand them absolute paths.
+            let module = std::fs::canonicalize(&module).unwrap_or(module);
+            modules.insert(flavour, module);
+        }
+        if modules.is_empty() {
+            return Err(located(
+                header,
+                format!("workloads.{name}: give at least one module: embedded, http, middleware or command"),
+            ));
+        }
+        let vectors = match &spec.vectors {
+            Some(given) => Some(
+                blueprint_workloads::read_vectors(&base.join(given.get_ref()), name)
+                    .map_err(|e| located(Some(given.span()), format!("workloads.{name}.vectors: {e:#}")))?,
+            ),
+            None => None,
+        };
+        let pure = match (&spec.pure, &vectors) {
+            (Some(pure), Some(v)) if *pure.get_ref() != v.pure => {
+                return Err(located(
+                    Some(pure.span()),
+                    format!(
+                        "workloads.{name}.pure: {} here, but its vectors say `\"pure\": {}`",
+                        pure.get_ref(),
+                        v.pure
+                    ),
+                ));
+            }
+            (Some(pure), _) => *pure.get_ref(),
+            (None, Some(v)) => v.pure,
+            (None, None) => true,
+        };
+        if vectors.is_none() && !file.inputs.contains_key(name) {
+            return Err(located(
+                header,
+                format!("workloads.{name}: no request body: give `vectors` or an [inputs.{name}] table"),
+            ));
+        }
+        out.insert(
+            name.clone(),
+            CustomWorkload {
+                name: name.clone(),
+                modules,
+                vectors,
+                pure,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The span of the line opening table `[workloads.<name>]`.
+fn find_table(text: &str, name: &str) -> Option<Range<usize>> {
+    let headers = [format!("[workloads.{name}]"), format!("[workloads.\"{name}\"]")];
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        if headers.iter().any(|h| trimmed.starts_with(h.as_str())) {
+            return Some(offset..offset + line.len());
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// The span of the first occurrence of `key` at the start of a line, for

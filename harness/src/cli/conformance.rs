@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::interruptible;
-use crate::{conformance, daprd, paths, preflight};
+use crate::{conformance, daprd, paths, preflight, scenario, workloads};
+use blueprint_host::table as runtimes;
 
 /// `conformance`.
 #[derive(Debug, clap::Args)]
@@ -19,6 +20,10 @@ pub struct ConformanceArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Check this scenario's own workloads (`[workloads.<name>]`) in the
+    /// modes and runtimes it lists, instead of the built-in ones.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
     /// A daprd binary to use instead of building one.
     #[arg(long, env = "DAPRD")]
     pub daprd: Option<PathBuf>,
@@ -30,6 +35,15 @@ pub struct ConformanceArgs {
 /// No daprd, or a failure that stops every cell.
 pub async fn execute(args: ConformanceArgs) -> Result<i32> {
     let project = paths::project_dir();
+    // A bad scenario fails before daprd is looked for.
+    let plan = match &args.scenario {
+        Some(path) => Some(scenario::load(
+            path,
+            &workloads::known_workloads(&project)?,
+            &runtimes::names(),
+        )?),
+        None => None,
+    };
     // Check in seconds what every cell needs before building daprd.
     let pre = preflight::check(&project, &paths::cache_dir(), args.daprd.as_deref(), &["rust"]);
     pre.require_daprd()?;
@@ -47,7 +61,10 @@ pub async fn execute(args: ConformanceArgs) -> Result<i32> {
         runtime: args.runtime.clone(),
         mode: args.mode.clone(),
     };
-    let cells = interruptible(conformance::run_all(&ctx, &filter, work.path())).await?;
+    let cells = match &plan {
+        Some(plan) => interruptible(conformance::run_scenario(&ctx, plan, &filter, work.path())).await?,
+        None => interruptible(conformance::run_all(&ctx, &filter, work.path())).await?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cells)?);
     } else {

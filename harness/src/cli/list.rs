@@ -5,7 +5,9 @@ use blueprint_analysis::modes::Mode;
 use blueprint_host::table as runtimes;
 
 use super::build::module_table;
-use crate::{paths, workloads};
+use std::path::PathBuf;
+
+use crate::{paths, scenario, workloads};
 
 /// `list`.
 #[derive(Debug, clap::Args)]
@@ -13,6 +15,10 @@ pub struct ListArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also list this scenario's own workloads (`[workloads.<name>]`),
+    /// their modules checked as a run checks them.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Runs `list`.
@@ -22,10 +28,17 @@ pub struct ListArgs {
 pub fn execute(args: ListArgs) -> Result<i32> {
     let project = paths::project_dir();
     let (catalog, not_built) = workloads::cached_catalog(&project, &paths::cache_dir())?;
-    let modules = workloads::module_matrix(&project, &catalog, &not_built)?;
+    let built_in = workloads::known_workloads(&project)?;
+    let custom = match &args.scenario {
+        Some(path) => scenario::load(path, &built_in, &runtimes::names())?.custom,
+        None => workloads::CustomWorkloads::new(),
+    };
+    let mut modules = workloads::module_matrix(&project, &catalog, &not_built)?;
+    modules.extend(workloads::custom_rows(&custom));
     let listing = serde_json::json!({
         "runtimes": runtimes::entries(),
-        "workloads": workloads::known_workloads(&project)?,
+        "workloads": built_in,
+        "custom_workloads": custom.keys().collect::<Vec<_>>(),
         "languages": workloads::LANGUAGES,
         "modes": Mode::names(),
         "modules": modules,
@@ -50,7 +63,15 @@ pub fn execute(args: ListArgs) -> Result<i32> {
             }
         }
     }
-    println!("workloads: {}", workloads::known_workloads(&project)?.join(", "));
+    println!("workloads: {}", built_in.join(", "));
+    if !custom.is_empty() {
+        let names: Vec<&str> = custom.keys().map(String::as_str).collect();
+        println!(
+            "custom:    {} (language `{}`)",
+            names.join(", "),
+            workloads::CUSTOM_LANGUAGE
+        );
+    }
     println!("languages: {}", workloads::LANGUAGES.join(", "));
     println!("modes:     {}", Mode::names().join(", "));
     println!("modules (workload, language, flavour):");

@@ -47,7 +47,8 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
     if args.plan {
         return Ok(0);
     }
-    let (daprd, catalog) = prepare(&project, &cache, args.daprd.as_deref(), &cells)?;
+    let (daprd, mut catalog) = prepare(&project, &cache, args.daprd.as_deref(), &cells)?;
+    catalog.add_custom(&plan.custom);
     let started = chrono::Utc::now();
     let out = args
         .out

@@ -8,6 +8,7 @@
 
 mod assemblyscript;
 mod c;
+pub mod custom;
 mod go;
 mod javascript;
 mod python;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use blueprint_analysis::modes::{FLAVOURS, Flavour};
+pub use custom::{CUSTOM_LANGUAGE, CustomWorkload, CustomWorkloads};
 pub use vectors::{Case, Expected, VectorFile, known_workloads, load_vectors, vectors_dir};
 
 /// One module a language build produced.
@@ -133,9 +135,23 @@ pub struct Catalog {
     pub modules: BTreeMap<(String, String, Flavour), PathBuf>,
     /// Languages whose toolchain is missing.
     pub unavailable: BTreeMap<String, Missing>,
+    /// The scenario's own workloads; their modules are in `modules` under
+    /// [`CUSTOM_LANGUAGE`].
+    pub custom: CustomWorkloads,
 }
 
 impl Catalog {
+    /// Adds a scenario's own workloads, which need no build.
+    pub fn add_custom(&mut self, custom: &CustomWorkloads) {
+        for (name, workload) in custom {
+            for (flavour, path) in &workload.modules {
+                self.modules
+                    .insert((CUSTOM_LANGUAGE.to_owned(), name.clone(), *flavour), path.clone());
+            }
+            self.custom.insert(name.clone(), workload.clone());
+        }
+    }
+
     /// The module for a cell, or why there is none.
     pub fn lookup(&self, language: &str, workload: &str, flavour: Flavour) -> Lookup<'_> {
         if let Some(missing) = self.unavailable.get(language) {
@@ -146,6 +162,9 @@ impl Catalog {
             .get(&(language.to_owned(), workload.to_owned(), flavour))
         {
             return Lookup::Built(path);
+        }
+        if language == CUSTOM_LANGUAGE {
+            return Lookup::NotApplicable(custom::missing_reason(workload, flavour));
         }
         let unsupported = self::language(language)
             .ok()
@@ -297,6 +316,26 @@ pub fn module_matrix(project: &Path, catalog: &Catalog, not_built: &[String]) ->
         }
     }
     Ok(rows)
+}
+
+/// A scenario's own workloads as rows of the module matrix: each flavour
+/// given (`given`, with its size) or not (`n/a`, with the reason).
+pub fn custom_rows(custom: &CustomWorkloads) -> Vec<ModuleRow> {
+    let mut rows = Vec::new();
+    for workload in custom.values() {
+        for flavour in FLAVOURS {
+            let path = workload.modules.get(flavour);
+            rows.push(ModuleRow {
+                workload: workload.name.clone(),
+                language: CUSTOM_LANGUAGE.to_owned(),
+                flavour: *flavour,
+                status: if path.is_some() { "given" } else { "n/a" }.to_owned(),
+                size_bytes: path.and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len()),
+                reason: workload.missing(*flavour),
+            });
+        }
+    }
+    rows
 }
 
 /// The folder a build of `language`'s current sources lives in.
