@@ -117,12 +117,17 @@ pub async fn run(
 }
 
 /// The request body for a workload: the scenario's, else the first golden
-/// vector that is expected to succeed.
+/// vector that is expected to succeed (a custom workload's own vectors).
 fn request_body(ctx: &RunContext, plan: &Plan, workload: &str) -> Result<Vec<u8>> {
     if let Some(body) = plan.inputs.get(workload) {
         return Ok(body.clone());
     }
-    let vectors = workloads::load_vectors(&ctx.project, workload)?;
+    let vectors = match plan.custom.get(workload) {
+        Some(custom) => custom.vectors.clone().with_context(|| {
+            format!("custom workload `{workload}` has neither vectors nor [inputs.{workload}]")
+        })?,
+        None => workloads::load_vectors(&ctx.project, workload)?,
+    };
     for case in &vectors.cases {
         if matches!(case.expected()?, workloads::Expected::Output(_)) {
             return case.input_bytes();
@@ -176,7 +181,11 @@ async fn run_trial(
     let host_idle_rss_bytes = system.app_pid().and_then(crate::meter::rss_bytes);
     blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?;
     let cold_start = cold.elapsed();
-    if matches!(resolved.mode, Mode::Middleware | Mode::MiddlewareHttpPipeline) {
+    // Only the built-in guests promise the mark; a custom middleware's effect
+    // is its own.
+    if matches!(resolved.mode, Mode::Middleware | Mode::MiddlewareHttpPipeline)
+        && !catalog.custom.contains_key(&cell.workload)
+    {
         check_middleware_ran(&system, &cell.workload).await?;
     }
 
