@@ -327,52 +327,57 @@ async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Res
 }
 
 /// Runs the scenario's open-loop rates (or ramp) against `target` and finds
-/// the knee. A ramp stops at the first rate past the knee.
+/// the knee by [`sweep::assess`]. Each step has a fresh Poisson seed and
+/// lasts [`sweep::step_duration`]; a rate whose first step fails is
+/// retested (2 of 3 pass it). A ramp stops at the first rate that fails or
+/// where the generator fell behind.
 async fn sweep_rates(plan: &Plan, target: &Target, http2: bool) -> Result<(Vec<SweepPoint>, Option<f64>)> {
     let (rates, stop_at_knee) = match &plan.load.ramp {
         Some(ramp) => (ramp.rates(), true),
         None => (plan.load.rates.clone(), false),
     };
+    let factor = plan.load.knee_factor;
     let mut points: Vec<SweepPoint> = Vec::new();
+    let judged =
+        |points: &[SweepPoint]| sweep::assess(&points.iter().map(|p| p.point).collect::<Vec<_>>(), factor);
     for rate in rates {
-        let spec = LoadSpec {
-            warmup: plan.load.warmup.min(Duration::from_secs(1)),
-            timeout: plan.load.timeout,
-            http2,
-            ..LoadSpec::open(
-                rate,
-                plan.load.arrival,
-                plan.load.open_connections,
-                plan.load.duration,
-            )
-        };
-        let report = load::run(target, &spec)
-            .await
-            .with_context(|| format!("open loop at {rate} req/s"))?;
-        let load = LoadSummary::from_report(&report)?;
-        let point = RatePoint {
-            target_rps: rate,
-            achieved_rps: load
-                .open_loop
-                .as_ref()
-                .map_or(load.throughput_rps, |o| o.achieved_rate_rps),
-            p99_us: load.latency_us.p99,
-            errors: load.errors.values().sum(),
-        };
-        let floor = points.first().map_or(point.p99_us, |p| p.point.p99_us);
-        let within_knee = sweep::passes(&point, floor, plan.load.knee_factor);
-        points.push(SweepPoint {
-            point,
-            within_knee,
-            load,
-        });
-        if stop_at_knee && !within_knee {
+        for attempt in 0..sweep::MAX_ATTEMPTS {
+            let seed: u64 = rand::random();
+            let mut spec = LoadSpec {
+                warmup: plan.load.warmup.min(Duration::from_secs(1)),
+                timeout: plan.load.timeout,
+                http2,
+                ..LoadSpec::open(
+                    rate,
+                    plan.load.arrival,
+                    plan.load.open_connections,
+                    sweep::step_duration(rate, plan.load.duration),
+                )
+            };
+            if let load::Mode::Open { seed: s, .. } = &mut spec.mode {
+                *s = seed;
+            }
+            let report = load::run(target, &spec)
+                .await
+                .with_context(|| format!("open loop at {rate} req/s (seed {seed})"))?;
+            let load = LoadSummary::from_report(&report)?;
+            let point = RatePoint::of(rate, attempt as u32, &load);
+            points.push(SweepPoint {
+                point,
+                within_knee: false,
+                load,
+            });
+            if judged(&points).outcome(rate).is_some() {
+                break;
+            }
+        }
+        if stop_at_knee && judged(&points).outcome(rate) != Some(sweep::Verdict::Pass) {
             break;
         }
     }
-    let knee_rps = sweep::knee(
-        &points.iter().map(|p| p.point).collect::<Vec<_>>(),
-        plan.load.knee_factor,
-    );
-    Ok((points, knee_rps))
+    let assessment = judged(&points);
+    for p in &mut points {
+        p.within_knee = sweep::judge(&p.point, assessment.floor_p99_us, factor) == sweep::Verdict::Pass;
+    }
+    Ok((points, assessment.knee_rps))
 }

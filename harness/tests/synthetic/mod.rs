@@ -31,17 +31,23 @@ fn histogram(p50_us: f64, p99_us: f64) -> String {
 fn load(rps: f64, p50_us: f64, p99_us: f64, open: Option<f64>) -> LoadSummary {
     LoadSummary {
         requests: (rps * 5.0) as u64,
+        successes: (rps * 5.0) as u64,
         errors: BTreeMap::new(),
+        errors_total: 0,
+        error_rate: 0.0,
+        censored: 0,
+        lower_bound_from_quantile: None,
+        generator: None,
         duration_s: 5.0,
         throughput_rps: rps,
-        latency_us: Percentiles {
+        latency_us: Some(Percentiles {
             mean: p50_us,
             p50: p50_us,
             p90: (p50_us + p99_us) / 2.0,
             p99: p99_us,
             p999: p99_us * 1.2,
             max: p99_us * 1.5,
-        },
+        }),
         latency_histogram: histogram(p50_us, p99_us),
         latency_quantiles_us: None,
         open_loop: open.map(|rate| OpenLoopSummary {
@@ -55,7 +61,8 @@ fn load(rps: f64, p50_us: f64, p99_us: f64, open: Option<f64>) -> LoadSummary {
             missed: 0,
             late_threshold_us: 1000.0,
             max_send_lag_us: 10.0,
-            service_us: blueprint_load::summary::Quantiles {
+            seed: None,
+            service_us: Some(blueprint_load::summary::Quantiles {
                 mean: p50_us * 0.8,
                 p50: p50_us * 0.8,
                 p75: p50_us,
@@ -64,7 +71,7 @@ fn load(rps: f64, p50_us: f64, p99_us: f64, open: Option<f64>) -> LoadSummary {
                 p999: p99_us,
                 p9999: p99_us,
                 max: p99_us,
-            },
+            }),
             service_histogram: histogram(p50_us * 0.8, p99_us * 0.8),
         }),
     }
@@ -112,6 +119,13 @@ impl Trial {
                     achieved_rps: rate,
                     p99_us: p99,
                     errors: 0,
+                    requests: (rate * 5.0) as u64,
+                    intended: (rate * 5.0) as u64,
+                    sent: (rate * 5.0) as u64,
+                    p99_lower_bound: false,
+                    generator_bound: false,
+                    seed: None,
+                    attempt: 0,
                 };
                 SweepPoint {
                     point,
@@ -220,6 +234,7 @@ pub fn run(cells: Vec<CellResult>) -> RunResults {
             dapr: DaprSettings::default(),
         },
         cells,
+        completed: true,
     }
 }
 
