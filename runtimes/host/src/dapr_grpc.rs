@@ -1,9 +1,21 @@
 //! [`DaprHost`] over Dapr's gRPC API with the official Rust SDK (`dapr`
-//! crate): one channel to the sidecar, opened on first use and shared by every
-//! instance of the host. Guests call synchronously, from blocking threads, so
-//! each call blocks its thread on the SDK's future.
+//! crate): one channel to the sidecar, shared by every instance of the host.
+//! Guests call synchronously, from blocking threads, so each call blocks its
+//! thread on the SDK's future.
+//!
+//! The channel is opened by one attempt at a time: concurrent first calls
+//! wait for the attempt under way instead of racing their own, and
+//! [`GrpcDapr::connect_in_background`] starts it at start-up so the first
+//! request does not pay for it. daprd may start after the app (the harness
+//! starts the app first), so that attempt keeps retrying for a while.
+//! Every call is bounded by the time its guest call has left
+//! ([`crate::deadline`]), also sent to daprd as the gRPC deadline, and
+//! carries `DAPR_API_TOKEN` as `dapr-api-token` metadata when it is set
+//! (the generated client used here does not read it, unlike the SDK's
+//! high-level `Client`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use blueprint_runtime_api::{Concurrency, DaprHost, HostError, LogLevel, StateEntry};
@@ -14,57 +26,142 @@ use dapr::dapr::proto::runtime::v1::{
 };
 use tokio::runtime::Handle;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
+use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
+
+/// How long a call keeps retrying to connect when daprd is not listening
+/// yet (within its own deadline).
+const CONNECT_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How long the start-up connection attempt keeps retrying: daprd starts
+/// after the app and loads its components first.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Dapr over gRPC for guests.
 pub struct GrpcDapr {
     endpoint: Endpoint,
-    client: OnceCell<DaprClient<Channel>>,
+    client: Arc<OnceCell<DaprClient<Channel>>>,
     runtime: Handle,
+    /// The bound of a call made outside any guest call.
+    call_timeout: Duration,
+    token: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
 
 impl std::fmt::Debug for GrpcDapr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GrpcDapr")
             .field("endpoint", &self.endpoint.uri())
+            .field("call_timeout", &self.call_timeout)
             .finish()
+    }
+}
+
+/// Connects, retrying a refused connection until `until`.
+async fn connect(endpoint: Endpoint, until: Instant) -> Result<DaprClient<Channel>, tonic::transport::Error> {
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match endpoint.connect().await {
+            Ok(channel) => return Ok(DaprClient::new(channel)),
+            Err(err) if Instant::now() + pause >= until => return Err(err),
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+        }
     }
 }
 
 impl GrpcDapr {
     /// A client for daprd's gRPC API on loopback `port`; `runtime` runs the
-    /// SDK's futures.
+    /// SDK's futures; `call_timeout` bounds calls made outside a guest call.
     ///
     /// # Errors
-    /// Never in practice: the URI is built from a port number.
-    pub fn new(port: u16, runtime: Handle) -> anyhow::Result<Self> {
+    /// A `DAPR_API_TOKEN` that is not a valid metadata value.
+    pub fn new(port: u16, runtime: Handle, call_timeout: Duration) -> anyhow::Result<Self> {
         let endpoint = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true);
+        let token = crate::token::dapr_api_token()
+            .map(|t| {
+                t.parse().map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: not a valid gRPC metadata value: {e}",
+                        crate::token::DAPR_API_TOKEN_ENV
+                    )
+                })
+            })
+            .transpose()?;
         Ok(Self {
             endpoint,
-            client: OnceCell::new(),
+            client: Arc::new(OnceCell::new()),
             runtime,
+            call_timeout,
+            token,
         })
     }
 
-    fn call<T, F, Fut>(&self, what: &str, f: F) -> Result<T, HostError>
+    /// Starts connecting now, retrying until daprd listens or
+    /// [`STARTUP_PATIENCE`] passes; calls meanwhile wait for this attempt.
+    pub fn connect_in_background(&self) {
+        let (cell, endpoint) = (self.client.clone(), self.endpoint.clone());
+        let until = Instant::now() + STARTUP_PATIENCE;
+        self.runtime.spawn(async move {
+            if let Err(err) = cell.get_or_try_init(|| connect(endpoint, until)).await {
+                tracing::warn!("daprd's gRPC API did not answer within {STARTUP_PATIENCE:?}: {err}");
+            }
+        });
+    }
+
+    /// Whether the channel is open (for tests).
+    pub fn is_connected(&self) -> bool {
+        self.client.initialized()
+    }
+
+    fn call<M, T, F, Fut>(&self, what: &str, message: M, f: F) -> Result<T, HostError>
     where
-        F: FnOnce(DaprClient<Channel>) -> Fut,
+        F: FnOnce(DaprClient<Channel>, tonic::Request<M>) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
     {
-        self.runtime.block_on(async {
-            let client = self
-                .client
-                .get_or_try_init(|| async { self.endpoint.connect().await.map(DaprClient::new) })
-                .await
-                .map_err(|e| HostError::Unavailable(format!("connecting to daprd: {e}")))?;
+        let left = crate::deadline::remaining().unwrap_or(self.call_timeout);
+        let result = self.runtime.block_on(async {
+            let deadline = Instant::now() + left;
+            let connecting = self.client.get_or_try_init(|| {
+                connect(
+                    self.endpoint.clone(),
+                    deadline.min(Instant::now() + CONNECT_PATIENCE),
+                )
+            });
+            let client = match tokio::time::timeout_at(deadline, connecting).await {
+                Ok(Ok(client)) => client.clone(),
+                Ok(Err(e)) => return Err(HostError::Unavailable(format!("connecting to daprd: {e}"))),
+                Err(_) => return Err(timed_out(what, left)),
+            };
+            let mut request = tonic::Request::new(message);
+            // daprd gives up too, rather than finishing work nobody waits for.
+            request.set_timeout(deadline.saturating_duration_since(Instant::now()));
+            if let Some(token) = &self.token {
+                request.metadata_mut().insert(crate::token::HEADER, token.clone());
+            }
             // A clone shares the channel; tonic needs `&mut` per call.
-            f(client.clone())
-                .await
-                .map_err(|status| status_error(what, status))
-        })
+            match tokio::time::timeout_at(deadline, f(client, request)).await {
+                Ok(Ok(out)) => Ok(out),
+                Ok(Err(status)) if status.code() == tonic::Code::DeadlineExceeded => {
+                    Err(timed_out(what, left))
+                }
+                Ok(Err(status)) => Err(status_error(what, status)),
+                Err(_) => Err(timed_out(what, left)),
+            }
+        });
+        if result.is_err() {
+            crate::deadline::note_expired_if_due();
+        }
+        result
     }
+}
+
+fn timed_out(what: &str, left: Duration) -> HostError {
+    HostError::Unavailable(format!("{what}: no answer within the call's {left:?} left"))
 }
 
 /// Dapr reports etag conflicts as `Aborted` (and some stores as
@@ -100,8 +197,8 @@ impl DaprHost for GrpcDapr {
             key: key.into(),
             ..Default::default()
         };
-        let response = self.call("GetState", |mut c| async move {
-            c.get_state(request).await.map(tonic::Response::into_inner)
+        let response = self.call("GetState", request, |mut c, r| async move {
+            c.get_state(r).await.map(tonic::Response::into_inner)
         })?;
         // Dapr answers a missing key with empty data and no etag.
         if response.data.is_empty() && response.etag.is_empty() {
@@ -131,8 +228,8 @@ impl DaprHost for GrpcDapr {
                 options: options(concurrency),
             }],
         };
-        self.call("SaveState", |mut c| async move {
-            c.save_state(request).await.map(|_| ())
+        self.call("SaveState", request, |mut c, r| async move {
+            c.save_state(r).await.map(|_| ())
         })
     }
 
@@ -150,8 +247,8 @@ impl DaprHost for GrpcDapr {
             options: options(concurrency),
             metadata: HashMap::new(),
         };
-        self.call("DeleteState", |mut c| async move {
-            c.delete_state(request).await.map(|_| ())
+        self.call("DeleteState", request, |mut c, r| async move {
+            c.delete_state(r).await.map(|_| ())
         })
     }
 
@@ -163,8 +260,8 @@ impl DaprHost for GrpcDapr {
             data_content_type: content_type.into(),
             metadata: HashMap::new(),
         };
-        self.call("PublishEvent", |mut c| async move {
-            c.publish_event(request).await.map(|_| ())
+        self.call("PublishEvent", request, |mut c, r| async move {
+            c.publish_event(r).await.map(|_| ())
         })
     }
 
@@ -175,8 +272,8 @@ impl DaprHost for GrpcDapr {
             operation: operation.into(),
             metadata: HashMap::new(),
         };
-        self.call("InvokeBinding", |mut c| async move {
-            c.invoke_binding(request).await.map(|r| r.into_inner().data)
+        self.call("InvokeBinding", request, |mut c, r| async move {
+            c.invoke_binding(r).await.map(|r| r.into_inner().data)
         })
     }
 
@@ -187,5 +284,36 @@ impl DaprHost for GrpcDapr {
             LogLevel::Info => tracing::info!(target: "guest", "{message}"),
             LogLevel::Debug => tracing::debug!(target: "guest", "{message}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A daprd stopped with SIGSTOP: the kernel completes connections into
+    /// the backlog, nothing ever answers.
+    #[test]
+    fn a_stalled_sidecar_costs_a_call_no_more_than_its_time_left() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let stalled = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = stalled.local_addr().unwrap().port();
+        let dapr = GrpcDapr::new(port, rt.handle().clone(), Duration::from_secs(3600)).unwrap();
+        let began = std::time::Instant::now();
+        let (result, expired) = crate::deadline::run_with(began + Duration::from_millis(300), || {
+            dapr.state_get("statestore", "k")
+        });
+        let took = began.elapsed();
+        assert!(matches!(result, Err(HostError::Unavailable(_))), "{result:?}");
+        assert!(expired, "the expiry was not noted");
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        // Outside a guest call the host's own bound applies.
+        let dapr = GrpcDapr::new(port, rt.handle().clone(), Duration::from_millis(200)).unwrap();
+        let began = std::time::Instant::now();
+        assert!(dapr.state_get("statestore", "k").is_err());
+        assert!(began.elapsed() < Duration::from_secs(3));
     }
 }

@@ -15,11 +15,15 @@
 //! - [`dapr_grpc`]: the guests' `dapr` imports over daprd's gRPC API.
 //! - [`state_cache`]: the read-through state cache of `embedded+cache`.
 //! - [`outbound_http`]: the `http` flavour's one outbound import, to daprd only.
+//! - [`deadline`]: the guest call's deadline, which bounds its host calls.
+//! - [`token`]: Dapr's API tokens, demanded of callers and sent to daprd.
 
 pub mod dapr_grpc;
+pub mod deadline;
 pub mod outbound_http;
 pub mod server;
 pub mod state_cache;
 pub mod table;
+pub mod token;
 
 pub use server::{HostArgs, HostInfo, serve};

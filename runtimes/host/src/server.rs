@@ -25,8 +25,8 @@ use blueprint_load::net::ensure_loopback;
 
 use crate::{dapr_grpc, outbound_http, state_cache, table};
 
-/// Largest request body the host accepts.
-const MAX_BODY: usize = 64 << 20;
+/// Largest request body the host accepts; a larger one gets 413.
+pub const MAX_BODY: usize = 64 << 20;
 
 /// `blueprint-bench host`: flags as in `runtimes/HOST.md`.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,6 +66,11 @@ pub struct HostArgs {
     /// the environment it reaches hosts that a run starts.
     #[arg(long, env = ADDED_LATENCY_ENV, default_value_t = 0, hide = true)]
     pub added_latency_us: u64,
+    /// The token every caller but `/healthz` must send as `dapr-api-token`
+    /// (401 otherwise): `APP_API_TOKEN` from the environment, the variable
+    /// daprd reads it from. Never a flag, so it stays out of process lists.
+    #[arg(skip = crate::token::app_api_token_from_env())]
+    pub app_api_token: Option<String>,
 }
 
 /// The environment variable of the hidden `--added-latency-us` test knob.
@@ -158,6 +163,8 @@ struct Served {
     cache: Option<Arc<state_cache::StateCache>>,
     info: HostInfo,
     added_latency: Duration,
+    call_timeout: Duration,
+    app_api_token: Option<String>,
 }
 
 /// Compiles the modules, then serves until SIGTERM/SIGINT.
@@ -182,7 +189,13 @@ pub async fn serve(args: HostArgs) -> Result<()> {
     };
     let runtime_handle = tokio::runtime::Handle::current();
     let mut dapr: Arc<dyn DaprHost> = match args.dapr_grpc_port {
-        Some(port) => Arc::new(dapr_grpc::GrpcDapr::new(port, runtime_handle.clone())?),
+        Some(port) => {
+            let grpc = dapr_grpc::GrpcDapr::new(port, runtime_handle.clone(), config.limits.call_timeout)?;
+            // Connects while the modules compile (or as soon as daprd, which
+            // may start after us, listens), not on the first request.
+            grpc.connect_in_background();
+            Arc::new(grpc)
+        }
         None => Arc::new(NoDapr),
     };
     let cache = args.state_cache_ttl_ms.map(|ttl| {
@@ -209,6 +222,8 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             modules: BTreeMap::new(),
         },
         added_latency: Duration::from_micros(args.added_latency_us),
+        call_timeout: config.limits.call_timeout,
+        app_api_token: args.app_api_token.clone(),
     };
     if args.added_latency_us > 0 {
         tracing::warn!(
@@ -294,6 +309,17 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 
 async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().trim_start_matches('/').to_owned();
+    if let Some(expected) = &served.app_api_token
+        && path != "healthz"
+    {
+        let given = req.headers().get(crate::token::HEADER).map(|v| v.as_bytes());
+        if !given.is_some_and(|given| crate::token::matches(expected, given)) {
+            return Ok(reply(
+                StatusCode::UNAUTHORIZED,
+                format!("missing or wrong `{}` header", crate::token::HEADER),
+            ));
+        }
+    }
     Ok(match (req.method(), path.as_str()) {
         (&Method::GET, "healthz") => reply(StatusCode::OK, "ok"),
         (&Method::GET, "info") => match serde_json::to_vec(&served.info) {
@@ -328,18 +354,29 @@ async fn invoke(
     counters: Arc<Counters>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
+    let announced = req.headers().get(hyper::header::CONTENT_LENGTH);
+    if let Some(len) = announced.and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > MAX_BODY as u64
+    {
+        // Refused from the head alone: reading it first would only cost time.
+        return reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body of {len} bytes is over the {MAX_BODY}-byte limit"),
+        );
+    }
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(body) => body.to_bytes(),
         Err(err) => return reply(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
     };
     let dapr = served.dapr.clone();
     let added_latency = served.added_latency;
+    let call_timeout = served.call_timeout;
     // Guest code and its synchronous Dapr calls run on a blocking thread.
     let outcome = tokio::task::spawn_blocking(move || {
         if !added_latency.is_zero() {
             std::thread::sleep(added_latency); // the test knob, outside the phase timers
         }
-        run_once(module.as_ref(), dapr, &counters, &body)
+        run_once(module.as_ref(), dapr, &counters, &body, call_timeout)
     })
     .await;
     match outcome {
@@ -359,6 +396,7 @@ fn run_once(
     dapr: Arc<dyn DaprHost>,
     counters: &Counters,
     body: &[u8],
+    call_timeout: Duration,
 ) -> Result<Vec<u8>, (StatusCode, String)> {
     let started = Instant::now();
     let instance = module.instantiate(dapr);
@@ -367,8 +405,15 @@ fn run_once(
         counters.record(instantiated - started, Duration::ZERO);
         (StatusCode::BAD_GATEWAY, e.to_string())
     })?;
-    let output = instance.handle(body);
+    // Host calls get what is left of the same limit the runtime enforces on
+    // guest code, counted from the same start.
+    let (output, host_call_expired) =
+        crate::deadline::run_with(instantiated + call_timeout, || instance.handle(body));
     counters.record(instantiated - started, instantiated.elapsed());
+    if host_call_expired && output.is_err() {
+        // The guest only saw UNAVAILABLE; the request ran out of time.
+        return Err((StatusCode::GATEWAY_TIMEOUT, "timeout".into()));
+    }
     output.map_err(|err| match err {
         CallError::Guest(message) => (StatusCode::UNPROCESSABLE_ENTITY, message),
         CallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout".into()),

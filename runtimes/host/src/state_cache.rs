@@ -9,8 +9,15 @@
 //! too, so a stale entry costs one retry, never a wrong answer. The cache is
 //! per host process, so it is only coherent while this app is the only
 //! writer — true in every blueprint cell.
+//!
+//! A miss reads Dapr without holding the lock, so a write can land between
+//! that read and the store of what it read; storing it then would serve the
+//! old value for a whole TTL. Each write therefore stamps its key with a
+//! fresh tick of a clock, and a fill stores only if no write to its key was
+//! stamped after the fill started. Stamps are kept only while a fill that
+//! started before them is still in flight.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +43,12 @@ struct Entries {
     map: HashMap<Key, (Option<StateEntry>, Instant)>,
     /// Insertion order, for first-in-first-out eviction.
     order: VecDeque<Key>,
+    /// Ticks once per write.
+    clock: u64,
+    /// The tick of the last write to each key, while a fill may need it.
+    written: HashMap<Key, u64>,
+    /// Fills in flight, by the tick they started at.
+    fills: BTreeMap<u64, usize>,
 }
 
 /// A read-through state cache in front of `inner`.
@@ -68,6 +81,9 @@ impl StateCache {
             entries: Mutex::new(Entries {
                 map: HashMap::new(),
                 order: VecDeque::new(),
+                clock: 0,
+                written: HashMap::new(),
+                fills: BTreeMap::new(),
             }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -89,16 +105,54 @@ impl StateCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// A write to `key`: drop it and stamp it, so fills that read it
+    /// before the write do not store what they read.
     fn forget(&self, store: &str, key: &str) {
-        self.lock().map.remove(&(store.to_owned(), key.to_owned()));
+        let mut entries = self.lock();
+        let key = (store.to_owned(), key.to_owned());
+        entries.map.remove(&key);
+        entries.clock += 1;
+        if !entries.fills.is_empty() {
+            let tick = entries.clock;
+            entries.written.insert(key, tick);
+        }
     }
 
-    fn remember(&self, key: Key, value: Option<StateEntry>) {
+    /// A miss starts reading Dapr: the tick to check its store against.
+    fn begin_fill(&self) -> u64 {
         let mut entries = self.lock();
+        let start = entries.clock;
+        *entries.fills.entry(start).or_default() += 1;
+        start
+    }
+
+    /// A fill that started at `start` ends, with what it read if it read
+    /// anything; that is stored only if no write to `key` came since.
+    fn end_fill(&self, key: Key, start: u64, value: Option<Option<StateEntry>>) {
+        let mut entries = self.lock();
+        if let Some(n) = entries.fills.get_mut(&start) {
+            *n -= 1;
+            if *n == 0 {
+                entries.fills.remove(&start);
+            }
+        }
+        let current = entries.written.get(&key).is_none_or(|&tick| tick <= start);
+        // A stamp no older than the oldest fill in flight can matter to it;
+        // the others cannot.
+        match entries.fills.keys().next().copied() {
+            None => entries.written.clear(),
+            Some(oldest) => entries.written.retain(|_, tick| *tick > oldest),
+        }
+        if let (true, Some(value)) = (current, value) {
+            Self::remember(&mut entries, self.capacity, key, value);
+        }
+    }
+
+    fn remember(entries: &mut Entries, capacity: usize, key: Key, value: Option<StateEntry>) {
         if entries.map.insert(key.clone(), (value, Instant::now())).is_none() {
             entries.order.push_back(key);
         }
-        while entries.map.len() > self.capacity {
+        while entries.map.len() > capacity {
             match entries.order.pop_front() {
                 Some(oldest) => {
                     entries.map.remove(&oldest);
@@ -108,8 +162,8 @@ impl StateCache {
         }
         // Keys forgotten by writes leave stale names in `order`; drop them
         // once they outnumber the live ones.
-        if entries.order.len() > 2 * self.capacity {
-            let Entries { map, order } = &mut *entries;
+        if entries.order.len() > 2 * capacity {
+            let Entries { map, order, .. } = entries;
             order.retain(|k| map.contains_key(k));
         }
     }
@@ -132,9 +186,10 @@ impl DaprHost for StateCache {
             return Ok(value.clone());
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let value = self.inner.state_get(store, key)?;
-        self.remember(cache_key, value.clone());
-        Ok(value)
+        let start = self.begin_fill();
+        let value = self.inner.state_get(store, key);
+        self.end_fill(cache_key, start, value.as_ref().ok().cloned());
+        value
     }
 
     fn state_set(
@@ -283,5 +338,80 @@ mod tests {
         std::thread::sleep(Duration::from_millis(40));
         cache.state_get("s", "a").unwrap(); // expired: miss
         assert_eq!(cache.stats().misses, 5);
+    }
+
+    /// [`Store`] whose next get, once armed, reads and then waits: the
+    /// slow read of a miss that a write overtakes.
+    struct SlowStore {
+        store: Store,
+        armed: std::sync::atomic::AtomicBool,
+        read: std::sync::Barrier,
+        resume: std::sync::Barrier,
+    }
+
+    impl SlowStore {
+        fn new() -> Self {
+            Self {
+                store: Store::default(),
+                armed: false.into(),
+                read: std::sync::Barrier::new(2),
+                resume: std::sync::Barrier::new(2),
+            }
+        }
+    }
+
+    impl DaprHost for SlowStore {
+        fn state_get(&self, s: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+            let value = self.store.state_get(s, key);
+            if self.armed.swap(false, Ordering::SeqCst) {
+                self.read.wait();
+                self.resume.wait();
+            }
+            value
+        }
+        fn state_set(
+            &self,
+            s: &str,
+            k: &str,
+            v: &[u8],
+            e: Option<&str>,
+            c: Concurrency,
+        ) -> Result<(), HostError> {
+            self.store.state_set(s, k, v, e, c)
+        }
+        fn state_delete(&self, s: &str, k: &str, e: Option<&str>, c: Concurrency) -> Result<(), HostError> {
+            self.store.state_delete(s, k, e, c)
+        }
+        fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
+            Ok(())
+        }
+        fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
+            Ok(vec![])
+        }
+        fn log(&self, _: LogLevel, _: &str) {}
+    }
+
+    #[test]
+    fn a_fill_overtaken_by_a_write_does_not_store_the_old_value() {
+        let store = Arc::new(SlowStore::new());
+        let cache = Arc::new(StateCache::new(store.clone(), Duration::from_secs(60), 16));
+        cache
+            .state_set("s", "k", b"old", None, Concurrency::LastWrite)
+            .unwrap();
+        store.armed.store(true, Ordering::SeqCst);
+        let reader = {
+            let cache = cache.clone();
+            std::thread::spawn(move || cache.state_get("s", "k").unwrap().unwrap().value)
+        };
+        store.read.wait(); // the miss has read "old" …
+        cache
+            .state_set("s", "k", b"new", Some("1"), Concurrency::FirstWrite)
+            .unwrap(); // … a write lands …
+        store.resume.wait(); // … and the miss goes on to store what it read
+        assert_eq!(reader.join().unwrap(), b"old");
+        assert_eq!(cache.state_get("s", "k").unwrap().unwrap().value, b"new");
+        // Nothing in flight: no stamps left behind.
+        let entries = cache.lock();
+        assert!(entries.written.is_empty() && entries.fills.is_empty());
     }
 }
