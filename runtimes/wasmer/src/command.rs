@@ -192,6 +192,7 @@ impl CommandRunner for WasmerRuntime {
             .watchdog
             .handle()
             .arm(Interrupt(store.interrupter()), timeout);
+        let _deadline = crate::imports::CallDeadline::set(timeout);
         let instance = wasmer::Instance::new(&mut store, &module, &imports).map_err(|e| match e {
             InstantiationError::Start(e) => CommandError::Guest(call_error(e, timeout)),
             other => CommandError::Setup(RuntimeError::Instantiate(other.to_string())),

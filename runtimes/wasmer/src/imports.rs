@@ -28,7 +28,7 @@
 //! | `clock_time_get` | realtime and monotonic clocks (as Wasmtime's WASI); CPU-time clocks: `EINVAL` |
 //! | `random_get` | the host's random generator |
 //! | `sched_yield` | success (one guest thread: nothing to yield to) |
-//! | `poll_oneoff` | clock subscriptions sleep until the earliest deadline; fd subscriptions get `EBADF` events |
+//! | `poll_oneoff` | clock subscriptions sleep until the earliest deadline, at most until the call's own deadline ([`CallDeadline`]); fd subscriptions get `EBADF` events |
 //!
 //! The Go runtime needs the last four; the Rust guests do not import them.
 //!
@@ -36,7 +36,9 @@
 //! function (or anything else) is refused at compile time with the import's
 //! name, rather than failing later at run time.
 
+use std::cell::Cell;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use blueprint_runtime_api::abi::{self, HostState};
 use wasmer::{AsStoreMut, Function, FunctionEnv, FunctionEnvMut, Memory};
@@ -51,6 +53,52 @@ mod errno {
     pub const FAULT: i32 = 21;
     pub const INVAL: i32 = 28;
     pub const OVERFLOW: i32 = 61;
+}
+
+thread_local! {
+    /// The deadline of the guest call running on this thread, if any.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// The time limit of the guest call on this thread, for imports that wait.
+///
+/// The watchdog cannot interrupt a host function (a signal during one takes
+/// effect when it returns), so a guest asking `poll_oneoff` for a long sleep
+/// would hold its thread past the limit for as long as it asked. While a
+/// guard lives, `poll_oneoff` sleeps no later than its deadline; the
+/// watchdog's pending interrupt then stops the guest as the import returns.
+#[must_use = "the deadline holds only while the guard lives"]
+pub(crate) struct CallDeadline(Option<Instant>);
+
+impl CallDeadline {
+    /// Bounds waiting imports on this thread by `timeout` from now.
+    pub(crate) fn set(timeout: Duration) -> Self {
+        let deadline = Instant::now().checked_add(timeout);
+        Self(DEADLINE.replace(deadline))
+    }
+}
+
+impl Drop for CallDeadline {
+    fn drop(&mut self) {
+        DEADLINE.set(self.0);
+    }
+}
+
+/// How long past the deadline a cut sleep goes on, so that the watchdog's
+/// interrupt (sent on its next ticks, every few milliseconds) lands during
+/// the import and stops the guest as it returns, rather than the guest
+/// answering right at its limit.
+const INTERRUPT_GRACE: Duration = Duration::from_millis(25);
+
+/// How long a sleep of `wait` may last under the call's deadline.
+fn capped(wait: Duration) -> Duration {
+    match DEADLINE.get() {
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if wait > left { left + INTERRUPT_GRACE } else { wait }
+        }
+        None => wait,
+    }
 }
 
 /// Per-instance data behind every import.
@@ -240,7 +288,7 @@ fn poll_oneoff(mem: &mut [u8], input: i32, output: i32, count: i32, nevents: i32
     }
     let has_fd = subs.iter().any(|s| s.1 != 0);
     if let (Some(wait), false) = (earliest, has_fd) {
-        std::thread::sleep(std::time::Duration::from_nanos(wait));
+        std::thread::sleep(capped(Duration::from_nanos(wait)));
     }
     let mut written = 0u32;
     for (userdata, tag, wait) in subs {
@@ -446,6 +494,24 @@ mod tests {
         assert!(started.elapsed() >= std::time::Duration::from_millis(20));
         assert_eq!(read_u32(&mem, 200), Some(1));
         assert_eq!(read_u64(&mem, 64), Some(7));
+    }
+
+    #[test]
+    fn poll_oneoff_sleeps_no_later_than_the_call_deadline() {
+        let mut mem = vec![0u8; 256];
+        // One relative clock subscription asking for an hour.
+        mem[24..32].copy_from_slice(&3_600_000_000_000u64.to_le_bytes());
+        let began = Instant::now();
+        {
+            let _deadline = CallDeadline::set(Duration::from_millis(50));
+            assert_eq!(poll_oneoff(&mut mem, 0, 64, 1, 200), errno::SUCCESS);
+        }
+        let took = began.elapsed();
+        assert!(
+            took >= Duration::from_millis(40) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+        assert_eq!(DEADLINE.get(), None, "the guard left its deadline behind");
     }
 
     #[test]

@@ -264,6 +264,7 @@ impl Module for WasmerModule {
         // same time limit as a call.
         let interrupter = store.interrupter();
         let armed = self.watchdog.arm(Interrupt(interrupter.clone()), timeout);
+        let deadline = imports::CallDeadline::set(timeout);
         let instance = wasmer::Instance::new(&mut store, &self.module, &imports).map_err(|e| match e {
             InstantiationError::Start(e) => fail(e),
             other => RuntimeError::Instantiate(other.to_string()),
@@ -288,7 +289,7 @@ impl Module for WasmerModule {
             .map_err(abi_err)?
             .call(&mut store)
             .map_err(fail)?;
-        drop(armed);
+        drop((armed, deadline));
         if version != abi::ABI_VERSION {
             return Err(RuntimeError::Abi(format!(
                 "module speaks guest ABI {version}, this host speaks {}",
@@ -355,6 +356,7 @@ impl Instance for WasmerInstance {
             i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
         let timeout = self.timeout;
         let _armed = self.watchdog.arm(Interrupt(self.interrupter.clone()), timeout);
+        let _deadline = imports::CallDeadline::set(timeout);
         let ptr = self
             .alloc
             .call(&mut self.store, len)
