@@ -49,15 +49,17 @@ fn noise_within_the_spread_is_not_a_regression() {
     let c = compare(&base, &cand);
     assert!(!c.regressed(), "{}", compare::render_markdown(&c));
     assert_eq!(c.exit_code(), 0);
-    for m in [
-        Metric::Throughput,
-        Metric::P50,
-        Metric::P99,
-        Metric::Cpu,
-        Metric::Rss,
-    ] {
+    // Same-distribution figures are unchanged; throughput, moved 2 % on
+    // ±5 % trials, may have an interval that reaches past 10 % with 7
+    // trials: inconclusive then, never a verdict either way.
+    for m in [Metric::P50, Metric::P99, Metric::Cpu, Metric::Rss] {
         assert_eq!(verdict(&c, m), Verdict::Unchanged, "{m:?}");
     }
+    assert!(matches!(
+        verdict(&c, Metric::Throughput),
+        Verdict::Unchanged | Verdict::Inconclusive
+    ));
+    assert_eq!(verdict(&c, Metric::Errors), Verdict::Unchanged);
 }
 
 #[test]
@@ -73,8 +75,11 @@ fn a_slower_candidate_is_flagged_and_sets_the_exit_code() {
     let row = c.rows.iter().find(|r| r.metric == Metric::P50).unwrap();
     let change = row.change.unwrap();
     assert!((change.change - 0.5).abs() < 0.05, "{change:?}");
-    assert!(change.ci_low > 0.1, "the interval excludes no change: {change:?}");
-    assert!(row.p_value < 0.05);
+    assert!(
+        change.ci_low.unwrap() > 0.1,
+        "the interval excludes no change: {change:?}"
+    );
+    assert!(row.p_adjusted.unwrap() < 0.05);
     let md = compare::render_markdown(&c);
     assert!(
         md.contains("REGRESSION") && md.contains("### Regressions"),
@@ -111,7 +116,10 @@ fn too_few_trials_is_inconclusive_however_large_the_change() {
     let base = run(vec![cell(noop(), &trials(3, 4000.0, 800.0, 2500.0, 0.01))]);
     let cand = run(vec![cell(noop(), &trials(3, 2000.0, 1600.0, 5000.0, 0.01))]);
     let c = compare(&base, &cand);
-    assert!(!c.regressed(), "3 against 3 trials cannot reach p < 0.05");
+    assert!(
+        !c.regressed(),
+        "3 against 3 trials cannot reach p < 0.05 (exact p ≥ 0.1)"
+    );
     assert_eq!(verdict(&c, Metric::P50), Verdict::Inconclusive);
     assert!(
         c.warnings.iter().any(|w| w.contains("3 trial")),
@@ -123,8 +131,10 @@ fn too_few_trials_is_inconclusive_however_large_the_change() {
 #[test]
 fn cells_are_matched_by_identity_and_sweep_points_by_rate() {
     let wazero = id("noop", "embedded", "wazero", "rust");
+    // Eight trials: Holm across the dozen figures of this cell needs
+    // p < 0.004 for the first, which five trials (p ≥ 0.0079) cannot give.
     let swept = |p99_at_400: f64| {
-        (0..5)
+        (0..8)
             .map(|i| {
                 let j = i as f64;
                 Trial::new(4000.0 + j, 800.0 + j, 2500.0 + j).sweep(&[

@@ -69,6 +69,7 @@ fn req(rate: f64, p99_ms: f64, needs: &[Need]) -> Requirements {
         needs: needs.to_vec(),
         language: None,
         cpu_budget_us: None,
+        max_error_rate: recommend::DEFAULT_MAX_ERROR_RATE,
     }
 }
 

@@ -13,10 +13,12 @@ pub struct CompareArgs {
     /// The results file to judge.
     pub candidate: PathBuf,
     /// Noise threshold as METRIC=PERCENT, repeatable (metrics: throughput,
-    /// p50, p99, cpu, rss, knee; defaults 10, 10, 20, 10, 10, 25).
+    /// p50, p99, cpu, rss, knee, errors; defaults 10, 10, 20, 10, 10, 25, 50;
+    /// errors where the baseline had none regress whatever the threshold).
     #[arg(long = "threshold", value_name = "METRIC=PCT", value_parser = parse_threshold)]
     pub thresholds: Vec<(Metric, f64)>,
-    /// Significance level of the Mann-Whitney test.
+    /// Family-wise significance level: Mann-Whitney p-values, Holm-adjusted
+    /// across every tested figure, must be below it.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
     /// Print JSON instead of Markdown.
@@ -24,7 +26,9 @@ pub struct CompareArgs {
     pub json: bool,
 }
 
-/// Runs `compare`: prints the comparison; exit code [`EXIT_REGRESSION`] on a regression.
+/// Runs `compare`: prints the comparison; exit code `EXIT_REGRESSION` (3)
+/// on a regression, else `EXIT_INCOMPLETE` (4) when the candidate did not
+/// run to its end.
 ///
 /// # Errors
 /// Unreadable files or a bad significance level.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use blueprint_analysis::recommend as recommend_defaults;
 use blueprint_analysis::recommend::{Need, Requirements, recommend, render};
 use blueprint_analysis::results;
 
@@ -28,6 +29,10 @@ pub struct RecommendArgs {
     /// Largest acceptable CPU per request, microseconds.
     #[arg(long, value_name = "US_PER_REQ")]
     pub cpu_budget: Option<f64>,
+    /// Largest acceptable error rate, as a fraction of all requests (0.001 =
+    /// 0.1 %); cells above it are excluded with their rate.
+    #[arg(long, value_name = "FRACTION", default_value_t = recommend_defaults::DEFAULT_MAX_ERROR_RATE)]
+    pub max_error_rate: f64,
     /// The workload whose cells decide (default: the only one in the file,
     /// else `counter` for --needs state and `noop` for none).
     #[arg(long)]
@@ -56,6 +61,12 @@ pub fn execute(args: RecommendArgs) -> Result<i32> {
     {
         bail!("--cpu-budget must be a positive number of microseconds, got {c}");
     }
+    if !(args.max_error_rate.is_finite() && (0.0..1.0).contains(&args.max_error_rate)) {
+        bail!(
+            "--max-error-rate must be a fraction from 0 to below 1 (0.001 = 0.1 %), got {}",
+            args.max_error_rate
+        );
+    }
     let results = results::read(&args.results)?;
     let req = Requirements {
         rate_rps: args.rate,
@@ -63,6 +74,7 @@ pub fn execute(args: RecommendArgs) -> Result<i32> {
         needs: args.needs,
         language: args.language,
         cpu_budget_us: args.cpu_budget,
+        max_error_rate: args.max_error_rate,
     };
     let rec = recommend(&args.results, &results, args.workload.as_deref(), &req)?;
     if args.json {
