@@ -75,7 +75,8 @@ func (noDapr) invokeBinding(context.Context, string, string, []byte) ([]byte, er
 }
 
 // sdkDapr talks to daprd through one persistent SDK client, created on the
-// first call (HOST.md: connect lazily) and shared by every instance.
+// first call and shared by every instance (HOST.md: one attempt at a time;
+// concurrent first calls wait on mu for the same one).
 type sdkDapr struct {
 	address string
 
