@@ -68,8 +68,9 @@ pub async fn run(
         cells: plan
             .cells
             .iter()
-            .map(|id| CellResult::bare(id.clone(), CellStatus::Ok))
+            .map(|id| CellResult::bare(id.clone(), CellStatus::Pending))
             .collect(),
+        completed: false,
     };
 
     let mut order: Vec<(usize, usize)> = (0..plan.cells.len())
@@ -81,7 +82,7 @@ pub async fn run(
     for (position, &(index, trial)) in order.iter().enumerate() {
         let cell = &plan.cells[index];
         let result = &mut results.cells[index];
-        if !matches!(result.status, CellStatus::Ok) {
+        if !matches!(result.status, CellStatus::Ok | CellStatus::Pending) {
             bar.inc(1);
             continue; // an earlier trial already failed or ruled the cell out
         }
@@ -94,6 +95,14 @@ pub async fn run(
             Ok(TrialOutcome::Measured(measured)) => {
                 result.runtime = Some(measured.runtime.clone());
                 result.module_size_bytes = measured.module_size_bytes;
+                // Errors fail the cell (a failing system is never fast); the
+                // trial's figures stay in the file as evidence.
+                result.status = match error_verdict(&measured.trial.load, plan.load.max_error_rate) {
+                    Some(error) => CellStatus::Failed {
+                        error: format!("trial {trial}: {error}"),
+                    },
+                    None => CellStatus::Ok,
+                };
                 result.trials.push(TrialResult {
                     trial,
                     order: position,
@@ -113,7 +122,26 @@ pub async fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    results.mark_completed();
+    blueprint_analysis::results::write_atomic(results_path, &results)?;
     Ok(results)
+}
+
+/// Why a measured window fails its cell: an error rate above `max_rate`,
+/// with the kinds that made it up.
+fn error_verdict(load: &LoadSummary, max_rate: f64) -> Option<String> {
+    if load.errors_total == 0 || load.error_rate <= max_rate {
+        return None;
+    }
+    let kinds: Vec<String> = load.errors.iter().map(|(k, n)| format!("{n} × {k}")).collect();
+    Some(format!(
+        "error rate {:.2} % ({} of {} requests: {}) is above the {:.2} % allowed ([load] max_error_rate)",
+        load.error_rate * 100.0,
+        load.errors_total,
+        load.requests,
+        kinds.join(", "),
+        max_rate * 100.0
+    ))
 }
 
 /// The request body for a workload: the scenario's, else the first golden

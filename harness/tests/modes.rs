@@ -218,6 +218,7 @@ fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
         .unwrap();
     assert!(status.success());
     let results: RunResults = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(results.completed, "a finished run is marked completed");
     let mut modes_measured = std::collections::BTreeSet::new();
     for cell in &results.cells {
         match &cell.status {
@@ -241,6 +242,7 @@ fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
                 );
             }
             CellStatus::Failed { error } => panic!("{}: {error}", cell.id),
+            other => panic!("{}: a finished run left it {other:?}", cell.id),
         }
     }
     for mode in blueprint_analysis::modes::ALL {

@@ -62,6 +62,14 @@ pub struct LoadSettings {
     /// the lowest rate's p99.
     #[serde(default = "default_knee_factor")]
     pub knee_factor: f64,
+    /// A trial whose measured window has a higher error rate (errors /
+    /// completed requests) fails its cell; its figures are kept.
+    #[serde(default = "default_max_error_rate")]
+    pub max_error_rate: f64,
+}
+
+fn default_max_error_rate() -> f64 {
+    0.001
 }
 
 fn default_arrival() -> Arrival {
@@ -98,6 +106,7 @@ impl Default for LoadSettings {
             arrival: default_arrival(),
             open_connections: default_open_connections(),
             knee_factor: default_knee_factor(),
+            max_error_rate: default_max_error_rate(),
         }
     }
 }

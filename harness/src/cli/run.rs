@@ -61,7 +61,19 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
         host_program: std::env::current_exe().context("locating the blueprint-bench binary")?,
         work_dir,
     };
-    let results = interruptible(runner::run(&ctx, &plan, &catalog, &out)).await?;
+    let results = match interruptible(runner::run(&ctx, &plan, &catalog, &out)).await {
+        Ok(results) => results,
+        Err(err) => {
+            // Every finished trial is already in the file; say that the run
+            // stopped, and which cells it never reached.
+            if let Ok(mut partial) = results::read(&out) {
+                partial.mark_interrupted(&format!("{err:#}"));
+                results::write_atomic(&out, &partial)?;
+                eprintln!("partial results (marked incomplete): {}", out.display());
+            }
+            return Err(err);
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
