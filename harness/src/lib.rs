@@ -33,6 +33,7 @@ pub mod echo;
 pub mod environment;
 pub mod go_host;
 pub mod http;
+pub mod k8s;
 pub mod meter;
 pub mod module_server;
 pub mod paths;

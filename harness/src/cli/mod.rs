@@ -11,7 +11,9 @@ pub mod conformance;
 pub mod daprd;
 pub mod doctor;
 pub mod instance_rss;
+pub mod k8s;
 pub mod list;
+pub mod merge;
 pub mod recommend;
 pub mod report;
 pub mod run;
@@ -60,6 +62,10 @@ pub enum Command {
     Recommend(recommend::RecommendArgs),
     /// Manage stored baselines (results/baselines/<machine>.json).
     Baseline(baseline::BaselineArgs),
+    /// Kubernetes: render a scenario's manifests, collect a cluster run's results.
+    K8s(k8s::K8sArgs),
+    /// Merge the `load --json` outputs of several generators of one cell exactly.
+    Merge(merge::MergeArgs),
 }
 
 impl Command {
@@ -84,6 +90,8 @@ impl Command {
             Command::Compare(args) => compare::execute(args),
             Command::Recommend(args) => recommend::execute(args),
             Command::Baseline(args) => baseline::execute(args),
+            Command::K8s(args) => k8s::execute(args),
+            Command::Merge(args) => merge::execute(args),
         }
     }
 }
