@@ -233,9 +233,10 @@ fn by_rate(points: &[RatePoint]) -> Vec<(f64, Vec<RatePoint>)> {
 
 /// The low-rate p99 latencies are judged against: over the lowest
 /// [`FLOOR_RATES`] rates with a usable step (some success, generator not
-/// behind), each rate's median p99, then the median of those — the lower
-/// one when only two rates are known, so one slow early step cannot loosen
-/// it.
+/// behind), each rate's median p99, then the lowest of those. One slow
+/// early step cannot loosen the floor (another low rate sets it), and a
+/// knee among the lowest rates cannot either: a median there would be the
+/// overloaded p99 and call every rate within the knee.
 pub fn floor_p99(points: &[RatePoint]) -> Option<f64> {
     let mut per_rate: Vec<f64> = by_rate(points)
         .into_iter()
@@ -249,10 +250,8 @@ pub fn floor_p99(points: &[RatePoint]) -> Option<f64> {
         })
         .take(FLOOR_RATES)
         .collect();
-    if per_rate.len() == 2 {
-        return per_rate.iter().copied().reduce(f64::min);
-    }
-    median(&mut per_rate)
+    per_rate.sort_by(f64::total_cmp);
+    per_rate.first().copied()
 }
 
 /// A sweep judged as a whole.
@@ -359,8 +358,8 @@ mod tests {
             point(400.0, 399.0, 2_000.0),
             point(800.0, 790.0, 30_000.0),
         ];
-        // Floor: median of 800, 900, 2,000 = 900.
-        assert_eq!(floor_p99(&points), Some(900.0));
+        // Floor: the lowest of 800, 900, 2,000.
+        assert_eq!(floor_p99(&points), Some(800.0));
         assert_eq!(knee(&points, 3.0), Some(400.0));
         assert_eq!(knee(&points, 1.5), Some(200.0));
     }
@@ -411,19 +410,31 @@ mod tests {
     }
 
     #[test]
-    fn the_floor_is_a_median_not_one_point() {
-        // A lucky first step (100 µs) would make the floor 100 and fail
-        // every later rate at factor 3.
+    fn the_floor_is_the_lowest_of_the_low_rates_not_one_point() {
+        // A slow first step (5 ms, a stall) does not loosen the floor: the
+        // next low rates set it, and the knee is found where it is.
         let points = [
-            step(100.0, 100.0, 1000, 1000),
+            step(100.0, 5_000.0, 1000, 1000),
             step(200.0, 800.0, 2000, 2000),
             step(400.0, 850.0, 4000, 4000),
-            step(800.0, 900.0, 8000, 8000),
+            step(800.0, 9_000.0, 8000, 8000),
         ];
         assert_eq!(floor_p99(&points), Some(800.0));
-        assert_eq!(knee(&points, 3.0), Some(800.0));
-        // Two rates: the lower, so a slow second step cannot loosen it.
-        assert_eq!(floor_p99(&points[..2]), Some(100.0));
+        // The slow step is retested, passes 2 of 3, and the knee is 400.
+        let mut retried = points.to_vec();
+        retried.push(retest(step(100.0, 820.0, 1000, 1000), 1));
+        retried.push(retest(step(100.0, 810.0, 1000, 1000), 2));
+        assert_eq!(assess(&retried, 3.0).knee_rps, Some(400.0));
+        // A knee among the lowest rates: the floor is the unloaded p99, not
+        // a median of overloaded ones (which would pass every rate).
+        let early = [
+            step(100.0, 9_000.0, 1000, 1000),
+            step(200.0, 180_000.0, 2000, 2000),
+            step(400.0, 180_000.0, 4000, 4000),
+            step(800.0, 180_000.0, 8000, 8000),
+        ];
+        assert_eq!(floor_p99(&early), Some(9_000.0));
+        assert_eq!(knee(&early, 3.0), Some(100.0));
         // A rate's own retests: their median.
         let retested = [
             step(100.0, 800.0, 1000, 1000),
