@@ -1,10 +1,14 @@
 //! Per-process CPU time and memory from `/proc`, sampled over the measured
 //! window only.
 //!
-//! CPU seconds are user+system time consumed between `start` and `stop`
-//! (from `/proc/<pid>/stat`, all threads). Peak RSS is the largest resident
-//! set seen by a background sampler during the window (`VmHWM` would be the
-//! lifetime peak, start-up included, which is not what the window cost).
+//! CPU seconds are the time on CPU between `start` and `stop`, in
+//! nanoseconds from `/proc/<pid>/task/*/schedstat` (every live thread; the
+//! 10 ms ticks of `/proc/<pid>/stat` are the fallback). A thread that exits
+//! inside the window takes its time with it: the hosts, daprd and redis keep
+//! their threads. Peak RSS is the largest resident set seen by a background
+//! sampler during the window (`VmHWM` would be the lifetime peak, start-up
+//! included, which is not what the window cost). The machine's own busy
+//! time over the window, minus ours, is the foreign load the trial ran under.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use blueprint_analysis::results::ProcessUsage;
+pub use blueprint_analysis::results::{MachineLoad, ProcessUsage};
 
 fn clock_ticks_per_second() -> f64 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
@@ -21,8 +25,46 @@ fn clock_ticks_per_second() -> f64 {
         .map_or(100.0, |t| t as f64)
 }
 
-/// User + system CPU seconds of a process so far, or `None` if it is gone.
+/// CPU seconds of a process so far (its live threads' time on CPU), or
+/// `None` if it is gone.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    schedstat_seconds(pid).or_else(|| tick_seconds(pid))
+}
+
+/// Sum of the first field of every thread's `schedstat` (ns on CPU).
+fn schedstat_seconds(pid: u32) -> Option<f64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut ns: u64 = 0;
+    let mut any = false;
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("schedstat"))
+            && let Some(Ok(v)) = text.split_whitespace().next().map(str::parse::<u64>)
+        {
+            ns += v;
+            any = true;
+        }
+    }
+    any.then(|| ns as f64 / 1e9)
+}
+
+/// Busy and steal CPU seconds of the whole machine so far, from `/proc/stat`.
+fn machine_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …
+    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)?;
+    let steal = *v.get(7)?;
+    let tick = clock_ticks_per_second();
+    Some((busy / tick, steal / tick))
+}
+
+/// User + system CPU seconds from `/proc/<pid>/stat` (10 ms ticks).
+fn tick_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command: state(3) … utime(14) stime(15).
     let (_, rest) = stat.rsplit_once(')')?;
@@ -57,6 +99,7 @@ pub struct ProcMeter {
     running: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
     started: Instant,
+    machine_at_start: Option<(f64, f64)>,
 }
 
 impl ProcMeter {
@@ -105,12 +148,15 @@ impl ProcMeter {
             running,
             sampler,
             started: Instant::now(),
+            machine_at_start: machine_seconds(),
         }
     }
 
-    /// Ends the window and returns each process's usage.
-    pub fn stop(mut self) -> (Duration, Vec<ProcessUsage>) {
+    /// Ends the window and returns each process's usage, and the machine's
+    /// load from everything else.
+    pub fn stop(mut self) -> (Duration, Vec<ProcessUsage>, Option<MachineLoad>) {
         let elapsed = self.started.elapsed();
+        let machine_at_end = machine_seconds();
         self.running.store(false, Ordering::Relaxed);
         if let Some(sampler) = self.sampler.take() {
             let _ = sampler.join();
@@ -129,8 +175,18 @@ impl ProcMeter {
                     start_rss_bytes: *rss0,
                 }
             })
-            .collect();
-        (elapsed, usage)
+            .collect::<Vec<ProcessUsage>>();
+        let ours: f64 = usage.iter().map(|u| u.cpu_s).sum();
+        let machine = match (self.machine_at_start, machine_at_end) {
+            (Some((busy0, steal0)), Some((busy1, steal1))) => Some(MachineLoad {
+                cores: std::thread::available_parallelism().map_or(1, usize::from),
+                window_s: elapsed.as_secs_f64(),
+                foreign_cpu_s: (busy1 - busy0 - ours).max(0.0),
+                steal_s: (steal1 - steal0).max(0.0),
+            }),
+            _ => None,
+        };
+        (elapsed, usage, machine)
     }
 }
 
@@ -155,13 +211,42 @@ mod tests {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         }
         std::hint::black_box(x);
-        let (_, usage) = meter.stop();
+        let (_, usage, machine) = meter.stop();
+        let machine = machine.expect("/proc/stat is readable");
+        assert!(machine.window_s >= 0.3 && machine.cores >= 1, "{machine:?}");
         idle.kill().unwrap();
         let _ = idle.wait();
         let me = &usage[0];
         assert!(me.cpu_s >= 0.15, "300 ms of spinning measured as {} s", me.cpu_s);
         assert!(me.peak_rss_bytes > 1 << 20);
         assert!(usage[1].cpu_s < 0.05, "sleep used {} s", usage[1].cpu_s);
+    }
+
+    #[test]
+    fn a_busy_process_outside_the_trial_is_foreign_load() {
+        let _hog = Guard(
+            std::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .unwrap(),
+        );
+        let meter = ProcMeter::start(&[("self", std::process::id())]);
+        std::thread::sleep(Duration::from_millis(500));
+        let (_, _, machine) = meter.stop();
+        let machine = machine.unwrap();
+        assert!(
+            machine.foreign_cpu_s >= 0.2,
+            "a spinning shell for 0.5 s measured as {machine:?}"
+        );
+    }
+
+    /// Kills the child when the test ends, whatever happens.
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 
     #[test]

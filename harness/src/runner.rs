@@ -18,7 +18,7 @@ use rand::seq::SliceRandom;
 
 use crate::daprd::Daprd;
 use crate::http::ControlClient;
-use crate::meter::ProcMeter;
+use crate::meter::{MachineLoad, ProcMeter};
 use crate::progress;
 use crate::scenario::{CellId, Plan};
 use blueprint_analysis::modes::Mode;
@@ -248,7 +248,13 @@ async fn run_trial(
         ..LoadSpec::default()
     };
     let report = load::run(target, &spec).await?;
-    let (_, processes) = meter.stop();
+    let (_, processes, machine) = meter.stop();
+    if let Some(m) = machine.filter(MachineLoad::contended) {
+        tracing::warn!(
+            "{cell}: the machine was busy outside this trial ({:.0} % of its CPU); the trial is flagged",
+            m.noise() * 100.0
+        );
+    }
     let stats_after = host_stats(host_port).await;
     let metrics_after = dapr_metrics::scrape(system.sidecar.metrics_port)
         .await
@@ -290,6 +296,7 @@ async fn run_trial(
         (None, Some(path)) => std::fs::metadata(path).ok().map(|m| m.len()),
         (None, None) => None,
     };
+    let load = LoadSummary::from_report(&report)?;
     let trial = TrialResult {
         trial: 0,
         order: 0,
@@ -298,15 +305,17 @@ async fn run_trial(
         sidecar_startup_ms: system.sidecar.startup.as_secs_f64() * 1e3,
         host_idle_rss_bytes,
         cold_start_ms: cold_start.as_secs_f64() * 1e3,
-        cpu_per_request_us: (report.requests > 0).then(|| sut_cpu / report.requests as f64 * 1e6),
-        requests_per_cpu_s: (sut_cpu > 0.0).then(|| report.requests as f64 / sut_cpu),
-        load: LoadSummary::from_report(&report)?,
+        // Per successful request: failures are not the work being costed.
+        cpu_per_request_us: (load.successes > 0).then(|| sut_cpu / load.successes as f64 * 1e6),
+        requests_per_cpu_s: (sut_cpu > 0.0).then(|| load.successes as f64 / sut_cpu),
+        load,
         processes,
         phases,
         dapr_metrics: dapr_metrics::delta(&metrics_before, &metrics_after),
         sweep,
         knee_rps,
         cache_hit_ratio,
+        machine,
     };
     let measured = Measured {
         runtime: runtime_info(&system, cell, &ctx.daprd),

@@ -290,6 +290,43 @@ pub struct TrialResult {
     /// window, as a fraction of all state gets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_hit_ratio: Option<f64>,
+    /// The machine over the measured window: CPU used by processes other
+    /// than the trial's own, and steal time (from `/proc/stat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineLoad>,
+}
+
+/// Load on the machine from outside a trial's processes over its window:
+/// the noise a reader must know to trust the trial's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MachineLoad {
+    /// Logical CPUs.
+    pub cores: usize,
+    /// Length of the window, seconds.
+    pub window_s: f64,
+    /// Busy CPU seconds of the whole machine minus those of the trial's own
+    /// processes (load generator, daprd, app, store).
+    pub foreign_cpu_s: f64,
+    /// CPU seconds the hypervisor took (steal).
+    pub steal_s: f64,
+}
+
+impl MachineLoad {
+    /// Foreign and stolen CPU as a share of the machine over the window.
+    pub fn noise(&self) -> f64 {
+        if self.window_s <= 0.0 || self.cores == 0 {
+            return 0.0;
+        }
+        (self.foreign_cpu_s + self.steal_s) / (self.window_s * self.cores as f64)
+    }
+
+    /// Above this share the trial ran on a busy machine and is flagged.
+    pub const CONTENDED: f64 = 0.25;
+
+    /// Whether the trial ran under foreign load above [`Self::CONTENDED`].
+    pub fn contended(&self) -> bool {
+        self.noise() > Self::CONTENDED
+    }
 }
 
 /// One rate of a sweep.

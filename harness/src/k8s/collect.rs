@@ -324,6 +324,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
             sweep: Vec::new(),
             knee_rps: None,
             cache_hit_ratio: None,
+            machine: None,
         };
         order += 1;
         trials.entry(cell.clone()).or_default().insert(w.trial, trial);

@@ -162,6 +162,7 @@ impl Trial {
             knee_rps: blueprint_analysis::sweep::knee(&points, self.knee_factor),
             sweep,
             cache_hit_ratio: None,
+            machine: None,
         }
     }
 }

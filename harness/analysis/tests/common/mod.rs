@@ -87,6 +87,7 @@ pub fn trial(i: usize, f: Fig) -> TrialResult {
         sweep: Vec::new(),
         knee_rps: None,
         cache_hit_ratio: None,
+        machine: None,
     }
 }
 
