@@ -182,18 +182,106 @@ fn build_estimate(language: &str) -> Duration {
     })
 }
 
-/// How long the measured part of one trial takes, from the scenario's own
-/// settings plus start-up (daprd and the app, ~2 s each trial).
+/// How long one trial takes at most, from the scenario's own settings:
+/// start-up (daprd and the app, ~2 s), warm-up, the closed-loop window, and
+/// every open-loop step at its own length (`sweep::step_duration`). A ramp
+/// is counted to its end, though it stops past the knee: an upper bound.
 fn trial_estimate(plan: &Plan) -> Duration {
     let load = &plan.load;
-    let steps = if !load.rates.is_empty() {
-        load.rates.len()
-    } else if let Some(ramp) = &load.ramp {
-        ((ramp.max / ramp.start).ln() / ramp.factor.ln()).floor() as usize + 1
-    } else {
-        0
+    let rates = match &load.ramp {
+        Some(ramp) => ramp.rates(),
+        None => load.rates.clone(),
     };
-    Duration::from_secs(2) + load.warmup + load.duration + load.duration * steps as u32
+    let sweep: Duration = rates
+        .iter()
+        .map(|r| blueprint_analysis::sweep::step_duration(*r, load.duration))
+        .sum();
+    Duration::from_secs(2) + load.warmup + load.duration + sweep
+}
+
+/// What a run will take, by part.
+#[derive(Debug, Clone, Default)]
+pub struct Estimate {
+    /// Builds before the first cell, with their rough times.
+    pub builds: Vec<(String, Duration)>,
+    /// Measuring every cell to run, every trial.
+    pub measuring: Duration,
+    /// One trial of one cell.
+    pub per_trial: Duration,
+}
+
+impl Estimate {
+    /// Builds plus measuring.
+    pub fn total(&self) -> Duration {
+        self.measuring + self.builds.iter().map(|(_, d)| *d).sum::<Duration>()
+    }
+
+    /// The parts, largest first, as a reader would want them named.
+    pub fn contributors(&self, cells: usize, trials: usize) -> Vec<String> {
+        let fmt = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
+        let mut parts: Vec<(Duration, String)> = vec![(
+            self.measuring,
+            format!(
+                "measuring {cells} cells × {trials} trials × {} per trial",
+                fmt(self.per_trial)
+            ),
+        )];
+        parts.extend(
+            self.builds
+                .iter()
+                .map(|(what, d)| (*d, format!("building {what}"))),
+        );
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+        parts
+            .into_iter()
+            .map(|(d, what)| format!("{what} = {}", fmt(d)))
+            .collect()
+    }
+}
+
+/// The estimate of `plan`'s run here.
+pub fn estimate(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> Estimate {
+    let mut builds = Vec::new();
+    if let daprd::Plan::Build { version } = &pre.daprd {
+        builds.push((format!("daprd {version}"), Duration::from_secs(300)));
+    }
+    let mut languages: Vec<&str> = cells.to_run.iter().map(|c| c.language.as_str()).collect();
+    languages.sort_unstable();
+    languages.dedup();
+    for l in pre
+        .languages
+        .iter()
+        .filter(|l| l.ready && !l.built && languages.contains(&l.language.as_str()))
+    {
+        builds.push((format!("{} guests", l.language), build_estimate(&l.language)));
+    }
+    let per_trial = trial_estimate(plan);
+    Estimate {
+        builds,
+        measuring: per_trial * (cells.to_run.len() * plan.load.trials) as u32,
+        per_trial,
+    }
+}
+
+/// Refuses a plan whose estimate is over the scenario's `budget`.
+///
+/// # Errors
+/// Over budget, naming the biggest contributors.
+pub fn check_budget(plan: &Plan, cells: &CellPlan, estimate: &Estimate) -> Result<()> {
+    let Some(budget) = plan.meta.budget else {
+        return Ok(());
+    };
+    if estimate.total() > budget {
+        anyhow::bail!(
+            "the plan needs about {} but [scenario] budget is {}: {}; run fewer cells, trials or rates",
+            humantime::format_duration(Duration::from_secs(estimate.total().as_secs())),
+            humantime::format_duration(budget),
+            estimate
+                .contributors(cells.to_run.len(), plan.load.trials)
+                .join("; ")
+        );
+    }
+    Ok(())
 }
 
 /// The plan screen: cells to run, cells ruled out grouped by reason, what
@@ -238,43 +326,30 @@ pub fn render_plan(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> String {
             given.join("; ")
         );
     }
-    let mut build = Duration::ZERO;
-    let mut builds = Vec::new();
-    if let daprd::Plan::Build { version } = &pre.daprd {
-        builds.push(format!("daprd {version} (~5 min)"));
-        build += Duration::from_secs(300);
-    }
-    let languages: Vec<&str> = {
-        let mut l: Vec<&str> = cells.to_run.iter().map(|c| c.language.as_str()).collect();
-        l.sort_unstable();
-        l.dedup();
-        l
-    };
-    for l in pre
-        .languages
-        .iter()
-        .filter(|l| l.ready && !l.built && languages.contains(&l.language.as_str()))
-    {
-        let t = build_estimate(&l.language);
-        builds.push(format!(
-            "{} guests (~{})",
-            l.language,
-            humantime::format_duration(t)
-        ));
-        build += t;
-    }
-    if !builds.is_empty() {
+    let est = estimate(plan, cells, pre);
+    let fmt = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
+    if !est.builds.is_empty() {
+        let builds: Vec<String> = est
+            .builds
+            .iter()
+            .map(|(what, d)| format!("{what} (~{})", fmt(*d)))
+            .collect();
         let _ = writeln!(out, "  to build first: {}", builds.join(", "));
     }
-    let measure = trial_estimate(plan) * (cells.to_run.len() * trials) as u32;
+    let build: Duration = est.builds.iter().map(|(_, d)| *d).sum();
     let _ = writeln!(
         out,
-        "  estimated: {} measuring{}",
-        humantime::format_duration(Duration::from_secs(measure.as_secs())),
+        "  estimated: at most {} measuring ({} per trial){}{}",
+        fmt(est.measuring),
+        fmt(est.per_trial),
         if build.is_zero() {
             String::new()
         } else {
-            format!(" + up to {} building", humantime::format_duration(build))
+            format!(" + up to {} building", fmt(build))
+        },
+        match plan.meta.budget {
+            Some(b) => format!("; budget {}", fmt(b)),
+            None => String::new(),
         }
     );
     out

@@ -78,6 +78,8 @@ pub async fn run(
         .collect();
     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
 
+    // On disk from the start: an interrupted run leaves a file that says so.
+    blueprint_analysis::results::write_atomic(results_path, &results)?;
     let bar = progress::bar(order.len() as u64, format!("running {}", plan.meta.name));
     for (position, &(index, trial)) in order.iter().enumerate() {
         let cell = &plan.cells[index];

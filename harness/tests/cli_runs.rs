@@ -196,4 +196,53 @@ fn ctrl_c_stops_the_run_and_every_child() {
     for pid in children {
         assert!(!common::alive(pid), "child {pid} outlived the interrupted run");
     }
+    // The results file says the run is incomplete, and cannot become a baseline.
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(results["completed"], false, "{results}");
+    let promote = harness(&[
+        "baseline",
+        "promote",
+        out_file.to_str().unwrap(),
+        "--dir",
+        dir.path().join("baselines").to_str().unwrap(),
+        "--machine",
+        "test",
+    ])
+    .output()
+    .unwrap();
+    assert!(!promote.status.success(), "an incomplete run was promoted");
+    let stderr = String::from_utf8_lossy(&promote.stderr);
+    assert!(
+        stderr.contains("incomplete") || stderr.contains("not run"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_plan_over_its_budget_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    // `scenario` writes `[scenario] name`; the budget goes in the same table.
+    let body = format!("budget = \"1s\"\n{TINY}");
+    let path = common::scenario(dir.path(), "tight", &body);
+    let out = harness(&["run", "--plan", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("budget is 1s") && stderr.contains("measuring 1 cells"),
+        "{stderr}"
+    );
+    // Within budget, --plan prints the plan and exits 0 without running.
+    let roomy = body.replace(r#"budget = "1s""#, r#"budget = "1h""#);
+    let path = common::scenario(dir.path(), "roomy", &roomy);
+    let out = harness(&["run", "--plan", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("plan: roomy") && stderr.contains("estimated"),
+        "{stderr}"
+    );
 }

@@ -22,6 +22,10 @@ pub struct Meta {
     /// Seed of the shuffled cell order (default: drawn, and recorded in the results).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Longest the run may take: a plan estimated over it is refused before
+    /// anything starts (e.g. `"45m"`).
+    #[serde(default, with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Duration>,
 }
 
 /// `[load]`.
@@ -254,5 +258,21 @@ mod human_duration {
             return Err(serde::de::Error::custom(format!("`{text}` is longer than a day")));
         }
         Ok(value)
+    }
+}
+
+/// [`human_duration`] for optional fields.
+mod human_duration_opt {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::human_duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        super::human_duration::deserialize(d).map(Some)
     }
 }

@@ -44,6 +44,7 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
     let cells = preflight::cells(&project, &plan, &pre)?;
     eprint!("{}", preflight::render_plan(&plan, &cells, &pre));
     pre.require_daprd()?;
+    preflight::check_budget(&plan, &cells, &preflight::estimate(&plan, &cells, &pre))?;
     if args.plan {
         return Ok(0);
     }

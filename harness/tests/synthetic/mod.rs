@@ -227,6 +227,7 @@ pub fn run(cells: Vec<CellResult>) -> RunResults {
                 name: "synthetic".into(),
                 description: "figures chosen by a test".into(),
                 seed: Some(1),
+                budget: None,
             },
             load: LoadSettings {
                 trials: cells.iter().map(|c| c.trials.len()).max().unwrap_or(1),

@@ -130,6 +130,7 @@ pub fn run(cells: Vec<CellResult>, trials: usize) -> RunResults {
                 name: "t".into(),
                 description: String::new(),
                 seed: Some(1),
+                budget: None,
             },
             load: LoadSettings {
                 trials,
