@@ -86,7 +86,10 @@ fn a_run_writes_results_and_leaves_no_process_behind() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("noop") && stdout.contains("wasmtime"), "{stdout}");
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
-    assert_eq!(results["schema_version"], blueprint_analysis::results::SCHEMA_VERSION);
+    assert_eq!(
+        results["schema_version"],
+        blueprint_analysis::results::SCHEMA_VERSION
+    );
     assert_eq!(results["completed"], true);
     let cell = &results["cells"][0];
     assert_eq!(cell["status"], "ok");
