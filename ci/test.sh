@@ -52,7 +52,9 @@ export GOMODCACHE="${GOMODCACHE:-$HOME/.cache/blueprint-bench/go/mod}" GOCACHE="
 for dir in runtimes/wazero workloads/go; do (cd "$dir" && go test -count=1 -run '^$' ./... >/dev/null); done
 
 step "daprd (built from the official Go module on first use)"
-cargo run --release --quiet -- daprd
+# The binary the build step made: `cargo run` would resolve features for the
+# harness alone and rebuild half the tree.
+"${CARGO_TARGET_DIR:-target}/release/blueprint-bench" daprd
 
 step "tests: cargo test --release --workspace $*"
 cargo test --release --workspace "$@"
