@@ -71,6 +71,11 @@ impl Language for JavaScript {
         include_str!("javascript.rs")
     }
 
+    fn extra_sources(&self) -> &'static [&'static str] {
+        // The engine links the Rust guest library for its ABI glue.
+        &["workloads/rust/guest"]
+    }
+
     fn name(&self) -> &'static str {
         "javascript"
     }

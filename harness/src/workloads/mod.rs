@@ -78,6 +78,13 @@ pub trait Language: Sync {
         ""
     }
 
+    /// Source folders outside `workloads/<language>/` its modules are built
+    /// from (relative to the project), hashed into the build key so that a
+    /// change there rebuilds them.
+    fn extra_sources(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Rust targets its build needs; installed on first use by
     /// [`check_toolchain`] where rustup is available.
     fn rust_targets(&self) -> &'static [&'static str] {
@@ -340,13 +347,12 @@ pub fn custom_rows(custom: &CustomWorkloads) -> Vec<ModuleRow> {
 
 /// The folder a build of `language`'s current sources lives in.
 fn build_folder(language: &dyn Language, project: &Path, cache: &Path) -> Result<PathBuf> {
-    let hash = source_hash(
-        &[
-            project.join("workloads").join(language.name()),
-            vectors_dir(project),
-        ],
-        language.recipe(),
-    )?;
+    let mut sources = vec![
+        project.join("workloads").join(language.name()),
+        vectors_dir(project),
+    ];
+    sources.extend(language.extra_sources().iter().map(|s| project.join(s)));
+    let hash = source_hash(&sources, language.recipe())?;
     Ok(cache.join("guests").join(language.name()).join(&hash[..16]))
 }
 

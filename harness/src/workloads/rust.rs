@@ -31,6 +31,11 @@ impl Language for Rust {
         include_str!("rust.rs")
     }
 
+    fn extra_sources(&self) -> &'static [&'static str] {
+        // The one guest builder the modules are made with.
+        &["workloads/kit/src"]
+    }
+
     fn name(&self) -> &'static str {
         "rust"
     }
