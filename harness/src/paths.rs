@@ -9,17 +9,9 @@ use std::path::PathBuf;
 pub use blueprint_host::table::project_dir;
 
 /// The build cache: `$BLUEPRINT_CACHE_DIR`, else `$XDG_CACHE_HOME/blueprint-bench`,
-/// else `~/.cache/blueprint-bench`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BLUEPRINT_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("blueprint-bench")
-}
+/// else `~/.cache/blueprint-bench` (one definition, shared with the adapters'
+/// test kit).
+pub use blueprint_workloads::cache_dir;
 
 /// Where run folders and result files go by default: `results/runs/`.
 pub fn runs_dir() -> PathBuf {
