@@ -2,16 +2,23 @@
 //! every language's `compute` runs this same algorithm, so the workload
 //! measures each runtime's code for it, not a library's tuning.
 
-const K: [u32; 64] = [
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-];
+use std::sync::OnceLock;
+
+/// The round constants of FIPS 180-4 (4.2.2): the first 32 bits of the
+/// fractional parts of the cube roots of the first 64 primes, computed from
+/// that definition once per instance.
+fn round_constants() -> &'static [u32; 64] {
+    static K: OnceLock<[u32; 64]> = OnceLock::new();
+    K.get_or_init(|| {
+        let primes = (2u32..).filter(|&n| (2..n).take_while(|d| d * d <= n).all(|d| n % d != 0));
+        let mut k = [0; 64];
+        for (word, prime) in k.iter_mut().zip(primes) {
+            // The fraction is below 1, so the product fits; `as` floors it.
+            *word = (f64::from(prime).cbrt().fract() * 4_294_967_296.0) as u32;
+        }
+        k
+    })
+}
 
 const H0: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
@@ -19,10 +26,11 @@ const H0: [u32; 8] = [
 
 /// The SHA-256 digest of `data`.
 pub fn digest(data: &[u8]) -> [u8; 32] {
+    let k = round_constants();
     let mut state = H0;
     let mut blocks = data.chunks_exact(64);
     for block in &mut blocks {
-        compress(&mut state, block.try_into().expect("64-byte chunk"));
+        compress(&mut state, k, block.try_into().expect("64-byte chunk"));
     }
     // Padding: 0x80, zeros, then the bit length as a big-endian u64, in one
     // block if the rest leaves 8 bytes for the length, else in two.
@@ -34,7 +42,7 @@ pub fn digest(data: &[u8]) -> [u8; 32] {
     let bit_len = (data.len() as u64).wrapping_mul(8);
     tail[tail_len - 8..tail_len].copy_from_slice(&bit_len.to_be_bytes());
     for block in tail[..tail_len].chunks_exact(64) {
-        compress(&mut state, block.try_into().expect("64-byte chunk"));
+        compress(&mut state, k, block.try_into().expect("64-byte chunk"));
     }
     let mut out = [0u8; 32];
     for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
@@ -43,7 +51,7 @@ pub fn digest(data: &[u8]) -> [u8; 32] {
     out
 }
 
-fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
+fn compress(state: &mut [u32; 8], k: &[u32; 64], block: &[u8; 64]) {
     let mut w = [0u32; 64];
     for (word, bytes) in w.iter_mut().zip(block.chunks_exact(4)) {
         *word = u32::from_be_bytes(bytes.try_into().expect("4-byte chunk"));
@@ -60,7 +68,7 @@ fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
         let t1 = h
             .wrapping_add(s1)
             .wrapping_add(ch)
-            .wrapping_add(K[i])
+            .wrapping_add(k[i])
             .wrapping_add(w[i]);
         let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
         let maj = (a & b) ^ (a & c) ^ (b & c);
