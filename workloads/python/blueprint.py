@@ -8,9 +8,10 @@ apart from a refusal.
 
 The Dapr API of the embedded flavour is below (``state_get``, ``state_set``,
 ``state_delete``, ``publish``, ``invoke_binding``, ``log``) over the raw
-``_bb`` built-in module of runtime/bb_python.c; ``parse_json``/``write_json``
-implement the JSON subset of workloads/ABI.md. Only built-in modules are used,
-so nothing from the standard library has to be frozen into the module.
+``_bb`` built-in module of runtime/bb_python.c; ``parse_json``,
+``parse_request`` and ``write_json`` implement the JSON subset of
+workloads/ABI.md. Only built-in modules are used, so nothing from the
+standard library has to be frozen into the module.
 """
 
 import _bb
@@ -141,6 +142,16 @@ def parse_json(data):
         return _Parser(text).object()
     except (UnicodeDecodeError, _Invalid, IndexError):
         raise GuestError("invalid JSON") from None
+
+
+def parse_request(data, fields):
+    """``parse_json`` of a request that may hold only ``fields``:
+    ``GuestError('unknown field "<name>"')`` for the first other member."""
+    members = parse_json(data)
+    for name in members:
+        if name not in fields:
+            raise GuestError(f'unknown field "{name}"')
+    return members
 
 
 class _Parser:

@@ -6,7 +6,7 @@
 
 import { Buf, ETAG_MISMATCH, Status, appendError, bytes, serve } from "../guest/bb";
 import { Concurrency, lastError, publish, stateGet, stateSet, wasNotFound } from "../guest/dapr";
-import { Kind, parse, unknownField, writeString } from "../guest/json";
+import { Kind, parse, parseRequest, writeString } from "../guest/json";
 
 const STORE = bytes("statestore");
 const PUBSUB = bytes("pubsub");
@@ -92,10 +92,8 @@ function fold(key: Uint8Array, amount: i64, out: Buf): Status {
 }
 
 function handle(input: Uint8Array, out: Buf): Status {
-  const obj = parse(input);
-  if (obj == null) return out.fail("invalid JSON");
-  const unknown = obj.unknown(FIELDS);
-  if (unknown != null) return unknownField(out, unknown);
+  const obj = parseRequest(input, FIELDS, out);
+  if (obj == null) return Status.Err;
   const key = obj.get("key");
   if (key == null) return out.fail("key is required");
   if (key.kind != Kind.String || key.string.length < 1 || key.string.length > MAX_KEY_LEN) {

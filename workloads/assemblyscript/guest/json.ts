@@ -303,6 +303,24 @@ export function writeString(out: Buf, text: Uint8Array): void {
   return nibble < 10 ? 0x30 + nibble : 0x57 + nibble;
 }
 
+/**
+ * The request: an object of only the `allowed` fields. Null once the guest
+ * error (invalid JSON, or the first unknown field) is in `out`.
+ */
+export function parseRequest(input: Uint8Array, allowed: string[], out: Buf): JsonObject | null {
+  const obj = parse(input);
+  if (obj == null) {
+    out.fail("invalid JSON");
+    return null;
+  }
+  const unknown = obj.unknown(allowed);
+  if (unknown != null) {
+    unknownField(out, unknown);
+    return null;
+  }
+  return obj;
+}
+
 /** `unknown field "<key>"`, the key verbatim. */
 export function unknownField(out: Buf, key: Uint8Array): Status {
   out.clear();

@@ -2,7 +2,7 @@
 // answers with its total; the first failed check is the guest error. Pure.
 
 import { Buf, Status, serve } from "../guest/bb";
-import { Kind, Value, eqAscii, parse, unknownField, writeString } from "../guest/json";
+import { Kind, Value, eqAscii, parseRequest, writeString } from "../guest/json";
 
 const FIELDS = ["id", "customer", "quantity", "unit_price", "currency", "express"];
 
@@ -50,10 +50,8 @@ function intIn(v: Value, lo: i64, hi: i64): bool {
 }
 
 function handle(input: Uint8Array, out: Buf): Status {
-  const obj = parse(input);
-  if (obj == null) return out.fail("invalid JSON");
-  const unknown = obj.unknown(FIELDS);
-  if (unknown != null) return unknownField(out, unknown);
+  const obj = parseRequest(input, FIELDS, out);
+  if (obj == null) return Status.Err;
   const id = obj.get("id");
   if (id == null) return out.fail("id is required");
   if (!validId(id)) return out.fail("id must be 1 to 32 characters from A-Z a-z 0-9 - _");

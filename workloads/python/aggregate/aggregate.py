@@ -4,7 +4,7 @@ etag mismatch like `counter`), publishes the result with its key to
 `pubsub`/`aggregates` and returns the stored value."""
 
 import blueprint
-from blueprint import I64_MAX, I64_MIN, DaprError, GuestError, parse_json, write_json
+from blueprint import I64_MAX, I64_MIN, DaprError, GuestError, parse_json, parse_request, write_json
 
 STORE = "statestore"
 PUBSUB = "pubsub"
@@ -15,10 +15,7 @@ MEMBERS = ("count", "max", "min", "sum")
 
 
 def handle(request):
-    event = parse_json(request)
-    for name in event:
-        if name not in FIELDS:
-            raise GuestError(f'unknown field "{name}"')
+    event = parse_request(request, FIELDS)
     if "key" not in event:
         raise GuestError("key is required")
     key = event["key"]

@@ -1,7 +1,7 @@
 """`validate` (workloads/ABI.md): checks an order against fixed rules and
 answers with its total; the first failing check is the guest error."""
 
-from blueprint import GuestError, parse_json, write_json
+from blueprint import GuestError, parse_request, write_json
 
 FIELDS = ("id", "customer", "quantity", "unit_price", "currency", "express")
 ID_CHARACTERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -10,10 +10,7 @@ MAX_TOTAL = 10000000
 
 
 def handle(request):
-    order = parse_json(request)
-    for key in order:
-        if key not in FIELDS:
-            raise GuestError(f'unknown field "{key}"')
+    order = parse_request(request, FIELDS)
     order_id = required(order, "id")
     if not isinstance(order_id, str) or not 1 <= len(order_id) <= 32 or not set(order_id) <= ID_CHARACTERS:
         raise GuestError("id must be 1 to 32 characters from A-Z a-z 0-9 - _")
