@@ -17,18 +17,16 @@ import (
 )
 
 const (
-	store       = "statestore"
-	pubsub      = "pubsub"
-	topic       = "aggregates"
-	maxKeyLen   = 128
-	maxAmount   = 1_000_000_000
-	maxAttempts = 64
+	store     = "statestore"
+	pubsub    = "pubsub"
+	topic     = "aggregates"
+	maxKeyLen = 128
+	maxAmount = 1_000_000_000
 )
 
 var (
 	errNotAnAggregate = errors.New("stored value is not an aggregate")
 	errOverflow       = errors.New("aggregate overflow")
-	errContention     = errors.New("too much contention")
 )
 
 func init() { guest.Handle("aggregate", fold) }
@@ -43,37 +41,27 @@ func fold(input []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for range maxAttempts {
-		entry, err := guest.StateGet(store, key)
-		if err != nil {
-			return nil, dapr(err)
-		}
-		next := aggregate{count: 1, max: amount, min: amount, sum: amount}
-		etag := ""
-		if entry != nil {
-			current, err := parseAggregate(entry.Value)
+	var next aggregate // as of the attempt that was written
+	stored, err := guest.UpdateState(store, key, func(stored []byte, found bool) ([]byte, error) {
+		next = aggregate{count: 1, max: amount, min: amount, sum: amount}
+		if found {
+			current, err := parseAggregate(stored)
 			if err != nil {
 				return nil, err
 			}
 			if next, err = current.add(amount); err != nil {
 				return nil, err
 			}
-			etag = entry.Etag
 		}
-		stored := next.appendJSON(nil, "")
-		err = guest.StateSet(store, key, stored, etag, guest.FirstWrite)
-		if errors.Is(err, guest.ErrEtagMismatch) {
-			continue
-		}
-		if err != nil {
-			return nil, dapr(err)
-		}
-		if err := guest.Publish(pubsub, topic, next.appendJSON(nil, key), "application/json"); err != nil {
-			return nil, dapr(err)
-		}
-		return stored, nil
+		return next.appendJSON(nil, ""), nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, errContention
+	if err := guest.Publish(pubsub, topic, next.appendJSON(nil, key), "application/json"); err != nil {
+		return nil, errors.New("dapr: " + err.Error())
+	}
+	return stored, nil
 }
 
 // parseEvent checks the event in ABI.md's order.
@@ -153,11 +141,6 @@ func (a aggregate) appendJSON(dst []byte, key string) []byte {
 		obj = append(obj, jsonsub.Member{Key: m.name, Value: jsonsub.Value{Kind: jsonsub.Int, Int: m.v}})
 	}
 	return jsonsub.AppendObject(dst, obj)
-}
-
-// dapr words a host error as counter does: "dapr: <error>".
-func dapr(err error) error {
-	return errors.New("dapr: " + err.Error())
 }
 
 // main runs only in the command flavour (guest.Main); a reactor only runs

@@ -17,9 +17,8 @@ import (
 )
 
 const (
-	store       = "statestore"
-	maxKeyLen   = 128
-	maxAttempts = 64
+	store     = "statestore"
+	maxKeyLen = 128
 )
 
 var (
@@ -28,7 +27,6 @@ var (
 	errKeyNotUTF8  = errors.New("key must be UTF-8")
 	errNotACounter = errors.New("stored value is not a counter")
 	errOverflow    = errors.New("counter overflow")
-	errContention  = errors.New("too much contention")
 )
 
 func init() { guest.Handle("counter", increment) }
@@ -38,33 +36,18 @@ func increment(input []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for range maxAttempts {
-		entry, err := guest.StateGet(store, key)
-		if err != nil {
-			return nil, dapr(err)
-		}
+	return guest.UpdateState(store, key, func(stored []byte, found bool) ([]byte, error) {
 		var current uint64
-		etag := ""
-		if entry != nil {
-			if current, err = parseCounter(entry.Value); err != nil {
+		if found {
+			if current, err = parseCounter(stored); err != nil {
 				return nil, err
 			}
-			etag = entry.Etag
 		}
 		if current == math.MaxUint64 {
 			return nil, errOverflow
 		}
-		next := strconv.AppendUint(nil, current+1, 10)
-		err = guest.StateSet(store, key, next, etag, guest.FirstWrite)
-		switch {
-		case err == nil:
-			return next, nil
-		case errors.Is(err, guest.ErrEtagMismatch):
-			continue
-		}
-		return nil, dapr(err)
-	}
-	return nil, errContention
+		return strconv.AppendUint(nil, current+1, 10), nil
+	})
 }
 
 func parseKey(input []byte) (string, error) {
@@ -103,11 +86,6 @@ func parseCounter(value []byte) (uint64, error) {
 		acc += digit
 	}
 	return acc, nil
-}
-
-// dapr words a host error as the Rust counter does: "dapr: <error>".
-func dapr(err error) error {
-	return errors.New("dapr: " + err.Error())
 }
 
 // main runs only in the command flavour (guest.Main); a reactor only runs

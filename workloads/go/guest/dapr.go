@@ -10,6 +10,7 @@ package guest
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -189,6 +190,45 @@ func InvokeBinding(name, operation string, data []byte) ([]byte, error) {
 
 // Log writes a line to the host's log (guests have no stdout or stderr).
 func Log(level LogLevel, message string) { active.log(level, message) }
+
+// UpdateAttempts is how many times [UpdateState] tries before it gives up
+// (workloads/ABI.md).
+const UpdateAttempts = 64
+
+// UpdateState is the ABI's race-free read-modify-write of one key, as
+// counter and aggregate do it: it reads key, lets next turn the stored value
+// (found false for a missing key) into the value to write, and writes that
+// with first-write concurrency and the etag read (none for a new key). On
+// [ErrEtagMismatch] another writer came first, so it reads again, up to
+// [UpdateAttempts] attempts in all. It returns the value written.
+//
+// Errors: what next returns, "dapr: <error>" for any other host error, and
+// "too much contention" after the last attempt.
+func UpdateState(store, key string, next func(stored []byte, found bool) ([]byte, error)) ([]byte, error) {
+	for range UpdateAttempts {
+		entry, err := StateGet(store, key)
+		if err != nil {
+			return nil, errors.New("dapr: " + err.Error())
+		}
+		var value []byte
+		etag := ""
+		if entry != nil {
+			value, etag = entry.Value, entry.Etag
+		}
+		if value, err = next(value, entry != nil); err != nil {
+			return nil, err
+		}
+		err = StateSet(store, key, value, etag, FirstWrite)
+		switch {
+		case err == nil:
+			return value, nil
+		case errors.Is(err, ErrEtagMismatch):
+			continue
+		}
+		return nil, errors.New("dapr: " + err.Error())
+	}
+	return nil, errors.New("too much contention")
+}
 
 // daprImports is the embedded flavour's backend: the "dapr" import module.
 type daprImports struct{}

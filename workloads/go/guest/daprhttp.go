@@ -12,6 +12,8 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+
+	"blueprint-bench/workloads/go/jsonsub"
 )
 
 // httpResponse is one answer of the http import.
@@ -81,15 +83,15 @@ func (d daprHTTP) stateGet(store, key string) (*StateEntry, error) {
 // stores its compact text, so value must be JSON text (as every workload's
 // state is); anything else is Dapr's 400.
 func (d daprHTTP) stateSet(store, key string, value []byte, etag string, concurrency Concurrency) error {
-	body := append([]byte(`[{"key":`), jsonString(key)...)
+	body := jsonsub.AppendString([]byte(`[{"key":`), key)
 	body = append(body, `,"value":`...)
 	body = append(body, value...)
 	if etag != "" {
 		body = append(body, `,"etag":`...)
-		body = append(body, jsonString(etag)...)
+		body = jsonsub.AppendString(body, etag)
 	}
 	body = append(body, `,"options":{"concurrency":`...)
-	body = append(body, jsonString(concurrency.daprName())...)
+	body = jsonsub.AppendString(body, concurrency.daprName())
 	body = append(body, "}}]"...)
 	path := "/v1.0/state/" + pathSegment(store)
 	r, err := d.send("POST", path, "Content-Type: application/json\n", body)
@@ -145,7 +147,7 @@ func (d daprHTTP) publish(pubsub, topic string, data []byte, contentType string)
 // values, it must be JSON text: Dapr's HTTP API decodes it and hands the
 // binding its JSON encoding.
 func (d daprHTTP) invokeBinding(name, operation string, data []byte) ([]byte, error) {
-	body := append([]byte(`{"operation":`), jsonString(operation)...)
+	body := jsonsub.AppendString([]byte(`{"operation":`), operation)
 	if len(data) > 0 {
 		body = append(body, `,"data":`...)
 		body = append(body, data...)
@@ -189,25 +191,6 @@ func pathSegment(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// jsonString is s as a JSON string: `"` and `\` escaped with a backslash,
-// control characters as \u00XX, everything else as it is.
-func jsonString(s string) []byte {
-	const hex = "0123456789abcdef"
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // parseHTTPResult splits an http import result: headers_len (u32 LE), the
