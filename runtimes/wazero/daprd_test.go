@@ -47,8 +47,7 @@ spec:
 `
 )
 
-// startDaprd runs daprd for an app on appPort; it is stopped when the test
-// ends (SIGTERM, then SIGKILL), and its log is shown if the test failed.
+// startDaprd runs daprd for an app on appPort until the test ends.
 func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort int) {
 	t.Helper()
 	dir := t.TempDir()
@@ -59,11 +58,6 @@ func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort int) {
 	config := filepath.Join(dir, "config.yaml")
 	writeFile(t, filepath.Join(res, "state.yaml"), stateYAML)
 	writeFile(t, config, fmt.Sprintf(configYAML, filepath.Join(dir, "nr.db")))
-	logPath := filepath.Join(dir, "daprd.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin,
 		"--app-id", daprAppID,
 		"--dapr-http-port", strconv.Itoa(httpPort),
@@ -80,49 +74,10 @@ func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort int) {
 		"--dapr-graceful-shutdown-seconds", "1",
 	)
 	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logFile.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logPath)
-			t.Logf("daprd log:\n%s", out)
-		}
-	})
-
+	done := vectors.StartProcess(t, "daprd", cmd)
 	// /v1.0/healthz answers 204 once daprd is up and its app is reachable.
-	base := "http://" + vectors.Addr(httpPort)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-done:
-			t.Fatal("daprd exited during start-up")
-		default:
-		}
-		resp, err := http.Get(base + "/v1.0/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("daprd not healthy after 30 s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	vectors.WaitFor(t, "daprd", "http://"+vectors.Addr(httpPort)+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -148,7 +103,7 @@ func TestCounterThroughRealDaprd(t *testing.T) {
 	dapr := "http://" + vectors.Addr(httpPort)
 	invoke := dapr + "/v1.0/invoke/" + daprAppID + "/method/counter"
 	stateOf := func(key string) string {
-		status, body := get(t, dapr+"/v1.0/state/statestore/"+key)
+		status, body := vectors.Get(t, dapr+"/v1.0/state/statestore/"+key)
 		if status != http.StatusOK {
 			t.Fatalf("GET state %q: %d %q", key, status, body)
 		}

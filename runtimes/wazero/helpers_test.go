@@ -6,8 +6,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -46,8 +44,6 @@ func guestPath(t *testing.T, name string) string {
 	return path
 }
 
-var testClient = &http.Client{Timeout: 30 * time.Second}
-
 func post(t *testing.T, url string, body []byte) (int, []byte) {
 	t.Helper()
 	status, out, err := vectors.Post(url, body)
@@ -55,20 +51,6 @@ func post(t *testing.T, url string, body []byte) (int, []byte) {
 		t.Fatal(err)
 	}
 	return status, out
-}
-
-func get(t *testing.T, url string) (int, []byte) {
-	t.Helper()
-	resp, err := testClient.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, out
 }
 
 // testConfig is the command line's defaults, without Dapr.

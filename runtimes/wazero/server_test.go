@@ -56,7 +56,7 @@ func TestCounterVectorsOnFakeDapr(t *testing.T) {
 
 func TestEndpoints(t *testing.T) {
 	ts := startHost(t, testConfig(), moduleArg{"noop", guestPath(t, "noop")})
-	if status, _ := get(t, ts.URL+"/healthz"); status != http.StatusOK {
+	if status, _ := vectors.Get(t, ts.URL+"/healthz"); status != http.StatusOK {
 		t.Errorf("healthz: %d", status)
 	}
 	if status, _ := post(t, ts.URL+"/nope", nil); status != http.StatusNotFound {
@@ -65,11 +65,11 @@ func TestEndpoints(t *testing.T) {
 	if status, _ := post(t, ts.URL+"/noop/x", nil); status != http.StatusNotFound {
 		t.Errorf("nested path: %d", status)
 	}
-	if status, _ := get(t, ts.URL+"/noop"); status != http.StatusMethodNotAllowed {
+	if status, _ := vectors.Get(t, ts.URL+"/noop"); status != http.StatusMethodNotAllowed {
 		t.Errorf("GET on a module: %d", status)
 	}
 
-	status, body := get(t, ts.URL+"/info")
+	status, body := vectors.Get(t, ts.URL+"/info")
 	var info hostInfo
 	if err := json.Unmarshal(body, &info); status != http.StatusOK || err != nil {
 		t.Fatalf("info: %d %v %s", status, err, body)
@@ -95,7 +95,7 @@ func TestStats(t *testing.T) {
 		moduleArg{"trap", writeProbe(t, "trap", probe{handle: []byte{opUnreachable, opEnd}})})
 	stats := func() hostStats {
 		t.Helper()
-		status, body := get(t, ts.URL+"/stats")
+		status, body := vectors.Get(t, ts.URL+"/stats")
 		var s hostStats
 		if err := json.Unmarshal(body, &s); status != http.StatusOK || err != nil {
 			t.Fatalf("stats: %d %v %s", status, err, body)

@@ -56,15 +56,7 @@ func viaMiddleware(t *testing.T, s sidecar, input []byte, chunked bool) (int, []
 		req.ContentLength = -1
 		req.Body = io.NopCloser(bytes.NewReader(input)) // a body of unknown length
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := vectors.Do(t, client, req)
 	return resp.StatusCode, body, resp.Header.Get("x-seen-workload"), resp.Header.Get("Content-Type")
 }
 

@@ -27,7 +27,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -39,7 +38,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -364,56 +362,6 @@ func TestModuleShape(t *testing.T) {
 
 var client = &http.Client{Timeout: 30 * time.Second}
 
-// startProcess runs a command for the rest of the test (SIGTERM, then
-// SIGKILL at the end) and returns a channel closed when it exits. Its
-// output goes to a log shown if the test failed.
-func startProcess(t *testing.T, name string, cmd *exec.Cmd) <-chan struct{} {
-	t.Helper()
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, log.String())
-		}
-	})
-	return done
-}
-
-// waitFor polls url until it answers status, failing if the process exits.
-func waitFor(t *testing.T, name, url string, status int, done <-chan struct{}, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		select {
-		case <-done:
-			t.Fatalf("%s exited during start-up", name)
-		default:
-		}
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == status {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after %v", name, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // startHost runs the wazero host with modules (name=path) and returns its
 // base URL. daprGRPC 0 means no Dapr access.
 func startHost(t *testing.T, daprGRPC int, modules map[string]string) string {
@@ -428,9 +376,9 @@ func startHost(t *testing.T, daprGRPC int, modules map[string]string) string {
 		args = append(args, "--module", name+"="+path)
 	}
 	base := "http://" + vectors.Addr(port)
-	done := startProcess(t, "wazero host", exec.Command(bin, args...))
+	done := vectors.StartProcess(t, "wazero host", exec.Command(bin, args...))
 	// Compiling a 2 MB Go module takes about a second.
-	waitFor(t, "wazero host", base+"/healthz", http.StatusOK, done, 60*time.Second)
+	vectors.WaitFor(t, "wazero host", base+"/healthz", http.StatusOK, done, 60*time.Second)
 	return base
 }
 
@@ -498,8 +446,8 @@ func startDaprdWith(t *testing.T, opts daprdOptions) sidecar {
 		cmd.Args = append(cmd.Args, "--app-port", strconv.Itoa(opts.appPort), "--app-channel-address", "127.0.0.1")
 	}
 	cmd.Dir = dir
-	done := startProcess(t, "daprd", cmd)
-	waitFor(t, "daprd", "http://"+vectors.Addr(s.http)+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
+	done := vectors.StartProcess(t, "daprd", cmd)
+	vectors.WaitFor(t, "daprd", "http://"+vectors.Addr(s.http)+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
 	return s
 }
 
@@ -507,22 +455,14 @@ func startDaprdWith(t *testing.T, opts daprdOptions) sidecar {
 // key has no value.
 func (s sidecar) state(t *testing.T, key string) (string, bool) {
 	t.Helper()
-	resp, err := client.Get("http://" + vectors.Addr(s.http) + "/v1.0/state/statestore/" + key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch resp.StatusCode {
+	status, body := vectors.Get(t, "http://"+vectors.Addr(s.http)+"/v1.0/state/statestore/"+key)
+	switch status {
 	case http.StatusOK:
 		return string(body), true
 	case http.StatusNoContent:
 		return "", false
 	}
-	t.Fatalf("GET state %q: %d %q", key, resp.StatusCode, body)
+	t.Fatalf("GET state %q: %d %q", key, status, body)
 	return "", false
 }
 
@@ -563,15 +503,7 @@ func (s sidecar) grpc(t *testing.T, method string, msg []byte) ([]byte, string, 
 	}
 	req.Header.Set("Content-Type", "application/grpc")
 	req.Header.Set("TE", "trailers")
-	resp, err := h2c.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", method, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s: %v", method, err)
-	}
+	resp, body := vectors.Do(t, h2c, req)
 	status, message := resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message")
 	if status == "" { // a trailers-only answer
 		status, message = resp.Header.Get("Grpc-Status"), resp.Header.Get("Grpc-Message")

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,36 +47,17 @@ func startSidecar(t *testing.T) string {
 		}
 	}
 	port := strconv.Itoa(vectors.FreePort(t))
-	var log bytes.Buffer
 	cmd := exec.Command(bin, "--mode", "standalone", "--app-id", "bbhttp", "--dapr-http-port", port,
 		"--dapr-grpc-port", strconv.Itoa(vectors.FreePort(t)), "--dapr-internal-grpc-port", strconv.Itoa(vectors.FreePort(t)),
 		"--metrics-port", strconv.Itoa(vectors.FreePort(t)), "--dapr-listen-addresses", "127.0.0.1",
 		"--dapr-internal-grpc-listen-address", "127.0.0.1", "--metrics-listen-address", "127.0.0.1",
 		"--resources-path", "resources", "--config", "config.yaml", "--enable-profiling=false",
 		"--dapr-graceful-shutdown-seconds", "1")
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("daprd output:\n%s", log.String())
-		}
-	})
+	cmd.Dir = dir
+	done := vectors.StartProcess(t, "daprd", cmd)
 	base := "http://127.0.0.1:" + port
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/v1.0/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("daprd not healthy after 30 s")
-		}
-	}
+	vectors.WaitFor(t, "daprd", base+"/v1.0/healthz", http.StatusNoContent, done, 30*time.Second)
+	return base
 }
 
 // netHTTPSender is the http import done with net/http: header lines in,
