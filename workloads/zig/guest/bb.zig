@@ -20,6 +20,25 @@ pub const allocator = std.heap.wasm_allocator;
 /// formatting code and WASI stderr out of the module.
 pub const panic = std.debug.no_panic;
 
+/// Dapr's state concurrency option; the values are the ABI's.
+pub const Concurrency = enum(i32) { last_write = 0, first_write = 1 };
+
+/// Log severities; the values are the ABI's.
+pub const LogLevel = enum(i32) { err = 0, warn = 1, info = 2, debug = 3 };
+
+/// A stored value and the etag of its version (empty when the store keeps
+/// none), as `stateGet` of every flavour's Dapr calls returns it; both point
+/// into `raw`, which `deinit` frees.
+pub const StateEntry = struct {
+    raw: []u8,
+    etag: []const u8,
+    value: []const u8,
+
+    pub fn deinit(self: *StateEntry) void {
+        allocator.free(self.raw);
+    }
+};
+
 /// The workload's outcome: `ok` with the response in `out`, or `err` with a
 /// UTF-8 message in `out` (a guest error, HTTP 422).
 pub const Status = enum { ok, err };

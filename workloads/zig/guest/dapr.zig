@@ -30,23 +30,9 @@ fn check(ret: i64) Error!u64 {
     return @intCast(ret);
 }
 
-/// Dapr's state concurrency option; the values are the ABI's.
-pub const Concurrency = enum(i32) { last_write = 0, first_write = 1 };
-
-/// Log severities; the values are the ABI's.
-pub const LogLevel = enum(i32) { err = 0, warn = 1, info = 2, debug = 3 };
-
-/// A stored value and the etag of its version (empty when the store keeps
-/// none); both point into `raw`, which `deinit` frees.
-pub const StateEntry = struct {
-    raw: []u8,
-    etag: []const u8,
-    value: []const u8,
-
-    pub fn deinit(self: *StateEntry) void {
-        bb.allocator.free(self.raw);
-    }
-};
+pub const Concurrency = bb.Concurrency;
+pub const LogLevel = bb.LogLevel;
+pub const StateEntry = bb.StateEntry;
 
 /// Copies the result slot (`size` bytes, as the import said) out.
 fn take(size: u64) Error![]u8 {

@@ -24,8 +24,9 @@ fn fail(code: i64) Error {
     return error.Dapr;
 }
 
-pub const Concurrency = enum(i32) { last_write = 0, first_write = 1 };
-pub const LogLevel = enum(i32) { err = 0, warn = 1, info = 2, debug = 3 };
+pub const Concurrency = bb.Concurrency;
+pub const LogLevel = bb.LogLevel;
+pub const StateEntry = bb.StateEntry;
 
 /// One answer: the status and the raw result (headers_len u32 LE, headers
 /// as `name: value\n` lines with lower-case names, body).
@@ -109,17 +110,6 @@ fn stateUrl(url: *bb.Buf, store: []const u8, key: ?[]const u8) void {
 fn unexpected(status: u32) Error {
     return fail(if (status == 409) bb.etag_mismatch else bb.unavailable);
 }
-
-/// A stored value and the etag of its version; both point into `raw`.
-pub const StateEntry = struct {
-    raw: []u8,
-    etag: []const u8,
-    value: []const u8,
-
-    pub fn deinit(self: *StateEntry) void {
-        bb.allocator.free(self.raw);
-    }
-};
 
 pub fn stateGet(store: []const u8, key: []const u8) Error!?StateEntry {
     var url = bb.Buf{};
