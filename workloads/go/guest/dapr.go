@@ -131,19 +131,25 @@ func take(size uint64) ([]byte, error) {
 
 // parseEntry splits a state_get result: etag_len (u32 LE), etag, value.
 func parseEntry(raw []byte) (StateEntry, error) {
+	etag, value, err := splitLenPrefixed(raw)
+	if err != nil || !utf8.Valid(etag) {
+		return StateEntry{}, ErrMalformed
+	}
+	return StateEntry{Value: value, Etag: string(etag)}, nil
+}
+
+// splitLenPrefixed splits a host result that starts with a u32 LE length
+// n: the n bytes after it, and the rest.
+func splitLenPrefixed(raw []byte) (head, rest []byte, err error) {
 	if len(raw) < 4 {
-		return StateEntry{}, ErrMalformed
+		return nil, nil, ErrMalformed
 	}
-	etagLen := uint64(binary.LittleEndian.Uint32(raw))
-	rest := raw[4:]
-	if uint64(len(rest)) < etagLen {
-		return StateEntry{}, ErrMalformed
+	n := uint64(binary.LittleEndian.Uint32(raw))
+	rest = raw[4:]
+	if uint64(len(rest)) < n {
+		return nil, nil, ErrMalformed
 	}
-	etag := rest[:etagLen]
-	if !utf8.Valid(etag) {
-		return StateEntry{}, ErrMalformed
-	}
-	return StateEntry{Value: rest[etagLen:], Etag: string(etag)}, nil
+	return rest[:n], rest[n:], nil
 }
 
 // backend is how the wrappers reach Dapr in the flavour being built

@@ -9,7 +9,6 @@ package guest
 // (daprhttp_test.go).
 
 import (
-	"encoding/binary"
 	"strconv"
 	"strings"
 
@@ -196,13 +195,9 @@ func pathSegment(s string) string {
 // parseHTTPResult splits an http import result: headers_len (u32 LE), the
 // header lines, the body.
 func parseHTTPResult(status int, raw []byte) (httpResponse, error) {
-	if len(raw) < 4 {
-		return httpResponse{}, ErrMalformed
+	headers, body, err := splitLenPrefixed(raw)
+	if err != nil {
+		return httpResponse{}, err
 	}
-	n := uint64(binary.LittleEndian.Uint32(raw))
-	rest := raw[4:]
-	if uint64(len(rest)) < n {
-		return httpResponse{}, ErrMalformed
-	}
-	return httpResponse{status: status, headers: string(rest[:n]), body: rest[n:]}, nil
+	return httpResponse{status: status, headers: string(headers), body: body}, nil
 }
