@@ -21,6 +21,7 @@ type engineConfig struct {
 	maxMemoryPages uint32
 	callTimeout    time.Duration
 	cacheDir       string // "" = in-memory compilation cache
+	reuse          bool   // keep warm instances between requests
 	dapr           daprAPI
 	outbound       outboundAPI // nil: no outbound HTTP for guests
 }
@@ -35,9 +36,11 @@ type engine struct {
 	dapr     daprAPI
 	outbound outboundAPI
 	memory   *memoryPool
+	reuse    bool
 }
 
-// guest is a compiled workload, instantiated afresh for every request.
+// guest is a compiled workload, instantiated afresh for every request, or
+// (--instances reuse) served from a pool of warm instances.
 type guest struct {
 	name      string
 	path      string
@@ -45,6 +48,7 @@ type guest struct {
 	compileNs int64
 	compiled  wazero.CompiledModule
 	stats     phaseCounters // GET /stats; the start-up probe is not counted
+	pool      *instancePool // nil: a fresh instance per request
 }
 
 func newEngine(ctx context.Context, cfg engineConfig) (*engine, error) {
@@ -89,6 +93,7 @@ func newEngine(ctx context.Context, cfg engineConfig) (*engine, error) {
 		dapr:     cfg.dapr,
 		outbound: cfg.outbound,
 		memory:   &memoryPool{},
+		reuse:    cfg.reuse,
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		e.close(ctx)
@@ -137,6 +142,9 @@ func (e *engine) load(ctx context.Context, name, path string) (*guest, error) {
 		return nil, fmt.Errorf("probe instance: %s", cerr.body())
 	}
 	inst.close()
+	if e.reuse {
+		g.pool = &instancePool{}
+	}
 	return g, nil
 }
 

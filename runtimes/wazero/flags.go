@@ -28,6 +28,7 @@ type config struct {
 	maxMemoryPages uint32
 	callTimeout    time.Duration
 	cacheDir       string
+	reuse          bool // --instances reuse: warm instances kept between requests
 }
 
 // moduleList collects repeated --module flags.
@@ -65,6 +66,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		timeoutMs  int
 		runtime    string
 		cacheTTLMs int
+		instances  string
 	)
 	fs.StringVar(&cfg.listen, "listen", "", "address to serve on: 127.0.0.1:<port> (required)")
 	fs.IntVar(&cfg.daprGRPCPort, "dapr-grpc-port", 0, "daprd's gRPC port on 127.0.0.1; omit for no Dapr access")
@@ -75,6 +77,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	fs.UintVar(&pages, "max-memory-pages", 1024, "largest guest linear memory, in 64 KiB pages")
 	fs.IntVar(&timeoutMs, "call-timeout-ms", 10000, "time limit of one request's guest calls")
 	fs.StringVar(&cfg.cacheDir, "cache-dir", "", "directory of wazero's compilation cache (default: in memory)")
+	fs.StringVar(&instances, "instances", "fresh", "fresh: a new instance per request; reuse: a pool of warm instances, one returned only after a request that succeeded")
 	// HOST.md gives --runtime to the Rust host; accepting "wazero" lets a
 	// harness pass the same command line to every host.
 	fs.StringVar(&runtime, "runtime", "wazero", "must be wazero if given")
@@ -111,6 +114,13 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	}
 	if cacheTTLMs < 0 || cfg.cacheEntries < 1 {
 		return nil, fmt.Errorf("--state-cache-ttl-ms %d / --state-cache-entries %d must be positive", cacheTTLMs, cfg.cacheEntries)
+	}
+	switch instances {
+	case "fresh":
+	case "reuse":
+		cfg.reuse = true
+	default:
+		return nil, fmt.Errorf("--instances %q: want fresh or reuse", instances)
 	}
 	cfg.cacheTTL = time.Duration(cacheTTLMs) * time.Millisecond
 	cfg.modules = modules

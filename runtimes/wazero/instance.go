@@ -2,11 +2,13 @@ package main
 
 // One request on a fresh instance: instantiate, _initialize, check the ABI
 // version, bb_alloc, write the request, bb_handle, read the packed response,
-// close (ABI.md's lifecycle).
+// close (ABI.md's lifecycle). With --instances reuse, an instance whose
+// request succeeded goes back to its guest's pool instead of being closed.
 
 import (
 	"context"
 	"math"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +30,35 @@ type instance struct {
 	// stack holds CallWithStack's parameters and results, so a call
 	// allocates nothing; two slots fit every ABI export.
 	stack [2]uint64
+	// sleep is WASI's sleep, bound at instantiation; it follows the
+	// context of the request the instance is serving now.
+	sleep *requestSleep
+}
+
+// instancePool holds a guest's warm instances. It never holds more than the
+// most requests that ran at once: every instance in it was started for a
+// request and put back after it.
+type instancePool struct {
+	mu   sync.Mutex
+	idle []*instance
+}
+
+func (p *instancePool) take() *instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	inst := p.idle[n-1]
+	p.idle = p.idle[:n-1]
+	return inst
+}
+
+func (p *instancePool) put(inst *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.idle = append(p.idle, inst)
 }
 
 func (i *instance) close() { _ = i.mod.Close(context.Background()) }
@@ -44,22 +75,40 @@ func (e *engine) handle(parent context.Context, g *guest, request []byte) ([]byt
 	ctx = withInstance(ctx, st)
 
 	began := time.Now()
-	inst, cerr := e.start(ctx, g)
+	var inst *instance
+	if g.pool != nil {
+		inst = g.pool.take()
+	}
+	var cerr *callError
+	if inst != nil {
+		inst.sleep.set(ctx)
+		g.stats.reused.Add(1)
+	} else if inst, cerr = e.start(ctx, g); cerr == nil {
+		g.stats.created.Add(1)
+	}
 	called := time.Now()
 	instantiate := called.Sub(began)
 	if cerr != nil {
 		g.stats.end(first, instantiate, 0)
 		return nil, cerr
 	}
-	// Closing is in neither phase, and takes a live context of its own: ctx
-	// may be past its deadline here.
-	defer inst.close()
 
 	response, cerr := inst.call(ctx, request)
 	g.stats.end(first, instantiate, time.Since(called))
 	if cerr != nil && st.expired {
 		// The guest only saw UNAVAILABLE; the request ran out of time.
 		cerr = &callError{kind: failTimeout}
+	}
+	// Only an instance whose request succeeded serves again: a trap or a
+	// time-out stops the guest mid-way, and a guest error or a refused host
+	// call may leave its allocator or globals half-updated. Closing is in
+	// neither phase, and takes a live context of its own: ctx may be past
+	// its deadline here.
+	if cerr == nil && g.pool != nil {
+		inst.sleep.set(context.Background())
+		g.pool.put(inst)
+	} else {
+		inst.close()
 	}
 	return response, cerr
 }
@@ -97,12 +146,14 @@ func (i *instance) call(ctx context.Context, request []byte) ([]byte, *callError
 // and checks bb_abi_version. Failures are 502s (instantiation failed, or the
 // module speaks another ABI), except a timeout, which stays a timeout.
 func (e *engine) start(ctx context.Context, g *guest) (*instance, *callError) {
-	cfg := e.modCfg.WithNanosleep(sleepWithin(ctx))
+	sleep := &requestSleep{}
+	sleep.set(ctx)
+	cfg := e.modCfg.WithNanosleep(sleep.nanosleep)
 	mod, err := e.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, e.memory), g.compiled, cfg)
 	if err != nil {
 		return nil, startFailure("", err)
 	}
-	inst := &instance{mod: mod, mem: mod.ExportedMemory(exportMemory)}
+	inst := &instance{mod: mod, mem: mod.ExportedMemory(exportMemory), sleep: sleep}
 	fail := func(cerr *callError) (*instance, *callError) {
 		inst.close()
 		return nil, cerr
@@ -121,18 +172,38 @@ func (e *engine) start(ctx context.Context, g *guest) (*instance, *callError) {
 	return inst, nil
 }
 
-// sleepWithin is WASI's sleep (poll_oneoff's clock) for one request: it ends
-// when ctx does. wazero stops a guest at its deadline only while guest code
-// runs, so a guest asking for an hour's sleep would otherwise hold its
-// goroutine for an hour; woken at the deadline, it is stopped on return.
+// requestSleep is WASI's sleep (poll_oneoff's clock) for the request an
+// instance serves: it ends when that request's context does. wazero stops a
+// guest at its deadline only while guest code runs, so a guest asking for an
+// hour's sleep would otherwise hold its goroutine for an hour; woken at the
+// deadline, it is stopped on return. The context changes when a pooled
+// instance takes its next request; an instance serves one request at a
+// time, but the pool hands it between goroutines, hence the lock.
+type requestSleep struct {
+	mu  sync.Mutex
+	ctx context.Context
+}
+
+func (s *requestSleep) set(ctx context.Context) {
+	s.mu.Lock()
+	s.ctx = ctx
+	s.mu.Unlock()
+}
+
+// sleepWithin is WASI's sleep bound to one context for good.
 func sleepWithin(ctx context.Context) sys.Nanosleep {
-	return func(ns int64) {
-		t := time.NewTimer(time.Duration(ns))
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
+	return (&requestSleep{ctx: ctx}).nanosleep
+}
+
+func (s *requestSleep) nanosleep(ns int64) {
+	s.mu.Lock()
+	ctx := s.ctx
+	s.mu.Unlock()
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

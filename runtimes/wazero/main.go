@@ -69,6 +69,7 @@ func run(args []string) int {
 		maxMemoryPages: cfg.maxMemoryPages,
 		callTimeout:    cfg.callTimeout,
 		cacheDir:       cfg.cacheDir,
+		reuse:          cfg.reuse,
 		dapr:           dapr,
 		outbound:       outbound,
 	})

@@ -17,6 +17,8 @@ type phaseCounters struct {
 	instantiateNs atomic.Uint64 // engine.start: InstantiateModule, _initialize, bb_abi_version
 	callNs        atomic.Uint64 // bb_alloc to the response bytes copied out
 	firstCallNs   atomic.Uint64 // instantiate + call of the first request; 0 before it ends
+	created       atomic.Uint64 // instances started for requests
+	reused        atomic.Uint64 // requests served on a warm instance from the pool
 }
 
 // begin counts a request and reports whether it is the module's first since
@@ -44,6 +46,8 @@ type moduleStats struct {
 	InstantiateNsTotal uint64 `json:"instantiate_ns_total"`
 	CallNsTotal        uint64 `json:"call_ns_total"`
 	FirstCallNs        uint64 `json:"first_call_ns"`
+	InstancesCreated   uint64 `json:"instances_created"`
+	InstancesReused    uint64 `json:"instances_reused"`
 }
 
 type hostStats struct {
@@ -57,6 +61,8 @@ func (c *phaseCounters) snapshot() moduleStats {
 		InstantiateNsTotal: c.instantiateNs.Load(),
 		CallNsTotal:        c.callNs.Load(),
 		FirstCallNs:        c.firstCallNs.Load(),
+		InstancesCreated:   c.created.Load(),
+		InstancesReused:    c.reused.Load(),
 	}
 }
 
