@@ -65,6 +65,9 @@ type instanceState struct {
 	// expired: a host call failed because the request's deadline passed, so
 	// the request ends in a timeout whatever the guest makes of UNAVAILABLE.
 	expired bool
+	// unavailable: a host call could not reach the sidecar. The guest may
+	// still answer; with --instances reuse its instance is dropped anyway.
+	unavailable bool
 }
 
 type instanceKey struct{}
@@ -155,6 +158,7 @@ func (st *instanceState) failed(ctx context.Context, what string, err error) int
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		st.expired = true
 	}
+	st.unavailable = true
 	log.Printf("guest %s: warn: dapr.%s failed: %v", st.module, what, err)
 	return codeUnavailable
 }

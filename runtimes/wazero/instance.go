@@ -100,11 +100,12 @@ func (e *engine) handle(parent context.Context, g *guest, request []byte) ([]byt
 		cerr = &callError{kind: failTimeout}
 	}
 	// Only an instance whose request succeeded serves again: a trap or a
-	// time-out stops the guest mid-way, and a guest error or a refused host
-	// call may leave its allocator or globals half-updated. Closing is in
+	// time-out stops the guest mid-way, and a guest error or a host call
+	// that could not reach the sidecar may leave its allocator or globals
+	// half-updated. Closing is in
 	// neither phase, and takes a live context of its own: ctx may be past
 	// its deadline here.
-	if cerr == nil && g.pool != nil {
+	if cerr == nil && !st.unavailable && g.pool != nil {
 		inst.sleep.set(context.Background())
 		g.pool.put(inst)
 	} else {
