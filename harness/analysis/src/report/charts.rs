@@ -90,51 +90,76 @@ pub struct SpectrumSeries {
 /// # Errors
 /// A drawing failure (not expected for an in-memory SVG).
 pub fn latency_spectrum(title: &str, series: &[SpectrumSeries]) -> Result<String> {
+    let x_max = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(10.0_f64, f64::max)
+        .max(10.0);
+    let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let x_axis = Axis {
+        range: 1.0..x_max * 1.2,
+        desc: "percentile (axis: 1/(1-p), log)",
+        label: &|x| percentile_label(*x),
+    };
+    line_chart(title, x_axis, y, "latency (log)", |chart| {
+        for s in series {
+            let style = color(s.color).stroke_width(2);
+            let points = s.points.iter().copied();
+            let drawn = if s.dashed {
+                chart.draw_series(DashedLineSeries::new(points, 6, 4, style))
+            } else {
+                chart.draw_series(LineSeries::new(points, style))
+            };
+            drawn
+                .map_err(err)?
+                .label(&s.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
+        Ok(())
+    })
+}
+
+/// The x axis of a [`line_chart`].
+struct Axis<'a> {
+    range: std::ops::Range<f64>,
+    desc: &'a str,
+    label: &'a dyn Fn(&f64) -> String,
+}
+
+/// A chart with both axes on a log scale, drawn on a white page.
+type LogLogChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+
+/// Latency (log, in milliseconds) against `x` (log), with a legend of the
+/// series `draw` labels, upper left.
+fn line_chart(
+    title: &str,
+    x: Axis<'_>,
+    y: std::ops::Range<f64>,
+    y_desc: &str,
+    draw: impl FnOnce(&mut LogLogChart<'_, '_>) -> Result<()>,
+) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let x_max = series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0))
-            .fold(10.0_f64, f64::max)
-            .max(10.0);
-        let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 16))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d((1.0..x_max * 1.2).log_scale(), y.log_scale())
+            .build_cartesian_2d(x.range.log_scale(), y.log_scale())
             .map_err(err)?;
-        let xf = |x: &f64| percentile_label(*x);
         let yf = |v: &f64| fmt_ms(*v);
         chart
             .configure_mesh()
-            .x_desc("percentile (axis: 1/(1-p), log)")
-            .y_desc("latency (log)")
-            .x_label_formatter(&xf)
+            .x_desc(x.desc)
+            .y_desc(y_desc)
+            .x_label_formatter(x.label)
             .y_label_formatter(&yf)
             .label_style((FONT, 12))
             .draw()
             .map_err(err)?;
-        for s in series {
-            let style = color(s.color).stroke_width(2);
-            let legend_style = style;
-            if s.dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
-                    .map_err(err)?
-                    .label(&s.label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], legend_style));
-            } else {
-                chart
-                    .draw_series(LineSeries::new(s.points.iter().copied(), style))
-                    .map_err(err)?
-                    .label(&s.label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], legend_style));
-            }
-        }
+        draw(&mut chart)?;
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
@@ -350,30 +375,13 @@ pub struct RateSeries {
 /// # Errors
 /// A drawing failure (not expected for an in-memory SVG).
 pub fn rate_sweep(title: &str, series: &[RateSeries]) -> Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let x = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
-        let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 16))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x.log_scale(), y.log_scale())
-            .map_err(err)?;
-        let yf = |v: &f64| fmt_ms(*v);
-        let xf = |v: &f64| format!("{v:.0}");
-        chart
-            .configure_mesh()
-            .x_desc("offered rate, req/s (log)")
-            .y_desc("p99 from intended start (log)")
-            .x_label_formatter(&xf)
-            .y_label_formatter(&yf)
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(err)?;
+    let x_axis = Axis {
+        range: log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0))),
+        desc: "offered rate, req/s (log)",
+        label: &|v| format!("{v:.0}"),
+    };
+    let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    line_chart(title, x_axis, y, "p99 from intended start (log)", |chart| {
         for (i, s) in series.iter().enumerate() {
             let style = color(i).stroke_width(2);
             chart
@@ -404,17 +412,8 @@ pub fn rate_sweep(title: &str, series: &[RateSeries]) -> Result<String> {
                     .map_err(err)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 #[cfg(test)]
