@@ -45,15 +45,25 @@ const MAX_DRAWN_MISSES: u64 = 10_000_000;
 
 /// Intended start times, in nanoseconds after the run's start.
 pub(crate) enum Schedule {
-    Fixed {
-        next: AtomicU64,
-        period_ns: f64,
-    },
-    Poisson {
-        next_ns: AtomicU64,
-        mean_gap_ns: f64,
-        seed: u64,
-    },
+    Fixed { next: AtomicU64, period_ns: f64 },
+    Poisson(Poisson),
+}
+
+/// Poisson arrivals: each gap is drawn from the seed and the start before
+/// it, so the schedule is the same whichever thread claims which start.
+pub(crate) struct Poisson {
+    next_ns: AtomicU64,
+    mean_gap_ns: f64,
+    seed: u64,
+}
+
+impl Poisson {
+    /// The start after `at`: an exponential gap, `-ln(U) * mean`, U in (0, 1].
+    fn after(&self, at: u64) -> u64 {
+        let mut rng = SmallRng::seed_from_u64(self.seed ^ at.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let u = 1.0 - rng.random::<f64>();
+        at.saturating_add(((-u.ln() * self.mean_gap_ns).round() as u64).max(1))
+    }
 }
 
 impl Schedule {
@@ -64,11 +74,11 @@ impl Schedule {
                 next: AtomicU64::new(0),
                 period_ns,
             },
-            Arrival::Poisson => Schedule::Poisson {
+            Arrival::Poisson => Schedule::Poisson(Poisson {
                 next_ns: AtomicU64::new(0),
                 mean_gap_ns: period_ns,
                 seed,
-            },
+            }),
         }
     }
 
@@ -79,15 +89,14 @@ impl Schedule {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 (i as f64 * period_ns) as u64
             }
-            Schedule::Poisson {
-                next_ns,
-                mean_gap_ns,
-                seed,
-            } => {
-                let mut at = next_ns.load(Ordering::Relaxed);
+            Schedule::Poisson(p) => {
+                let mut at = p.next_ns.load(Ordering::Relaxed);
                 loop {
-                    let next = at.saturating_add(gap(*seed, at, *mean_gap_ns));
-                    match next_ns.compare_exchange_weak(at, next, Ordering::Relaxed, Ordering::Relaxed) {
+                    let next = p.after(at);
+                    match p
+                        .next_ns
+                        .compare_exchange_weak(at, next, Ordering::Relaxed, Ordering::Relaxed)
+                    {
                         Ok(_) => return at,
                         Err(current) => at = current,
                     }
@@ -113,18 +122,14 @@ impl Schedule {
                 spread(n, |i| at(start + i), &mut each);
                 n
             }
-            Schedule::Poisson {
-                next_ns,
-                mean_gap_ns,
-                seed,
-            } => {
-                let mut at = next_ns.load(Ordering::Relaxed);
+            Schedule::Poisson(p) => {
+                let mut at = p.next_ns.load(Ordering::Relaxed);
                 let mut n = 0u64;
                 while at < to && n < limit {
                     if n == MAX_DRAWN_MISSES {
                         each(at, n - MAX_EACH);
                         // The rest, as if evenly spaced.
-                        let left = (((to - at) as f64 / mean_gap_ns).round() as u64).min(limit - n);
+                        let left = (((to - at) as f64 / p.mean_gap_ns).round() as u64).min(limit - n);
                         let step = (to - at) as f64 / left.max(1) as f64;
                         spread(left, |i| at + (i as f64 * step) as u64, &mut each);
                         return n + left;
@@ -135,7 +140,7 @@ impl Schedule {
                             each(at, 1);
                         }
                     }
-                    at = at.saturating_add(gap(*seed, at, *mean_gap_ns));
+                    at = p.after(at);
                 }
                 if n > MAX_EACH {
                     // Past `MAX_EACH`, the drawn starts are known only by
@@ -165,13 +170,6 @@ fn spread(n: u64, at: impl Fn(u64) -> u64, each: &mut impl FnMut(u64, u64)) {
             each(at(hi - 1), hi - lo);
         }
     }
-}
-
-/// The exponential gap after the start `at`: `-ln(U) * mean`, U in (0, 1].
-fn gap(seed: u64, at: u64, mean_ns: f64) -> u64 {
-    let mut rng = SmallRng::seed_from_u64(seed ^ at.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let u = 1.0 - rng.random::<f64>();
-    ((-u.ln() * mean_ns).round() as u64).max(1)
 }
 
 struct Shared {
