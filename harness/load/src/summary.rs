@@ -340,14 +340,14 @@ pub struct Percentiles {
 impl Percentiles {
     /// Reads the percentiles of a nanosecond histogram.
     pub fn of(h: &Histogram<u64>) -> Self {
-        let us = |ns: u64| ns as f64 / 1e3;
+        let q = Quantiles::of(h);
         Self {
-            mean: h.mean() / 1e3,
-            p50: us(h.value_at_quantile(0.50)),
-            p90: us(h.value_at_quantile(0.90)),
-            p99: us(h.value_at_quantile(0.99)),
-            p999: us(h.value_at_quantile(0.999)),
-            max: us(h.max()),
+            mean: q.mean,
+            p50: q.p50,
+            p90: q.p90,
+            p99: q.p99,
+            p999: q.p999,
+            max: q.max,
         }
     }
 }
