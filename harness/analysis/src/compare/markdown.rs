@@ -134,31 +134,30 @@ pub fn render_markdown(c: &Comparison) -> String {
             out.push('\n');
         }
     }
-    if !c.status_changes.is_empty() {
-        let _ = writeln!(out, "### Cells measured on one side only\n");
-        let _ = writeln!(out, "| cell | baseline | candidate |");
-        let _ = writeln!(out, "|---|---|---|");
-        for s in &c.status_changes {
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {}{} |",
-                s.cell,
-                one_line(&s.baseline),
-                one_line(&s.candidate),
-                if s.broken { " **(regression)**" } else { "" }
-            );
-        }
-        out.push('\n');
-    }
-    if !c.not_compared.is_empty() {
-        let _ = writeln!(out, "### Not compared (did not run to the end)\n");
-        let _ = writeln!(out, "| cell | why |");
-        let _ = writeln!(out, "|---|---|");
-        for n in &c.not_compared {
-            let _ = writeln!(out, "| `{}` | {} |", n.cell, one_line(&n.reason));
-        }
-        out.push('\n');
-    }
+    let changes = c.status_changes.iter().map(|s| {
+        let regression = if s.broken { " **(regression)**" } else { "" };
+        [
+            format!("`{}`", s.cell),
+            one_line(&s.baseline),
+            one_line(&s.candidate) + regression,
+        ]
+    });
+    section_table(
+        &mut out,
+        "Cells measured on one side only",
+        ["cell", "baseline", "candidate"],
+        changes,
+    );
+    let not_compared = c
+        .not_compared
+        .iter()
+        .map(|n| [format!("`{}`", n.cell), one_line(&n.reason)]);
+    section_table(
+        &mut out,
+        "Not compared (did not run to the end)",
+        ["cell", "why"],
+        not_compared,
+    );
     for (title, list) in [
         ("Only in the baseline", &c.only_in_baseline),
         ("Only in the candidate", &c.only_in_candidate),
@@ -181,6 +180,26 @@ pub fn render_markdown(c: &Comparison) -> String {
         let _ = writeln!(out, "\n</details>");
     }
     out
+}
+
+/// `### title` and a table of the rows; nothing when there are none.
+fn section_table<const N: usize>(
+    out: &mut String,
+    title: &str,
+    columns: [&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return;
+    }
+    let _ = writeln!(out, "### {title}\n");
+    let _ = writeln!(out, "| {} |", columns.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(N));
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out.push('\n');
 }
 
 /// A status message fit for one table cell.
