@@ -18,6 +18,20 @@ fn compare(base: &results::RunResults, cand: &results::RunResults) -> compare::C
     )
 }
 
+/// One wasmtime cell with a trial per figure.
+fn one_cell(figs: &[common::Fig]) -> results::RunResults {
+    run(vec![cell("wasmtime", figs)], figs.len())
+}
+
+/// `n` trials a side at 4,000 req/s, spread by `spread`: p50 800 µs in the
+/// baseline, `candidate_p50_us` in the candidate.
+fn p50_change(n: usize, candidate_p50_us: f64, spread: f64) -> compare::Comparison {
+    compare(
+        &one_cell(&figs(n, 4000.0, 800.0, spread)),
+        &one_cell(&figs(n, 4000.0, candidate_p50_us, spread)),
+    )
+}
+
 fn row(c: &compare::Comparison, metric: Metric) -> &compare::Row {
     c.rows
         .iter()
@@ -29,28 +43,22 @@ fn row(c: &compare::Comparison, metric: Metric) -> &compare::Row {
 fn an_interval_that_straddles_the_threshold_is_inconclusive() {
     // Medians 8 % apart (within the 10 % threshold) but trials spread ±15 %:
     // the old rule said "unchanged"; the interval reaches past ±10 %.
-    let base = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.15))], 8);
-    let cand = run(vec![cell("wasmtime", &figs(8, 4000.0, 864.0, 0.15))], 8);
-    let c = compare(&base, &cand);
+    let c = p50_change(8, 864.0, 0.15);
     let p50 = row(&c, Metric::P50);
     let (lo, hi) = p50.change.unwrap().interval().unwrap();
     assert!(lo < -0.1 || hi > 0.1, "{p50:?}");
     assert_eq!(p50.verdict, Verdict::Inconclusive, "{}", p50.reason);
     assert!(p50.reason.contains("straddles"), "{}", p50.reason);
     // Tight trials with the same medians: the whole interval is within.
-    let base = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.01))], 8);
-    let cand = run(vec![cell("wasmtime", &figs(8, 4000.0, 820.0, 0.01))], 8);
     assert_eq!(
-        row(&compare(&base, &cand), Metric::P50).verdict,
+        row(&p50_change(8, 820.0, 0.01), Metric::P50).verdict,
         Verdict::Unchanged
     );
 }
 
 #[test]
 fn a_clear_regression_needs_the_whole_interval_beyond_and_holm() {
-    let base = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.03))], 8);
-    let cand = run(vec![cell("wasmtime", &figs(8, 4000.0, 1200.0, 0.03))], 8);
-    let c = compare(&base, &cand);
+    let c = p50_change(8, 1200.0, 0.03);
     let p50 = row(&c, Metric::P50);
     assert_eq!(p50.verdict, Verdict::Regressed, "{}", p50.reason);
     assert!(p50.p_adjusted.unwrap() >= p50.p_value.unwrap());
@@ -58,13 +66,11 @@ fn a_clear_regression_needs_the_whole_interval_beyond_and_holm() {
     let md = compare::render_markdown(&c);
     assert!(md.contains("Holm") && md.contains("| p50 |"), "{md}");
     // Three trials a side: exact p ≥ 0.1, never a regression however large.
-    let base = run(vec![cell("wasmtime", &figs(3, 4000.0, 800.0, 0.01))], 3);
-    let cand = run(vec![cell("wasmtime", &figs(3, 4000.0, 2400.0, 0.01))], 3);
-    let c = compare(&base, &cand);
+    let c = p50_change(3, 2400.0, 0.01);
     assert_eq!(row(&c, Metric::P50).verdict, Verdict::Inconclusive);
     assert!((row(&c, Metric::P50).p_value.unwrap() - 0.1).abs() < 1e-12);
     // One trial: no interval, no verdict, and the table says n/a.
-    let base = run(vec![cell("wasmtime", &[fig(4000.0, 800.0)])], 1);
+    let base = one_cell(&[fig(4000.0, 800.0)]);
     let c = compare(&base, &base);
     assert_eq!(row(&c, Metric::P50).verdict, Verdict::Inconclusive);
     assert!(compare::render_markdown(&c).contains("CI n/a"));
@@ -74,10 +80,10 @@ fn a_clear_regression_needs_the_whole_interval_beyond_and_holm() {
 
 #[test]
 fn errors_where_there_were_none_regress_whatever_the_thresholds() {
-    let base = run(vec![cell("wasmtime", &figs(5, 4000.0, 800.0, 0.02))], 5);
+    let base = one_cell(&figs(5, 4000.0, 800.0, 0.02));
     let mut failing = figs(5, 4000.0, 800.0, 0.02);
     failing[2].errors = 3;
-    let cand = run(vec![cell("wasmtime", &failing)], 5);
+    let cand = one_cell(&failing);
     let mut wide = Options::default();
     wide.thresholds_pct.insert(Metric::Errors, 1000.0);
     let c = compare::compare("b".as_ref(), &base, "c".as_ref(), &cand, &wide);
@@ -98,7 +104,7 @@ fn errors_where_there_were_none_regress_whatever_the_thresholds() {
 fn a_trial_without_successes_has_no_latency_not_zero() {
     let mut figs = figs(5, 4000.0, 800.0, 0.02);
     figs[1].errors = figs[1].requests;
-    let failing = run(vec![cell("wasmtime", &figs)], 5);
+    let failing = one_cell(&figs);
     let summary = failing.cells[0].summary.as_ref().unwrap();
     assert!(summary.p50_us.is_none() && summary.p99_us.is_none());
     assert!(table::render(&failing).contains('—'));

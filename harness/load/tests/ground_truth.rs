@@ -8,13 +8,22 @@ mod common;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use blueprint_load::{self as load, Arrival, LoadSpec, Target};
+use blueprint_load::{self as load, Arrival, LoadReport, LoadSpec, Target};
 use bytes::Bytes;
 use common::{Action, Server, gap_cv, ms};
 use hyper::Method;
 
 fn target(server: &Server) -> Target {
     Target::new(&server.url("/"), Method::GET, Bytes::new()).unwrap()
+}
+
+/// 2 s at 500 req/s over 16 connections against a server that answers at
+/// once; the server and the spec stay for another run.
+async fn open_500_for_2s(arrival: Arrival) -> (Server, LoadSpec, LoadReport) {
+    let server = Server::start(|_| Action::ok());
+    let spec = LoadSpec::open(500.0, arrival, 16, Duration::from_secs(2));
+    let report = load::run(&target(&server), &spec).await.unwrap();
+    (server, spec, report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,9 +130,7 @@ async fn a_stall_shows_in_corrected_latency_but_not_in_service_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_loop_sends_rate_times_duration_at_fixed_intervals() {
-    let server = Server::start(|_| Action::ok());
-    let spec = LoadSpec::open(500.0, Arrival::Fixed, 16, Duration::from_secs(2));
-    let report = load::run(&target(&server), &spec).await.unwrap();
+    let (server, _, report) = open_500_for_2s(Arrival::Fixed).await;
     let schedule = report.schedule.unwrap();
     assert_eq!(schedule.intended, 1000, "500/s for 2 s");
     assert!(schedule.sent >= 990, "sent {} of 1000", schedule.sent);
@@ -142,9 +149,7 @@ async fn open_loop_sends_rate_times_duration_at_fixed_intervals() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poisson_arrivals_have_the_rate_and_exponential_gaps() {
-    let server = Server::start(|_| Action::ok());
-    let spec = LoadSpec::open(500.0, Arrival::Poisson, 16, Duration::from_secs(2));
-    let report = load::run(&target(&server), &spec).await.unwrap();
+    let (server, spec, report) = open_500_for_2s(Arrival::Poisson).await;
     let schedule = report.schedule.unwrap();
     // A Poisson count with mean 1000 has a standard deviation of about 32.
     assert!(
