@@ -45,9 +45,7 @@ use std::time::{Duration, Instant};
 
 use blueprint_bench::{paths, workloads};
 use blueprint_host::table as runtimes;
-use blueprint_runtime_api::{
-    Concurrency, DaprHost, HostError, LogLevel, Module, NoDapr, Runtime, RuntimeConfig, StateEntry,
-};
+use blueprint_runtime_api::{DaprHost, HostError, Module, NoDapr, Runtime, RuntimeConfig, StateEntry};
 use criterion::{Criterion, SamplingMode};
 
 /// The baseline guest: one empty exported function.
@@ -70,8 +68,8 @@ const HOSTCALL_WAT: &str = r#"
 )
 "#;
 
-/// A benchmark stub, not a Dapr imitation: every call returns at once
-/// (`state_get` finds nothing), so `hostcall/*` measures only the Wasm
+/// A benchmark stub, not a Dapr imitation: `state_get` returns at once
+/// finding nothing (every other call is refused), so `hostcall/*` measures only the Wasm
 /// boundary and the ABI's argument checks. It counts `state_get` calls (one
 /// relaxed atomic add) so the bench can check the guest really calls it.
 #[derive(Debug, Default)]
@@ -84,26 +82,8 @@ impl DaprHost for ImmediateHost {
         self.state_gets.fetch_add(1, Ordering::Relaxed);
         Ok(None)
     }
-    fn state_set(
-        &self,
-        _: &str,
-        _: &str,
-        _: &[u8],
-        _: Option<&str>,
-        _: Concurrency,
-    ) -> Result<(), HostError> {
-        Ok(())
-    }
-    fn state_delete(&self, _: &str, _: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
-        Ok(())
-    }
-    fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
-        Ok(())
-    }
-    fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
-        Ok(Vec::new())
-    }
-    fn log(&self, _: LogLevel, _: &str) {}
+    // Never called by the host-call guest.
+    blueprint_runtime_api::forward_dapr_host!(NoDapr => state_set, state_delete, publish, invoke_binding, log);
 }
 
 /// A raw typed call of the baseline's `nop`, through the engine's own API.

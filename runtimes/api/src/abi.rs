@@ -450,32 +450,8 @@ mod tests {
     }
 
     /// Answers every request with 201, one header and the request echoed.
-    struct Echo;
-    impl DaprHost for Echo {
-        fn state_get(&self, _: &str, _: &str) -> Result<Option<crate::StateEntry>, HostError> {
-            unreachable!()
-        }
-        fn state_set(
-            &self,
-            _: &str,
-            _: &str,
-            _: &[u8],
-            _: Option<&str>,
-            _: Concurrency,
-        ) -> Result<(), HostError> {
-            unreachable!()
-        }
-        fn state_delete(&self, _: &str, _: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
-            unreachable!()
-        }
-        fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
-            unreachable!()
-        }
-        fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
-            unreachable!()
-        }
-        fn log(&self, _: LogLevel, _: &str) {}
-        fn http_request(&self, r: &OutboundRequest<'_>) -> Result<crate::OutboundResponse, HostError> {
+    fn echo() -> crate::testing::StubHost {
+        crate::testing::StubHost::default().on_http_request(|r| {
             Ok(crate::OutboundResponse {
                 status: 201,
                 headers: vec![("ETag".into(), "7".into())],
@@ -488,12 +464,12 @@ mod tests {
                 )
                 .into_bytes(),
             })
-        }
+        })
     }
 
     #[test]
     fn http_request_packs_status_and_stages_headers_then_body() {
-        let mut state = HostState::new(Arc::new(Echo));
+        let mut state = HostState::new(Arc::new(echo()));
         let mut mem = b"POST/v1.0/xA: 1\nB:2\nhi".to_vec();
         let packed = state.http_request(&mem, (0, 4), (4, 7), (11, 9), (20, 2));
         let (status, size) = (packed >> 32, packed & 0xffff_ffff);
@@ -512,7 +488,7 @@ mod tests {
 
     #[test]
     fn http_request_refuses_bad_methods_and_headers_and_defaults_to_not_permitted() {
-        let mut state = HostState::new(Arc::new(Echo));
+        let mut state = HostState::new(Arc::new(echo()));
         let mem = b"get/xno-colon".to_vec();
         assert_eq!(
             state.http_request(&mem, (0, 3), (3, 2), (0, 0), (0, 0)),

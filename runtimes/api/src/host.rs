@@ -139,6 +139,75 @@ pub trait DaprHost: Send + Sync {
     }
 }
 
+/// Implements the named [`DaprHost`] methods by handing each call unchanged
+/// to another host, so a host that adds one behaviour over another (a cache,
+/// outbound HTTP) writes out only the methods it changes.
+///
+/// `forward_dapr_host!(self.inner => publish, log)` forwards to a field that
+/// implements `DaprHost` (or derefs to one); `forward_dapr_host!(NoDapr => log)`
+/// to a unit value. Used inside an `impl DaprHost for …` block.
+#[macro_export]
+macro_rules! forward_dapr_host {
+    (self.$field:ident => $($method:ident),+ $(,)?) => {
+        $($crate::forward_dapr_host!(@method $method, field $field);)+
+    };
+    ($to:path => $($method:ident),+ $(,)?) => {
+        $($crate::forward_dapr_host!(@method $method, value $to);)+
+    };
+    // `self` is named where the method binds it: macro hygiene keeps a
+    // `self` written by the caller from reaching the generated method.
+    (@to $self:ident, field $field:ident) => { $self.$field };
+    (@to $self:ident, value $to:path) => { $to };
+    (@method state_get, $($how:tt)+) => {
+        fn state_get(&self, store: &str, key: &str) -> ::std::result::Result<::std::option::Option<$crate::StateEntry>, $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).state_get(store, key)
+        }
+    };
+    (@method state_set, $($how:tt)+) => {
+        fn state_set(
+            &self,
+            store: &str,
+            key: &str,
+            value: &[u8],
+            etag: ::std::option::Option<&str>,
+            concurrency: $crate::Concurrency,
+        ) -> ::std::result::Result<(), $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).state_set(store, key, value, etag, concurrency)
+        }
+    };
+    (@method state_delete, $($how:tt)+) => {
+        fn state_delete(
+            &self,
+            store: &str,
+            key: &str,
+            etag: ::std::option::Option<&str>,
+            concurrency: $crate::Concurrency,
+        ) -> ::std::result::Result<(), $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).state_delete(store, key, etag, concurrency)
+        }
+    };
+    (@method publish, $($how:tt)+) => {
+        fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> ::std::result::Result<(), $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).publish(pubsub, topic, data, content_type)
+        }
+    };
+    (@method invoke_binding, $($how:tt)+) => {
+        fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> ::std::result::Result<::std::vec::Vec<u8>, $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).invoke_binding(name, operation, data)
+        }
+    };
+    (@method log, $($how:tt)+) => {
+        fn log(&self, level: $crate::LogLevel, message: &str) {
+            $crate::forward_dapr_host!(@to self, $($how)+).log(level, message);
+        }
+    };
+    (@method http_request, $($how:tt)+) => {
+        fn http_request(&self, request: &$crate::OutboundRequest<'_>) -> ::std::result::Result<$crate::OutboundResponse, $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).http_request(request)
+        }
+    };
+}
+
 /// A host for modules that run without Dapr access (pure workloads,
 /// micro-benchmarks): every call is refused with `NOT_PERMITTED`.
 #[derive(Default, Clone, Copy)]

@@ -35,7 +35,7 @@ pub mod abi;
 pub mod build_support;
 pub mod command;
 pub mod host;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod watchdog;
 

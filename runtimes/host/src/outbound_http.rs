@@ -6,9 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use blueprint_runtime_api::{
-    Concurrency, DaprHost, HostError, LogLevel, OutboundRequest, OutboundResponse, StateEntry,
-};
+use blueprint_runtime_api::{DaprHost, HostError, OutboundRequest, OutboundResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Request, Uri};
@@ -78,37 +76,7 @@ impl WithOutbound {
 }
 
 impl DaprHost for WithOutbound {
-    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
-        self.inner.state_get(store, key)
-    }
-    fn state_set(
-        &self,
-        store: &str,
-        key: &str,
-        value: &[u8],
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
-        self.inner.state_set(store, key, value, etag, concurrency)
-    }
-    fn state_delete(
-        &self,
-        store: &str,
-        key: &str,
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
-        self.inner.state_delete(store, key, etag, concurrency)
-    }
-    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError> {
-        self.inner.publish(pubsub, topic, data, content_type)
-    }
-    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError> {
-        self.inner.invoke_binding(name, operation, data)
-    }
-    fn log(&self, level: LogLevel, message: &str) {
-        self.inner.log(level, message);
-    }
+    blueprint_runtime_api::forward_dapr_host!(self.inner => state_get, state_set, state_delete, publish, invoke_binding, log);
 
     fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
         let url = self.resolve(request.url)?;

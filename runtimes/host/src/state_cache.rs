@@ -22,9 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use blueprint_runtime_api::{
-    Concurrency, DaprHost, HostError, LogLevel, OutboundRequest, OutboundResponse, StateEntry,
-};
+use blueprint_runtime_api::{Concurrency, DaprHost, HostError, StateEntry};
 use serde::{Deserialize, Serialize};
 
 /// Hits and misses, for `GET /stats` and the results' hit ratio.
@@ -215,26 +213,13 @@ impl DaprHost for StateCache {
         self.after_write(store, key, result)
     }
 
-    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError> {
-        self.inner.publish(pubsub, topic, data, content_type)
-    }
-
-    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError> {
-        self.inner.invoke_binding(name, operation, data)
-    }
-
-    fn log(&self, level: LogLevel, message: &str) {
-        self.inner.log(level, message);
-    }
-
-    fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
-        self.inner.http_request(request)
-    }
+    blueprint_runtime_api::forward_dapr_host!(self.inner => publish, invoke_binding, log, http_request);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blueprint_runtime_api::NoDapr;
 
     /// A store in memory with version-number etags, counting the gets that reach it.
     #[derive(Default)]
@@ -272,13 +257,7 @@ mod tests {
             self.data.lock().unwrap().remove(key);
             Ok(())
         }
-        fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
-            Ok(())
-        }
-        fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
-            Ok(vec![])
-        }
-        fn log(&self, _: LogLevel, _: &str) {}
+        blueprint_runtime_api::forward_dapr_host!(NoDapr => publish, invoke_binding, log);
     }
 
     #[test]
@@ -369,26 +348,8 @@ mod tests {
             }
             value
         }
-        fn state_set(
-            &self,
-            s: &str,
-            k: &str,
-            v: &[u8],
-            e: Option<&str>,
-            c: Concurrency,
-        ) -> Result<(), HostError> {
-            self.store.state_set(s, k, v, e, c)
-        }
-        fn state_delete(&self, s: &str, k: &str, e: Option<&str>, c: Concurrency) -> Result<(), HostError> {
-            self.store.state_delete(s, k, e, c)
-        }
-        fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
-            Ok(())
-        }
-        fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
-            Ok(vec![])
-        }
-        fn log(&self, _: LogLevel, _: &str) {}
+        blueprint_runtime_api::forward_dapr_host!(self.store => state_set, state_delete);
+        blueprint_runtime_api::forward_dapr_host!(NoDapr => publish, invoke_binding, log);
     }
 
     #[test]

@@ -27,8 +27,10 @@ use crate::{CallError, Instance, Limits, Module, NoDapr, Runtime, TrapKind};
 pub mod faults;
 pub mod guests;
 mod store;
+mod stub;
 
 pub use store::MemoryStore;
+pub use stub::StubHost;
 
 /// Memory cap of the probe runtimes, in pages; [`PROBE`]'s `g` request grows
 /// its one page to exactly this.
