@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::http::ControlClient;
 use crate::process::ChildGuard;
+use crate::sidecar::{ApiTokens, Probe, Probes};
 use blueprint_host::HostInfo;
 use blueprint_host::table::{self as runtimes, Availability, HostKind};
 
@@ -30,6 +31,9 @@ pub struct HostLaunch {
     pub port: u16,
     /// How long compiling the modules and binding may take.
     pub ready_timeout: Duration,
+    /// The sidecar's API tokens: the host checks `app` on incoming requests
+    /// and sends `dapr` to daprd.
+    pub tokens: Option<ApiTokens>,
 }
 
 /// A running app host.
@@ -42,6 +46,9 @@ pub struct AppHost {
     pub info: HostInfo,
     /// From spawn to healthy.
     pub startup: Duration,
+    /// What the readiness wait saw, probe by probe.
+    pub readiness: Vec<Probe>,
+    client: ControlClient,
 }
 
 impl AppHost {
@@ -61,9 +68,17 @@ impl AppHost {
             cmd.arg("--module").arg(format!("{name}={}", path.display()));
         }
         cmd.args(&launch.extra_args);
+        if let Some(tokens) = &launch.tokens {
+            cmd.envs(tokens.env());
+        }
         let started = Instant::now();
         let mut child = ChildGuard::spawn("host", cmd, &dir.join(log_name))?;
-        let client = ControlClient::default();
+        let mut probes = Probes::new(started);
+        probes.held("process up");
+        let client = launch
+            .tokens
+            .as_ref()
+            .map_or_else(ControlClient::default, |t| ControlClient::with_api_token(&t.app));
         let base = format!("http://127.0.0.1:{}", launch.port);
         let deadline = started + launch.ready_timeout;
         loop {
@@ -74,18 +89,23 @@ impl AppHost {
                 );
             }
             // Only our host's answer counts (see `owns_listener`).
-            if crate::process::owns_listener(child.pid(), launch.port)
+            let owned = crate::process::owns_listener(child.pid(), launch.port);
+            if owned {
+                probes.held("port owned");
+            }
+            if owned
                 && let Ok(reply) = client
                     .get(&format!("{base}/healthz"), Duration::from_secs(1))
                     .await
                 && reply.status.is_success()
             {
+                probes.held("healthz 2xx");
                 break;
             }
             if Instant::now() >= deadline {
                 bail!(
                     "the app host was not healthy within {:?} (waited for pid {} to listen on port {} \
-                     and {base}/healthz to answer 2xx; it compiles its modules first):\n{}",
+                     and {base}/healthz to answer 2xx; it compiles its modules first; reached: {probes}):\n{}",
                     launch.ready_timeout,
                     child.pid(),
                     launch.port,
@@ -100,12 +120,22 @@ impl AppHost {
             .await?;
         let info: HostInfo = serde_json::from_slice(&reply.body)
             .with_context(|| format!("the host's /info is not the contract's JSON: {}", reply.text()))?;
+        probes.held("info read");
+        let readiness = probes.into_vec();
+        tracing::debug!(port = launch.port, ?startup, probes = ?readiness, "app host ready");
         Ok(Self {
             child,
             port: launch.port,
             info,
             startup,
+            readiness,
+            client,
         })
+    }
+
+    /// A control client that sends the app token, when there is one.
+    pub fn client(&self) -> ControlClient {
+        self.client.clone()
     }
 
     /// Its process id (for meters).

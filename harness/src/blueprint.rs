@@ -295,6 +295,7 @@ pub async fn start(
                 extra_args,
                 port: app_port,
                 ready_timeout: Duration::from_secs(120),
+                tokens: Some(spec.tokens.clone()),
             };
             let started = AppHost::start(&launch, dir, "host.log").await?;
             app_startup = started.startup;
@@ -302,7 +303,7 @@ pub async fn start(
             host = Some(started);
         }
         App::Echo => {
-            let started = EchoApp::start(&ctx.host_program, app_port, dir).await?;
+            let started = EchoApp::start(&ctx.host_program, app_port, dir, Some(&spec.tokens.app)).await?;
             app_startup = started.startup;
             spec.app_port = Some(started.port);
             echo = Some(started);
@@ -334,22 +335,23 @@ pub async fn start(
 
     let (target, http2) = match (row.entry, resolved.trigger) {
         (Entry::Binding, _) => (invoke_binding_target(&sidecar, &cell.workload, &body)?, true),
+        // Straight to the host: the app token daprd would have sent.
         (_, Trigger::Direct) => {
             let port = host
                 .as_ref()
                 .map(|h| h.port)
                 .context("a direct trigger needs an app host")?;
-            (
-                Target::new(
-                    &format!("http://127.0.0.1:{port}/{}", cell.workload),
-                    Method::POST,
-                    body,
-                )?,
-                false,
-            )
+            let mut target = Target::new(
+                &format!("http://127.0.0.1:{port}/{}", cell.workload),
+                Method::POST,
+                body,
+            )?;
+            target.headers.push(spec.tokens.app_header());
+            (target, false)
         }
         (_, _) if row.app == App::Echo => {
             let mut target = Target::new(&sidecar.invoke_url(&cell.workload), Method::POST, body)?;
+            target.headers.push(sidecar.tokens.dapr_header());
             // daprd forwards the original Content-Length after the middleware
             // rewrote the body; a chunked request lets the length change. The
             // baseline is sent the same way so the two differ only by the Wasm.
@@ -359,10 +361,11 @@ pub async fn start(
             ));
             (target, false)
         }
-        (_, Trigger::Dapr) => (
-            Target::new(&sidecar.invoke_url(&cell.workload), Method::POST, body)?,
-            false,
-        ),
+        (_, Trigger::Dapr) => {
+            let mut target = Target::new(&sidecar.invoke_url(&cell.workload), Method::POST, body)?;
+            target.headers.push(sidecar.tokens.dapr_header());
+            (target, false)
+        }
     };
     Ok(System {
         host,
@@ -399,6 +402,7 @@ fn invoke_binding_target(sidecar: &Sidecar, name: &str, body: &Bytes) -> Result<
         hyper::header::TE,
         hyper::header::HeaderValue::from_static("trailers"),
     ));
+    target.headers.push(sidecar.tokens.dapr_header());
     Ok(target)
 }
 
@@ -413,13 +417,29 @@ pub fn binding_request(name: &str, data: Vec<u8>) -> dapr::dapr::proto::runtime:
     }
 }
 
+/// A control client that sends the `dapr-api-token` `target` sends.
+pub fn control_client_for(target: &Target) -> crate::http::ControlClient {
+    target
+        .headers
+        .iter()
+        .find(|(name, _)| name.as_str() == blueprint_host::token::HEADER)
+        .and_then(|(_, value)| value.to_str().ok())
+        .map_or_else(
+            crate::http::ControlClient::default,
+            crate::http::ControlClient::with_api_token,
+        )
+}
+
 /// Sends requests until one succeeds: the end of a cold start.
 ///
 /// # Errors
 /// The workload refusing the request (HTTP 422), or no success in time.
 pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> Result<()> {
-    let until = Instant::now() + deadline;
+    let started = Instant::now();
+    let until = started + deadline;
+    let mut attempts = 0u32;
     loop {
+        attempts += 1;
         let spec = blueprint_load::LoadSpec {
             connections: 1,
             warmup: Duration::ZERO,
@@ -431,10 +451,13 @@ pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> 
             ..blueprint_load::LoadSpec::default()
         };
         let last = match blueprint_load::run(target, &spec).await {
-            Ok(report) if report.requests > report.errors.values().sum::<u64>() => return Ok(()),
+            Ok(report) if report.requests > report.errors.values().sum::<u64>() => {
+                tracing::debug!(attempts, after = ?started.elapsed(), "readiness: first success");
+                return Ok(());
+            }
             Ok(report) if report.errors.contains_key("http-422") => {
                 // The load engine skips bodies: ask once more for the guest's reason.
-                let reason = crate::http::ControlClient::default()
+                let reason = control_client_for(target)
                     .post(
                         &target.uri.to_string(),
                         target.body.clone(),
@@ -448,8 +471,9 @@ pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> 
             Ok(report) => format!("errors {:?}", report.errors),
             Err(err) => format!("{err:#}"),
         };
+        tracing::debug!(attempts, after = ?started.elapsed(), %last, "readiness: no success yet");
         if Instant::now() >= until {
-            bail!("no successful response within {deadline:?}; last attempt: {last}");
+            bail!("no successful response within {deadline:?} ({attempts} attempts); last attempt: {last}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -18,7 +18,6 @@ use bytes::Bytes;
 use crate::blueprint::RunContext;
 use crate::blueprint::{self, Resolved};
 use crate::daprd::Daprd;
-use crate::http::ControlClient;
 use crate::scenario::{CellId, DaprSettings, Plan};
 use crate::sidecar::{STATE_STORE, StateStoreKind};
 use crate::workloads::{self, Catalog, Expected, VectorFile};
@@ -165,7 +164,11 @@ pub async fn check(
     )
     .await?;
 
-    let client = ControlClient::default();
+    // The app token for the host, daprd's for daprd.
+    let client = match &system.host {
+        Some(host) => host.client(),
+        None => system.sidecar.client(),
+    };
     let url = match &system.host {
         Some(host) => format!("http://127.0.0.1:{}/{}", host.port, vectors.workload),
         None => system.sidecar.invoke_url(&vectors.workload),
@@ -173,10 +176,16 @@ pub async fn check(
     for case in &vectors.cases {
         let input = case.input_bytes()?;
         let got = if resolved.mode == Mode::Binding {
-            invoke_binding(system.sidecar.grpc_port, &vectors.workload, input).await
+            invoke_binding(
+                system.sidecar.grpc_port,
+                &system.sidecar.tokens.dapr,
+                &vectors.workload,
+                input,
+            )
+            .await
         } else {
             let reply = if resolved.mode.runs_in_daprd() {
-                ControlClient::post_chunked(&url, input, Duration::from_secs(30)).await?
+                client.send_chunked(&url, input, Duration::from_secs(30)).await?
             } else {
                 client.post(&url, input, Duration::from_secs(30)).await?
             };
@@ -232,17 +241,23 @@ pub async fn check(
 
 /// One call of daprd's `bindings.wasm` binding over gRPC (which passes the
 /// bytes unchanged; the HTTP API would re-encode them as JSON).
-async fn invoke_binding(grpc_port: u16, name: &str, data: Vec<u8>) -> Outcome {
+async fn invoke_binding(grpc_port: u16, token: &str, name: &str, data: Vec<u8>) -> Outcome {
     use dapr::dapr::proto::runtime::v1::dapr_client::DaprClient;
     let endpoint = format!("http://127.0.0.1:{grpc_port}");
     let mut client = match DaprClient::connect(endpoint).await {
         Ok(client) => client,
         Err(err) => return Outcome::Failure(format!("connecting to daprd: {err}")),
     };
-    match client
-        .invoke_binding(blueprint::binding_request(name, data))
-        .await
-    {
+    let mut request = tonic::Request::new(blueprint::binding_request(name, data));
+    match tonic::metadata::MetadataValue::try_from(token) {
+        Ok(value) => {
+            request
+                .metadata_mut()
+                .insert(blueprint_host::token::HEADER, value);
+        }
+        Err(err) => return Outcome::Failure(format!("the API token is not gRPC metadata: {err}")),
+    }
+    match client.invoke_binding(request).await {
         Ok(response) => Outcome::Output(response.into_inner().data),
         Err(status) => Outcome::BindingError(status.message().to_owned()),
     }

@@ -3,6 +3,10 @@
 //! so a client sees what the middleware in daprd's pipeline made of the
 //! request. It also returns the `x-blueprint-workload` request header, the
 //! mark a middleware guest sets when it ran (`workloads/ABI.md`).
+//!
+//! Like the hosts (`runtimes/HOST.md`, "Tokens"), it refuses with 401 every
+//! request without `dapr-api-token: <APP_API_TOKEN>` when that variable is
+//! set, so only its own daprd can drive it.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -39,13 +43,15 @@ pub async fn serve(args: EchoArgs) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let token: Option<std::sync::Arc<str>> = blueprint_host::token::app_api_token_from_env().map(Into::into);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                let token = token.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(echo);
+                    let service = hyper::service::service_fn(move |req| echo(token.clone(), req));
                     let _ = auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -57,7 +63,23 @@ pub async fn serve(args: EchoArgs) -> Result<()> {
     }
 }
 
-async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn echo(
+    token: Option<std::sync::Arc<str>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if let Some(expected) = token.as_deref() {
+        let given = req
+            .headers()
+            .get(blueprint_host::token::HEADER)
+            .map(|v| v.as_bytes());
+        if !given.is_some_and(|given| blueprint_host::token::matches(expected, given)) {
+            let mut resp = Response::new(Full::new(Bytes::from_static(
+                b"missing or wrong `dapr-api-token` header",
+            )));
+            *resp.status_mut() = StatusCode::UNAUTHORIZED;
+            return Ok(resp);
+        }
+    }
     let mark = req.headers().get(MARK_HEADER).cloned();
     let body = match req.into_body().collect().await {
         Ok(body) => body.to_bytes(),
@@ -86,16 +108,27 @@ pub struct EchoApp {
 
 impl EchoApp {
     /// Starts `<program> echo` on loopback `port`, its log in `dir`, and
-    /// waits until it answers.
+    /// waits until it answers; with `app_token`, it demands that token.
     ///
     /// # Errors
     /// It exits or does not answer within 10 s.
-    pub async fn start(program: &std::path::Path, port: u16, dir: &std::path::Path) -> Result<Self> {
+    pub async fn start(
+        program: &std::path::Path,
+        port: u16,
+        dir: &std::path::Path,
+        app_token: Option<&str>,
+    ) -> Result<Self> {
         let mut cmd = std::process::Command::new(program);
         cmd.args(["echo", "--listen", &format!("127.0.0.1:{port}")]);
+        if let Some(token) = app_token {
+            cmd.env(blueprint_host::token::APP_API_TOKEN_ENV, token);
+        }
         let started = std::time::Instant::now();
         let mut child = crate::process::ChildGuard::spawn("echo", cmd, &dir.join("echo.log"))?;
-        let client = crate::http::ControlClient::default();
+        let client = app_token.map_or_else(
+            crate::http::ControlClient::default,
+            crate::http::ControlClient::with_api_token,
+        );
         loop {
             if let Some(status) = child.exited() {
                 anyhow::bail!(

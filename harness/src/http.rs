@@ -15,12 +15,15 @@ use hyper_util::rt::TokioExecutor;
 #[derive(Clone, Debug)]
 pub struct ControlClient {
     inner: Client<HttpConnector, Full<Bytes>>,
+    /// Sent as `dapr-api-token` with every request, when set.
+    token: Option<hyper::header::HeaderValue>,
 }
 
 impl Default for ControlClient {
     fn default() -> Self {
         Self {
             inner: Client::builder(TokioExecutor::new()).build_http(),
+            token: None,
         }
     }
 }
@@ -44,6 +47,15 @@ impl Reply {
 }
 
 impl ControlClient {
+    /// A client that sends `token` as `dapr-api-token` with every request
+    /// (daprd's `DAPR_API_TOKEN`, or a host's `APP_API_TOKEN`).
+    pub fn with_api_token(token: &str) -> Self {
+        Self {
+            token: hyper::header::HeaderValue::from_str(token).ok(),
+            ..Self::default()
+        }
+    }
+
     /// Sends one request and reads the whole reply, within `timeout`.
     ///
     /// # Errors
@@ -59,6 +71,9 @@ impl ControlClient {
         let mut req = Request::builder().method(method.clone()).uri(url);
         if let Some(ct) = content_type {
             req = req.header(hyper::header::CONTENT_TYPE, ct);
+        }
+        if let Some(token) = &self.token {
+            req = req.header(blueprint_host::token::HEADER, token);
         }
         let req = req
             .body(Full::new(body))
@@ -110,6 +125,14 @@ impl ControlClient {
     /// # Errors
     /// As [`ControlClient::send`].
     pub async fn post_chunked(url: &str, body: impl Into<Bytes>, timeout: Duration) -> Result<Reply> {
+        Self::default().send_chunked(url, body, timeout).await
+    }
+
+    /// [`ControlClient::post_chunked`] with this client's token.
+    ///
+    /// # Errors
+    /// As [`ControlClient::send`].
+    pub async fn send_chunked(&self, url: &str, body: impl Into<Bytes>, timeout: Duration) -> Result<Reply> {
         let uri: hyper::Uri = url.parse().with_context(|| format!("`{url}` is not a URL"))?;
         let authority = uri.authority().context("URL without host")?.clone();
         let body = body.into();
@@ -122,11 +145,14 @@ impl ControlClient {
             let frames = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(
                 hyper::body::Frame::data(body),
             )]);
-            let req = Request::builder()
+            let mut req = Request::builder()
                 .method(Method::POST)
                 .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-                .header(hyper::header::HOST, authority.as_str())
-                .body(http_body_util::StreamBody::new(frames))?;
+                .header(hyper::header::HOST, authority.as_str());
+            if let Some(token) = &self.token {
+                req = req.header(blueprint_host::token::HEADER, token);
+            }
+            let req = req.body(http_body_util::StreamBody::new(frames))?;
             let resp = sender.send_request(req).await?;
             let status = resp.status();
             let headers = resp.headers().clone();

@@ -17,7 +17,6 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::daprd::Daprd;
-use crate::http::ControlClient;
 use crate::meter::{MachineLoad, ProcMeter};
 use crate::progress;
 use crate::scenario::{CellId, Plan};
@@ -179,10 +178,12 @@ struct Measured {
 }
 
 /// The host's `GET /stats`, when there is a host and it answers.
-async fn host_stats(port: Option<u16>) -> Option<HostStats> {
-    let reply = ControlClient::default()
+async fn host_stats(host: Option<&crate::app::AppHost>) -> Option<HostStats> {
+    let host = host?;
+    let reply = host
+        .client()
         .get(
-            &format!("http://127.0.0.1:{}/stats", port?),
+            &format!("http://127.0.0.1:{}/stats", host.port),
             Duration::from_secs(5),
         )
         .await
@@ -204,6 +205,11 @@ async fn run_trial(
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let body = Bytes::from(request_body(ctx, plan, &cell.workload)?);
 
+    // A Go host built on first use (a fresh checkout, changed sources) takes
+    // seconds: that is a build, not this trial's cold start.
+    if resolved.mode.has_workload_host() && resolved.mode != Mode::Native {
+        crate::app::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
+    }
     // Cold start: spawn every process, then the first successful response.
     let cold = Instant::now();
     let system = blueprint::start(ctx, &plan.dapr, cell, &resolved, body, dir).await?;
@@ -211,6 +217,14 @@ async fn run_trial(
     let host_idle_rss_bytes = system.app_pid().and_then(crate::meter::rss_bytes);
     blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?;
     let cold_start = cold.elapsed();
+    tracing::debug!(
+        %cell,
+        ?cold_start,
+        app_startup = ?system.app_startup,
+        app = ?system.host.as_ref().map(|h| &h.readiness),
+        sidecar = ?system.sidecar.readiness,
+        "cold start: what the readiness waits saw"
+    );
     // Only the built-in guests promise the mark; a custom middleware's effect
     // is its own.
     if matches!(resolved.mode, Mode::Middleware | Mode::MiddlewareHttpPipeline)
@@ -233,7 +247,7 @@ async fn run_trial(
         };
         load::run(target, &warm).await.context("warm-up")?;
     }
-    let host_port = system.host.as_ref().map(|h| h.port);
+    let host_port = system.host.as_ref();
     let metrics_before = dapr_metrics::scrape(system.sidecar.metrics_port)
         .await
         .unwrap_or_default();
@@ -348,12 +362,13 @@ fn runtime_info(system: &blueprint::System, cell: &CellId, daprd: &Daprd) -> Run
 /// A middleware cell must measure the middleware: the echo app's answer
 /// carries the mark the guest sets, or the pipeline did not run it.
 async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Result<()> {
-    let reply = ControlClient::post_chunked(
-        &system.target.uri.to_string(),
-        system.target.body.clone(),
-        Duration::from_secs(10),
-    )
-    .await?;
+    let reply = blueprint::control_client_for(&system.target)
+        .send_chunked(
+            &system.target.uri.to_string(),
+            system.target.body.clone(),
+            Duration::from_secs(10),
+        )
+        .await?;
     match reply.headers.get(crate::echo::MARK_HEADER) {
         Some(mark) if mark.as_bytes() == workload.as_bytes() => Ok(()),
         other => bail!(

@@ -6,8 +6,10 @@
 //! before anything is built or started.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -108,7 +110,8 @@ fn default_languages() -> Vec<Spanned<String>> {
 pub enum Input {
     /// Literal text.
     Text(String),
-    /// A file, relative to the scenario file.
+    /// A file, relative to the scenario file and inside its folder (no
+    /// absolute path, no `..`), at most [`MAX_INPUT_FILE`] bytes.
     File(PathBuf),
 }
 
@@ -221,6 +224,9 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         check("stores", &file.matrix.stores, StateStoreKind::NAMES)?
     };
 
+    check_name(&file.scenario.name)
+        .map_err(|why| located(find(text, "name"), format!("scenario.name: {why}")))?;
+    check_bounds(&file.load).map_err(|(key, why)| located(find(text, key), why))?;
     if file.load.connections == 0 || file.load.connections > 1024 {
         return Err(located(
             find(text, "connections"),
@@ -235,28 +241,12 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         )
         .into());
     }
-    if file.load.rates.iter().any(|r| !r.is_finite() || *r <= 0.0) {
+    if file.load.ramp.is_some() && !file.load.rates.is_empty() {
         return Err(located(
-            find(text, "rates"),
-            "load.rates must all be positive numbers".into(),
+            find(text, "ramp"),
+            "give load.rates or load.ramp, not both".into(),
         )
         .into());
-    }
-    if let Some(ramp) = &file.load.ramp {
-        if !file.load.rates.is_empty() {
-            return Err(located(
-                find(text, "ramp"),
-                "give load.rates or load.ramp, not both".into(),
-            )
-            .into());
-        }
-        if !(ramp.start > 0.0 && ramp.factor > 1.0 && ramp.max >= ramp.start) {
-            return Err(located(
-                find(text, "ramp"),
-                "load.ramp needs start > 0, factor > 1 and max >= start".into(),
-            )
-            .into());
-        }
     }
     if !(file.load.knee_factor.is_finite() && file.load.knee_factor > 1.0) {
         return Err(located(
@@ -283,15 +273,8 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         }
         let bytes = match input {
             Input::Text(text) => text.as_bytes().to_vec(),
-            Input::File(rel) => {
-                let p = base.join(rel);
-                std::fs::read(&p).map_err(|e| {
-                    located(
-                        find(text, name),
-                        format!("inputs.{name}.file: cannot read {}: {e}", p.display()),
-                    )
-                })?
-            }
+            Input::File(rel) => read_input(base, rel)
+                .map_err(|why| located(find(text, name), format!("inputs.{name}.file: {why}")))?,
         };
         inputs.insert(name.clone(), bytes);
     }
@@ -346,6 +329,130 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         inputs,
         custom,
     })
+}
+
+/// Largest `inputs.*.file`: a request body, sent by every request of a
+/// trial and rendered into Kubernetes manifests, not a data set.
+pub const MAX_INPUT_FILE: u64 = 16 * 1024 * 1024;
+
+/// Longest `load.warmup` or `load.duration`, and longest `load.timeout`: past
+/// these a value is a typo (`"10d"` for `"10s"`), not a benchmark.
+const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Most rates one open-loop sweep may list.
+const MAX_RATES: usize = 100;
+
+/// Highest open-loop rate, requests per second.
+const MAX_RATE: f64 = 10_000_000.0;
+
+/// `[scenario] name` names the results file: a plain file name.
+fn check_name(name: &str) -> Result<(), String> {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if name.is_empty() || name.len() > 100 || !plain || name.starts_with('.') {
+        return Err(format!(
+            "`{name}` is not a plain name: 1 to 100 of letters, digits, `-`, `_` and `.`, \
+             not starting with `.` (it becomes a file name)"
+        ));
+    }
+    Ok(())
+}
+
+/// Every number of `[load]` that would only fail (or never end) once
+/// processes run: the key to locate and the message.
+fn check_bounds(load: &LoadSettings) -> Result<(), (&'static str, String)> {
+    if load.timeout.is_zero() || load.timeout > MAX_TIMEOUT {
+        return Err(("timeout", "load.timeout must be positive and at most 1h".into()));
+    }
+    if load.max_requests == Some(0) {
+        return Err((
+            "max_requests",
+            "load.max_requests must be positive (leave it out for no cap)".into(),
+        ));
+    }
+    if load.duration > MAX_WINDOW {
+        return Err(("duration", "load.duration must be at most 24h".into()));
+    }
+    if load.warmup > MAX_WINDOW {
+        return Err(("warmup", "load.warmup must be at most 24h".into()));
+    }
+    if load.rates.len() > MAX_RATES
+        || load
+            .rates
+            .iter()
+            .any(|r| !(r.is_finite() && *r > 0.0 && *r <= MAX_RATE))
+    {
+        return Err((
+            "rates",
+            format!("load.rates must be at most {MAX_RATES} positive numbers up to {MAX_RATE} per second"),
+        ));
+    }
+    if let Some(ramp) = &load.ramp {
+        let finite = [ramp.start, ramp.factor, ramp.max].iter().all(|v| v.is_finite());
+        if !(finite
+            && ramp.start > 0.0
+            && ramp.factor > 1.0
+            && ramp.max >= ramp.start
+            && ramp.max <= MAX_RATE)
+        {
+            return Err((
+                "ramp",
+                format!(
+                    "load.ramp needs finite numbers: start > 0, factor > 1 and start <= max <= {MAX_RATE}"
+                ),
+            ));
+        }
+    }
+    if !(load.max_error_rate.is_finite() && (0.0..=1.0).contains(&load.max_error_rate)) {
+        return Err((
+            "max_error_rate",
+            "load.max_error_rate must be between 0 and 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads an `inputs.*.file`: a regular file below the scenario's folder, at
+/// most [`MAX_INPUT_FILE`] bytes. Absolute paths and `..` are refused so that
+/// a scenario someone shares cannot pull a file from elsewhere on the
+/// reader's machine into request bodies and rendered manifests.
+fn read_input(base: &Path, rel: &Path) -> Result<Vec<u8>, String> {
+    use std::path::Component;
+    if rel
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "`{}`: give a path relative to the scenario file, inside its folder (no absolute path, no `..`)",
+            rel.display()
+        ));
+    }
+    let p = base.join(rel);
+    let meta = std::fs::metadata(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", p.display()));
+    }
+    if meta.len() > MAX_INPUT_FILE {
+        return Err(format!(
+            "{} is {} bytes; a request body may be at most 16 MiB ({MAX_INPUT_FILE} bytes)",
+            p.display(),
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    // The size may grow between the check and the read.
+    Read::take(
+        std::fs::File::open(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+        MAX_INPUT_FILE + 1,
+    )
+    .read_to_end(&mut bytes)
+    .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    if bytes.len() as u64 > MAX_INPUT_FILE {
+        return Err(format!("{} grew past 16 MiB while being read", p.display()));
+    }
+    Ok(bytes)
 }
 
 /// Checks every `[workloads.<name>]`: its name, each module against its
@@ -553,5 +660,87 @@ duration = "1s"
                 load(&path, &workloads, &runtimes).unwrap_or_else(|e| panic!("{e:#}"));
             }
         }
+    }
+
+    #[test]
+    fn a_scenario_name_is_a_plain_file_name() {
+        for bad in ["../../x", "a/b", ".hidden", "..", "", "a b", "a\\b"] {
+            let err = error_of(&GOOD.replace(r#"name = "t""#, &format!("name = {bad:?}")));
+            assert!(
+                err.starts_with("scenarios/t.toml:3:")
+                    && err.contains("scenario.name")
+                    && err.contains("plain name"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(parse_str(&GOOD.replace(r#"name = "t""#, r#"name = "smoke-2.v1_b""#)).is_ok());
+    }
+
+    #[test]
+    fn zero_and_unbounded_numbers_fail_at_load_with_their_line_and_field() {
+        let with = |line: &str| format!("{GOOD}{line}\n");
+        // Line 15 is the one appended after GOOD's 14.
+        for (line, field) in [
+            ("timeout = \"0s\"", "load.timeout"),
+            ("timeout = \"2days\"", "load.timeout"),
+            ("max_requests = 0", "load.max_requests"),
+            ("rates = [100.0, inf]", "load.rates"),
+            ("rates = [nan]", "load.rates"),
+            ("rates = [0.0]", "load.rates"),
+            ("ramp = { start = 100, factor = 1.5, max = inf }", "load.ramp"),
+            ("ramp = { start = 100, factor = nan, max = 1000 }", "load.ramp"),
+            ("ramp = { start = 0, factor = 2, max = 1000 }", "load.ramp"),
+            ("max_error_rate = nan", "load.max_error_rate"),
+            ("max_error_rate = 1.5", "load.max_error_rate"),
+            ("knee_factor = inf", "load.knee_factor"),
+        ] {
+            let err = error_of(&with(line));
+            assert!(
+                err.starts_with("scenarios/t.toml:15:") && err.contains(field),
+                "{line}: {err}"
+            );
+        }
+        let err = error_of(&GOOD.replace(r#"duration = "1s""#, r#"duration = "400days""#));
+        assert!(
+            err.starts_with("scenarios/t.toml:14:") && err.contains("load.duration"),
+            "{err}"
+        );
+        assert!(parse_str(&with("max_requests = 10")).is_ok());
+    }
+
+    #[test]
+    fn an_input_file_is_inside_the_scenario_folder_and_at_most_16_mib() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = dir.path().join("s.toml");
+        let parse_in = |input: &str| {
+            parse(
+                &format!("{GOOD}\n[inputs.counter]\nfile = {input:?}\n"),
+                &scenario,
+                &["counter".into(), "noop".into()],
+                &["wasmtime"],
+            )
+        };
+        std::fs::write(dir.path().join("body.txt"), b"hello").unwrap();
+        assert_eq!(parse_in("body.txt").unwrap().inputs["counter"], b"hello");
+
+        let big = std::fs::File::create(dir.path().join("big.bin")).unwrap();
+        big.set_len(MAX_INPUT_FILE + 1).unwrap();
+        let err = parse_in("big.bin").unwrap_err().to_string();
+        assert!(
+            err.contains("inputs.counter.file") && err.contains("16 MiB"),
+            "{err}"
+        );
+        assert!(err.contains(":16:"), "{err}");
+
+        for outside in ["/etc/hostname", "../body.txt", "sub/../../x"] {
+            let err = parse_in(outside).unwrap_err().to_string();
+            assert!(
+                err.contains("inputs.counter.file") && err.contains("no absolute path"),
+                "{outside}: {err}"
+            );
+        }
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        let err = parse_in("folder").unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
     }
 }

@@ -69,6 +69,64 @@ pub struct WasmBinding {
 /// Component name of the Wasm middleware.
 pub const MIDDLEWARE: &str = "wasm";
 
+/// Dapr's two API tokens for one system of processes, drawn fresh for each
+/// sidecar so that nothing else on the machine can drive our daprd or our
+/// app: `dapr` is daprd's `DAPR_API_TOKEN` (every caller of its HTTP and gRPC
+/// APIs sends it as `dapr-api-token`; daprd leaves `GET /v1.0/healthz` open),
+/// `app` its `APP_API_TOKEN` (daprd sends it to the app, which refuses
+/// requests without it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiTokens {
+    /// `DAPR_API_TOKEN`: callers → daprd.
+    pub dapr: String,
+    /// `APP_API_TOKEN`: daprd (and the harness) → the app.
+    pub app: String,
+}
+
+impl std::fmt::Debug for ApiTokens {
+    // Logs and error chains must not carry the values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiTokens { .. }")
+    }
+}
+
+impl ApiTokens {
+    /// Two random tokens, 128 bits each, in hex.
+    pub fn generate() -> Self {
+        let token = || format!("{:032x}", rand::random::<u128>());
+        Self {
+            dapr: token(),
+            app: token(),
+        }
+    }
+
+    /// The environment that gives a process both tokens, under Dapr's names.
+    pub fn env(&self) -> [(&'static str, &str); 2] {
+        [
+            (blueprint_host::token::DAPR_API_TOKEN_ENV, self.dapr.as_str()),
+            (blueprint_host::token::APP_API_TOKEN_ENV, self.app.as_str()),
+        ]
+    }
+
+    /// The `dapr-api-token` header for requests to daprd.
+    pub fn dapr_header(&self) -> (hyper::header::HeaderName, hyper::header::HeaderValue) {
+        header(&self.dapr)
+    }
+
+    /// The `dapr-api-token` header for requests to the app.
+    pub fn app_header(&self) -> (hyper::header::HeaderName, hyper::header::HeaderValue) {
+        header(&self.app)
+    }
+}
+
+fn header(token: &str) -> (hyper::header::HeaderName, hyper::header::HeaderValue) {
+    (
+        hyper::header::HeaderName::from_static(blueprint_host::token::HEADER),
+        // Hex digits only: always a valid header value.
+        hyper::header::HeaderValue::from_str(token).expect("a hex token is a header value"),
+    )
+}
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct SidecarSpec {
@@ -90,6 +148,8 @@ pub struct SidecarSpec {
     pub ready_timeout: Duration,
     /// Ports to listen on.
     pub ports: SidecarPorts,
+    /// daprd's API tokens (its app gets the same pair).
+    pub tokens: ApiTokens,
 }
 
 /// The loopback ports one daprd listens on, chosen before anything starts so
@@ -138,6 +198,7 @@ impl SidecarSpec {
             wasm_bindings: Vec::new(),
             ready_timeout: Duration::from_secs(30),
             ports,
+            tokens: ApiTokens::generate(),
         }
     }
 }
@@ -158,6 +219,19 @@ pub struct Sidecar {
     pub dir: PathBuf,
     /// From spawn to ready.
     pub startup: Duration,
+    /// Its API tokens.
+    pub tokens: ApiTokens,
+    /// What the readiness wait saw, probe by probe.
+    pub readiness: Vec<Probe>,
+}
+
+/// One step of a readiness wait and when it first held, from spawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// What was waited for (`process up`, `port owned`, `healthz 2xx`, …).
+    pub what: String,
+    /// From spawn until it first held.
+    pub after: Duration,
 }
 
 impl Sidecar {
@@ -190,7 +264,8 @@ impl Sidecar {
             .args(["--dapr-internal-grpc-listen-address", "127.0.0.1"])
             .args(["--metrics-listen-address", "127.0.0.1"])
             .args(["--resources-path", "resources", "--config", "config.yaml"])
-            .args(["--log-level", "info", "--enable-profiling=false"]);
+            .args(["--log-level", "info", "--enable-profiling=false"])
+            .envs(spec.tokens.env());
         if let Some(app_port) = spec.app_port {
             cmd.args(["--app-port", &app_port.to_string()])
                 .args(["--app-protocol", &spec.app_protocol.to_string()])
@@ -206,6 +281,8 @@ impl Sidecar {
             app_id: spec.app_id.clone(),
             dir: dir.to_owned(),
             startup: Duration::ZERO,
+            tokens: spec.tokens.clone(),
+            readiness: Vec::new(),
         };
         // A middleware in `httpPipeline` sees daprd's own health endpoint too,
         // and may answer it (a transform refuses its empty body): then any
@@ -215,16 +292,27 @@ impl Sidecar {
             .middleware
             .as_ref()
             .is_some_and(|m| m.pipeline == Pipeline::Http);
-        sidecar.wait_ready(spec.ready_timeout, pipeline_answers).await?;
+        sidecar.readiness = sidecar
+            .wait_ready(started, spec.ready_timeout, pipeline_answers)
+            .await?;
         sidecar.startup = started.elapsed();
-        tracing::debug!(app_id = %spec.app_id, startup = ?sidecar.startup, "daprd ready");
+        tracing::debug!(app_id = %spec.app_id, startup = ?sidecar.startup, probes = ?sidecar.readiness, "daprd ready");
         Ok(sidecar)
     }
 
-    async fn wait_ready(&mut self, timeout: Duration, pipeline_answers: bool) -> Result<()> {
-        let client = ControlClient::default();
+    /// Waits for our daprd to own its port and answer its health check;
+    /// returns when each of those first held.
+    async fn wait_ready(
+        &mut self,
+        started: Instant,
+        timeout: Duration,
+        pipeline_answers: bool,
+    ) -> Result<Vec<Probe>> {
+        let client = self.client();
         let url = format!("{}/v1.0/healthz", self.http_url());
-        let deadline = Instant::now() + timeout;
+        let deadline = started + timeout;
+        let mut probes = Probes::new(started);
+        probes.held("process up");
         loop {
             if let Some(status) = self.child.exited() {
                 bail!(
@@ -233,17 +321,24 @@ impl Sidecar {
                 );
             }
             // Only our daprd's answer counts (see `owns_listener`).
-            if crate::process::owns_listener(self.child.pid(), self.http_port)
-                && let Ok(reply) = client.get(&url, Duration::from_secs(1)).await
-                && (reply.status.is_success()
-                    || (pipeline_answers && self.child.log_tail(200).contains("dapr initialized")))
-            {
-                return Ok(());
+            let owned = crate::process::owns_listener(self.child.pid(), self.http_port);
+            if owned {
+                probes.held("port owned");
+            }
+            if owned && let Ok(reply) = client.get(&url, Duration::from_secs(1)).await {
+                probes.held("healthz answers");
+                // 2xx from healthz includes the app channel when there is an app.
+                if reply.status.is_success()
+                    || (pipeline_answers && self.child.log_tail(200).contains("dapr initialized"))
+                {
+                    probes.held("healthz 2xx (app channel up)");
+                    return Ok(probes.into_vec());
+                }
             }
             if Instant::now() >= deadline {
                 bail!(
                     "daprd was not ready within {timeout:?} (waited for our daprd (pid {}) to listen on \
-                     port {} and {url} to answer 2xx{}); last log lines:\n{}",
+                     port {} and {url} to answer 2xx{}; reached: {}); last log lines:\n{}",
                     self.child.pid(),
                     self.http_port,
                     if pipeline_answers {
@@ -251,6 +346,7 @@ impl Sidecar {
                     } else {
                         ""
                     },
+                    probes,
                     self.child.log_tail(20)
                 );
             }
@@ -268,6 +364,11 @@ impl Sidecar {
         format!("{}/v1.0/invoke/{}/method/{method}", self.http_url(), self.app_id)
     }
 
+    /// A control client that sends this daprd's API token.
+    pub fn client(&self) -> ControlClient {
+        ControlClient::with_api_token(&self.tokens.dapr)
+    }
+
     /// daprd's process id (for meters).
     pub fn pid(&self) -> u32 {
         self.child.pid()
@@ -279,7 +380,7 @@ impl Sidecar {
     /// The request fails or Dapr answers with an error.
     pub async fn get_state(&self, store: &str, key: &str) -> Result<Option<bytes::Bytes>> {
         let url = format!("{}/v1.0/state/{store}/{key}", self.http_url());
-        let reply = ControlClient::default().get(&url, Duration::from_secs(5)).await?;
+        let reply = self.client().get(&url, Duration::from_secs(5)).await?;
         match reply.status.as_u16() {
             200 => Ok(Some(reply.body)),
             204 => Ok(None),
@@ -295,6 +396,58 @@ impl Sidecar {
     /// Stops daprd (also done on drop).
     pub fn stop(mut self) {
         self.child.stop();
+    }
+}
+
+/// The steps of one readiness wait, each kept at the first time it held.
+#[derive(Debug)]
+pub struct Probes {
+    started: Instant,
+    seen: Vec<Probe>,
+}
+
+impl Probes {
+    /// A wait that began (the process was spawned) at `started`.
+    pub fn new(started: Instant) -> Self {
+        Self {
+            started,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Notes that `what` holds now, unless it already did.
+    pub fn held(&mut self, what: &str) {
+        if !self.seen.iter().any(|p| p.what == what) {
+            let after = self.started.elapsed();
+            tracing::debug!(probe = what, ?after, "readiness");
+            self.seen.push(Probe {
+                what: what.to_owned(),
+                after,
+            });
+        }
+    }
+
+    /// The steps in the order they first held.
+    pub fn into_vec(self) -> Vec<Probe> {
+        self.seen
+    }
+}
+
+impl std::fmt::Display for Probes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.seen.is_empty() {
+            return f.write_str("nothing");
+        }
+        for (i, p) in self.seen.iter().enumerate() {
+            write!(
+                f,
+                "{}{} after {:?}",
+                if i == 0 { "" } else { ", " },
+                p.what,
+                p.after
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use blueprint_bench::blueprint::{self, RunContext};
 use blueprint_bench::conformance::{self, ConformanceCell, ConformanceContext, Filter};
-use blueprint_bench::http::ControlClient;
 use blueprint_bench::scenario::{self, CellId, DaprSettings, Plan};
 use blueprint_bench::workloads::{self, Catalog};
 use blueprint_bench::{paths, workloads::rustup};
@@ -209,13 +208,16 @@ async fn a_third_party_http_wasm_middleware_runs_inside_daprd_and_passes_its_vec
     )
     .await
     .unwrap();
-    let reply = ControlClient::post_chunked(
-        &system.sidecar.invoke_url("upper"),
-        "through daprd",
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    let reply = system
+        .sidecar
+        .client()
+        .send_chunked(
+            &system.sidecar.invoke_url("upper"),
+            "through daprd",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
     let log = system.sidecar.log_tail(20);
     system.stop();
     assert_eq!(reply.status.as_u16(), 200, "{}\n{log}", reply.text());

@@ -55,12 +55,13 @@ async fn counter_driven_n_times_through_daprd_reads_back_n() {
     // Four connections race on one key: the guest's etag loop must not lose an
     // increment.
     const N: u64 = 300;
-    let target = Target::new(
+    let mut target = Target::new(
         &sidecar.invoke_url("counter"),
         Method::POST,
         Bytes::from_static(b"loop-key"),
     )
     .unwrap();
+    target.headers.push(sidecar.tokens.dapr_header());
     let spec = LoadSpec {
         connections: 4,
         warmup: Duration::ZERO,

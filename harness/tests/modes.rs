@@ -11,7 +11,6 @@ use blueprint_analysis::modes::Mode;
 use blueprint_analysis::results::{CellStatus, RunResults};
 use blueprint_bench::blueprint::RunContext;
 use blueprint_bench::blueprint::{self, Resolved};
-use blueprint_bench::http::ControlClient;
 use blueprint_bench::scenario::{CellId, DaprSettings};
 use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
 use blueprint_bench::{paths, workloads};
@@ -71,7 +70,10 @@ async fn the_middleware_runs_inside_daprd_and_transforms_the_request() {
         unreachable!()
     };
     let url = system.sidecar.invoke_url("transform");
-    let reply = ControlClient::post_chunked(&url, case.input_bytes().unwrap(), Duration::from_secs(10))
+    let reply = system
+        .sidecar
+        .client()
+        .send_chunked(&url, case.input_bytes().unwrap(), Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
@@ -117,8 +119,8 @@ async fn count_to(mode: Mode, runtime: &str, n: usize) {
     let mut tasks = Vec::new();
     for worker in 0..4 {
         let url = url.clone();
+        let client = system.sidecar.client();
         tasks.push(tokio::spawn(async move {
-            let client = ControlClient::default();
             for _ in (worker..n).step_by(4) {
                 let reply = client
                     .post(&url, "racing", Duration::from_secs(30))
@@ -172,7 +174,9 @@ async fn redis_backs_the_state_store_when_asked() {
     .await
     .unwrap();
     assert!(system.redis.is_some());
-    let reply = ControlClient::default()
+    let reply = system
+        .sidecar
+        .client()
         .post(
             &system.sidecar.invoke_url("counter"),
             "r",

@@ -491,10 +491,17 @@ pub async fn run(target: &Target, spec: &LoadSpec) -> Result<LoadReport> {
         .connect_now()
         .await
         .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot connect to {}: {e:#} (is the server running?)",
-                target.addr
-            )
+            if threads::out_of_descriptors(&e) {
+                anyhow::anyhow!(
+                    "the load did not start: cannot connect to {}: {e:#} (raise the open-file limit, `ulimit -n`)",
+                    target.addr
+                )
+            } else {
+                anyhow::anyhow!(
+                    "cannot connect to {}: {e:#} (is the server running?)",
+                    target.addr
+                )
+            }
         })?;
     let parts = match spec.mode {
         Mode::Closed => closed::run(template, spec).await?,
