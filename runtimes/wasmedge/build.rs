@@ -71,27 +71,15 @@ fn candidates() -> Vec<Candidate> {
         );
         add(&mut out, origin, &dir, "include/api", &["lib64/api", "lib/api"]);
     }
+    // The default prefixes, in `wasmedge-sys`'s order; nothing to export
+    // for a rebuild to find them again.
     let home = env("HOME");
-    if let Some(home) = &home {
-        let dir = home.join(".wasmedge");
-        add(
-            &mut out,
-            (dir.display().to_string(), String::new()),
-            &dir,
-            "include",
-            &["lib64", "lib"],
-        );
-    }
-    let usr_local = Path::new("/usr/local");
-    add(
-        &mut out,
-        ("/usr/local".into(), String::new()),
-        usr_local,
-        "include",
-        &["lib64", "lib"],
-    );
-    if let Some(home) = &home {
-        let dir = home.join(".local");
+    let prefixes = [
+        home.as_ref().map(|home| home.join(".wasmedge")),
+        Some(PathBuf::from("/usr/local")),
+        home.map(|home| home.join(".local")),
+    ];
+    for dir in prefixes.into_iter().flatten() {
         add(
             &mut out,
             (dir.display().to_string(), String::new()),

@@ -39,7 +39,7 @@ mod real {
     use std::ptr;
 
     use blueprint_runtime_api::{
-        CallError, CommandError, CommandRunner, Limits, RuntimeConfig, RuntimeError, TrapKind, WasiCommand,
+        CallError, CommandError, CommandRunner, Limits, RuntimeConfig, RuntimeError, WasiCommand,
     };
     use wasmedge_sys::ffi;
 
@@ -216,7 +216,7 @@ mod real {
                                 "{f} (a command gets WASI preview 1 only)"
                             )))
                         } else {
-                            CommandError::Guest(trap(f.code, f.message))
+                            CommandError::Guest(f.into_trap())
                         },
                     );
                 }
@@ -249,30 +249,9 @@ mod real {
                     Err(f) if f.code == ffi::WasmEdge_ErrCode_Interrupted || timed_out => {
                         Err(CallError::Timeout(timeout).into())
                     }
-                    Err(f) => Err(trap(f.code, f.message).into()),
+                    Err(f) => Err(f.into_trap().into()),
                 }
             }
         }
-    }
-
-    /// A WasmEdge error code as the ABI's trap kinds (as `engine.rs` maps them).
-    fn trap(code: u32, message: String) -> CallError {
-        let kind = match code {
-            ffi::WasmEdge_ErrCode_Unreachable => TrapKind::Unreachable,
-            ffi::WasmEdge_ErrCode_MemoryOutOfBounds | ffi::WasmEdge_ErrCode_UnalignedAtomicAccess => {
-                TrapKind::MemoryOutOfBounds
-            }
-            ffi::WasmEdge_ErrCode_DivideByZero => TrapKind::DivisionByZero,
-            ffi::WasmEdge_ErrCode_IntegerOverflow | ffi::WasmEdge_ErrCode_InvalidConvToInt => {
-                TrapKind::IntegerOverflow
-            }
-            ffi::WasmEdge_ErrCode_TableOutOfBounds
-            | ffi::WasmEdge_ErrCode_UninitializedElement
-            | ffi::WasmEdge_ErrCode_UndefinedElement
-            | ffi::WasmEdge_ErrCode_IndirectCallTypeMismatch
-            | ffi::WasmEdge_ErrCode_AccessNullFunc => TrapKind::BadIndirectCall,
-            _ => TrapKind::Other,
-        };
-        CallError::Trap { kind, message }
     }
 }

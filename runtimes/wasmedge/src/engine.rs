@@ -67,12 +67,11 @@ use blueprint_runtime_api::{
 use wasmedge_sys::ffi;
 
 use crate::ffi::{
-    AstModule, AsyncCall, Config, Executor, Failure, FunctionInstance, FunctionType, Loader, ModuleInstance,
-    Store, Validator, check, invoke, memory_bytes, noop_host_function, show_signature, signature, to_string,
-    wasm_str, zero,
+    AstModule, Config, Failure, FunctionType, Loader, ModuleInstance, Store, Validator, check, invoke,
+    memory_bytes, show_signature, signature, to_string, wasm_str, zero,
 };
 use crate::imports::{HostCellBox, IMPORT_MODULES, ImportTypes};
-use crate::watchdog::{StopExecutor, Watchdog, WatchdogHandle};
+use crate::watchdog::{ExecutorSlot, StopExecutor, Watchdog, WatchdogHandle};
 use crate::{ENGINE, NAME, REQUIRED_WASMEDGE};
 
 /// WASI preview 1 import module name.
@@ -105,77 +104,6 @@ pub(crate) fn check_linked_version() -> Result<(), (String, String)> {
              (the one this crate was built against)"
         ),
     ))
-}
-
-/// One executor and the means to stop a call running on it.
-///
-/// WasmEdge's `Executor::stop()` sets a flag that the interpreter checks at
-/// every function entry, branch and return. The C API reaches it only
-/// through `WasmEdge_AsyncCancel`, whose `WasmEdge_Async` remembers the
-/// executor it was started on. So each slot starts one asynchronous call of a
-/// host function that does nothing, waits for it, and keeps the finished
-/// `WasmEdge_Async` as its stop handle: cancelling it stops whatever call
-/// runs on this executor at that moment.
-///
-/// The flag is per executor, so an executor serves one instance at a time
-/// (slots are leased from a pool); it stays set until the interpreter sees
-/// it, which [`ExecutorSlot::clear_stop`] makes happen on purpose.
-pub(crate) struct ExecutorSlot {
-    // Dropped in this order: the stop handle refers to the executor.
-    stop: AsyncCall,
-    noop: FunctionInstance,
-    executor: Executor,
-}
-
-// SAFETY: an executor's calls come from the one instance that leases it, one
-// at a time (`Instance::handle` takes `&mut self`); the only cross-thread use
-// is `request_stop` from the watchdog, which sets an atomic flag (WasmEdge
-// made it for exactly that: cancelling a call from another thread).
-unsafe impl Send for ExecutorSlot {}
-unsafe impl Sync for ExecutorSlot {}
-
-impl ExecutorSlot {
-    fn new(config: &Config, noop_type: &FunctionType) -> Result<Self, String> {
-        // SAFETY: plain C API constructors on live contexts; the async call
-        // is waited for before the slot is used.
-        unsafe {
-            let executor = Executor::from_raw(ffi::WasmEdge_ExecutorCreate(config.as_ptr(), ptr::null_mut()))
-                .ok_or("WasmEdge_ExecutorCreate failed")?;
-            let noop = FunctionInstance::from_raw(ffi::WasmEdge_FunctionInstanceCreate(
-                noop_type.as_ptr(),
-                Some(noop_host_function),
-                ptr::null_mut(),
-                0,
-            ))
-            .ok_or("WasmEdge_FunctionInstanceCreate failed")?;
-            let stop = AsyncCall::from_raw(ffi::WasmEdge_ExecutorAsyncInvoke(
-                executor.as_ptr(),
-                noop.as_ptr(),
-                ptr::null(),
-                0,
-            ))
-            .ok_or("WasmEdge_ExecutorAsyncInvoke failed")?;
-            ffi::WasmEdge_AsyncWait(stop.as_ptr());
-            check(ffi::WasmEdge_AsyncGet(stop.as_ptr(), ptr::null_mut(), 0))
-                .map_err(|f| format!("preparing the stop handle: {f}"))?;
-            Ok(Self { stop, noop, executor })
-        }
-    }
-
-    /// Asks the call running on this executor (if any) to stop.
-    pub(crate) fn request_stop(&self) {
-        // SAFETY: the handle is live; cancelling only sets the executor's
-        // atomic stop flag and wakes `memory.atomic.wait`ers.
-        unsafe { ffi::WasmEdge_AsyncCancel(self.stop.as_ptr()) }
-    }
-
-    /// Consumes a stop flag left set after a call ended on its own: the
-    /// interpreter checks (and clears) it on entering any function, so
-    /// calling the no-op host function clears it either way.
-    pub(crate) fn clear_stop(&self) {
-        // SAFETY: called by the leasing instance between its calls.
-        let _ = unsafe { invoke(&self.executor, self.noop.as_ptr(), &[], &mut []) };
-    }
 }
 
 /// What the runtime, its modules and their instances share.
@@ -720,33 +648,16 @@ fn call_error(f: Failure, cell: &mut HostCellBox, wasi: &ModuleInstance, timeout
             message: format!("host function failed: {message}"),
         };
     }
-    let kind = match f.code {
-        ffi::WasmEdge_ErrCode_Interrupted => return CallError::Timeout(timeout),
+    match f.code {
+        ffi::WasmEdge_ErrCode_Interrupted => CallError::Timeout(timeout),
         ffi::WasmEdge_ErrCode_Terminated => {
             // SAFETY: reading the exit code of a live WASI module.
             let code = unsafe { ffi::WasmEdge_ModuleInstanceWASIGetExitCode(wasi.as_ptr()) };
-            return CallError::Trap {
+            CallError::Trap {
                 kind: TrapKind::Other,
                 message: format!("guest called proc_exit({})", code as i32),
-            };
+            }
         }
-        ffi::WasmEdge_ErrCode_Unreachable => TrapKind::Unreachable,
-        ffi::WasmEdge_ErrCode_MemoryOutOfBounds | ffi::WasmEdge_ErrCode_UnalignedAtomicAccess => {
-            TrapKind::MemoryOutOfBounds
-        }
-        ffi::WasmEdge_ErrCode_DivideByZero => TrapKind::DivisionByZero,
-        ffi::WasmEdge_ErrCode_IntegerOverflow | ffi::WasmEdge_ErrCode_InvalidConvToInt => {
-            TrapKind::IntegerOverflow
-        }
-        ffi::WasmEdge_ErrCode_TableOutOfBounds
-        | ffi::WasmEdge_ErrCode_UninitializedElement
-        | ffi::WasmEdge_ErrCode_UndefinedElement
-        | ffi::WasmEdge_ErrCode_IndirectCallTypeMismatch
-        | ffi::WasmEdge_ErrCode_AccessNullFunc => TrapKind::BadIndirectCall,
-        _ => TrapKind::Other,
-    };
-    CallError::Trap {
-        kind,
-        message: f.message,
+        _ => f.into_trap(),
     }
 }

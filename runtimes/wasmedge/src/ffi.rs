@@ -9,6 +9,7 @@
 use std::ffi::{CStr, c_void};
 use std::ptr::{self, NonNull};
 
+use blueprint_runtime_api::{CallError, TrapKind};
 use wasmedge_sys::ffi;
 
 /// A failed WasmEdge call: its error category, code and message.
@@ -21,6 +22,32 @@ pub(crate) struct Failure {
     pub(crate) code: u32,
     /// WasmEdge's text for the code, e.g. `integer divide by zero`.
     pub(crate) message: String,
+}
+
+impl Failure {
+    /// The guest fault this code stands for, as the ABI's trap kinds.
+    pub(crate) fn into_trap(self) -> CallError {
+        let kind = match self.code {
+            ffi::WasmEdge_ErrCode_Unreachable => TrapKind::Unreachable,
+            ffi::WasmEdge_ErrCode_MemoryOutOfBounds | ffi::WasmEdge_ErrCode_UnalignedAtomicAccess => {
+                TrapKind::MemoryOutOfBounds
+            }
+            ffi::WasmEdge_ErrCode_DivideByZero => TrapKind::DivisionByZero,
+            ffi::WasmEdge_ErrCode_IntegerOverflow | ffi::WasmEdge_ErrCode_InvalidConvToInt => {
+                TrapKind::IntegerOverflow
+            }
+            ffi::WasmEdge_ErrCode_TableOutOfBounds
+            | ffi::WasmEdge_ErrCode_UninitializedElement
+            | ffi::WasmEdge_ErrCode_UndefinedElement
+            | ffi::WasmEdge_ErrCode_IndirectCallTypeMismatch
+            | ffi::WasmEdge_ErrCode_AccessNullFunc => TrapKind::BadIndirectCall,
+            _ => TrapKind::Other,
+        };
+        CallError::Trap {
+            kind,
+            message: self.message,
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {

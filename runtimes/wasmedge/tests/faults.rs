@@ -9,11 +9,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use blueprint_runtime_api::testing::faults::compile_error;
-use blueprint_runtime_api::testing::{LIMIT, instance, probe_limits, probe_module, wasm};
-use blueprint_runtime_api::{
-    CallError, Concurrency, DaprHost, HostError, Limits, LogLevel, Runtime, RuntimeConfig, RuntimeError,
-    StateEntry, TrapKind,
-};
+use blueprint_runtime_api::testing::{LIMIT, StubHost, instance, probe_limits, probe_module, wasm};
+use blueprint_runtime_api::{CallError, Limits, Runtime, RuntimeConfig, RuntimeError, TrapKind};
 use blueprint_runtime_wasmedge::WasmEdgeRuntime;
 
 fn runtime(limits: Limits) -> Box<dyn Runtime> {
@@ -89,41 +86,17 @@ fn closing_stdout_closes_only_the_guests_descriptor() {
     assert_eq!(instance(&module).handle(b"w").unwrap(), [5, 0, 0, 0, 0, 0, 0, 0]);
 }
 
-/// A host whose state calls panic, as a buggy `DaprHost` might.
-struct PanickingHost;
-
-impl DaprHost for PanickingHost {
-    fn state_get(&self, _: &str, _: &str) -> Result<Option<StateEntry>, HostError> {
-        panic!("state store exploded")
-    }
-    fn state_set(
-        &self,
-        _: &str,
-        _: &str,
-        _: &[u8],
-        _: Option<&str>,
-        _: Concurrency,
-    ) -> Result<(), HostError> {
-        unreachable!()
-    }
-    fn state_delete(&self, _: &str, _: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
-        unreachable!()
-    }
-    fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
-        unreachable!()
-    }
-    fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
-        unreachable!()
-    }
-    fn log(&self, _: LogLevel, _: &str) {}
-}
-
 /// A panic cannot unwind through the interpreter's C frames, so the adapter
 /// catches it in the host function.
 #[test]
 fn a_panicking_host_function_fails_the_call_not_the_process() {
     let (_rt, module) = probe_module(&runtime);
-    let mut inst = module.instantiate(Arc::new(PanickingHost)).expect("instantiate");
+    let mut inst = module
+        .instantiate(Arc::new(
+            // As a buggy `DaprHost` might.
+            StubHost::default().on_state_get(|_, _| panic!("state store exploded")),
+        ))
+        .expect("instantiate");
     assert_eq!(
         inst.handle(b"s"),
         Err(CallError::Trap {

@@ -603,6 +603,24 @@ fn prestat(data: &mut CommandEnv, fd: i32) -> Result<String, i32> {
 
 /// Creates the host function for WASI import `name`, or `None` if this
 /// command WASI does not provide it.
+/// A `path_*` import that resolves one path under a preopen and applies `op`
+/// to it (create or remove a directory, unlink a file).
+fn path_op(
+    store: &mut impl AsStoreMut,
+    env: &FunctionEnv<CommandEnv>,
+    op: fn(PathBuf) -> std::io::Result<()>,
+) -> Function {
+    Function::new_typed_with_env(
+        store,
+        env,
+        move |mut c: FunctionEnvMut<'_, CommandEnv>, fd: i32, path: i32, len: i32| {
+            with(&mut c, |mem, d| {
+                code(resolve(mem, d, fd, path, len).and_then(|(_, host)| op(host).map_err(|e| io_errno(&e))))
+            })
+        },
+    )
+}
+
 fn function(store: &mut impl AsStoreMut, env: &FunctionEnv<CommandEnv>, name: &str) -> Option<Function> {
     type E<'a> = FunctionEnvMut<'a, CommandEnv>;
     let f = match name {
@@ -719,36 +737,9 @@ fn function(store: &mut impl AsStoreMut, env: &FunctionEnv<CommandEnv>, name: &s
                 })
             },
         ),
-        "path_create_directory" => {
-            Function::new_typed_with_env(store, env, |mut c: E, fd: i32, path: i32, len: i32| {
-                with(&mut c, |mem, d| {
-                    code(
-                        resolve(mem, d, fd, path, len)
-                            .and_then(|(_, host)| fs::create_dir(host).map_err(|e| io_errno(&e))),
-                    )
-                })
-            })
-        }
-        "path_unlink_file" => {
-            Function::new_typed_with_env(store, env, |mut c: E, fd: i32, path: i32, len: i32| {
-                with(&mut c, |mem, d| {
-                    code(
-                        resolve(mem, d, fd, path, len)
-                            .and_then(|(_, host)| fs::remove_file(host).map_err(|e| io_errno(&e))),
-                    )
-                })
-            })
-        }
-        "path_remove_directory" => {
-            Function::new_typed_with_env(store, env, |mut c: E, fd: i32, path: i32, len: i32| {
-                with(&mut c, |mem, d| {
-                    code(
-                        resolve(mem, d, fd, path, len)
-                            .and_then(|(_, host)| fs::remove_dir(host).map_err(|e| io_errno(&e))),
-                    )
-                })
-            })
-        }
+        "path_create_directory" => path_op(store, env, fs::create_dir),
+        "path_unlink_file" => path_op(store, env, fs::remove_file),
+        "path_remove_directory" => path_op(store, env, fs::remove_dir),
         "proc_exit" => Function::new_typed_with_env(store, env, |_: E, code: i32| -> Result<(), ProcExit> {
             Err(ProcExit(code))
         }),

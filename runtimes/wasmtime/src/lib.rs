@@ -408,14 +408,7 @@ fn add_dapr_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
             }
         },
     )?;
-    linker.func_wrap(
-        m,
-        "take_result",
-        |mut c: Caller<'_, StoreData>, p: i32, l: i32| {
-            with(&mut c, |mem, host| host.take_result(mem, (p, l)))
-        },
-    )?;
-    // The `http` flavour's generic outbound call shares the result slot.
+    // The `http` flavour's generic outbound call.
     let h = abi::IMPORT_HTTP_MODULE;
     linker.func_wrap(
         h,
@@ -434,12 +427,15 @@ fn add_dapr_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
             })
         },
     )?;
-    linker.func_wrap(
-        h,
-        "take_result",
-        |mut c: Caller<'_, StoreData>, p: i32, l: i32| {
-            with(&mut c, |mem, host| host.take_result(mem, (p, l)))
-        },
-    )?;
+    // Both modules' `take_result` read the one result slot.
+    for module in [m, h] {
+        linker.func_wrap(
+            module,
+            "take_result",
+            |mut c: Caller<'_, StoreData>, p: i32, l: i32| {
+                with(&mut c, |mem, host| host.take_result(mem, (p, l)))
+            },
+        )?;
+    }
     Ok(())
 }
