@@ -164,25 +164,12 @@ macro_rules! forward_dapr_host {
         }
     };
     (@method state_set, $($how:tt)+) => {
-        fn state_set(
-            &self,
-            store: &str,
-            key: &str,
-            value: &[u8],
-            etag: ::std::option::Option<&str>,
-            concurrency: $crate::Concurrency,
-        ) -> ::std::result::Result<(), $crate::HostError> {
+        fn state_set(&self, store: &str, key: &str, value: &[u8], etag: ::std::option::Option<&str>, concurrency: $crate::Concurrency) -> ::std::result::Result<(), $crate::HostError> {
             $crate::forward_dapr_host!(@to self, $($how)+).state_set(store, key, value, etag, concurrency)
         }
     };
     (@method state_delete, $($how:tt)+) => {
-        fn state_delete(
-            &self,
-            store: &str,
-            key: &str,
-            etag: ::std::option::Option<&str>,
-            concurrency: $crate::Concurrency,
-        ) -> ::std::result::Result<(), $crate::HostError> {
+        fn state_delete(&self, store: &str, key: &str, etag: ::std::option::Option<&str>, concurrency: $crate::Concurrency) -> ::std::result::Result<(), $crate::HostError> {
             $crate::forward_dapr_host!(@to self, $($how)+).state_delete(store, key, etag, concurrency)
         }
     };
