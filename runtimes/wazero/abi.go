@@ -378,24 +378,24 @@ func registerDapr(ctx context.Context, r wazero.Runtime) error {
 		instanceFrom(ctx).logLine(mem(m), api.DecodeI32(s[0]), u32(s, 1), u32(s, 2))
 	}), params(3), nil).Export("log")
 
-	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+	// Both modules' take_result read the one result slot.
+	takeResult := api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		ret(s, instanceFrom(ctx).takeResult(mem(m), u32(s, 0), u32(s, 1)))
-	}), params(2), []api.ValueType{i64}).Export("take_result")
+	})
+	b.NewFunctionBuilder().WithGoModuleFunction(takeResult, params(2), []api.ValueType{i64}).Export("take_result")
 
 	if _, err := b.Instantiate(ctx); err != nil {
 		return err
 	}
 
-	// The `http` flavour's outbound call shares the result slot.
+	// The `http` flavour's outbound call.
 	h := r.NewHostModuleBuilder(importHTTPModule)
 	h.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		var a [8]uint32
 		fill(a[:], s)
 		ret(s, instanceFrom(ctx).httpRequest(ctx, mem(m), a))
 	}), params(8), []api.ValueType{i64}).Export("request")
-	h.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
-		ret(s, instanceFrom(ctx).takeResult(mem(m), u32(s, 0), u32(s, 1)))
-	}), params(2), []api.ValueType{i64}).Export("take_result")
+	h.NewFunctionBuilder().WithGoModuleFunction(takeResult, params(2), []api.ValueType{i64}).Export("take_result")
 	_, err := h.Instantiate(ctx)
 	return err
 }
