@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use blueprint_runtime_api::{CallError, DaprHost, Limits, Module, NoDapr, RuntimeConfig, RuntimeInfo};
+use blueprint_runtime_api::{
+    CallError, Concurrency, DaprHost, HostError, Instance, Limits, LogLevel, Module, NoDapr, OutboundRequest,
+    OutboundResponse, RuntimeConfig, RuntimeInfo, StateEntry,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -60,6 +63,10 @@ pub struct HostArgs {
     /// Time limit per call, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub call_timeout_ms: u64,
+    /// A fresh instance per request, or a pool of warm instances reused
+    /// across requests.
+    #[arg(long, value_enum, default_value_t = Instances::Fresh)]
+    pub instances: Instances,
     /// Test knob, never for measurements: sleep this many microseconds before
     /// each workload request, so `compare`'s tests can make a deliberately
     /// slower candidate of the same build. Hidden from --help; set through
@@ -71,6 +78,17 @@ pub struct HostArgs {
     /// daprd reads it from. Never a flag, so it stays out of process lists.
     #[arg(skip = crate::token::app_api_token_from_env())]
     pub app_api_token: Option<String>,
+}
+
+/// How requests get the instance they run on (`runtimes/HOST.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Instances {
+    /// A new instance per request, dropped after it.
+    Fresh,
+    /// Warm instances kept in a pool; one goes back only after a request it
+    /// answered successfully, since a trap, a time-out, a guest error or a
+    /// failed host call may leave its state half-updated.
+    Reuse,
 }
 
 /// The environment variable of the hidden `--added-latency-us` test knob.
@@ -116,6 +134,12 @@ pub struct ModuleStats {
     pub call_ns_total: u64,
     /// Instantiate + call of the first request; 0 before any.
     pub first_call_ns: u64,
+    /// Instances created (every request's, with `--instances fresh`).
+    #[serde(default)]
+    pub instances_created: u64,
+    /// Requests served on a warm instance from the pool.
+    #[serde(default)]
+    pub instances_reused: u64,
 }
 
 /// `GET /stats`.
@@ -135,6 +159,8 @@ struct Counters {
     instantiate_ns_total: AtomicU64,
     call_ns_total: AtomicU64,
     first_call_ns: AtomicU64,
+    instances_created: AtomicU64,
+    instances_reused: AtomicU64,
 }
 
 impl Counters {
@@ -153,12 +179,122 @@ impl Counters {
             instantiate_ns_total: self.instantiate_ns_total.load(Ordering::Relaxed),
             call_ns_total: self.call_ns_total.load(Ordering::Relaxed),
             first_call_ns: self.first_call_ns.load(Ordering::Relaxed),
+            instances_created: self.instances_created.load(Ordering::Relaxed),
+            instances_reused: self.instances_reused.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Warm instances of one module waiting for a request (`--instances reuse`).
+/// It never holds more than the most requests that ran at once: each
+/// instance in it was created for a request and put back after it.
+#[derive(Default)]
+struct Pool {
+    idle: Mutex<Vec<Warm>>,
+}
+
+/// A pooled instance and the host its imports call, which notes failed
+/// host calls.
+struct Warm {
+    instance: Box<dyn Instance>,
+    host: Arc<Watched>,
+}
+
+impl Pool {
+    fn take(&self) -> Option<Warm> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+
+    fn put(&self, warm: Warm) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(warm);
+    }
+}
+
+/// The host of a pooled instance: every call goes to `inner`, and a call
+/// that could not reach the sidecar is noted, so the request's instance is
+/// dropped even when the guest made a success of it. An etag mismatch or a
+/// refusal is an answer, not a failure.
+struct Watched {
+    inner: Arc<dyn DaprHost>,
+    failed: AtomicBool,
+}
+
+impl Watched {
+    fn note<T>(&self, result: Result<T, HostError>) -> Result<T, HostError> {
+        if let Err(HostError::Unavailable(_)) = &result {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl DaprHost for Watched {
+    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+        self.note(self.inner.state_get(store, key))
+    }
+
+    fn state_set(
+        &self,
+        store: &str,
+        key: &str,
+        value: &[u8],
+        etag: Option<&str>,
+        concurrency: Concurrency,
+    ) -> Result<(), HostError> {
+        self.note(self.inner.state_set(store, key, value, etag, concurrency))
+    }
+
+    fn state_delete(
+        &self,
+        store: &str,
+        key: &str,
+        etag: Option<&str>,
+        concurrency: Concurrency,
+    ) -> Result<(), HostError> {
+        self.note(self.inner.state_delete(store, key, etag, concurrency))
+    }
+
+    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError> {
+        self.note(self.inner.publish(pubsub, topic, data, content_type))
+    }
+
+    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError> {
+        self.note(self.inner.invoke_binding(name, operation, data))
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        self.inner.log(level, message);
+    }
+
+    fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
+        self.note(self.inner.http_request(request))
+    }
+}
+
+/// What serves one module: its compiled form, its counters and, when
+/// instances are reused, its pool.
+#[derive(Clone)]
+struct Workload {
+    module: Arc<dyn Module>,
+    counters: Arc<Counters>,
+    pool: Option<Arc<Pool>>,
+}
+
+impl Workload {
+    fn new(module: Arc<dyn Module>, instances: Instances) -> Self {
+        Self {
+            module,
+            counters: Arc::default(),
+            pool: (instances == Instances::Reuse).then(Arc::default),
         }
     }
 }
 
 struct Served {
-    modules: BTreeMap<String, (Arc<dyn Module>, Arc<Counters>)>,
+    modules: BTreeMap<String, Workload>,
     dapr: Arc<dyn DaprHost>,
     cache: Option<Arc<state_cache::StateCache>>,
     info: HostInfo,
@@ -242,7 +378,9 @@ pub async fn serve(args: HostArgs) -> Result<()> {
                     compile_ns: 0,
                 },
             );
-            served.modules.insert(name.clone(), (module, Arc::default()));
+            served
+                .modules
+                .insert(name.clone(), Workload::new(module, args.instances));
             continue;
         };
         let wasm =
@@ -259,12 +397,14 @@ pub async fn serve(args: HostArgs) -> Result<()> {
                 compile_ns: started.elapsed().as_nanos() as u64,
             },
         );
-        served.modules.insert(name.clone(), (module, Arc::default()));
+        served
+            .modules
+            .insert(name.clone(), Workload::new(module, args.instances));
     }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(addr = %args.listen, runtime = %args.runtime, "host serving");
+    tracing::info!(addr = %args.listen, runtime = %args.runtime, instances = ?args.instances, "host serving");
     run_server(listener, Arc::new(served)).await
 }
 
@@ -331,7 +471,7 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
                 modules: served
                     .modules
                     .iter()
-                    .map(|(n, (_, c))| (n.clone(), c.snapshot()))
+                    .map(|(n, w)| (n.clone(), w.counters.snapshot()))
                     .collect(),
                 state_cache: served.cache.as_ref().map(|c| c.stats()),
             };
@@ -340,20 +480,15 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
                 Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
             }
         }
-        (&Method::POST, name) => match served.modules.get(name).cloned() {
-            Some((module, counters)) => invoke(&served, module, counters, req).await,
+        (&Method::POST, name) => match served.modules.get(name) {
+            Some(workload) => invoke(&served, workload.clone(), req).await,
             None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
         },
         _ => reply(StatusCode::METHOD_NOT_ALLOWED, "use POST /<workload>"),
     })
 }
 
-async fn invoke(
-    served: &Served,
-    module: Arc<dyn Module>,
-    counters: Arc<Counters>,
-    req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+async fn invoke(served: &Served, workload: Workload, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let announced = req.headers().get(hyper::header::CONTENT_LENGTH);
     if let Some(len) = announced.and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > MAX_BODY as u64
@@ -368,6 +503,12 @@ async fn invoke(
         Ok(body) => body.to_bytes(),
         Err(err) => return reply(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
     };
+    if failing_now() {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("test knob {FAIL_AFTER_ENV}: failing every request"),
+        );
+    }
     let dapr = served.dapr.clone();
     let added_latency = served.added_latency;
     let call_timeout = served.call_timeout;
@@ -376,7 +517,7 @@ async fn invoke(
         if !added_latency.is_zero() {
             std::thread::sleep(added_latency); // the test knob, outside the phase timers
         }
-        run_once(module.as_ref(), dapr, &counters, &body, call_timeout)
+        run_once(&workload, dapr, &body, call_timeout)
     })
     .await;
     match outcome {
@@ -389,22 +530,40 @@ async fn invoke(
     }
 }
 
-/// One request on a fresh instance; a failure is the status and body of the
-/// reply (`runtimes/HOST.md`).
+/// One request on a fresh instance, or a warm one from the pool; a failure
+/// is the status and body of the reply (`runtimes/HOST.md`).
 fn run_once(
-    module: &dyn Module,
+    workload: &Workload,
     dapr: Arc<dyn DaprHost>,
-    counters: &Counters,
     body: &[u8],
     call_timeout: Duration,
 ) -> Result<Vec<u8>, (StatusCode, String)> {
+    let counters = &workload.counters;
     let started = Instant::now();
-    let instance = module.instantiate(dapr);
+    let warm = workload.pool.as_ref().and_then(|pool| pool.take());
+    let reused = warm.is_some();
+    let (instance, watched) = match warm {
+        Some(Warm { instance, host }) => (Ok(instance), Some(host)),
+        None if workload.pool.is_some() => {
+            let host = Arc::new(Watched {
+                inner: dapr,
+                failed: AtomicBool::new(false),
+            });
+            (workload.module.instantiate(host.clone()), Some(host))
+        }
+        None => (workload.module.instantiate(dapr), None),
+    };
     let instantiated = Instant::now();
+    let counter = if reused {
+        &counters.instances_reused
+    } else {
+        &counters.instances_created
+    };
     let mut instance = instance.map_err(|e| {
         counters.record(instantiated - started, Duration::ZERO);
         (StatusCode::BAD_GATEWAY, e.to_string())
     })?;
+    counter.fetch_add(1, Ordering::Relaxed);
     // Host calls get what is left of the same limit the runtime enforces on
     // guest code, counted from the same start.
     let (output, host_call_expired) =
@@ -414,12 +573,49 @@ fn run_once(
         // The guest only saw UNAVAILABLE; the request ran out of time.
         return Err((StatusCode::GATEWAY_TIMEOUT, "timeout".into()));
     }
+    // A failed request's instance is dropped, whatever failed: a trap or a
+    // time-out stops the guest mid-way, a guest error or a host call that
+    // could not reach the sidecar may leave its allocator or globals
+    // half-updated.
+    if let (Ok(_), Some(pool), Some(host)) = (&output, &workload.pool, watched)
+        && !host.failed.swap(false, Ordering::Relaxed)
+    {
+        pool.put(Warm { instance, host });
+    }
     output.map_err(|err| match err {
         CallError::Guest(message) => (StatusCode::UNPROCESSABLE_ENTITY, message),
         CallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout".into()),
         trap @ CallError::Trap { .. } => (StatusCode::INTERNAL_SERVER_ERROR, trap.to_string()),
         abi @ CallError::Abi(_) => (StatusCode::BAD_GATEWAY, abi.to_string()),
     })
+}
+
+/// The environment variable of a test knob, never for measurements: every
+/// workload request from this many milliseconds after the first one is
+/// answered 503, so tests can make a cell that breaks mid-window.
+pub const FAIL_AFTER_ENV: &str = "BLUEPRINT_TEST_FAIL_AFTER_MS";
+
+/// Whether the [`FAIL_AFTER_ENV`] knob says to fail this request. Read once
+/// per process: it stands for a host that breaks, not one reconfigured.
+fn failing_now() -> bool {
+    static AFTER: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
+    static FIRST: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let after = AFTER.get_or_init(|| {
+        let value = std::env::var(FAIL_AFTER_ENV).ok()?;
+        match value.parse::<u64>() {
+            Ok(ms) => {
+                tracing::warn!(
+                    "test knob: answering 503 from {ms} ms after the first request ({FAIL_AFTER_ENV}); figures are not real"
+                );
+                Some(Duration::from_millis(ms))
+            }
+            Err(err) => {
+                tracing::warn!("ignoring {FAIL_AFTER_ENV}={value}: not milliseconds ({err})");
+                None
+            }
+        }
+    });
+    after.is_some_and(|after| FIRST.get_or_init(Instant::now).elapsed() >= after)
 }
 
 /// Checks the module arguments before anything starts.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{MemoryStore, compile_guest, instance, vector_file, vectors};
-use crate::{CallError, DaprHost, Limits, NoDapr, Runtime};
+use crate::{CallError, DaprHost, Limits, Module, NoDapr, Runtime};
 
 /// `noop`'s golden vectors byte for byte: a fresh instance per request, as
 /// the host does, and all cases through one instance in order.
@@ -82,6 +82,64 @@ pub fn counter_vectors_pass_against_an_in_memory_store(new: impl Fn(Limits) -> B
             .value(&key)
             .map(|v| String::from_utf8_lossy(&v).into_owned());
         assert_eq!(stored.as_deref(), Some(value.as_str()), "final state of `{key}`");
+    }
+}
+
+/// `workload`'s vectors in order, twice over on ONE instance (the store
+/// emptied between the passes), as a host with `--instances reuse` serves
+/// them: both passes must answer as fresh instances do, one per case. A guest
+/// that keeps state between requests (a counter in a global, an allocator
+/// that runs out) fails here. Returns whether the fresh answers were the
+/// golden vectors themselves: they are not where the workload needs what
+/// [`MemoryStore`] refuses (publish, bindings).
+///
+/// # Panics
+/// A reused instance answers differently from a fresh one.
+pub fn vectors_twice_on_one_instance(module: &Arc<dyn Module>, workload: &str, what: &str) -> bool {
+    let cases = vectors(workload);
+    let store = Arc::new(MemoryStore::default());
+    let fresh: Vec<_> = cases
+        .iter()
+        .map(|case| {
+            let mut inst = module.instantiate(store.clone()).expect("instantiate");
+            inst.handle(&case.input)
+        })
+        .collect();
+    let golden = cases
+        .iter()
+        .zip(&fresh)
+        .all(|(case, got)| *got == case.expected.clone().map_err(CallError::Guest));
+    let mut one = module.instantiate(store.clone()).expect("instantiate");
+    for pass in 1..=2 {
+        store.clear();
+        for (case, want) in cases.iter().zip(&fresh) {
+            assert_eq!(
+                &one.handle(&case.input),
+                want,
+                "{what}: case `{}` on a reused instance, pass {pass}",
+                case.name
+            );
+        }
+    }
+    golden
+}
+
+/// Every Rust guest's vectors twice over on one instance
+/// ([`vectors_twice_on_one_instance`]); `noop`, `counter` and the pure
+/// workloads must also match their golden vectors.
+pub fn every_vector_twice_on_one_reused_instance(new: impl Fn(Limits) -> Box<dyn Runtime>) {
+    let runtime = new(Limits::default());
+    let workloads = blueprint_workloads::known_workloads(&blueprint_workloads::checkout_dir())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(workloads.len() >= 6, "workloads look missing: {workloads:?}");
+    for workload in &workloads {
+        let module = compile_guest(runtime.as_ref(), workload);
+        let golden = vectors_twice_on_one_instance(&module, workload, &format!("rust {workload}"));
+        let must = workload == "counter" || vector_file(workload).pure;
+        assert!(
+            golden || !must,
+            "rust {workload}: fresh instances do not match the vectors"
+        );
     }
 }
 

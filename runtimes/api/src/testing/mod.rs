@@ -349,6 +349,7 @@ macro_rules! guest_suite {
                 noop_golden_vectors_pass_byte_identical,
                 counter_without_dapr_is_refused_by_the_guest,
                 counter_vectors_pass_against_an_in_memory_store,
+                every_vector_twice_on_one_reused_instance,
             ]
         );
 

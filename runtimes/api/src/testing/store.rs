@@ -20,6 +20,11 @@ impl MemoryStore {
         self.state().get(key).map(|(value, _)| value.clone())
     }
 
+    /// Forgets every key, as a new store would start.
+    pub fn clear(&self) {
+        self.state().clear();
+    }
+
     /// The guest's log lines so far, as `Level: message`.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap_or_else(PoisonError::into_inner).clone()

@@ -64,6 +64,7 @@ pub fn start(runtime: &str, modules: &[(&str, String)], tweak: impl FnOnce(&mut 
         runtime: runtime.to_owned(),
         max_memory_pages: 1024,
         call_timeout_ms: 10_000,
+        instances: blueprint_host::server::Instances::Fresh,
         added_latency_us: 0,
         app_api_token: None,
     };
