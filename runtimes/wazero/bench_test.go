@@ -103,6 +103,15 @@ func started(b *testing.B, eng *engine, g *guest, dapr daprAPI) (context.Context
 	return ctx, inst
 }
 
+// hostcallInstance is a started instance of the WAT host-call guest, its
+// Dapr calls answered at once.
+func hostcallInstance(b *testing.B) (context.Context, *instance) {
+	b.Helper()
+	eng := benchEngine(b, immediateDapr{})
+	g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
+	return started(b, eng, g, immediateDapr{})
+}
+
 func BenchmarkCompile(b *testing.B) {
 	for _, name := range []string{"noop", "counter"} {
 		b.Run(name, func(b *testing.B) {
@@ -164,9 +173,7 @@ func BenchmarkCall(b *testing.B) {
 		}
 	})
 	b.Run("wat", func(b *testing.B) {
-		eng := benchEngine(b, immediateDapr{})
-		g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
-		ctx, inst := started(b, eng, g, immediateDapr{})
+		ctx, inst := hostcallInstance(b)
 		for b.Loop() {
 			if _, cerr := inst.call(ctx, nil); cerr != nil {
 				b.Fatal(cerr)
@@ -180,9 +187,7 @@ func BenchmarkCall(b *testing.B) {
 // own looked-up exports and calls them with CallWithStack): the floor of
 // Call/wat.
 func BenchmarkCallCachedFunctions(b *testing.B) {
-	eng := benchEngine(b, immediateDapr{})
-	g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
-	ctx, inst := started(b, eng, g, immediateDapr{})
+	ctx, inst := hostcallInstance(b)
 	alloc, handle := inst.mod.ExportedFunction(exportAlloc), inst.mod.ExportedFunction(exportHandle)
 	for b.Loop() {
 		ptr, err := alloc.Call(ctx, 0)
@@ -196,9 +201,7 @@ func BenchmarkCallCachedFunctions(b *testing.B) {
 }
 
 func BenchmarkHostCall(b *testing.B) {
-	eng := benchEngine(b, immediateDapr{})
-	g := loadFile(b, eng, "hostcall", benchWasm(b, "hostcall"))
-	ctx, inst := started(b, eng, g, immediateDapr{})
+	ctx, inst := hostcallInstance(b)
 	request := []byte("s")
 	for b.Loop() {
 		if _, cerr := inst.call(ctx, request); cerr != nil {
