@@ -16,7 +16,7 @@ use crate::daprd::Daprd;
 use crate::echo::EchoApp;
 use crate::module_server::ModuleServer;
 use crate::redis::Redis;
-use crate::scenario::{CellId, DaprSettings, WasmSource};
+use crate::scenario::{CellId, DaprSettings, InstanceStrategy, WasmSource};
 use crate::sidecar::{
     Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, WasmBinding, WasmMiddleware,
 };
@@ -82,6 +82,13 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
             "side effects: `{}` uses Dapr, and Wasm inside daprd cannot reach it (the talk: no side \
              effects in middleware)",
             cell.workload
+        ));
+    }
+    if cell.instances == InstanceStrategy::Reuse
+        && let Some(reason) = mode.fixed_instances()
+    {
+        return not_applicable(format!(
+            "instances = \"reuse\" is not ours to choose in {mode}: {reason}"
         ));
     }
     if trigger == Trigger::Direct && !mode.has_workload_host() {
@@ -272,7 +279,7 @@ pub async fn start(
             };
             let (program, leading_args) =
                 crate::app::host_command(&cell.runtime, &ctx.host_program, &ctx.project, &ctx.cache)?;
-            let mut extra_args = Vec::new();
+            let mut extra_args = vec!["--instances".to_owned(), cell.instances.to_string()];
             let mut grpc = Some(ports.grpc);
             if row.state_cache {
                 extra_args.extend([

@@ -119,6 +119,7 @@ fn cell_id(workload: &str, mode: Mode, runtime: &str, language: &str) -> CellId 
             "dapr"
         }
         .into(),
+        instances: Default::default(),
     }
 }
 

@@ -20,7 +20,7 @@ use blueprint_analysis::modes::{self, Mode, TRIGGERS};
 use crate::workloads::Flavour;
 use crate::workloads::custom::{self, CUSTOM_LANGUAGE, CustomWorkload, CustomWorkloads};
 pub use blueprint_analysis::settings::{
-    CellId, DaprSettings, LoadSettings, Meta, StateStoreKind, WasmSource,
+    CellId, DaprSettings, InstanceStrategy, LoadSettings, Meta, StateStoreKind, WasmSource,
 };
 
 /// A scenario file as written.
@@ -94,6 +94,14 @@ pub struct Matrix {
     /// State stores to cross (default: `[dapr] state_store`).
     #[serde(default)]
     pub stores: Vec<Spanned<String>>,
+    /// How our hosts keep instances: `fresh` (one per request) and/or
+    /// `reuse` (a pool of warm ones).
+    #[serde(default = "default_instances")]
+    pub instances: Vec<Spanned<String>>,
+}
+
+fn default_instances() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, InstanceStrategy::Fresh.as_str().to_owned())]
 }
 
 fn default_triggers() -> Vec<Spanned<String>> {
@@ -218,6 +226,11 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
     let runtimes = check("runtimes", &file.matrix.runtimes, known_runtimes)?;
     let languages = check("languages", &file.matrix.languages, crate::workloads::LANGUAGES)?;
     let triggers = check("triggers", &file.matrix.triggers, TRIGGERS)?;
+    let instances: Vec<InstanceStrategy> =
+        check("instances", &file.matrix.instances, InstanceStrategy::NAMES)?
+            .iter()
+            .map(|name| name.parse())
+            .collect::<Result<_>>()?;
     let stores = if file.matrix.stores.is_empty() {
         vec![file.dapr.state_store.to_string()]
     } else {
@@ -273,8 +286,10 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         }
         let bytes = match input {
             Input::Text(text) => text.as_bytes().to_vec(),
-            Input::File(rel) => read_input(base, rel)
-                .map_err(|why| located(find(text, name), format!("inputs.{name}.file: {why}")))?,
+            Input::File(rel) => read_input(base, rel).map_err(|why| {
+                let table = find(text, &format!("[inputs.{name}]")).or_else(|| find(text, name));
+                located(table, format!("inputs.{name}.file: {why}"))
+            })?,
         };
         inputs.insert(name.clone(), bytes);
     }
@@ -301,7 +316,10 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
             for runtime in &runtimes_here {
                 for language in &languages_here {
                     for store in &stores {
-                        for trigger in &triggers {
+                        for (trigger, strategy) in triggers
+                            .iter()
+                            .flat_map(|t| instances.iter().map(move |i| (t, *i)))
+                        {
                             let cell = CellId {
                                 workload: workload.clone(),
                                 mode: mode.clone(),
@@ -310,6 +328,7 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
                                 protocol: "http".into(),
                                 store: store.clone(),
                                 trigger: trigger.clone(),
+                                instances: strategy,
                             };
                             if !cells.contains(&cell) {
                                 cells.push(cell);
@@ -679,10 +698,10 @@ duration = "1s"
     #[test]
     fn zero_and_unbounded_numbers_fail_at_load_with_their_line_and_field() {
         let with = |line: &str| format!("{GOOD}{line}\n");
-        // Line 15 is the one appended after GOOD's 14.
+        // Line 14 is the one appended after GOOD's 13.
         for (line, field) in [
             ("timeout = \"0s\"", "load.timeout"),
-            ("timeout = \"2days\"", "load.timeout"),
+            ("timeout = \"2h\"", "load.timeout"),
             ("max_requests = 0", "load.max_requests"),
             ("rates = [100.0, inf]", "load.rates"),
             ("rates = [nan]", "load.rates"),
@@ -696,13 +715,14 @@ duration = "1s"
         ] {
             let err = error_of(&with(line));
             assert!(
-                err.starts_with("scenarios/t.toml:15:") && err.contains(field),
+                err.starts_with("scenarios/t.toml:14:") && err.contains(field),
                 "{line}: {err}"
             );
         }
         let err = error_of(&GOOD.replace(r#"duration = "1s""#, r#"duration = "400days""#));
         assert!(
-            err.starts_with("scenarios/t.toml:14:") && err.contains("load.duration"),
+            err.starts_with("scenarios/t.toml:13:")
+                && (err.contains("load.duration") || err.contains("longer than a day")),
             "{err}"
         );
         assert!(parse_str(&with("max_requests = 10")).is_ok());
@@ -730,7 +750,8 @@ duration = "1s"
             err.contains("inputs.counter.file") && err.contains("16 MiB"),
             "{err}"
         );
-        assert!(err.contains(":16:"), "{err}");
+        // The line of its `[inputs.counter]` table.
+        assert!(err.contains("s.toml:15:"), "{err}");
 
         for outside in ["/etc/hostname", "../body.txt", "sub/../../x"] {
             let err = parse_in(outside).unwrap_err().to_string();

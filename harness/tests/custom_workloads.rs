@@ -179,6 +179,7 @@ async fn a_third_party_http_wasm_middleware_runs_inside_daprd_and_passes_its_vec
         protocol: "http".into(),
         store: "in-memory".into(),
         trigger: "dapr".into(),
+        instances: Default::default(),
     };
     assert!(plan.cells.contains(&upper), "{:?}", plan.cells);
 

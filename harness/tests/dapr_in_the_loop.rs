@@ -26,6 +26,7 @@ async fn counter_driven_n_times_through_daprd_reads_back_n() {
         protocol: "http".into(),
         store: StateStoreKind::InMemory.to_string(),
         trigger: "dapr".into(),
+        instances: Default::default(),
     };
     let resolved = Resolved {
         mode: Mode::Embedded,

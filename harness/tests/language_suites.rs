@@ -46,10 +46,16 @@ fn wazero_host_suite_passes_against_a_real_daprd() {
     let daprd = common::daprd();
     let rust_guests = common::guests();
     let project = paths::project_dir();
+    // Every language's guests, for the check that a reused instance answers
+    // like a fresh one.
+    let all = common::all_guests();
+    let all_dirs: std::collections::BTreeSet<&Path> = all.values().map(|p| dir_of(p)).collect();
+    let all_dirs = std::env::join_paths(all_dirs).unwrap();
     go_test(
         &go_host::source_dir(&project),
         &[
             ("BLUEPRINT_GUEST_DIR", dir_of(&rust_guests["noop"])),
+            ("BLUEPRINT_REUSE_GUEST_DIRS", Path::new(&all_dirs)),
             ("BLUEPRINT_DAPRD", &daprd.path),
         ],
     );

@@ -35,6 +35,7 @@ fn cell(workload: &str, mode: Mode, runtime: &str) -> CellId {
         protocol: "http".into(),
         store: "in-memory".into(),
         trigger: "dapr".into(),
+        instances: Default::default(),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// One way of combining Dapr and Wasm.
@@ -280,23 +280,55 @@ impl Mode {
     pub fn has_workload_host(self) -> bool {
         self.row().app == App::WorkloadHost
     }
-}
 
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match ALL.iter().find(|m| m.as_str() == s) {
-            Some(mode) => Ok(*mode),
-            None => bail!("unknown mode `{s}`; known: {}", Mode::names().join(", ")),
+    /// Why the scenario's `instances` axis does not apply, when something
+    /// other than our host decides how guest instances are kept; `None` for
+    /// the modes whose Wasm runs in our host (there it is `fresh` or `reuse`).
+    pub fn fixed_instances(self) -> Option<&'static str> {
+        match self.row().in_daprd {
+            // http-wasm-host-go's `handler.Middleware` keeps a `sync.Pool` of
+            // guest instances and returns each after its request.
+            InDaprd::AppHttpPipeline | InDaprd::HttpPipeline => Some(
+                "daprd's middleware.http.wasm keeps its own pool of reused guest instances (http-wasm-host-go)",
+            ),
+            // components-contrib `bindings/wasm/output.go`: `Invoke` calls
+            // `InstantiateModule` on the module compiled at `Init`.
+            InDaprd::OutputBinding => {
+                Some("daprd's bindings.wasm compiles once and instantiates a fresh WASI command per call")
+            }
+            InDaprd::No if self.row().flavour.is_none() => Some("no Wasm guest runs in this mode"),
+            InDaprd::No => None,
         }
     }
 }
+
+/// `Display` and `FromStr` by the name `as_str` gives, among the values of
+/// `$all`; an unknown name is refused with the known ones listed.
+macro_rules! by_name {
+    ($ty:ty, $all:expr, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = anyhow::Error;
+            fn from_str(s: &str) -> Result<Self> {
+                let all = $all;
+                all.iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .with_context(|| {
+                        let names: Vec<&str> = all.iter().map(|v| v.as_str()).collect();
+                        format!("unknown {} `{s}`; known: {}", $what, names.join(", "))
+                    })
+            }
+        }
+    };
+}
+
+by_name!(Mode, ALL, "mode");
 
 /// How load reaches the workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -320,16 +352,7 @@ impl Trigger {
     }
 }
 
-impl FromStr for Trigger {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "dapr" => Ok(Trigger::Dapr),
-            "direct" => Ok(Trigger::Direct),
-            _ => bail!("unknown trigger `{s}`; known: dapr, direct"),
-        }
-    }
-}
+by_name!(Trigger, [Trigger::Dapr, Trigger::Direct], "trigger");
 
 /// How a module is shaped for the mode that runs it (`workloads/ABI.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -365,22 +388,7 @@ impl Flavour {
     }
 }
 
-impl fmt::Display for Flavour {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Flavour {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        FLAVOURS
-            .iter()
-            .copied()
-            .find(|f| f.as_str() == s)
-            .with_context(|| format!("unknown flavour `{s}`"))
-    }
-}
+by_name!(Flavour, FLAVOURS, "flavour");
 
 #[cfg(test)]
 mod tests {
@@ -393,6 +401,18 @@ mod tests {
         }
         let err = "embeded".parse::<Mode>().unwrap_err().to_string();
         assert!(err.contains("embedded+cache") && err.contains("binding"), "{err}");
+    }
+
+    #[test]
+    fn the_instances_axis_applies_to_the_modes_our_host_runs_wasm_in() {
+        let open: Vec<Mode> = ALL
+            .iter()
+            .copied()
+            .filter(|m| m.fixed_instances().is_none())
+            .collect();
+        assert_eq!(open, [Mode::Embedded, Mode::EmbeddedCache, Mode::StandaloneHttp]);
+        assert!(Mode::Binding.fixed_instances().unwrap().contains("fresh"));
+        assert!(Mode::Middleware.fixed_instances().unwrap().contains("pool"));
     }
 
     #[test]

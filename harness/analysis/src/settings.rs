@@ -223,6 +223,55 @@ pub struct CellId {
     /// How load reaches the workload: `dapr` or `direct`.
     #[serde(default = "dapr_trigger")]
     pub trigger: String,
+    /// A fresh instance per request or a pool of warm ones; files written
+    /// before this axis existed ran `fresh`.
+    #[serde(default)]
+    pub instances: InstanceStrategy,
+}
+
+/// How an app host gets the instance a request runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceStrategy {
+    /// A new instance per request: no state can leak between requests.
+    #[default]
+    Fresh,
+    /// A bounded pool of warm instances, one per concurrent request at
+    /// most; an instance goes back only after a request that succeeded.
+    Reuse,
+}
+
+impl InstanceStrategy {
+    /// Every strategy's name.
+    pub const NAMES: &[&str] = &["fresh", "reuse"];
+
+    /// Its name, as scenarios and the hosts' `--instances` flag spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStrategy::Fresh => "fresh",
+            InstanceStrategy::Reuse => "reuse",
+        }
+    }
+}
+
+impl std::str::FromStr for InstanceStrategy {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "fresh" => Ok(Self::Fresh),
+            "reuse" => Ok(Self::Reuse),
+            _ => bail!(
+                "unknown instance strategy `{s}`; known: {}",
+                Self::NAMES.join(", ")
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for InstanceStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 fn dapr_trigger() -> String {
@@ -235,7 +284,23 @@ impl std::fmt::Display for CellId {
             f,
             "{}/{}/{}/{}/{}/{}/{}",
             self.workload, self.mode, self.runtime, self.language, self.protocol, self.store, self.trigger
-        )
+        )?;
+        // `fresh` is how every cell ran before the axis: its name stays.
+        match self.instances {
+            InstanceStrategy::Fresh => Ok(()),
+            InstanceStrategy::Reuse => write!(f, "/reuse"),
+        }
+    }
+}
+
+impl CellId {
+    /// The mode as tables name it: `embedded`, or `embedded (reuse)` for a
+    /// cell on warm instances.
+    pub fn mode_label(&self) -> String {
+        match self.instances {
+            InstanceStrategy::Fresh => self.mode.clone(),
+            InstanceStrategy::Reuse => format!("{} (reuse)", self.mode),
+        }
     }
 }
 

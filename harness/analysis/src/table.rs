@@ -32,7 +32,7 @@ pub fn render(results: &RunResults) -> String {
         let id = &cell.id;
         let mut row = vec![
             id.workload.clone(),
-            id.mode.clone(),
+            id.mode_label(),
             id.runtime.clone(),
             id.language.clone(),
             id.store.clone(),

@@ -205,7 +205,7 @@ fn cells_table(out: &mut String, results: &RunResults) {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td>",
             esc(&id.workload),
-            esc(&id.mode),
+            esc(&id.mode_label()),
             esc(&id.runtime),
             esc(&id.language),
             esc(&id.protocol),

@@ -100,7 +100,10 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {status} | {figures} |",
-            id.workload, id.mode, id.runtime, id.language
+            id.workload,
+            id.mode_label(),
+            id.runtime,
+            id.language
         );
     }
     out.push('\n');

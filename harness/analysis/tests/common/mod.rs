@@ -100,6 +100,7 @@ pub fn id(runtime: &str) -> CellId {
         protocol: "http".into(),
         store: "in-memory".into(),
         trigger: "dapr".into(),
+        instances: Default::default(),
     }
 }
 
