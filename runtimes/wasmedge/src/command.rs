@@ -45,8 +45,7 @@ mod real {
 
     use crate::engine::check_linked_version;
     use crate::ffi::{
-        AstModule, AsyncCall, Config, Executor, Loader, ModuleInstance, Store, Validator, check, to_string,
-        wasm_str,
+        AsyncCall, Config, Executor, ModuleInstance, Store, check, load_and_validate, to_string, wasm_str,
     };
 
     const WASM32_MAX_PAGES: u32 = 65536;
@@ -108,8 +107,6 @@ mod real {
             let timeout = self.limits.call_timeout;
             let setup =
                 |what: &str| CommandError::Setup(RuntimeError::Instantiate(format!("WasmEdge: {what}")));
-            let len = u32::try_from(wasm.len())
-                .map_err(|_| RuntimeError::Compile("module larger than 4 GiB".into()))?;
             let args = CStrings::new(command.args.iter().cloned(), "an argument")?;
             let envs = CStrings::new(
                 command.env.iter().map(|(k, v)| format!("{k}={v}")),
@@ -143,20 +140,7 @@ mod real {
                 );
                 ffi::WasmEdge_ConfigureSetRunMode(config.as_ptr(), ffi::WasmEdge_RunMode_Interpreter);
 
-                let loader = Loader::from_raw(ffi::WasmEdge_LoaderCreate(config.as_ptr()))
-                    .ok_or_else(|| setup("WasmEdge_LoaderCreate failed"))?;
-                let mut raw = ptr::null_mut();
-                check(ffi::WasmEdge_LoaderParseFromBytes(
-                    loader.as_ptr(),
-                    &mut raw,
-                    ffi::WasmEdge_BytesWrap(wasm.as_ptr(), len),
-                ))
-                .map_err(|f| RuntimeError::Compile(format!("load: {f}")))?;
-                let ast = AstModule::from_raw(raw).ok_or_else(|| setup("load: no module"))?;
-                let validator = Validator::from_raw(ffi::WasmEdge_ValidatorCreate(config.as_ptr()))
-                    .ok_or_else(|| setup("WasmEdge_ValidatorCreate failed"))?;
-                check(ffi::WasmEdge_ValidatorValidate(validator.as_ptr(), ast.as_ptr()))
-                    .map_err(|f| RuntimeError::Compile(format!("validate: {f}")))?;
+                let ast = load_and_validate(&config, wasm)?;
 
                 // Named here, so that the error says which import is foreign
                 // (WasmEdge's own says only "unknown import").

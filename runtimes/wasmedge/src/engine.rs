@@ -67,7 +67,7 @@ use blueprint_runtime_api::{
 use wasmedge_sys::ffi;
 
 use crate::ffi::{
-    AstModule, Config, Failure, FunctionType, Loader, ModuleInstance, Store, Validator, check, invoke,
+    AstModule, Config, Failure, FunctionType, ModuleInstance, Store, check, invoke, load_and_validate,
     memory_bytes, show_signature, signature, to_string, wasm_str, zero,
 };
 use crate::imports::{HostCellBox, IMPORT_MODULES, ImportTypes};
@@ -236,29 +236,7 @@ impl Runtime for WasmEdgeRuntime {
     }
 
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Module>, RuntimeError> {
-        let len = u32::try_from(wasm.len())
-            .map_err(|_| RuntimeError::Compile("module larger than 4 GiB".into()))?;
-        let config = &self.engine.config;
-        // SAFETY: C API calls on live contexts; the byte buffer outlives the
-        // parse (WasmEdge copies what it keeps).
-        let ast = unsafe {
-            let loader = Loader::from_raw(ffi::WasmEdge_LoaderCreate(config.as_ptr()))
-                .ok_or_else(|| RuntimeError::Compile("WasmEdge_LoaderCreate failed".into()))?;
-            let mut raw = ptr::null_mut();
-            check(ffi::WasmEdge_LoaderParseFromBytes(
-                loader.as_ptr(),
-                &mut raw,
-                ffi::WasmEdge_BytesWrap(wasm.as_ptr(), len),
-            ))
-            .map_err(|f| RuntimeError::Compile(format!("load: {f}")))?;
-            let ast =
-                AstModule::from_raw(raw).ok_or_else(|| RuntimeError::Compile("load: no module".into()))?;
-            let validator = Validator::from_raw(ffi::WasmEdge_ValidatorCreate(config.as_ptr()))
-                .ok_or_else(|| RuntimeError::Compile("WasmEdge_ValidatorCreate failed".into()))?;
-            check(ffi::WasmEdge_ValidatorValidate(validator.as_ptr(), ast.as_ptr()))
-                .map_err(|f| RuntimeError::Compile(format!("validate: {f}")))?;
-            ast
-        };
+        let ast = load_and_validate(&self.engine.config, wasm)?;
         let memory_error = check_exports(&ast, self.engine.limits.max_memory_pages)?;
         check_imports(&ast, &self.engine.types)?;
         Ok(Arc::new(WasmEdgeModule {

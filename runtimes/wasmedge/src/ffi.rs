@@ -9,7 +9,7 @@
 use std::ffi::{CStr, c_void};
 use std::ptr::{self, NonNull};
 
-use blueprint_runtime_api::{CallError, TrapKind};
+use blueprint_runtime_api::{CallError, RuntimeError, TrapKind};
 use wasmedge_sys::ffi;
 
 /// A failed WasmEdge call: its error category, code and message.
@@ -22,6 +22,32 @@ pub(crate) struct Failure {
     pub(crate) code: u32,
     /// WasmEdge's text for the code, e.g. `integer divide by zero`.
     pub(crate) message: String,
+}
+
+/// Parses and validates a module: the AST that every instance made from it
+/// shares. Any failure is a compile error.
+pub(crate) fn load_and_validate(config: &Config, wasm: &[u8]) -> Result<AstModule, RuntimeError> {
+    let len =
+        u32::try_from(wasm.len()).map_err(|_| RuntimeError::Compile("module larger than 4 GiB".into()))?;
+    // SAFETY: C API calls on live contexts; the byte buffer outlives the
+    // parse (WasmEdge copies what it keeps).
+    unsafe {
+        let loader = Loader::from_raw(ffi::WasmEdge_LoaderCreate(config.as_ptr()))
+            .ok_or_else(|| RuntimeError::Compile("WasmEdge_LoaderCreate failed".into()))?;
+        let mut raw = ptr::null_mut();
+        check(ffi::WasmEdge_LoaderParseFromBytes(
+            loader.as_ptr(),
+            &mut raw,
+            ffi::WasmEdge_BytesWrap(wasm.as_ptr(), len),
+        ))
+        .map_err(|f| RuntimeError::Compile(format!("load: {f}")))?;
+        let ast = AstModule::from_raw(raw).ok_or_else(|| RuntimeError::Compile("load: no module".into()))?;
+        let validator = Validator::from_raw(ffi::WasmEdge_ValidatorCreate(config.as_ptr()))
+            .ok_or_else(|| RuntimeError::Compile("WasmEdge_ValidatorCreate failed".into()))?;
+        check(ffi::WasmEdge_ValidatorValidate(validator.as_ptr(), ast.as_ptr()))
+            .map_err(|f| RuntimeError::Compile(format!("validate: {f}")))?;
+        Ok(ast)
+    }
 }
 
 impl Failure {
