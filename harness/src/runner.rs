@@ -17,13 +17,13 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::daprd::Daprd;
-use crate::meter::{MachineLoad, ProcMeter};
+use crate::meter::{MachineLoad, ProcMeter, ProcessUsage};
 use crate::progress;
 use crate::scenario::{CellId, Plan};
 use blueprint_analysis::modes::Mode;
 use blueprint_analysis::results::{
     CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION, ScenarioRecord,
-    SweepPoint, TrialResult,
+    StepCpu, SweepPoint, TrialResult,
 };
 use blueprint_analysis::sweep::{self, RatePoint};
 use blueprint_host::server::HostStats;
@@ -252,7 +252,7 @@ async fn run_trial(
         .await
         .unwrap_or_default();
     let stats_before = host_stats(host_port).await;
-    let mut metered = vec![("load-generator", std::process::id())];
+    let mut metered = vec![(LOAD_GENERATOR, std::process::id())];
     metered.extend(system.processes());
     let meter = ProcMeter::start(&metered);
     let spec = LoadSpec {
@@ -275,13 +275,9 @@ async fn run_trial(
     let metrics_after = dapr_metrics::scrape(system.sidecar.metrics_port)
         .await
         .unwrap_or_default();
-    let (sweep, knee_rps) = sweep_rates(plan, target, system.http2).await?;
+    let (sweep, knee_rps) = sweep_rates(plan, target, system.http2, &metered).await?;
 
-    let sut_cpu: f64 = processes
-        .iter()
-        .filter(|p| p.role != "load-generator")
-        .map(|p| p.cpu_s)
-        .sum();
+    let sut_cpu = sut_cpu_s(&processes);
     let module_stats =
         |s: &Option<HostStats>| s.as_ref().and_then(|s| s.modules.get(&cell.workload).copied());
     let phases = match (module_stats(&stats_before), module_stats(&stats_after)) {
@@ -321,8 +317,7 @@ async fn run_trial(
         sidecar_startup_ms: system.sidecar.startup.as_secs_f64() * 1e3,
         host_idle_rss_bytes,
         cold_start_ms: cold_start.as_secs_f64() * 1e3,
-        // Per successful request: failures are not the work being costed.
-        cpu_per_request_us: (load.successes > 0).then(|| sut_cpu / load.successes as f64 * 1e6),
+        cpu_per_request_us: cpu_per_success_us(&processes, load.successes),
         requests_per_cpu_s: (sut_cpu > 0.0).then(|| load.successes as f64 / sut_cpu),
         load,
         processes,
@@ -340,6 +335,25 @@ async fn run_trial(
     };
     system.stop();
     Ok(TrialOutcome::Measured(Box::new(measured)))
+}
+
+/// The role of this process (it runs the load) among the metered ones.
+const LOAD_GENERATOR: &str = "load-generator";
+
+/// CPU seconds of the system under test: every metered process but the
+/// load generator.
+fn sut_cpu_s(processes: &[ProcessUsage]) -> f64 {
+    processes
+        .iter()
+        .filter(|p| p.role != LOAD_GENERATOR)
+        .map(|p| p.cpu_s)
+        .sum()
+}
+
+/// CPU µs of the system under test per successful request: failures are
+/// not the work being costed. `None` without a success.
+fn cpu_per_success_us(processes: &[ProcessUsage], successes: u64) -> Option<f64> {
+    (successes > 0).then(|| sut_cpu_s(processes) / successes as f64 * 1e6)
 }
 
 /// What ran the guest: the host's own report, daprd's wazero for the modes
@@ -385,7 +399,15 @@ async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Res
 /// lasts [`sweep::step_duration`]; a rate whose first step fails is
 /// retested (2 of 3 pass it). A ramp stops at the first rate that fails or
 /// where the generator fell behind.
-async fn sweep_rates(plan: &Plan, target: &Target, http2: bool) -> Result<(Vec<SweepPoint>, Option<f64>)> {
+///
+/// Each step's `metered` processes are metered over exactly its measured
+/// window: its warm-up runs before, as a load of its own at the same rate.
+async fn sweep_rates(
+    plan: &Plan,
+    target: &Target,
+    http2: bool,
+    metered: &[(&str, u32)],
+) -> Result<(Vec<SweepPoint>, Option<f64>)> {
     let (rates, stop_at_knee) = match &plan.load.ramp {
         Some(ramp) => (ramp.rates(), true),
         None => (plan.load.rates.clone(), false),
@@ -398,7 +420,6 @@ async fn sweep_rates(plan: &Plan, target: &Target, http2: bool) -> Result<(Vec<S
         for attempt in 0..sweep::MAX_ATTEMPTS {
             let seed: u64 = rand::random();
             let mut spec = LoadSpec {
-                warmup: plan.load.warmup.min(Duration::from_secs(1)),
                 timeout: plan.load.timeout,
                 http2,
                 ..LoadSpec::open(
@@ -411,14 +432,30 @@ async fn sweep_rates(plan: &Plan, target: &Target, http2: bool) -> Result<(Vec<S
             if let load::Mode::Open { seed: s, .. } = &mut spec.mode {
                 *s = seed;
             }
+            let warmup = plan.load.warmup.min(Duration::from_secs(1));
+            if !warmup.is_zero() {
+                let warm = LoadSpec {
+                    duration: warmup,
+                    ..spec.clone()
+                };
+                load::run(target, &warm)
+                    .await
+                    .with_context(|| format!("warm-up of the open loop at {rate} req/s"))?;
+            }
+            let meter = ProcMeter::start(metered);
             let report = load::run(target, &spec)
                 .await
                 .with_context(|| format!("open loop at {rate} req/s (seed {seed})"))?;
+            let (_, processes, _) = meter.stop();
             let load = LoadSummary::from_report(&report)?;
             let point = RatePoint::of(rate, attempt as u32, &load);
             points.push(SweepPoint {
                 point,
                 within_knee: false,
+                cpu: Some(StepCpu {
+                    per_success_us: cpu_per_success_us(&processes, load.successes),
+                    processes,
+                }),
                 load,
             });
             if judged(&points).outcome(rate).is_some() {

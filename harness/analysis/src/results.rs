@@ -338,6 +338,20 @@ pub struct SweepPoint {
     pub within_knee: bool,
     /// The full open-loop figures.
     pub load: LoadSummary,
+    /// CPU of each process over this step's measured window; `None` in
+    /// files from before steps were metered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<StepCpu>,
+}
+
+/// What one sweep step cost: every process over exactly its measured window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepCpu {
+    /// Load generator, daprd, app and store, as over a trial's window.
+    pub processes: Vec<ProcessUsage>,
+    /// CPU µs per successful request of the system under test (every
+    /// process but the load generator); `None` without a success.
+    pub per_success_us: Option<f64>,
 }
 
 /// Host-side phase timings (from the host's `GET /stats`).

@@ -296,6 +296,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
                     point,
                     within_knee: false,
                     load,
+                    cpu: None,
                 });
             continue;
         }

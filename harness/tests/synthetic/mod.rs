@@ -131,6 +131,10 @@ impl Trial {
                     point,
                     within_knee: blueprint_analysis::sweep::passes(&point, floor, self.knee_factor),
                     load: load(rate, p99 / 3.0, p99, Some(rate)),
+                    cpu: Some(blueprint_analysis::results::StepCpu {
+                        processes: Vec::new(),
+                        per_success_us: Some(self.cpu_us),
+                    }),
                 }
             })
             .collect();
@@ -157,6 +161,8 @@ impl Trial {
                 instantiate_us: 15.0,
                 call_us: 25.0,
                 first_call_us: 200.0,
+                instances_created: 0,
+                instances_reused: 0,
             }),
             dapr_metrics: BTreeMap::new(),
             knee_rps: blueprint_analysis::sweep::knee(&points, self.knee_factor),
@@ -176,6 +182,7 @@ pub fn id(workload: &str, mode: &str, runtime: &str, language: &str) -> CellId {
         protocol: "http".into(),
         store: "in-memory".into(),
         trigger: "dapr".into(),
+        instances: Default::default(),
     }
 }
 

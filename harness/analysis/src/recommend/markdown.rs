@@ -2,8 +2,41 @@
 
 use std::fmt::Write as _;
 
-use super::{Figures, Recommendation};
+use super::{Basis, Figures, Ranked, Recommendation, join_needs};
 use crate::compare::{fmt_rate, fmt_us};
+use crate::stats::{Estimate, fmt_level};
+
+/// `median [low, high] level` in `unit`, "≥" before a lower bound, or the
+/// median alone where one trial allows no interval.
+fn fmt_estimate(e: &Estimate, lower_bound: bool, unit: &dyn Fn(f64) -> String) -> String {
+    let at_least = if lower_bound { "≥ " } else { "" };
+    match e.interval() {
+        Some((lo, hi)) => format!(
+            "{at_least}{} [{}, {}] {}",
+            unit(e.median),
+            unit(lo),
+            unit(hi),
+            fmt_level(e.confidence)
+        ),
+        None => format!("{at_least}{} (interval n/a)", unit(e.median)),
+    }
+}
+
+fn basis(f: &Figures, rate: f64) -> String {
+    match f.basis {
+        Basis::AtRate { rate_rps } => format!(
+            "at {rate_rps:.0} req/s, the lowest swept rate ≥ {rate:.0} req/s ({} of {} trials)",
+            f.basis_trials, f.trials
+        ),
+        Basis::CannotReach { highest_rps } => {
+            format!("cannot reach {rate:.0} req/s: the sweep stopped at {highest_rps:.0} req/s")
+        }
+        Basis::ClosedLoop => {
+            "closed loop (no rate sweep: each trial at its own saturation rate, not at the requested one)"
+                .into()
+        }
+    }
+}
 
 fn describe(out: &mut String, f: &Figures, rate: f64) {
     let headroom = if rate > 0.0 {
@@ -11,6 +44,7 @@ fn describe(out: &mut String, f: &Figures, rate: f64) {
     } else {
         String::new()
     };
+    let _ = writeln!(out, "     measured {}", basis(f, rate));
     let _ = writeln!(
         out,
         "     capacity: {:.0} req/s{headroom}, {}",
@@ -20,19 +54,56 @@ fn describe(out: &mut String, f: &Figures, rate: f64) {
         out,
         "     p99: {}, {}",
         f.p99_us
-            .filter(|p| p.is_finite())
-            .map_or("— (no successful request)".into(), fmt_us),
+            .filter(|p| p.median.is_finite())
+            .map_or("— (no successful request)".into(), |p| fmt_estimate(
+                &p,
+                f.p99_lower_bound,
+                &fmt_us
+            )),
         f.p99_source
     );
     let _ = writeln!(
         out,
-        "     CPU per request (closed loop): {}; closed-loop throughput {:.0} req/s; error rate {}; {} trial(s)",
-        f.cpu_per_request_us
-            .map_or("not measured".into(), |c| format!("{c:.0} µs")),
+        "     CPU per successful request: {}, {}",
+        f.cpu_per_success_us
+            .map_or("not measured".into(), |c| fmt_estimate(&c, false, &|v| format!(
+                "{v:.0} µs"
+            ))),
+        f.cpu_source
+    );
+    let _ = writeln!(
+        out,
+        "     closed-loop throughput {:.0} req/s; error rate {}; {} trial(s)",
         f.throughput_rps,
         f.error_rate.map_or("— (no requests)".into(), fmt_rate),
         f.trials
     );
+}
+
+fn candidate(out: &mut String, heading: &str, c: &Ranked, rate: f64) {
+    let _ = writeln!(
+        out,
+        "{heading} {} — {}/{}",
+        c.mode, c.best.runtime, c.best.language
+    );
+    if !c.tied_with.is_empty() {
+        let _ = writeln!(
+            out,
+            "     tie with {}: their CPU intervals overlap, the trials cannot order them",
+            c.tied_with.join(", ")
+        );
+    }
+    describe(out, &c.best, rate);
+    if !c.also_qualifying.is_empty() {
+        let _ = writeln!(out, "     also qualifying: {}", c.also_qualifying.join(", "));
+    }
+    for reason in &c.not_qualifying {
+        let _ = writeln!(out, "     not qualifying: {reason}");
+    }
+    for line in &c.considerations {
+        let _ = writeln!(out, "     · {line}");
+    }
+    out.push('\n');
 }
 
 /// The answer as text.
@@ -48,14 +119,7 @@ pub fn render(r: &Recommendation) -> String {
         if req.needs.is_empty() {
             String::new()
         } else {
-            format!(
-                ", needing {}",
-                req.needs
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            )
+            format!(", needing {}", join_needs(&req.needs, " and "))
         },
         req.language
             .as_ref()
@@ -75,29 +139,24 @@ pub fn render(r: &Recommendation) -> String {
         r.git_revision,
         r.ranking_rule
     );
-    if r.ranked.is_empty() {
+    if let Some(why) = &r.refusal {
+        let _ = writeln!(out, "No ranking: {why}.\nCandidates, unranked:\n");
+        for c in &r.unranked {
+            candidate(&mut out, "-", c, req.rate_rps);
+        }
+    } else if r.ranked.is_empty() {
         let _ = writeln!(
             out,
             "No blueprint meets these requirements with the measured figures.\n"
         );
     }
-    for ranked in &r.ranked {
-        let _ = writeln!(
-            out,
-            "{}. {} — {}/{}",
-            ranked.rank, ranked.mode, ranked.best.runtime, ranked.best.language
-        );
-        describe(&mut out, &ranked.best, req.rate_rps);
-        if !ranked.also_qualifying.is_empty() {
-            let _ = writeln!(out, "     also qualifying: {}", ranked.also_qualifying.join(", "));
-        }
-        for reason in &ranked.not_qualifying {
-            let _ = writeln!(out, "     not qualifying: {reason}");
-        }
-        for c in &ranked.considerations {
-            let _ = writeln!(out, "     · {c}");
-        }
-        out.push('\n');
+    for c in &r.ranked {
+        let heading = if c.tied_with.is_empty() {
+            format!("{}.", c.rank)
+        } else {
+            format!("{}. (tie)", c.rank)
+        };
+        candidate(&mut out, &heading, c, req.rate_rps);
     }
     for (title, list) in [("Excluded", &r.excluded), ("Not measured", &r.not_measured)] {
         if list.is_empty() {
