@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::charts::{Bar, BarChart, RateSeries, SpectrumSeries};
-use crate::results::{self, CellResult, CellStatus, RunResults, TrialResult};
+use crate::results::{self, CellResult, CellStatus, CellSummary, RunResults, TrialResult};
 use crate::stats::{self, Estimate};
 
 /// What a chart shows.
@@ -110,7 +110,7 @@ fn per_mode_runtime(
     let mut categories: Vec<String> = Vec::new();
     let mut languages: Vec<String> = Vec::new();
     for c in cells.iter().filter(|c| c.id.workload == workload) {
-        let cat = format!("{} / {}", c.id.mode, c.id.runtime);
+        let cat = format!("{} / {}", c.id.mode_label(), c.id.runtime);
         if !categories.contains(&cat) {
             categories.push(cat);
         }
@@ -120,7 +120,7 @@ fn per_mode_runtime(
     }
     let mut values = vec![vec![None; languages.len()]; categories.len()];
     for c in cells.iter().filter(|c| c.id.workload == workload) {
-        let cat = format!("{} / {}", c.id.mode, c.id.runtime);
+        let cat = format!("{} / {}", c.id.mode_label(), c.id.runtime);
         let (Some(ci), Some(li)) = (
             categories.iter().position(|x| *x == cat),
             languages.iter().position(|x| *x == c.id.language),
@@ -225,6 +225,41 @@ fn phases_of(trials: &[TrialResult], f: impl Fn(&crate::results::Phases) -> f64)
         .map(|e| bar_of(&e, 1.0))
 }
 
+/// A figure of a cell's summary drawn per mode × runtime, a bar per language.
+struct ModeRuntimeFigure {
+    kind: ChartKind,
+    /// Prefix of the chart's HTML id.
+    id: &'static str,
+    /// Caption and chart title, after the workload's name.
+    title: &'static str,
+    chart_title: &'static str,
+    note: &'static str,
+    value_label: &'static str,
+    estimate: fn(&CellSummary) -> Option<&Estimate>,
+}
+
+/// The bar charts of every workload, in page order.
+const MODE_RUNTIME_FIGURES: [ModeRuntimeFigure; 2] = [
+    ModeRuntimeFigure {
+        kind: ChartKind::Throughput,
+        id: "throughput",
+        title: "closed-loop throughput",
+        chart_title: "throughput (closed loop)",
+        note: "Median over trials; whiskers: distribution-free interval of the median (95 %, or the most the trials allow: 93.8 % with 5, none with 1).",
+        value_label: "requests per second",
+        estimate: |s| Some(&s.throughput_rps),
+    },
+    ModeRuntimeFigure {
+        kind: ChartKind::CpuPerRequest,
+        id: "cpu",
+        title: "CPU per request",
+        chart_title: "CPU per request",
+        note: "CPU time of the system under test (daprd, app host, stores) per request; median and its interval (95 %, or the most the trials allow).",
+        value_label: "CPU µs per request",
+        estimate: |s| s.cpu_per_request_us.as_ref(),
+    },
+];
+
 /// Every chart a results file gets, in page order.
 ///
 /// # Errors
@@ -233,45 +268,27 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
     let cells = measured(results);
     let mut charts = Vec::new();
     for w in workloads(&cells) {
-        let (categories, series, values) = per_mode_runtime(&cells, &w, |c| {
-            c.summary.as_ref().map(|s| bar_of(&s.throughput_rps, 1.0))
-        });
-        charts.push(ChartPlan {
-            id: format!("throughput-{}", slug(&w)),
-            kind: ChartKind::Throughput,
-            title: format!("{w}: closed-loop throughput"),
-            note: "Median over trials; whiskers: distribution-free interval of the median (95 %, or the most the trials allow: 93.8 % with 5, none with 1).".into(),
-            data: ChartData::Bars(BarChart {
-                title: format!("{w}: throughput (closed loop)"),
-                value_label: "requests per second".into(),
-                log: false,
-                categories,
-                series,
-                values,
-            }),
-        });
-        let (categories, series, values) = per_mode_runtime(&cells, &w, |c| {
-            c.summary
-                .as_ref()
-                .and_then(|s| s.cpu_per_request_us.as_ref())
-                .map(|e| bar_of(e, 1.0))
-        });
-        if values.iter().flatten().any(Option::is_some) {
-            charts.push(ChartPlan {
-                id: format!("cpu-{}", slug(&w)),
-                kind: ChartKind::CpuPerRequest,
-                title: format!("{w}: CPU per request"),
-                note: "CPU time of the system under test (daprd, app host, stores) per request; median and its interval (95 %, or the most the trials allow)."
-                    .into(),
-                data: ChartData::Bars(BarChart {
-                    title: format!("{w}: CPU per request"),
-                    value_label: "CPU µs per request".into(),
-                    log: false,
-                    categories,
-                    series,
-                    values,
-                }),
+        for f in &MODE_RUNTIME_FIGURES {
+            let (categories, series, values) = per_mode_runtime(&cells, &w, |c| {
+                c.summary.as_ref().and_then(f.estimate).map(|e| bar_of(e, 1.0))
             });
+            // A workload none of whose cells has the figure gets no chart.
+            if values.iter().flatten().any(Option::is_some) {
+                charts.push(ChartPlan {
+                    id: format!("{}-{}", f.id, slug(&w)),
+                    kind: f.kind,
+                    title: format!("{w}: {}", f.title),
+                    note: f.note.into(),
+                    data: ChartData::Bars(BarChart {
+                        title: format!("{w}: {}", f.chart_title),
+                        value_label: f.value_label.into(),
+                        log: false,
+                        categories,
+                        series,
+                        values,
+                    }),
+                });
+            }
         }
     }
     // Rate sweeps, one chart per blueprint (workload × mode).
@@ -329,7 +346,7 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
         let of_workload: Vec<&&CellResult> = cells.iter().filter(|c| c.id.workload == w).collect();
         let categories: Vec<String> = of_workload
             .iter()
-            .map(|c| format!("{} / {} / {}", c.id.mode, c.id.runtime, c.id.language))
+            .map(|c| format!("{} / {} / {}", c.id.mode_label(), c.id.runtime, c.id.language))
             .collect();
         let startup_series = vec![
             "cold start (host + daprd to first response)".to_owned(),
