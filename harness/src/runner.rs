@@ -287,6 +287,8 @@ async fn run_trial(
                 instantiate_us: (a.instantiate_ns_total - b.instantiate_ns_total) as f64 / n / 1e3,
                 call_us: (a.call_ns_total - b.call_ns_total) as f64 / n / 1e3,
                 first_call_us: a.first_call_ns as f64 / 1e3,
+                instances_created: a.instances_created - b.instances_created,
+                instances_reused: a.instances_reused - b.instances_reused,
             })
         }
         _ => None,

@@ -363,6 +363,13 @@ pub struct Phases {
     pub call_us: f64,
     /// Instantiate + call of the host's first request, µs.
     pub first_call_us: f64,
+    /// Instances the host created in the measured window.
+    #[serde(default)]
+    pub instances_created: u64,
+    /// Requests of the window served on a reused warm instance
+    /// (`instances = "reuse"`): the pool's hit count.
+    #[serde(default)]
+    pub instances_reused: u64,
 }
 
 /// A cell's figures over its trials: medians with confidence intervals.
@@ -397,7 +404,13 @@ pub struct CellSummary {
 
 /// Successful requests of a load window (`requests` counts errors too).
 pub fn successes(load: &LoadSummary) -> u64 {
-    load.requests.saturating_sub(load.errors.values().sum::<u64>())
+    load.requests.saturating_sub(error_count(load))
+}
+
+/// Failed requests of a load window, all kinds. Saturating, as every sum of
+/// counts read from a file: a corrupted count must not overflow a reader.
+pub fn error_count(load: &LoadSummary) -> u64 {
+    load.errors.values().fold(0, |sum, n| sum.saturating_add(*n))
 }
 
 /// A window's latency percentiles, or `None` when no request succeeded:
@@ -411,7 +424,7 @@ pub fn latency(load: &LoadSummary) -> Option<&Percentiles> {
 /// requests.
 pub fn error_rate<'a>(loads: impl IntoIterator<Item = &'a LoadSummary>) -> Option<f64> {
     let (errors, requests) = loads.into_iter().fold((0u64, 0u64), |(e, r), l| {
-        (e + l.errors.values().sum::<u64>(), r + l.requests)
+        (e.saturating_add(error_count(l)), r.saturating_add(l.requests))
     });
     (requests > 0).then(|| errors as f64 / requests as f64)
 }
@@ -432,7 +445,9 @@ impl CellSummary {
             let values: Vec<f64> = trials.iter().filter_map(f).collect();
             (values.len() == trials.len()).then(|| crate::stats::estimate(&values, CONFIDENCE))
         };
-        let errors = trials.iter().map(|t| t.load.errors.values().sum::<u64>()).sum();
+        let errors = trials
+            .iter()
+            .fold(0u64, |sum, t| sum.saturating_add(error_count(&t.load)));
         Some(Self {
             throughput_rps: of(&|t| t.load.throughput_rps),
             p50_us: optional(&|t| latency(&t.load).map(|l| l.p50)),
@@ -446,7 +461,7 @@ impl CellSummary {
             }),
             cold_start_ms: of(&|t| t.cold_start_ms),
             errors,
-            requests: trials.iter().map(|t| t.load.requests).sum(),
+            requests: trials.iter().fold(0, |sum, t| sum.saturating_add(t.load.requests)),
             error_rate: error_rate(trials.iter().map(|t| &t.load)),
             // A trial whose lowest rate already failed has knee 0.
             knee_rps: trials
@@ -506,7 +521,16 @@ pub fn parse(text: &str) -> Result<RunResults> {
     }
     // The version first: a newer file would otherwise fail on some field
     // with a message that hides the real cause.
-    let version: Version = serde_json::from_str(text).context("no schema_version: not a results document")?;
+    let version: Version = serde_json::from_str(text).map_err(|e| {
+        // A cut or corrupted file is the common case; "no schema_version"
+        // would send its reader looking for the wrong thing.
+        let what = if e.is_data() {
+            "no schema_version: not a results document"
+        } else {
+            "not valid JSON (a truncated or corrupted file?)"
+        };
+        anyhow::Error::new(e).context(what)
+    })?;
     if !(OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&version.schema_version) {
         anyhow::bail!(
             "schema version {} is not one this blueprint-bench reads ({OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}); \
