@@ -40,31 +40,9 @@ use wasmer::{
     AsStoreMut, ExternType, Function, FunctionEnv, FunctionEnvMut, Imports, InstantiationError, Memory, Store,
 };
 
-use crate::imports::{self, Env, WASI_MODULE};
+use crate::imports::{self, Env, WASI_MODULE, errno};
 use crate::watchdog::Interrupt;
 use crate::{ProcExit, WasmerRuntime, call_error};
-
-/// WASI errno values used here.
-mod errno {
-    pub const SUCCESS: i32 = 0;
-    pub const ACCES: i32 = 2;
-    pub const BADF: i32 = 8;
-    pub const EXIST: i32 = 20;
-    pub const FAULT: i32 = 21;
-    pub const INVAL: i32 = 28;
-    pub const IO: i32 = 29;
-    pub const ISDIR: i32 = 31;
-    pub const LOOP: i32 = 32;
-    pub const NAMETOOLONG: i32 = 37;
-    pub const NOENT: i32 = 44;
-    pub const NOSPC: i32 = 51;
-    pub const NOTDIR: i32 = 54;
-    pub const NOTEMPTY: i32 = 55;
-    pub const PERM: i32 = 63;
-    pub const ROFS: i32 = 69;
-    pub const SPIPE: i32 = 70;
-    pub const NOTCAPABLE: i32 = 76;
-}
 
 /// WASI file types.
 mod filetype {

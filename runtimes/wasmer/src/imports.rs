@@ -46,13 +46,27 @@ use wasmer::{AsStoreMut, Function, FunctionEnv, FunctionEnvMut, Memory};
 /// WASI preview 1 import module name.
 pub(crate) const WASI_MODULE: &str = "wasi_snapshot_preview1";
 
-/// WASI errno values used here.
-mod errno {
+/// The WASI errno values this adapter returns (here and in `command.rs`).
+pub(crate) mod errno {
     pub const SUCCESS: i32 = 0;
+    pub const ACCES: i32 = 2;
     pub const BADF: i32 = 8;
+    pub const EXIST: i32 = 20;
     pub const FAULT: i32 = 21;
     pub const INVAL: i32 = 28;
+    pub const IO: i32 = 29;
+    pub const ISDIR: i32 = 31;
+    pub const LOOP: i32 = 32;
+    pub const NAMETOOLONG: i32 = 37;
+    pub const NOENT: i32 = 44;
+    pub const NOSPC: i32 = 51;
+    pub const NOTDIR: i32 = 54;
+    pub const NOTEMPTY: i32 = 55;
     pub const OVERFLOW: i32 = 61;
+    pub const PERM: i32 = 63;
+    pub const ROFS: i32 = 69;
+    pub const SPIPE: i32 = 70;
+    pub const NOTCAPABLE: i32 = 76;
 }
 
 thread_local! {
