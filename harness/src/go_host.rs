@@ -74,19 +74,11 @@ pub fn build(project: &Path, cache: &Path) -> Result<PathBuf> {
     }
     let bar = progress::spinner("building the wazero host (Go, first run only)");
     let tmp = out.join(format!("wazero-host.{}.tmp", std::process::id()));
-    let result = go_command(cache, &src)
-        .args(["build", "-trimpath", "-o"])
-        .arg(&tmp)
-        .arg(".")
-        .output()
-        .context("running go build for the wazero host")?;
+    let mut cmd = go_command(cache, &src);
+    cmd.args(["build", "-trimpath", "-o"]).arg(&tmp).arg(".");
+    let built = crate::workloads::build_step::run(&mut cmd, "go build of the wazero host");
     bar.finish_and_clear();
-    if !result.status.success() {
-        bail!(
-            "building the wazero host failed:\n{}",
-            String::from_utf8_lossy(&result.stderr)
-        );
-    }
+    built?;
     fs::rename(&tmp, &bin)?;
     Ok(bin)
 }

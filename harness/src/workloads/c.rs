@@ -7,10 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use super::{BuiltModule, Flavour, Language, Missing};
-use crate::progress;
+use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
 /// The C guest language.
 #[derive(Debug)]
@@ -36,17 +35,6 @@ fn flavour_sources(flavour: Flavour) -> &'static [&'static str] {
     }
 }
 
-/// The flavours the C library has.
-const BUILT_FLAVOURS: &[Flavour] = &[
-    Flavour::Embedded,
-    Flavour::Http,
-    Flavour::Middleware,
-    Flavour::Command,
-];
-
-/// Flavours whose modules cannot reach Dapr: only pure workloads have them.
-const DAPR_FREE: &[Flavour] = &[Flavour::Middleware, Flavour::Command];
-
 /// Flags every module is compiled with: warnings are errors, so a guest that
 /// compiles is one clang has nothing to say about.
 const CFLAGS: &[&str] = &[
@@ -59,13 +47,7 @@ const CFLAGS: &[&str] = &[
 ];
 
 impl Language for C {
-    fn recipe(&self) -> &'static str {
-        include_str!("c.rs")
-    }
-
-    fn name(&self) -> &'static str {
-        "c"
-    }
+    identity!("c", "C");
 
     fn toolchain(&self, _cache: &Path) -> std::result::Result<(), Missing> {
         let missing = |reason: String| Missing {
@@ -102,59 +84,26 @@ impl Language for C {
     fn build(&self, project: &Path, _cache: &Path, out: &Path) -> Result<Vec<BuiltModule>> {
         let src = project.join("workloads/c");
         let guest = src.join("guest");
-        let bar = progress::spinner("building C guests for wasm32-wasi");
-        let mut modules = Vec::new();
-        for workload in super::workloads_with(project, "c", "main.c")? {
-            for flavour in self.flavours(project, &workload)? {
-                progress::step(&bar, format!("building C guest {workload} ({flavour})"));
-                let path = out.join(format!("{workload}.{flavour}.wasm"));
-                let mut clang = Command::new(CLANG);
-                clang.arg(TARGET).args(CFLAGS);
-                if flavour != Flavour::Command {
-                    // A reactor: no main, wasi-libc's _initialize runs the constructors.
-                    clang.arg("-mexec-model=reactor");
-                }
-                // The middleware names the workload in a request header.
-                clang
-                    .arg(format!("-DBB_WORKLOAD_NAME=\"{workload}\""))
-                    .arg("-I")
-                    .arg(&guest)
-                    .arg("-o")
-                    .arg(&path)
-                    .arg(src.join(&workload).join("main.c"));
-                for file in flavour_sources(flavour) {
-                    clang.arg(guest.join(file));
-                }
-                let output = clang.output().context("running clang for the C guests")?;
-                if !output.status.success() {
-                    bar.finish_and_clear();
-                    bail!(
-                        "clang failed for C guest {workload} ({flavour}):\n{}",
-                        String::from_utf8_lossy(&output.stderr)
-                    );
-                }
-                modules.push(BuiltModule {
-                    workload: workload.clone(),
-                    flavour,
-                    path,
-                });
+        build_step::guests(self, project, out, "main.c", |workload, flavour, path| {
+            let mut clang = Command::new(CLANG);
+            clang.arg(TARGET).args(CFLAGS);
+            if flavour != Flavour::Command {
+                // A reactor: no main, wasi-libc's _initialize runs the constructors.
+                clang.arg("-mexec-model=reactor");
             }
-        }
-        bar.finish_and_clear();
-        Ok(modules)
-    }
-}
-
-impl C {
-    /// The flavours one workload is built in: the module shapes without Dapr
-    /// access only for workloads that touch no Dapr API.
-    fn flavours(&self, project: &Path, workload: &str) -> Result<Vec<Flavour>> {
-        let pure = super::load_vectors(project, workload)?.pure;
-        Ok(BUILT_FLAVOURS
-            .iter()
-            .copied()
-            .filter(|f| pure || !DAPR_FREE.contains(f))
-            .collect())
+            // The middleware names the workload in a request header.
+            clang
+                .arg(format!("-DBB_WORKLOAD_NAME=\"{workload}\""))
+                .arg("-I")
+                .arg(&guest)
+                .arg("-o")
+                .arg(path)
+                .arg(src.join(workload).join("main.c"));
+            for file in flavour_sources(flavour) {
+                clang.arg(guest.join(file));
+            }
+            build_step::run(&mut clang, "clang").map(drop)
+        })
     }
 }
 
@@ -230,10 +179,37 @@ pub(super) mod shape {
         }
         modules
     }
+
+    /// [`check`], then that every workload was built as `embedded` and the
+    /// pure `compute` also in the Dapr-free flavours.
+    pub fn check_every_workload(language: &dyn Language) -> Vec<BuiltModule> {
+        let modules = check(language);
+        let built = |workload: &str, flavour: Flavour| {
+            modules
+                .iter()
+                .any(|m| m.workload == workload && m.flavour == flavour)
+        };
+        for workload in ["noop", "counter", "transform", "validate", "aggregate", "compute"] {
+            assert!(
+                built(workload, Flavour::Embedded),
+                "no {} {workload}",
+                language.name()
+            );
+        }
+        for flavour in [Flavour::Middleware, Flavour::Command] {
+            assert!(
+                built("compute", flavour),
+                "no {} {flavour} compute",
+                language.name()
+            );
+        }
+        modules
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::FLAVOURS;
     use super::*;
 
     #[test]
@@ -248,7 +224,7 @@ mod tests {
                 .map(|m| m.flavour)
                 .collect();
             let want: Vec<Flavour> = if pure {
-                BUILT_FLAVOURS.to_vec()
+                FLAVOURS.to_vec()
             } else {
                 vec![Flavour::Embedded, Flavour::Http]
             };

@@ -13,60 +13,28 @@
 //! Middleware and command are built for pure workloads only (their vector
 //! file says `"pure": true`): daprd runs those modules without Dapr access.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use super::{BuiltModule, Flavour, Language, Missing};
-use crate::progress;
+use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
 /// The Go guest language.
 #[derive(Debug)]
 pub struct Go;
 
-/// How one flavour is built: its build tag and whether it is a reactor.
-struct Recipe {
-    flavour: Flavour,
-    tag: Option<&'static str>,
-    reactor: bool,
-    pure_only: bool,
+/// The build tag that selects a flavour's entry points.
+fn tag(flavour: Flavour) -> Option<&'static str> {
+    match flavour {
+        Flavour::Embedded => None,
+        Flavour::Http => Some("bb_http"),
+        Flavour::Middleware => Some("bb_middleware"),
+        Flavour::Command => Some("bb_command"),
+    }
 }
 
-const RECIPES: &[Recipe] = &[
-    Recipe {
-        flavour: Flavour::Embedded,
-        tag: None,
-        reactor: true,
-        pure_only: false,
-    },
-    Recipe {
-        flavour: Flavour::Http,
-        tag: Some("bb_http"),
-        reactor: true,
-        pure_only: false,
-    },
-    Recipe {
-        flavour: Flavour::Middleware,
-        tag: Some("bb_middleware"),
-        reactor: true,
-        pure_only: true,
-    },
-    Recipe {
-        flavour: Flavour::Command,
-        tag: Some("bb_command"),
-        reactor: false,
-        pure_only: true,
-    },
-];
-
 impl Language for Go {
-    fn recipe(&self) -> &'static str {
-        include_str!("go.rs")
-    }
-
-    fn name(&self) -> &'static str {
-        "go"
-    }
+    identity!("go", "Go");
 
     fn toolchain(&self, _cache: &Path) -> std::result::Result<(), Missing> {
         if crate::go_host::go_available() {
@@ -83,81 +51,42 @@ impl Language for Go {
 
     fn build(&self, project: &Path, cache: &Path, out: &Path) -> Result<Vec<BuiltModule>> {
         let src = project.join("workloads/go");
-        let workloads = super::workloads_with(project, "go", "main.go")?;
-        let bar = progress::spinner("building Go guests for wasip1/wasm");
-        let mut modules = Vec::new();
-        for workload in workloads {
-            let pure = super::load_vectors(project, &workload)?.pure;
-            for recipe in RECIPES.iter().filter(|r| pure || !r.pure_only) {
-                bar.set_message(format!("building Go guest {workload}.{}", recipe.flavour));
-                let path = out.join(format!("{workload}.{}.wasm", recipe.flavour));
-                let result = go_build(cache, &src, &workload, recipe, &path).and_then(|()| {
-                    if recipe.flavour == Flavour::Middleware {
-                        start_export(cache, &src, &path)
-                    } else {
-                        Ok(())
-                    }
-                });
-                if let Err(e) = result {
-                    bar.finish_and_clear();
-                    return Err(e);
-                }
-                modules.push(BuiltModule {
-                    workload: workload.clone(),
-                    flavour: recipe.flavour,
-                    path,
-                });
+        build_step::guests(self, project, out, "main.go", |workload, flavour, path| {
+            go_build(cache, &src, workload, flavour, path)?;
+            if flavour == Flavour::Middleware {
+                start_export(cache, &src, path)?;
             }
-        }
-        bar.finish_and_clear();
-        Ok(modules)
+            Ok(())
+        })
     }
 }
 
 /// `go build` of one workload in one flavour.
-fn go_build(cache: &Path, src: &Path, workload: &str, recipe: &Recipe, path: &PathBuf) -> Result<()> {
+fn go_build(cache: &Path, src: &Path, workload: &str, flavour: Flavour, path: &Path) -> Result<()> {
     let mut cmd = crate::go_host::go_command(cache, src);
     cmd.env("GOOS", "wasip1").env("GOARCH", "wasm").arg("build");
-    if recipe.reactor {
+    if flavour != Flavour::Command {
+        // Every flavour but the command exports its entry points (`go:wasmexport`).
         cmd.arg("-buildmode=c-shared");
     }
-    if let Some(tag) = recipe.tag {
+    if let Some(tag) = tag(flavour) {
         cmd.arg(format!("-tags={tag}"));
     }
     // Reproducible bytes: no VCS stamp, no checkout paths, no symbol names.
-    let output = cmd
-        .args(["-trimpath", "-buildvcs=false", "-ldflags=-s", "-o"])
+    cmd.args(["-trimpath", "-buildvcs=false", "-ldflags=-s", "-o"])
         .arg(path)
-        .arg(format!("./{workload}"))
-        .output()
-        .with_context(|| format!("running go build for the Go guest {workload}.{}", recipe.flavour))?;
-    if !output.status.success() {
-        bail!(
-            "go build of {workload}.{} failed:\n{}",
-            recipe.flavour,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+        .arg(format!("./{workload}"));
+    build_step::run(&mut cmd, "go build").map(drop)
 }
 
 /// Renames the reactor's `_initialize` export to `_start` in place
 /// (`workloads/go/tools/startexport` says why).
 fn start_export(cache: &Path, src: &Path, path: &Path) -> Result<()> {
     // A native tool: whatever GOOS/GOARCH the caller's environment holds.
-    let output = crate::go_host::go_command(cache, src)
-        .env_remove("GOOS")
+    let mut cmd = crate::go_host::go_command(cache, src);
+    cmd.env_remove("GOOS")
         .env_remove("GOARCH")
         .args(["run", "./tools/startexport"])
-        .arg(path)
-        .output()
-        .context("running workloads/go/tools/startexport")?;
-    if !output.status.success() {
-        bail!(
-            "renaming the entry export of {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+        .arg(path);
+    build_step::run(&mut cmd, "workloads/go/tools/startexport").map(drop)
 }

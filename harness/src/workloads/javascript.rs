@@ -14,8 +14,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{BuiltModule, Flavour, Language, Missing};
-use crate::progress;
+use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
 /// The JavaScript guest language.
 #[derive(Debug)]
@@ -67,17 +66,11 @@ impl JavaScript {
 }
 
 impl Language for JavaScript {
-    fn recipe(&self) -> &'static str {
-        include_str!("javascript.rs")
-    }
+    identity!("javascript", "JavaScript");
 
     fn extra_sources(&self) -> &'static [&'static str] {
         // The engine links the Rust guest library for its ABI glue.
         &["workloads/rust/guest"]
-    }
-
-    fn name(&self) -> &'static str {
-        "javascript"
     }
 
     fn toolchain(&self, _cache: &Path) -> std::result::Result<(), Missing> {
@@ -94,29 +87,12 @@ impl Language for JavaScript {
         // One target folder across source versions: QuickJS is compiled once,
         // each workload only relinks the engine.
         let target_dir = cache.join("guests/target-javascript");
-        let mut modules = Vec::new();
-        for workload in workloads(project)? {
-            let script = src.join(&workload).join(format!("{workload}.js"));
-            let pure = super::load_vectors(project, &workload)?.pure;
-            let mut flavours = vec![Flavour::Embedded];
-            if pure {
-                flavours.push(Flavour::Command);
-            }
-            for flavour in flavours {
-                let bar = progress::spinner(format!("building the JavaScript `{workload}` ({flavour})"));
-                let built = cargo_build(&src, &target_dir, &tools, &script, flavour);
-                bar.finish_and_clear();
-                let from = built.with_context(|| format!("building {} as {flavour}", script.display()))?;
-                let to = out.join(format!("{workload}.{flavour}.wasm"));
-                std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
-                modules.push(BuiltModule {
-                    workload: workload.clone(),
-                    flavour,
-                    path: to,
-                });
-            }
-        }
-        Ok(modules)
+        build_step::guests(self, project, out, "{workload}.js", |workload, flavour, path| {
+            let script = src.join(workload).join(format!("{workload}.js"));
+            let from = cargo_build(&src, &target_dir, &tools, &script, flavour)?;
+            std::fs::copy(&from, path).with_context(|| format!("copying {}", from.display()))?;
+            Ok(())
+        })
     }
 
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
@@ -133,15 +109,6 @@ impl Language for JavaScript {
     }
 }
 
-/// Workloads with a `<workload>/<workload>.js`, in vector order.
-fn workloads(project: &Path) -> Result<Vec<String>> {
-    let src = project.join("workloads/javascript");
-    Ok(super::known_workloads(project)?
-        .into_iter()
-        .filter(|w| src.join(w).join(format!("{w}.js")).is_file())
-        .collect())
-}
-
 /// Builds the engine around `script` for one flavour; returns the `.wasm`.
 fn cargo_build(
     src: &Path,
@@ -156,20 +123,11 @@ fn cargo_build(
         other => bail!("no JavaScript {other} flavour"),
     };
     let env_target = target.replace('-', "_");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = blueprint_workloads::cargo_for("build", target, &src.join("Cargo.toml"), target_dir);
     command
-        .args(["build", "--release", "--target", target, "--manifest-path"])
-        .arg(src.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir)
         .env("BLUEPRINT_JS_WORKLOAD", script)
         .env(format!("CC_{env_target}"), &tools.clang)
-        .env(format!("AR_{env_target}"), &tools.ar)
-        // The guests' own profile decides; flags meant for the host do not apply.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
+        .env(format!("AR_{env_target}"), &tools.ar);
     match flavour {
         Flavour::Command => {
             command
@@ -184,12 +142,7 @@ fn cargo_build(
             command.arg("--lib");
         }
     }
-    let output = command
-        .output()
-        .context("running cargo to build the JavaScript guests")?;
-    if !output.status.success() {
-        bail!("cargo failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    }
+    build_step::run(&mut command, "cargo build of the JavaScript engine")?;
     Ok(target_dir.join(target).join("release").join(artifact))
 }
 

@@ -6,7 +6,30 @@
 //! a hash of the language's sources and the vectors, so a slow toolchain runs
 //! only when something it reads changed.
 
+/// A language's `name`, its `title` in messages, and its `recipe`: the
+/// builder's own file `workloads/<name>.rs` with the build steps it shares,
+/// so that a change to either rebuilds the guests.
+macro_rules! identity {
+    ($name:literal, $title:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
+        fn title(&self) -> &'static str {
+            $title
+        }
+
+        fn recipe(&self) -> &'static str {
+            concat!(
+                include_str!(concat!($name, ".rs")),
+                include_str!("build_step.rs")
+            )
+        }
+    };
+}
+
 mod assemblyscript;
+pub(crate) mod build_step;
 mod c;
 pub mod custom;
 mod go;
@@ -60,6 +83,9 @@ pub trait Language: Sync {
     /// Its name in scenarios and results.
     fn name(&self) -> &'static str;
 
+    /// Its name in messages ("AssemblyScript").
+    fn title(&self) -> &'static str;
+
     /// Whether the toolchain is here.
     ///
     /// # Errors
@@ -74,9 +100,7 @@ pub trait Language: Sync {
 
     /// The build recipe's own source, hashed with the workloads' sources so
     /// that a changed builder rebuilds instead of reusing stale modules.
-    fn recipe(&self) -> &'static str {
-        ""
-    }
+    fn recipe(&self) -> &'static str;
 
     /// Source folders outside `workloads/<language>/` its modules are built
     /// from (relative to the project), hashed into the build key so that a
@@ -466,19 +490,6 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The workloads that have a source folder `workloads/<language>/<workload>/`
-/// holding `marker`, in vector order.
-///
-/// # Errors
-/// The vectors folder cannot be read.
-pub fn workloads_with(project: &Path, language: &str, marker: &str) -> Result<Vec<String>> {
-    let src = project.join("workloads").join(language);
-    Ok(known_workloads(project)?
-        .into_iter()
-        .filter(|w| src.join(w).join(marker).is_file())
-        .collect())
 }
 
 #[cfg(test)]

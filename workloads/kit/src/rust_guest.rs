@@ -21,15 +21,31 @@ pub fn rust_feature(flavour: &str) -> Option<&str> {
     (flavour != "embedded").then_some(flavour)
 }
 
+/// `cargo <subcommand> --release --target <target>` of the workspace at
+/// `manifest` into `target_dir`, with the `cargo` that runs this process
+/// (`$CARGO`) when there is one. The host build's flags and target folder are
+/// removed from its environment: that workspace's own profile decides.
+pub fn cargo_for(subcommand: &str, target: &str, manifest: &Path, target_dir: &Path) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args([subcommand, "--release", "--target", target, "--manifest-path"])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+    command
+}
+
 /// Builds workload `workload` of the Rust guest workspace at `manifest`
 /// (`workloads/rust/Cargo.toml`) with `cargo rustc --release --target
 /// wasm32-wasip1 --crate-type cdylib -p <workload> [--features <feature>]`
 /// into `target_dir`, and returns the module's path,
 /// `<target_dir>/wasm32-wasip1/release/<workload>.wasm`.
 ///
-/// Runs the `cargo` that runs this process (`$CARGO`) when there is one.
-/// The host build's flags and target folder are removed from its
-/// environment: the guests' own profile decides.
+/// Cargo runs as [`cargo_for`] says.
 ///
 /// # Errors
 /// Cargo cannot be started, the `wasm32-wasip1` target is not installed (the
@@ -41,25 +57,8 @@ pub fn build_rust_guest(
     workload: &str,
     feature: Option<&str>,
 ) -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args([
-            "rustc",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--crate-type",
-            "cdylib",
-        ])
-        .args(["-p", workload])
-        .arg("--manifest-path")
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
+    let mut command = cargo_for("rustc", "wasm32-wasip1", manifest, target_dir);
+    command.args(["--crate-type", "cdylib", "-p", workload]);
     if let Some(feature) = feature {
         command.args(["--features", feature]);
     }
