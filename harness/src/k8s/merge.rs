@@ -32,7 +32,7 @@ pub struct LoadOutput {
     pub summary: LoadSummary,
 }
 
-fn add_histograms(texts: &[&str], what: &str) -> Result<Histogram<u64>> {
+fn add_histograms<'a>(texts: impl IntoIterator<Item = &'a str>, what: &str) -> Result<Histogram<u64>> {
     let mut merged: Option<Histogram<u64>> = None;
     for text in texts {
         let h = decode_histogram(text).with_context(|| format!("reading a {what} histogram"))?;
@@ -96,13 +96,7 @@ pub fn merge_summaries(inputs: &[&LoadSummary]) -> Result<LoadSummary> {
     out.duration_s = inputs.iter().map(|s| s.duration_s).fold(0.0, f64::max);
     out.throughput_rps = inputs.iter().map(|s| s.throughput_rps).sum();
 
-    let latency = add_histograms(
-        &inputs
-            .iter()
-            .map(|s| s.latency_histogram.as_str())
-            .collect::<Vec<_>>(),
-        "latency",
-    )?;
+    let latency = add_histograms(inputs.iter().map(|s| s.latency_histogram.as_str()), "latency")?;
     let has_latency = out.successes > 0 && !latency.is_empty();
     out.latency_us = has_latency.then(|| Percentiles::of(&latency));
     out.latency_quantiles_us = has_latency.then(|| Quantiles::of(&latency));
@@ -144,13 +138,7 @@ pub fn merge_summaries(inputs: &[&LoadSummary]) -> Result<LoadSummary> {
         if loops.iter().any(|l| l.seed != o.seed) {
             o.seed = None;
         }
-        let service = add_histograms(
-            &loops
-                .iter()
-                .map(|l| l.service_histogram.as_str())
-                .collect::<Vec<_>>(),
-            "service-time",
-        )?;
+        let service = add_histograms(loops.iter().map(|l| l.service_histogram.as_str()), "service-time")?;
         o.service_us = (!service.is_empty()).then(|| Quantiles::of(&service));
         o.service_histogram = encode_histogram(&service)?;
         out.open_loop = Some(o);
