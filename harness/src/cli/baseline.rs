@@ -29,17 +29,35 @@ pub enum BaselineCommand {
     Path(PathArgs),
 }
 
-/// `baseline promote`.
+/// Which baseline: the machine and the folder, as every subcommand takes them.
 #[derive(Debug, clap::Args)]
-pub struct PromoteArgs {
-    /// The results file to promote.
-    pub results: PathBuf,
+pub struct Store {
     /// Machine name (default: $BLUEPRINT_MACHINE, else the host name).
     #[arg(long)]
     pub machine: Option<String>,
     /// Folder of baselines (default: results/baselines/ of the project).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+impl Store {
+    /// The machine name and the folder, defaults filled in.
+    fn resolve(self) -> (String, PathBuf) {
+        (
+            self.machine.unwrap_or_else(machine_name),
+            self.dir.unwrap_or_else(baselines_dir),
+        )
+    }
+}
+
+/// `baseline promote`.
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The results file to promote.
+    pub results: PathBuf,
+    /// Which baseline.
+    #[command(flatten)]
+    pub store: Store,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -48,12 +66,9 @@ pub struct PromoteArgs {
 /// `baseline path`.
 #[derive(Debug, clap::Args)]
 pub struct PathArgs {
-    /// Machine name (default: $BLUEPRINT_MACHINE, else the host name).
-    #[arg(long)]
-    pub machine: Option<String>,
-    /// Folder of baselines (default: results/baselines/ of the project).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
+    /// Which baseline.
+    #[command(flatten)]
+    pub store: Store,
 }
 
 /// Runs `baseline …`.
@@ -63,8 +78,7 @@ pub struct PathArgs {
 pub fn execute(args: BaselineArgs) -> Result<i32> {
     match args.command {
         BaselineCommand::Promote(args) => {
-            let machine = args.machine.unwrap_or_else(machine_name);
-            let dir = args.dir.unwrap_or_else(baselines_dir);
+            let (machine, dir) = args.store.resolve();
             let (target, warnings) = promote(&args.results, &dir, &machine)?;
             if args.json {
                 let out = serde_json::json!({
@@ -87,12 +101,9 @@ pub fn execute(args: BaselineArgs) -> Result<i32> {
             Ok(0)
         }
         BaselineCommand::Path(args) => {
-            let machine = args.machine.unwrap_or_else(machine_name);
+            let (machine, dir) = args.store.resolve();
             check_machine_name(&machine)?;
-            println!(
-                "{}",
-                path_for(&args.dir.unwrap_or_else(baselines_dir), &machine).display()
-            );
+            println!("{}", path_for(&dir, &machine).display());
             Ok(0)
         }
     }
