@@ -7,25 +7,10 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TINY: &str = r#"
-[matrix]
-workloads = ["noop"]
-modes = ["embedded"]
-runtimes = ["wasmtime"]
+use common::harness;
 
-[load]
-connections = 2
-warmup = "100ms"
-duration = "1s"
-"#;
-
-fn harness(args: &[&str]) -> Command {
-    let mut cmd = Command::new(common::bin());
-    cmd.args(args)
-        .env("DAPRD", common::daprd().path)
-        .stdin(Stdio::null());
-    cmd
-}
+/// The one cheap cell every run here is made of.
+const TINY: &str = common::ONE_CELL;
 
 #[test]
 fn a_typo_in_a_scenario_names_file_line_and_key() {

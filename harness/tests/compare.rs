@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use blueprint_analysis::compare::{self, Metric, Options, Verdict};
 use blueprint_analysis::results::CellStatus;
+use common::harness;
 use synthetic::{Trial, cell, id, run, trials};
 
 fn noop() -> blueprint_bench::scenario::CellId {
@@ -200,28 +201,12 @@ fn cells_are_matched_by_identity_and_sweep_points_by_rate() {
     );
 }
 
-fn harness(args: &[&str]) -> Command {
-    let mut cmd = Command::new(common::bin());
-    cmd.args(args)
-        .env("DAPRD", common::daprd().path)
-        .env_remove(blueprint_host::server::ADDED_LATENCY_ENV)
-        .stdin(Stdio::null());
-    cmd
-}
-
 /// One cheap cell, enough trials for the test to be able to say "significant".
-const CHEAP: &str = r#"
-[matrix]
-workloads = ["noop"]
-modes = ["embedded"]
-runtimes = ["wasmtime"]
-
-[load]
-connections = 2
-warmup = "200ms"
-duration = "1s"
-trials = 5
-"#;
+fn cheap() -> String {
+    // The warm-up the thresholds below were measured with.
+    let cell = common::ONE_CELL.replace(r#"warmup = "100ms""#, r#"warmup = "200ms""#);
+    format!("{cell}trials = 5\n")
+}
 
 /// Thresholds for 1-second windows on a shared machine, far narrower than
 /// the slowdown the test adds (+3 ms on a sub-millisecond median: about
@@ -253,7 +238,7 @@ fn compare_cmd(base: &std::path::Path, cand: &std::path::Path) -> (i32, compare:
 #[test]
 fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = common::scenario(dir.path(), "cheap", CHEAP);
+    let scenario = common::scenario(dir.path(), "cheap", &cheap());
     let run_to = |name: &str, added_latency_us: Option<u64>| {
         let out_path = dir.path().join(format!("{name}.json"));
         let mut cmd = harness(&[
@@ -265,12 +250,7 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
         if let Some(us) = added_latency_us {
             cmd.env(blueprint_host::server::ADDED_LATENCY_ENV, us.to_string());
         }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::output_ok(&mut cmd, name);
         out_path
     };
     let a1 = run_to("a1", None);
@@ -351,21 +331,17 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
         summary.contains("Regression gate skipped") && summary.contains("## blueprint-bench: `cheap`"),
         "{summary}"
     );
-    let promoted = harness(&[
-        "baseline",
-        "promote",
-        a1.to_str().unwrap(),
-        "--machine",
-        "test-box",
-        "--dir",
-        baselines.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
-    assert!(
-        promoted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&promoted.stderr)
+    common::output_ok(
+        &mut harness(&[
+            "baseline",
+            "promote",
+            a1.to_str().unwrap(),
+            "--machine",
+            "test-box",
+            "--dir",
+            baselines.to_str().unwrap(),
+        ]),
+        "baseline promote",
     );
     let (code, output, summary) = nightly(Some(3000));
     assert_eq!(code, Some(compare::EXIT_REGRESSION), "{output}");

@@ -3,6 +3,8 @@
 //! (`deploy/k8scheck`), the smoke rendering pinned by a golden file, and
 //! collect run against recorded `kubectl` answers.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -194,18 +196,14 @@ fn collect_reads_recorded_kubectl_answers_into_results_report_reads() {
     std::fs::write(run.path().join("plan-configmap.json"), configmap.to_string()).unwrap();
 
     let results_path = run.path().join("results.json");
-    let out = Command::new(bin)
-        .args(["k8s", "collect", "--namespace", "bb-test", "--kubectl"])
-        .arg(fixtures().join("kubectl"))
-        .arg("--out")
-        .arg(&results_path)
-        .env("K8S_RUN", run.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "collect failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    common::output_ok(
+        Command::new(bin)
+            .args(["k8s", "collect", "--namespace", "bb-test", "--kubectl"])
+            .arg(fixtures().join("kubectl"))
+            .arg("--out")
+            .arg(&results_path)
+            .env("K8S_RUN", run.path()),
+        "k8s collect",
     );
     let results = blueprint_analysis::results::read(&results_path).unwrap();
 
@@ -264,16 +262,12 @@ fn collect_reads_recorded_kubectl_answers_into_results_report_reads() {
     );
 
     // The analysis commands read it unchanged.
-    let report = Command::new(bin)
-        .arg("report")
-        .arg(&results_path)
-        .arg("--out")
-        .arg(run.path().join("report"))
-        .output()
-        .unwrap();
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
+    common::output_ok(
+        Command::new(bin)
+            .arg("report")
+            .arg(&results_path)
+            .arg("--out")
+            .arg(run.path().join("report")),
+        "report",
     );
 }

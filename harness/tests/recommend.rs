@@ -34,25 +34,29 @@ fn swept(rps: f64, p99_us: f64, cpu_us: f64, knee: f64) -> Vec<Trial> {
         .collect()
 }
 
+/// (mode, runtime, language, figures for [`swept`]) of each cell measured
+/// for every workload.
+const MEASURED: &[(&str, &str, &str, [f64; 4])] = &[
+    ("embedded", "wasmtime", "rust", [4000.0, 2000.0, 400.0, 400.0]),
+    ("embedded", "wazero", "go", [400.0, 9000.0, 4000.0, 100.0]),
+    (
+        "standalone-http",
+        "wasmtime",
+        "rust",
+        [2500.0, 3000.0, 600.0, 200.0],
+    ),
+    ("native", "none", "rust", [9000.0, 900.0, 150.0, 800.0]),
+];
+
 fn results() -> RunResults {
     let mut cells = Vec::new();
     for w in ["noop", "counter"] {
-        cells.push(cell(
-            id(w, "embedded", "wasmtime", "rust"),
-            &swept(4000.0, 2000.0, 400.0, 400.0),
-        ));
-        cells.push(cell(
-            id(w, "embedded", "wazero", "go"),
-            &swept(400.0, 9000.0, 4000.0, 100.0),
-        ));
-        cells.push(cell(
-            id(w, "standalone-http", "wasmtime", "rust"),
-            &swept(2500.0, 3000.0, 600.0, 200.0),
-        ));
-        cells.push(cell(
-            id(w, "native", "none", "rust"),
-            &swept(9000.0, 900.0, 150.0, 800.0),
-        ));
+        for &(mode, runtime, language, [rps, p99_us, cpu_us, knee]) in MEASURED {
+            cells.push(cell(
+                id(w, mode, runtime, language),
+                &swept(rps, p99_us, cpu_us, knee),
+            ));
+        }
     }
     // Middleware only measured for the pure workload (it cannot run counter).
     cells.push(cell(
@@ -219,35 +223,26 @@ fn no_recommendation_without_measurements() {
 fn the_command_line_prints_json_and_refuses_bad_requirements() {
     let dir = tempfile::tempdir().unwrap();
     let path = synthetic::write(dir.path(), "r", &results());
-    let out = Command::new(common::bin())
-        .args([
-            "recommend",
-            path.to_str().unwrap(),
-            "--rate",
-            "300",
-            "--p99-budget",
-            "10ms",
-            "--needs",
-            "state",
-            "--json",
-        ])
-        .output()
-        .unwrap();
+    let recommend = |rate: &str, more: &[&str]| {
+        Command::new(common::bin())
+            .args([
+                "recommend",
+                path.to_str().unwrap(),
+                "--p99-budget",
+                "10ms",
+                "--rate",
+                rate,
+            ])
+            .args(more)
+            .output()
+            .unwrap()
+    };
+    let out = recommend("300", &["--needs", "state", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rec: Recommendation = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rec.ranked[0].mode, "embedded");
     assert_eq!(rec.requirements.p99_budget_us, 10_000.0);
-    let out = Command::new(common::bin())
-        .args([
-            "recommend",
-            path.to_str().unwrap(),
-            "--rate",
-            "-5",
-            "--p99-budget",
-            "10ms",
-        ])
-        .output()
-        .unwrap();
+    let out = recommend("-5", &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--rate"));
 }

@@ -32,27 +32,14 @@ fn probe(name: &str) -> PathBuf {
     let dir = DIR.get_or_init(|| {
         let project = paths::project_dir();
         let target = paths::cache_dir().join("guests/wasi-probes");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
+        common::output_ok(
+            &mut blueprint_workloads::cargo_for(
                 "build",
-                "--release",
-                "--target",
                 "wasm32-wasip1",
-                "--manifest-path",
-            ])
-            .arg(project.join("runtimes/api/tests/wasi-probes/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .expect("running cargo for the WASI probes");
-        assert!(
-            out.status.success(),
-            "building the WASI probes failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+                &project.join("runtimes/api/tests/wasi-probes/Cargo.toml"),
+                &target,
+            ),
+            "building the WASI probes",
         );
         target.join("wasm32-wasip1/release")
     });

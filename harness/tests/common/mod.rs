@@ -99,3 +99,40 @@ pub fn scenario(dir: &std::path::Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, format!("[scenario]\nname = \"{name}\"\n\n{body}")).unwrap();
     path
 }
+
+/// A scenario body of one cheap cell: `noop` embedded on wasmtime, two
+/// connections, a one-second window.
+pub const ONE_CELL: &str = r#"
+[matrix]
+workloads = ["noop"]
+modes = ["embedded"]
+runtimes = ["wasmtime"]
+
+[load]
+connections = 2
+warmup = "100ms"
+duration = "1s"
+"#;
+
+/// `blueprint-bench` with `args`, on the test's daprd, without stdin, and
+/// without the host's added-latency knob (a test adds it where it means to).
+pub fn harness(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(args)
+        .env("DAPRD", daprd().path)
+        .env_remove(blueprint_host::server::ADDED_LATENCY_ENV)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Runs `cmd` to its end; a failure fails the test with `what` and the
+/// command's stderr.
+pub fn output_ok(cmd: &mut std::process::Command, what: &str) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
