@@ -130,7 +130,7 @@ impl RatePoint {
             target_rps,
             achieved_rps: open.map_or(load.throughput_rps, |o| o.achieved_rate_rps),
             p99_us: load.latency_us.map_or(0.0, |l| l.p99),
-            errors: load.errors.values().sum(),
+            errors: load.errors.values().fold(0, |sum, n| sum.saturating_add(*n)),
             requests: load.requests,
             intended: open.map_or(0, |o| o.intended),
             sent: open.map_or(0, |o| o.sent),

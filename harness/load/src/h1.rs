@@ -99,15 +99,15 @@ enum BodyKind {
 
 /// What a response said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Outcome {
+pub struct Outcome {
     /// Status code.
-    pub(crate) status: u16,
+    pub status: u16,
     /// Whether the connection may carry another request.
-    pub(crate) keep_alive: bool,
+    pub keep_alive: bool,
 }
 
 /// One HTTP/1.1 connection.
-pub(crate) struct H1 {
+pub struct H1 {
     stream: TcpStream,
     buf: Vec<u8>,
     /// Parse position in `buf`.
@@ -117,7 +117,11 @@ pub(crate) struct H1 {
 }
 
 impl H1 {
-    pub(crate) async fn connect(addr: SocketAddr) -> io::Result<Self> {
+    /// Connects to `addr` (no request sent).
+    ///
+    /// # Errors
+    /// The connection could not be made.
+    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Self {
@@ -152,7 +156,10 @@ impl H1 {
 
     /// Sends `request` and reads the whole response. `head`: the request was
     /// a HEAD (the response has no body whatever its headers say).
-    pub(crate) async fn exchange(&mut self, request: &[u8], head: bool) -> Result<Outcome, ErrorKind> {
+    ///
+    /// # Errors
+    /// The [`ErrorKind`] the generator tallies: malformed, closed, broken body, I/O.
+    pub async fn exchange(&mut self, request: &[u8], head: bool) -> Result<Outcome, ErrorKind> {
         if self.start != self.end {
             return Err(ErrorKind::Malformed);
         }

@@ -90,6 +90,10 @@ mod threads;
 
 #[cfg(feature = "generator")]
 pub use record::ErrorKind;
+// The response reader alone, for its property tests (tests/fuzz_h1.rs).
+#[cfg(feature = "generator")]
+#[doc(hidden)]
+pub use h1::{H1, Outcome};
 pub use summary::{
     GeneratorSummary, LoadSummary, OpenLoopSummary, Percentiles, Quantiles, decode_histogram,
     encode_histogram,
