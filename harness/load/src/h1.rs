@@ -368,37 +368,27 @@ mod tests {
 
     #[test]
     fn requests_serialise_once_with_their_length() {
+        // What goes on the wire to 127.0.0.1:9.
+        let wire = |method: Method, path: &str, headers: &HeaderMap, body: &'static str, close: bool| {
+            serialize(&method, path, "127.0.0.1:9", headers, &Bytes::from(body), close)
+        };
         let mut headers = HeaderMap::new();
         headers.insert("x-a", "1".parse().unwrap());
         headers.insert(CONTENT_LENGTH, "999".parse().unwrap());
-        let wire = serialize(
-            &Method::POST,
-            "/p?q",
-            "127.0.0.1:9",
-            &headers,
-            &Bytes::from_static(b"hi"),
-            true,
-        );
         assert_eq!(
-            &wire[..],
+            &wire(Method::POST, "/p?q", &headers, "hi", true)[..],
             b"POST /p?q HTTP/1.1\r\nhost: 127.0.0.1:9\r\nx-a: 1\r\nconnection: close\r\ncontent-length: 2\r\n\r\nhi"
         );
         headers.clear();
         headers.insert(HOST, "example".parse().unwrap());
-        let wire = serialize(&Method::GET, "/", "127.0.0.1:9", &headers, &Bytes::new(), false);
-        assert_eq!(&wire[..], b"GET / HTTP/1.1\r\nhost: example\r\n\r\n");
+        assert_eq!(
+            &wire(Method::GET, "/", &headers, "", false)[..],
+            b"GET / HTTP/1.1\r\nhost: example\r\n\r\n"
+        );
         let mut headers = HeaderMap::new();
         headers.insert(TRANSFER_ENCODING, "chunked".parse().unwrap());
-        let wire = serialize(
-            &Method::POST,
-            "/m",
-            "127.0.0.1:9",
-            &headers,
-            &Bytes::from("hello"),
-            false,
-        );
         assert_eq!(
-            &wire[..],
+            &wire(Method::POST, "/m", &headers, "hello", false)[..],
             b"POST /m HTTP/1.1\r\nhost: 127.0.0.1:9\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
         );
     }
