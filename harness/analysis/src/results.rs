@@ -461,7 +461,9 @@ impl CellSummary {
             }),
             cold_start_ms: of(&|t| t.cold_start_ms),
             errors,
-            requests: trials.iter().fold(0, |sum, t| sum.saturating_add(t.load.requests)),
+            requests: trials
+                .iter()
+                .fold(0, |sum, t| sum.saturating_add(t.load.requests)),
             error_rate: error_rate(trials.iter().map(|t| &t.load)),
             // A trial whose lowest rate already failed has knee 0.
             knee_rps: trials
