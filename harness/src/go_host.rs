@@ -76,7 +76,7 @@ pub fn build(project: &Path, cache: &Path) -> Result<PathBuf> {
     let tmp = out.join(format!("wazero-host.{}.tmp", std::process::id()));
     let mut cmd = go_command(cache, &src);
     cmd.args(["build", "-trimpath", "-o"]).arg(&tmp).arg(".");
-    let built = crate::workloads::build_step::run(&mut cmd, "go build of the wazero host");
+    let built = crate::process::run_to_end(&mut cmd, "go build of the wazero host");
     bar.finish_and_clear();
     built?;
     fs::rename(&tmp, &bin)?;

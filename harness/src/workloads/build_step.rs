@@ -3,9 +3,9 @@
 //! A language's own file says only what differs: its tools and their flags.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::{BuiltModule, FLAVOURS, Flavour, Language};
 use crate::progress;
@@ -71,22 +71,9 @@ pub(super) fn guests(
     Ok(modules)
 }
 
-/// Runs a build tool to its end.
-///
-/// # Errors
-/// The tool cannot start, or fails: `what` and the tool's own output.
-pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<Output> {
-    let output = cmd.output().with_context(|| format!("running {what}"))?;
-    if !output.status.success() {
-        bail!(
-            "{what} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(output)
-}
+/// Runs a build tool to its end (shared with the wazero host's build, which
+/// is not a guest: the one definition lives with the other child processes).
+pub(crate) use crate::process::run_to_end as run;
 
 /// Installs a toolchain into `dir`: `fill` writes it into a sibling folder
 /// that gets the final name only once `fill` succeeded, so a half-finished
@@ -121,6 +108,7 @@ pub(super) fn pip_available() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anyhow::bail;
 
     #[test]
     fn only_embedded_and_http_carry_workloads_that_use_dapr() {
