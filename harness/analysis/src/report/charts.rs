@@ -67,8 +67,23 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     if !lo.is_finite() {
         return 0.1..10.0;
     }
-    (lo / 1.5)..(hi * 1.5).max(lo * 2.0)
+    bounded_log((lo / 1.5)..(hi * 1.5).max(lo * 2.0))
 }
+
+/// At most [`MAX_DECADES`] decades, both ends finite: a hostile or corrupted
+/// results file (a rate of 1e300) must not make the axis walk its ticks for
+/// ever; a real chart never spans that much.
+fn bounded_log(range: std::ops::Range<f64>) -> std::ops::Range<f64> {
+    let hi = range.end.min(f64::MAX / 16.0);
+    let lo = range
+        .start
+        .max(hi / 10f64.powi(MAX_DECADES))
+        .max(f64::MIN_POSITIVE);
+    lo..hi.max(lo * 2.0)
+}
+
+/// The widest log axis drawn.
+const MAX_DECADES: i32 = 12;
 
 /// One line of a latency spectrum.
 #[derive(Debug, Clone)]
@@ -97,7 +112,7 @@ pub fn latency_spectrum(title: &str, series: &[SpectrumSeries]) -> Result<String
         .max(10.0);
     let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let x_axis = Axis {
-        range: 1.0..x_max * 1.2,
+        range: bounded_log(1.0..x_max * 1.2),
         desc: "percentile (axis: 1/(1-p), log)",
         label: &|x| percentile_label(*x),
     };
@@ -419,6 +434,25 @@ pub fn rate_sweep(title: &str, series: &[RateSeries]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_values_give_a_bounded_log_axis() {
+        // Found by fuzzing a results file: a rate of 1e300 beside a normal one
+        // made the axis walk its ticks for minutes.
+        for r in [
+            log_range([1e-300, 1e300].into_iter()),
+            bounded_log(1.0..f64::INFINITY),
+        ] {
+            assert!(r.start > 0.0 && r.end.is_finite() && r.start < r.end, "{r:?}");
+            assert!((r.end / r.start).log10() <= f64::from(MAX_DECADES) + 1.0, "{r:?}");
+        }
+        let sweep = [RateSeries {
+            label: "x".into(),
+            points: vec![(1e-300, 1.0), (1e300, 1e300)],
+            knee: Some((1e300, 1e300)),
+        }];
+        assert!(rate_sweep("hostile", &sweep).is_ok());
+    }
 
     #[test]
     fn percentile_axis_labels_read_as_percentiles() {
