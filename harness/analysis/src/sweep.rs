@@ -155,7 +155,7 @@ pub enum Verdict {
 }
 
 /// Whether the generator sent what its schedule held.
-fn schedule_kept(point: &RatePoint) -> bool {
+pub fn schedule_kept(point: &RatePoint) -> bool {
     if point.intended > 0 {
         point.sent as f64 >= MIN_SENT_FRACTION * point.intended as f64
     } else {

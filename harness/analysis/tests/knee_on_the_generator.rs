@@ -1,7 +1,8 @@
 //! The knee rule on the real generator: a server that answers in 1 ms
-//! easily serves 200 req/s, so no Poisson step at that rate may fail it,
-//! whatever its seed (the old rule failed such steps about 4 times in 10,
-//! on the schedule's own randomness).
+//! easily serves 200 req/s, so no Poisson step at that rate may fall short
+//! of its schedule, whatever its seed (the old rule failed such steps about
+//! 4 times in 10, on the schedule's own randomness), and no rate judged as
+//! a sweep judges it (retests included) may fail.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -46,6 +47,16 @@ fn delayed_server(delay: Duration) -> String {
     format!("http://{addr}/")
 }
 
+async fn step(target: &Target, seed: u64, attempt: u32) -> RatePoint {
+    let mut spec = LoadSpec::open(200.0, Arrival::Poisson, 16, Duration::from_secs(1));
+    if let Mode::Open { seed: s, .. } = &mut spec.mode {
+        *s = seed;
+    }
+    let report = load::run(target, &spec).await.unwrap();
+    let summary = LoadSummary::from_report(&report).unwrap();
+    RatePoint::of(200.0, attempt, &summary)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_easily_served_rate_never_fails_in_twenty_poisson_steps() {
     let target = Target::new(
@@ -54,33 +65,54 @@ async fn an_easily_served_rate_never_fails_in_twenty_poisson_steps() {
         Bytes::new(),
     )
     .unwrap();
-    let mut points = Vec::new();
-    for attempt in 0..20u32 {
-        let mut spec = LoadSpec::open(200.0, Arrival::Poisson, 16, Duration::from_secs(1));
-        if let Mode::Open { seed, .. } = &mut spec.mode {
-            *seed = u64::from(attempt) * 0x9E37_79B9 + 1;
-        }
-        let report = load::run(&target, &spec).await.unwrap();
-        let summary = LoadSummary::from_report(&report).unwrap();
-        points.push(RatePoint::of(200.0, 0, &summary));
+    let mut firsts = Vec::new();
+    for attempt in 0..20u64 {
+        firsts.push(step(&target, attempt * 0x9E37_79B9 + 1, 0).await);
     }
-    let floor = sweep::floor_p99(&points);
-    // A step where this (shared, busy) machine held the generator back is
-    // generator-bound: it says nothing of the server and is retested, but
-    // it is not a failure of the rate.
-    let verdicts: Vec<Verdict> = points.iter().map(|p| sweep::judge(p, floor, 3.0)).collect();
-    let bound = verdicts.iter().filter(|v| **v == Verdict::GeneratorBound).count();
-    eprintln!("{bound} of 20 steps generator-bound");
-    let failed: Vec<&RatePoint> = points
-        .iter()
-        .zip(&verdicts)
-        .filter(|(_, v)| **v == Verdict::Fail)
-        .map(|(p, _)| p)
-        .collect();
+    // Every step kept its own schedule unless the generator itself fell
+    // behind: the rule's denominator is what the schedule held.
+    for p in &firsts {
+        assert!(
+            p.generator_bound || sweep::schedule_kept(p),
+            "a step fell short of its own schedule: {p:?}"
+        );
+    }
+    let floor = sweep::floor_p99(&firsts);
+    // Each of the twenty is a rate as a sweep judges it: a first step that
+    // fails on latency (one slow moment of a shared, busy machine moves a
+    // p99 of 200 samples) is retested, as in a real sweep, and the rate
+    // fails only when its retests fail too. A generator-bound step says
+    // nothing of the server and is not a failure either.
+    let mut failed = Vec::new();
+    let mut bound = 0;
+    for (i, first) in firsts.iter().enumerate() {
+        let mut steps = vec![*first];
+        let mut verdicts = vec![sweep::judge(first, floor, 3.0)];
+        let outcome = loop {
+            if let Some(outcome) = sweep::rate_outcome(&verdicts) {
+                break outcome;
+            }
+            let attempt = verdicts.len() as u32;
+            let retest = step(
+                &target,
+                (i as u64 + 100) * 0x9E37_79B9 + u64::from(attempt),
+                attempt,
+            )
+            .await;
+            verdicts.push(sweep::judge(&retest, floor, 3.0));
+            steps.push(retest);
+        };
+        match outcome {
+            Verdict::Fail => failed.push(steps),
+            Verdict::GeneratorBound => bound += 1,
+            Verdict::Pass => {}
+        }
+    }
+    eprintln!("{bound} of 20 rates generator-bound");
     assert!(failed.is_empty(), "{} of 20 failed: {failed:?}", failed.len());
     // The schedules differed: the old rule's denominator (rate × window)
     // is not what they held.
-    let intended: std::collections::BTreeSet<u64> = points.iter().map(|p| p.intended).collect();
+    let intended: std::collections::BTreeSet<u64> = firsts.iter().map(|p| p.intended).collect();
     assert!(intended.len() > 5, "{intended:?}");
-    assert!(points.iter().all(|p| p.seed.is_some()));
+    assert!(firsts.iter().all(|p| p.seed.is_some()));
 }
