@@ -56,5 +56,5 @@ step "daprd (built from the official Go module on first use)"
 # harness alone and rebuild half the tree.
 "${CARGO_TARGET_DIR:-target}/release/blueprint-bench" daprd
 
-step "tests: cargo test --release --workspace $*"
-cargo test --release --workspace "$@"
+step "tests: cargo test --release --workspace --no-fail-fast $*"
+cargo test --release --workspace --no-fail-fast "$@"

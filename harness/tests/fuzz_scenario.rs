@@ -93,10 +93,27 @@ proptest! {
     }
 }
 
+/// Every shipped scenario is a plan. The custom example names a module the
+/// user builds first (README, "Your own workload"); until it is built the
+/// scenario must be refused with its file, line and field, and
+/// `custom_workloads.rs` checks it as a plan with the module built.
 #[test]
 fn the_unedited_scenarios_are_plans() {
     let k = known();
     for (path, text) in scenarios() {
-        scenario::parse(&text, &path, &k.workloads, &k.runtimes).unwrap_or_else(|e| panic!("{e:#}"));
+        let parsed = scenario::parse(&text, &path, &k.workloads, &k.runtimes);
+        let user_built = path.parent().is_some_and(|dir| dir.ends_with("custom"))
+            && !path.with_file_name("upper-filter.wasm").exists();
+        match parsed {
+            Ok(_) => {}
+            Err(err) if user_built => {
+                let located = err.downcast_ref::<ScenarioError>();
+                let message = format!("{err:#}");
+                assert!(located.is_some(), "not a located error: {message}");
+                assert!(message.contains("workloads.upper.middleware"), "{message}");
+                assert!(message.contains("upper-filter.wasm"), "{message}");
+            }
+            Err(err) => panic!("{err:#}"),
+        }
     }
 }
