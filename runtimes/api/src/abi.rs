@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use crate::CallError;
-use crate::host::{Concurrency, DaprHost, HostError, LogLevel, OutboundRequest};
+use crate::host::{Concurrency, DaprHost, HostError, LogLevel, OutboundRequest, Precondition};
 
 /// The ABI version hosts speak; `bb_abi_version` must return it.
 pub const ABI_VERSION: i32 = 1;
@@ -152,12 +152,16 @@ macro_rules! bytes {
     };
 }
 
-fn concurrency(raw: i32) -> Option<Concurrency> {
-    match raw {
-        0 => Some(Concurrency::LastWrite),
-        1 => Some(Concurrency::FirstWrite),
-        _ => None,
-    }
+/// A write's check from the guest's etag (empty: none) and concurrency
+/// number; `None` for a number the ABI does not define.
+fn precondition(etag: &str, concurrency: i32) -> Option<Precondition<'_>> {
+    let concurrency = match concurrency {
+        0 => Concurrency::LastWrite,
+        1 => Concurrency::FirstWrite,
+        _ => return None,
+    };
+    let etag = (!etag.is_empty()).then_some(etag);
+    Some(Precondition { etag, concurrency })
 }
 
 fn host_error(err: HostError) -> i64 {
@@ -210,15 +214,13 @@ impl HostState {
         key: GuestSlice,
         value: GuestSlice,
         etag: GuestSlice,
-        concurrency_raw: i32,
+        concurrency: i32,
     ) -> i64 {
         let (store, key, value) = (name!(mem, store), name!(mem, key), bytes!(mem, value));
-        let etag = name!(mem, etag);
-        let Some(concurrency) = concurrency(concurrency_raw) else {
+        let Some(check) = precondition(name!(mem, etag), concurrency) else {
             return code::INVALID_ARGUMENT;
         };
-        let etag = (!etag.is_empty()).then_some(etag);
-        match self.host.state_set(store, key, value, etag, concurrency) {
+        match self.host.state_set(store, key, value, check) {
             Ok(()) => 0,
             Err(err) => self.failed("state_set", err),
         }
@@ -231,14 +233,13 @@ impl HostState {
         store: GuestSlice,
         key: GuestSlice,
         etag: GuestSlice,
-        concurrency_raw: i32,
+        concurrency: i32,
     ) -> i64 {
-        let (store, key, etag) = (name!(mem, store), name!(mem, key), name!(mem, etag));
-        let Some(concurrency) = concurrency(concurrency_raw) else {
+        let (store, key) = (name!(mem, store), name!(mem, key));
+        let Some(check) = precondition(name!(mem, etag), concurrency) else {
             return code::INVALID_ARGUMENT;
         };
-        let etag = (!etag.is_empty()).then_some(etag);
-        match self.host.state_delete(store, key, etag, concurrency) {
+        match self.host.state_delete(store, key, check) {
             Ok(()) => 0,
             Err(err) => self.failed("state_delete", err),
         }

@@ -26,6 +26,34 @@ pub enum Concurrency {
     FirstWrite,
 }
 
+/// A write's optimistic-concurrency check: the etag the writer last read
+/// (`None`: it read none) and how Dapr applies it. One value, so a write's
+/// signature says "what, where, under which check" in three arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Precondition<'a> {
+    /// The etag the write expects to replace.
+    pub etag: Option<&'a str>,
+    /// Whether the etag must match (first-write) or the write wins anyway.
+    pub concurrency: Concurrency,
+}
+
+impl<'a> Precondition<'a> {
+    /// The write wins whatever is stored.
+    pub const LAST_WRITE: Precondition<'static> = Precondition {
+        etag: None,
+        concurrency: Concurrency::LastWrite,
+    };
+
+    /// The write needs `etag` to still be current (`None`: the key must not
+    /// exist yet).
+    pub fn first_write(etag: Option<&'a str>) -> Self {
+        Self {
+            etag,
+            concurrency: Concurrency::FirstWrite,
+        }
+    }
+}
+
 /// Severity of a guest log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
@@ -52,6 +80,9 @@ pub enum HostError {
     #[error("not permitted in this mode")]
     NotPermitted,
 }
+
+/// What a [`DaprHost`] call returns.
+pub type HostResult<T> = Result<T, HostError>;
 
 /// One request of the `http` flavour's generic outbound import, as the guest
 /// wrote it (`workloads/ABI.md`, "`http` flavour").
@@ -85,44 +116,31 @@ pub trait DaprHost: Send + Sync {
     ///
     /// # Errors
     /// [`HostError::Unavailable`] when the sidecar call fails.
-    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError>;
+    fn state_get(&self, store: &str, key: &str) -> HostResult<Option<StateEntry>>;
 
     /// Writes a key.
     ///
     /// # Errors
     /// [`HostError::EtagMismatch`] when the concurrency check fails.
-    fn state_set(
-        &self,
-        store: &str,
-        key: &str,
-        value: &[u8],
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError>;
+    fn state_set(&self, store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()>;
 
     /// Deletes a key.
     ///
     /// # Errors
     /// [`HostError::EtagMismatch`] when the concurrency check fails.
-    fn state_delete(
-        &self,
-        store: &str,
-        key: &str,
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError>;
+    fn state_delete(&self, store: &str, key: &str, check: Precondition<'_>) -> HostResult<()>;
 
     /// Publishes an event.
     ///
     /// # Errors
     /// [`HostError::Unavailable`] when the sidecar call fails.
-    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError>;
+    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> HostResult<()>;
 
     /// Invokes an output binding and returns its response data.
     ///
     /// # Errors
     /// [`HostError::Unavailable`] when the sidecar call fails.
-    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError>;
+    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> HostResult<Vec<u8>>;
 
     /// Receives a guest log line.
     fn log(&self, level: LogLevel, message: &str);
@@ -133,7 +151,7 @@ pub trait DaprHost: Send + Sync {
     /// # Errors
     /// [`HostError::NotPermitted`] for a refused URL or no outbound HTTP,
     /// [`HostError::Unavailable`] when the connection fails.
-    fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
+    fn http_request(&self, request: &OutboundRequest<'_>) -> HostResult<OutboundResponse> {
         let _ = request;
         Err(HostError::NotPermitted)
     }
@@ -164,13 +182,13 @@ macro_rules! forward_dapr_host {
         }
     };
     (@method state_set, $($how:tt)+) => {
-        fn state_set(&self, store: &str, key: &str, value: &[u8], etag: ::std::option::Option<&str>, concurrency: $crate::Concurrency) -> ::std::result::Result<(), $crate::HostError> {
-            $crate::forward_dapr_host!(@to self, $($how)+).state_set(store, key, value, etag, concurrency)
+        fn state_set(&self, store: &str, key: &str, value: &[u8], check: $crate::Precondition<'_>) -> ::std::result::Result<(), $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).state_set(store, key, value, check)
         }
     };
     (@method state_delete, $($how:tt)+) => {
-        fn state_delete(&self, store: &str, key: &str, etag: ::std::option::Option<&str>, concurrency: $crate::Concurrency) -> ::std::result::Result<(), $crate::HostError> {
-            $crate::forward_dapr_host!(@to self, $($how)+).state_delete(store, key, etag, concurrency)
+        fn state_delete(&self, store: &str, key: &str, check: $crate::Precondition<'_>) -> ::std::result::Result<(), $crate::HostError> {
+            $crate::forward_dapr_host!(@to self, $($how)+).state_delete(store, key, check)
         }
     };
     (@method publish, $($how:tt)+) => {
@@ -207,26 +225,19 @@ impl fmt::Debug for NoDapr {
 }
 
 impl DaprHost for NoDapr {
-    fn state_get(&self, _: &str, _: &str) -> Result<Option<StateEntry>, HostError> {
+    fn state_get(&self, _: &str, _: &str) -> HostResult<Option<StateEntry>> {
         Err(HostError::NotPermitted)
     }
-    fn state_set(
-        &self,
-        _: &str,
-        _: &str,
-        _: &[u8],
-        _: Option<&str>,
-        _: Concurrency,
-    ) -> Result<(), HostError> {
+    fn state_set(&self, _: &str, _: &str, _: &[u8], _: Precondition<'_>) -> HostResult<()> {
         Err(HostError::NotPermitted)
     }
-    fn state_delete(&self, _: &str, _: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
+    fn state_delete(&self, _: &str, _: &str, _: Precondition<'_>) -> HostResult<()> {
         Err(HostError::NotPermitted)
     }
-    fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
+    fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> HostResult<()> {
         Err(HostError::NotPermitted)
     }
-    fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
+    fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> HostResult<Vec<u8>> {
         Err(HostError::NotPermitted)
     }
     fn log(&self, _: LogLevel, _: &str) {}

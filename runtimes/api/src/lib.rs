@@ -46,7 +46,8 @@ use serde::{Deserialize, Serialize};
 
 pub use command::{CommandError, CommandRunner, PreopenDir, WasiCommand};
 pub use host::{
-    Concurrency, DaprHost, HostError, LogLevel, NoDapr, OutboundRequest, OutboundResponse, StateEntry,
+    Concurrency, DaprHost, HostError, HostResult, LogLevel, NoDapr, OutboundRequest, OutboundResponse,
+    Precondition, StateEntry,
 };
 
 /// What an adapter reports about itself; recorded with every result.

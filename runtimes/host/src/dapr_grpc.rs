@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use blueprint_runtime_api::{Concurrency, DaprHost, HostError, LogLevel, StateEntry};
+use blueprint_runtime_api::{
+    Concurrency, DaprHost, HostError, HostResult, LogLevel, Precondition, StateEntry,
+};
 use dapr::dapr::proto::common::v1::{Etag, StateItem, StateOptions, state_options::StateConcurrency};
 use dapr::dapr::proto::runtime::v1::{
     DeleteStateRequest, GetStateRequest, InvokeBindingRequest, PublishEventRequest, SaveStateRequest,
@@ -191,7 +193,7 @@ fn etag(etag: Option<&str>) -> Option<Etag> {
 }
 
 impl DaprHost for GrpcDapr {
-    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+    fn state_get(&self, store: &str, key: &str) -> HostResult<Option<StateEntry>> {
         let request = GetStateRequest {
             store_name: store.into(),
             key: key.into(),
@@ -210,22 +212,15 @@ impl DaprHost for GrpcDapr {
         }))
     }
 
-    fn state_set(
-        &self,
-        store: &str,
-        key: &str,
-        value: &[u8],
-        etag_value: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
+    fn state_set(&self, store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
         let request = SaveStateRequest {
             store_name: store.into(),
             states: vec![StateItem {
                 key: key.into(),
                 value: value.to_vec(),
-                etag: etag(etag_value),
+                etag: etag(check.etag),
                 metadata: HashMap::new(),
-                options: options(concurrency),
+                options: options(check.concurrency),
             }],
         };
         self.call("SaveState", request, |mut c, r| async move {
@@ -233,18 +228,12 @@ impl DaprHost for GrpcDapr {
         })
     }
 
-    fn state_delete(
-        &self,
-        store: &str,
-        key: &str,
-        etag_value: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
+    fn state_delete(&self, store: &str, key: &str, check: Precondition<'_>) -> HostResult<()> {
         let request = DeleteStateRequest {
             store_name: store.into(),
             key: key.into(),
-            etag: etag(etag_value),
-            options: options(concurrency),
+            etag: etag(check.etag),
+            options: options(check.concurrency),
             metadata: HashMap::new(),
         };
         self.call("DeleteState", request, |mut c, r| async move {
@@ -252,7 +241,7 @@ impl DaprHost for GrpcDapr {
         })
     }
 
-    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError> {
+    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> HostResult<()> {
         let request = PublishEventRequest {
             pubsub_name: pubsub.into(),
             topic: topic.into(),
@@ -265,7 +254,7 @@ impl DaprHost for GrpcDapr {
         })
     }
 
-    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError> {
+    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> HostResult<Vec<u8>> {
         let request = InvokeBindingRequest {
             name: name.into(),
             data: data.to_vec(),

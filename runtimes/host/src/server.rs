@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use blueprint_runtime_api::{
-    CallError, Concurrency, DaprHost, HostError, Instance, Limits, LogLevel, Module, NoDapr, OutboundRequest,
-    OutboundResponse, RuntimeConfig, RuntimeInfo, StateEntry,
+    CallError, DaprHost, HostError, HostResult, Instance, Limits, LogLevel, Module, NoDapr, OutboundRequest,
+    OutboundResponse, Precondition, RuntimeConfig, RuntimeInfo, StateEntry,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -232,36 +232,23 @@ impl Watched {
 }
 
 impl DaprHost for Watched {
-    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+    fn state_get(&self, store: &str, key: &str) -> HostResult<Option<StateEntry>> {
         self.note(self.inner.state_get(store, key))
     }
 
-    fn state_set(
-        &self,
-        store: &str,
-        key: &str,
-        value: &[u8],
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
-        self.note(self.inner.state_set(store, key, value, etag, concurrency))
+    fn state_set(&self, store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
+        self.note(self.inner.state_set(store, key, value, check))
     }
 
-    fn state_delete(
-        &self,
-        store: &str,
-        key: &str,
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
-        self.note(self.inner.state_delete(store, key, etag, concurrency))
+    fn state_delete(&self, store: &str, key: &str, check: Precondition<'_>) -> HostResult<()> {
+        self.note(self.inner.state_delete(store, key, check))
     }
 
-    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> Result<(), HostError> {
+    fn publish(&self, pubsub: &str, topic: &str, data: &[u8], content_type: &str) -> HostResult<()> {
         self.note(self.inner.publish(pubsub, topic, data, content_type))
     }
 
-    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> Result<Vec<u8>, HostError> {
+    fn invoke_binding(&self, name: &str, operation: &str, data: &[u8]) -> HostResult<Vec<u8>> {
         self.note(self.inner.invoke_binding(name, operation, data))
     }
 
@@ -269,7 +256,7 @@ impl DaprHost for Watched {
         self.inner.log(level, message);
     }
 
-    fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
+    fn http_request(&self, request: &OutboundRequest<'_>) -> HostResult<OutboundResponse> {
         self.note(self.inner.http_request(request))
     }
 }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use blueprint_runtime_api::{Concurrency, DaprHost, HostError, StateEntry};
+use blueprint_runtime_api::{DaprHost, HostResult, Precondition, StateEntry};
 use serde::{Deserialize, Serialize};
 
 /// Hits and misses, for `GET /stats` and the results' hit ratio.
@@ -166,7 +166,7 @@ impl StateCache {
         }
     }
 
-    fn after_write(&self, store: &str, key: &str, result: Result<(), HostError>) -> Result<(), HostError> {
+    fn after_write(&self, store: &str, key: &str, result: HostResult<()>) -> HostResult<()> {
         // Success, mismatch or failure: what the cache holds for the key may
         // no longer be what the store holds.
         self.forget(store, key);
@@ -175,7 +175,7 @@ impl StateCache {
 }
 
 impl DaprHost for StateCache {
-    fn state_get(&self, store: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+    fn state_get(&self, store: &str, key: &str) -> HostResult<Option<StateEntry>> {
         let cache_key = (store.to_owned(), key.to_owned());
         if let Some((value, at)) = self.lock().map.get(&cache_key)
             && at.elapsed() < self.ttl
@@ -190,26 +190,13 @@ impl DaprHost for StateCache {
         value
     }
 
-    fn state_set(
-        &self,
-        store: &str,
-        key: &str,
-        value: &[u8],
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
-        let result = self.inner.state_set(store, key, value, etag, concurrency);
+    fn state_set(&self, store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
+        let result = self.inner.state_set(store, key, value, check);
         self.after_write(store, key, result)
     }
 
-    fn state_delete(
-        &self,
-        store: &str,
-        key: &str,
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
-        let result = self.inner.state_delete(store, key, etag, concurrency);
+    fn state_delete(&self, store: &str, key: &str, check: Precondition<'_>) -> HostResult<()> {
+        let result = self.inner.state_delete(store, key, check);
         self.after_write(store, key, result)
     }
 
@@ -219,7 +206,7 @@ impl DaprHost for StateCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use blueprint_runtime_api::NoDapr;
+    use blueprint_runtime_api::{HostError, NoDapr};
 
     /// A store in memory with version-number etags, counting the gets that reach it.
     #[derive(Default)]
@@ -229,31 +216,24 @@ mod tests {
     }
 
     impl DaprHost for Store {
-        fn state_get(&self, _: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+        fn state_get(&self, _: &str, key: &str) -> HostResult<Option<StateEntry>> {
             self.gets.fetch_add(1, Ordering::Relaxed);
             Ok(self.data.lock().unwrap().get(key).map(|(v, version)| StateEntry {
                 value: v.clone(),
                 etag: Some(version.to_string()),
             }))
         }
-        fn state_set(
-            &self,
-            _: &str,
-            key: &str,
-            value: &[u8],
-            etag: Option<&str>,
-            _: Concurrency,
-        ) -> Result<(), HostError> {
+        fn state_set(&self, _: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
             let mut data = self.data.lock().unwrap();
             let current = data.get(key).map(|(_, v)| v.to_string());
-            if etag.map(str::to_owned) != current {
+            if check.etag.map(str::to_owned) != current {
                 return Err(HostError::EtagMismatch);
             }
             let version = current.map_or(1, |v| v.parse::<u64>().unwrap() + 1);
             data.insert(key.to_owned(), (value.to_vec(), version));
             Ok(())
         }
-        fn state_delete(&self, _: &str, key: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
+        fn state_delete(&self, _: &str, key: &str, _: Precondition<'_>) -> HostResult<()> {
             self.data.lock().unwrap().remove(key);
             Ok(())
         }
@@ -268,7 +248,7 @@ mod tests {
         assert_eq!(cache.state_get("s", "k").unwrap(), None);
         assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1 });
         cache
-            .state_set("s", "k", b"1", None, Concurrency::FirstWrite)
+            .state_set("s", "k", b"1", Precondition::first_write(None))
             .unwrap();
         let entry = cache.state_get("s", "k").unwrap().unwrap();
         assert_eq!(
@@ -276,9 +256,8 @@ mod tests {
             (&b"1"[..], Some("1"))
         );
         // The etag read through the cache is the store's: a first-write with it succeeds.
-        cache
-            .state_set("s", "k", b"2", entry.etag.as_deref(), Concurrency::FirstWrite)
-            .unwrap();
+        let check = Precondition::first_write(entry.etag.as_deref());
+        cache.state_set("s", "k", b"2", check).unwrap();
         assert_eq!(cache.state_get("s", "k").unwrap().unwrap().value, b"2");
         assert_eq!(store.gets.load(Ordering::Relaxed), 3);
     }
@@ -289,16 +268,11 @@ mod tests {
         let cache = StateCache::new(store.clone(), Duration::from_secs(60), 16);
         let stale = cache.state_get("s", "k").unwrap(); // caches "no value"
         store
-            .state_set("s", "k", b"9", None, Concurrency::FirstWrite)
+            .state_set("s", "k", b"9", Precondition::first_write(None))
             .unwrap(); // another writer
+        let stale_etag = stale.and_then(|e| e.etag);
         assert_eq!(
-            cache.state_set(
-                "s",
-                "k",
-                b"1",
-                stale.and_then(|e| e.etag).as_deref(),
-                Concurrency::FirstWrite
-            ),
+            cache.state_set("s", "k", b"1", Precondition::first_write(stale_etag.as_deref())),
             Err(HostError::EtagMismatch)
         );
         assert_eq!(cache.state_get("s", "k").unwrap().unwrap().value, b"9");
@@ -340,7 +314,7 @@ mod tests {
     }
 
     impl DaprHost for SlowStore {
-        fn state_get(&self, s: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+        fn state_get(&self, s: &str, key: &str) -> HostResult<Option<StateEntry>> {
             let value = self.store.state_get(s, key);
             if self.armed.swap(false, Ordering::SeqCst) {
                 self.read.wait();
@@ -357,7 +331,7 @@ mod tests {
         let store = Arc::new(SlowStore::new());
         let cache = Arc::new(StateCache::new(store.clone(), Duration::from_secs(60), 16));
         cache
-            .state_set("s", "k", b"old", None, Concurrency::LastWrite)
+            .state_set("s", "k", b"old", Precondition::LAST_WRITE)
             .unwrap();
         store.armed.store(true, Ordering::SeqCst);
         let reader = {
@@ -366,7 +340,7 @@ mod tests {
         };
         store.read.wait(); // the miss has read "old" …
         cache
-            .state_set("s", "k", b"new", Some("1"), Concurrency::FirstWrite)
+            .state_set("s", "k", b"new", Precondition::first_write(Some("1")))
             .unwrap(); // … a write lands …
         store.resume.wait(); // … and the miss goes on to store what it read
         assert_eq!(reader.join().unwrap(), b"old");

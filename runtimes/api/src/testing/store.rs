@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::{Concurrency, DaprHost, HostError, LogLevel, StateEntry};
+use crate::{Concurrency, DaprHost, HostError, HostResult, LogLevel, Precondition, StateEntry};
 
 /// State in memory, with an etag per key that counts its writes; publish and
 /// bindings are refused as not permitted.
@@ -37,24 +37,17 @@ impl MemoryStore {
 }
 
 impl DaprHost for MemoryStore {
-    fn state_get(&self, _store: &str, key: &str) -> Result<Option<StateEntry>, HostError> {
+    fn state_get(&self, _store: &str, key: &str) -> HostResult<Option<StateEntry>> {
         Ok(self.state().get(key).map(|(value, etag)| StateEntry {
             value: value.clone(),
             etag: Some(etag.to_string()),
         }))
     }
 
-    fn state_set(
-        &self,
-        _store: &str,
-        key: &str,
-        value: &[u8],
-        etag: Option<&str>,
-        concurrency: Concurrency,
-    ) -> Result<(), HostError> {
+    fn state_set(&self, _store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
         let mut state = self.state();
         let current = state.get(key).map(|(_, e)| e.to_string());
-        let ok = match (concurrency, etag) {
+        let ok = match (check.concurrency, check.etag) {
             (Concurrency::LastWrite, _) => true,
             (Concurrency::FirstWrite, Some(etag)) => current.as_deref() == Some(etag),
             (Concurrency::FirstWrite, None) => current.is_none(),
@@ -67,16 +60,16 @@ impl DaprHost for MemoryStore {
         Ok(())
     }
 
-    fn state_delete(&self, _: &str, key: &str, _: Option<&str>, _: Concurrency) -> Result<(), HostError> {
+    fn state_delete(&self, _: &str, key: &str, _: Precondition<'_>) -> HostResult<()> {
         self.state().remove(key);
         Ok(())
     }
 
-    fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> Result<(), HostError> {
+    fn publish(&self, _: &str, _: &str, _: &[u8], _: &str) -> HostResult<()> {
         Err(HostError::NotPermitted)
     }
 
-    fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, HostError> {
+    fn invoke_binding(&self, _: &str, _: &str, _: &[u8]) -> HostResult<Vec<u8>> {
         Err(HostError::NotPermitted)
     }
 
@@ -95,23 +88,25 @@ mod tests {
     #[test]
     fn first_write_needs_the_current_etag() {
         let store = MemoryStore::default();
-        let first = Concurrency::FirstWrite;
-        store.state_set("s", "k", b"1", None, first).unwrap();
+        let first = Precondition::first_write;
+        store.state_set("s", "k", b"1", first(None)).unwrap();
         assert_eq!(
-            store.state_set("s", "k", b"2", None, first),
+            store.state_set("s", "k", b"2", first(None)),
             Err(HostError::EtagMismatch)
         );
         let etag = store.state_get("s", "k").unwrap().unwrap().etag.unwrap();
-        store.state_set("s", "k", b"2", Some(&etag), first).unwrap();
+        store.state_set("s", "k", b"2", first(Some(&etag))).unwrap();
         assert_eq!(
-            store.state_set("s", "k", b"3", Some(&etag), first),
+            store.state_set("s", "k", b"3", first(Some(&etag))),
             Err(HostError::EtagMismatch)
         );
-        store
-            .state_set("s", "k", b"4", Some("stale"), Concurrency::LastWrite)
-            .unwrap();
+        let stale = Precondition {
+            etag: Some("stale"),
+            ..Precondition::LAST_WRITE
+        };
+        store.state_set("s", "k", b"4", stale).unwrap();
         assert_eq!(store.value("k").as_deref(), Some(&b"4"[..]));
-        store.state_delete("s", "k", None, first).unwrap();
+        store.state_delete("s", "k", first(None)).unwrap();
         assert_eq!(store.value("k"), None);
     }
 }
