@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use blueprint_analysis::modes::Mode;
-use blueprint_bench::blueprint::{self, RunContext};
+use blueprint_bench::blueprint;
 use blueprint_bench::http::ControlClient;
 use blueprint_bench::scenario::{self, CellId, DaprSettings};
 use blueprint_bench::{paths, workloads};
@@ -48,18 +48,8 @@ fn body(workload: &str) -> Bytes {
 /// during it, sends the same request without them.
 async fn strangers_are_refused_while_the_run_succeeds(id: CellId) {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = RunContext {
-        project: paths::project_dir(),
-        cache: paths::cache_dir(),
-        daprd: common::daprd(),
-        host_program: common::bin(),
-        work_dir: dir.path().to_owned(),
-    };
-    let catalog = common::catalog();
-    let resolved = match blueprint::resolve(&ctx.project, &id, &catalog).unwrap() {
-        Ok(resolved) => resolved,
-        Err(status) => panic!("{id} cannot run: {status:?}"),
-    };
+    let ctx = common::context(dir.path());
+    let resolved = common::resolved(&id);
     let body = body(&id.workload);
     let system = blueprint::start(
         &ctx,

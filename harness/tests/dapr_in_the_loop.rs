@@ -6,9 +6,7 @@ mod common;
 use std::time::Duration;
 
 use blueprint_analysis::modes::{Mode, Trigger};
-use blueprint_bench::blueprint::RunContext;
 use blueprint_bench::blueprint::{self, Resolved};
-use blueprint_bench::paths;
 use blueprint_bench::scenario::{CellId, DaprSettings};
 use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
 use blueprint_load::{self as load, LoadSpec, Target};
@@ -34,13 +32,7 @@ async fn counter_driven_n_times_through_daprd_reads_back_n() {
         store: StateStoreKind::InMemory,
         module: Some(common::guests()["counter"].clone()),
     };
-    let ctx = RunContext {
-        project: paths::project_dir(),
-        cache: paths::cache_dir(),
-        daprd: common::daprd(),
-        host_program: common::bin(),
-        work_dir: dir.path().to_owned(),
-    };
+    let ctx = common::context(dir.path());
     let system = blueprint::start(
         &ctx,
         &DaprSettings::default(),

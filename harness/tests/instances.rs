@@ -10,24 +10,16 @@ use std::time::Duration;
 
 use blueprint_analysis::modes::Mode;
 use blueprint_analysis::results::CellStatus;
-use blueprint_bench::blueprint::{self, RunContext};
+use blueprint_bench::blueprint;
 use blueprint_bench::scenario::{self, CellId, DaprSettings, InstanceStrategy};
-use blueprint_bench::sidecar::STATE_STORE;
 use blueprint_bench::{paths, workloads};
 use blueprint_host::server::HostStats;
 use blueprint_runtime_api::{CallError, Limits, NoDapr, RuntimeConfig};
-use bytes::Bytes;
 
 fn cell(workload: &str, mode: Mode, runtime: &str, instances: InstanceStrategy) -> CellId {
     CellId {
-        workload: workload.into(),
-        mode: mode.as_str().into(),
-        runtime: runtime.into(),
-        language: "rust".into(),
-        protocol: "http".into(),
-        store: "in-memory".into(),
-        trigger: "dapr".into(),
         instances,
+        ..common::rust_cell(workload, mode, runtime)
     }
 }
 
@@ -93,51 +85,8 @@ fn every_languages_guests_answer_twice_on_one_instance_in_process() {
 async fn count_with_reuse(mode: Mode, runtime: &str, n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let id = cell("counter", mode, runtime, InstanceStrategy::Reuse);
-    let ctx = RunContext {
-        project: paths::project_dir(),
-        cache: paths::cache_dir(),
-        daprd: common::daprd(),
-        host_program: common::bin(),
-        work_dir: dir.path().to_owned(),
-    };
-    let resolved = match blueprint::resolve(&ctx.project, &id, &common::catalog()).unwrap() {
-        Ok(resolved) => resolved,
-        Err(status) => panic!("{id} cannot run: {status:?}"),
-    };
-    let system = blueprint::start(
-        &ctx,
-        &DaprSettings::default(),
-        &id,
-        &resolved,
-        Bytes::new(),
-        dir.path(),
-    )
-    .await
-    .unwrap();
-    let url = system.sidecar.invoke_url("counter");
-    let mut tasks = Vec::new();
-    for worker in 0..4 {
-        let url = url.clone();
-        let client = system.sidecar.client();
-        tasks.push(tokio::spawn(async move {
-            for _ in (worker..n).step_by(4) {
-                let reply = client
-                    .post(&url, "reused", Duration::from_secs(30))
-                    .await
-                    .unwrap();
-                assert_eq!(reply.status, 200, "{}", reply.text());
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let stored = system.sidecar.get_state(STATE_STORE, "reused").await.unwrap();
-    assert_eq!(
-        stored.as_deref(),
-        Some(n.to_string().as_bytes()),
-        "{id}: daprd holds {stored:?} after {n} increments"
-    );
+    let system = common::start(&id, &DaprSettings::default(), dir.path()).await;
+    common::count_concurrently(&system, &id, "reused", n).await;
     let host = system.host.as_ref().expect("an app host");
     let reply = host
         .client()

@@ -9,58 +9,18 @@ use std::time::Duration;
 
 use blueprint_analysis::modes::Mode;
 use blueprint_analysis::results::{CellStatus, RunResults};
-use blueprint_bench::blueprint::RunContext;
-use blueprint_bench::blueprint::{self, Resolved};
-use blueprint_bench::scenario::{CellId, DaprSettings};
-use blueprint_bench::sidecar::{STATE_STORE, StateStoreKind};
+use blueprint_bench::blueprint;
+use blueprint_bench::scenario::DaprSettings;
+use blueprint_bench::sidecar::StateStoreKind;
 use blueprint_bench::{paths, workloads};
-use bytes::Bytes;
 
-fn context(dir: &std::path::Path) -> RunContext {
-    RunContext {
-        project: paths::project_dir(),
-        cache: paths::cache_dir(),
-        daprd: common::daprd(),
-        host_program: common::bin(),
-        work_dir: dir.to_owned(),
-    }
-}
-
-fn cell(workload: &str, mode: Mode, runtime: &str) -> CellId {
-    CellId {
-        workload: workload.into(),
-        mode: mode.as_str().into(),
-        runtime: runtime.into(),
-        language: "rust".into(),
-        protocol: "http".into(),
-        store: "in-memory".into(),
-        trigger: "dapr".into(),
-        instances: Default::default(),
-    }
-}
-
-fn resolved(id: &CellId) -> Resolved {
-    let catalog = common::catalog();
-    match blueprint::resolve(&paths::project_dir(), id, &catalog).unwrap() {
-        Ok(resolved) => resolved,
-        Err(status) => panic!("{id} cannot run: {status:?}"),
-    }
-}
+use common::{resolved, rust_cell as cell};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_middleware_runs_inside_daprd_and_transforms_the_request() {
     let dir = tempfile::tempdir().unwrap();
     let id = cell("transform", Mode::Middleware, "wazero-in-daprd");
-    let system = blueprint::start(
-        &context(dir.path()),
-        &DaprSettings::default(),
-        &id,
-        &resolved(&id),
-        Bytes::new(),
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    let system = common::start(&id, &DaprSettings::default(), dir.path()).await;
     let vectors = workloads::load_vectors(&paths::project_dir(), "transform").unwrap();
     let case = vectors
         .cases
@@ -106,40 +66,8 @@ async fn count_to(mode: Mode, runtime: &str, n: usize) {
         cache_ttl: Duration::from_secs(60),
         ..DaprSettings::default()
     };
-    let system = blueprint::start(
-        &context(dir.path()),
-        &settings,
-        &id,
-        &resolved(&id),
-        Bytes::new(),
-        dir.path(),
-    )
-    .await
-    .unwrap();
-    let url = system.sidecar.invoke_url("counter");
-    let mut tasks = Vec::new();
-    for worker in 0..4 {
-        let url = url.clone();
-        let client = system.sidecar.client();
-        tasks.push(tokio::spawn(async move {
-            for _ in (worker..n).step_by(4) {
-                let reply = client
-                    .post(&url, "racing", Duration::from_secs(30))
-                    .await
-                    .unwrap();
-                assert_eq!(reply.status, 200, "{}", reply.text());
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let stored = system.sidecar.get_state(STATE_STORE, "racing").await.unwrap();
-    assert_eq!(
-        stored.as_deref(),
-        Some(n.to_string().as_bytes()),
-        "{mode} on {runtime}: daprd holds {stored:?} after {n} increments"
-    );
+    let system = common::start(&id, &settings, dir.path()).await;
+    common::count_concurrently(&system, &id, "racing", n).await;
     system.stop();
 }
 
@@ -162,18 +90,8 @@ async fn redis_backs_the_state_store_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let mut id = cell("counter", Mode::Embedded, "wasmtime");
     id.store = StateStoreKind::Redis.to_string();
-    let resolved = resolved(&id);
-    assert_eq!(resolved.store, StateStoreKind::Redis);
-    let system = blueprint::start(
-        &context(dir.path()),
-        &DaprSettings::default(),
-        &id,
-        &resolved,
-        Bytes::new(),
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    assert_eq!(resolved(&id).store, StateStoreKind::Redis);
+    let system = common::start(&id, &DaprSettings::default(), dir.path()).await;
     assert!(system.redis.is_some());
     let reply = system
         .sidecar

@@ -136,3 +136,99 @@ pub fn output_ok(cmd: &mut std::process::Command, what: &str) -> std::process::O
     );
     out
 }
+
+/// The run context of a system started by a test in `dir`.
+pub fn context(dir: &std::path::Path) -> blueprint_bench::blueprint::RunContext {
+    blueprint_bench::blueprint::RunContext {
+        project: paths::project_dir(),
+        cache: paths::cache_dir(),
+        daprd: daprd(),
+        host_program: bin(),
+        work_dir: dir.to_owned(),
+    }
+}
+
+/// The Rust guest's cell of `workload` in `mode` on `runtime`, in-memory
+/// store, HTTP app channel, one fresh instance per request.
+pub fn rust_cell(
+    workload: &str,
+    mode: blueprint_analysis::modes::Mode,
+    runtime: &str,
+) -> blueprint_bench::scenario::CellId {
+    blueprint_bench::scenario::CellId {
+        workload: workload.into(),
+        mode: mode.as_str().into(),
+        runtime: runtime.into(),
+        language: "rust".into(),
+        protocol: "http".into(),
+        store: "in-memory".into(),
+        trigger: "dapr".into(),
+        instances: Default::default(),
+    }
+}
+
+/// How `id` runs here; a cell that cannot run fails the test with its status.
+pub fn resolved(id: &blueprint_bench::scenario::CellId) -> blueprint_bench::blueprint::Resolved {
+    match blueprint_bench::blueprint::resolve(&paths::project_dir(), id, &catalog()).unwrap() {
+        Ok(resolved) => resolved,
+        Err(status) => panic!("{id} cannot run: {status:?}"),
+    }
+}
+
+/// Starts `id`'s system (daprd and whatever the mode needs) in `dir`.
+pub async fn start(
+    id: &blueprint_bench::scenario::CellId,
+    settings: &blueprint_bench::scenario::DaprSettings,
+    dir: &std::path::Path,
+) -> blueprint_bench::blueprint::System {
+    blueprint_bench::blueprint::start(
+        &context(dir),
+        settings,
+        id,
+        &resolved(id),
+        bytes::Bytes::new(),
+        dir,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{id} did not start: {e:#}"))
+}
+
+/// Sends `n` requests with body `key` to the `counter` app of `id`'s system
+/// through daprd on four concurrent connections, then checks that daprd holds
+/// `n` under `key`: the guest's etag loop must not lose an increment.
+pub async fn count_concurrently(
+    system: &blueprint_bench::blueprint::System,
+    id: &blueprint_bench::scenario::CellId,
+    key: &str,
+    n: usize,
+) {
+    use std::time::Duration;
+    let url = system.sidecar.invoke_url("counter");
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let (url, key) = (url.clone(), key.to_owned());
+        let client = system.sidecar.client();
+        tasks.push(tokio::spawn(async move {
+            for _ in (worker..n).step_by(4) {
+                let reply = client
+                    .post(&url, key.clone(), Duration::from_secs(30))
+                    .await
+                    .unwrap();
+                assert_eq!(reply.status, 200, "{}", reply.text());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stored = system
+        .sidecar
+        .get_state(blueprint_bench::sidecar::STATE_STORE, key)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some(n.to_string().as_bytes()),
+        "{id}: daprd holds {stored:?} after {n} increments"
+    );
+}
