@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-/// The project checkout: `$BLUEPRINT_PROJECT_DIR`, else the one this
-/// binary was built from.
+/// The project checkout: `$BLUEPRINT_PROJECT_DIR`, else the checkout around
+/// the current directory, else the one this binary was built from.
 pub use blueprint_host::table::project_dir;
 
 /// The build cache: `$BLUEPRINT_CACHE_DIR`, else `$XDG_CACHE_HOME/blueprint-bench`,

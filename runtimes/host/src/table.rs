@@ -228,14 +228,8 @@ pub fn command_runner(name: &str, config: &RuntimeConfig) -> Result<Box<dyn Comm
     (constructors(name)?.command_runner)(config)
 }
 
-/// The project checkout: `$BLUEPRINT_PROJECT_DIR`, else the one this crate
-/// was built from (it sits at `runtimes/host/`).
-pub fn project_dir() -> PathBuf {
-    let dir = std::env::var_os("BLUEPRINT_PROJECT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
-    dir.canonicalize().unwrap_or(dir)
-}
+/// The project checkout (one definition, with the workloads' kit).
+pub use blueprint_workloads::checkout_dir as project_dir;
 
 /// The Go module of the wazero host in a checkout.
 pub fn wazero_source_dir(project: &Path) -> PathBuf {

@@ -18,11 +18,32 @@ use std::path::PathBuf;
 pub use rust_guest::{build_rust_guest, cargo_for, rust_feature};
 pub use vectors::{Case, Expected, VectorFile, known_workloads, load_vectors, read_vectors, vectors_dir};
 
-/// The project checkout this crate was built from (`workloads/kit/` is two
-/// levels below it).
+/// The project checkout: `$BLUEPRINT_PROJECT_DIR`; else the nearest folder
+/// at or above the current directory that is a checkout; else the one this
+/// crate was built from (`workloads/kit/` is two levels below it).
+///
+/// The current directory comes before the built-in path because a build
+/// cache may be shared between checkouts: cargo does not rebuild a crate
+/// whose sources are unchanged, so the built-in path can name another
+/// checkout than the one whose tests (run in their crate's folder) or binary
+/// is being used.
 pub fn checkout_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BLUEPRINT_PROJECT_DIR") {
+        let dir = PathBuf::from(dir);
+        return dir.canonicalize().unwrap_or(dir);
+    }
+    let here = std::env::current_dir().ok();
+    if let Some(found) = here.iter().flat_map(|d| d.ancestors()).find(|d| is_checkout(d)) {
+        return found.to_owned();
+    }
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     dir.canonicalize().unwrap_or(dir)
+}
+
+/// Whether `dir` is a blueprint-bench checkout: it has the golden vectors
+/// and this crate's manifest.
+fn is_checkout(dir: &std::path::Path) -> bool {
+    dir.join("workloads/vectors").is_dir() && dir.join("workloads/kit/Cargo.toml").is_file()
 }
 
 /// The build cache: `$BLUEPRINT_CACHE_DIR`, else `$XDG_CACHE_HOME/blueprint-bench`,
