@@ -206,6 +206,15 @@ impl System {
         out
     }
 
+    /// The processes of [`processes`](Self::processes) that are no longer
+    /// running (exited, or dead and not yet reaped), by role and pid.
+    pub fn gone(&self) -> Vec<(&'static str, u32)> {
+        self.processes()
+            .into_iter()
+            .filter(|&(_, pid)| !running(pid))
+            .collect()
+    }
+
     /// The app's pid, if any.
     pub fn app_pid(&self) -> Option<u32> {
         self.host
@@ -227,6 +236,21 @@ impl System {
             redis.stop();
         }
     }
+}
+
+/// Whether `pid` is a live process: a child that died stays a zombie until
+/// it is reaped at stop, so "still in /proc" is not enough. A stopped
+/// (`SIGSTOP`) process is running in this sense.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace()
+                .next()
+                .map(|state| state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
 }
 
 /// Starts the store, the app and daprd for `cell` in `dir`, with `body` as

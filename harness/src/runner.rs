@@ -265,6 +265,7 @@ async fn run_trial(
     };
     let report = load::run(target, &spec).await?;
     let (_, processes, machine) = meter.stop();
+    ensure_running(&system, "the warm-up or the measured window", dir)?;
     if let Some(m) = machine.filter(MachineLoad::contended) {
         tracing::warn!(
             "{cell}: the machine was busy outside this trial ({:.0} % of its CPU); the trial is flagged",
@@ -276,6 +277,7 @@ async fn run_trial(
         .await
         .unwrap_or_default();
     let (sweep, knee_rps) = sweep_rates(plan, target, system.http2, &metered).await?;
+    ensure_running(&system, "the rate sweep", dir)?;
 
     let sut_cpu = sut_cpu_s(&processes);
     let module_stats =
@@ -337,6 +339,24 @@ async fn run_trial(
     };
     system.stop();
     Ok(TrialOutcome::Measured(Box::new(measured)))
+}
+
+/// Fails the trial when a process of the system died during `phase`: what
+/// the load measured then was a broken system, whatever its error count.
+fn ensure_running(system: &blueprint::System, phase: &str, dir: &Path) -> Result<()> {
+    let gone = system.gone();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = gone
+        .iter()
+        .map(|(role, pid)| format!("{role} (pid {pid})"))
+        .collect();
+    bail!(
+        "{} exited during {phase}; its log is in {}",
+        names.join(" and "),
+        dir.display()
+    )
 }
 
 /// The role of this process (it runs the load) among the metered ones.
