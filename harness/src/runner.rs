@@ -79,6 +79,7 @@ pub async fn run(
 
     // On disk from the start: an interrupted run leaves a file that says so.
     blueprint_analysis::results::write_atomic(results_path, &results)?;
+    let mut save_failed = false;
     let bar = progress::bar(order.len() as u64, format!("running {}", plan.meta.name));
     for (position, &(index, trial)) in order.iter().enumerate() {
         let cell = &plan.cells[index];
@@ -119,13 +120,48 @@ pub async fn run(
                 };
             }
         }
-        blueprint_analysis::results::write_atomic(results_path, &results)?;
+        save_or_warn(results_path, &results, &mut save_failed);
         bar.inc(1);
     }
     bar.finish_and_clear();
     results.mark_completed();
-    blueprint_analysis::results::write_atomic(results_path, &results)?;
+    save_or_fall_back(results_path, &results)?;
     Ok(results)
+}
+
+/// Rewrites the results after a trial. A write that fails (a full disk, a
+/// folder that went away) does not stop the run: the figures stay in memory
+/// and the next trial's write tries again. Warns once per run of failures.
+fn save_or_warn(path: &Path, results: &RunResults, failed: &mut bool) {
+    match blueprint_analysis::results::write_atomic(path, results) {
+        Ok(()) => *failed = false,
+        Err(err) if !*failed => {
+            *failed = true;
+            tracing::warn!(
+                "{err:#}; the run goes on with its results in memory and tries again after each trial"
+            );
+        }
+        Err(_) => {}
+    }
+}
+
+/// The run's last write; if `path` cannot be written, the results go to the
+/// temporary folder instead and the error names both files, so that nothing
+/// measured is lost.
+fn save_or_fall_back(path: &Path, results: &RunResults) -> Result<()> {
+    let Err(err) = blueprint_analysis::results::write_atomic(path, results) else {
+        return Ok(());
+    };
+    let name = path
+        .file_name()
+        .map_or("results.json".into(), |n| n.to_string_lossy());
+    let fallback = std::env::temp_dir().join(format!("blueprint-bench-{}-{name}", std::process::id()));
+    blueprint_analysis::results::write_atomic(&fallback, results)
+        .with_context(|| format!("{err:#}; and the fallback {} failed too", fallback.display()))?;
+    bail!(
+        "{err:#}: the results of this run are in {} instead",
+        fallback.display()
+    )
 }
 
 /// Why a measured window fails its cell: an error rate above `max_rate`,

@@ -2,7 +2,9 @@
 //! killed or stopped while its cell runs. Each time the cell is saved as
 //! failed with the cause, the run goes on with the next cell, the file keeps
 //! every finished trial and says the run completed, the exit code says the
-//! run was partial, and no process of the run is left behind.
+//! run was partial, and no process of the run is left behind. A results
+//! folder that goes away mid-run loses nothing either: the run ends with its
+//! results in a fallback file that the error names.
 
 mod common;
 
@@ -22,6 +24,10 @@ enum Fault {
     Kill,
     /// `SIGSTOP`, then `SIGCONT` after this long.
     Stall(Duration),
+    /// The results folder is moved away and a file takes its name: every
+    /// later write under it fails, even for root (whom permissions do not
+    /// stop).
+    BreakResultsFolder,
 }
 
 /// Two cells of one trial each; the first system whose process named `comm`
@@ -58,10 +64,15 @@ fn children(parent: u32) -> BTreeMap<u32, String> {
         .collect()
 }
 
-/// Does `fault` to `pid`; false if it was gone already.
-fn inject(pid: u32, fault: Fault) -> bool {
+/// Does `fault` to `pid` (or to `results`); false if `pid` was gone already.
+fn inject(pid: u32, fault: Fault, results: &Path) -> bool {
     let target = Pid::from_raw(pid as i32);
     match fault {
+        Fault::BreakResultsFolder => {
+            std::fs::rename(results, results.with_extension("moved")).unwrap();
+            std::fs::write(results, "not a folder").unwrap();
+            true
+        }
         Fault::Kill => kill(target, Signal::SIGKILL).is_ok(),
         Fault::Stall(pause) => {
             if kill(target, Signal::SIGSTOP).is_err() {
@@ -74,18 +85,31 @@ fn inject(pid: u32, fault: Fault) -> bool {
     }
 }
 
-/// Runs the scenario, injects the fault, and returns the results, the exit
-/// code and every child pid the run had.
-fn run_with(dir: &Path, injection: &Injection) -> (RunResults, Option<i32>, Vec<u32>) {
+/// What a run with a fault left.
+struct Outcome {
+    /// The results file, if it could be read where the run was told to write it.
+    results: Option<RunResults>,
+    code: Option<i32>,
+    /// Every child the run had.
+    pids: Vec<u32>,
+    stderr: String,
+}
+
+/// Runs the scenario with its results in `dir/results/` and the temporary
+/// folder at `dir/tmp/`, and injects the fault.
+fn run_with(dir: &Path, injection: &Injection) -> Outcome {
     // A fixed seed: the same cell order every time.
     let body = format!("seed = 7\n{}\n{LOAD}", injection.matrix);
     let scenario = common::scenario(dir, injection.name, &body);
-    let out: PathBuf = dir.join(format!("{}.json", injection.name));
+    let folder = dir.join("results");
+    let out: PathBuf = folder.join(format!("{}.json", injection.name));
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let mut child: Child = Command::new(common::bin())
         .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .env("DAPRD", common::daprd().path)
         .env_remove(ADDED_LATENCY_ENV)
         .env_remove(FAIL_AFTER_ENV)
+        .env("TMPDIR", dir.join("tmp"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -117,7 +141,7 @@ fn run_with(dir: &Path, injection: &Injection) -> (RunResults, Option<i32>, Vec<
             if let Some((pid, since)) = candidate
                 && since.elapsed() >= injection.delay
             {
-                injected = inject(pid, injection.fault);
+                injected = inject(pid, injection.fault, &folder);
             }
         }
         seen.extend(now);
@@ -129,15 +153,25 @@ fn run_with(dir: &Path, injection: &Injection) -> (RunResults, Option<i32>, Vec<
         "{}: no `{}` process ever started:\n{stderr}",
         injection.name, injection.comm
     );
-    let doc = results::read(&out).unwrap_or_else(|e| panic!("{}: {e:#}\n{stderr}", injection.name));
-    (doc, status.code(), seen.into_keys().collect())
+    Outcome {
+        results: results::read(&out).ok(),
+        code: status.code(),
+        pids: seen.into_keys().collect(),
+        stderr,
+    }
 }
 
 /// The checks every fault shares; returns the failed cell's error.
 fn partial_run_with_one_failed_cell(injection: &Injection) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let (doc, code, pids) = run_with(dir.path(), injection);
+    let Outcome {
+        results,
+        code,
+        pids,
+        stderr,
+    } = run_with(dir.path(), injection);
     let name = injection.name;
+    let doc = results.unwrap_or_else(|| panic!("{name}: no results file:\n{stderr}"));
     assert_eq!(code, Some(1), "{name}: a run with a failed cell exits 1");
     assert!(doc.completed, "{name}: the run went on to its end");
     let failed: Vec<&String> = doc
@@ -228,4 +262,61 @@ fn daprd_stalled_for_three_seconds_fails_its_cell_on_its_timeouts() {
         error.contains("error rate") && error.contains("timeout"),
         "{error}"
     );
+}
+
+#[test]
+fn a_results_folder_gone_mid_run_loses_no_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let Outcome {
+        results,
+        code,
+        pids,
+        stderr,
+    } = run_with(
+        dir.path(),
+        &Injection {
+            name: "folder-gone",
+            matrix: TWO_EMBEDDED,
+            comm: "daprd",
+            fault: Fault::BreakResultsFolder,
+            delay: Duration::from_millis(1500),
+        },
+    );
+    assert!(results.is_none(), "the results folder is a file now");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("instead"),
+        "the error names where the results went:\n{stderr}"
+    );
+    let fallback: Vec<PathBuf> = std::fs::read_dir(dir.path().join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("blueprint-bench-")
+        })
+        .collect();
+    assert_eq!(fallback.len(), 1, "{fallback:?}\n{stderr}");
+    assert!(stderr.contains(&fallback[0].display().to_string()), "{stderr}");
+    let doc = results::read(&fallback[0]).unwrap();
+    assert!(doc.completed, "the run went on to its end");
+    // The cell that ran when the folder went finished its trial; the next
+    // one could not make its folder and says so.
+    let ok: Vec<_> = doc.cells.iter().filter(|c| c.status == CellStatus::Ok).collect();
+    assert_eq!(ok.len(), 1, "{:?}", doc.cells);
+    assert_eq!(ok[0].trials.len(), 1);
+    let failed: Vec<_> = doc
+        .cells
+        .iter()
+        .filter_map(|c| match &c.status {
+            CellStatus::Failed { error } => Some(error),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", doc.cells);
+    assert!(failed[0].contains("creating"), "{}", failed[0]);
+    let left: Vec<u32> = pids.into_iter().filter(|&pid| common::alive(pid)).collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
 }

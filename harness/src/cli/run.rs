@@ -69,8 +69,10 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
             // stopped, and which cells it never reached.
             if let Ok(mut partial) = results::read(&out) {
                 partial.mark_interrupted(&format!("{err:#}"));
-                results::write_atomic(&out, &partial)?;
-                eprintln!("partial results (marked incomplete): {}", out.display());
+                match results::write_atomic(&out, &partial) {
+                    Ok(()) => eprintln!("partial results (marked incomplete): {}", out.display()),
+                    Err(e) => tracing::warn!("marking {} incomplete: {e:#}", out.display()),
+                }
             }
             return Err(err);
         }
