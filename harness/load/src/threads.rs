@@ -50,6 +50,10 @@ fn thread_cpu() -> Option<Duration> {
 pub(crate) struct Gate {
     state: Mutex<GateState>,
     changed: Condvar,
+    /// Wakes threads that are still opening their connections (each on its
+    /// own runtime) when another fails: a connect to a server that does not
+    /// accept can take minutes to give up.
+    failure: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -95,6 +99,22 @@ impl Gate {
         let mut state = self.state.lock().expect("gate lock");
         state.failed.get_or_insert(why);
         self.changed.notify_all();
+        self.failure.notify_waiters();
+    }
+
+    /// Completes once the gate has failed.
+    pub(crate) async fn failed(&self) {
+        loop {
+            let notified = self.failure.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so a failure between the two is
+            // not missed.
+            notified.as_mut().enable();
+            if self.state.lock().expect("gate lock").failed.is_some() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -257,11 +277,14 @@ where
                     });
                     Ok((recorders, finished, cpu))
                 };
-                let out = rt.block_on(async move {
+                let out = rt.block_on(async {
                     tokio::select! {
                         biased;
                         out = work => Some(out),
                         _ = cancelled.changed() => None,
+                        // Only before the gate: once every thread is through,
+                        // nothing fails it.
+                        () = gate.failed() => Some(Err("stopped: another load thread failed to start".to_owned())),
                     }
                 });
                 if let Some(out) = out {
