@@ -171,8 +171,18 @@ impl CommandRunner for WasmerRuntime {
             .handle()
             .arm(Interrupt(store.interrupter()), timeout);
         let _deadline = crate::imports::CallDeadline::set(timeout);
+        let started = std::time::Instant::now();
+        // Singlepass code interrupted by the watchdog sometimes reports the
+        // interruption as an out-of-bounds access: past the limit, a trap is
+        // the limit's.
+        let call_error = |e: wasmer::RuntimeError| match call_error(e, timeout) {
+            blueprint_runtime_api::CallError::Trap { .. } if started.elapsed() >= timeout => {
+                blueprint_runtime_api::CallError::Timeout(timeout)
+            }
+            other => other,
+        };
         let instance = wasmer::Instance::new(&mut store, &module, &imports).map_err(|e| match e {
-            InstantiationError::Start(e) => CommandError::Guest(call_error(e, timeout)),
+            InstantiationError::Start(e) => CommandError::Guest(call_error(e)),
             other => CommandError::Setup(RuntimeError::Instantiate(other.to_string())),
         })?;
         if let Ok(memory) = instance.exports.get_memory("memory") {
@@ -189,7 +199,7 @@ impl CommandRunner for WasmerRuntime {
             Ok(()) => Ok(0),
             Err(e) => match e.downcast_ref::<ProcExit>() {
                 Some(ProcExit(code)) => Ok(*code),
-                None => Err(CommandError::Guest(call_error(e, timeout))),
+                None => Err(CommandError::Guest(call_error(e))),
             },
         }
     }
