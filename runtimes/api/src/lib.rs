@@ -37,6 +37,7 @@ pub mod command;
 pub mod host;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod wasi;
 pub mod watchdog;
 
 use std::sync::Arc;

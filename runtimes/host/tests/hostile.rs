@@ -85,11 +85,7 @@ fn hostile_guests_are_stopped_and_the_host_keeps_serving() {
         let host = start(runtime, &modules(), |a| a.call_timeout_ms = LIMIT_MS);
         expect(&host, runtime, "huge", 502, "outside guest memory", within);
         expect(&host, runtime, "chatter", 504, "timeout", within);
-        // Wasmtime's WASI (`wasmtime-wasi`, sync) sleeps the full time
-        // asked and traps afterwards: outside this host, so not asserted.
-        if runtime == "wasmer" {
-            expect(&host, runtime, "sleeper", 504, "timeout", within);
-        }
+        expect(&host, runtime, "sleeper", 504, "timeout", within);
     }
 }
 

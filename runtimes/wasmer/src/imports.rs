@@ -28,7 +28,7 @@
 //! | `clock_time_get` | realtime and monotonic clocks (as Wasmtime's WASI); CPU-time clocks: `EINVAL` |
 //! | `random_get` | the host's random generator |
 //! | `sched_yield` | success (one guest thread: nothing to yield to) |
-//! | `poll_oneoff` | clock subscriptions sleep until the earliest deadline, at most until the call's own deadline ([`CallDeadline`]); fd subscriptions get `EBADF` events |
+//! | `poll_oneoff` | the API crate's ([`blueprint_runtime_api::wasi::poll_oneoff`]): clock subscriptions sleep until the earliest is due, at most until the call's own deadline ([`CallDeadline`], then the call ends as a time-out: [`DeadlineReached`]); fd subscriptions get `EBADF` events |
 //!
 //! The Go runtime needs the last four; the Rust guests do not import them.
 //!
@@ -36,84 +36,14 @@
 //! function (or anything else) is refused at compile time with the import's
 //! name, rather than failing later at run time.
 
-use std::cell::Cell;
 use std::fmt;
-use std::time::{Duration, Instant};
 
 use blueprint_runtime_api::abi::{self, HostState};
+pub(crate) use blueprint_runtime_api::wasi::{CallDeadline, MODULE as WASI_MODULE, errno};
+use blueprint_runtime_api::wasi::{
+    DeadlineReached, monotonic_ns, poll_oneoff, read_u32, realtime_ns, write_u32, write_u64,
+};
 use wasmer::{AsStoreMut, Function, FunctionEnv, FunctionEnvMut, Memory};
-
-/// WASI preview 1 import module name.
-pub(crate) const WASI_MODULE: &str = "wasi_snapshot_preview1";
-
-/// The WASI errno values this adapter returns (here and in `command.rs`).
-pub(crate) mod errno {
-    pub const SUCCESS: i32 = 0;
-    pub const ACCES: i32 = 2;
-    pub const BADF: i32 = 8;
-    pub const EXIST: i32 = 20;
-    pub const FAULT: i32 = 21;
-    pub const INVAL: i32 = 28;
-    pub const IO: i32 = 29;
-    pub const ISDIR: i32 = 31;
-    pub const LOOP: i32 = 32;
-    pub const NAMETOOLONG: i32 = 37;
-    pub const NOENT: i32 = 44;
-    pub const NOSPC: i32 = 51;
-    pub const NOTDIR: i32 = 54;
-    pub const NOTEMPTY: i32 = 55;
-    pub const OVERFLOW: i32 = 61;
-    pub const PERM: i32 = 63;
-    pub const ROFS: i32 = 69;
-    pub const SPIPE: i32 = 70;
-    pub const NOTCAPABLE: i32 = 76;
-}
-
-thread_local! {
-    /// The deadline of the guest call running on this thread, if any.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
-}
-
-/// The time limit of the guest call on this thread, for imports that wait.
-///
-/// The watchdog cannot interrupt a host function (a signal during one takes
-/// effect when it returns), so a guest asking `poll_oneoff` for a long sleep
-/// would hold its thread past the limit for as long as it asked. While a
-/// guard lives, `poll_oneoff` sleeps no later than its deadline; the
-/// watchdog's pending interrupt then stops the guest as the import returns.
-#[must_use = "the deadline holds only while the guard lives"]
-pub(crate) struct CallDeadline(Option<Instant>);
-
-impl CallDeadline {
-    /// Bounds waiting imports on this thread by `timeout` from now.
-    pub(crate) fn set(timeout: Duration) -> Self {
-        let deadline = Instant::now().checked_add(timeout);
-        Self(DEADLINE.replace(deadline))
-    }
-}
-
-impl Drop for CallDeadline {
-    fn drop(&mut self) {
-        DEADLINE.set(self.0);
-    }
-}
-
-/// How long past the deadline a cut sleep goes on, so that the watchdog's
-/// interrupt (sent on its next ticks, every few milliseconds) lands during
-/// the import and stops the guest as it returns, rather than the guest
-/// answering right at its limit.
-const INTERRUPT_GRACE: Duration = Duration::from_millis(25);
-
-/// How long a sleep of `wait` may last under the call's deadline.
-fn capped(wait: Duration) -> Duration {
-    match DEADLINE.get() {
-        Some(deadline) => {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if wait > left { left + INTERRUPT_GRACE } else { wait }
-        }
-        None => wait,
-    }
-}
 
 /// Per-instance data behind every import.
 pub(crate) struct Env {
@@ -162,25 +92,9 @@ fn wasi(env: &mut FunctionEnvMut<'_, Env>, f: impl FnOnce(&mut [u8]) -> i32) -> 
     with_memory(env, errno::FAULT, |mem, _| f(mem))
 }
 
-fn read_u32(mem: &[u8], ptr: u32) -> Option<u32> {
-    let bytes = abi::slice(mem, ptr as i32, 4)?;
-    Some(u32::from_le_bytes(bytes.try_into().ok()?))
-}
-
-fn write_u32(mem: &mut [u8], ptr: i32, value: u32) -> bool {
-    let start = ptr as u32 as usize;
-    match start.checked_add(4).and_then(|end| mem.get_mut(start..end)) {
-        Some(dst) => {
-            dst.copy_from_slice(&value.to_le_bytes());
-            true
-        }
-        None => false,
-    }
-}
-
 /// `*count_ptr = 0; *size_ptr = 0` for `environ_sizes_get` / `args_sizes_get`.
 fn zero_sizes(mem: &mut [u8], count_ptr: i32, size_ptr: i32) -> i32 {
-    if write_u32(mem, count_ptr, 0) && write_u32(mem, size_ptr, 0) {
+    if write_u32(mem, count_ptr as u32, 0) && write_u32(mem, size_ptr as u32, 0) {
         errno::SUCCESS
     } else {
         errno::FAULT
@@ -210,41 +124,17 @@ fn fd_write(mem: &mut [u8], fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) ->
         };
         total = sum;
     }
-    if write_u32(mem, nwritten, total) {
+    if write_u32(mem, nwritten as u32, total) {
         errno::SUCCESS
     } else {
         errno::FAULT
     }
 }
 
-/// Process-wide anchor of the monotonic clock.
-fn monotonic_ns() -> u64 {
-    static ANCHOR: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    ANCHOR.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
-}
-
-fn write_u64(mem: &mut [u8], ptr: u32, value: u64) -> bool {
-    let start = ptr as usize;
-    match start.checked_add(8).and_then(|end| mem.get_mut(start..end)) {
-        Some(dst) => {
-            dst.copy_from_slice(&value.to_le_bytes());
-            true
-        }
-        None => false,
-    }
-}
-
-fn read_u64(mem: &[u8], ptr: u32) -> Option<u64> {
-    let bytes = abi::slice(mem, ptr as i32, 8)?;
-    Some(u64::from_le_bytes(bytes.try_into().ok()?))
-}
-
 /// `clock_time_get(id, precision, out)`: 0 = realtime, 1 = monotonic.
 fn clock_time_get(mem: &mut [u8], id: i32, out: i32) -> i32 {
     let now = match id {
-        0 => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
+        0 => realtime_ns(),
         1 => monotonic_ns(),
         _ => return errno::INVAL,
     };
@@ -263,75 +153,6 @@ fn random_get(mem: &mut [u8], buf: i32, len: i32) -> i32 {
             errno::SUCCESS
         }
         None => errno::FAULT,
-    }
-}
-
-/// `poll_oneoff(in, out, nsubscriptions, nevents)`. Subscriptions are 48
-/// bytes (`userdata: u64`, tag `u8` at 8; for clocks `id: u32` at 16,
-/// `timeout: u64` at 24, `flags: u16` at 40, bit 0 = absolute); events are 32
-/// bytes (`userdata: u64`, `error: u16` at 8, `type: u8` at 10).
-fn poll_oneoff(mem: &mut [u8], input: i32, output: i32, count: i32, nevents: i32) -> i32 {
-    let (input, output) = (input as u32, output as u32);
-    let mut earliest: Option<u64> = None;
-    let mut subs = Vec::new();
-    for i in 0..count.max(0) as u32 {
-        let at = input.wrapping_add(i * 48);
-        let (Some(userdata), Some(tag)) = (read_u64(mem, at), abi::slice(mem, at.wrapping_add(8) as i32, 1))
-        else {
-            return errno::FAULT;
-        };
-        let tag = tag[0];
-        if tag == 0 {
-            let (Some(timeout), Some(flags)) = (
-                read_u64(mem, at.wrapping_add(24)),
-                abi::slice(mem, at.wrapping_add(40) as i32, 2),
-            ) else {
-                return errno::FAULT;
-            };
-            let absolute = flags[0] & 1 != 0;
-            let wait = if absolute {
-                timeout.saturating_sub(monotonic_ns())
-            } else {
-                timeout
-            };
-            earliest = Some(earliest.map_or(wait, |e| e.min(wait)));
-            subs.push((userdata, tag, wait));
-        } else {
-            subs.push((userdata, tag, 0));
-        }
-    }
-    let has_fd = subs.iter().any(|s| s.1 != 0);
-    if let (Some(wait), false) = (earliest, has_fd) {
-        std::thread::sleep(capped(Duration::from_nanos(wait)));
-    }
-    let mut written = 0u32;
-    for (userdata, tag, wait) in subs {
-        let fires = if tag == 0 {
-            !has_fd && Some(wait) == earliest
-        } else {
-            true
-        };
-        if !fires {
-            continue;
-        }
-        let at = output.wrapping_add(written * 32);
-        let error: u16 = if tag == 0 { 0 } else { errno::BADF as u16 };
-        let Some(event) = (at as usize)
-            .checked_add(32)
-            .and_then(|end| mem.get_mut(at as usize..end))
-        else {
-            return errno::FAULT;
-        };
-        event.fill(0);
-        event[..8].copy_from_slice(&userdata.to_le_bytes());
-        event[8..10].copy_from_slice(&error.to_le_bytes());
-        event[10] = tag;
-        written += 1;
-    }
-    if write_u32(mem, nevents, written) {
-        errno::SUCCESS
-    } else {
-        errno::FAULT
     }
 }
 
@@ -434,8 +255,10 @@ pub(crate) fn function(
         (WASI_MODULE, "poll_oneoff") => Function::new_typed_with_env(
             store,
             env,
-            |mut c: E, input: i32, output: i32, count: i32, nevents: i32| {
-                wasi(&mut c, |mem| poll_oneoff(mem, input, output, count, nevents))
+            |mut c: E, input: i32, output: i32, count: i32, nevents: i32| -> Result<i32, DeadlineReached> {
+                with_memory(&mut c, Ok(errno::FAULT), |mem, _| {
+                    poll_oneoff(mem, input, output, count, nevents)
+                })
             },
         ),
         (WASI_MODULE, "proc_exit") => {
@@ -451,6 +274,7 @@ pub(crate) fn function(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blueprint_runtime_api::wasi::read_u64;
 
     fn iov(mem: &mut [u8], at: usize, buf: u32, len: u32) {
         mem[at..at + 4].copy_from_slice(&buf.to_le_bytes());
@@ -495,37 +319,6 @@ mod tests {
         assert_eq!(random_get(&mut mem, 32, 32), errno::SUCCESS);
         assert_ne!(&mem[32..64], &[0u8; 32]);
         assert_eq!(random_get(&mut mem, 40, 32), errno::FAULT);
-    }
-
-    #[test]
-    fn poll_oneoff_sleeps_for_a_relative_clock() {
-        let mut mem = vec![0u8; 256];
-        // One clock subscription: userdata 7, relative 20 ms.
-        mem[0..8].copy_from_slice(&7u64.to_le_bytes());
-        mem[24..32].copy_from_slice(&20_000_000u64.to_le_bytes());
-        let started = std::time::Instant::now();
-        assert_eq!(poll_oneoff(&mut mem, 0, 64, 1, 200), errno::SUCCESS);
-        assert!(started.elapsed() >= std::time::Duration::from_millis(20));
-        assert_eq!(read_u32(&mem, 200), Some(1));
-        assert_eq!(read_u64(&mem, 64), Some(7));
-    }
-
-    #[test]
-    fn poll_oneoff_sleeps_no_later_than_the_call_deadline() {
-        let mut mem = vec![0u8; 256];
-        // One relative clock subscription asking for an hour.
-        mem[24..32].copy_from_slice(&3_600_000_000_000u64.to_le_bytes());
-        let began = Instant::now();
-        {
-            let _deadline = CallDeadline::set(Duration::from_millis(50));
-            assert_eq!(poll_oneoff(&mut mem, 0, 64, 1, 200), errno::SUCCESS);
-        }
-        let took = began.elapsed();
-        assert!(
-            took >= Duration::from_millis(40) && took < Duration::from_secs(2),
-            "{took:?}"
-        );
-        assert_eq!(DEADLINE.get(), None, "the guard left its deadline behind");
     }
 
     #[test]

@@ -388,6 +388,12 @@ fn call_error(err: wasmer::RuntimeError, timeout: Duration) -> CallError {
             message: exit.to_string(),
         };
     }
+    if err
+        .downcast_ref::<blueprint_runtime_api::wasi::DeadlineReached>()
+        .is_some()
+    {
+        return CallError::Timeout(timeout);
+    }
     let kind = match err.clone().to_trap() {
         Some(TrapCode::HostInterrupt) => return CallError::Timeout(timeout),
         Some(TrapCode::UnreachableCodeReached) => TrapKind::Unreachable,

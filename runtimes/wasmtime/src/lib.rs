@@ -11,12 +11,17 @@
 //!   the instantiation itself.
 //! - Memory caps go through [`StoreLimits`]: a guest growing past the cap sees
 //!   `memory.grow` fail, as the Wasm spec says, rather than a host error.
+//! - WASI is `wasmtime-wasi`'s preview 1 except `poll_oneoff`: an epoch cannot
+//!   interrupt a host function, and `wasmtime-wasi` sleeps as long as the
+//!   guest asks, so requests get the API crate's sleep that ends at the
+//!   call's deadline ([`wasi::poll_oneoff`]); both read one monotonic clock.
 
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use blueprint_runtime_api::abi::{self, HostState, PackedResponse};
+use blueprint_runtime_api::wasi::{self, CallDeadline, DeadlineReached};
 use blueprint_runtime_api::{
     CallError, DaprHost, Instance, Limits, Module, Runtime, RuntimeConfig, RuntimeError, RuntimeInfo,
     TrapKind,
@@ -25,8 +30,8 @@ use wasmtime::{
     Caller, Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Memory,
     PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc, ValType,
 };
-use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{HostMonotonicClock, WasiCtxBuilder};
 
 mod command;
 
@@ -96,7 +101,35 @@ impl WasmtimeRuntime {
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut StoreData| &mut s.wasi)
             .map_err(|e| RuntimeError::Config(format!("WASI: {e:#}")))?;
         add_dapr_imports(&mut linker).map_err(|e| RuntimeError::Config(format!("dapr imports: {e:#}")))?;
+        linker.allow_shadowing(true);
+        linker
+            .func_wrap(
+                wasi::MODULE,
+                "poll_oneoff",
+                |mut c: Caller<'_, StoreData>, input: i32, output: i32, count: i32, nevents: i32| {
+                    let Some(memory) = c.data().memory else {
+                        return Ok(wasi::errno::FAULT);
+                    };
+                    wasi::poll_oneoff(memory.data_mut(&mut c), input, output, count, nevents)
+                        .map_err(wasmtime::Error::new)
+                },
+            )
+            .map_err(|e| RuntimeError::Config(format!("WASI poll_oneoff: {e:#}")))?;
         Ok(linker)
+    }
+}
+
+/// The monotonic clock `poll_oneoff` reads, served to `clock_time_get` too, so
+/// an absolute sleep waits until the time the guest read.
+struct SharedMonotonicClock;
+
+impl HostMonotonicClock for SharedMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        wasi::monotonic_ns()
     }
 }
 
@@ -209,14 +242,17 @@ impl Module for WasmtimeModule {
         // Start function, `_initialize` and `bb_abi_version` run under the
         // same time limit as a call.
         let timeout = self.limits.call_timeout;
-        let fail = |e: wasmtime::Error| match e.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => {
+        let fail = |e: wasmtime::Error| {
+            if timed_out(&e) {
                 RuntimeError::Instantiate(format!("timeout: initialisation ran longer than {timeout:?}"))
+            } else {
+                RuntimeError::Instantiate(format!("{e:#}"))
             }
-            _ => RuntimeError::Instantiate(format!("{e:#}")),
         };
         let data = StoreData {
-            wasi: WasiCtxBuilder::new().build_p1(),
+            wasi: WasiCtxBuilder::new()
+                .monotonic_clock(SharedMonotonicClock)
+                .build_p1(),
             host: HostState::new(host),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.limits.max_memory_pages as usize * 65536)
@@ -226,6 +262,7 @@ impl Module for WasmtimeModule {
         let mut store = Store::new(self.pre.module().engine(), data);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.ticks());
+        let _deadline = CallDeadline::set(timeout);
         let instance = self.pre.instantiate(&mut store).map_err(fail)?;
         let memory = instance
             .get_memory(&mut store, abi::EXPORT_MEMORY)
@@ -278,6 +315,7 @@ struct WasmtimeInstance {
 impl Instance for WasmtimeInstance {
     fn handle(&mut self, request: &[u8]) -> Result<Vec<u8>, CallError> {
         self.store.set_epoch_deadline(self.ticks);
+        let _deadline = CallDeadline::set(self.timeout);
         let len =
             i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
         let ptr = self
@@ -298,6 +336,13 @@ impl Instance for WasmtimeInstance {
     }
 }
 
+/// The call ran into its time limit: in guest code (the epoch) or asleep in
+/// WASI (the deadline).
+fn timed_out(err: &wasmtime::Error) -> bool {
+    matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt))
+        || err.downcast_ref::<DeadlineReached>().is_some()
+}
+
 /// Maps a Wasmtime call error to the ABI's error kinds.
 fn call_error(err: wasmtime::Error, timeout: Duration) -> CallError {
     if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
@@ -306,8 +351,10 @@ fn call_error(err: wasmtime::Error, timeout: Duration) -> CallError {
             message: format!("guest called proc_exit({})", exit.0),
         };
     }
+    if timed_out(&err) {
+        return CallError::Timeout(timeout);
+    }
     let kind = match err.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => return CallError::Timeout(timeout),
         Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
         Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned) => TrapKind::MemoryOutOfBounds,
         Some(Trap::IntegerDivisionByZero) => TrapKind::DivisionByZero,
