@@ -6,11 +6,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // stalledDapr never answers: a sidecar stopped with SIGSTOP. Each call waits
@@ -123,9 +126,20 @@ func TestWASISleepEndsWithTheRequest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	began := time.Now()
-	sleepWithin(ctx)(int64(time.Hour))
+	ended := func() (recovered any) {
+		defer func() { recovered = recover() }()
+		sleepWithin(ctx)(int64(time.Hour))
+		return nil
+	}()
 	if took := time.Since(began); took > 2*time.Second {
 		t.Errorf("an hour's sleep under a 50 ms deadline took %v", took)
+	}
+	// The call ends there, as a time-out: a guest must not answer after it.
+	var exit *sys.ExitError
+	if err, ok := ended.(error); !ok || !errors.As(err, &exit) || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
+		t.Errorf("a sleep cut by the deadline ended with %v, want the deadline's exit error", ended)
+	} else if got := classifyCall(err); got.kind != failTimeout {
+		t.Errorf("classified as %+v, want a time-out", got)
 	}
 	began = time.Now()
 	sleepWithin(context.Background())(int64(20 * time.Millisecond))

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -176,8 +177,10 @@ func (e *engine) start(ctx context.Context, g *guest) (*instance, *callError) {
 // requestSleep is WASI's sleep (poll_oneoff's clock) for the request an
 // instance serves: it ends when that request's context does. wazero stops a
 // guest at its deadline only while guest code runs, so a guest asking for an
-// hour's sleep would otherwise hold its goroutine for an hour; woken at the
-// deadline, it is stopped on return. The context changes when a pooled
+// hour's sleep would otherwise hold its goroutine for an hour. Woken by the
+// context, the sleep ends the call there (a guest returning right after its
+// sleep would otherwise answer as if it had kept its limit). The context
+// changes when a pooled
 // instance takes its next request; an instance serves one request at a
 // time, but the pool hands it between goroutines, hence the lock.
 type requestSleep struct {
@@ -205,6 +208,13 @@ func (s *requestSleep) nanosleep(ns int64) {
 	select {
 	case <-t.C:
 	case <-ctx.Done():
+		// wazero returns a host function's *sys.ExitError as the call's error,
+		// as it does when it stops guest code at the deadline itself.
+		code := uint32(sys.ExitCodeContextCanceled)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			code = sys.ExitCodeDeadlineExceeded
+		}
+		panic(sys.NewExitError(code))
 	}
 }
 

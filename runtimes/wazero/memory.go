@@ -9,7 +9,10 @@ package main
 // instance is still new, and its memory reads as zeros like a new one.
 
 import (
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -17,6 +20,37 @@ import (
 // maxIdleMemoryBytes bounds what the pool keeps between requests, so a burst
 // of concurrent requests does not pin its peak memory for the rest of the run.
 const maxIdleMemoryBytes = 256 << 20
+
+// maxPooledMemoryBytes is the largest buffer the pool keeps. A memory this
+// large is no workload's everyday size but a guest that grew towards its cap
+// (a memory bomb): kept, it would stay resident, zeroed, for the rest of the
+// run, and its growth left as much again in garbage that the Go runtime
+// returns to the system only slowly. It is dropped instead, and the runtime
+// is asked to give the memory back (returnMemory).
+const maxPooledMemoryBytes = 32 << 20
+
+var (
+	// lastReturn is when returnMemory's collection last ran, in Unix nanoseconds.
+	lastReturn atomic.Int64
+	// returnPending says a collection is scheduled already.
+	returnPending atomic.Bool
+)
+
+// returnMemory schedules a collection that hands freed memory back to the
+// system: in the background, at most once a second (it stops the world for
+// about a millisecond on this host's small heap), and never dropped, so the
+// last of a series of large memories is returned too.
+func returnMemory() {
+	if !returnPending.CompareAndSwap(false, true) {
+		return
+	}
+	wait := time.Until(time.Unix(0, lastReturn.Load()).Add(time.Second))
+	time.AfterFunc(max(wait, 0), func() {
+		returnPending.Store(false)
+		lastReturn.Store(time.Now().UnixNano())
+		debug.FreeOSMemory()
+	})
+}
 
 // memoryPool hands out zeroed buffers. Invariant: every idle buffer is zero
 // up to its capacity.
@@ -53,6 +87,10 @@ func (p *memoryPool) get(size, hint uint64) []byte {
 // put zeroes what the instance could have written and keeps the buffer if
 // the pool has room for it.
 func (p *memoryPool) put(b []byte) {
+	if cap(b) > maxPooledMemoryBytes {
+		returnMemory()
+		return
+	}
 	clear(b)
 	p.mu.Lock()
 	defer p.mu.Unlock()

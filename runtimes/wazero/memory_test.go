@@ -44,6 +44,19 @@ func TestMemoryPoolHandsOutZeroedBuffers(t *testing.T) {
 	}
 }
 
+func TestMemoryPoolDropsAMemoryGrownTowardsItsCap(t *testing.T) {
+	pool := &memoryPool{}
+	m := pool.Allocate(pageSize, 2*maxPooledMemoryBytes)
+	m.Reallocate(maxPooledMemoryBytes + pageSize)
+	m.Free()
+	if len(pool.idle) != 0 || pool.idleBytes != 0 {
+		t.Fatalf("the pool kept %d bytes of a memory past %d", pool.idleBytes, maxPooledMemoryBytes)
+	}
+	if !returnPending.Load() && lastReturn.Load() == 0 {
+		t.Error("dropping it did not ask the runtime to return memory")
+	}
+}
+
 // Through the host: each request's fresh instance reads zeros where the
 // previous one wrote, in its initial page and in one it grows.
 func TestFreshInstancesSeeZeroedMemory(t *testing.T) {
