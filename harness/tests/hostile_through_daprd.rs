@@ -137,24 +137,31 @@ async fn pongs(system: &blueprint::System, id: &CellId, n: usize, after: &str) {
     }
 }
 
-/// Runs every attack on `id`'s system; returns what went wrong, if anything.
-async fn attack(id: CellId, catalog: Catalog, dir: std::path::PathBuf) -> Result<(), String> {
-    let resolved = match blueprint::resolve(&paths::project_dir(), &id, &catalog).unwrap() {
+/// Starts `id`'s system (daprd and the app host serving the hostile guest)
+/// in `dir`, and the host's pid.
+async fn start(id: &CellId, catalog: &Catalog, dir: &Path) -> Result<(blueprint::System, u32), String> {
+    let resolved = match blueprint::resolve(&paths::project_dir(), id, catalog).unwrap() {
         Ok(resolved) => resolved,
         Err(status) => return Err(format!("{id} cannot run here: {status:?}")),
     };
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
     let system = blueprint::start(
-        &common::context(&dir),
+        &common::context(dir),
         &DaprSettings::default(),
-        &id,
+        id,
         &resolved,
         bytes::Bytes::new(),
-        &dir,
+        dir,
     )
     .await
     .map_err(|e| format!("{id} did not start: {e:#}"))?;
     let host = system.host.as_ref().expect("an app-hosted mode has a host").pid();
+    Ok((system, host))
+}
+
+/// Runs every attack on `id`'s system; returns what went wrong, if anything.
+async fn attack(id: CellId, catalog: Catalog, dir: std::path::PathBuf) -> Result<(), String> {
+    let (system, host) = start(&id, &catalog, &dir).await?;
     pongs(&system, &id, 20, "start-up").await;
     let idle = rss_bytes(host).unwrap();
 
@@ -241,20 +248,7 @@ async fn a_100_mb_body_is_refused_and_the_system_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = catalog(dir.path());
     let id = cell("embedded", "wasmtime");
-    let resolved = blueprint::resolve(&paths::project_dir(), &id, &catalog)
-        .unwrap()
-        .expect("the embedded cell resolves");
-    let system = blueprint::start(
-        &common::context(dir.path()),
-        &DaprSettings::default(),
-        &id,
-        &resolved,
-        bytes::Bytes::new(),
-        dir.path(),
-    )
-    .await
-    .unwrap();
-    let host = system.host.as_ref().unwrap().pid();
+    let (system, host) = start(&id, &catalog, dir.path()).await.unwrap();
     pongs(&system, &id, 5, "start-up").await;
     let idle = rss_bytes(host).unwrap();
     let big = vec![b'p'; 100 << 20];

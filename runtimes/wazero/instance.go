@@ -180,9 +180,9 @@ func (e *engine) start(ctx context.Context, g *guest) (*instance, *callError) {
 // hour's sleep would otherwise hold its goroutine for an hour. Woken by the
 // context, the sleep ends the call there (a guest returning right after its
 // sleep would otherwise answer as if it had kept its limit). The context
-// changes when a pooled
-// instance takes its next request; an instance serves one request at a
-// time, but the pool hands it between goroutines, hence the lock.
+// changes when a pooled instance takes its next request; an instance serves
+// one request at a time, but the pool hands it between goroutines, hence the
+// lock.
 type requestSleep struct {
 	mu  sync.Mutex
 	ctx context.Context

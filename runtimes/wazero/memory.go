@@ -24,10 +24,11 @@ const maxIdleMemoryBytes = 256 << 20
 // maxPooledMemoryBytes is the largest buffer the pool keeps. The workloads'
 // memories start at 64 KiB to 16 MiB (Zig) and a growing one doubles its
 // buffer, so a memory past this is no workload's everyday size but a guest
-// that grew towards its cap (64 MiB by default; a memory bomb): kept, it would stay resident, zeroed, for the rest of the
-// run, and its growth left as much again in garbage that the Go runtime
-// returns to the system only slowly. It is dropped instead, and the runtime
-// is asked to give the memory back (returnMemory).
+// that grew towards its cap (64 MiB by default; a memory bomb). Kept, it
+// would stay resident, zeroed, for the rest of the run, and its growth left
+// as much again in garbage that the Go runtime returns to the system only
+// slowly. It is dropped instead, and the runtime is asked to give the memory
+// back (returnMemory).
 const maxPooledMemoryBytes = 48 << 20
 
 var (
