@@ -27,6 +27,15 @@ type cacheKey struct{ store, key string }
 type cached struct {
 	entry *stateEntry // nil: the key is known to have no value
 	at    time.Time
+	seq   uint64 // the number of its place in order
+}
+
+// place is a key's place in the insertion order. A key dropped by a write and
+// cached again leaves a stale place behind: only the place whose seq is the
+// entry's own counts.
+type place struct {
+	seq uint64
+	key cacheKey
 }
 
 // stateCache wraps a daprAPI; it is safe for concurrent use.
@@ -37,7 +46,8 @@ type stateCache struct {
 
 	mu      sync.Mutex
 	entries map[cacheKey]cached
-	order   []cacheKey          // insertion order, for first-in-first-out eviction
+	order   []place             // insertion order, for first-in-first-out eviction
+	nextSeq uint64              // numbers the places in order
 	clock   uint64              // ticks once per write
 	written map[cacheKey]uint64 // tick of the last write per key, while a fill may need it
 	fills   map[uint64]int      // fills in flight, by the tick they started at
@@ -119,18 +129,31 @@ func (c *stateCache) endFill(k cacheKey, start uint64, ok bool, entry *stateEntr
 
 // remember stores entry for k; c.mu is held.
 func (c *stateCache) remember(k cacheKey, entry *stateEntry) {
-	if _, had := c.entries[k]; !had {
-		c.order = append(c.order, k)
+	seq := c.nextSeq
+	c.nextSeq++
+	if had, ok := c.entries[k]; ok {
+		// Refreshed in place: it keeps its place in the order.
+		c.entries[k] = cached{entry, time.Now(), had.seq}
+	} else {
+		c.entries[k] = cached{entry, time.Now(), seq}
+		c.order = append(c.order, place{seq, k})
 	}
-	c.entries[k] = cached{entry, time.Now()}
 	for len(c.entries) > c.capacity && len(c.order) > 0 {
-		delete(c.entries, c.order[0])
+		oldest := c.order[0]
 		c.order = c.order[1:]
+		if e, ok := c.entries[oldest.key]; ok && e.seq == oldest.seq {
+			delete(c.entries, oldest.key)
+		}
 	}
+	// Keys dropped by writes leave stale places in order (one per drop and
+	// refill: a hot key written on every request leaves one per request);
+	// drop them once they outnumber the live ones, which keeps order under
+	// twice the capacity and the sweep's cost amortised over as many fills as
+	// it removes.
 	if len(c.order) > 2*c.capacity {
 		live := c.order[:0]
 		for _, o := range c.order {
-			if _, ok := c.entries[o]; ok {
+			if e, ok := c.entries[o.key]; ok && e.seq == o.seq {
 				live = append(live, o)
 			}
 		}

@@ -98,3 +98,51 @@ func TestStateCacheFillOvertakenByAWriteDoesNotStoreTheOldValue(t *testing.T) {
 		t.Errorf("stamps left with nothing in flight: %v %v", c.written, c.fills)
 	}
 }
+
+// counter on one key: every request reads (a miss after the last write),
+// caches, writes and drops the key. Each refill used to add a place in the
+// order that the sweep kept, since the key was live, so the order grew by one
+// per request and the sweep ran on every fill.
+func TestStateCacheHotKeyWrittenOnEveryRequestLeavesTheOrderBounded(t *testing.T) {
+	ctx := context.Background()
+	const capacity = 8
+	c := newStateCache(newMemDapr(), time.Minute, capacity)
+	for range 1000 {
+		e, err := c.stateGet(ctx, "s", "hot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		etag := ""
+		if e != nil {
+			etag = e.etag
+		}
+		if err := c.stateSet(ctx, "s", "hot", []byte("v"), etag, firstWrite); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = c.stateGet(ctx, "s", "hot")
+	if len(c.order) > 2*capacity+1 {
+		t.Errorf("order holds %d places for %d live key(s)", len(c.order), len(c.entries))
+	}
+}
+
+func TestStateCacheStalePlaceDoesNotEvictAFreshEntry(t *testing.T) {
+	ctx := context.Background()
+	c := newStateCache(newMemDapr(), time.Minute, 2)
+	_, _ = c.stateGet(ctx, "s", "a") // a's first place
+	if err := c.stateSet(ctx, "s", "a", []byte("1"), "", lastWrite); err != nil {
+		t.Fatal(err) // dropped
+	}
+	_, _ = c.stateGet(ctx, "s", "b")
+	_, _ = c.stateGet(ctx, "s", "a") // cached again, behind b
+	_, _ = c.stateGet(ctx, "s", "c") // over capacity: b is the oldest live entry
+	misses := c.stats().Misses
+	_, _ = c.stateGet(ctx, "s", "a")
+	if got := c.stats().Misses; got != misses {
+		t.Errorf("a, the newest but one, was evicted")
+	}
+	_, _ = c.stateGet(ctx, "s", "b")
+	if got := c.stats().Misses; got != misses+1 {
+		t.Errorf("b should have been evicted")
+	}
+}

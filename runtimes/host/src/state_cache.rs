@@ -36,11 +36,23 @@ pub struct CacheStats {
 
 type Key = (String, String);
 
+/// A cached answer: the value (`None` for a key known to have no value),
+/// when it was stored, and the sequence number of its place in `order`.
+struct Cached {
+    value: Option<StateEntry>,
+    at: Instant,
+    seq: u64,
+}
+
 struct Entries {
-    /// Cached answers, `None` for a key known to have no value.
-    map: HashMap<Key, (Option<StateEntry>, Instant)>,
-    /// Insertion order, for first-in-first-out eviction.
-    order: VecDeque<Key>,
+    /// Cached answers.
+    map: HashMap<Key, Cached>,
+    /// Insertion order, for first-in-first-out eviction. A key dropped by a
+    /// write and cached again has a stale place here too: only the place
+    /// whose `seq` is the entry's own counts.
+    order: VecDeque<(u64, Key)>,
+    /// Numbers the places in `order`.
+    next_seq: u64,
     /// Ticks once per write.
     clock: u64,
     /// The tick of the last write to each key, while a fill may need it.
@@ -79,6 +91,7 @@ impl StateCache {
             entries: Mutex::new(Entries {
                 map: HashMap::new(),
                 order: VecDeque::new(),
+                next_seq: 0,
                 clock: 0,
                 written: HashMap::new(),
                 fills: BTreeMap::new(),
@@ -147,22 +160,36 @@ impl StateCache {
     }
 
     fn remember(entries: &mut Entries, capacity: usize, key: Key, value: Option<StateEntry>) {
-        if entries.map.insert(key.clone(), (value, Instant::now())).is_none() {
-            entries.order.push_back(key);
-        }
-        while entries.map.len() > capacity {
-            match entries.order.pop_front() {
-                Some(oldest) => {
-                    entries.map.remove(&oldest);
-                }
-                None => break,
+        let seq = entries.next_seq;
+        entries.next_seq += 1;
+        let at = Instant::now();
+        match entries.map.get_mut(&key) {
+            // Refreshed in place: it keeps its place in the order.
+            Some(cached) => {
+                cached.value = value;
+                cached.at = at;
+            }
+            None => {
+                entries.map.insert(key.clone(), Cached { value, at, seq });
+                entries.order.push_back((seq, key));
             }
         }
-        // Keys forgotten by writes leave stale names in `order`; drop them
-        // once they outnumber the live ones.
+        while entries.map.len() > capacity {
+            let Some((seq, oldest)) = entries.order.pop_front() else {
+                break;
+            };
+            if entries.map.get(&oldest).is_some_and(|c| c.seq == seq) {
+                entries.map.remove(&oldest);
+            }
+        }
+        // Keys dropped by writes leave stale places in `order` (one per
+        // drop and refill: a hot key written on every request leaves one per
+        // request); drop them once they outnumber the live ones, which keeps
+        // `order` under twice the capacity and the cost of this sweep
+        // amortised over as many fills as it removes.
         if entries.order.len() > 2 * capacity {
             let Entries { map, order, .. } = entries;
-            order.retain(|k| map.contains_key(k));
+            order.retain(|(seq, k)| map.get(k).is_some_and(|c| c.seq == *seq));
         }
     }
 
@@ -177,11 +204,11 @@ impl StateCache {
 impl DaprHost for StateCache {
     fn state_get(&self, store: &str, key: &str) -> HostResult<Option<StateEntry>> {
         let cache_key = (store.to_owned(), key.to_owned());
-        if let Some((value, at)) = self.lock().map.get(&cache_key)
-            && at.elapsed() < self.ttl
+        if let Some(cached) = self.lock().map.get(&cache_key)
+            && cached.at.elapsed() < self.ttl
         {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(value.clone());
+            return Ok(cached.value.clone());
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let start = self.begin_fill();
@@ -291,6 +318,48 @@ mod tests {
         std::thread::sleep(Duration::from_millis(40));
         cache.state_get("s", "a").unwrap(); // expired: miss
         assert_eq!(cache.stats().misses, 5);
+    }
+
+    #[test]
+    fn a_hot_key_written_on_every_request_leaves_the_order_bounded() {
+        // `counter` on one key: every request reads (a miss after the last
+        // write), caches, writes and drops the key. Each refill used to add a
+        // place in the order that the sweep kept, since the key was live,
+        // so the order grew by one per request and the sweep ran on every
+        // fill: memory and time per request both grew with the run.
+        let store = Arc::new(Store::default());
+        let capacity = 8;
+        let cache = StateCache::new(store.clone(), Duration::from_secs(60), capacity);
+        for _ in 0..1_000 {
+            let etag = cache.state_get("s", "hot").unwrap().and_then(|e| e.etag);
+            cache
+                .state_set("s", "hot", b"v", Precondition::first_write(etag.as_deref()))
+                .unwrap();
+        }
+        cache.state_get("s", "hot").unwrap();
+        let entries = cache.lock();
+        assert!(
+            entries.order.len() <= 2 * capacity + 1,
+            "order holds {} places for {} live key(s)",
+            entries.order.len(),
+            entries.map.len()
+        );
+    }
+
+    #[test]
+    fn a_stale_place_in_the_order_does_not_evict_a_fresh_entry() {
+        let store = Arc::new(Store::default());
+        let cache = StateCache::new(store.clone(), Duration::from_secs(60), 2);
+        cache.state_get("s", "a").unwrap(); // a's first place
+        cache.state_set("s", "a", b"1", Precondition::LAST_WRITE).unwrap(); // dropped
+        cache.state_get("s", "b").unwrap();
+        cache.state_get("s", "a").unwrap(); // cached again, behind b
+        cache.state_get("s", "c").unwrap(); // over capacity: b is the oldest live entry
+        let misses = cache.stats().misses;
+        cache.state_get("s", "a").unwrap();
+        assert_eq!(cache.stats().misses, misses, "a, the newest but one, was evicted");
+        cache.state_get("s", "b").unwrap();
+        assert_eq!(cache.stats().misses, misses + 1, "b should have been evicted");
     }
 
     /// [`Store`] whose next get, once armed, reads and then waits: the
