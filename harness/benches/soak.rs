@@ -12,7 +12,11 @@
 //! rate errs on the side of more load.
 //!
 //! `cargo bench --bench soak` runs every blueprint; `-- --bench MODE…`
-//! only those modes. One Markdown row per blueprint on stdout.
+//! only those modes. One Markdown row per blueprint and process on stdout,
+//! then each cell's served rate per tenth of the soak and each process's
+//! RSS over time (a rate that falls while a process grows is a leak that
+//! costs time as well as memory). The generator's RSS growth is judged net
+//! of the per-tenth histograms it keeps for that series.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +43,8 @@ const CELLS: &[(Mode, &str, &str)] = &[
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 const FLAT_WITHIN: f64 = 0.10;
+/// Points of the time series printed under the table.
+const SERIES_POINTS: u32 = 10;
 
 /// One sample of one process.
 #[derive(Clone, Copy, Debug)]
@@ -134,6 +140,8 @@ async fn main() {
         "| blueprint | runtime | workload | rate req/s | requests | errors | process | RSS settled → end MiB | fds settled → end | verdict |"
     );
     println!("|---|---|---|---:|---:|---:|---|---:|---:|---|");
+    // Printed after the table: served rate and RSS over time, per cell.
+    let mut series = Vec::new();
     for &(mode, runtime, workload) in CELLS
         .iter()
         .filter(|(m, ..)| only.is_empty() || only.contains(&m.as_str()))
@@ -204,9 +212,10 @@ async fn main() {
                 connections: 4,
                 duration: soak,
                 timeout: Duration::from_secs(5),
-                // One interval for the whole soak: a log of thousands of
-                // interval histograms would grow this process's own RSS.
-                interval: soak,
+                // Ten intervals, for the served rate over time: a log of
+                // thousands of interval histograms would grow this
+                // process's own RSS.
+                interval: soak / SERIES_POINTS,
                 mode: load::Mode::Open {
                     rate,
                     arrival: Arrival::Poisson,
@@ -229,12 +238,44 @@ async fn main() {
         } else {
             format!("{errors} ({})", kinds.join(", "))
         };
+        let served: Vec<String> = report
+            .intervals
+            .iter()
+            // Completions after the window (its grace) fall in an eleventh.
+            .filter(|i| i.start < soak)
+            .map(|i| format!("{:.0}", i.latency.len() as f64 / i.length.as_secs_f64().max(1e-9)))
+            .collect();
+        series.push(format!(
+            "- {mode}/{runtime}/{workload}: served req/s per tenth: {}",
+            served.join(", ")
+        ));
+        for (role, samples) in &samples {
+            let step = (samples.len() / SERIES_POINTS as usize).max(1);
+            let rss: Vec<String> = samples
+                .iter()
+                .step_by(step)
+                .map(|s| format!("{:.1}", s.rss_bytes as f64 / (1 << 20) as f64))
+                .collect();
+            series.push(format!("  - {role} RSS MiB: {}", rss.join(", ")));
+        }
+        // The generator keeps each interval's histograms (its time series):
+        // memory it is meant to hold, not a leak, so it is not counted as
+        // growth. Their counts are u64s, one per distinct value slot.
+        let series_bytes: u64 = report
+            .intervals
+            .iter()
+            .map(|i| {
+                let service = i.service.as_ref().map_or(0, |h| h.distinct_values());
+                8 * (i.latency.distinct_values() + service) as u64
+            })
+            .sum();
         for (role, samples) in samples {
             let Some((first, last)) = ends(&samples, settle, soak.saturating_sub(SAMPLE_EVERY / 2)) else {
                 continue;
             };
+            let kept = if role == "load-generator" { series_bytes } else { 0 };
             let (rss, fds) = (
-                change(first.rss_bytes, last.rss_bytes),
+                change(first.rss_bytes, last.rss_bytes.saturating_sub(kept)),
                 change(first.fds, last.fds),
             );
             // Growth is what a leak looks like; a process that gives memory
@@ -256,4 +297,5 @@ async fn main() {
             );
         }
     }
+    println!("\n{}", series.join("\n"));
 }
