@@ -16,7 +16,8 @@
 //! then each cell's served rate per tenth of the soak and each process's
 //! RSS over time (a rate that falls while a process grows is a leak that
 //! costs time as well as memory). The generator's RSS growth is judged net
-//! of the per-tenth histograms it keeps for that series.
+//! of the per-tenth histograms it keeps for that series (one set per load
+//! thread).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,6 +154,7 @@ async fn main() {
             daprd: daprd.clone(),
             host_program: env!("CARGO_BIN_EXE_blueprint-bench").into(),
             work_dir: dir.path().to_owned(),
+            app_env: Vec::new(),
         };
         let id = CellId {
             workload: workload.into(),
@@ -258,17 +260,24 @@ async fn main() {
                 .collect();
             series.push(format!("  - {role} RSS MiB: {}", rss.join(", ")));
         }
-        // The generator keeps each interval's histograms (its time series):
-        // memory it is meant to hold, not a leak, so it is not counted as
-        // growth. Their counts are u64s, one per distinct value slot.
-        let series_bytes: u64 = report
-            .intervals
-            .iter()
-            .map(|i| {
-                let service = i.service.as_ref().map_or(0, |h| h.distinct_values());
-                8 * (i.latency.distinct_values() + service) as u64
-            })
-            .sum();
+        // The generator keeps each interval's histograms (its time series),
+        // one set per load thread until the window ends: memory it is meant
+        // to hold, not a leak, so it is not counted as growth. Their counts
+        // are u64s, one per distinct value slot; a thread's own histograms
+        // are at most as wide as the merged ones measured here.
+        let series_bytes: u64 = report.generator.threads.max(1) as u64
+            * report
+                .intervals
+                .iter()
+                .map(|i| {
+                    let service = i.service.as_ref().map_or(0, |h| h.distinct_values());
+                    8 * (i.latency.distinct_values() + service) as u64
+                })
+                .sum::<u64>();
+        series.push(format!(
+            "  - load-generator: {:.1} MiB of series histograms not counted as growth",
+            series_bytes as f64 / (1 << 20) as f64
+        ));
         for (role, samples) in samples {
             let Some((first, last)) = ends(&samples, settle, soak.saturating_sub(SAMPLE_EVERY / 2)) else {
                 continue;

@@ -7,6 +7,7 @@
 //!   integration mode is (the one mode table).
 //! - [`results`]: the versioned results document, written atomically.
 //! - [`stats`]: medians, intervals, tests: pure math on samples.
+//! - [`paired`]: the same for pairs of trials run back to back (same-run A/B).
 //! - [`sweep`]: rate sweeps and the knee.
 //! - [`compare`]: baseline vs candidate, a verdict per cell and figure.
 //! - [`recommend`]: blueprints ranked for stated requirements.
@@ -16,6 +17,7 @@
 pub mod baseline;
 pub mod compare;
 pub mod modes;
+pub mod paired;
 pub mod recommend;
 pub mod report;
 pub mod results;

@@ -293,3 +293,37 @@ fn a_written_document_matches_the_committed_schema() {
     // And the fixture of the previous version, minus what version 2 added.
     assert!(written["cells"][1]["summary"]["throughput_rps"]["ci_low"].is_null());
 }
+
+/// Same-run A/B: the machine's speed drifts by ±30 % from pair to pair, the
+/// candidate is 15 % slower within every pair. Unpaired, the two samples
+/// overlap and nothing can be called; paired, the drift cancels and the
+/// regression is plain.
+#[test]
+fn pairing_sees_through_drift_that_hides_a_regression_from_unpaired_trials() {
+    let drift = [1.0, 1.3, 0.75, 1.2, 0.7, 1.25, 0.8, 1.1];
+    let base: Vec<common::Fig> = drift.iter().map(|d| fig(4000.0 / d, 800.0 * d)).collect();
+    let cand: Vec<common::Fig> = drift
+        .iter()
+        .map(|d| fig(4000.0 / d / 1.15, 800.0 * d * 1.15))
+        .collect();
+    let (base, cand) = (one_cell(&base), one_cell(&cand));
+    let unpaired = compare(&base, &cand);
+    assert_eq!(row(&unpaired, Metric::P50).verdict, Verdict::Inconclusive);
+    assert_eq!(unpaired.exit_code(), 0);
+    let paired = Options {
+        paired: true,
+        ..Options::default()
+    };
+    let c = compare::compare("b.json".as_ref(), &base, "c.json".as_ref(), &cand, &paired);
+    for metric in [Metric::P50, Metric::Throughput] {
+        let r = row(&c, metric);
+        assert_eq!(r.verdict, Verdict::Regressed, "{metric:?}: {}", r.reason);
+    }
+    let change = row(&c, Metric::P50).change.unwrap();
+    assert!((change.change - 0.15).abs() < 1e-9, "{change:?}");
+    assert_eq!(c.exit_code(), EXIT_REGRESSION);
+    // The same figures as an A/A (the candidate is the baseline): nothing moves.
+    let aa = compare::compare("b.json".as_ref(), &base, "c.json".as_ref(), &base, &paired);
+    assert!(aa.rows.iter().all(|r| r.verdict != Verdict::Regressed));
+    assert!(aa.rows.iter().any(|r| r.verdict == Verdict::Unchanged));
+}

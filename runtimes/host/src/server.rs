@@ -73,6 +73,12 @@ pub struct HostArgs {
     /// the environment it reaches hosts that a run starts.
     #[arg(long, env = ADDED_LATENCY_ENV, default_value_t = 0, hide = true)]
     pub added_latency_us: u64,
+    /// Test knob, never for measurements: before each workload request, run
+    /// this many rounds of a fixed computation (CPU work, not a sleep), so a
+    /// same-run A/B can be given a candidate that costs a known fraction more
+    /// CPU per request. Hidden from --help; set through the environment.
+    #[arg(long, env = ADDED_WORK_ENV, default_value_t = 0, hide = true)]
+    pub added_work_rounds: u64,
     /// The token every caller but `/healthz` must send as `dapr-api-token`
     /// (401 otherwise): `APP_API_TOKEN` from the environment, the variable
     /// daprd reads it from. Never a flag, so it stays out of process lists.
@@ -93,6 +99,24 @@ pub enum Instances {
 
 /// The environment variable of the hidden `--added-latency-us` test knob.
 pub const ADDED_LATENCY_ENV: &str = "BLUEPRINT_TEST_ADDED_LATENCY_US";
+
+/// The environment variable of the hidden `--added-work-rounds` test knob.
+pub const ADDED_WORK_ENV: &str = "BLUEPRINT_TEST_ADDED_WORK";
+
+/// `rounds` rounds of a computation the optimiser cannot drop: the added
+/// work of the test knob, the same instructions on every request.
+#[doc(hidden)]
+pub fn added_work(rounds: u64) -> u64 {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..rounds {
+        // xorshift with a dependency chain: no vectorising, no skipping.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x = x.wrapping_add(i);
+    }
+    std::hint::black_box(x)
+}
 
 fn parse_module(s: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {
@@ -286,6 +310,7 @@ struct Served {
     cache: Option<Arc<state_cache::StateCache>>,
     info: HostInfo,
     added_latency: Duration,
+    added_work_rounds: u64,
     call_timeout: Duration,
     app_api_token: Option<String>,
 }
@@ -345,9 +370,16 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             modules: BTreeMap::new(),
         },
         added_latency: Duration::from_micros(args.added_latency_us),
+        added_work_rounds: args.added_work_rounds,
         call_timeout: config.limits.call_timeout,
         app_api_token: args.app_api_token.clone(),
     };
+    if args.added_work_rounds > 0 {
+        tracing::warn!(
+            "test knob: {} rounds of added work before every request ({ADDED_WORK_ENV}); figures are not real",
+            args.added_work_rounds
+        );
+    }
     if args.added_latency_us > 0 {
         tracing::warn!(
             "test knob: sleeping {} µs before every request ({ADDED_LATENCY_ENV}); figures are not real",
@@ -498,11 +530,15 @@ async fn invoke(served: &Served, workload: Workload, req: Request<Incoming>) -> 
     }
     let dapr = served.dapr.clone();
     let added_latency = served.added_latency;
+    let added_work_rounds = served.added_work_rounds;
     let call_timeout = served.call_timeout;
     // Guest code and its synchronous Dapr calls run on a blocking thread.
     let outcome = tokio::task::spawn_blocking(move || {
         if !added_latency.is_zero() {
             std::thread::sleep(added_latency); // the test knob, outside the phase timers
+        }
+        if added_work_rounds > 0 {
+            added_work(added_work_rounds); // likewise
         }
         run_once(&workload, dapr, &body, call_timeout)
     })

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Comparison, EXIT_INCOMPLETE, EXIT_REGRESSION, Metric, Row, Verdict};
+use crate::paired::PAIRED_INTERVAL_METHOD;
 use crate::stats::{Estimate, RATIO_INTERVAL_METHOD, RelativeChange, fmt_level};
 
 fn fmt_change(c: &Option<RelativeChange>) -> String {
@@ -77,18 +78,29 @@ pub fn render_markdown(c: &Comparison) -> String {
         .iter()
         .map(|(m, p)| format!("{} {p}%", m.name()))
         .collect();
+    let (test, method) = if c.options.paired {
+        (
+            "the Wilcoxon signed-rank p-value over the pairs (two-sided, exact)",
+            PAIRED_INTERVAL_METHOD,
+        )
+    } else {
+        (
+            "the Mann-Whitney U p-value (two-sided, exact up to 10 trials a side)",
+            RATIO_INTERVAL_METHOD,
+        )
+    };
     let _ = writeln!(
         out,
         "- Rule: *regressed*/*improved* when the whole interval of the change is beyond the noise threshold \
-         and the Mann-Whitney U p-value (two-sided, exact up to 10 trials a side), Holm-adjusted across all \
-         {} tested figures, is below {}; *unchanged* when the whole interval is within ±threshold; else \
-         *inconclusive*. Any error where the baseline had none is a regression.",
+         and {test}, Holm-adjusted across all {} tested figures, is below {}; *unchanged* when the whole \
+         interval is within ±threshold; else *inconclusive*. Any error where the baseline had none is a \
+         regression.",
         c.rows.iter().filter(|r| r.p_adjusted.is_some()).count(),
         c.options.alpha
     );
     let _ = writeln!(
         out,
-        "- Interval of the change ({} % nominal, actual level per row): {RATIO_INTERVAL_METHOD}.",
+        "- Interval of the change ({} % nominal, actual level per row): {method}.",
         c.options.confidence * 100.0
     );
     let _ = writeln!(out, "- Noise thresholds: {}\n", thresholds.join(", "));

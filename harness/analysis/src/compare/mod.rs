@@ -16,6 +16,12 @@
 //! - *inconclusive*: anything else: an interval that straddles the
 //!   threshold, a change the test cannot confirm, one trial (no interval).
 //!
+//! Same-run A/B (`ab`, [`Options::paired`]): trial *i* of both sides ran
+//! back to back, so the change is judged on the pairs instead
+//! ([`crate::paired`]: the Hodges–Lehmann log-ratio with its signed-rank
+//! interval, and the Wilcoxon signed-rank p-value), which cancels what the
+//! machine did between pairs; the verdict rules are the same.
+//!
 //! Errors are gated apart from thresholds: a cell whose baseline had no
 //! errors and whose candidate has any has regressed, whatever its figures.
 //! A cell that did not run to the end on either side is *not compared*
@@ -26,6 +32,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::paired;
 use crate::results::{self, CellResult, CellStatus, RunResults, TrialResult};
 use crate::settings::CellId;
 use crate::stats::{self, Estimate, RelativeChange};
@@ -207,6 +214,11 @@ pub struct Options {
     pub alpha: f64,
     /// Nominal confidence level of the change intervals.
     pub confidence: f64,
+    /// Trial `i` of the baseline and trial `i` of the candidate ran back to
+    /// back (same-run A/B): judge the pairs' log-ratios ([`crate::paired`])
+    /// instead of two independent samples.
+    #[serde(default)]
+    pub paired: bool,
 }
 
 impl Default for Options {
@@ -218,6 +230,7 @@ impl Default for Options {
                 .collect(),
             alpha: 0.05,
             confidence: results::CONFIDENCE,
+            paired: false,
         }
     }
 }
@@ -394,9 +407,12 @@ fn rate_key(rate: f64) -> i64 {
     (rate * 1000.0).round() as i64
 }
 
+/// A figure of each trial that has it: (trial number, value).
+type Samples = Vec<(usize, f64)>;
+
 /// Per-rate samples of a cell's sweeps: rate key → (rate, p50s, p99s).
-fn sweep_samples(cell: &CellResult) -> BTreeMap<i64, (f64, Vec<f64>, Vec<f64>)> {
-    let mut out: BTreeMap<i64, (f64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+fn sweep_samples(cell: &CellResult) -> BTreeMap<i64, (f64, Samples, Samples)> {
+    let mut out: BTreeMap<i64, (f64, Samples, Samples)> = BTreeMap::new();
     for trial in &cell.trials {
         // A point without a successful request has no latency to compare.
         for point in &trial.sweep {
@@ -407,32 +423,52 @@ fn sweep_samples(cell: &CellResult) -> BTreeMap<i64, (f64, Vec<f64>, Vec<f64>)> 
             let entry = out
                 .entry(rate_key(rate))
                 .or_insert((rate, Vec::new(), Vec::new()));
-            entry.1.push(latency.p50);
-            entry.2.push(latency.p99);
+            entry.1.push((trial.trial, latency.p50));
+            entry.2.push((trial.trial, latency.p99));
         }
     }
     out
 }
 
 /// One figure's samples, change and raw p-value, before the verdict.
+/// Unpaired: the ratio of the medians and Mann-Whitney over the two samples.
+/// Paired: the Hodges–Lehmann log-ratio of the trials both sides have and
+/// the signed-rank test over them.
 fn measure(
     cell: &CellId,
     rate_rps: Option<f64>,
     metric: Metric,
-    base: &[f64],
-    cand: &[f64],
+    base: &[(usize, f64)],
+    cand: &[(usize, f64)],
     options: &Options,
 ) -> Row {
+    let values = |s: &[(usize, f64)]| -> Vec<f64> { s.iter().map(|(_, v)| *v).collect() };
+    let (b, c) = (values(base), values(cand));
     let est = |s: &[f64]| (!s.is_empty()).then(|| stats::estimate(s, options.confidence));
-    let tested = !base.is_empty() && !cand.is_empty();
+    let tested = !b.is_empty() && !c.is_empty();
+    let (change, p_value) = if options.paired {
+        let pairs: Vec<(f64, f64)> = base
+            .iter()
+            .filter_map(|(trial, bv)| cand.iter().find(|(t, _)| t == trial).map(|(_, cv)| (*bv, *cv)))
+            .collect();
+        match paired::paired_change(&pairs, options.confidence) {
+            Some((change, p)) => (Some(change), Some(p)),
+            None => (None, None),
+        }
+    } else {
+        (
+            stats::relative_change(&b, &c, options.confidence),
+            tested.then(|| stats::mann_whitney_p(&b, &c)),
+        )
+    };
     Row {
         cell: cell.clone(),
         rate_rps,
         metric,
-        baseline: est(base),
-        candidate: est(cand),
-        change: stats::relative_change(base, cand, options.confidence),
-        p_value: tested.then(|| stats::mann_whitney_p(base, cand)),
+        baseline: est(&b),
+        candidate: est(&c),
+        change,
+        p_value,
         p_adjusted: None,
         threshold_pct: options.threshold(metric),
         verdict: Verdict::Inconclusive,
@@ -444,10 +480,10 @@ fn measure(
 /// rule (any error where there was none is a regression, whatever the
 /// thresholds); between two non-zero rates it is tested like any figure.
 fn errors_row(cell: &CellId, base: &CellResult, cand: &CellResult, options: &Options) -> Option<Row> {
-    let samples = |c: &CellResult| -> Vec<f64> {
+    let samples = |c: &CellResult| -> Samples {
         c.trials
             .iter()
-            .filter_map(|t| Metric::Errors.closed_loop(t))
+            .filter_map(|t| Metric::Errors.closed_loop(t).map(|v| (t.trial, v)))
             .collect()
     };
     let mut row = measure(
@@ -642,14 +678,20 @@ pub fn compare(
             }
             continue;
         }
+        // The fewest samples that can reach p < 0.05 at all: 4 a side for
+        // Mann-Whitney (2/70), 6 pairs for the signed-rank test (2/64).
+        let least = if options.paired { 6 } else { 4 };
         for side in [base, cand] {
-            if side.trials.len() < 4 {
+            if side.trials.len() < least {
                 few_trials.insert(side.trials.len());
             }
         }
         for metric in Metric::ALL.into_iter().filter(|m| *m != Metric::Errors) {
-            let samples = |c: &CellResult| -> Vec<f64> {
-                c.trials.iter().filter_map(|t| metric.closed_loop(t)).collect()
+            let samples = |c: &CellResult| -> Samples {
+                c.trials
+                    .iter()
+                    .filter_map(|t| metric.closed_loop(t).map(|v| (t.trial, v)))
+                    .collect()
             };
             let (b, c) = (samples(base), samples(cand));
             if b.is_empty() && c.is_empty() {
@@ -694,9 +736,14 @@ pub fn compare(
     }
     judge_all(&mut comparison.rows, options);
     if let Some(fewest) = few_trials.first() {
+        let test = if options.paired {
+            "the signed-rank test needs at least 6 pairs"
+        } else {
+            "Mann-Whitney needs at least 4 a side"
+        };
         comparison.warnings.push(format!(
-            "some cells have only {fewest} trial(s): Mann-Whitney needs at least 4 a side to reach p < 0.05 \
-             before Holm's adjustment (more with more figures), so no change in them can be called a regression"
+            "some cells have only {fewest} trial(s): {test} to reach p < 0.05 before Holm's adjustment \
+             (more with more figures), so no change in them can be called a regression"
         ));
     }
     comparison
