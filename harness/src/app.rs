@@ -34,6 +34,8 @@ pub struct HostLaunch {
     /// The sidecar's API tokens: the host checks `app` on incoming requests
     /// and sends `dapr` to daprd.
     pub tokens: Option<ApiTokens>,
+    /// Variables on top of the children's environment.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running app host.
@@ -68,6 +70,7 @@ impl AppHost {
             cmd.arg("--module").arg(format!("{name}={}", path.display()));
         }
         cmd.args(&launch.extra_args);
+        cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
         if let Some(tokens) = &launch.tokens {
             cmd.envs(tokens.env());
         }

@@ -41,6 +41,9 @@ pub struct RunContext {
     pub host_program: PathBuf,
     /// Where run folders go.
     pub work_dir: PathBuf,
+    /// Variables the app host gets on top of the children's environment:
+    /// a runtime configuration one side of an A/B run differs by.
+    pub app_env: Vec<(String, String)>,
 }
 
 /// The app id every cell's sidecar uses.
@@ -327,6 +330,7 @@ pub async fn start(
                 port: app_port,
                 ready_timeout: Duration::from_secs(120),
                 tokens: Some(spec.tokens.clone()),
+                env: ctx.app_env.clone(),
             };
             let started = AppHost::start(&launch, dir, "host.log").await?;
             app_startup = started.startup;

@@ -154,6 +154,7 @@ pub async fn check(
         daprd: ctx.daprd.clone(),
         host_program: ctx.self_exe.clone(),
         work_dir: dir.to_owned(),
+        app_env: Vec::new(),
     };
     let system = blueprint::start(
         &run_ctx,

@@ -36,6 +36,8 @@ pub fn fingerprint(project: &Path) -> Environment {
         git_revision: git_revision(project),
         daprd: None,
         runtimes: BTreeMap::new(),
+        child_environment: BTreeMap::new(),
+        app_environment: BTreeMap::new(),
     }
 }
 

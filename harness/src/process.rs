@@ -46,7 +46,11 @@ const INHERITED: &[&str] = &[
 
 /// Test knobs the hosts honour (`runtimes/HOST.md`); passed on when set, and
 /// recorded in the results so a slowed run cannot pass for a normal one.
-pub const KNOBS: &[&str] = &["BLUEPRINT_TEST_ADDED_LATENCY_US", "BLUEPRINT_TEST_FAIL_AFTER_MS"];
+pub const KNOBS: &[&str] = &[
+    "BLUEPRINT_TEST_ADDED_LATENCY_US",
+    "BLUEPRINT_TEST_ADDED_WORK",
+    "BLUEPRINT_TEST_FAIL_AFTER_MS",
+];
 
 /// Names a user adds to what children get: `BLUEPRINT_CHILD_ENV=NAME,NAME`.
 pub const CHILD_ENV: &str = "BLUEPRINT_CHILD_ENV";

@@ -43,54 +43,126 @@ pub async fn run(
     catalog: &workloads::Catalog,
     results_path: &Path,
 ) -> Result<RunResults> {
+    let side = Side {
+        ctx,
+        catalog,
+        results_path,
+    };
+    let mut results = run_sides(plan, &[side]).await?;
+    Ok(results.remove(0))
+}
+
+/// One side of a run: what it runs (daprd, host binary, guests, the app's
+/// environment) and where its results go.
+pub struct Side<'a> {
+    /// Where the side runs from.
+    pub ctx: &'a RunContext,
+    /// Its guests.
+    pub catalog: &'a workloads::Catalog,
+    /// Its results file.
+    pub results_path: &'a Path,
+}
+
+/// The order of a run's trials as (cell, trial, side). One side: every
+/// (cell, trial) pair shuffled. Two sides (same-run A/B): the (cell, pair)
+/// pairs shuffled, each pair's two trials back to back, the side that goes
+/// first alternating from pair to pair (AB, BA, AB, …) so neither side is
+/// always the one that runs right after another cell.
+fn trial_order(cells: usize, trials: usize, sides: usize, seed: u64) -> Vec<(usize, usize, usize)> {
+    let mut pairs: Vec<(usize, usize)> = (0..cells)
+        .flat_map(|c| (0..trials).map(move |t| (c, t)))
+        .collect();
+    pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    pairs
+        .into_iter()
+        .flat_map(|(cell, trial)| {
+            (0..sides).map(move |i| {
+                let side = if trial % 2 == 0 { i } else { sides - 1 - i };
+                (cell, trial, side)
+            })
+        })
+        .collect()
+}
+
+/// Runs every cell of `plan` on every side, interleaved by
+/// [`trial_order`], writing each side's results after each of its trials.
+///
+/// # Errors
+/// Only failures that stop the whole run: writing results.
+pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults>> {
     let started = chrono::Utc::now();
-    let mut environment = environment::fingerprint(&ctx.project);
-    environment.daprd = Some(ctx.daprd.clone());
-    for entry in runtimes::entries() {
-        if let Some(version) = entry.version {
-            environment.runtimes.insert(entry.name.to_owned(), version);
-        }
-    }
     let seed = plan.meta.seed.unwrap_or_else(rand::random);
     let mut meta = plan.meta.clone();
     meta.seed = Some(seed);
-    let mut results = RunResults {
-        schema_version: SCHEMA_VERSION,
-        started_at: started.to_rfc3339(),
-        environment,
-        scenario: ScenarioRecord {
-            path: plan.path.display().to_string(),
-            meta,
-            load: plan.load.clone(),
-            dapr: plan.dapr.clone(),
-        },
-        cells: plan
-            .cells
-            .iter()
-            .map(|id| CellResult::bare(id.clone(), CellStatus::Pending))
-            .collect(),
-        completed: false,
-    };
-
-    let mut order: Vec<(usize, usize)> = (0..plan.cells.len())
-        .flat_map(|c| (0..plan.load.trials).map(move |t| (c, t)))
+    let mut all: Vec<RunResults> = sides
+        .iter()
+        .map(|side| {
+            let ctx = side.ctx;
+            let mut environment = environment::fingerprint(&ctx.project);
+            environment.daprd = Some(ctx.daprd.clone());
+            for entry in runtimes::entries() {
+                if let Some(version) = entry.version {
+                    environment.runtimes.insert(entry.name.to_owned(), version);
+                }
+            }
+            environment.child_environment = crate::process::child_environment().into_iter().collect();
+            environment.app_environment = ctx.app_env.iter().cloned().collect();
+            RunResults {
+                schema_version: SCHEMA_VERSION,
+                started_at: started.to_rfc3339(),
+                environment,
+                scenario: ScenarioRecord {
+                    path: plan.path.display().to_string(),
+                    meta: meta.clone(),
+                    load: plan.load.clone(),
+                    dapr: plan.dapr.clone(),
+                },
+                cells: plan
+                    .cells
+                    .iter()
+                    .map(|id| CellResult::bare(id.clone(), CellStatus::Pending))
+                    .collect(),
+                completed: false,
+            }
+        })
         .collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+
+    let order = trial_order(plan.cells.len(), plan.load.trials, sides.len(), seed);
 
     // On disk from the start: an interrupted run leaves a file that says so.
-    blueprint_analysis::results::write_atomic(results_path, &results)?;
-    let mut save_failed = false;
+    for (side, results) in sides.iter().zip(&all) {
+        blueprint_analysis::results::write_atomic(side.results_path, results)?;
+    }
+    let mut save_failed = vec![false; sides.len()];
     let bar = progress::bar(order.len() as u64, format!("running {}", plan.meta.name));
-    for (position, &(index, trial)) in order.iter().enumerate() {
+    for (position, &(index, trial, s)) in order.iter().enumerate() {
+        let Side {
+            ctx,
+            catalog,
+            results_path,
+        } = sides[s];
         let cell = &plan.cells[index];
+        let results = &mut all[s];
         let result = &mut results.cells[index];
         if !matches!(result.status, CellStatus::Ok | CellStatus::Pending) {
             bar.inc(1);
             continue; // an earlier trial already failed or ruled the cell out
         }
+        let side_name = match sides.len() {
+            1 => String::new(),
+            _ => format!(
+                " ({})",
+                ["baseline", "candidate"].get(s).copied().unwrap_or("side")
+            ),
+        };
         progress::step(
             &bar,
-            format!("{}/{}: {cell} trial {}", position + 1, order.len(), trial + 1),
+            format!(
+                "{}/{}: {cell} trial {}{side_name}",
+                position + 1,
+                order.len(),
+                trial + 1
+            ),
         );
         let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
         match run_trial(ctx, plan, cell, catalog, &dir).await {
@@ -114,19 +186,21 @@ pub async fn run(
             }
             Ok(TrialOutcome::Skipped(status)) => result.status = status,
             Err(err) => {
-                tracing::warn!("{cell} trial {trial} failed: {err:#}");
+                tracing::warn!("{cell} trial {trial}{side_name} failed: {err:#}");
                 result.status = CellStatus::Failed {
                     error: format!("trial {trial}: {err:#}"),
                 };
             }
         }
-        save_or_warn(results_path, &results, &mut save_failed);
+        save_or_warn(results_path, results, &mut save_failed[s]);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    results.mark_completed();
-    save_or_fall_back(results_path, &results)?;
-    Ok(results)
+    for (side, results) in sides.iter().zip(all.iter_mut()) {
+        results.mark_completed();
+        save_or_fall_back(side.results_path, results)?;
+    }
+    Ok(all)
 }
 
 /// Rewrites the results after a trial. A write that fails (a full disk, a
@@ -529,4 +603,33 @@ async fn sweep_rates(
         p.within_knee = sweep::judge(&p.point, assessment.floor_p99_us, factor) == sweep::Verdict::Pass;
     }
     Ok((points, assessment.knee_rps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trial_order;
+
+    #[test]
+    fn one_side_runs_every_trial_once() {
+        let mut order = trial_order(3, 4, 1, 7);
+        assert!(order.iter().all(|&(_, _, side)| side == 0));
+        order.sort_unstable();
+        let every: Vec<_> = (0..3).flat_map(|c| (0..4).map(move |t| (c, t, 0))).collect();
+        assert_eq!(order, every);
+    }
+
+    #[test]
+    fn two_sides_run_each_pair_back_to_back_in_alternating_order() {
+        let order = trial_order(3, 6, 2, 7);
+        assert_eq!(order.len(), 3 * 6 * 2);
+        for pair in order.chunks(2) {
+            let [(c0, t0, s0), (c1, t1, s1)] = [pair[0], pair[1]];
+            assert_eq!((c0, t0), (c1, t1), "a pair's trials are adjacent");
+            // AB on even pairs, BA on odd ones.
+            assert_eq!((s0, s1), if t0 % 2 == 0 { (0, 1) } else { (1, 0) });
+        }
+        // Each side goes first in half of a cell's pairs.
+        let firsts = order.chunks(2).filter(|p| p[0].0 == 0 && p[0].2 == 0).count();
+        assert_eq!(firsts, 3);
+    }
 }

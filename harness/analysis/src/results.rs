@@ -145,6 +145,15 @@ pub struct Environment {
     pub daprd: Option<Daprd>,
     /// Runtime name → version.
     pub runtimes: BTreeMap<String, String>,
+    /// What child processes (daprd, hosts, stores) got from the harness's
+    /// own environment (the harness sets the rest, e.g. API tokens): a test
+    /// knob or a user's variable that changes the figures shows here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub child_environment: BTreeMap<String, String>,
+    /// Variables the app host got on top: the runtime configuration one
+    /// side of a same-run A/B differs by.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub app_environment: BTreeMap<String, String>,
 }
 
 /// A daprd binary and where it came from.

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+pub mod ab;
 pub mod baseline;
 pub mod build;
 pub mod compare;
@@ -58,6 +59,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare a candidate results file against a baseline; exit 3 on a regression.
     Compare(compare::CompareArgs),
+    /// Same-run A/B: baseline and candidate in one run, trials paired back to
+    /// back; exit 3 on a regression.
+    Ab(ab::AbArgs),
     /// Rank blueprints for a rate, a p99 budget and what the workload needs, from measured figures.
     Recommend(recommend::RecommendArgs),
     /// Manage stored baselines (results/baselines/<machine>.json).
@@ -88,6 +92,7 @@ impl Command {
             Command::InstanceRss(args) => instance_rss::execute(args),
             Command::Report(args) => report::execute(args),
             Command::Compare(args) => compare::execute(args),
+            Command::Ab(args) => ab::execute(args).await,
             Command::Recommend(args) => recommend::execute(args),
             Command::Baseline(args) => baseline::execute(args),
             Command::K8s(args) => k8s::execute(args),

@@ -61,6 +61,7 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
         daprd,
         host_program: std::env::current_exe().context("locating the blueprint-bench binary")?,
         work_dir,
+        app_env: Vec::new(),
     };
     let results = match interruptible(runner::run(&ctx, &plan, &catalog, &out)).await {
         Ok(results) => results,

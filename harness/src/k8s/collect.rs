@@ -449,6 +449,8 @@ fn environment(opts: &CollectOptions, node: Option<&str>, plan: &RenderedPlan) -
         git_revision: format!("image {}", plan.image),
         daprd,
         runtimes: BTreeMap::new(),
+        child_environment: BTreeMap::new(),
+        app_environment: BTreeMap::new(),
     })
 }
 

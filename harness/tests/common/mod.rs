@@ -145,6 +145,7 @@ pub fn context(dir: &std::path::Path) -> blueprint_bench::blueprint::RunContext 
         daprd: daprd(),
         host_program: bin(),
         work_dir: dir.to_owned(),
+        app_env: Vec::new(),
     }
 }
 
