@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Nightly regression gate: build, run the nightly scenario with its trials,
-# keep the results under a name with the date and the git revision, compare
-# them against this machine's stored baseline, render the report.
+# Nightly regression gate: build, run the nightly scenario with its trials
+# for the report and the trend, then gate on a same-run A/B: the gate
+# scenario with this revision's trials paired back to back with the last
+# good revision's, on this machine in this run.
 #
 #   ci/nightly.sh [SCENARIO.toml]          (default: scenarios/blueprints.toml)
 #
-# Exit codes: 0 no regression (or no baseline yet: the gate is skipped and
-# says so), 3 a regression passed both the significance test and its noise
-# threshold, anything else: the run itself failed (a cell failed without a
-# baseline to judge it, or the harness stopped).
+# Exit codes: 0 no regression (or nothing to gate against yet: the gate is
+# skipped and says why), 3 a regression passed both the significance test
+# and its noise threshold, anything else: the run itself failed.
 #
 # Environment:
+#   BLUEPRINT_GATE_SCENARIO  the A/B gate's scenario (default: scenarios/gate.toml)
+#   BLUEPRINT_GATE_REV       the revision to gate against (default: the last
+#                            good one, kept in $BLUEPRINT_NIGHTLY_DIR/last-good)
 #   BLUEPRINT_MACHINE        baseline name (default: the host name)
 #   BLUEPRINT_BASELINES_DIR  where baselines live (default: results/baselines)
 #   BLUEPRINT_NIGHTLY_DIR    where runs go (default: results/runs/nightly, git-ignored)
 #   BLUEPRINT_BIN            a built blueprint-bench to use instead of building
-#   COMPARE_ARGS             extra `compare` flags, e.g. "--threshold p99=30"
+#   COMPARE_ARGS             extra `ab`/`compare` flags, e.g. "--threshold p99=30"
 #   GITHUB_STEP_SUMMARY      when set (GitHub Actions), the Markdown is appended to it
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -55,28 +58,47 @@ fi
 echo "== report"
 "$bin" report "$results" --out "$run_dir/report" || exit 1
 
+# The trend: against the stored baseline, for the record, not the gate
+# (absolute figures move with the machine's load between runs).
 baseline="$baselines/$machine.json"
-gate_code=0
 if [[ -f "$baseline" ]]; then
-  echo "== compare against $baseline"
+  echo "== trend: compare against $baseline (not gating)"
   # shellcheck disable=SC2086  # COMPARE_ARGS is a list of flags
-  "$bin" compare "$baseline" "$results" ${COMPARE_ARGS:-} > "$run_dir/compare.md"
-  gate_code=$?
-  "$bin" compare "$baseline" "$results" ${COMPARE_ARGS:-} --json > "$run_dir/compare.json"
-  cat "$run_dir/compare.md"
-  if (( gate_code != 0 && gate_code != 3 )); then
-    echo "error: compare failed (exit $gate_code)" >&2
-    exit "$gate_code"
-  fi
-else
+  "$bin" compare "$baseline" "$results" ${COMPARE_ARGS:-} > "$run_dir/trend.md"
+  "$bin" compare "$baseline" "$results" ${COMPARE_ARGS:-} --json > "$run_dir/trend.json"
+fi
+
+# The gate: same-run A/B against the last good revision.
+gate_scenario="${BLUEPRINT_GATE_SCENARIO:-scenarios/gate.toml}"
+last_good_file="$nightly_dir/last-good"
+gate_rev="${BLUEPRINT_GATE_REV:-$(cat "$last_good_file" 2>/dev/null || true)}"
+head_rev="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+gate_code=0
+if [[ -z "$gate_rev" ]]; then
   {
     echo "## Regression gate skipped"
     echo
-    echo "No baseline for machine \`$machine\` (\`$baseline\`), so nothing was compared."
-    echo "To make this run the baseline: \`blueprint-bench baseline promote $results --machine $machine\`"
+    echo "No last good revision yet (\`$last_good_file\`): this run's revision becomes it if the run passes."
+    echo "To gate against a revision now: \`BLUEPRINT_GATE_REV=<rev> ci/nightly.sh\`."
   } > "$run_dir/compare.md"
-  cat "$run_dir/compare.md"
+elif [[ "$(git rev-parse "$gate_rev" 2>/dev/null)" == "$head_rev" && -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+  {
+    echo "## Regression gate skipped"
+    echo
+    echo "Nothing changed since the last good revision ($gate_rev)."
+  } > "$run_dir/compare.md"
+else
+  echo "== gate: ab $gate_scenario, baseline rev=$gate_rev, candidate this checkout"
+  # shellcheck disable=SC2086  # COMPARE_ARGS is a list of flags
+  "$bin" ab "$gate_scenario" --baseline "rev=$gate_rev" --out "$run_dir/ab" ${COMPARE_ARGS:-} > "$run_dir/compare.md"
+  gate_code=$?
+  if (( gate_code != 0 && gate_code != 3 )); then
+    cat "$run_dir/compare.md"
+    echo "error: the A/B gate failed (exit $gate_code)" >&2
+    exit "$gate_code"
+  fi
 fi
+cat "$run_dir/compare.md"
 
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
   { cat "$run_dir/compare.md"; echo; cat "$run_dir/report/report.md"; } >> "$GITHUB_STEP_SUMMARY"
@@ -86,11 +108,15 @@ echo
 echo "results: $results"
 echo "report:  $run_dir/report/report.html"
 if (( gate_code == 3 )); then
-  echo "REGRESSION against $baseline (exit 3)"
+  echo "REGRESSION against revision $gate_rev (same-run A/B, exit 3)"
   exit 3
 fi
 if (( run_code != 0 )); then
   echo "the run had failed cells (exit $run_code)"
   exit "$run_code"
+fi
+# A clean checkout that passed becomes the revision the next night gates against.
+if [[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" && "$head_rev" != unknown ]]; then
+  echo "$head_rev" > "$last_good_file.tmp" && mv "$last_good_file.tmp" "$last_good_file"
 fi
 exit 0
