@@ -115,6 +115,7 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
          p50/p99 are closed-loop latencies from the send, \"—\" without a successful request. \
          CPU per request counts daprd, the app host and stores."
     );
+    out.push_str(&sidecar_added_latency(results));
     if !results.completed {
         let unfinished = results.unfinished_cells();
         let _ = writeln!(
@@ -132,4 +133,74 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
         let _ = writeln!(out, "\nCharts ({charts}): `{html}` (one self-contained page).");
     }
     out
+}
+
+/// What daprd's inbound hop adds: each cell measured both through daprd
+/// (`trigger = "dapr"`) and straight to the app (`direct`), the difference
+/// of their medians' p50 and p99 with an interval — the figure Dapr's own
+/// performance reports publish. Empty when no cell has both.
+pub fn sidecar_added_latency(results: &RunResults) -> String {
+    use crate::stats::{Difference, difference};
+    let measured = |c: &&crate::results::CellResult| c.status == CellStatus::Ok && !c.trials.is_empty();
+    let figure = |c: &crate::results::CellResult, f: fn(&crate::results::Percentiles) -> f64| -> Vec<f64> {
+        c.trials
+            .iter()
+            .filter_map(|t| crate::results::latency(&t.load).map(f))
+            .collect()
+    };
+    let show = |d: Option<Difference>| -> String {
+        match d {
+            Some(d) => match (d.ci_low, d.ci_high) {
+                (Some(lo), Some(hi)) => format!(
+                    "{:+.0} µs [{:+.0}, {:+.0}] {}",
+                    d.difference,
+                    lo,
+                    hi,
+                    crate::stats::fmt_level(d.confidence)
+                ),
+                _ => format!("{:+.0} µs (CI n/a)", d.difference),
+            },
+            None => "—".into(),
+        }
+    };
+    let mut rows = Vec::new();
+    for through in results
+        .cells
+        .iter()
+        .filter(measured)
+        .filter(|c| c.id.trigger == "dapr")
+    {
+        let mut key = through.id.clone();
+        key.trigger = "direct".into();
+        let Some(direct) = results.cells.iter().filter(measured).find(|c| c.id == key) else {
+            continue;
+        };
+        let conf = crate::results::CONFIDENCE;
+        rows.push(format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            through.id.workload,
+            through.id.mode_label(),
+            through.id.runtime,
+            through.id.language,
+            show(difference(
+                &figure(through, |l| l.p50),
+                &figure(direct, |l| l.p50),
+                conf
+            )),
+            show(difference(
+                &figure(through, |l| l.p99),
+                &figure(direct, |l| l.p99),
+                conf
+            )),
+        ));
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n### Added by the sidecar\n\nThe same cell through daprd minus straight to the app (closed loop, \
+         medians over trials; the interval spans both medians' order-statistic intervals, its level stated).\n\n\
+         | workload | mode | runtime | lang | p50 added | p99 added |\n|---|---|---|---|---:|---:|\n{}\n",
+        rows.join("\n")
+    )
 }
