@@ -6,7 +6,8 @@
 //! A/A that exits 3; a catch is an A/B that exits 3 with CPU per request or
 //! throughput regressed.
 //!
-//! One cell (`noop`, embedded, wasmtime), 8 pairs of 1-second windows, the
+//! One cell (`noop`, embedded, wasmtime), 8 pairs of 1-second windows
+//! (`BLUEPRINT_AB_PAIRS` for more), the
 //! noise thresholds at 5 % (half the defaults: what the pairing should
 //! support). The added work is calibrated first: the baseline's CPU per
 //! request from a plain run, and this machine's rounds per microsecond.
@@ -33,7 +34,7 @@ runtimes = ["wasmtime"]
 connections = 4
 warmup = "300ms"
 duration = "1s"
-trials = 8
+trials = PAIRS
 "#;
 
 const THRESHOLDS: &[&str] = &["throughput=5", "p50=5", "p99=10", "cpu=5", "rss=5"];
@@ -45,7 +46,8 @@ fn bin() -> &'static str {
 /// Runs `ab` with the two sides; its exit code and comparison.
 fn ab(dir: &std::path::Path, name: &str, candidate: &str) -> (i32, serde_json::Value) {
     let scenario = dir.join("ab-gate.toml");
-    std::fs::write(&scenario, SCENARIO).expect("writing the scenario");
+    let pairs = std::env::var("BLUEPRINT_AB_PAIRS").unwrap_or_else(|_| "8".into());
+    std::fs::write(&scenario, SCENARIO.replace("PAIRS", &pairs)).expect("writing the scenario");
     let mut cmd = Command::new(bin());
     cmd.args([
         "ab",

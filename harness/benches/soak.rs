@@ -234,6 +234,14 @@ async fn main() {
         system.stop();
 
         let errors: u64 = report.errors.values().sum();
+        if errors > 0 {
+            // The processes' logs are the only evidence of why: keep them.
+            let kept = dir.keep();
+            eprintln!(
+                "{mode}: {errors} failed request(s); the logs are in {}",
+                kept.display()
+            );
+        }
         let kinds: Vec<String> = report.errors.iter().map(|(k, n)| format!("{n} × {k}")).collect();
         let errors = if errors == 0 {
             "0".to_owned()
