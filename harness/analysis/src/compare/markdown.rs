@@ -62,9 +62,24 @@ pub fn render_markdown(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## blueprint-bench compare\n");
     for (name, side) in [("Baseline", &c.baseline), ("Candidate", &c.candidate)] {
+        let daprd = if side.daprd.is_empty() {
+            String::new()
+        } else {
+            format!(", daprd {}", side.daprd)
+        };
+        let env: Vec<String> = side
+            .app_environment
+            .iter()
+            .map(|(k, v)| format!("`{k}={v}`"))
+            .collect();
+        let env = if env.is_empty() {
+            String::new()
+        } else {
+            format!(", app host with {}", env.join(" "))
+        };
         let _ = writeln!(
             out,
-            "- {name}: `{}` — scenario `{}`, revision `{}`, {}, {}",
+            "- {name}: `{}` — scenario `{}`, revision `{}`{daprd}{env}, {}, {}",
             side.path.display(),
             side.scenario,
             side.git_revision,

@@ -327,16 +327,28 @@ pub struct Side {
     pub scenario: String,
     /// CPU model and cores.
     pub machine: String,
+    /// The daprd it ran: version and path.
+    #[serde(default)]
+    pub daprd: String,
+    /// Variables its app host got on top of the children's environment.
+    #[serde(default)]
+    pub app_environment: BTreeMap<String, String>,
 }
 
 impl Side {
     fn of(path: &Path, results: &RunResults) -> Self {
+        let env = &results.environment;
         Self {
             path: path.to_owned(),
             started_at: results.started_at.clone(),
-            git_revision: results.environment.git_revision.clone(),
+            git_revision: env.git_revision.clone(),
             scenario: results.scenario.meta.name.clone(),
-            machine: format!("{} × {}", results.environment.cores, results.environment.cpu),
+            machine: format!("{} × {}", env.cores, env.cpu),
+            daprd: env
+                .daprd
+                .as_ref()
+                .map_or_else(String::new, |d| format!("{} ({})", d.version, d.path.display())),
+            app_environment: env.app_environment.clone(),
         }
     }
 }
