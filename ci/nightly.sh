@@ -14,6 +14,9 @@
 #   BLUEPRINT_GATE_SCENARIO  the A/B gate's scenario (default: scenarios/gate.toml)
 #   BLUEPRINT_GATE_REV       the revision to gate against (default: the last
 #                            good one, kept in $BLUEPRINT_NIGHTLY_DIR/last-good)
+#   BLUEPRINT_GATE_BASELINE  instead: the gate's baseline as `ab` parts, e.g.
+#                            "daprd=/opt/old/daprd" (space-separated)
+#   BLUEPRINT_GATE_CANDIDATE `ab` parts for the candidate (default: this checkout)
 #   BLUEPRINT_MACHINE        baseline name (default: the host name)
 #   BLUEPRINT_BASELINES_DIR  where baselines live (default: results/baselines)
 #   BLUEPRINT_NIGHTLY_DIR    where runs go (default: results/runs/nightly, git-ignored)
@@ -66,31 +69,37 @@ if [[ -f "$baseline" ]]; then
   # shellcheck disable=SC2086  # COMPARE_ARGS is a list of flags
   "$bin" compare "$baseline" "$results" ${COMPARE_ARGS:-} > "$run_dir/trend.md"
   "$bin" compare "$baseline" "$results" ${COMPARE_ARGS:-} --json > "$run_dir/trend.json"
+else
+  echo "== trend: no baseline for machine \`$machine\` ($baseline); to keep this run as one: blueprint-bench baseline promote $results --machine $machine"
 fi
 
-# The gate: same-run A/B against the last good revision.
+# The gate: same-run A/B against the last good revision (or what
+# BLUEPRINT_GATE_BASELINE names), this checkout as the candidate.
 gate_scenario="${BLUEPRINT_GATE_SCENARIO:-scenarios/gate.toml}"
 last_good_file="$nightly_dir/last-good"
 gate_rev="${BLUEPRINT_GATE_REV:-$(cat "$last_good_file" 2>/dev/null || true)}"
 head_rev="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+gate_baseline="${BLUEPRINT_GATE_BASELINE:-}"
 gate_code=0
-if [[ -z "$gate_rev" ]]; then
-  {
-    echo "## Regression gate skipped"
-    echo
-    echo "No last good revision yet (\`$last_good_file\`): this run's revision becomes it if the run passes."
-    echo "To gate against a revision now: \`BLUEPRINT_GATE_REV=<rev> ci/nightly.sh\`."
-  } > "$run_dir/compare.md"
-elif [[ "$(git rev-parse "$gate_rev" 2>/dev/null)" == "$head_rev" && -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
-  {
-    echo "## Regression gate skipped"
-    echo
-    echo "Nothing changed since the last good revision ($gate_rev)."
-  } > "$run_dir/compare.md"
+skip_reason=""
+if [[ -z "$gate_baseline" ]]; then
+  if [[ -z "$gate_rev" ]]; then
+    skip_reason="No last good revision yet (\`$last_good_file\`): this run's revision becomes it if the run passes. To gate against a revision now: \`BLUEPRINT_GATE_REV=<rev> ci/nightly.sh\`."
+  elif [[ "$(git rev-parse "$gate_rev" 2>/dev/null)" == "$head_rev" && -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    skip_reason="Nothing changed since the last good revision ($gate_rev)."
+  else
+    gate_baseline="rev=$gate_rev"
+  fi
+fi
+if [[ -n "$skip_reason" ]]; then
+  printf '## Regression gate skipped\n\n%s\n' "$skip_reason" > "$run_dir/compare.md"
 else
-  echo "== gate: ab $gate_scenario, baseline rev=$gate_rev, candidate this checkout"
+  ab_args=()
+  for part in $gate_baseline; do ab_args+=(--baseline "$part"); done
+  for part in ${BLUEPRINT_GATE_CANDIDATE:-}; do ab_args+=(--candidate "$part"); done
+  echo "== gate: ab $gate_scenario ${ab_args[*]}"
   # shellcheck disable=SC2086  # COMPARE_ARGS is a list of flags
-  "$bin" ab "$gate_scenario" --baseline "rev=$gate_rev" --out "$run_dir/ab" ${COMPARE_ARGS:-} > "$run_dir/compare.md"
+  "$bin" ab "$gate_scenario" "${ab_args[@]}" --out "$run_dir/ab" ${COMPARE_ARGS:-} > "$run_dir/compare.md"
   gate_code=$?
   if (( gate_code != 0 && gate_code != 3 )); then
     cat "$run_dir/compare.md"
@@ -108,7 +117,7 @@ echo
 echo "results: $results"
 echo "report:  $run_dir/report/report.html"
 if (( gate_code == 3 )); then
-  echo "REGRESSION against revision $gate_rev (same-run A/B, exit 3)"
+  echo "REGRESSION against ${gate_baseline} (same-run A/B, exit 3)"
   exit 3
 fi
 if (( run_code != 0 )); then

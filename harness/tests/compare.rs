@@ -289,14 +289,16 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
         "{md}"
     );
 
-    // The nightly gate: without a baseline it says so and passes; with a1 as
-    // this machine's baseline, a slowed run fails it with exit 3 and the job
-    // summary carries the comparison and the report.
+    // The nightly: without anything to gate against it says so and passes;
+    // gated by a same-run A/B whose candidate sleeps 3 ms per request, it
+    // fails with exit 3 and the job summary carries the comparison and the
+    // report; the stored baseline gives a trend, not a verdict.
     let baselines = dir.path().join("baselines");
-    let nightly = |added_latency_us: Option<u64>| {
-        let summary = dir
-            .path()
-            .join(format!("summary-{}.md", added_latency_us.unwrap_or(0)));
+    // Eight pairs: the fewest with which the signed-rank test stays below
+    // 0.05 after Holm over a cell's figures.
+    let gate = common::scenario(dir.path(), "gate", &format!("{}trials = 8\n", common::ONE_CELL));
+    let nightly = |candidate: Option<&str>| {
+        let summary = dir.path().join(format!("summary-{}.md", candidate.is_some()));
         let mut cmd = Command::new("bash");
         cmd.arg(blueprint_bench::paths::project_dir().join("ci/nightly.sh"))
             .arg(&scenario)
@@ -304,16 +306,18 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
             .env("BLUEPRINT_MACHINE", "test-box")
             .env("BLUEPRINT_BASELINES_DIR", &baselines)
             .env("BLUEPRINT_NIGHTLY_DIR", dir.path().join("nightly"))
+            .env("BLUEPRINT_GATE_SCENARIO", &gate)
             .env("DAPRD", common::daprd().path)
             .env("GITHUB_STEP_SUMMARY", &summary)
-            .env(
-                "COMPARE_ARGS",
-                TEST_THRESHOLDS.map(|t| format!("--threshold {t}")).join(" "),
-            )
+            .env_remove("BLUEPRINT_GATE_REV")
+            .env_remove("COMPARE_ARGS")
             .env_remove(blueprint_host::server::ADDED_LATENCY_ENV)
             .stdin(Stdio::null());
-        if let Some(us) = added_latency_us {
-            cmd.env(blueprint_host::server::ADDED_LATENCY_ENV, us.to_string());
+        if let Some(candidate) = candidate {
+            cmd.env("BLUEPRINT_GATE_BASELINE", "env=BLUEPRINT_AB_SIDE=a")
+                .env("BLUEPRINT_GATE_CANDIDATE", candidate);
+        } else {
+            cmd.env_remove("BLUEPRINT_GATE_BASELINE");
         }
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -326,9 +330,11 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
     };
     let (code, output, summary) = nightly(None);
     assert_eq!(code, Some(0), "{output}");
-    assert!(output.contains("No baseline for machine `test-box`"), "{output}");
+    assert!(output.contains("no baseline for machine `test-box`"), "{output}");
     assert!(
-        summary.contains("Regression gate skipped") && summary.contains("## blueprint-bench: `cheap`"),
+        summary.contains("Regression gate skipped")
+            && summary.contains("No last good revision")
+            && summary.contains("## blueprint-bench: `cheap`"),
         "{summary}"
     );
     common::output_ok(
@@ -343,15 +349,19 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
         ]),
         "baseline promote",
     );
-    let (code, output, summary) = nightly(Some(3000));
+    let slower = format!("env={}=3000", blueprint_host::server::ADDED_LATENCY_ENV);
+    let (code, output, summary) = nightly(Some(&slower));
     assert_eq!(code, Some(compare::EXIT_REGRESSION), "{output}");
     assert!(
-        summary.contains("REGRESSION") && summary.contains("### Regressions"),
+        summary.contains("REGRESSION")
+            && summary.contains("### Regressions")
+            && summary.contains("signed-rank"),
         "{summary}"
     );
     let runs: Vec<_> = std::fs::read_dir(dir.path().join("nightly"))
         .unwrap()
         .flatten()
+        .filter(|e| e.path().is_dir())
         .collect();
     assert_eq!(runs.len(), 2, "one folder per nightly run");
     for run in runs {
@@ -363,6 +373,13 @@ fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
         );
         assert!(run.path().join("report/report.html").is_file());
     }
+    // The second run had a stored baseline: its trend is there, beside the gate's A/B.
+    assert!(
+        std::fs::read_dir(dir.path().join("nightly"))
+            .unwrap()
+            .flatten()
+            .any(|e| e.path().join("trend.md").is_file() && e.path().join("ab/comparison.json").is_file())
+    );
 }
 
 #[test]

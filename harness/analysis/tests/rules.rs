@@ -341,3 +341,23 @@ fn the_report_shows_what_the_sidecar_adds_where_both_triggers_ran() {
     // Without the direct cell there is nothing to subtract.
     assert!(report::markdown::sidecar_added_latency(&run(vec![through], 5)).is_empty());
 }
+
+/// Two identical pairs: the interval is [0, 0] but at 50 %, which is no
+/// ground for "unchanged".
+#[test]
+fn an_interval_at_a_low_level_is_not_called_unchanged() {
+    let two = one_cell(&figs(2, 4000.0, 800.0, 0.0));
+    let paired = Options {
+        paired: true,
+        ..Options::default()
+    };
+    let c = compare::compare("b.json".as_ref(), &two, "c.json".as_ref(), &two, &paired);
+    let p50 = row(&c, Metric::P50);
+    assert_eq!(p50.verdict, Verdict::Inconclusive, "{}", p50.reason);
+    assert!(p50.reason.contains("too few trials"), "{}", p50.reason);
+    assert!(
+        c.rows
+            .iter()
+            .all(|r| r.verdict != Verdict::Unchanged || r.metric == Metric::Errors)
+    );
+}

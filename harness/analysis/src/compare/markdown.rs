@@ -108,8 +108,8 @@ pub fn render_markdown(c: &Comparison) -> String {
         out,
         "- Rule: *regressed*/*improved* when the whole interval of the change is beyond the noise threshold \
          and {test}, Holm-adjusted across all {} tested figures, is below {}; *unchanged* when the whole \
-         interval is within ±threshold; else *inconclusive*. Any error where the baseline had none is a \
-         regression.",
+         interval, at a level of 85 % or more, is within ±threshold; else *inconclusive*. Any error where \
+         the baseline had none is a regression.",
         c.rows.iter().filter(|r| r.p_adjusted.is_some()).count(),
         c.options.alpha
     );

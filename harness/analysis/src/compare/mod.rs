@@ -12,7 +12,8 @@
 //! of the comparison, and a verdict:
 //! - *regressed* / *improved*: the whole interval is beyond the threshold on
 //!   the worse / better side **and** the Holm-adjusted p < alpha;
-//! - *unchanged*: the whole interval lies within ±threshold;
+//! - *unchanged*: the whole interval lies within ±threshold, at a level of
+//!   at least [`MIN_UNCHANGED_LEVEL`];
 //! - *inconclusive*: anything else: an interval that straddles the
 //!   threshold, a change the test cannot confirm, one trial (no interval).
 //!
@@ -40,6 +41,12 @@ use crate::stats::{self, Estimate, RelativeChange};
 mod markdown;
 
 pub use markdown::render_markdown;
+
+/// The lowest interval level at which "unchanged" is said: an interval
+/// within the threshold means little if it misses half the time (2 pairs
+/// reach 50 %, 3 trials a side 56 %). Five trials a side (88 %) or four
+/// pairs (88 %) reach it.
+pub const MIN_UNCHANGED_LEVEL: f64 = 0.85;
 
 /// Exit code of `compare` when a regression passed both tests.
 pub const EXIT_REGRESSION: i32 = 3;
@@ -587,6 +594,14 @@ fn decide(row: &Row, options: &Options) -> (Verdict, String) {
                 ),
             )
         }
+    } else if lo >= -t && hi <= t && change.confidence < MIN_UNCHANGED_LEVEL {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{span} within ±{pct}%, but at a level below {}: too few trials to call it unchanged",
+                stats::fmt_level(MIN_UNCHANGED_LEVEL)
+            ),
+        )
     } else if lo >= -t && hi <= t {
         (Verdict::Unchanged, format!("{span} within ±{pct}%"))
     } else {
