@@ -498,12 +498,21 @@ pub fn cell_error_rate(cell: &CellResult) -> Option<f64> {
 /// # Errors
 /// The folder cannot be created or written.
 pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(value)?;
+    json.push(b'\n');
+    write_bytes_atomic(path, &json)
+}
+
+/// Writes `bytes` to `path` atomically, as [`write_atomic`] does.
+///
+/// # Errors
+/// The folder cannot be created or written.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut tmp =
         tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, value)?;
-    tmp.write_all(b"\n")?;
+    tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .with_context(|| format!("renaming into {}", path.display()))?;

@@ -246,7 +246,7 @@ pub async fn execute(args: AbArgs) -> Result<i32> {
     let comparison = compare::compare(&paths[0], &all[0], &paths[1], &all[1], &options);
     let markdown = render_markdown(&comparison);
     results::write_atomic(&out.join("comparison.json"), &comparison)?;
-    write_text_atomic(&out.join("comparison.md"), &markdown)?;
+    results::write_bytes_atomic(&out.join("comparison.md"), markdown.as_bytes())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {
@@ -254,12 +254,6 @@ pub async fn execute(args: AbArgs) -> Result<i32> {
         println!("\nresults: {}", out.display());
     }
     Ok(comparison.exit_code())
-}
-
-fn write_text_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("md.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 /// Builds what a side needs: a revision's tree and binary, its guests.
