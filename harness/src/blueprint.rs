@@ -417,7 +417,7 @@ pub async fn start(
 /// daprd's gRPC `InvokeBinding` with operation `execute`, as an h2c target:
 /// gRPC carries the request bytes to the binding unchanged, where the HTTP
 /// API would re-encode them as JSON.
-fn invoke_binding_target(sidecar: &Sidecar, name: &str, body: &Bytes) -> Result<Target> {
+pub fn invoke_binding_target(sidecar: &Sidecar, name: &str, body: &Bytes) -> Result<Target> {
     let message = binding_request(name, body.to_vec()).encode_to_vec();
     // gRPC framing: uncompressed flag, big-endian length, message.
     let mut frame = Vec::with_capacity(5 + message.len());

@@ -8,23 +8,16 @@ mod common;
 
 use common::harness;
 
-/// Eight pairs: the fewest with which the signed-rank test (2/2⁸) stays
-/// below 0.05 after Holm's adjustment over the cell's five figures.
-const PAIRS: &str = r#"
-[matrix]
-workloads = ["noop"]
-modes = ["embedded"]
-runtimes = ["wasmtime"]
-
-[load]
-connections = 2
-warmup = "200ms"
-duration = "1s"
-trials = 8
-"#;
+/// The one cheap cell with eight pairs: the fewest with which the
+/// signed-rank test (2/2⁸) stays below 0.05 after Holm's adjustment over the
+/// cell's five figures.
+fn pairs() -> String {
+    let cell = common::ONE_CELL.replace(r#"warmup = "100ms""#, r#"warmup = "200ms""#);
+    format!("{cell}trials = 8\n")
+}
 
 fn ab(dir: &std::path::Path, name: &str, baseline: &str, candidate: &str) -> (i32, serde_json::Value) {
-    let scenario = common::scenario(dir, name, PAIRS);
+    let scenario = common::scenario(dir, name, &pairs());
     let out = dir.join(name);
     let output = harness(&[
         "ab",
@@ -123,7 +116,7 @@ fn a_slower_candidate_regresses_and_an_identical_one_does_not() {
 #[test]
 fn sides_that_do_not_differ_or_parts_that_do_not_parse_are_refused_before_anything_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = common::scenario(dir.path(), "refused", PAIRS);
+    let scenario = common::scenario(dir.path(), "refused", &pairs());
     let out = harness(&["ab", scenario.to_str().unwrap()]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -21,7 +21,6 @@ use blueprint_bench::scenario::{CellId, DaprSettings};
 use blueprint_bench::workloads::{self, Catalog, CustomWorkload, Flavour};
 use blueprint_load::{LoadSpec, Target};
 use bytes::Bytes;
-use prost::Message;
 
 /// The middleware: reads the request body's first byte. `l` loops for ever,
 /// `w` writes to stdout for ever, `d` recurses without end, `b` grows its
@@ -132,19 +131,15 @@ fn cell(mode: &str) -> CellId {
     }
 }
 
-/// `target` with another request body: raw for the middleware, a framed
-/// gRPC `InvokeBinding` for the binding.
-fn with_body(target: &Target, mode: &str, body: &[u8]) -> Target {
-    let mut target = target.clone();
-    target.body = if mode == "binding" {
-        let message = blueprint::binding_request(NAME, body.to_vec()).encode_to_vec();
-        let mut frame = vec![0];
-        frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&message);
-        Bytes::from(frame)
-    } else {
-        Bytes::copy_from_slice(body)
-    };
+/// The system's target with another request body: raw for the middleware,
+/// daprd's gRPC `InvokeBinding` for the binding, as a run builds it.
+fn with_body(system: &blueprint::System, mode: &str, body: &[u8]) -> Target {
+    if mode == "binding" {
+        return blueprint::invoke_binding_target(&system.sidecar, NAME, &Bytes::copy_from_slice(body))
+            .unwrap();
+    }
+    let mut target = system.target.clone();
+    target.body = Bytes::copy_from_slice(body);
     target
 }
 
@@ -204,13 +199,13 @@ async fn guests_inside_daprd_end_at_the_clients_limit_and_leave_nothing_running(
             )
             .await
             .unwrap_or_else(|e| panic!("{id}: {e:#}"));
-            let plain = with_body(&system.target, mode, b"p");
+            let plain = with_body(&system, mode, b"p");
             let (ok, errors, _) = one(&plain, system.http2, Duration::from_secs(10)).await;
             assert!(ok, "{id}: a plain request failed before any attack: {errors}");
             let daprd = system.sidecar.pid();
             let rss_before = rss_bytes(daprd).unwrap_or(0);
 
-            let hostile = with_body(&system.target, mode, &[byte]);
+            let hostile = with_body(&system, mode, &[byte]);
             let (ok, errors, took) = one(&hostile, system.http2, CLIENT_LIMIT).await;
             if took > ENDS_WITHIN {
                 failures.push(format!("{id} {attack}: the request took {took:?}"));
