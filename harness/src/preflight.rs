@@ -33,6 +33,45 @@ pub struct LanguageCheck {
     pub missing: Option<workloads::Missing>,
 }
 
+/// A scenario read, validated and checked against this machine, before
+/// anything is built or started: what `run` and `ab` both begin with.
+pub struct Checked {
+    /// The checkout.
+    pub project: PathBuf,
+    /// The build cache.
+    pub cache: PathBuf,
+    /// The scenario's plan.
+    pub plan: Plan,
+    /// What this machine has.
+    pub pre: Preflight,
+    /// The cells to run and those ruled out.
+    pub cells: CellPlan,
+}
+
+/// Reads `scenario`, checks the machine for its cells and prints the plan
+/// screen.
+///
+/// # Errors
+/// A bad scenario (file, line and field) or an unreadable project.
+pub fn check_scenario(scenario: &Path, explicit_daprd: Option<&Path>) -> Result<Checked> {
+    let project = crate::paths::project_dir();
+    let known = workloads::known_workloads(&project)?;
+    // Validate before building or starting anything.
+    let plan = crate::scenario::load(scenario, &known, &runtimes::names())?;
+    let cache = crate::paths::cache_dir();
+    let languages: Vec<&str> = plan.cells.iter().map(|c| c.language.as_str()).collect();
+    let pre = check(&project, &cache, explicit_daprd, &languages);
+    let cells = cells(&project, &plan, &pre)?;
+    eprint!("{}", render_plan(&plan, &cells, &pre));
+    Ok(Checked {
+        project,
+        cache,
+        plan,
+        pre,
+        cells,
+    })
+}
+
 /// The machine, as far as a command needs it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preflight {

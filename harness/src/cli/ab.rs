@@ -17,12 +17,11 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use blueprint_analysis::compare::{self, Metric, Options, parse_threshold, render_markdown};
 use blueprint_analysis::results;
-use blueprint_host::table as runtimes;
 
 use super::interruptible;
 use crate::blueprint::RunContext;
 use crate::runner::{self, Side};
-use crate::{daprd, paths, preflight, progress, scenario, workloads};
+use crate::{daprd, paths, preflight, progress, workloads};
 
 /// `ab`.
 #[derive(Debug, clap::Args)]
@@ -141,14 +140,13 @@ pub async fn execute(args: AbArgs) -> Result<i32> {
             describe(&args.baseline)
         );
     }
-    let project = paths::project_dir();
-    let workloads = workloads::known_workloads(&project)?;
-    let plan = scenario::load(&args.scenario, &workloads, &runtimes::names())?;
-    let cache = paths::cache_dir();
-    let languages: Vec<&str> = plan.cells.iter().map(|c| c.language.as_str()).collect();
-    let pre = preflight::check(&project, &cache, args.daprd.as_deref(), &languages);
-    let cells = preflight::cells(&project, &plan, &pre)?;
-    eprint!("{}", preflight::render_plan(&plan, &cells, &pre));
+    let preflight::Checked {
+        project,
+        cache,
+        plan,
+        pre,
+        cells,
+    } = preflight::check_scenario(&args.scenario, args.daprd.as_deref())?;
     eprintln!(
         "same-run A/B: {} pair(s) per cell, each a baseline and a candidate trial back to back\n  baseline:  {}\n  candidate: {}",
         plan.load.trials,

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use blueprint_analysis::{results, table};
-use blueprint_host::table as runtimes;
 
 use super::interruptible;
 use crate::blueprint::RunContext;
-use crate::{daprd, paths, preflight, runner, scenario, workloads};
+use crate::{daprd, paths, preflight, runner, workloads};
 
 /// `run`.
 #[derive(Debug, clap::Args)]
@@ -34,15 +33,13 @@ pub struct RunArgs {
 /// # Errors
 /// A bad scenario, no daprd, or a failure that stops the whole run.
 pub async fn execute(args: RunArgs) -> Result<i32> {
-    let project = paths::project_dir();
-    let workloads = workloads::known_workloads(&project)?;
-    // Validate before building or starting anything.
-    let plan = scenario::load(&args.scenario, &workloads, &runtimes::names())?;
-    let cache = paths::cache_dir();
-    let languages: Vec<&str> = plan.cells.iter().map(|c| c.language.as_str()).collect();
-    let pre = preflight::check(&project, &cache, args.daprd.as_deref(), &languages);
-    let cells = preflight::cells(&project, &plan, &pre)?;
-    eprint!("{}", preflight::render_plan(&plan, &cells, &pre));
+    let preflight::Checked {
+        project,
+        cache,
+        plan,
+        pre,
+        cells,
+    } = preflight::check_scenario(&args.scenario, args.daprd.as_deref())?;
     pre.require_daprd()?;
     preflight::check_budget(&plan, &cells, &preflight::estimate(&plan, &cells, &pre))?;
     if args.plan {
