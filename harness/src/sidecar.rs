@@ -472,6 +472,11 @@ fn component(name: &str, kind: &str, metadata: &[(&str, String)]) -> String {
 }
 
 fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
+    // daprd runs in `dir`: a relative path written into its files (a run
+    // given `--out x.json` works in `x.d/…`) would be looked up from there,
+    // and name resolution that cannot open its file falls back to mDNS,
+    // where a stranger's `blueprint-app` answers our requests.
+    let dir = &std::path::absolute(dir).with_context(|| format!("locating {}", dir.display()))?;
     let redis = || -> Result<Vec<(&str, String)>> {
         let port = spec
             .redis_port
@@ -554,5 +559,37 @@ mod tests {
         assert!(yaml.starts_with("apiVersion: dapr.io/v1alpha1\nkind: Component\n"));
         assert!(yaml.contains("  type: state.sqlite\n"));
         assert!(yaml.contains(r#"value: "/tmp/a \"b\".db""#));
+    }
+    #[test]
+    fn files_daprd_opens_are_named_by_absolute_paths_from_a_relative_run_folder() {
+        // A folder named relative to the working directory, as `--out x.json` gives.
+        let parent = tempfile::tempdir_in(".").unwrap();
+        let relative = Path::new(parent.path().file_name().unwrap()).join("cell-000-trial-0");
+        std::fs::create_dir_all(relative.join("resources")).unwrap();
+        let spec = SidecarSpec {
+            app_id: "blueprint-app".into(),
+            app_port: None,
+            app_protocol: AppProtocol::Http,
+            state_store: StateStoreKind::Sqlite,
+            redis_port: None,
+            middleware: None,
+            wasm_bindings: Vec::new(),
+            ready_timeout: Duration::from_secs(1),
+            ports: SidecarPorts {
+                http: 1,
+                grpc: 2,
+                metrics: 3,
+                internal: 4,
+            },
+            tokens: ApiTokens::generate(),
+        };
+        write_resources(&spec, &relative).unwrap();
+        let absolute = std::path::absolute(&relative).unwrap();
+        let config = std::fs::read_to_string(relative.join("config.yaml")).unwrap();
+        let nr = absolute.join("nameresolution.db").display().to_string();
+        assert!(config.contains(&q(&nr)), "{config}");
+        let store = std::fs::read_to_string(relative.join("resources/statestore.yaml")).unwrap();
+        let db = absolute.join("state.db").display().to_string();
+        assert!(store.contains(&q(&db)), "{store}");
     }
 }
