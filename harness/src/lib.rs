@@ -15,7 +15,8 @@
 //! - [`daprd`], [`go_host`], [`workloads`]: find or build the sidecar, the
 //!   wazero host and the guest modules.
 //! - [`runner`]: the cells' trials in shuffled order, measured, summarised,
-//!   written after every trial.
+//!   written after every trial; [`timings`] keeps how long they took, for
+//!   the next plan's estimate.
 //! - [`blueprint`]: one cell's system of processes ([`app`], [`echo`],
 //!   [`sidecar`], [`redis`], [`module_server`]) started and stopped together.
 //! - [`meter`], [`dapr_metrics`], [`environment`]: CPU and memory from /proc,
@@ -44,4 +45,5 @@ pub mod redis;
 pub mod runner;
 pub mod scenario;
 pub mod sidecar;
+pub mod timings;
 pub mod workloads;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use blueprint_analysis::results::CellStatus;
-use blueprint_analysis::settings::CellId;
+use blueprint_analysis::settings::{CellId, Trials};
 use blueprint_host::table::{self as runtimes, Availability, RuntimeEntry};
 use serde::Serialize;
 
@@ -83,6 +83,9 @@ pub struct Preflight {
     pub runtimes: Vec<RuntimeEntry>,
     /// redis-server, for `redis` store cells.
     pub redis: std::result::Result<PathBuf, String>,
+    /// How long trials took here before, for the estimate.
+    #[serde(skip)]
+    pub timings: crate::timings::Timings,
 }
 
 /// Checks `languages` (all known ones when empty) and everything else.
@@ -105,6 +108,7 @@ pub fn check(project: &Path, cache: &Path, explicit_daprd: Option<&Path>, langua
         languages,
         runtimes: runtimes::entries(),
         redis: crate::redis::find().map_err(|e| e.to_string()),
+        timings: crate::timings::Timings::load(cache),
     }
 }
 
@@ -223,18 +227,23 @@ fn build_estimate(language: &str) -> Duration {
 
 /// How long one trial takes at most, from the scenario's own settings:
 /// start-up (daprd and the app, ~2 s), warm-up, the closed-loop window, and
-/// every open-loop step at its own length (`sweep::step_duration`). A ramp
-/// is counted to its end, though it stops past the knee: an upper bound.
-fn trial_estimate(plan: &Plan) -> Duration {
+/// every open-loop step at its own length (`sweep::step_duration`) after its
+/// own warm-up. A ramp is counted to its end (it stops past the knee) plus
+/// its bisection probes (at the top rate's length), without retests: a
+/// rough upper bound, replaced by
+/// measured times ([`crate::timings`]) once a cell has run here.
+pub fn trial_estimate(plan: &Plan) -> Duration {
     let load = &plan.load;
-    let rates = match &load.ramp {
-        Some(ramp) => ramp.rates(),
-        None => load.rates.clone(),
+    let step_warmup = load.warmup.min(Duration::from_secs(1));
+    let step = |rate: f64| blueprint_analysis::sweep::step_duration(rate, load.duration) + step_warmup;
+    let sweep: Duration = match &load.ramp {
+        Some(ramp) => {
+            let rates = ramp.rates();
+            let top = rates.last().copied().unwrap_or(ramp.start);
+            rates.iter().map(|r| step(*r)).sum::<Duration>() + step(top) * ramp.bisections() as u32
+        }
+        None => load.rates.iter().map(|r| step(*r)).sum(),
     };
-    let sweep: Duration = rates
-        .iter()
-        .map(|r| blueprint_analysis::sweep::step_duration(*r, load.duration))
-        .sum();
     Duration::from_secs(2) + load.warmup + load.duration + sweep
 }
 
@@ -243,25 +252,33 @@ fn trial_estimate(plan: &Plan) -> Duration {
 pub struct Estimate {
     /// Builds before the first cell, with their rough times.
     pub builds: Vec<(String, Duration)>,
-    /// Measuring every cell to run, every trial.
+    /// Measuring every cell to run, every trial (the minimum of adaptive
+    /// trials).
     pub measuring: Duration,
-    /// One trial of one cell.
+    /// The same with adaptive trials at their maximum (= `measuring` for a
+    /// fixed count).
+    pub measuring_max: Duration,
+    /// One trial of a cell never run here with these settings: an upper
+    /// bound from the settings.
     pub per_trial: Duration,
+    /// Cells whose trial time comes from earlier runs here instead.
+    pub timed_cells: usize,
 }
 
 impl Estimate {
-    /// Builds plus measuring.
+    /// Builds plus measuring (adaptive trials at their minimum).
     pub fn total(&self) -> Duration {
         self.measuring + self.builds.iter().map(|(_, d)| *d).sum::<Duration>()
     }
 
     /// The parts, largest first, as a reader would want them named.
-    pub fn contributors(&self, cells: usize, trials: usize) -> Vec<String> {
+    pub fn contributors(&self, cells: usize, trials: &Trials) -> Vec<String> {
         let fmt = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
         let mut parts: Vec<(Duration, String)> = vec![(
             self.measuring,
             format!(
-                "measuring {cells} cells × {trials} trials × {} per trial",
+                "measuring {cells} cells × {} trials × {} per trial",
+                trials.min,
                 fmt(self.per_trial)
             ),
         )];
@@ -295,14 +312,24 @@ pub fn estimate(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> Estimate {
         builds.push((format!("{} guests", l.language), build_estimate(&l.language)));
     }
     let per_trial = trial_estimate(plan);
+    let times: Vec<Option<Duration>> = cells
+        .to_run
+        .iter()
+        .map(|c| pre.timings.trial(&plan.load, c))
+        .collect();
+    let one_of_each: Duration = times.iter().map(|t| t.unwrap_or(per_trial)).sum();
     Estimate {
         builds,
-        measuring: per_trial * (cells.to_run.len() * plan.load.trials) as u32,
+        measuring: one_of_each * plan.load.trials.min as u32,
+        measuring_max: one_of_each * plan.load.trials.max as u32,
         per_trial,
+        timed_cells: times.iter().filter(|t| t.is_some()).count(),
     }
 }
 
-/// Refuses a plan whose estimate is over the scenario's `budget`.
+/// Refuses a plan whose estimate is over the scenario's `budget`. Adaptive
+/// trials must fit at their minimum; the run stops adding trials when the
+/// next round would not fit.
 ///
 /// # Errors
 /// Over budget, naming the biggest contributors.
@@ -316,7 +343,7 @@ pub fn check_budget(plan: &Plan, cells: &CellPlan, estimate: &Estimate) -> Resul
             humantime::format_duration(Duration::from_secs(estimate.total().as_secs())),
             humantime::format_duration(budget),
             estimate
-                .contributors(cells.to_run.len(), plan.load.trials)
+                .contributors(cells.to_run.len(), &plan.load.trials)
                 .join("; ")
         );
     }
@@ -378,13 +405,36 @@ pub fn render_plan(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> String {
     let build: Duration = est.builds.iter().map(|(_, d)| *d).sum();
     let _ = writeln!(
         out,
-        "  estimated: at most {} measuring ({} per trial){}{}",
-        fmt(est.measuring),
-        fmt(est.per_trial),
+        "  estimated: {}{}{}{}",
+        match (est.timed_cells, cells.to_run.len()) {
+            (0, _) => format!(
+                "at most {} measuring ({} per trial from the settings: no earlier run here to time it)",
+                fmt(est.measuring),
+                fmt(est.per_trial)
+            ),
+            (t, n) if t == n => format!(
+                "about {} measuring (every cell's trial timed by earlier runs here)",
+                fmt(est.measuring)
+            ),
+            (t, n) => format!(
+                "about {} measuring ({t} of {n} cells timed by earlier runs here, the others at most {} per trial)",
+                fmt(est.measuring),
+                fmt(est.per_trial)
+            ),
+        },
         if build.is_zero() {
             String::new()
         } else {
             format!(" + up to {} building", fmt(build))
+        },
+        if est.measuring_max > est.measuring {
+            format!(
+                ", up to {} if every cell needs {} trials",
+                fmt(est.measuring_max),
+                plan.load.trials.max
+            )
+        } else {
+            String::new()
         },
         match plan.meta.budget {
             Some(b) => format!("; budget {}", fmt(b)),

@@ -48,6 +48,7 @@ const INHERITED: &[&str] = &[
 /// recorded in the results so a slowed run cannot pass for a normal one.
 pub const KNOBS: &[&str] = &[
     "BLUEPRINT_TEST_ADDED_LATENCY_US",
+    "BLUEPRINT_TEST_ADDED_LATENCY_SPREAD_US",
     "BLUEPRINT_TEST_ADDED_WORK",
     "BLUEPRINT_TEST_FAIL_AFTER_MS",
 ];

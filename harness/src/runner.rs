@@ -20,11 +20,13 @@ use crate::daprd::Daprd;
 use crate::meter::{MachineLoad, ProcMeter, ProcessUsage};
 use crate::progress;
 use crate::scenario::{CellId, Plan};
+use blueprint_analysis::adaptive::{self, Stop};
 use blueprint_analysis::modes::Mode;
 use blueprint_analysis::results::{
     CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION, ScenarioRecord,
     StepCpu, SweepPoint, TrialResult,
 };
+use blueprint_analysis::settings::Trials;
 use blueprint_analysis::sweep::{self, RatePoint};
 use blueprint_host::server::HostStats;
 use blueprint_host::table as runtimes;
@@ -63,15 +65,26 @@ pub struct Side<'a> {
     pub results_path: &'a Path,
 }
 
-/// The order of a run's trials as (cell, trial, side). One side: every
-/// (cell, trial) pair shuffled. Two sides (same-run A/B): the (cell, pair)
-/// pairs shuffled, each pair's two trials back to back, the side that goes
-/// first alternating from pair to pair (AB, BA, AB, …) so neither side is
-/// always the one that runs right after another cell.
+/// The order of a run's first `trials` trials as (cell, trial, side). One
+/// side: every (cell, trial) pair shuffled. Two sides (same-run A/B): the
+/// (cell, pair) pairs shuffled, each pair's two trials back to back, the
+/// side that goes first alternating from pair to pair (AB, BA, AB, …) so
+/// neither side is always the one that runs right after another cell.
 fn trial_order(cells: usize, trials: usize, sides: usize, seed: u64) -> Vec<(usize, usize, usize)> {
-    let mut pairs: Vec<(usize, usize)> = (0..cells)
+    let pairs: Vec<(usize, usize)> = (0..cells)
         .flat_map(|c| (0..trials).map(move |t| (c, t)))
         .collect();
+    interleave(pairs, sides, seed)
+}
+
+/// One round of adaptive trials: trial `trial` of each of `cells`, in the
+/// same interleaving as [`trial_order`].
+fn round_order(cells: &[usize], trial: usize, sides: usize, seed: u64) -> Vec<(usize, usize, usize)> {
+    interleave(cells.iter().map(|&c| (c, trial)).collect(), sides, seed)
+}
+
+/// `pairs` shuffled by `seed`, each expanded to its sides (see [`trial_order`]).
+fn interleave(mut pairs: Vec<(usize, usize)>, sides: usize, seed: u64) -> Vec<(usize, usize, usize)> {
     pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
     pairs
         .into_iter()
@@ -127,80 +140,152 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
         })
         .collect();
 
-    let order = trial_order(plan.cells.len(), plan.load.trials, sides.len(), seed);
+    let trials = plan.load.trials;
+    let mut order = trial_order(plan.cells.len(), trials.min, sides.len(), seed);
+    let run_start = Instant::now();
 
     // On disk from the start: an interrupted run leaves a file that says so.
     for (side, results) in sides.iter().zip(&all) {
         blueprint_analysis::results::write_atomic(side.results_path, results)?;
     }
     let mut save_failed = vec![false; sides.len()];
+    let mut timings = crate::timings::Timings::default();
     let bar = progress::bar(order.len() as u64, format!("running {}", plan.meta.name));
-    for (position, &(index, trial, s)) in order.iter().enumerate() {
-        let Side {
-            ctx,
-            catalog,
-            results_path,
-        } = sides[s];
-        let cell = &plan.cells[index];
-        let results = &mut all[s];
-        let result = &mut results.cells[index];
-        if !matches!(result.status, CellStatus::Ok | CellStatus::Pending) {
+    let mut position = 0;
+    let mut round = 0;
+    loop {
+        for &(index, trial, s) in &order {
+            position += 1;
+            let Side {
+                ctx,
+                catalog,
+                results_path,
+            } = sides[s];
+            let cell = &plan.cells[index];
+            let results = &mut all[s];
+            let result = &mut results.cells[index];
+            if !matches!(result.status, CellStatus::Ok | CellStatus::Pending) {
+                bar.inc(1);
+                continue; // an earlier trial already failed or ruled the cell out
+            }
+            let side_name = match sides.len() {
+                1 => String::new(),
+                _ => format!(
+                    " ({})",
+                    ["baseline", "candidate"].get(s).copied().unwrap_or("side")
+                ),
+            };
+            progress::step(
+                &bar,
+                format!(
+                    "{position}/{}: {cell} trial {}{side_name}",
+                    bar.length().unwrap_or_default(),
+                    trial + 1
+                ),
+            );
+            let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
+            let trial_start = Instant::now();
+            match run_trial(ctx, plan, cell, catalog, &dir).await {
+                Ok(TrialOutcome::Measured(measured)) => {
+                    timings.record(&plan.load, cell, trial_start.elapsed());
+                    result.runtime = Some(measured.runtime.clone());
+                    result.module_size_bytes = measured.module_size_bytes;
+                    // Errors fail the cell (a failing system is never fast); the
+                    // trial's figures stay in the file as evidence.
+                    result.status = match error_verdict(&measured.trial.load, plan.load.max_error_rate) {
+                        Some(error) => CellStatus::Failed {
+                            error: format!("trial {trial}: {error}"),
+                        },
+                        None => CellStatus::Ok,
+                    };
+                    result.trials.push(TrialResult {
+                        trial,
+                        order: position - 1,
+                        ..measured.trial
+                    });
+                    result.summary = CellSummary::of(&result.trials, seed);
+                }
+                Ok(TrialOutcome::Skipped(status)) => result.status = status,
+                Err(err) => {
+                    tracing::warn!("{cell} trial {trial}{side_name} failed: {err:#}");
+                    result.status = CellStatus::Failed {
+                        error: format!("trial {trial}: {err:#}"),
+                    };
+                }
+            }
+            save_or_warn(results_path, results, &mut save_failed[s]);
             bar.inc(1);
-            continue; // an earlier trial already failed or ruled the cell out
         }
-        let side_name = match sides.len() {
-            1 => String::new(),
-            _ => format!(
-                " ({})",
-                ["baseline", "candidate"].get(s).copied().unwrap_or("side")
-            ),
-        };
-        progress::step(
-            &bar,
-            format!(
-                "{}/{}: {cell} trial {}{side_name}",
-                position + 1,
-                order.len(),
-                trial + 1
-            ),
+        // Adaptive trials: one more round for the cells whose intervals are
+        // still wide, while the budget has room for it.
+        let open = cells_needing_more(&all, &trials);
+        if open.is_empty() {
+            break;
+        }
+        round += 1;
+        let next_round = crate::preflight::trial_estimate(plan) * (open.len() * sides.len()) as u32;
+        if let Some(budget) = plan.meta.budget
+            && run_start.elapsed() + next_round > budget
+        {
+            tracing::info!(
+                "{} cell(s) would take another round of trials (~{}s), but the budget of {}s would be over: stopping",
+                open.len(),
+                next_round.as_secs(),
+                budget.as_secs()
+            );
+            for results in &mut all {
+                for &c in &open {
+                    let cell = &mut results.cells[c];
+                    cell.stopped = Some(Stop::Budget {
+                        widest: cell.summary.as_ref().and_then(adaptive::widest),
+                    });
+                }
+            }
+            break;
+        }
+        order = round_order(
+            &open,
+            trials.min + round - 1,
+            sides.len(),
+            seed.wrapping_add(round as u64),
         );
-        let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
-        match run_trial(ctx, plan, cell, catalog, &dir).await {
-            Ok(TrialOutcome::Measured(measured)) => {
-                result.runtime = Some(measured.runtime.clone());
-                result.module_size_bytes = measured.module_size_bytes;
-                // Errors fail the cell (a failing system is never fast); the
-                // trial's figures stay in the file as evidence.
-                result.status = match error_verdict(&measured.trial.load, plan.load.max_error_rate) {
-                    Some(error) => CellStatus::Failed {
-                        error: format!("trial {trial}: {error}"),
-                    },
-                    None => CellStatus::Ok,
-                };
-                result.trials.push(TrialResult {
-                    trial,
-                    order: position,
-                    ..measured.trial
-                });
-                result.summary = CellSummary::of(&result.trials, seed);
-            }
-            Ok(TrialOutcome::Skipped(status)) => result.status = status,
-            Err(err) => {
-                tracing::warn!("{cell} trial {trial}{side_name} failed: {err:#}");
-                result.status = CellStatus::Failed {
-                    error: format!("trial {trial}: {err:#}"),
-                };
-            }
-        }
-        save_or_warn(results_path, results, &mut save_failed[s]);
-        bar.inc(1);
+        bar.inc_length(order.len() as u64);
     }
     bar.finish_and_clear();
+    if let Some(side) = sides.first()
+        && let Err(err) = timings.save(&side.ctx.cache)
+    {
+        tracing::warn!("keeping this run's trial times for the next estimate: {err:#}");
+    }
+    for results in &mut all {
+        for cell in &mut results.cells {
+            if cell.status == CellStatus::Ok && cell.stopped.is_none() {
+                cell.stopped = adaptive::stop(&trials, cell.trials.len(), cell.summary.as_ref());
+            }
+        }
+    }
     for (side, results) in sides.iter().zip(all.iter_mut()) {
         results.mark_completed();
         save_or_fall_back(side.results_path, results)?;
     }
     Ok(all)
+}
+
+/// The cells that need another trial on some side (adaptive trials): still
+/// healthy on every side, and not done by [`adaptive::stop`] on one.
+fn cells_needing_more(all: &[RunResults], trials: &Trials) -> Vec<usize> {
+    let Some(first) = all.first() else {
+        return Vec::new();
+    };
+    (0..first.cells.len())
+        .filter(|&c| {
+            let cells = all.iter().map(|r| &r.cells[c]);
+            cells.clone().all(|cell| cell.status == CellStatus::Ok)
+                && cells
+                    .into_iter()
+                    .any(|cell| adaptive::stop(trials, cell.trials.len(), cell.summary.as_ref()).is_none())
+        })
+        .collect()
 }
 
 /// Rewrites the results after a trial. A write that fails (a full disk, a
@@ -386,7 +471,9 @@ async fn run_trial(
     let metrics_after = dapr_metrics::scrape(system.sidecar.metrics_port)
         .await
         .unwrap_or_default();
+    let sweep_start = Instant::now();
     let (sweep, knee_rps) = sweep_rates(plan, target, system.http2, &metered).await?;
+    let sweep_s = (!sweep.is_empty()).then(|| sweep_start.elapsed().as_secs_f64());
     ensure_running(&system, "the rate sweep", dir)?;
 
     let sut_cpu = sut_cpu_s(&processes);
@@ -439,6 +526,7 @@ async fn run_trial(
         dapr_metrics: dapr_metrics::delta(&metrics_before, &metrics_after),
         sweep,
         knee_rps,
+        sweep_s,
         cache_hit_ratio,
         machine,
     };
@@ -530,7 +618,8 @@ async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Res
 /// the knee by [`sweep::assess`]. Each step has a fresh Poisson seed and
 /// lasts [`sweep::step_duration`]; a rate whose first step fails is
 /// retested (2 of 3 pass it). A ramp stops at the first rate that fails or
-/// where the generator fell behind.
+/// where the generator fell behind, then bisects between its knee and that
+/// failing rate down to its `refine` ([`sweep::next_bisection_rate`]).
 ///
 /// Each step's `metered` processes are metered over exactly its measured
 /// window: its warm-up runs before, as a load of its own at the same rate.
@@ -549,53 +638,18 @@ async fn sweep_rates(
     let judged =
         |points: &[SweepPoint]| sweep::assess(&points.iter().map(|p| p.point).collect::<Vec<_>>(), factor);
     for rate in rates {
-        for attempt in 0..sweep::MAX_ATTEMPTS {
-            let seed: u64 = rand::random();
-            let mut spec = LoadSpec {
-                timeout: plan.load.timeout,
-                http2,
-                ..LoadSpec::open(
-                    rate,
-                    plan.load.arrival,
-                    plan.load.open_connections,
-                    sweep::step_duration(rate, plan.load.duration),
-                )
-            };
-            if let load::Mode::Open { seed: s, .. } = &mut spec.mode {
-                *s = seed;
-            }
-            let warmup = plan.load.warmup.min(Duration::from_secs(1));
-            if !warmup.is_zero() {
-                let warm = LoadSpec {
-                    duration: warmup,
-                    ..spec.clone()
-                };
-                load::run(target, &warm)
-                    .await
-                    .with_context(|| format!("warm-up of the open loop at {rate} req/s"))?;
-            }
-            let meter = ProcMeter::start(metered);
-            let report = load::run(target, &spec)
-                .await
-                .with_context(|| format!("open loop at {rate} req/s (seed {seed})"))?;
-            let (_, processes, _) = meter.stop();
-            let load = LoadSummary::from_report(&report)?;
-            let point = RatePoint::of(rate, attempt as u32, &load);
-            points.push(SweepPoint {
-                point,
-                within_knee: false,
-                cpu: Some(StepCpu {
-                    per_success_us: cpu_per_success_us(&processes, load.successes),
-                    processes,
-                }),
-                load,
-            });
-            if judged(&points).outcome(rate).is_some() {
-                break;
-            }
-        }
+        sweep_rate(plan, target, http2, metered, rate, false, &mut points).await?;
         if stop_at_knee && judged(&points).outcome(rate) != Some(sweep::Verdict::Pass) {
             break;
+        }
+    }
+    if let Some(ramp) = &plan.load.ramp {
+        let refine = ramp.refine.unwrap_or(0.0);
+        for _ in 0..sweep::MAX_BISECTIONS {
+            let Some(rate) = sweep::next_bisection_rate(&judged(&points), refine) else {
+                break;
+            };
+            sweep_rate(plan, target, http2, metered, rate, true, &mut points).await?;
         }
     }
     let assessment = judged(&points);
@@ -603,6 +657,68 @@ async fn sweep_rates(
         p.within_knee = sweep::judge(&p.point, assessment.floor_p99_us, factor) == sweep::Verdict::Pass;
     }
     Ok((points, assessment.knee_rps))
+}
+
+/// The steps of one rate: the first, and retests until
+/// [`sweep::rate_outcome`] decides it, each pushed to `points`.
+async fn sweep_rate(
+    plan: &Plan,
+    target: &Target,
+    http2: bool,
+    metered: &[(&str, u32)],
+    rate: f64,
+    bisection: bool,
+    points: &mut Vec<SweepPoint>,
+) -> Result<()> {
+    let factor = plan.load.knee_factor;
+    for attempt in 0..sweep::MAX_ATTEMPTS {
+        let seed: u64 = rand::random();
+        let mut spec = LoadSpec {
+            timeout: plan.load.timeout,
+            http2,
+            ..LoadSpec::open(
+                rate,
+                plan.load.arrival,
+                plan.load.open_connections,
+                sweep::step_duration(rate, plan.load.duration),
+            )
+        };
+        if let load::Mode::Open { seed: s, .. } = &mut spec.mode {
+            *s = seed;
+        }
+        let warmup = plan.load.warmup.min(Duration::from_secs(1));
+        if !warmup.is_zero() {
+            let warm = LoadSpec {
+                duration: warmup,
+                ..spec.clone()
+            };
+            load::run(target, &warm)
+                .await
+                .with_context(|| format!("warm-up of the open loop at {rate} req/s"))?;
+        }
+        let meter = ProcMeter::start(metered);
+        let report = load::run(target, &spec)
+            .await
+            .with_context(|| format!("open loop at {rate} req/s (seed {seed})"))?;
+        let (_, processes, _) = meter.stop();
+        let load = LoadSummary::from_report(&report)?;
+        let point = RatePoint::of(rate, attempt as u32, &load);
+        points.push(SweepPoint {
+            point,
+            within_knee: false,
+            cpu: Some(StepCpu {
+                per_success_us: cpu_per_success_us(&processes, load.successes),
+                processes,
+            }),
+            load,
+            bisection,
+        });
+        let assessment = sweep::assess(&points.iter().map(|p| p.point).collect::<Vec<_>>(), factor);
+        if assessment.outcome(rate).is_some() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use blueprint_analysis::modes::{self, Mode, TRIGGERS};
 use crate::workloads::Flavour;
 use crate::workloads::custom::{self, CUSTOM_LANGUAGE, CustomWorkload, CustomWorkloads};
 pub use blueprint_analysis::settings::{
-    CellId, DaprSettings, InstanceStrategy, LoadSettings, Meta, StateStoreKind, WasmSource,
+    CellId, DaprSettings, InstanceStrategy, LoadSettings, Meta, StateStoreKind, Trials, WasmSource,
 };
 
 /// A scenario file as written.
@@ -240,6 +240,12 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
     check_name(&file.scenario.name)
         .map_err(|why| located(find(text, "name"), format!("scenario.name: {why}")))?;
     check_bounds(&file.load).map_err(|(key, why)| located(find(text, key), why))?;
+    let mut load = file.load.clone();
+    if let Some(ramp) = &mut load.ramp {
+        // Recorded in the results, so a reader sees the bisection that ran.
+        ramp.refine
+            .get_or_insert(blueprint_analysis::sweep::DEFAULT_REFINE);
+    }
     if file.load.connections == 0 || file.load.connections > 1024 {
         return Err(located(
             find(text, "connections"),
@@ -247,13 +253,7 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         )
         .into());
     }
-    if file.load.trials == 0 || file.load.trials > 100 {
-        return Err(located(
-            find(text, "trials"),
-            "load.trials must be between 1 and 100".into(),
-        )
-        .into());
-    }
+    check_trials(&file.load.trials).map_err(|why| located(find(text, "trials"), why))?;
     if file.load.ramp.is_some() && !file.load.rates.is_empty() {
         return Err(located(
             find(text, "ramp"),
@@ -343,7 +343,7 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         path: path.to_owned(),
         meta: file.scenario,
         cells,
-        load: file.load,
+        load,
         dapr: file.dapr,
         inputs,
         custom,
@@ -362,6 +362,33 @@ const MAX_RATES: usize = 100;
 
 /// Highest open-loop rate, requests per second.
 const MAX_RATE: f64 = 10_000_000.0;
+
+/// `[load] trials`: a count, or adaptive bounds that can be met.
+fn check_trials(trials: &Trials) -> std::result::Result<(), String> {
+    let Trials { min, max, target_ci } = *trials;
+    if min == 0 || max > 100 || min > max {
+        return Err(match target_ci {
+            None => "load.trials must be between 1 and 100".into(),
+            Some(_) => format!("load.trials: need 1 ≤ min ≤ max ≤ 100, got min = {min}, max = {max}"),
+        });
+    }
+    if let Some(t) = target_ci {
+        if !(t.is_finite() && t > 0.0 && t < 1.0) {
+            return Err(format!(
+                "load.trials.target_ci is the interval's half-width over the median, between 0 and 1 (e.g. 0.05), got {t}"
+            ));
+        }
+        if max < blueprint_analysis::adaptive::MIN_TRIALS_FOR_INTERVAL {
+            return Err(format!(
+                "load.trials.max = {max}: a median's {:.0} % interval needs at least {} trials, so no cell could stop \
+                 on its interval; raise max or give a fixed count",
+                blueprint_analysis::results::CONFIDENCE * 100.0,
+                blueprint_analysis::adaptive::MIN_TRIALS_FOR_INTERVAL
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// `[scenario] name` names the results file: a plain file name.
 fn check_name(name: &str) -> Result<(), String> {
@@ -401,6 +428,15 @@ fn check_bounds(load: &LoadSettings) -> Result<(), (&'static str, String)> {
         ));
     }
     if let Some(ramp) = &load.ramp {
+        if ramp
+            .refine
+            .is_some_and(|r| !(r.is_finite() && (0.0..1.0).contains(&r)))
+        {
+            return Err((
+                "ramp",
+                "load.ramp.refine is the bracket to bisect the knee down to, a fraction from 0 (off) to below 1, e.g. 0.05".into(),
+            ));
+        }
         let finite = [ramp.start, ramp.factor, ramp.max].iter().all(|v| v.is_finite());
         if !(finite
             && ramp.start > 0.0
@@ -704,6 +740,21 @@ duration = "1s"
             ("max_error_rate = nan", "load.max_error_rate"),
             ("max_error_rate = 1.5", "load.max_error_rate"),
             ("knee_factor = inf", "load.knee_factor"),
+            (
+                "ramp = { start = 100, factor = 1.5, max = 900, refine = 5 }",
+                "load.ramp.refine",
+            ),
+            ("trials = 0", "load.trials"),
+            (
+                "trials = { min = 3, max = 5, target_ci = 0.05 }",
+                "at least 6 trials",
+            ),
+            (
+                "trials = { min = 3, max = 10, target_ci = 5 }",
+                "load.trials.target_ci",
+            ),
+            ("trials = { min = 7, max = 6, target_ci = 0.05 }", "min ≤ max"),
+            ("trials = { min = 3, maxx = 10, target_ci = 0.05 }", "maxx"),
         ] {
             let err = error_of(&with(line));
             assert!(
@@ -718,6 +769,14 @@ duration = "1s"
             "{err}"
         );
         assert!(parse_str(&with("max_requests = 10")).is_ok());
+        let adaptive = parse_str(&with("trials = { min = 3, max = 10, target_ci = 0.05 }")).unwrap();
+        assert!(adaptive.load.trials.is_adaptive());
+        let ramp = parse_str(&with("ramp = { start = 100, factor = 1.5, max = 900 }")).unwrap();
+        assert_eq!(
+            ramp.load.ramp.unwrap().refine,
+            Some(blueprint_analysis::sweep::DEFAULT_REFINE),
+            "recorded, so a reader sees the bisection"
+        );
     }
 
     #[test]

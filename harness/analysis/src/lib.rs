@@ -9,11 +9,13 @@
 //! - [`stats`]: medians, intervals, tests: pure math on samples.
 //! - [`paired`]: the same for pairs of trials run back to back (same-run A/B).
 //! - [`sweep`]: rate sweeps and the knee.
+//! - [`adaptive`]: when a cell has run enough trials.
 //! - [`compare`]: baseline vs candidate, a verdict per cell and figure.
 //! - [`recommend`]: blueprints ranked for stated requirements.
 //! - [`report`], [`table`]: Markdown, HTML with SVG charts, the terminal table.
 //! - [`baseline`]: validating and promoting stored baselines.
 
+pub mod adaptive;
 pub mod baseline;
 pub mod compare;
 pub mod modes;

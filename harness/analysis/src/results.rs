@@ -90,7 +90,7 @@ impl RunResults {
     /// and, in a file not marked completed, measured cells with fewer trials
     /// than the scenario asked for.
     pub fn unfinished_cells(&self) -> Vec<(CellId, String)> {
-        let planned = self.scenario.load.trials;
+        let planned = self.scenario.load.trials.min;
         self.cells
             .iter()
             .filter_map(|c| {
@@ -243,6 +243,10 @@ pub struct CellResult {
     pub trials: Vec<TrialResult>,
     /// Medians over the trials with confidence intervals.
     pub summary: Option<CellSummary>,
+    /// Why the cell ran as many trials as it did; `None` in files from
+    /// before it and for cells that did not finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<crate::adaptive::Stop>,
 }
 
 impl CellResult {
@@ -255,6 +259,7 @@ impl CellResult {
             module_size_bytes: None,
             trials: Vec::new(),
             summary: None,
+            stopped: None,
         }
     }
 }
@@ -295,6 +300,10 @@ pub struct TrialResult {
     /// The highest rate within the knee (see `sweep`), when swept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knee_rps: Option<f64>,
+    /// Wall time of the rate sweep (every step, warm-ups and retests
+    /// included), seconds; `None` without a sweep and in files from before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_s: Option<f64>,
     /// `embedded+cache`: state gets answered by the host's cache over the
     /// window, as a fraction of all state gets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -351,6 +360,10 @@ pub struct SweepPoint {
     /// files from before steps were metered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<StepCpu>,
+    /// A probe between the knee and the first failing rate after the ramp
+    /// (see `sweep::next_bisection_rate`), not a step of the ramp itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bisection: bool,
 }
 
 /// What one sweep step cost: every process over exactly its measured window.

@@ -46,9 +46,10 @@ pub struct LoadSettings {
     /// Time limit per request.
     #[serde(with = "human_duration", default = "default_timeout")]
     pub timeout: Duration,
-    /// Independent trials per cell, each with fresh processes.
-    #[serde(default = "default_trials")]
-    pub trials: usize,
+    /// Independent trials per cell, each with fresh processes: a count, or
+    /// adaptive bounds (see [`Trials`]).
+    #[serde(default)]
+    pub trials: Trials,
     /// Open-loop rates to sweep after the closed-loop window, requests/s.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rates: Vec<f64>,
@@ -88,10 +89,6 @@ fn default_knee_factor() -> f64 {
     3.0
 }
 
-fn default_trials() -> usize {
-    1
-}
-
 fn default_timeout() -> Duration {
     Duration::from_secs(10)
 }
@@ -104,7 +101,7 @@ impl Default for LoadSettings {
             duration: Duration::from_secs(5),
             max_requests: None,
             timeout: default_timeout(),
-            trials: default_trials(),
+            trials: Trials::default(),
             rates: Vec::new(),
             ramp: None,
             arrival: default_arrival(),
@@ -112,6 +109,111 @@ impl Default for LoadSettings {
             knee_factor: default_knee_factor(),
             max_error_rate: default_max_error_rate(),
         }
+    }
+}
+
+/// `[load] trials`: a fixed count (`trials = 5`), or adaptive bounds
+/// (`trials = { min = 3, max = 10, target_ci = 0.05 }`): every cell runs
+/// `min` trials, then more, one per cell per round interleaved with the
+/// other cells, until the intervals of its gated figures are within
+/// `target_ci` of their medians or it has `max` (see
+/// [`crate::adaptive`]). A results file records the bounds as asked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Trials {
+    /// Trials every cell runs.
+    pub min: usize,
+    /// Most trials a cell runs (`min` for a fixed count).
+    pub max: usize,
+    /// Target half-width of the intervals, as a fraction of the median;
+    /// `None` for a fixed count.
+    pub target_ci: Option<f64>,
+}
+
+impl Trials {
+    /// Exactly `n` trials.
+    pub fn fixed(n: usize) -> Self {
+        Self {
+            min: n,
+            max: n,
+            target_ci: None,
+        }
+    }
+
+    /// Whether the count depends on the figures.
+    pub fn is_adaptive(&self) -> bool {
+        self.target_ci.is_some() && self.max > self.min
+    }
+}
+
+impl Default for Trials {
+    fn default() -> Self {
+        Self::fixed(1)
+    }
+}
+
+impl std::fmt::Display for Trials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.target_ci {
+            Some(t) if self.is_adaptive() => {
+                write!(f, "{}–{} (until ±{:.1} %)", self.min, self.max, t * 100.0)
+            }
+            _ => write!(f, "{}", self.min),
+        }
+    }
+}
+
+/// The table form of [`Trials`], with field names checked.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct AdaptiveTrials {
+    min: usize,
+    max: usize,
+    target_ci: f64,
+}
+
+impl Serialize for Trials {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.target_ci {
+            Some(target_ci) => AdaptiveTrials {
+                min: self.min,
+                max: self.max,
+                target_ci,
+            }
+            .serialize(s),
+            None => s.serialize_u64(self.min as u64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Trials {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Trials;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of trials, or { min = 3, max = 10, target_ci = 0.05 }")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Trials, E> {
+                usize::try_from(n)
+                    .map(Trials::fixed)
+                    .map_err(|_| E::custom("too many trials"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Trials, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("{n} is not a number of trials"))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Trials, A::Error> {
+                let t = AdaptiveTrials::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Trials {
+                    min: t.min,
+                    max: t.max,
+                    target_ci: Some(t.target_ci),
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 

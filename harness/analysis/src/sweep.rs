@@ -71,9 +71,34 @@ pub struct Ramp {
     pub factor: f64,
     /// Stop before exceeding this rate.
     pub max: f64,
+    /// After the ramp, bisect between the knee and the first failing rate
+    /// above it until they are within this fraction of each other (see
+    /// [`next_bisection_rate`]); `None` (files from before it) or 0: no
+    /// bisection. Scenarios default to [`DEFAULT_REFINE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine: Option<f64>,
 }
 
+/// The bracket a ramp's knee is bisected down to unless a scenario says
+/// otherwise: 5 % between the last passing and the first failing rate.
+pub const DEFAULT_REFINE: f64 = 0.05;
+
+/// Most bisection probes after a ramp (a 1.5× bracket needs 3 for 5 %).
+pub const MAX_BISECTIONS: usize = 8;
+
 impl Ramp {
+    /// How many bisection probes at most a ramp with this `refine` takes
+    /// to narrow one `factor` bracket.
+    pub fn bisections(&self) -> usize {
+        match self.refine {
+            Some(r) if r > 0.0 && self.factor > 1.0 + r => {
+                let halvings = (self.factor.ln() / (1.0 + r).ln()).log2().ceil();
+                (halvings.max(0.0) as usize).min(MAX_BISECTIONS)
+            }
+            _ => 0,
+        }
+    }
+
     /// The rates a ramp visits, at most 32.
     pub fn rates(&self) -> Vec<f64> {
         let mut rates = Vec::new();
@@ -309,6 +334,35 @@ pub fn assess(points: &[RatePoint], factor: f64) -> Assessment {
     }
 }
 
+/// The next rate to probe after a ramp: the geometric middle between the
+/// knee and the lowest decided rate above it that failed, while they are
+/// more than `refine` apart (`upper / knee > 1 + refine`). `None` when the
+/// bracket is narrow enough, when there is no knee or no failing rate above
+/// it to bracket (the ramp ended at its `max`, or at a generator-bound
+/// rate: nothing is known past it), or when `refine` is not positive.
+///
+/// Probes only ever land inside the bracket, so every passing rate stays
+/// below every failing one and [`assess`]'s knee (the top of the passing
+/// run from the lowest rate) is the bracket's lower end.
+pub fn next_bisection_rate(assessment: &Assessment, refine: f64) -> Option<f64> {
+    if refine.is_nan() || refine <= 0.0 || assessment.knee_is_lower_bound {
+        return None;
+    }
+    let knee = assessment.knee_rps?;
+    let upper = assessment
+        .rates
+        .iter()
+        .find(|(rate, outcome)| *rate > knee && outcome.is_some())
+        .filter(|(_, outcome)| *outcome == Some(Verdict::Fail))?
+        .0;
+    if upper / knee <= 1.0 + refine {
+        return None;
+    }
+    // Whole requests per second: a rate the reader can type back in.
+    let middle = (knee * upper).sqrt().round();
+    (middle > knee && middle < upper).then_some(middle)
+}
+
 /// The knee of a sweep (points in any order), or `None` when even the lowest
 /// rate fails. See [`assess`].
 pub fn knee(points: &[RatePoint], factor: f64) -> Option<f64> {
@@ -533,18 +587,87 @@ mod tests {
             start: 50.0,
             factor: 2.0,
             max: 500.0,
+            refine: None,
         };
         assert_eq!(ramp.rates(), vec![50.0, 100.0, 200.0, 400.0]);
         assert_eq!(
             Ramp {
                 start: 1.0,
                 factor: 1.0,
-                max: 10.0
+                max: 10.0,
+                refine: None,
             }
             .rates()
             .len(),
             32,
             "bounded"
         );
+    }
+
+    /// Decided rates: one passing step, or two failing ones (the retest).
+    fn stepped(rates: &[(f64, f64)]) -> Vec<RatePoint> {
+        rates
+            .iter()
+            .flat_map(|&(rate, p99)| {
+                let attempts = if p99 > 5000.0 { 2 } else { 1 };
+                (0..attempts).map(move |attempt| RatePoint {
+                    intended: 1000,
+                    sent: 1000,
+                    requests: 1000,
+                    attempt,
+                    ..point(rate, rate, p99)
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bisection_narrows_the_bracket_above_the_knee_and_then_stops() {
+        // 100, 150, 225 pass; 337.5 fails (p99 far above 3 × the floor).
+        let mut points = stepped(&[(100.0, 500.0), (150.0, 520.0), (225.0, 600.0), (337.5, 9000.0)]);
+        // The system's real knee is at 300 req/s.
+        let mut probes = Vec::new();
+        while let Some(rate) = next_bisection_rate(&assess(&points, 3.0), DEFAULT_REFINE) {
+            assert!(rate > 225.0 && rate < 337.5, "{rate} inside the first bracket");
+            probes.push(rate);
+            let p99 = if rate <= 300.0 { 700.0 } else { 9000.0 };
+            points.extend(stepped(&[(rate, p99)]));
+            assert!(probes.len() <= MAX_BISECTIONS);
+        }
+        let a = assess(&points, 3.0);
+        let knee = a.knee_rps.unwrap();
+        let upper = a
+            .rates
+            .iter()
+            .find(|(r, v)| *r > knee && *v == Some(Verdict::Fail))
+            .unwrap()
+            .0;
+        assert!(upper / knee <= 1.0 + DEFAULT_REFINE + 0.01, "{knee}..{upper}");
+        assert!(knee <= 300.0 && upper > 300.0);
+        let ramp = Ramp {
+            start: 100.0,
+            factor: 1.5,
+            max: 1000.0,
+            refine: Some(DEFAULT_REFINE),
+        };
+        assert!(
+            probes.len() <= ramp.bisections(),
+            "{probes:?} within the estimate"
+        );
+    }
+
+    #[test]
+    fn no_bisection_without_a_failing_rate_above_the_knee() {
+        // The ramp reached its max passing: nothing to bracket.
+        let points = stepped(&[(100.0, 500.0), (150.0, 520.0)]);
+        assert_eq!(next_bisection_rate(&assess(&points, 3.0), 0.05), None);
+        // Generator-bound past the knee: nothing known there.
+        let mut bound = stepped(&[(100.0, 500.0), (150.0, 520.0), (225.0, 530.0)]);
+        bound[2].generator_bound = true;
+        assert_eq!(next_bisection_rate(&assess(&bound, 3.0), 0.05), None);
+        // Turned off.
+        let failing = stepped(&[(100.0, 500.0), (150.0, 9000.0)]);
+        assert_eq!(next_bisection_rate(&assess(&failing, 3.0), 0.0), None);
+        assert!(next_bisection_rate(&assess(&failing, 3.0), 0.05).is_some());
     }
 }

@@ -157,16 +157,17 @@ pub async fn execute(args: AbArgs) -> Result<i32> {
     let mut estimate = preflight::estimate(&plan, &cells, &pre);
     // Two trials per pair.
     estimate.measuring *= 2;
+    estimate.measuring_max *= 2;
     eprintln!(
         "  estimated for both sides: at most {} measuring, {} in all",
         humantime::format_duration(std::time::Duration::from_secs(estimate.measuring.as_secs())),
         humantime::format_duration(std::time::Duration::from_secs(estimate.total().as_secs()))
     );
     preflight::check_budget(&plan, &cells, &estimate)?;
-    if plan.load.trials < 6 {
+    if plan.load.trials.max < 6 {
         eprintln!(
             "note: {} pair(s) per cell: the signed-rank test needs at least 6 to reach p < 0.05, so no change can be called a regression (set [load] trials)",
-            plan.load.trials
+            plan.load.trials.max
         );
     }
     if args.plan {

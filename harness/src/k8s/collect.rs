@@ -297,6 +297,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
                     within_knee: false,
                     load,
                     cpu: None,
+                    bisection: false,
                 });
             continue;
         }
@@ -324,6 +325,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
             dapr_metrics: BTreeMap::new(),
             sweep: Vec::new(),
             knee_rps: None,
+            sweep_s: None,
             cache_hit_ratio: None,
             machine: None,
         };

@@ -212,6 +212,13 @@ pub fn render(project: &Path, plan: &Plan, opts: &RenderOptions) -> Result<Rende
     if n == 0 {
         bail!("--parallelism must be at least 1");
     }
+    if plan.load.trials.is_adaptive() {
+        bail!(
+            "load.trials is adaptive ({}), but the rendered Jobs run a fixed number of trials with no \
+             harness between them to decide on more: give `trials = N`",
+            plan.load.trials
+        );
+    }
     if !plan.load.connections.is_multiple_of(n) || !plan.load.open_connections.is_multiple_of(n) {
         bail!(
             "--parallelism {n} does not divide load.connections ({}) and load.open_connections ({}): \
@@ -618,7 +625,7 @@ impl Ctx<'_> {
         files.push(("app.yaml".to_owned(), yaml::to_yaml(&deployment)));
 
         // The Jobs of each trial.
-        for trial in 0..self.plan.load.trials {
+        for trial in 0..self.plan.load.trials.min {
             if g.mode.has_workload_host() {
                 files.push((
                     format!("jobs/t{trial}-0-direct.yaml"),
@@ -854,7 +861,7 @@ impl Ctx<'_> {
             );
             let d = format!("cells/{}", g.dir);
             let _ = writeln!(s, "kubectl apply -f {d}/dapr.yaml -f {d}/body.yaml");
-            for trial in 0..load.trials {
+            for trial in 0..load.trials.min {
                 let _ = writeln!(s, "kubectl apply -f {d}/app.yaml");
                 let _ = writeln!(
                     s,

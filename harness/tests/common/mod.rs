@@ -121,6 +121,7 @@ pub fn harness(args: &[&str]) -> std::process::Command {
     cmd.args(args)
         .env("DAPRD", daprd().path)
         .env_remove(blueprint_host::server::ADDED_LATENCY_ENV)
+        .env_remove(blueprint_host::server::ADDED_LATENCY_SPREAD_ENV)
         .stdin(std::process::Stdio::null());
     cmd
 }

@@ -135,6 +135,7 @@ impl Trial {
                         processes: Vec::new(),
                         per_success_us: Some(self.cpu_us),
                     }),
+                    bisection: false,
                 }
             })
             .collect();
@@ -166,6 +167,7 @@ impl Trial {
             }),
             dapr_metrics: BTreeMap::new(),
             knee_rps: blueprint_analysis::sweep::knee(&points, self.knee_factor),
+            sweep_s: None,
             sweep,
             cache_hit_ratio: None,
             machine: None,
@@ -196,6 +198,7 @@ pub fn cell(id: CellId, trials: &[Trial]) -> CellResult {
         module_size_bytes: Some(32 * 1024),
         summary: blueprint_analysis::results::CellSummary::of(&results, 7),
         trials: results,
+        stopped: None,
     }
 }
 
@@ -237,7 +240,9 @@ pub fn run(cells: Vec<CellResult>) -> RunResults {
                 budget: None,
             },
             load: LoadSettings {
-                trials: cells.iter().map(|c| c.trials.len()).max().unwrap_or(1),
+                trials: blueprint_analysis::settings::Trials::fixed(
+                    cells.iter().map(|c| c.trials.len()).max().unwrap_or(1),
+                ),
                 ..LoadSettings::default()
             },
             dapr: DaprSettings::default(),

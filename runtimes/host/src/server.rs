@@ -73,6 +73,13 @@ pub struct HostArgs {
     /// the environment it reaches hosts that a run starts.
     #[arg(long, env = ADDED_LATENCY_ENV, default_value_t = 0, hide = true)]
     pub added_latency_us: u64,
+    /// Test knob, never for measurements: add to that sleep a length drawn
+    /// once per process, log-uniformly over the three decades below this many
+    /// microseconds, so each trial (a fresh host) runs at a different speed:
+    /// the noisy cell that adaptive trials are tested on. Hidden from --help; set through the
+    /// environment.
+    #[arg(long, env = ADDED_LATENCY_SPREAD_ENV, default_value_t = 0, hide = true)]
+    pub added_latency_spread_us: u64,
     /// Test knob, never for measurements: before each workload request, run
     /// this many rounds of a fixed computation (CPU work, not a sleep), so a
     /// same-run A/B can be given a candidate that costs a known fraction more
@@ -99,6 +106,29 @@ pub enum Instances {
 
 /// The environment variable of the hidden `--added-latency-us` test knob.
 pub const ADDED_LATENCY_ENV: &str = "BLUEPRINT_TEST_ADDED_LATENCY_US";
+
+/// The environment variable of the hidden `--added-latency-spread-us` test knob.
+pub const ADDED_LATENCY_SPREAD_ENV: &str = "BLUEPRINT_TEST_ADDED_LATENCY_SPREAD_US";
+
+/// The test knobs' added sleep: `base_us` plus a draw over the three decades
+/// below `spread_us` (`spread_us / 1000` to `spread_us`), log-uniform, so
+/// trials differ by orders of magnitude rather than by a few per cent, and
+/// by more than a busy machine's own noise. New for each process:
+/// `RandomState` is seeded per process.
+fn added_latency(base_us: u64, spread_us: u64) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let draw = match spread_us {
+        0 => 0,
+        s => {
+            let bits = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            let u = (bits >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+            (s as f64 * 1000f64.powf(u - 1.0)) as u64
+        }
+    };
+    Duration::from_micros(base_us.saturating_add(draw))
+}
 
 /// The environment variable of the hidden `--added-work-rounds` test knob.
 pub const ADDED_WORK_ENV: &str = "BLUEPRINT_TEST_ADDED_WORK";
@@ -369,7 +399,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
                 .map_or_else(blueprint_runtime_native::info, |r| r.info()),
             modules: BTreeMap::new(),
         },
-        added_latency: Duration::from_micros(args.added_latency_us),
+        added_latency: added_latency(args.added_latency_us, args.added_latency_spread_us),
         added_work_rounds: args.added_work_rounds,
         call_timeout: config.limits.call_timeout,
         app_api_token: args.app_api_token.clone(),
@@ -380,10 +410,10 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             args.added_work_rounds
         );
     }
-    if args.added_latency_us > 0 {
+    if !served.added_latency.is_zero() {
         tracing::warn!(
-            "test knob: sleeping {} µs before every request ({ADDED_LATENCY_ENV}); figures are not real",
-            args.added_latency_us
+            "test knob: sleeping {} µs before every request ({ADDED_LATENCY_ENV}, {ADDED_LATENCY_SPREAD_ENV}); figures are not real",
+            served.added_latency.as_micros()
         );
     }
     for (name, path) in &args.modules {

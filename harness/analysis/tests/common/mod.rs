@@ -86,6 +86,7 @@ pub fn trial(i: usize, f: Fig) -> TrialResult {
         dapr_metrics: BTreeMap::new(),
         sweep: Vec::new(),
         knee_rps: None,
+        sweep_s: None,
         cache_hit_ratio: None,
         machine: None,
     }
@@ -113,6 +114,7 @@ pub fn cell(runtime: &str, figs: &[Fig]) -> CellResult {
         module_size_bytes: None,
         summary: CellSummary::of(&trials, 0),
         trials,
+        stopped: None,
     }
 }
 
@@ -134,7 +136,7 @@ pub fn run(cells: Vec<CellResult>, trials: usize) -> RunResults {
                 budget: None,
             },
             load: LoadSettings {
-                trials,
+                trials: blueprint_analysis::settings::Trials::fixed(trials),
                 ..LoadSettings::default()
             },
             dapr: DaprSettings::default(),

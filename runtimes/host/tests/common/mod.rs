@@ -66,6 +66,7 @@ pub fn start(runtime: &str, modules: &[(&str, String)], tweak: impl FnOnce(&mut 
         call_timeout_ms: 10_000,
         instances: blueprint_host::server::Instances::Fresh,
         added_latency_us: 0,
+        added_latency_spread_us: 0,
         added_work_rounds: 0,
         app_api_token: None,
     };
