@@ -4,7 +4,7 @@
 # scenario with this revision's trials paired back to back with the last
 # good revision's, on this machine in this run.
 #
-#   ci/nightly.sh [SCENARIO.toml]          (default: scenarios/blueprints.toml)
+#   ci/nightly.sh [SCENARIO.toml]          (default: scenarios/nightly.toml)
 #
 # Exit codes: 0 no regression (or nothing to gate against yet: the gate is
 # skipped and says why), 3 a regression passed both the significance test
@@ -26,7 +26,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-scenario="${1:-scenarios/blueprints.toml}"
+scenario="${1:-scenarios/nightly.toml}"
 machine="${BLUEPRINT_MACHINE:-$(hostname)}"
 baselines="${BLUEPRINT_BASELINES_DIR:-results/baselines}"
 nightly_dir="${BLUEPRINT_NIGHTLY_DIR:-results/runs/nightly}"

@@ -241,6 +241,9 @@ async fn main() {
                 "{mode}: {errors} failed request(s); the logs are in {}",
                 kept.display()
             );
+            for (kind, body) in &report.error_examples {
+                eprintln!("{mode}: the first {kind} answered: {:?}", body.trim());
+            }
         }
         let kinds: Vec<String> = report.errors.iter().map(|(k, n)| format!("{n} × {k}")).collect();
         let errors = if errors == 0 {

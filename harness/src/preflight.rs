@@ -53,11 +53,12 @@ pub struct Checked {
 ///
 /// # Errors
 /// A bad scenario (file, line and field) or an unreadable project.
-pub fn check_scenario(scenario: &Path, explicit_daprd: Option<&Path>) -> Result<Checked> {
+pub fn check_scenario(scenario: &Path, explicit_daprd: Option<&Path>, night: Option<u64>) -> Result<Checked> {
     let project = crate::paths::project_dir();
     let known = workloads::known_workloads(&project)?;
     // Validate before building or starting anything.
-    let plan = crate::scenario::load(scenario, &known, &runtimes::names())?;
+    let mut plan = crate::scenario::load(scenario, &known, &runtimes::names())?;
+    plan.rotate(night.unwrap_or_else(crate::scenario::night_of_today));
     let cache = crate::paths::cache_dir();
     let languages: Vec<&str> = plan.cells.iter().map(|c| c.language.as_str()).collect();
     let pre = check(&project, &cache, explicit_daprd, &languages);
@@ -375,6 +376,16 @@ pub fn render_plan(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> String {
     }
     for (reason, n) in &reasons {
         let _ = writeln!(out, "  {n:>3} × {reason}");
+    }
+    if let Some(r) = &plan.rotation {
+        let tonight: Vec<String> = r.tonight.iter().map(|(axis, v)| format!("{axis} {v}")).collect();
+        let _ = writeln!(
+            out,
+            "  rotation, night {}: {} ({} cells of the matrix left for other nights; --night N picks another)",
+            r.night,
+            tonight.join(", "),
+            r.left_out
+        );
     }
     if !plan.custom.is_empty() {
         let given: Vec<String> = plan

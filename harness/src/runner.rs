@@ -129,6 +129,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                     meta: meta.clone(),
                     load: plan.load.clone(),
                     dapr: plan.dapr.clone(),
+                    rotation: plan.rotation.clone(),
                 },
                 cells: plan
                     .cells
@@ -330,8 +331,13 @@ fn error_verdict(load: &LoadSummary, max_rate: f64) -> Option<String> {
         return None;
     }
     let kinds: Vec<String> = load.errors.iter().map(|(k, n)| format!("{n} × {k}")).collect();
+    let examples: String = load
+        .error_examples
+        .iter()
+        .map(|(k, body)| format!("; the first {k} said: {:?}", body.trim()))
+        .collect();
     Some(format!(
-        "error rate {:.2} % ({} of {} requests: {}) is above the {:.2} % allowed ([load] max_error_rate)",
+        "error rate {:.2} % ({} of {} requests: {}) is above the {:.2} % allowed ([load] max_error_rate){examples}",
         load.error_rate * 100.0,
         load.errors_total,
         load.requests,

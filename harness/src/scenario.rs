@@ -43,6 +43,24 @@ pub struct ScenarioFile {
     /// The scenario's own workloads.
     #[serde(default)]
     pub workloads: BTreeMap<String, CustomWorkloadFile>,
+    /// Axes whose listed values take turns, one per night.
+    #[serde(default)]
+    pub rotation: RotationFile,
+}
+
+/// `[rotation]`: of the matrix's runtimes (languages) listed here, each run
+/// takes one, `night mod len`, and leaves the others' cells for other
+/// nights; values not listed run every night. A nightly thus covers a wide
+/// matrix over a few nights within its time.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationFile {
+    /// Runtimes that take turns.
+    #[serde(default)]
+    pub runtimes: Vec<Spanned<String>>,
+    /// Guest languages that take turns.
+    #[serde(default)]
+    pub languages: Vec<Spanned<String>>,
 }
 
 /// `[workloads.<name>]`: a workload the scenario brings, one module per
@@ -140,6 +158,46 @@ pub struct Plan {
     pub inputs: BTreeMap<String, Vec<u8>>,
     /// The scenario's own workloads, their modules checked.
     pub custom: CustomWorkloads,
+    /// `[rotation]`: each rotating axis with its values, in file order.
+    pub rotating: Vec<(&'static str, Vec<String>)>,
+    /// What [`Plan::rotate`] kept, once applied.
+    pub rotation: Option<blueprint_analysis::settings::Rotation>,
+}
+
+impl Plan {
+    /// Keeps tonight's share of a rotating scenario: for each rotating axis
+    /// the value `night mod len`, every cell with another of its values left
+    /// out. Nothing to do without `[rotation]`.
+    pub fn rotate(&mut self, night: u64) {
+        if self.rotating.is_empty() {
+            return;
+        }
+        let mut tonight = BTreeMap::new();
+        let before = self.cells.len();
+        for (axis, values) in &self.rotating {
+            let chosen = values[(night % values.len() as u64) as usize].clone();
+            let value_of = |cell: &CellId| match *axis {
+                "runtimes" => cell.runtime.clone(),
+                _ => cell.language.clone(),
+            };
+            self.cells
+                .retain(|cell| !values.contains(&value_of(cell)) || value_of(cell) == chosen);
+            tonight.insert((*axis).to_owned(), chosen);
+        }
+        self.rotation = Some(blueprint_analysis::settings::Rotation {
+            night,
+            tonight,
+            left_out: before - self.cells.len(),
+        });
+    }
+}
+
+/// Tonight's number for [`Plan::rotate`]: days since 1970-01-01 UTC.
+pub fn night_of_today() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.as_secs() / 86_400
 }
 
 /// An error located in a scenario file.
@@ -339,6 +397,33 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
             }
         }
     }
+    let mut rotating = Vec::new();
+    for (axis, listed, in_matrix) in [
+        ("runtimes", &file.rotation.runtimes, &runtimes),
+        ("languages", &file.rotation.languages, &languages),
+    ] {
+        if listed.is_empty() {
+            continue;
+        }
+        let mut values = Vec::new();
+        for v in listed {
+            if !in_matrix.contains(v.get_ref()) {
+                return Err(located(
+                    Some(v.span()),
+                    format!(
+                        "rotation.{axis}: `{}` is not in matrix.{axis} ({})",
+                        v.get_ref(),
+                        in_matrix.join(", ")
+                    ),
+                )
+                .into());
+            }
+            if !values.contains(v.get_ref()) {
+                values.push(v.get_ref().clone());
+            }
+        }
+        rotating.push((axis, values));
+    }
     Ok(Plan {
         path: path.to_owned(),
         meta: file.scenario,
@@ -347,6 +432,8 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
         dapr: file.dapr,
         inputs,
         custom,
+        rotating,
+        rotation: None,
     })
 }
 
@@ -721,6 +808,40 @@ duration = "1s"
             );
         }
         assert!(parse_str(&GOOD.replace(r#"name = "t""#, r#"name = "smoke-2.v1_b""#)).is_ok());
+    }
+
+    #[test]
+    fn a_rotation_runs_one_listed_value_a_night_and_records_it() {
+        let text = GOOD.replace(
+            r#"runtimes = ["wasmtime"]"#,
+            r#"runtimes = ["wasmtime", "wasmer"]"#,
+        ) + "\n[rotation]\nruntimes = [\"wasmtime\", \"wasmer\"]\n";
+        let tonight = |night: u64| {
+            let mut plan = parse_str(&text).unwrap();
+            assert_eq!(plan.cells.len(), 4, "the whole matrix before rotating");
+            plan.rotate(night);
+            let runtimes: Vec<String> = plan.cells.iter().map(|c| c.runtime.clone()).collect();
+            (runtimes, plan.rotation.unwrap())
+        };
+        let (runtimes, rotation) = tonight(0);
+        assert_eq!(runtimes, ["wasmtime", "wasmtime"]);
+        assert_eq!((rotation.night, rotation.left_out), (0, 2));
+        assert_eq!(rotation.tonight["runtimes"], "wasmtime");
+        let (runtimes, _) = tonight(7);
+        assert_eq!(runtimes, ["wasmer", "wasmer"]);
+
+        // Without [rotation] nothing is left out or recorded.
+        let mut plan = parse_str(GOOD).unwrap();
+        plan.rotate(3);
+        assert_eq!((plan.cells.len(), plan.rotation), (2, None));
+
+        let bad = GOOD.to_owned() + "\n[rotation]\nruntimes = [\"wasmer\"]\n";
+        let err = parse_str(&bad).unwrap_err().to_string();
+        assert!(
+            err.starts_with("scenarios/t.toml:16:")
+                && err.contains("rotation.runtimes: `wasmer` is not in matrix.runtimes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -473,9 +473,9 @@ fn component(name: &str, kind: &str, metadata: &[(&str, String)]) -> String {
 
 fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
     // daprd runs in `dir`: a relative path written into its files (a run
-    // given `--out x.json` works in `x.d/…`) would be looked up from there,
-    // and name resolution that cannot open its file falls back to mDNS,
-    // where a stranger's `blueprint-app` answers our requests.
+    // given `--out x.json` works in `x.d/…`) would be looked up from there;
+    // name resolution could not open its file, and every invocation
+    // through that daprd answered 500.
     let dir = &std::path::absolute(dir).with_context(|| format!("locating {}", dir.display()))?;
     let redis = || -> Result<Vec<(&str, String)>> {
         let port = spec

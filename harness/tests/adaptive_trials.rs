@@ -2,8 +2,8 @@
 //! intervals are within the target, a noisy one (each trial's host draws its
 //! own added latency, so throughput and p99 differ from trial to trial) runs
 //! to its maximum, and the results say why each stopped. Then the trial
-//! times the runs kept (in the cache, under these load settings, which no
-//! other test uses) make the next plan's estimate a measured one.
+//! times the runs kept (in the cache, by cell and load settings) make the
+//! next plan's estimate a measured one.
 
 mod common;
 
@@ -14,25 +14,8 @@ use blueprint_host::server::ADDED_LATENCY_SPREAD_ENV;
 const MAX: usize = 10;
 
 fn scenario(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    common::scenario(
-        dir,
-        name,
-        &format!(
-            r#"
-[matrix]
-workloads = ["noop"]
-modes = ["embedded"]
-runtimes = ["wasmtime"]
-languages = ["rust"]
-
-[load]
-connections = 2
-warmup = "100ms"
-duration = "1s"
-trials = {{ min = 3, max = {MAX}, target_ci = 0.9 }}
-"#
-        ),
-    )
+    let trials = format!("trials = {{ min = 3, max = {MAX}, target_ci = 0.9 }}\n");
+    common::scenario(dir, name, &format!("{}{trials}", common::ONE_CELL))
 }
 
 fn run(dir: &std::path::Path, name: &str, spread_us: Option<u64>) -> results::RunResults {

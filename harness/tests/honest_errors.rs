@@ -67,7 +67,13 @@ fn an_app_that_answers_503_after_one_second_fails_its_cell_and_the_comparison() 
         panic!("a cell failing most requests is saved as {:?}", cell.status);
     };
     assert!(error.contains("error rate"), "{error}");
+    // What the app said, through daprd, kept once and named in the error.
+    assert!(
+        error.contains("the first http-503 said") && error.contains("failing every request"),
+        "{error}"
+    );
     let load = &cell.trials[0].load;
+    assert!(load.error_examples["http-503"].contains("failing every request"));
     assert!(
         load.successes > 0 && load.errors_total > load.successes,
         "about a third of the window healthy: {} ok, {} errors",

@@ -124,6 +124,10 @@ pub struct ScenarioRecord {
     pub load: LoadSettings,
     /// `[dapr]`.
     pub dapr: DaprSettings,
+    /// Tonight's share of a rotating scenario (`[rotation]`); `None` when
+    /// every cell of the matrix ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<crate::settings::Rotation>,
 }
 
 /// The machine and software a run measured.

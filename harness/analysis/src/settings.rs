@@ -217,6 +217,19 @@ impl<'de> Deserialize<'de> for Trials {
     }
 }
 
+/// The cells a rotating scenario ran: for each rotating axis, the one value
+/// of its `[rotation]` list this night took (`night mod len`), the others
+/// left for other nights.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Rotation {
+    /// The night: days since 1970-01-01 UTC, unless the run was given one.
+    pub night: u64,
+    /// Tonight's value of each rotating axis (`runtimes`, `languages`).
+    pub tonight: std::collections::BTreeMap<String, String>,
+    /// Cells of the matrix left for other nights.
+    pub left_out: usize,
+}
+
 /// `[dapr]`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -106,11 +106,17 @@ impl Conn {
 pub(crate) struct Client {
     template: Arc<Template>,
     conn: Option<Conn>,
+    /// The start of the body of the last HTTP error answer (reused buffer).
+    error_body: Vec<u8>,
 }
 
 impl Client {
     pub(crate) fn new(template: Arc<Template>) -> Self {
-        Self { template, conn: None }
+        Self {
+            template,
+            conn: None,
+            error_body: Vec::new(),
+        }
     }
 
     /// Connects now, for the probe before a run.
@@ -124,6 +130,12 @@ impl Client {
             .context("timed out")??;
         self.conn = Some(conn);
         Ok(())
+    }
+
+    /// The start of the body of the last answer with an HTTP error status
+    /// (at most [`h1::ERROR_BODY_BYTES`]): the example a report shows.
+    pub(crate) fn error_body(&self) -> &[u8] {
+        &self.error_body
     }
 
     /// Drops the connection.
@@ -153,6 +165,10 @@ impl Client {
         match conn {
             Conn::H1(c) => {
                 let outcome = c.exchange(&self.template.wire, self.template.head).await?;
+                if outcome.status >= 400 {
+                    self.error_body.clear();
+                    self.error_body.extend_from_slice(c.error_body());
+                }
                 if !outcome.keep_alive {
                     self.conn = None;
                 }
@@ -164,7 +180,7 @@ impl Client {
                     .send_request(self.template.h2_request())
                     .await
                     .map_err(|e| classify(&e))?;
-                read_body(resp).await
+                read_body(resp, &mut self.error_body).await
             }
         }
     }
@@ -173,12 +189,24 @@ impl Client {
 /// Reads an h2 response to its end. A gRPC call answers HTTP 200 and puts
 /// its outcome in `grpc-status`, in the trailers (or in the head of a
 /// trailers-only response): anything but `0` is an error.
-async fn read_body(resp: hyper::Response<hyper::body::Incoming>) -> Result<StatusCode, ErrorKind> {
+async fn read_body(
+    resp: hyper::Response<hyper::body::Incoming>,
+    error_body: &mut Vec<u8>,
+) -> Result<StatusCode, ErrorKind> {
     let status = resp.status();
     let mut grpc_status = grpc_status_of(resp.headers());
     let mut body = resp.into_body();
+    if status.as_u16() >= 400 {
+        error_body.clear();
+    }
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| ErrorKind::Body)?;
+        if status.as_u16() >= 400
+            && let Some(data) = frame.data_ref()
+        {
+            let room = h1::ERROR_BODY_BYTES.saturating_sub(error_body.len());
+            error_body.extend_from_slice(&data[..room.min(data.len())]);
+        }
         if let Some(trailers) = frame.trailers_ref() {
             grpc_status = grpc_status.or(grpc_status_of(trailers));
         }

@@ -56,7 +56,12 @@ async fn worker(
         let end = Instant::now();
         let error = match outcome {
             Some(Ok(status)) if status.is_success() => None,
-            Some(Ok(status)) => Some(super::ErrorKind::Status(status.as_u16())),
+            Some(Ok(status)) => {
+                if measuring {
+                    rec.http_error(status.as_u16(), client.error_body());
+                }
+                continue; // an HTTP error is an answer: no back-off
+            }
             Some(Err(kind)) => Some(kind),
             None => {
                 client.disconnect();
@@ -70,8 +75,8 @@ async fn worker(
                 if measuring {
                     rec.error(kind);
                 }
-                // Do not spin on a dead endpoint (an HTTP error is an answer).
-                if !matches!(kind, super::ErrorKind::Status(_) | super::ErrorKind::Grpc(_)) {
+                // Do not spin on a dead endpoint (a gRPC error is an answer).
+                if !matches!(kind, super::ErrorKind::Grpc(_)) {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }

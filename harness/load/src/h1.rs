@@ -114,7 +114,13 @@ pub struct H1 {
     start: usize,
     /// End of the bytes read into `buf`.
     end: usize,
+    /// The start of the last error response's body (status 400 and up), as
+    /// far as it came with the head: what a report shows of the failures.
+    error_body: Vec<u8>,
 }
+
+/// Most bytes of an error response's body kept as its example.
+pub const ERROR_BODY_BYTES: usize = 200;
 
 impl H1 {
     /// Connects to `addr` (no request sent).
@@ -129,6 +135,7 @@ impl H1 {
             buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
+            error_body: Vec::new(),
         })
     }
 
@@ -184,6 +191,18 @@ impl H1 {
             } else {
                 body
             };
+            if status >= 400 {
+                // Only on errors, into a reused buffer: the success path is untouched.
+                let len = match body {
+                    BodyKind::None => 0,
+                    BodyKind::Length(n) => n.min(ERROR_BODY_BYTES),
+                    BodyKind::Chunked | BodyKind::UntilClose => ERROR_BODY_BYTES,
+                };
+                let available = &self.buf[self.start..self.end];
+                self.error_body.clear();
+                self.error_body
+                    .extend_from_slice(&available[..len.min(available.len())]);
+            }
             match body {
                 BodyKind::None => {}
                 BodyKind::Length(n) => self.skip(n).await?,
@@ -236,6 +255,12 @@ impl H1 {
             (false, None) => BodyKind::UntilClose,
         };
         Ok(Some((status, used, body, keep_alive)))
+    }
+
+    /// The start of the last error response's body (raw: a chunked body
+    /// keeps its chunk sizes).
+    pub(crate) fn error_body(&self) -> &[u8] {
+        &self.error_body
     }
 
     /// Room to read into: drops consumed bytes, grows if nearly full.

@@ -342,6 +342,9 @@ pub struct LoadReport {
     pub requests: u64,
     /// Errors by kind (`http-503`, `connect`, `connection-closed`, `timeout`, …).
     pub errors: BTreeMap<String, u64>,
+    /// For each HTTP error status among them, the start of the first such
+    /// answer's body (what the server said went wrong).
+    pub error_examples: BTreeMap<String, String>,
     /// Length of the measured window.
     pub elapsed: Duration,
     /// Latency of successful requests, nanoseconds. Closed loop: from the

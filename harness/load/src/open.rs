@@ -276,7 +276,7 @@ async fn worker(mut client: Client, shared: Arc<Shared>, window: Window) -> Reco
         rec.max_lag = rec.max_lag.max(lag);
         match outcome {
             Some(Ok(status)) if status.is_success() => rec.success(end, end - intended, end - sent),
-            Some(Ok(status)) => rec.error(ErrorKind::Status(status.as_u16())),
+            Some(Ok(status)) => rec.http_error(status.as_u16(), client.error_body()),
             Some(Err(ErrorKind::Timeout)) => rec.timed_out(end, end - intended),
             Some(Err(kind)) => rec.error(kind),
             None => {

@@ -93,6 +93,8 @@ pub(crate) struct Recorder {
     /// Completed requests in the window (errors included).
     pub(crate) requests: u64,
     errors: BTreeMap<ErrorKind, u64>,
+    /// The first answer's body of each HTTP error status in the window.
+    examples: BTreeMap<ErrorKind, String>,
     /// Open loop: sent in the window.
     pub(crate) sent: u64,
     /// Open loop: sent late.
@@ -126,6 +128,7 @@ impl Recorder {
             intervals: Vec::new(),
             requests: 0,
             errors: BTreeMap::new(),
+            examples: BTreeMap::new(),
             sent: 0,
             late: 0,
             late_waiting: 0,
@@ -154,6 +157,16 @@ impl Recorder {
     pub(crate) fn error(&mut self, kind: ErrorKind) {
         self.requests += 1;
         *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// A request answered with an HTTP error status, with the start of its
+    /// body: the first one of each status is kept as its example.
+    pub(crate) fn http_error(&mut self, status: u16, body: &[u8]) {
+        let kind = ErrorKind::Status(status);
+        self.error(kind);
+        self.examples
+            .entry(kind)
+            .or_insert_with(|| String::from_utf8_lossy(body).into_owned());
     }
 
     /// A request given up at `end`, `waited` after its intended start: a
@@ -221,6 +234,7 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
     let window = parts.window;
     let open = !matches!(spec.mode, Mode::Closed);
     let mut errors: BTreeMap<ErrorKind, u64> = BTreeMap::new();
+    let mut examples: BTreeMap<ErrorKind, String> = BTreeMap::new();
     let mut latency = new_histogram();
     let mut service = open.then(new_histogram);
     let mut intervals: BTreeMap<u64, (Histogram<u64>, Option<Histogram<u64>>)> = BTreeMap::new();
@@ -248,6 +262,9 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
         };
         for (kind, n) in w.errors {
             *errors.entry(kind).or_default() += n;
+        }
+        for (kind, body) in w.examples {
+            examples.entry(kind).or_insert(body);
         }
         latency.add(&w.latency_total).expect("auto-resizing histogram");
         if let (Some(total), Some(h)) = (&mut service, &w.service_total) {
@@ -342,6 +359,7 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
         generator,
         requests,
         errors: errors.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
+        error_examples: examples.into_iter().map(|(k, b)| (k.to_string(), b)).collect(),
         elapsed,
         latency,
         service,

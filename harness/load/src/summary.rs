@@ -264,6 +264,10 @@ pub struct LoadSummary {
     pub successes: u64,
     /// Errors by kind.
     pub errors: BTreeMap<String, u64>,
+    /// The start of the first answer's body of each HTTP error status (files
+    /// from before it have none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_examples: BTreeMap<String, String>,
     /// All errors.
     #[serde(default)]
     pub errors_total: u64,
@@ -405,6 +409,7 @@ impl LoadSummary {
             requests: report.requests,
             successes: report.successes(),
             errors: report.errors.clone(),
+            error_examples: report.error_examples.clone(),
             errors_total: report.error_count(),
             error_rate: report.error_rate(),
             duration_s: report.elapsed.as_secs_f64(),

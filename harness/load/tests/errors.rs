@@ -54,6 +54,13 @@ async fn server_errors_are_tallied_by_status_and_the_run_goes_on() {
         "only successes are in the histogram"
     );
     assert!(report.requests > 100, "only {} requests", report.requests);
+    // What the server said, once per status (the test server answers `ok`).
+    let said: Vec<(&str, &str)> = report
+        .error_examples
+        .iter()
+        .map(|(k, b)| (k.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(said, [("http-500", "ok"), ("http-503", "ok")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +151,12 @@ async fn a_server_that_only_fails_has_no_throughput_and_no_percentiles() {
         assert_eq!(report.successes(), 0);
         assert_eq!(report.throughput(), 0.0);
         assert_eq!(report.error_rate(), 1.0);
-        assert!(report.latency.is_empty(), "errors are not latencies");
+        assert!(
+            report.latency.is_empty(),
+            "errors are not latencies: {} in {:?}",
+            report.latency.len(),
+            spec.mode
+        );
         let summary = load::LoadSummary::from_report(&report).unwrap();
         assert_eq!((summary.successes, summary.errors_total), (0, report.requests));
         assert_eq!(summary.throughput_rps, 0.0);

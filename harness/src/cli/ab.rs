@@ -146,7 +146,7 @@ pub async fn execute(args: AbArgs) -> Result<i32> {
         plan,
         pre,
         cells,
-    } = preflight::check_scenario(&args.scenario, args.daprd.as_deref())?;
+    } = preflight::check_scenario(&args.scenario, args.daprd.as_deref(), None)?;
     eprintln!(
         "same-run A/B: {} pair(s) per cell, each a baseline and a candidate trial back to back\n  baseline:  {}\n  candidate: {}",
         plan.load.trials,

@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// Print the plan (cells, what will be built, the estimate) and stop.
     #[arg(long)]
     pub plan: bool,
+    /// A scenario with `[rotation]`: the night whose share to run
+    /// (default: days since 1970-01-01 UTC, so each night takes the next).
+    #[arg(long)]
+    pub night: Option<u64>,
 }
 
 /// Runs `run`; exit code 1 when a cell failed.
@@ -39,7 +43,7 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
         plan,
         pre,
         cells,
-    } = preflight::check_scenario(&args.scenario, args.daprd.as_deref())?;
+    } = preflight::check_scenario(&args.scenario, args.daprd.as_deref(), args.night)?;
     pre.require_daprd()?;
     preflight::check_budget(&plan, &cells, &preflight::estimate(&plan, &cells, &pre))?;
     if args.plan {

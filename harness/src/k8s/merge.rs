@@ -90,6 +90,11 @@ pub fn merge_summaries(inputs: &[&LoadSummary]) -> Result<LoadSummary> {
         for (kind, n) in &s.errors {
             *out.errors.entry(kind.clone()).or_default() += n;
         }
+        for (kind, body) in &s.error_examples {
+            out.error_examples
+                .entry(kind.clone())
+                .or_insert_with(|| body.clone());
+        }
     }
     out.error_rate = out.errors_total as f64 / out.requests.max(1) as f64;
     // The windows ran side by side: rates add, the window is the longest.

@@ -298,6 +298,7 @@ pub fn render(project: &Path, plan: &Plan, opts: &RenderOptions) -> Result<Rende
             meta: plan.meta.clone(),
             load: plan.load.clone(),
             dapr: plan.dapr.clone(),
+            rotation: plan.rotation.clone(),
         },
         image: image.clone(),
         parallelism: n,

@@ -34,6 +34,7 @@ fn load(rps: f64, p50_us: f64, p99_us: f64, open: Option<f64>) -> LoadSummary {
         successes: (rps * 5.0) as u64,
         errors: BTreeMap::new(),
         errors_total: 0,
+        error_examples: Default::default(),
         error_rate: 0.0,
         censored: 0,
         lower_bound_from_quantile: None,
@@ -246,6 +247,7 @@ pub fn run(cells: Vec<CellResult>) -> RunResults {
                 ..LoadSettings::default()
             },
             dapr: DaprSettings::default(),
+            rotation: None,
         },
         cells,
         completed: true,

@@ -38,6 +38,7 @@ fn load(f: Fig) -> LoadSummary {
         requests: f.requests,
         successes: f.requests - f.errors,
         errors_total: f.errors,
+        error_examples: Default::default(),
         error_rate: f.errors as f64 / f.requests as f64,
         errors: if f.errors > 0 {
             BTreeMap::from([("http-500".to_owned(), f.errors)])
@@ -140,6 +141,7 @@ pub fn run(cells: Vec<CellResult>, trials: usize) -> RunResults {
                 ..LoadSettings::default()
             },
             dapr: DaprSettings::default(),
+            rotation: None,
         },
         cells,
         completed: true,
