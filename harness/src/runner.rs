@@ -465,7 +465,8 @@ async fn run_trial(
         ..LoadSpec::default()
     };
     let report = load::run(target, &spec).await?;
-    let (_, processes, machine) = meter.stop();
+    let (_, mut processes, machine) = meter.stop();
+    generator_cpu_from_its_threads(&mut processes, &report);
     ensure_running(&system, "the warm-up or the measured window", dir)?;
     if let Some(m) = machine.filter(MachineLoad::contended) {
         tracing::warn!(
@@ -565,6 +566,18 @@ fn ensure_running(system: &blueprint::System, phase: &str, dir: &Path) -> Result
 
 /// The role of this process (it runs the load) among the metered ones.
 const LOAD_GENERATOR: &str = "load-generator";
+
+/// The load generator's CPU as its load threads measured it themselves:
+/// they exit at the end of a run and take their time out of `/proc` with
+/// them, so the meter's view of this process misses most of it (and can
+/// read 0).
+fn generator_cpu_from_its_threads(processes: &mut [ProcessUsage], report: &load::LoadReport) {
+    if let Some(cpu) = report.generator.cpu
+        && let Some(p) = processes.iter_mut().find(|p| p.role == LOAD_GENERATOR)
+    {
+        p.cpu_s = p.cpu_s.max(cpu.as_secs_f64());
+    }
+}
 
 /// CPU seconds of the system under test: every metered process but the
 /// load generator.
@@ -706,7 +719,8 @@ async fn sweep_rate(
         let report = load::run(target, &spec)
             .await
             .with_context(|| format!("open loop at {rate} req/s (seed {seed})"))?;
-        let (_, processes, _) = meter.stop();
+        let (_, mut processes, _) = meter.stop();
+        generator_cpu_from_its_threads(&mut processes, &report);
         let load = LoadSummary::from_report(&report)?;
         let point = RatePoint::of(rate, attempt as u32, &load);
         points.push(SweepPoint {
