@@ -654,8 +654,7 @@ async fn sweep_rates(
     };
     let factor = plan.load.knee_factor;
     let mut points: Vec<SweepPoint> = Vec::new();
-    let judged =
-        |points: &[SweepPoint]| sweep::assess(&points.iter().map(|p| p.point).collect::<Vec<_>>(), factor);
+    let judged = |points: &[SweepPoint]| assess(points, factor);
     for rate in rates {
         sweep_rate(plan, target, http2, metered, rate, false, &mut points).await?;
         if stop_at_knee && judged(&points).outcome(rate) != Some(sweep::Verdict::Pass) {
@@ -676,6 +675,11 @@ async fn sweep_rates(
         p.within_knee = sweep::judge(&p.point, assessment.floor_p99_us, factor) == sweep::Verdict::Pass;
     }
     Ok((points, assessment.knee_rps))
+}
+
+/// A sweep's steps judged so far ([`sweep::assess`] on their points).
+fn assess(points: &[SweepPoint], factor: f64) -> sweep::Assessment {
+    sweep::assess(&points.iter().map(|p| p.point).collect::<Vec<_>>(), factor)
 }
 
 /// The steps of one rate: the first, and retests until
@@ -733,8 +737,7 @@ async fn sweep_rate(
             load,
             bisection,
         });
-        let assessment = sweep::assess(&points.iter().map(|p| p.point).collect::<Vec<_>>(), factor);
-        if assessment.outcome(rate).is_some() {
+        if assess(points, factor).outcome(rate).is_some() {
             break;
         }
     }
