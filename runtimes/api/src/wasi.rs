@@ -119,14 +119,16 @@ impl Drop for CallDeadline {
     }
 }
 
-/// A sleep in `poll_oneoff` reached the guest call's deadline: the adapter
-/// ends the call as a time-out (returned from the host function, it traps).
+/// The guest call's deadline came while it was in an import (a sleep in
+/// `poll_oneoff`, or an adapter's check on entering or leaving an import):
+/// the adapter ends the call as a time-out (returned from the host function,
+/// it traps).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeadlineReached;
 
 impl fmt::Display for DeadlineReached {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the call's time limit came during a WASI sleep (poll_oneoff)")
+        f.write_str("the call's time limit came while the guest was in an import")
     }
 }
 

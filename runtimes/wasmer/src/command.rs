@@ -35,13 +35,14 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use blueprint_runtime_api::abi::HostState;
+use blueprint_runtime_api::wasi::DeadlineReached;
 use blueprint_runtime_api::{CommandError, CommandRunner, NoDapr, RuntimeError, WasiCommand};
 use wasmer::{
     AsStoreMut, ExternType, Function, FunctionEnv, FunctionEnvMut, Imports, InstantiationError, Memory, Store,
 };
 
 use crate::imports::{self, Env, WASI_MODULE, errno};
-use crate::watchdog::Interrupt;
+use crate::watchdog::{ImportGate, Interrupt};
 use crate::{ProcExit, WasmerRuntime, call_error};
 
 /// WASI file types.
@@ -89,6 +90,8 @@ struct CommandEnv {
     args: Vec<Vec<u8>>,
     env: Vec<Vec<u8>>,
     fds: Vec<Option<Fd>>,
+    /// Shared with the watchdog and the clock, random and sleep imports.
+    gate: Arc<ImportGate>,
 }
 
 impl CommandRunner for WasmerRuntime {
@@ -117,6 +120,7 @@ impl CommandRunner for WasmerRuntime {
             bytes
         };
         let mut store = Store::new(self.engine.clone());
+        let gate = Arc::new(ImportGate::default());
         let env = FunctionEnv::new(
             &mut store,
             CommandEnv {
@@ -128,6 +132,7 @@ impl CommandRunner for WasmerRuntime {
                     .map(|(k, v)| nul_terminated(format!("{k}={v}")))
                     .collect(),
                 fds,
+                gate: gate.clone(),
             },
         );
         // Clocks, randomness and sleeping behave as for ABI guests.
@@ -136,6 +141,7 @@ impl CommandRunner for WasmerRuntime {
             Env {
                 host: HostState::new(Arc::new(NoDapr)),
                 memory: None,
+                gate: gate.clone(),
             },
         );
         let mut imports = Imports::new();
@@ -166,10 +172,13 @@ impl CommandRunner for WasmerRuntime {
             imports.define(m, n, func);
         }
 
-        let _armed = self
-            .watchdog
-            .handle()
-            .arm(Interrupt(store.interrupter()), timeout);
+        let _armed = self.watchdog.handle().arm(
+            Interrupt {
+                interrupter: store.interrupter(),
+                gate,
+            },
+            timeout,
+        );
         let _deadline = crate::imports::CallDeadline::set(timeout);
         let started = std::time::Instant::now();
         // Singlepass code interrupted by the watchdog sometimes reports the
@@ -205,19 +214,25 @@ impl CommandRunner for WasmerRuntime {
     }
 }
 
-/// Runs `f` on the guest memory and the run's data, `EFAULT` before there is
-/// a memory.
-fn with(env: &mut FunctionEnvMut<'_, CommandEnv>, f: impl FnOnce(&mut [u8], &mut CommandEnv) -> i32) -> i32 {
+/// Runs `f` on the guest memory and the run's data through the import gate
+/// (`src/watchdog.rs`), `EFAULT` before there is a memory.
+fn with(
+    env: &mut FunctionEnvMut<'_, CommandEnv>,
+    f: impl FnOnce(&mut [u8], &mut CommandEnv) -> i32,
+) -> Result<i32, DeadlineReached> {
     let (data, store) = env.data_and_store_mut();
-    let Some(memory) = data.memory.clone() else {
-        return errno::FAULT;
-    };
-    let view = memory.view(&store);
-    // SAFETY: the guest is single-threaded and its memory is not shared:
-    // while an import runs nothing else touches it, and the slice is gone
-    // before the import returns, so it cannot outlive a `memory.grow`.
-    let mem = unsafe { view.data_unchecked_mut() };
-    f(mem, data)
+    let gate = data.gate.clone();
+    gate.run(|| {
+        let Some(memory) = data.memory.clone() else {
+            return errno::FAULT;
+        };
+        let view = memory.view(&store);
+        // SAFETY: the guest is single-threaded and its memory is not shared:
+        // while an import runs nothing else touches it, and the slice is gone
+        // before the import returns, so it cannot outlive a `memory.grow`.
+        let mem = unsafe { view.data_unchecked_mut() };
+        f(mem, data)
+    })
 }
 
 fn range(mem: &[u8], ptr: i32, len: usize) -> Option<std::ops::Range<usize>> {
@@ -756,6 +771,7 @@ mod tests {
                     preopen: Some("/data".into()),
                 }),
             ],
+            gate: Arc::default(),
         }
     }
 

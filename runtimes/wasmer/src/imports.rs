@@ -32,11 +32,16 @@
 //!
 //! The Go runtime needs the last four; the Rust guests do not import them.
 //!
+//! Every import but `proc_exit` (which ends the call itself) runs through the
+//! instance's [`ImportGate`], where a call past its time limit ends
+//! (`src/watchdog.rs` says why the watchdog does not interrupt host code).
+//!
 //! Bad pointers get `EFAULT`, never a trap. A module importing any other WASI
 //! function (or anything else) is refused at compile time with the import's
 //! name, rather than failing later at run time.
 
 use std::fmt;
+use std::sync::Arc;
 
 use blueprint_runtime_api::abi::{self, HostState};
 pub(crate) use blueprint_runtime_api::wasi::{CallDeadline, MODULE as WASI_MODULE, errno};
@@ -45,12 +50,16 @@ use blueprint_runtime_api::wasi::{
 };
 use wasmer::{AsStoreMut, Function, FunctionEnv, FunctionEnvMut, Memory};
 
+use crate::watchdog::ImportGate;
+
 /// Per-instance data behind every import.
 pub(crate) struct Env {
     pub(crate) host: HostState,
     /// The guest's `memory` export, set right after instantiation (a start
     /// function calling an import earlier gets an error code, not a panic).
     pub(crate) memory: Option<Memory>,
+    /// Shared with the watchdog: every import runs through it.
+    pub(crate) gate: Arc<ImportGate>,
 }
 
 /// The guest called `proc_exit`; it ends the call like a trap.
@@ -65,31 +74,42 @@ impl fmt::Display for ProcExit {
 
 impl std::error::Error for ProcExit {}
 
-/// Runs `f` on the guest memory and the instance's host state, or returns
-/// `no_memory` before the memory is known.
+/// Runs `f` on the guest memory and the instance's host state through the
+/// import gate, or returns `no_memory` before the memory is known.
 fn with_memory<R>(
     env: &mut FunctionEnvMut<'_, Env>,
     no_memory: R,
     f: impl FnOnce(&mut [u8], &mut HostState) -> R,
-) -> R {
-    let (Env { host, memory }, store) = env.data_and_store_mut();
-    let Some(memory) = memory.as_ref() else {
-        return no_memory;
-    };
-    let view = memory.view(&store);
-    // SAFETY: the guest is single-threaded and its memory is not shared: while
-    // this import runs nothing else reads or writes it, and the slice is gone
-    // before the import returns, so it cannot outlive a `memory.grow`.
-    let mem = unsafe { view.data_unchecked_mut() };
-    f(mem, host)
+) -> Result<R, DeadlineReached> {
+    let (Env { host, memory, gate }, store) = env.data_and_store_mut();
+    gate.run(|| {
+        let Some(memory) = memory.as_ref() else {
+            return no_memory;
+        };
+        let view = memory.view(&store);
+        // SAFETY: the guest is single-threaded and its memory is not shared:
+        // while this import runs nothing else reads or writes it, and the
+        // slice is gone before the import returns, so it cannot outlive a
+        // `memory.grow`.
+        let mem = unsafe { view.data_unchecked_mut() };
+        f(mem, host)
+    })
 }
 
-fn dapr(env: &mut FunctionEnvMut<'_, Env>, f: impl FnOnce(&mut [u8], &mut HostState) -> i64) -> i64 {
+fn dapr(
+    env: &mut FunctionEnvMut<'_, Env>,
+    f: impl FnOnce(&mut [u8], &mut HostState) -> i64,
+) -> Result<i64, DeadlineReached> {
     with_memory(env, abi::code::INVALID_ARGUMENT, f)
 }
 
-fn wasi(env: &mut FunctionEnvMut<'_, Env>, f: impl FnOnce(&mut [u8]) -> i32) -> i32 {
+fn wasi(env: &mut FunctionEnvMut<'_, Env>, f: impl FnOnce(&mut [u8]) -> i32) -> Result<i32, DeadlineReached> {
     with_memory(env, errno::FAULT, |mem, _| f(mem))
+}
+
+/// An import that touches nothing, through the gate.
+fn plain(env: &FunctionEnvMut<'_, Env>, value: i32) -> Result<i32, DeadlineReached> {
+    env.data().gate.run(|| value)
 }
 
 /// `*count_ptr = 0; *size_ptr = 0` for `environ_sizes_get` / `args_sizes_get`.
@@ -209,7 +229,7 @@ pub(crate) fn function(
         ),
         (abi::IMPORT_MODULE, "log") => {
             Function::new_typed_with_env(store, env, |mut c: E, level: i32, p: i32, l: i32| {
-                with_memory(&mut c, (), |mem, host| host.log(mem, level, (p, l)));
+                with_memory(&mut c, (), |mem, host| host.log(mem, level, (p, l)))
             })
         }
         (abi::IMPORT_MODULE | abi::IMPORT_HTTP_MODULE, "take_result") => {
@@ -232,7 +252,9 @@ pub(crate) fn function(
             })
         }
         (WASI_MODULE, "environ_get" | "args_get") => {
-            Function::new_typed_with_env(store, env, |_: E, _ptrs: i32, _buf: i32| errno::SUCCESS)
+            Function::new_typed_with_env(store, env, |c: E, _ptrs: i32, _buf: i32| {
+                plain(&c, errno::SUCCESS)
+            })
         }
         (WASI_MODULE, "fd_write") => Function::new_typed_with_env(
             store,
@@ -251,7 +273,9 @@ pub(crate) fn function(
                 wasi(&mut c, |mem| random_get(mem, buf, len))
             })
         }
-        (WASI_MODULE, "sched_yield") => Function::new_typed_with_env(store, env, |_: E| errno::SUCCESS),
+        (WASI_MODULE, "sched_yield") => {
+            Function::new_typed_with_env(store, env, |c: E| plain(&c, errno::SUCCESS))
+        }
         (WASI_MODULE, "poll_oneoff") => Function::new_typed_with_env(
             store,
             env,
@@ -259,6 +283,7 @@ pub(crate) fn function(
                 with_memory(&mut c, Ok(errno::FAULT), |mem, _| {
                     poll_oneoff(mem, input, output, count, nevents)
                 })
+                .and_then(std::convert::identity)
             },
         ),
         (WASI_MODULE, "proc_exit") => {

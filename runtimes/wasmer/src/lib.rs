@@ -39,7 +39,7 @@ pub use imports::ProcExit;
 
 use imports::Env;
 use tunables::CappedTunables;
-use watchdog::{Interrupt, Watchdog, WatchdogHandle};
+use watchdog::{ImportGate, Interrupt, Watchdog, WatchdogHandle};
 
 /// The runtime's name in scenarios and results.
 pub const NAME: &str = "wasmer";
@@ -201,6 +201,7 @@ fn check_imports(engine: &Engine, module: &wasmer::Module) -> Result<Vec<(String
         Env {
             host: HostState::new(Arc::new(blueprint_runtime_api::NoDapr)),
             memory: None,
+            gate: Arc::default(),
         },
     );
     let mut resolved = Vec::new();
@@ -246,11 +247,13 @@ impl Module for WasmerModule {
         let abi_err = |e: wasmer::ExportError| RuntimeError::Abi(e.to_string());
 
         let mut store = Store::new(self.engine.clone());
+        let gate = Arc::new(ImportGate::default());
         let env = FunctionEnv::new(
             &mut store,
             Env {
                 host: HostState::new(host),
                 memory: None,
+                gate: gate.clone(),
             },
         );
         let mut imports = Imports::new();
@@ -263,7 +266,11 @@ impl Module for WasmerModule {
         // Start function, `_initialize` and `bb_abi_version` run under the
         // same time limit as a call.
         let interrupter = store.interrupter();
-        let armed = self.watchdog.arm(Interrupt(interrupter.clone()), timeout);
+        let stop = Interrupt {
+            interrupter: interrupter.clone(),
+            gate: gate.clone(),
+        };
+        let armed = self.watchdog.arm(stop, timeout);
         let deadline = imports::CallDeadline::set(timeout);
         let instance = wasmer::Instance::new(&mut store, &self.module, &imports).map_err(|e| match e {
             InstantiationError::Start(e) => fail(e),
@@ -308,6 +315,7 @@ impl Module for WasmerModule {
             store,
             memory,
             interrupter,
+            gate,
             watchdog: self.watchdog.clone(),
             timeout,
         }))
@@ -320,6 +328,7 @@ struct WasmerInstance {
     alloc: TypedFunction<i32, i32>,
     handle: TypedFunction<(i32, i32), i64>,
     interrupter: Interrupter,
+    gate: Arc<ImportGate>,
     watchdog: WatchdogHandle,
     timeout: Duration,
 }
@@ -355,7 +364,11 @@ impl Instance for WasmerInstance {
         let len =
             i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
         let timeout = self.timeout;
-        let _armed = self.watchdog.arm(Interrupt(self.interrupter.clone()), timeout);
+        let stop = Interrupt {
+            interrupter: self.interrupter.clone(),
+            gate: self.gate.clone(),
+        };
+        let _armed = self.watchdog.arm(stop, timeout);
         let _deadline = imports::CallDeadline::set(timeout);
         let ptr = self
             .alloc

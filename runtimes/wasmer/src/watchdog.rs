@@ -12,19 +12,37 @@
 //!
 //! Wasmer documents the interrupt as best effort: a signal that arrives while
 //! the thread is not executing Wasm code of that store (entering a call, inside
-//! a libcall such as `memory.grow`) can be missed. An interrupt that arrives
-//! while an imported host function runs is recorded and takes effect when the
-//! import returns. So the watchdog keeps re-sending the interrupt on every
-//! tick after the deadline until the call ends, which bounds the overrun by
-//! about one tick plus signal latency. A host import that blocks (a Dapr call)
-//! is not cut short: its own timeout bounds it, and the guest is stopped as
-//! soon as it returns.
+//! a libcall such as `memory.grow`) can be missed. So the watchdog keeps
+//! re-sending the interrupt on every tick after the deadline until the call
+//! ends, which bounds the overrun by about one tick plus signal latency. A
+//! host import that blocks (a Dapr call) is not cut short: its own timeout
+//! bounds it, and the guest is stopped as soon as it returns.
+//!
+//! # Never while the guest is in host code
+//!
+//! Wasmer's handler unwinds whatever runs on the guest's stack when the signal
+//! comes, and host functions run on that stack too: Wasmer's own trampoline
+//! around each import (which borrows the store's context and locks the
+//! interrupt registry) and the import itself. A signal there leaves a
+//! `RefCell` borrowed or a lock held and the host aborts or hangs (a guest
+//! calling `fd_write` in a loop did both). So the imports and the watchdog
+//! share an [`ImportGate`]: every import of this crate runs through it, and a
+//! call past its deadline is ended there, by the import returning
+//! [`DeadlineReached`] (a trap Wasmer raises at a safe point). The signal is
+//! only sent to a guest that is not inside an import and has entered none
+//! since the watchdog's previous tick: one that runs Wasm code only. What
+//! remains is a guest that, after at least a tick of pure Wasm code, enters
+//! an import in the microseconds between the watchdog's look and the signal.
 //!
 //! Interrupts are only ever sent while the call's
 //! [`ArmGuard`](blueprint_runtime_api::watchdog::ArmGuard) is alive, that
 //! is after its deadline and before `handle` returns; a signal that reaches
 //! the thread once it has left Wasm code is ignored by Wasmer's handler.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use blueprint_runtime_api::wasi::DeadlineReached;
 use wasmer::Interrupter;
 
 /// The watchdog of one runtime, interrupting Wasmer stores.
@@ -38,14 +56,103 @@ pub(crate) fn start() -> std::io::Result<Watchdog> {
     Watchdog::start("wasmer-watchdog")
 }
 
-/// Interrupts one store (the thread running it).
-pub(crate) struct Interrupt(pub(crate) Interrupter);
+/// What one store's imports and the watchdog share (module docs).
+#[derive(Debug, Default)]
+pub(crate) struct ImportGate {
+    /// Imports entered so far.
+    entered: AtomicU64,
+    /// `entered` as the watchdog saw it on its previous tick.
+    seen: AtomicU64,
+    /// An import of this store is running.
+    inside: AtomicBool,
+    /// The call in progress is past its deadline.
+    late: AtomicBool,
+}
+
+impl ImportGate {
+    /// Runs one import's `body`, unless the call is past its deadline, in
+    /// which case the import ends the call as a time-out (checked before and
+    /// after `body`, so a long host call ends the guest as soon as it returns).
+    ///
+    /// # Errors
+    /// [`DeadlineReached`]: the call ran past its time limit.
+    pub(crate) fn run<R>(&self, body: impl FnOnce() -> R) -> Result<R, DeadlineReached> {
+        self.inside.store(true, Ordering::SeqCst);
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        let result = if self.late.load(Ordering::SeqCst) {
+            Err(DeadlineReached)
+        } else {
+            let value = body();
+            if self.late.load(Ordering::SeqCst) {
+                Err(DeadlineReached)
+            } else {
+                Ok(value)
+            }
+        };
+        self.inside.store(false, Ordering::SeqCst);
+        result
+    }
+
+    /// Whether a signal may be sent now: no import is running and none was
+    /// entered since the previous look.
+    fn quiet(&self) -> bool {
+        let entered = self.entered.load(Ordering::SeqCst);
+        let unchanged = self.seen.swap(entered, Ordering::SeqCst) == entered;
+        unchanged && !self.inside.load(Ordering::SeqCst)
+    }
+}
+
+/// Stops one store's call: through its imports, or by interrupting the thread
+/// running it when it runs Wasm code only (module docs).
+pub(crate) struct Interrupt {
+    pub(crate) interrupter: Interrupter,
+    pub(crate) gate: Arc<ImportGate>,
+}
 
 impl blueprint_runtime_api::watchdog::Stop for Interrupt {
-    // A signal can be missed (see the module docs).
+    // A signal can be missed, or held back while the guest is in host code.
     const REPEAT: bool = true;
 
     fn stop(&self) {
-        self.0.interrupt();
+        self.gate.late.store(true, Ordering::SeqCst);
+        if self.gate.quiet() {
+            self.interrupter.interrupt();
+        }
+    }
+
+    fn after_stopped(&self) {
+        self.gate.late.store(false, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_call_ends_in_its_next_import_and_the_next_call_is_not_late() {
+        let gate = ImportGate::default();
+        assert_eq!(gate.run(|| 7), Ok(7));
+        gate.late.store(true, Ordering::SeqCst);
+        assert_eq!(gate.run(|| 7), Err(DeadlineReached));
+        gate.late.store(false, Ordering::SeqCst);
+        assert_eq!(gate.run(|| 7), Ok(7));
+    }
+
+    #[test]
+    fn an_import_that_returns_past_the_deadline_ends_the_call() {
+        let gate = ImportGate::default();
+        let body = || gate.late.store(true, Ordering::SeqCst);
+        assert_eq!(gate.run(body), Err(DeadlineReached));
+    }
+
+    #[test]
+    fn the_signal_waits_for_a_tick_without_imports() {
+        let gate = ImportGate::default();
+        assert!(gate.quiet(), "no import ever entered");
+        gate.run(|| ()).unwrap();
+        assert!(!gate.quiet(), "an import since the last look");
+        assert!(gate.quiet(), "none since");
+        gate.run(|| assert!(!gate.quiet(), "inside an import")).unwrap();
     }
 }

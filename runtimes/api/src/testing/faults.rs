@@ -72,6 +72,41 @@ pub fn a_timeout_stops_only_its_own_store(new: impl Fn(Limits) -> Box<dyn Runtim
     assert!(served > 10, "only {served} calls served");
 }
 
+/// A guest that loops calling an import (`W`: stdout for ever) spends most
+/// of its time in host code, where an engine's interruption may not reach or
+/// may land badly. Several such calls side by side, again and again, each
+/// time out within twice the limit, and the host keeps serving.
+pub fn a_loop_of_imports_times_out_every_time(new: impl Fn(Limits) -> Box<dyn Runtime>) {
+    const THREADS: usize = 3;
+    const ROUNDS: usize = 8;
+    let (_rt, module) = probe_module(&new);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for t in 0..THREADS {
+        let (module, tx) = (module.clone(), tx.clone());
+        thread::spawn(move || {
+            let mut inst = instance(&module);
+            for round in 0..ROUNDS {
+                let start = Instant::now();
+                let result = inst.handle(b"W");
+                let _ = tx.send((t, round, result, start.elapsed()));
+            }
+        });
+    }
+    drop(tx);
+    // A hung call would hang the test: wait for each answer with a bound.
+    for _ in 0..THREADS * ROUNDS {
+        let (t, round, result, took) = rx
+            .recv_timeout(10 * LIMIT)
+            .unwrap_or_else(|_| panic!("a call looping on an import did not end within {:?}", 10 * LIMIT));
+        assert_eq!(result, Err(CallError::Timeout(LIMIT)), "thread {t} round {round}");
+        assert!(
+            took < 2 * LIMIT,
+            "thread {t} round {round}: stopped after {took:?}"
+        );
+    }
+    assert_eq!(instance(&module).handle(b"e").as_deref(), Ok(&b"e"[..]));
+}
+
 /// Each trap of [`TRAPS`] maps to its kind, on a fresh instance and on one
 /// that keeps serving after it; the message is fit for an HTTP 500 body.
 pub fn traps_map_to_their_kinds_and_the_instance_survives(new: impl Fn(Limits) -> Box<dyn Runtime>) {

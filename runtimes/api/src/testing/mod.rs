@@ -119,6 +119,14 @@ pub const PROBE: &str = r#"
         (i32.store (i32.const 52) (i32.const 5))
         (i32.store (i32.const 60) (call $fd_write (i32.const 1) (i32.const 48) (i32.const 1) (i32.const 56)))
         (return (call $pack (i32.const 56) (i32.const 8)))))
+    ;; W: write "hello" to stdout for ever (a loop that lives in an import)
+    (if (i32.eq (local.get $op) (i32.const 87))
+      (then
+        (i32.store (i32.const 48) (i32.const 32))
+        (i32.store (i32.const 52) (i32.const 5))
+        (loop $chatter
+          (drop (call $fd_write (i32.const 1) (i32.const 48) (i32.const 1) (i32.const 56)))
+          (br $chatter))))
     ;; b: write to a file descriptor that is not open; respond errno
     (if (i32.eq (local.get $op) (i32.const 98))
       (then
@@ -323,6 +331,7 @@ macro_rules! fault_suite {
             infinite_loop_times_out_and_the_host_keeps_serving,
             the_time_limit_holds_after_the_runtime_is_dropped,
             a_timeout_stops_only_its_own_store,
+            a_loop_of_imports_times_out_every_time,
             traps_map_to_their_kinds_and_the_instance_survives,
             memory_grow_past_the_cap_returns_minus_one,
             a_memory_minimum_above_the_cap_is_refused,
