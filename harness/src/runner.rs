@@ -479,7 +479,7 @@ async fn run_trial(
         .await
         .unwrap_or_default();
     let sweep_start = Instant::now();
-    let (sweep, knee_rps) = sweep_rates(plan, target, system.http2, &metered).await?;
+    let (sweep, knee_rps, knee_limit) = sweep_rates(plan, target, system.http2, &metered).await?;
     let sweep_s = (!sweep.is_empty()).then(|| sweep_start.elapsed().as_secs_f64());
     ensure_running(&system, "the rate sweep", dir)?;
 
@@ -533,6 +533,7 @@ async fn run_trial(
         dapr_metrics: dapr_metrics::delta(&metrics_before, &metrics_after),
         sweep,
         knee_rps,
+        knee_limit,
         sweep_s,
         cache_hit_ratio,
         machine,
@@ -642,12 +643,13 @@ async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Res
 ///
 /// Each step's `metered` processes are metered over exactly its measured
 /// window: its warm-up runs before, as a load of its own at the same rate.
+/// Returns the steps, the knee and what ended the passing run.
 async fn sweep_rates(
     plan: &Plan,
     target: &Target,
     http2: bool,
     metered: &[(&str, u32)],
-) -> Result<(Vec<SweepPoint>, Option<f64>)> {
+) -> Result<(Vec<SweepPoint>, Option<f64>, Option<sweep::KneeLimit>)> {
     let (rates, stop_at_knee) = match &plan.load.ramp {
         Some(ramp) => (ramp.rates(), true),
         None => (plan.load.rates.clone(), false),
@@ -674,7 +676,7 @@ async fn sweep_rates(
     for p in &mut points {
         p.within_knee = sweep::judge(&p.point, assessment.floor_p99_us, factor) == sweep::Verdict::Pass;
     }
-    Ok((points, assessment.knee_rps))
+    Ok((points, assessment.knee_rps, assessment.limit))
 }
 
 /// A sweep's steps judged so far ([`sweep::assess`] on their points).

@@ -304,6 +304,10 @@ pub struct TrialResult {
     /// The highest rate within the knee (see `sweep`), when swept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knee_rps: Option<f64>,
+    /// What the rate above the knee ran into, when swept (`None` in files
+    /// from before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee_limit: Option<crate::sweep::KneeLimit>,
     /// Wall time of the rate sweep (every step, warm-ups and retests
     /// included), seconds; `None` without a sweep and in files from before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,13 @@
 //!   rates (the lower of two when only two are known), not one point.
 //!
 //! A step where the generator itself fell behind (`generator_bound`) is
-//! neither: it says nothing about the system, and is never its knee.
+//! neither: it says nothing about the system, and is never its knee. A step
+//! whose sends were late because the machine had no CPU to spare
+//! (`machine_saturated`: the generator had CPU to spare, every core was
+//! busy) is judged like any other: its latency counts from each intended
+//! start, so the wait is in it, and a system that takes the whole machine at
+//! a rate has reached its knee there. Which of these ended the passing run
+//! is the sweep's [`KneeLimit`].
 //!
 //! A rate passes when its first step passes; a failing rate is retested and
 //! passes on 2 of 3 steps ([`rate_outcome`]), so one noisy step does not end
@@ -139,6 +145,10 @@ pub struct RatePoint {
     /// The generator itself fell behind: the step says nothing of the system.
     #[serde(default)]
     pub generator_bound: bool,
+    /// Sends were late because every core of the machine was busy (the
+    /// generator had CPU to spare): judged as any step, the wait included.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub machine_saturated: bool,
     /// Seed of the step's Poisson schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -161,6 +171,7 @@ impl RatePoint {
             sent: open.map_or(0, |o| o.sent),
             p99_lower_bound: load.is_lower_bound(0.99),
             generator_bound: load.generator_bound(),
+            machine_saturated: load.machine_saturated(),
             seed: open.and_then(|o| o.seed),
             attempt,
         }
@@ -291,6 +302,37 @@ pub struct Assessment {
     /// The passing run ended at a generator-bound rate: the system's knee
     /// is at least `knee_rps`, perhaps higher.
     pub knee_is_lower_bound: bool,
+    /// What ended the passing run; `None` while the rate after it is
+    /// undecided.
+    pub limit: Option<KneeLimit>,
+}
+
+/// What ended a sweep's passing run: what the rate above the knee ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KneeLimit {
+    /// The system fell behind: schedule, errors or latency.
+    System,
+    /// The system fell behind while every core of the machine was busy and
+    /// the generator waited for one: at this rate the system (with the
+    /// generator's small share) took the whole machine.
+    Machine,
+    /// The generator fell behind: the knee is a lower bound.
+    Generator,
+    /// Every rate passed up to the end of the ramp: the knee is a lower bound.
+    Ramp,
+}
+
+impl KneeLimit {
+    /// The limit in a few words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::System => "the system fell behind",
+            Self::Machine => "the machine's cores ran out",
+            Self::Generator => "the generator fell behind (knee is a lower bound)",
+            Self::Ramp => "the ramp ended (knee is a lower bound)",
+        }
+    }
 }
 
 impl Assessment {
@@ -316,14 +358,32 @@ pub fn assess(points: &[RatePoint], factor: f64) -> Assessment {
         .collect();
     let mut knee_rps = None;
     let mut knee_is_lower_bound = false;
+    let mut limit = Some(KneeLimit::Ramp);
     for (rate, outcome) in &rates {
         match outcome {
             Some(Verdict::Pass) => knee_rps = Some(*rate),
             Some(Verdict::GeneratorBound) => {
                 knee_is_lower_bound = true;
+                limit = Some(KneeLimit::Generator);
                 break;
             }
-            _ => break,
+            Some(Verdict::Fail) => {
+                let saturated = points.iter().any(|p| {
+                    (p.target_rps - rate).abs() < 1e-9
+                        && p.machine_saturated
+                        && judge(p, floor, factor) == Verdict::Fail
+                });
+                limit = Some(if saturated {
+                    KneeLimit::Machine
+                } else {
+                    KneeLimit::System
+                });
+                break;
+            }
+            None => {
+                limit = None;
+                break;
+            }
         }
     }
     Assessment {
@@ -331,6 +391,7 @@ pub fn assess(points: &[RatePoint], factor: f64) -> Assessment {
         rates,
         knee_rps,
         knee_is_lower_bound,
+        limit,
     }
 }
 
@@ -384,6 +445,7 @@ mod tests {
             sent: 0,
             p99_lower_bound: false,
             generator_bound: false,
+            machine_saturated: false,
             seed: None,
             attempt: 0,
         }
@@ -552,6 +614,7 @@ mod tests {
         assert_eq!(a.outcome(800.0), Some(Verdict::GeneratorBound));
         assert_eq!(a.knee_rps, Some(400.0));
         assert!(a.knee_is_lower_bound, "the system may serve more");
+        assert_eq!(a.limit, Some(KneeLimit::Generator));
         // Its latency does not enter the floor either.
         let mut slow_bound = step(100.0, 50.0, 1000, 1000);
         slow_bound.generator_bound = true;
@@ -559,6 +622,39 @@ mod tests {
             floor_p99(&[slow_bound, step(200.0, 800.0, 2000, 2000)]),
             Some(800.0)
         );
+    }
+
+    #[test]
+    fn a_saturated_machine_is_judged_and_named_as_the_limit() {
+        let low = [
+            step(100.0, 800.0, 1000, 1000),
+            step(200.0, 850.0, 2000, 2000),
+            step(400.0, 870.0, 4000, 4000),
+        ];
+        // Late sends on a busy machine that the system still served within
+        // its floor: a pass, not a lower bound.
+        let mut served = step(800.0, 900.0, 8000, 8000);
+        served.machine_saturated = true;
+        assert_eq!(judge(&served, Some(800.0), 3.0), Verdict::Pass);
+        // The rate above: every core busy and latency past the floor.
+        let mut full = step(1600.0, 9000.0, 16000, 16000);
+        full.machine_saturated = true;
+        let mut points = low.to_vec();
+        points.extend([served, full, retest(full, 1)]);
+        let a = assess(&points, 3.0);
+        assert_eq!((a.knee_rps, a.knee_is_lower_bound), (Some(800.0), false));
+        assert_eq!(a.limit, Some(KneeLimit::Machine));
+        // The same failure with CPU to spare is the system's own.
+        let mut slow = full;
+        slow.machine_saturated = false;
+        let mut points = low.to_vec();
+        points.extend([served, slow, retest(slow, 1)]);
+        assert_eq!(assess(&points, 3.0).limit, Some(KneeLimit::System));
+        // Every rate passed: the ramp's end; a rate still undecided: none yet.
+        assert_eq!(assess(&low, 3.0).limit, Some(KneeLimit::Ramp));
+        let mut points = low.to_vec();
+        points.push(slow);
+        assert_eq!(assess(&points, 3.0).limit, None);
     }
 
     #[test]

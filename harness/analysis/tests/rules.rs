@@ -342,6 +342,43 @@ fn the_report_shows_what_the_sidecar_adds_where_both_triggers_ran() {
     assert!(report::markdown::sidecar_added_latency(&run(vec![through], 5)).is_empty());
 }
 
+/// A knee says what ended it: three swept trials, two where the machine's
+/// cores ran out above the knee, one where the generator fell behind.
+#[test]
+fn the_report_says_what_ended_each_sweep() {
+    use blueprint_analysis::sweep::KneeLimit;
+    let mut swept = cell("wasmtime", &figs(3, 4000.0, 800.0, 0.0));
+    for (trial, limit) in
+        swept
+            .trials
+            .iter_mut()
+            .zip([KneeLimit::Machine, KneeLimit::Generator, KneeLimit::Machine])
+    {
+        let point = blueprint_analysis::sweep::RatePoint::of(100.0, 0, &trial.load);
+        trial.sweep = vec![results::SweepPoint {
+            point,
+            within_knee: true,
+            load: trial.load.clone(),
+            cpu: None,
+            bisection: false,
+        }];
+        trial.knee_rps = Some(100.0);
+        trial.knee_limit = Some(limit);
+    }
+    let unswept = cell("wasmer", &figs(3, 4000.0, 800.0, 0.0));
+    let section = report::markdown::knee_limits(&run(vec![swept, unswept], 3));
+    assert!(
+        section.contains(
+            "the machine's cores ran out (2 of 3); the generator fell behind (knee is a lower bound) (1 of 3)"
+        ),
+        "{section}"
+    );
+    assert!(!section.contains("wasmer"), "{section}");
+    assert!(
+        report::markdown::knee_limits(&run(vec![cell("wasmer", &figs(3, 4000.0, 800.0, 0.0))], 3)).is_empty()
+    );
+}
+
 /// Two identical pairs: the interval is [0, 0] but at 50 %, which is no
 /// ground for "unchanged".
 #[test]

@@ -32,8 +32,14 @@
 //! - **The generator's own share**: its CPU time per load thread (from
 //!   `/proc/thread-self/schedstat`) and, in an open loop, the sends that went
 //!   out late although a connection was free (the generator, not the system,
-//!   was behind). A run where either passes its bound is *generator-bound*
-//!   ([`GeneratorReport::bound`]): its figures describe the generator.
+//!   was behind), with the load threads' wait for a CPU and the whole
+//!   machine's busy share. A load thread without spare CPU, or late sends the
+//!   machine's load does not explain, make a run *generator-bound*
+//!   ([`GeneratorReport::bound`]): its figures describe the generator. Late
+//!   sends from a generator with CPU to spare on a machine with none make it
+//!   *saturated* ([`GeneratorReport::machine_saturated`]): the machine ran
+//!   out, and the figures, which count from each intended start, hold the
+//!   wait.
 //!
 //! Module layout: [`client`] (one connection: HTTP/1.1 keep-alive, a new
 //! connection per request, or h2c) over [`h1`] (a lean HTTP/1.1 client:
@@ -404,14 +410,28 @@ impl LoadReport {
 }
 
 /// Sends that went out late while a connection was free, as a fraction of
-/// sends, above which the generator (not the system) set the pace.
+/// sends, above which a run's pace was not the system's own.
 pub const GENERATOR_LATE_FRACTION: f64 = 0.01;
 
 /// CPU of one load thread, as a fraction of a core over its run, at or
 /// above which the generator is saturated.
 pub const GENERATOR_CPU_FRACTION: f64 = 0.9;
 
+/// The whole machine's busy (and stolen) CPU, as a fraction of all its
+/// cores over the run, at or above which the machine had no CPU to spare.
+pub const MACHINE_SATURATED_FRACTION: f64 = 0.9;
+
 /// The generator's own share of a run.
+///
+/// Late sends have two causes that call for opposite readings. A load thread
+/// with no spare CPU is too slow for the rate: the run describes the
+/// generator ([`GeneratorReport::bound`]). A load thread with spare CPU that
+/// still woke late, on a machine whose cores were all busy, waited for a CPU
+/// that the system under test (or something else) was using: the machine ran
+/// out, which is what a rate sweep looks for, and the run's figures (latency
+/// from each request's intended start) hold that wait
+/// ([`GeneratorReport::machine_saturated`]). The load threads' run-queue wait
+/// is kept as the evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct GeneratorReport {
     /// Load threads.
@@ -421,6 +441,12 @@ pub struct GeneratorReport {
     pub cpu: Option<Duration>,
     /// The busiest load thread's CPU as a fraction of one core.
     pub busiest_thread_cpu_fraction: Option<f64>,
+    /// The load thread that waited longest for a CPU (ready to run, on the
+    /// run queue), as a fraction of its run.
+    pub most_waiting_thread_fraction: Option<f64>,
+    /// The whole machine's busy and stolen CPU over the run, as a fraction
+    /// of all its cores (`/proc/stat`).
+    pub machine_busy_fraction: Option<f64>,
     /// Open loop: sends late by more than the threshold although a
     /// connection was free when they were due.
     pub late_with_connection_free: u64,
@@ -429,17 +455,54 @@ pub struct GeneratorReport {
 }
 
 impl GeneratorReport {
-    /// Whether the generator itself fell behind: more than
-    /// [`GENERATOR_LATE_FRACTION`] of sends late with a connection free, or
-    /// a load thread at [`GENERATOR_CPU_FRACTION`] of a core or more.
-    pub fn bound(&self) -> bool {
-        let late = self.sent > 0
-            && self.late_with_connection_free as f64 > GENERATOR_LATE_FRACTION * self.sent as f64;
-        let cpu = self
-            .busiest_thread_cpu_fraction
-            .is_some_and(|f| f >= GENERATOR_CPU_FRACTION);
-        late || cpu
+    /// More than [`GENERATOR_LATE_FRACTION`] of sends went out late although
+    /// a connection was free.
+    pub fn late(&self) -> bool {
+        self.sent > 0 && self.late_with_connection_free as f64 > GENERATOR_LATE_FRACTION * self.sent as f64
     }
+
+    /// A load thread used [`GENERATOR_CPU_FRACTION`] of a core or more.
+    pub fn cpu_bound(&self) -> bool {
+        self.busiest_thread_cpu_fraction
+            .is_some_and(|f| f >= GENERATOR_CPU_FRACTION)
+    }
+
+    /// Sends were late while the generator had CPU to spare and the machine
+    /// had none ([`MACHINE_SATURATED_FRACTION`]): the machine, not the
+    /// generator, set the pace, and the figures hold the wait.
+    pub fn machine_saturated(&self) -> bool {
+        self.late()
+            && !self.cpu_bound()
+            && self
+                .machine_busy_fraction
+                .is_some_and(|f| f >= MACHINE_SATURATED_FRACTION)
+    }
+
+    /// Whether the generator itself fell behind: a load thread at
+    /// [`GENERATOR_CPU_FRACTION`] of a core or more, or late sends that the
+    /// machine's load does not explain.
+    pub fn bound(&self) -> bool {
+        self.cpu_bound() || (self.late() && !self.machine_saturated())
+    }
+}
+
+/// Busy (with stolen) and total CPU time of the whole machine so far, in
+/// clock ticks, from `/proc/stat`.
+#[cfg(feature = "generator")]
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    // user nice system idle iowait irq softirq steal
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = v.try_into().ok()?;
+    let busy = user + nice + system + irq + softirq + steal;
+    Some((busy, busy + idle + iowait))
 }
 
 #[cfg(feature = "generator")]
@@ -510,9 +573,18 @@ pub async fn run(target: &Target, spec: &LoadSpec) -> Result<LoadReport> {
                 )
             }
         })?;
+    let machine_before = machine_ticks();
     let parts = match spec.mode {
         Mode::Closed => closed::run(template, spec).await?,
         Mode::Open { rate, arrival, seed } => open::run(template, spec, rate, arrival, seed).await?,
     };
-    Ok(record::assemble(parts, spec))
+    let mut report = record::assemble(parts, spec);
+    report.generator.machine_busy_fraction =
+        machine_before
+            .zip(machine_ticks())
+            .and_then(|((busy0, total0), (busy1, total1))| {
+                let total = total1.checked_sub(total0).filter(|t| *t > 0)?;
+                Some(busy1.saturating_sub(busy0) as f64 / total as f64)
+            });
+    Ok(report)
 }

@@ -349,6 +349,13 @@ pub(crate) fn assemble(parts: RunParts, spec: &LoadSpec) -> LoadReport {
                 .map(|t| t.cpu.as_secs_f64() / t.wall.as_secs_f64().max(1e-9))
                 .fold(0.0, f64::max)
         }),
+        most_waiting_thread_fraction: all_measured.then(|| {
+            measured
+                .iter()
+                .map(|t| t.waited.as_secs_f64() / t.wall.as_secs_f64().max(1e-9))
+                .fold(0.0, f64::max)
+        }),
+        machine_busy_fraction: None,
         late_with_connection_free: if open { late - late_waiting } else { 0 },
         sent: if open { sent } else { 0 },
     };

@@ -178,17 +178,26 @@ pub fn render(target: &Target, spec: &LoadSpec, report: &LoadReport) -> String {
         }
     }
     let g = &report.generator;
+    let percent = |f: Option<f64>| f.map_or("unknown".to_owned(), |f| format!("{:.0} %", f * 100.0));
     let _ = writeln!(
         s,
-        "Generator   {} thread(s), CPU {}, busiest thread {}; {} sends late with a connection free{}",
+        "Generator   {} thread(s), CPU {}, busiest thread {} of a core, waiting for a CPU up to {} of its run; \
+         {} sends late with a connection free",
         g.threads,
         g.cpu
             .map_or("unknown".to_owned(), |d| format!("{:.3}s", d.as_secs_f64())),
-        g.busiest_thread_cpu_fraction
-            .map_or("unknown".to_owned(), |f| format!("{:.0} % of a core", f * 100.0)),
+        percent(g.busiest_thread_cpu_fraction),
+        percent(g.most_waiting_thread_fraction),
         g.late_with_connection_free,
+    );
+    let _ = writeln!(
+        s,
+        "Machine     {} of all cores busy{}",
+        percent(g.machine_busy_fraction),
         if g.bound() {
             " — generator-bound: these figures describe the generator"
+        } else if g.machine_saturated() {
+            " — saturated: sends waited for a CPU the machine did not have, and the latency holds that wait"
         } else {
             ""
         }
@@ -319,9 +328,22 @@ pub struct GeneratorSummary {
     /// Open loop: sends late by more than the threshold although a
     /// connection was free when they were due.
     pub late_with_connection_free: u64,
+    /// The load thread that waited longest for a CPU, as a fraction of its
+    /// run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub most_waiting_thread_fraction: Option<f64>,
+    /// The whole machine's busy and stolen CPU over the run, as a fraction
+    /// of all its cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_busy_fraction: Option<f64>,
     /// The generator fell behind (see `GeneratorReport::bound`): the run's
     /// figures describe the generator, not the system.
     pub generator_bound: bool,
+    /// Sends were late because the machine had no CPU to spare (see
+    /// `GeneratorReport::machine_saturated`): the figures describe the
+    /// system on this machine, the wait included.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub machine_saturated: bool,
 }
 
 /// Latency percentiles in microseconds.
@@ -427,8 +449,11 @@ impl LoadSummary {
                 threads: g.threads,
                 cpu_s: g.cpu.map(|d| d.as_secs_f64()),
                 busiest_thread_cpu_fraction: g.busiest_thread_cpu_fraction,
+                most_waiting_thread_fraction: g.most_waiting_thread_fraction,
+                machine_busy_fraction: g.machine_busy_fraction,
                 late_with_connection_free: g.late_with_connection_free,
                 generator_bound: g.bound(),
+                machine_saturated: g.machine_saturated(),
             }),
             open_loop,
         })
@@ -442,5 +467,10 @@ impl LoadSummary {
     /// Whether the generator set the pace of this run.
     pub fn generator_bound(&self) -> bool {
         self.generator.is_some_and(|g| g.generator_bound)
+    }
+
+    /// Whether the machine's busy cores set the pace of this run.
+    pub fn machine_saturated(&self) -> bool {
+        self.generator.is_some_and(|g| g.machine_saturated)
     }
 }

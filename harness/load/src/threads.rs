@@ -32,16 +32,31 @@ pub(crate) struct Finished {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ThreadCpu {
     pub(crate) cpu: Duration,
+    /// Time it was ready to run but waited for a CPU (the run queue).
+    pub(crate) waited: Duration,
     pub(crate) wall: Duration,
 }
 
-/// The calling thread's CPU time so far: the first field of
-/// `/proc/thread-self/schedstat`, in nanoseconds (`/proc/self` would give
-/// the main thread's, not this load thread's).
-fn thread_cpu() -> Option<Duration> {
+/// The calling thread's scheduler figures so far: CPU time and run-queue
+/// wait, the first two fields of `/proc/thread-self/schedstat`, in
+/// nanoseconds (`/proc/self` would give the main thread's, not this load
+/// thread's).
+#[derive(Debug, Clone, Copy)]
+struct Sched {
+    cpu: Duration,
+    waited: Duration,
+}
+
+fn thread_sched() -> Option<Sched> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
+    let mut fields = text.split_whitespace().map(str::parse::<u64>);
+    let (Some(Ok(cpu)), Some(Ok(waited))) = (fields.next(), fields.next()) else {
+        return None;
+    };
+    Some(Sched {
+        cpu: Duration::from_nanos(cpu),
+        waited: Duration::from_nanos(waited),
+    })
 }
 
 /// Where the load threads meet before the clock starts: a barrier that one
@@ -258,7 +273,7 @@ where
                     let Some(w) = *window.lock().expect("window lock") else {
                         return Ok((Vec::new(), Instant::now(), None));
                     };
-                    let cpu_before = thread_cpu();
+                    let before = thread_sched();
                     let handles: Vec<_> = clients
                         .into_iter()
                         .map(|client| tokio::spawn(worker(client, w)))
@@ -271,8 +286,9 @@ where
                         }
                     }
                     let finished = Instant::now();
-                    let cpu = cpu_before.zip(thread_cpu()).map(|(before, after)| ThreadCpu {
-                        cpu: after.saturating_sub(before),
+                    let cpu = before.zip(thread_sched()).map(|(before, after)| ThreadCpu {
+                        cpu: after.cpu.saturating_sub(before.cpu),
+                        waited: after.waited.saturating_sub(before.waited),
                         wall: finished.saturating_duration_since(w.started),
                     });
                     Ok((recorders, finished, cpu))

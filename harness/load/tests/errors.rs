@@ -250,11 +250,45 @@ async fn the_generator_reports_its_own_cpu_and_lateness() {
     assert_eq!(summary.generator_bound(), g.bound());
     let text = load::summary::render(&target(&server), &spec, &report);
     assert!(text.contains("Generator   1 thread(s), CPU "), "{text}");
-    // Late sends with connections free make a run generator-bound.
-    let bound = load::GeneratorReport {
+    assert!(text.contains("Machine     "), "{text}");
+    let machine = g.machine_busy_fraction.expect("/proc/stat readable");
+    assert!((0.0..=1.0).contains(&machine), "{machine}");
+    assert!(g.most_waiting_thread_fraction.is_some(), "{g:?}");
+    // Late sends with connections free, from a generator with CPU to spare on
+    // a machine with CPU to spare: generator-bound.
+    let late = load::GeneratorReport {
         late_with_connection_free: 2,
         sent: 100,
+        busiest_thread_cpu_fraction: Some(0.05),
+        machine_busy_fraction: Some(0.5),
         ..g
     };
-    assert!(bound.bound());
+    assert!(late.bound() && !late.machine_saturated(), "{late:?}");
+    // The same on a machine with every core busy: saturated, not bound.
+    let saturated = load::GeneratorReport {
+        machine_busy_fraction: Some(0.95),
+        ..late
+    };
+    assert!(
+        !saturated.bound() && saturated.machine_saturated(),
+        "{saturated:?}"
+    );
+    // A load thread without spare CPU is bound, however busy the machine.
+    let slow = load::GeneratorReport {
+        busiest_thread_cpu_fraction: Some(0.95),
+        ..saturated
+    };
+    assert!(slow.bound() && !slow.machine_saturated(), "{slow:?}");
+    // Unknown machine load explains nothing.
+    let unknown = load::GeneratorReport {
+        machine_busy_fraction: None,
+        ..late
+    };
+    assert!(unknown.bound(), "{unknown:?}");
+    // Few late sends: neither.
+    let on_time = load::GeneratorReport {
+        late_with_connection_free: 1,
+        ..saturated
+    };
+    assert!(!on_time.bound() && !on_time.machine_saturated(), "{on_time:?}");
 }

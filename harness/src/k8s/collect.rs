@@ -18,7 +18,7 @@ use blueprint_analysis::results::{
     CellResult, CellStatus, CellSummary, Daprd, Environment, ProcessUsage, RunResults, SCHEMA_VERSION,
     SweepPoint, TrialResult,
 };
-use blueprint_analysis::sweep::{RatePoint, knee, passes};
+use blueprint_analysis::sweep::{RatePoint, assess, passes};
 use blueprint_load::LoadSummary;
 
 use super::labels::*;
@@ -325,6 +325,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
             dapr_metrics: BTreeMap::new(),
             sweep: Vec::new(),
             knee_rps: None,
+            knee_limit: None,
             sweep_s: None,
             cache_hit_ratio: None,
             machine: None,
@@ -341,7 +342,9 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
         }
         let rates: Vec<RatePoint> = points.iter().map(|p| p.point).collect();
         if let Some(trial) = trials.get_mut(&cell).and_then(|m| m.get_mut(&t)) {
-            trial.knee_rps = knee(&rates, factor);
+            let assessment = assess(&rates, factor);
+            trial.knee_rps = assessment.knee_rps;
+            trial.knee_limit = assessment.limit;
             trial.sweep = points;
         }
     }

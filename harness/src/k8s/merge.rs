@@ -118,8 +118,20 @@ pub fn merge_summaries(inputs: &[&LoadSummary]) -> Result<LoadSummary> {
             .map(|g| g.busiest_thread_cpu_fraction)
             .collect::<Option<Vec<f64>>>()
             .map(|v| v.into_iter().fold(0.0, f64::max));
+        g.most_waiting_thread_fraction = generators
+            .iter()
+            .map(|g| g.most_waiting_thread_fraction)
+            .collect::<Option<Vec<f64>>>()
+            .map(|v| v.into_iter().fold(0.0, f64::max));
+        // Each generator saw its own machine: the busiest one is reported.
+        g.machine_busy_fraction = generators
+            .iter()
+            .map(|g| g.machine_busy_fraction)
+            .collect::<Option<Vec<f64>>>()
+            .map(|v| v.into_iter().fold(0.0, f64::max));
         g.late_with_connection_free = generators.iter().map(|g| g.late_with_connection_free).sum();
         g.generator_bound = generators.iter().any(|g| g.generator_bound);
+        g.machine_saturated = !g.generator_bound && generators.iter().any(|g| g.machine_saturated);
         g
     });
 

@@ -125,6 +125,7 @@ impl Trial {
                     sent: (rate * 5.0) as u64,
                     p99_lower_bound: false,
                     generator_bound: false,
+                    machine_saturated: false,
                     seed: None,
                     attempt: 0,
                 };
@@ -168,6 +169,7 @@ impl Trial {
             }),
             dapr_metrics: BTreeMap::new(),
             knee_rps: blueprint_analysis::sweep::knee(&points, self.knee_factor),
+            knee_limit: blueprint_analysis::sweep::assess(&points, self.knee_factor).limit,
             sweep_s: None,
             sweep,
             cache_hit_ratio: None,

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::compare::{fmt_rate, fmt_us};
 use crate::results::{CellStatus, RunResults, cell_error_rate};
 use crate::stats::Estimate;
+use crate::sweep::KneeLimit;
 
 /// `median [low, high] level` with `digits` decimals, or the median and
 /// "CI n/a" with one trial.
@@ -115,6 +116,7 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
          p50/p99 are closed-loop latencies from the send, \"—\" without a successful request. \
          CPU per request counts daprd, the app host and stores."
     );
+    out.push_str(&knee_limits(results));
     out.push_str(&sidecar_added_latency(results));
     if !results.completed {
         let unfinished = results.unfinished_cells();
@@ -133,6 +135,36 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
         let _ = writeln!(out, "\nCharts ({charts}): `{html}` (one self-contained page).");
     }
     out
+}
+
+/// What the rate above each swept cell's knee ran into, over its trials:
+/// a knee the machine's cores or the generator ended means something else
+/// than one where the system fell behind. Empty without sweeps.
+pub fn knee_limits(results: &RunResults) -> String {
+    let mut lines = Vec::new();
+    for cell in &results.cells {
+        let mut counts = std::collections::BTreeMap::<KneeLimit, usize>::new();
+        for limit in cell.trials.iter().filter_map(|t| t.knee_limit) {
+            *counts.entry(limit).or_default() += 1;
+        }
+        if counts.is_empty() {
+            continue;
+        }
+        let swept = cell.trials.iter().filter(|t| !t.sweep.is_empty()).count();
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(limit, n)| format!("{} ({n} of {swept})", limit.describe()))
+            .collect();
+        lines.push(format!("- {}: {}", cell.id, parts.join("; ")));
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "What the rate above each knee ran into, by trial (a knee where the machine's cores ran out is this \
+         machine's, the load generator's small share included):\n\n{}\n\n",
+        lines.join("\n")
+    )
 }
 
 /// What daprd's inbound hop adds: each cell measured both through daprd

@@ -87,6 +87,7 @@ pub fn trial(i: usize, f: Fig) -> TrialResult {
         dapr_metrics: BTreeMap::new(),
         sweep: Vec::new(),
         knee_rps: None,
+        knee_limit: None,
         sweep_s: None,
         cache_hit_ratio: None,
         machine: None,
