@@ -18,8 +18,8 @@
 //! A step where the generator itself fell behind (`generator_bound`) is
 //! neither: it says nothing about the system, and is never its knee. A step
 //! whose sends were late because the machine had no CPU to spare
-//! (`machine_saturated`: the generator had CPU to spare, every core was
-//! busy) is judged like any other: its latency counts from each intended
+//! (`machine_saturated`: the generator had CPU to spare and waited for
+//! one) is judged like any other: its latency counts from each intended
 //! start, so the wait is in it, and a system that takes the whole machine at
 //! a rate has reached its knee there. Which of these ended the passing run
 //! is the sweep's [`KneeLimit`].
@@ -145,8 +145,8 @@ pub struct RatePoint {
     /// The generator itself fell behind: the step says nothing of the system.
     #[serde(default)]
     pub generator_bound: bool,
-    /// Sends were late because every core of the machine was busy (the
-    /// generator had CPU to spare): judged as any step, the wait included.
+    /// Sends were late because the generator, with CPU to spare, waited for
+    /// the busy machine's: judged as any step, the wait included.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub machine_saturated: bool,
     /// Seed of the step's Poisson schedule.
@@ -313,9 +313,9 @@ pub struct Assessment {
 pub enum KneeLimit {
     /// The system fell behind: schedule, errors or latency.
     System,
-    /// The system fell behind while every core of the machine was busy and
-    /// the generator waited for one: at this rate the system (with the
-    /// generator's small share) took the whole machine.
+    /// The system fell behind while the generator, with CPU to spare,
+    /// waited for the busy machine's: at this rate the system (with the
+    /// generator's small share) kept every core busy when it mattered.
     Machine,
     /// The generator fell behind: the knee is a lower bound.
     Generator,

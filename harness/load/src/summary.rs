@@ -197,7 +197,7 @@ pub fn render(target: &Target, spec: &LoadSpec, report: &LoadReport) -> String {
         if g.bound() {
             " — generator-bound: these figures describe the generator"
         } else if g.machine_saturated() {
-            " — saturated: sends waited for a CPU the machine did not have, and the latency holds that wait"
+            " — saturated: sends waited for the busy machine's CPU, and the latency holds that wait"
         } else {
             ""
         }

@@ -254,12 +254,14 @@ async fn the_generator_reports_its_own_cpu_and_lateness() {
     let machine = g.machine_busy_fraction.expect("/proc/stat readable");
     assert!((0.0..=1.0).contains(&machine), "{machine}");
     assert!(g.most_waiting_thread_fraction.is_some(), "{g:?}");
-    // Late sends with connections free, from a generator with CPU to spare on
-    // a machine with CPU to spare: generator-bound.
+    // Late sends with connections free, from a generator with CPU to spare
+    // that hardly waited for one, on a machine with CPU to spare:
+    // generator-bound.
     let late = load::GeneratorReport {
         late_with_connection_free: 2,
         sent: 100,
         busiest_thread_cpu_fraction: Some(0.05),
+        most_waiting_thread_fraction: Some(0.005),
         machine_busy_fraction: Some(0.5),
         ..g
     };
@@ -273,6 +275,12 @@ async fn the_generator_reports_its_own_cpu_and_lateness() {
         !saturated.bound() && saturated.machine_saturated(),
         "{saturated:?}"
     );
+    // Or with a load thread waiting for a CPU for 10 % of its run.
+    let waited = load::GeneratorReport {
+        most_waiting_thread_fraction: Some(0.1),
+        ..late
+    };
+    assert!(!waited.bound() && waited.machine_saturated(), "{waited:?}");
     // A load thread without spare CPU is bound, however busy the machine.
     let slow = load::GeneratorReport {
         busiest_thread_cpu_fraction: Some(0.95),
@@ -282,6 +290,7 @@ async fn the_generator_reports_its_own_cpu_and_lateness() {
     // Unknown machine load explains nothing.
     let unknown = load::GeneratorReport {
         machine_busy_fraction: None,
+        most_waiting_thread_fraction: None,
         ..late
     };
     assert!(unknown.bound(), "{unknown:?}");
