@@ -231,8 +231,9 @@ fn build_estimate(language: &str) -> Duration {
 /// every open-loop step at its own length (`sweep::step_duration`) after its
 /// own warm-up. A ramp is counted to its end (it stops past the knee) plus
 /// its bisection probes (at the top rate's length), without retests: a
-/// rough upper bound, replaced by
-/// measured times ([`crate::timings`]) once a cell has run here.
+/// rough figure, not a bound (a sweep that retests its failing rates ran
+/// twice as long on the nightly, `results/README.md`), replaced by measured
+/// times ([`crate::timings`]) once a cell has run here.
 pub fn trial_estimate(plan: &Plan) -> Duration {
     let load = &plan.load;
     let step_warmup = load.warmup.min(Duration::from_secs(1));
@@ -259,8 +260,8 @@ pub struct Estimate {
     /// The same with adaptive trials at their maximum (= `measuring` for a
     /// fixed count).
     pub measuring_max: Duration,
-    /// One trial of a cell never run here with these settings: an upper
-    /// bound from the settings.
+    /// One trial of a cell never run here with these settings: a rough
+    /// figure from the settings (retests not counted).
     pub per_trial: Duration,
     /// Cells whose trial time comes from earlier runs here instead.
     pub timed_cells: usize,
@@ -419,7 +420,7 @@ pub fn render_plan(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> String {
         "  estimated: {}{}{}{}",
         match (est.timed_cells, cells.to_run.len()) {
             (0, _) => format!(
-                "at most {} measuring ({} per trial from the settings: no earlier run here to time it)",
+                "about {} measuring ({} per trial from the settings, retests not counted: no earlier run here to time it)",
                 fmt(est.measuring),
                 fmt(est.per_trial)
             ),
@@ -428,7 +429,7 @@ pub fn render_plan(plan: &Plan, cells: &CellPlan, pre: &Preflight) -> String {
                 fmt(est.measuring)
             ),
             (t, n) => format!(
-                "about {} measuring ({t} of {n} cells timed by earlier runs here, the others at most {} per trial)",
+                "about {} measuring ({t} of {n} cells timed by earlier runs here, the others {} per trial from the settings)",
                 fmt(est.measuring),
                 fmt(est.per_trial)
             ),

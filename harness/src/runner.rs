@@ -638,8 +638,9 @@ async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Res
 /// the knee by [`sweep::assess`]. Each step has a fresh Poisson seed and
 /// lasts [`sweep::step_duration`]; a rate whose first step fails is
 /// retested (2 of 3 pass it). A ramp stops at the first rate that fails or
-/// where the generator fell behind, then bisects between its knee and that
-/// failing rate down to its `refine` ([`sweep::next_bisection_rate`]).
+/// where the generator fell behind, retests any rate the final floor left
+/// undecided, then bisects between its knee and that failing rate down to
+/// its `refine` ([`sweep::next_bisection_rate`]).
 ///
 /// Each step's `metered` processes are metered over exactly its measured
 /// window: its warm-up runs before, as a load of its own at the same rate.
@@ -660,6 +661,14 @@ async fn sweep_rates(
     for rate in rates {
         sweep_rate(plan, target, http2, metered, rate, false, &mut points).await?;
         if stop_at_knee && judged(&points).outcome(rate) != Some(sweep::Verdict::Pass) {
+            break;
+        }
+    }
+    // Each rate has at most `MAX_ATTEMPTS` steps, so this ends.
+    while let Some(rate) = sweep::undecided_rate(&judged(&points)) {
+        let before = points.len();
+        sweep_rate(plan, target, http2, metered, rate, false, &mut points).await?;
+        if points.len() == before {
             break;
         }
     }
@@ -684,8 +693,9 @@ fn assess(points: &[SweepPoint], factor: f64) -> sweep::Assessment {
     sweep::assess(&points.iter().map(|p| p.point).collect::<Vec<_>>(), factor)
 }
 
-/// The steps of one rate: the first, and retests until
-/// [`sweep::rate_outcome`] decides it, each pushed to `points`.
+/// The steps of one rate: the first (unless it has steps already), and
+/// retests until [`sweep::rate_outcome`] decides it or it has
+/// [`sweep::MAX_ATTEMPTS`], each pushed to `points`.
 async fn sweep_rate(
     plan: &Plan,
     target: &Target,
@@ -696,7 +706,11 @@ async fn sweep_rate(
     points: &mut Vec<SweepPoint>,
 ) -> Result<()> {
     let factor = plan.load.knee_factor;
-    for attempt in 0..sweep::MAX_ATTEMPTS {
+    let done = points
+        .iter()
+        .filter(|p| (p.point.target_rps - rate).abs() < 1e-9)
+        .count();
+    for attempt in done..sweep::MAX_ATTEMPTS {
         let seed: u64 = rand::random();
         let mut spec = LoadSpec {
             timeout: plan.load.timeout,

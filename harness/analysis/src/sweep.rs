@@ -395,6 +395,19 @@ pub fn assess(points: &[RatePoint], factor: f64) -> Assessment {
     }
 }
 
+/// The lowest rate still undecided, to be retested. The floor is known only
+/// once the lowest rates have run: a step that passed against the early
+/// floor (one slow first step sets it high) can fail against the final one,
+/// which leaves its rate with one failing step and no outcome, and the knee
+/// unknown until it is retested like any failing rate.
+pub fn undecided_rate(assessment: &Assessment) -> Option<f64> {
+    assessment
+        .rates
+        .iter()
+        .find(|(_, outcome)| outcome.is_none())
+        .map(|(rate, _)| *rate)
+}
+
 /// The next rate to probe after a ramp: the geometric middle between the
 /// knee and the lowest decided rate above it that failed, while they are
 /// more than `refine` apart (`upper / knee > 1 + refine`). `None` when the
@@ -655,6 +668,33 @@ mod tests {
         let mut points = low.to_vec();
         points.push(slow);
         assert_eq!(assess(&points, 3.0).limit, None);
+    }
+
+    #[test]
+    fn a_first_step_the_final_floor_fails_is_retested_not_left_undecided() {
+        // 300 req/s ran first with a hiccup (p99 38 ms): against itself it
+        // passed; against the floor the next rates set (2.6 ms) it fails.
+        let hiccup = step(300.0, 38_000.0, 2000, 2000);
+        let mut points = vec![
+            hiccup,
+            step(600.0, 2_600.0, 2000, 2000),
+            step(1200.0, 3_000.0, 2000, 2000),
+            step(2400.0, 20_000.0, 2400, 2400),
+            retest(step(2400.0, 20_000.0, 2400, 2400), 1),
+        ];
+        let a = assess(&points, 3.0);
+        assert_eq!(a.outcome(300.0), None);
+        assert_eq!((a.knee_rps, a.limit), (None, None), "nothing known below it");
+        assert_eq!(undecided_rate(&a), Some(300.0));
+        // Its retest passes: one fail and one pass, so a third step decides.
+        points.push(retest(step(300.0, 2_500.0, 2000, 2000), 1));
+        let a = assess(&points, 3.0);
+        assert_eq!(undecided_rate(&a), Some(300.0));
+        points.push(retest(step(300.0, 2_400.0, 2000, 2000), 2));
+        let a = assess(&points, 3.0);
+        assert_eq!(undecided_rate(&a), None);
+        assert_eq!(a.knee_rps, Some(1200.0));
+        assert_eq!(a.limit, Some(KneeLimit::System));
     }
 
     #[test]

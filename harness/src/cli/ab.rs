@@ -159,7 +159,7 @@ pub async fn execute(args: AbArgs) -> Result<i32> {
     estimate.measuring *= 2;
     estimate.measuring_max *= 2;
     eprintln!(
-        "  estimated for both sides: at most {} measuring, {} in all",
+        "  estimated for both sides: about {} measuring, {} in all",
         humantime::format_duration(std::time::Duration::from_secs(estimate.measuring.as_secs())),
         humantime::format_duration(std::time::Duration::from_secs(estimate.total().as_secs()))
     );
