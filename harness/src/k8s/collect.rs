@@ -18,7 +18,7 @@ use blueprint_analysis::results::{
     CellResult, CellStatus, CellSummary, Daprd, Environment, ProcessUsage, RunResults, SCHEMA_VERSION,
     SweepPoint, TrialResult,
 };
-use blueprint_analysis::sweep::{RatePoint, assess, passes};
+use blueprint_analysis::sweep::{RatePoint, Verdict, assess, judge};
 use blueprint_load::LoadSummary;
 
 use super::labels::*;
@@ -336,13 +336,14 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
     let factor = plan.scenario.load.knee_factor;
     for ((cell, t), mut points) in sweeps {
         points.sort_by(|a, b| a.point.target_rps.total_cmp(&b.point.target_rps));
-        let floor = points.first().map_or(f64::INFINITY, |p| p.point.p99_us);
-        for p in &mut points {
-            p.within_knee = passes(&p.point, floor, factor);
-        }
         let rates: Vec<RatePoint> = points.iter().map(|p| p.point).collect();
+        // Judged as a local run judges its steps: against the sweep's floor
+        // (`sweep::floor_p99`), not the lowest rate's one step.
+        let assessment = assess(&rates, factor);
+        for p in &mut points {
+            p.within_knee = judge(&p.point, assessment.floor_p99_us, factor) == Verdict::Pass;
+        }
         if let Some(trial) = trials.get_mut(&cell).and_then(|m| m.get_mut(&t)) {
-            let assessment = assess(&rates, factor);
             trial.knee_rps = assessment.knee_rps;
             trial.knee_limit = assessment.limit;
             trial.sweep = points;
