@@ -49,18 +49,10 @@ fn schedstat_seconds(pid: u32) -> Option<f64> {
 
 /// Busy and steal CPU seconds of the whole machine so far, from `/proc/stat`.
 fn machine_seconds() -> Option<(f64, f64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let v: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal …
-    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)?;
-    let steal = *v.get(7)?;
+    let [user, nice, system, _idle, _iowait, irq, softirq, steal] = blueprint_load::machine_cpu_ticks()?;
+    let busy = user + nice + system + irq + softirq;
     let tick = clock_ticks_per_second();
-    Some((busy / tick, steal / tick))
+    Some((busy as f64 / tick, steal as f64 / tick))
 }
 
 /// User + system CPU seconds from `/proc/<pid>/stat` (10 ms ticks).

@@ -500,10 +500,9 @@ impl GeneratorReport {
     }
 }
 
-/// Busy (with stolen) and total CPU time of the whole machine so far, in
-/// clock ticks, from `/proc/stat`.
-#[cfg(feature = "generator")]
-fn machine_ticks() -> Option<(u64, u64)> {
+/// The whole machine's CPU time so far, in clock ticks, from the `cpu` line
+/// of `/proc/stat`: user, nice, system, idle, iowait, irq, softirq, steal.
+pub fn machine_cpu_ticks() -> Option<[u64; 8]> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let v: Vec<u64> = line
@@ -513,8 +512,14 @@ fn machine_ticks() -> Option<(u64, u64)> {
         .map(str::parse)
         .collect::<Result<_, _>>()
         .ok()?;
-    // user nice system idle iowait irq softirq steal
-    let [user, nice, system, idle, iowait, irq, softirq, steal] = v.try_into().ok()?;
+    v.try_into().ok()
+}
+
+/// Busy (with stolen) and total CPU time of the whole machine so far, in
+/// clock ticks.
+#[cfg(feature = "generator")]
+fn machine_ticks() -> Option<(u64, u64)> {
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = machine_cpu_ticks()?;
     let busy = user + nice + system + irq + softirq + steal;
     Some((busy, busy + idle + iowait))
 }
