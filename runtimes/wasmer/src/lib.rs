@@ -265,12 +265,11 @@ impl Module for WasmerModule {
 
         // Start function, `_initialize` and `bb_abi_version` run under the
         // same time limit as a call.
-        let interrupter = store.interrupter();
         let stop = Interrupt {
-            interrupter: interrupter.clone(),
-            gate: gate.clone(),
+            interrupter: store.interrupter(),
+            gate,
         };
-        let armed = self.watchdog.arm(stop, timeout);
+        let armed = self.watchdog.arm(stop.clone(), timeout);
         let deadline = imports::CallDeadline::set(timeout);
         let instance = wasmer::Instance::new(&mut store, &self.module, &imports).map_err(|e| match e {
             InstantiationError::Start(e) => fail(e),
@@ -314,8 +313,7 @@ impl Module for WasmerModule {
                 .map_err(abi_err)?,
             store,
             memory,
-            interrupter,
-            gate,
+            stop,
             watchdog: self.watchdog.clone(),
             timeout,
         }))
@@ -327,8 +325,8 @@ struct WasmerInstance {
     memory: Memory,
     alloc: TypedFunction<i32, i32>,
     handle: TypedFunction<(i32, i32), i64>,
-    interrupter: Interrupter,
-    gate: Arc<ImportGate>,
+    /// What stops this instance's calls (its store's interrupter and import gate).
+    stop: Interrupt,
     watchdog: WatchdogHandle,
     timeout: Duration,
 }
@@ -364,11 +362,7 @@ impl Instance for WasmerInstance {
         let len =
             i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
         let timeout = self.timeout;
-        let stop = Interrupt {
-            interrupter: self.interrupter.clone(),
-            gate: self.gate.clone(),
-        };
-        let _armed = self.watchdog.arm(stop, timeout);
+        let _armed = self.watchdog.arm(self.stop.clone(), timeout);
         let _deadline = imports::CallDeadline::set(timeout);
         let ptr = self
             .alloc

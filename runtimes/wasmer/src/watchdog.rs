@@ -104,6 +104,7 @@ impl ImportGate {
 
 /// Stops one store's call: through its imports, or by interrupting the thread
 /// running it when it runs Wasm code only (module docs).
+#[derive(Clone)]
 pub(crate) struct Interrupt {
     pub(crate) interrupter: Interrupter,
     pub(crate) gate: Arc<ImportGate>,
