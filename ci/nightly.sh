@@ -21,6 +21,8 @@
 #   BLUEPRINT_BASELINES_DIR  where baselines live (default: results/baselines)
 #   BLUEPRINT_NIGHTLY_DIR    where runs go (default: results/runs/nightly, git-ignored)
 #   BLUEPRINT_BIN            a built blueprint-bench to use instead of building
+#   BLUEPRINT_NIGHT          which night's share of a [rotation] to run
+#                            (default: days since 1970-01-01 UTC)
 #   COMPARE_ARGS             extra `ab`/`compare` flags, e.g. "--threshold p99=30"
 #   GITHUB_STEP_SUMMARY      when set (GitHub Actions), the Markdown is appended to it
 set -uo pipefail
@@ -124,8 +126,15 @@ if (( run_code != 0 )); then
   echo "the run had failed cells (exit $run_code)"
   exit "$run_code"
 fi
-# A clean checkout that passed becomes the revision the next night gates against.
+# A clean checkout that passed becomes the revision the next night gates
+# against, and the binary built from it becomes that revision's in the A/B
+# cache, so the next night's gate does not build it again.
 if [[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" && "$head_rev" != unknown ]]; then
   echo "$head_rev" > "$last_good_file.tmp" && mv "$last_good_file.tmp" "$last_good_file"
+  if [[ -z "${BLUEPRINT_BIN:-}" ]]; then
+    ab_bin="${BLUEPRINT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/blueprint-bench}/ab/bin/$head_rev"
+    mkdir -p "$ab_bin" && cp "$bin" "$ab_bin/blueprint-bench.partial" \
+      && mv "$ab_bin/blueprint-bench.partial" "$ab_bin/blueprint-bench"
+  fi
 fi
 exit 0

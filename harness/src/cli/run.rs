@@ -28,7 +28,7 @@ pub struct RunArgs {
     pub plan: bool,
     /// A scenario with `[rotation]`: the night whose share to run
     /// (default: days since 1970-01-01 UTC, so each night takes the next).
-    #[arg(long)]
+    #[arg(long, env = "BLUEPRINT_NIGHT")]
     pub night: Option<u64>,
 }
 
