@@ -2,7 +2,8 @@
 # Nightly regression gate: build, run the nightly scenario with its trials
 # for the report and the trend, then gate on a same-run A/B: the gate
 # scenario with this revision's trials paired back to back with the last
-# good revision's, on this machine in this run.
+# good revision's, on this machine in this run; and on counted work: the
+# instructions of both revisions under callgrind (`instructions`).
 #
 #   ci/nightly.sh [SCENARIO.toml]          (default: scenarios/nightly.toml)
 #
@@ -24,6 +25,8 @@
 #   BLUEPRINT_NIGHT          which night's share of a [rotation] to run
 #                            (default: days since 1970-01-01 UTC)
 #   COMPARE_ARGS             extra `ab`/`compare` flags, e.g. "--threshold p99=30"
+#   BLUEPRINT_COUNT_ARGS     `instructions` flags for the counted-work gate
+#                            (default: "--languages rust")
 #   GITHUB_STEP_SUMMARY      when set (GitHub Actions), the Markdown is appended to it
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +85,7 @@ last_good_file="$nightly_dir/last-good"
 gate_rev="${BLUEPRINT_GATE_REV:-$(cat "$last_good_file" 2>/dev/null || true)}"
 head_rev="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 gate_baseline="${BLUEPRINT_GATE_BASELINE:-}"
+gate_baseline_given="$gate_baseline"
 gate_code=0
 skip_reason=""
 if [[ -z "$gate_baseline" ]]; then
@@ -109,6 +113,39 @@ else
     exit "$gate_code"
   fi
 fi
+
+# Counted work: the instructions this build executes per phase against the
+# last good revision's (its binary from the A/B cache, its own guests), under
+# callgrind. Counts do not move with the machine's load.
+counts_code=0
+if [[ -z "$skip_reason" && -n "$gate_rev" && -z "$gate_baseline_given" ]]; then
+  cache_dir="${BLUEPRINT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/blueprint-bench}"
+  base_sha="$(git rev-parse "$gate_rev")"
+  base_bin="$cache_dir/ab/bin/$base_sha/blueprint-bench"
+  base_tree="$cache_dir/ab/trees/$base_sha"
+  # shellcheck disable=SC2206  # BLUEPRINT_COUNT_ARGS is a list of flags
+  count_args=(${BLUEPRINT_COUNT_ARGS:---languages rust})
+  if ! "$base_bin" instructions --help >/dev/null 2>&1; then
+    printf '\n## Instruction counts skipped\n\nRevision %s has no `instructions` command.\n' "$gate_rev" >> "$run_dir/compare.md"
+  else
+    echo "== counted work: instructions ${count_args[*]} (this build against $gate_rev)"
+    (cd "$base_tree" && BLUEPRINT_PROJECT_DIR="$base_tree" "$base_bin" instructions "${count_args[@]}" \
+      --out "$run_dir/instructions-baseline.json" > "$run_dir/instructions-baseline.md")
+    base_code=$?
+    if (( base_code != 0 )); then
+      echo "error: counting the baseline's instructions failed (exit $base_code)" >&2
+      exit "$base_code"
+    fi
+    { echo; "$bin" instructions "${count_args[@]}" --out "$run_dir/instructions.json" \
+        --against "$run_dir/instructions-baseline.json"; } >> "$run_dir/compare.md"
+    counts_code=$?
+    if (( counts_code != 0 && counts_code != 3 )); then
+      cat "$run_dir/compare.md"
+      echo "error: counting instructions failed (exit $counts_code)" >&2
+      exit "$counts_code"
+    fi
+  fi
+fi
 cat "$run_dir/compare.md"
 
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
@@ -120,6 +157,10 @@ echo "results: $results"
 echo "report:  $run_dir/report/report.html"
 if (( gate_code == 3 )); then
   echo "REGRESSION against ${gate_baseline} (same-run A/B, exit 3)"
+  exit 3
+fi
+if (( counts_code == 3 )); then
+  echo "REGRESSION against ${gate_baseline} (instruction counts, exit 3)"
   exit 3
 fi
 if (( run_code != 0 )); then

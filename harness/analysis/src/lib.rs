@@ -11,6 +11,7 @@
 //! - [`sweep`]: rate sweeps and the knee.
 //! - [`adaptive`]: when a cell has run enough trials.
 //! - [`compare`]: baseline vs candidate, a verdict per cell and figure.
+//! - [`instructions`]: counted work (callgrind) per phase, and its gate.
 //! - [`recommend`]: blueprints ranked for stated requirements.
 //! - [`report`], [`table`]: Markdown, HTML with SVG charts, the terminal table.
 //! - [`baseline`]: validating and promoting stored baselines.
@@ -18,6 +19,7 @@
 pub mod adaptive;
 pub mod baseline;
 pub mod compare;
+pub mod instructions;
 pub mod modes;
 pub mod paired;
 pub mod recommend;

@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod daprd;
 pub mod doctor;
 pub mod instance_rss;
+pub mod instructions;
 pub mod k8s;
 pub mod list;
 pub mod merge;
@@ -55,6 +56,12 @@ pub enum Command {
     /// Resident memory per live guest instance (for benches/instance_rss.rs).
     #[command(hide = true)]
     InstanceRss(instance_rss::InstanceRssArgs),
+    /// Count the instructions (callgrind) to compile, instantiate and serve a
+    /// request, per runtime × language × workload; exit 3 on a regression.
+    Instructions(Box<instructions::InstructionsArgs>),
+    /// The program `instructions` runs under callgrind.
+    #[command(hide = true)]
+    InstructionsProbe(instructions::ProbeArgs),
     /// Render a results file as Markdown and one self-contained HTML page with charts.
     Report(report::ReportArgs),
     /// Compare a candidate results file against a baseline; exit 3 on a regression.
@@ -90,6 +97,8 @@ impl Command {
             Command::Echo(args) => crate::echo::serve(args).await.map(|()| 0),
             Command::WasiRun(args) => wasi_run::execute(*args),
             Command::InstanceRss(args) => instance_rss::execute(args),
+            Command::Instructions(args) => instructions::execute(*args),
+            Command::InstructionsProbe(args) => instructions::probe(args),
             Command::Report(args) => report::execute(args),
             Command::Compare(args) => compare::execute(args),
             Command::Ab(args) => ab::execute(args).await,

@@ -103,6 +103,7 @@ fn run_in_process(args: WasiRunArgs) -> Result<i32> {
             max_memory_pages: args.max_memory_pages,
             call_timeout: Duration::from_millis(args.timeout_ms),
         },
+        ..RuntimeConfig::default()
     };
     let runner = runtimes::command_runner(&args.runtime, &config)?;
     let mut argv = vec![args.module.display().to_string()];

@@ -85,6 +85,12 @@ impl Default for Limits {
 pub struct RuntimeConfig {
     /// Uniform guest limits.
     pub limits: Limits,
+    /// Set up for counting instructions (`blueprint-bench instructions`):
+    /// compile on the calling thread where the runtime allows it, and no
+    /// instance pool (a pool's address-space reservation is larger than
+    /// Valgrind lets a program map). Runs and tests leave it off.
+    #[serde(default)]
+    pub counting: bool,
 }
 
 /// A configured runtime engine that compiles guest modules.

@@ -358,6 +358,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             max_memory_pages: args.max_memory_pages,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
         },
+        ..RuntimeConfig::default()
     };
     // `native` serves the Rust workloads compiled into this binary: the
     // floor without Wasm, behind the same server and Dapr client.

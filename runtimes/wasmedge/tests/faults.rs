@@ -14,7 +14,13 @@ use blueprint_runtime_api::{CallError, Limits, Runtime, RuntimeConfig, RuntimeEr
 use blueprint_runtime_wasmedge::WasmEdgeRuntime;
 
 fn runtime(limits: Limits) -> Box<dyn Runtime> {
-    Box::new(WasmEdgeRuntime::new(&RuntimeConfig { limits }).expect("runtime"))
+    Box::new(
+        WasmEdgeRuntime::new(&RuntimeConfig {
+            limits,
+            ..Default::default()
+        })
+        .expect("runtime"),
+    )
 }
 
 blueprint_runtime_api::fault_suite!(runtime);
@@ -127,6 +133,7 @@ fn limits_are_validated() {
             max_memory_pages: pages,
             call_timeout: LIMIT,
         },
+        ..RuntimeConfig::default()
     };
     assert!(matches!(
         WasmEdgeRuntime::new(&config(65537)),

@@ -11,7 +11,13 @@ use blueprint_runtime_wasmedge::{
 };
 
 fn runtime(limits: Limits) -> Box<dyn Runtime> {
-    Box::new(WasmEdgeRuntime::new(&RuntimeConfig { limits }).expect("runtime"))
+    Box::new(
+        WasmEdgeRuntime::new(&RuntimeConfig {
+            limits,
+            ..Default::default()
+        })
+        .expect("runtime"),
+    )
 }
 
 blueprint_runtime_api::guest_suite!(runtime);

@@ -5,7 +5,16 @@ use blueprint_runtime_api::{Limits, Runtime, RuntimeConfig};
 use blueprint_runtime_wasmer::{Backend, WasmerRuntime};
 
 fn runtime(backend: Backend, limits: Limits) -> Box<dyn Runtime> {
-    Box::new(WasmerRuntime::new(&RuntimeConfig { limits }, backend).expect("runtime"))
+    Box::new(
+        WasmerRuntime::new(
+            &RuntimeConfig {
+                limits,
+                ..Default::default()
+            },
+            backend,
+        )
+        .expect("runtime"),
+    )
 }
 
 mod cranelift {

@@ -58,6 +58,8 @@ struct StoreData {
 pub struct WasmtimeRuntime {
     engine: Engine,
     limits: Limits,
+    /// Set up for counting: serial compile, instances on demand.
+    counting: bool,
 }
 
 impl WasmtimeRuntime {
@@ -73,8 +75,15 @@ impl WasmtimeRuntime {
             .total_tables(POOL_INSTANCES)
             .max_memory_size(limits.max_memory_pages as usize * 65536);
         let mut cfg = Config::new();
-        cfg.epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        cfg.epoch_interruption(true);
+        if config.counting {
+            // Counted on one thread, in Valgrind's address space: see
+            // `RuntimeConfig::counting`.
+            cfg.parallel_compilation(false)
+                .allocation_strategy(InstanceAllocationStrategy::OnDemand);
+        } else {
+            cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&cfg).map_err(|e| RuntimeError::Config(format!("{e:#}")))?;
 
         // One ticker thread per engine. It stops when the last user of the
@@ -93,7 +102,11 @@ impl WasmtimeRuntime {
                 }
             })
             .map_err(|e| RuntimeError::Config(format!("epoch thread: {e}")))?;
-        Ok(Self { engine, limits })
+        Ok(Self {
+            engine,
+            limits,
+            counting: config.counting,
+        })
     }
 
     fn linker(&self) -> Result<Linker<StoreData>, RuntimeError> {
@@ -138,7 +151,11 @@ impl Runtime for WasmtimeRuntime {
         RuntimeInfo {
             name: NAME.into(),
             version: VERSION.into(),
-            engine: "cranelift+pooling".into(),
+            engine: if self.counting {
+                "cranelift+ondemand".into()
+            } else {
+                "cranelift+pooling".into()
+            },
         }
     }
 

@@ -7,7 +7,13 @@ use blueprint_runtime_api::{Limits, Runtime, RuntimeConfig};
 use blueprint_runtime_wasmtime::WasmtimeRuntime;
 
 fn runtime(limits: Limits) -> Box<dyn Runtime> {
-    Box::new(WasmtimeRuntime::new(&RuntimeConfig { limits }).expect("runtime"))
+    Box::new(
+        WasmtimeRuntime::new(&RuntimeConfig {
+            limits,
+            ..Default::default()
+        })
+        .expect("runtime"),
+    )
 }
 
 blueprint_runtime_api::fault_suite!(runtime, unbounded_recursion_is_a_stack_overflow);

@@ -5,7 +5,13 @@ use blueprint_runtime_api::{Limits, Runtime, RuntimeConfig};
 use blueprint_runtime_wasmtime::{NAME, VERSION, WasmtimeRuntime};
 
 fn runtime(limits: Limits) -> Box<dyn Runtime> {
-    Box::new(WasmtimeRuntime::new(&RuntimeConfig { limits }).expect("runtime"))
+    Box::new(
+        WasmtimeRuntime::new(&RuntimeConfig {
+            limits,
+            ..Default::default()
+        })
+        .expect("runtime"),
+    )
 }
 
 blueprint_runtime_api::guest_suite!(runtime);

@@ -1,0 +1,576 @@
+//! Counted work: instructions the Wasm host process executes to compile a
+//! guest, instantiate it and handle a request, counted under Valgrind's
+//! callgrind (`blueprint-bench instructions`), and their comparison.
+//!
+//! Why counts: wall time and CPU time move with the machine's load, so two
+//! runs on a shared machine differ by more than a regression worth catching
+//! (results/README.md). Retired instructions of the same code on the same
+//! input do not: callgrind simulates the program on one core and counts
+//! every instruction, whatever else the machine runs. They are what
+//! rustc-perf, Sightglass and iai-callgrind gate on. They cover one process
+//! (the runtime, the guest, the host's ABI), not daprd or the network, and
+//! say nothing of cache misses or parallelism: a gate, not a benchmark.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The document's schema name; bumped when a field changes meaning.
+pub const SCHEMA: &str = "blueprint-bench/instructions/v1";
+
+/// Default gate threshold, percent. Repeated counts of one build's compile
+/// and requests agree within 0.01 % (results/README.md), so a change of
+/// 0.5 % is far beyond the noise, and a 1 % change in a guest's work is
+/// caught. `instantiate` has a floor of its own ([`phase_noise_pct`]).
+pub const DEFAULT_THRESHOLD_PCT: f64 = 0.5;
+
+/// The least change a phase needs to be a change, percent, whatever the
+/// threshold: what its count moved by between runs of one build here. Only
+/// `instantiate` moves: by up to 5.5 % over three runs of a cell (creating
+/// and dropping instances goes through the allocator, whose heap state the
+/// runtime's other threads share), where compile moved by < 0.01 % and
+/// requests not at all (results/README.md).
+pub fn phase_noise_pct(phase: &str) -> f64 {
+    match phase {
+        "instantiate" => 6.0,
+        _ => 0.0,
+    }
+}
+
+/// One `instructions` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionRun {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// When it ran (RFC 3339, UTC).
+    pub started_at: String,
+    /// The checkout it ran from (`-dirty` when it had changes).
+    pub git_revision: String,
+    /// `valgrind --version`.
+    pub valgrind: String,
+    /// Requests counted after the first, per repetition.
+    pub requests: u32,
+    /// One per runtime × language × workload.
+    pub cells: Vec<CountCell>,
+}
+
+/// What one cell counted, or why it did not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountCell {
+    /// Runtime name (`wasmtime`, `wasmer`, …).
+    pub runtime: String,
+    /// Guest language.
+    pub language: String,
+    /// Workload.
+    pub workload: String,
+    /// Engine configuration the counts are of (`cranelift+ondemand`, …).
+    #[serde(default)]
+    pub engine: String,
+    /// Runtime library version.
+    #[serde(default)]
+    pub runtime_version: String,
+    /// Module size, bytes.
+    #[serde(default)]
+    pub module_bytes: u64,
+    /// The input every request carried: a vector case's name, or `custom`.
+    #[serde(default)]
+    pub input: String,
+    /// Whether every counted answer was checked against the vector's
+    /// expected output (a custom input has none).
+    #[serde(default)]
+    pub checked: bool,
+    /// `counted`, `failed` or `unavailable`.
+    pub status: CountStatus,
+    /// Why it failed or could not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Each repetition's counts, in run order.
+    #[serde(default)]
+    pub repetitions: Vec<PhaseCounts>,
+}
+
+/// Whether a cell was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CountStatus {
+    /// Every repetition counted.
+    Counted,
+    /// A repetition failed; `error` says how.
+    Failed,
+    /// The runtime or language cannot run here; `error` says why.
+    Unavailable,
+}
+
+/// Instructions (callgrind's `Ir`) of one repetition, by phase, on the
+/// thread that called the runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseCounts {
+    /// Compiling the module; `None` where the runtime compiles on threads of
+    /// its own, which the count does not follow.
+    pub compile: Option<u64>,
+    /// Creating and dropping one instance (the mean of several).
+    pub instantiate: u64,
+    /// The first request on that instance (lazy set-up included).
+    pub first_request: u64,
+    /// Each later request: the count over `requests` divided by it.
+    pub per_request: f64,
+}
+
+/// The phases, in the order they run.
+pub const PHASES: [&str; 4] = ["compile", "instantiate", "first_request", "per_request"];
+
+impl PhaseCounts {
+    /// One phase's count by its [`PHASES`] name.
+    pub fn get(&self, phase: &str) -> Option<f64> {
+        match phase {
+            "compile" => self.compile.map(|c| c as f64),
+            "instantiate" => Some(self.instantiate as f64),
+            "first_request" => Some(self.first_request as f64),
+            "per_request" => Some(self.per_request),
+            _ => None,
+        }
+    }
+}
+
+impl CountCell {
+    /// `runtime/language/workload`.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.runtime, self.language, self.workload)
+    }
+
+    /// A phase's median over the repetitions.
+    pub fn median(&self, phase: &str) -> Option<f64> {
+        let mut values: Vec<f64> = self.repetitions.iter().filter_map(|r| r.get(phase)).collect();
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        Some(if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        })
+    }
+
+    /// A phase's spread over the repetitions: (max − min) ÷ median, percent;
+    /// `None` with fewer than two.
+    pub fn spread_pct(&self, phase: &str) -> Option<f64> {
+        let values: Vec<f64> = self.repetitions.iter().filter_map(|r| r.get(phase)).collect();
+        if values.len() < 2 {
+            return None;
+        }
+        let max = values.iter().copied().fold(f64::MIN, f64::max);
+        let min = values.iter().copied().fold(f64::MAX, f64::min);
+        let median = self.median(phase)?;
+        (median > 0.0).then(|| (max - min) / median * 100.0)
+    }
+}
+
+/// Reads a file written by `blueprint-bench instructions`.
+///
+/// # Errors
+/// Unreadable, not JSON of this shape, or another schema.
+pub fn read(path: &Path) -> Result<InstructionRun> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let run: InstructionRun = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not an instructions file", path.display()))?;
+    if run.schema != SCHEMA {
+        bail!("{}: schema `{}`, expected `{SCHEMA}`", path.display(), run.schema);
+    }
+    Ok(run)
+}
+
+/// How one phase of one cell changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountChange {
+    /// `runtime/language/workload`.
+    pub cell: String,
+    /// A [`PHASES`] name.
+    pub phase: String,
+    /// Baseline median, instructions.
+    pub baseline: f64,
+    /// Candidate median, instructions.
+    pub candidate: f64,
+    /// (candidate − baseline) ÷ baseline, percent.
+    pub change_pct: f64,
+    /// The larger of the two sides' spreads, percent, when either repeated.
+    pub noise_pct: Option<f64>,
+    /// `regressed`, `improved` or `unchanged`.
+    pub verdict: CountVerdict,
+}
+
+/// A phase's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CountVerdict {
+    /// More instructions, beyond the threshold and the sides' own spread.
+    Regressed,
+    /// Fewer, beyond both.
+    Improved,
+    /// Within the threshold or the spread.
+    Unchanged,
+}
+
+/// Baseline against candidate, cell by cell and phase by phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountComparison {
+    /// Threshold, percent.
+    pub threshold_pct: f64,
+    /// Every phase counted on both sides.
+    pub changes: Vec<CountChange>,
+    /// Cells counted in the baseline and not in the candidate (a failure
+    /// there is a regression), with the candidate's reason.
+    pub lost: Vec<(String, String)>,
+    /// Cells on one side only, or not counted on either.
+    pub unmatched: Vec<String>,
+}
+
+impl CountComparison {
+    /// Whether anything regressed or was lost.
+    pub fn regressed(&self) -> bool {
+        !self.lost.is_empty() || self.changes.iter().any(|c| c.verdict == CountVerdict::Regressed)
+    }
+
+    /// The process exit code `compare` uses: 3 on a regression, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.regressed() { 3 } else { 0 }
+    }
+}
+
+/// Compares two runs. A phase regresses when its median grew by more than
+/// `threshold_pct` and by more than either side's own spread.
+pub fn compare(baseline: &InstructionRun, candidate: &InstructionRun, threshold_pct: f64) -> CountComparison {
+    let by_key = |run: &InstructionRun| -> BTreeMap<String, CountCell> {
+        run.cells.iter().map(|c| (c.key(), c.clone())).collect()
+    };
+    let (base, cand) = (by_key(baseline), by_key(candidate));
+    let mut changes = Vec::new();
+    let mut lost = Vec::new();
+    let mut unmatched = Vec::new();
+    for (key, b) in &base {
+        let Some(c) = cand.get(key) else {
+            unmatched.push(key.clone());
+            continue;
+        };
+        match (b.status, c.status) {
+            (CountStatus::Counted, CountStatus::Counted) => {}
+            (CountStatus::Counted, _) => {
+                lost.push((key.clone(), c.error.clone().unwrap_or_default()));
+                continue;
+            }
+            _ => {
+                unmatched.push(key.clone());
+                continue;
+            }
+        }
+        for phase in PHASES {
+            let (Some(bm), Some(cm)) = (b.median(phase), c.median(phase)) else {
+                continue;
+            };
+            if bm <= 0.0 {
+                continue;
+            }
+            let change_pct = (cm - bm) / bm * 100.0;
+            let noise_pct = match (b.spread_pct(phase), c.spread_pct(phase)) {
+                (None, None) => None,
+                (x, y) => Some(x.unwrap_or(0.0).max(y.unwrap_or(0.0))),
+            };
+            let bar = threshold_pct
+                .max(noise_pct.unwrap_or(0.0))
+                .max(phase_noise_pct(phase));
+            let verdict = if change_pct > bar {
+                CountVerdict::Regressed
+            } else if change_pct < -bar {
+                CountVerdict::Improved
+            } else {
+                CountVerdict::Unchanged
+            };
+            changes.push(CountChange {
+                cell: key.clone(),
+                phase: phase.to_owned(),
+                baseline: bm,
+                candidate: cm,
+                change_pct,
+                noise_pct,
+                verdict,
+            });
+        }
+    }
+    unmatched.extend(cand.keys().filter(|k| !base.contains_key(*k)).cloned());
+    CountComparison {
+        threshold_pct,
+        changes,
+        lost,
+        unmatched,
+    }
+}
+
+/// Instructions in a human unit: `1.23 M`.
+fn human(count: f64) -> String {
+    match count {
+        c if c >= 1e9 => format!("{:.3} G", c / 1e9),
+        c if c >= 1e6 => format!("{:.3} M", c / 1e6),
+        c if c >= 1e3 => format!("{:.2} k", c / 1e3),
+        c => format!("{c:.0}"),
+    }
+}
+
+/// A run as a Markdown table: one row per cell, the medians by phase and
+/// the largest spread over the repetitions.
+pub fn markdown(run: &InstructionRun) -> String {
+    let mut out = format!(
+        "## Instructions (callgrind `Ir`, the Wasm host's calling thread)\n\n\
+         Revision {}, {}; {} requests after the first per repetition.\n\n\
+         | runtime | language | workload | engine | compile | instantiate | first request | per request | spread |\n\
+         |---|---|---|---|---:|---:|---:|---:|---:|\n",
+        run.git_revision, run.valgrind, run.requests
+    );
+    let mut notes = Vec::new();
+    for cell in &run.cells {
+        if cell.status != CountStatus::Counted {
+            notes.push(format!(
+                "- {}: {} — {}",
+                cell.key(),
+                match cell.status {
+                    CountStatus::Failed => "failed",
+                    _ => "unavailable",
+                },
+                cell.error.as_deref().unwrap_or("no reason recorded")
+            ));
+            continue;
+        }
+        let show = |phase: &str| cell.median(phase).map_or_else(|| "—".to_owned(), human);
+        let spread = PHASES
+            .iter()
+            .filter_map(|p| cell.spread_pct(p))
+            .fold(None, |acc: Option<f64>, s| Some(acc.map_or(s, |a| a.max(s))))
+            .map_or_else(
+                || "one run".to_owned(),
+                |s| format!("{s:.3} % of {}", cell.repetitions.len()),
+            );
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            cell.runtime,
+            cell.language,
+            cell.workload,
+            cell.engine,
+            show("compile"),
+            show("instantiate"),
+            show("first_request"),
+            show("per_request"),
+            spread
+        ));
+    }
+    if run
+        .cells
+        .iter()
+        .any(|c| c.status == CountStatus::Counted && c.median("compile").is_none())
+    {
+        out.push_str(
+            "\n— compile: the runtime compiles on a thread pool of its own, which the count does not follow.\n",
+        );
+    }
+    if !notes.is_empty() {
+        out.push_str("\nNot counted:\n\n");
+        out.push_str(&notes.join("\n"));
+        out.push('\n');
+    }
+    out
+}
+
+/// A comparison as Markdown: regressions first, then improvements, then a
+/// count of the unchanged.
+pub fn comparison_markdown(cmp: &CountComparison, baseline: &str, candidate: &str) -> String {
+    let mut out = format!(
+        "## Instruction counts: {candidate} against {baseline}\n\n\
+         A phase changed when its median moved by more than {:.2} % (instantiate: {:.0} %, its run-to-run noise) \
+         and by more than either side's own spread.\n\n",
+        cmp.threshold_pct,
+        phase_noise_pct("instantiate")
+    );
+    let mut rows: Vec<&CountChange> = cmp
+        .changes
+        .iter()
+        .filter(|c| c.verdict != CountVerdict::Unchanged)
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.verdict != CountVerdict::Regressed)
+            .cmp(&(b.verdict != CountVerdict::Regressed))
+            .then(b.change_pct.abs().total_cmp(&a.change_pct.abs()))
+    });
+    if rows.is_empty() {
+        out.push_str("No phase changed.\n");
+    } else {
+        out.push_str(
+            "| cell | phase | baseline | candidate | change | verdict |\n|---|---|---:|---:|---:|---|\n",
+        );
+        for c in rows {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:+.3} % | {} |\n",
+                c.cell,
+                c.phase,
+                human(c.baseline),
+                human(c.candidate),
+                c.change_pct,
+                match c.verdict {
+                    CountVerdict::Regressed => "**regressed**",
+                    CountVerdict::Improved => "improved",
+                    CountVerdict::Unchanged => "unchanged",
+                }
+            ));
+        }
+    }
+    let unchanged = cmp
+        .changes
+        .iter()
+        .filter(|c| c.verdict == CountVerdict::Unchanged)
+        .count();
+    out.push_str(&format!(
+        "\n{unchanged} of {} phases unchanged.\n",
+        cmp.changes.len()
+    ));
+    for (cell, why) in &cmp.lost {
+        out.push_str(&format!(
+            "\n- **{cell}: counted in the baseline, not in the candidate**: {why}"
+        ));
+    }
+    if !cmp.unmatched.is_empty() {
+        out.push_str(&format!(
+            "\n- Not compared (on one side only, or counted on neither): {}\n",
+            cmp.unmatched.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(workload: &str, per_request: &[f64]) -> CountCell {
+        CountCell {
+            runtime: "wasmtime".into(),
+            language: "rust".into(),
+            workload: workload.into(),
+            engine: "cranelift".into(),
+            runtime_version: "48".into(),
+            module_bytes: 1,
+            input: "case".into(),
+            checked: true,
+            status: CountStatus::Counted,
+            error: None,
+            repetitions: per_request
+                .iter()
+                .map(|&p| PhaseCounts {
+                    compile: Some(1_000_000),
+                    instantiate: 10_000,
+                    first_request: 20_000,
+                    per_request: p,
+                })
+                .collect(),
+        }
+    }
+
+    fn run(cells: Vec<CountCell>) -> InstructionRun {
+        InstructionRun {
+            schema: SCHEMA.into(),
+            started_at: String::new(),
+            git_revision: "r".into(),
+            valgrind: "valgrind-3.19.0".into(),
+            requests: 20,
+            cells,
+        }
+    }
+
+    #[test]
+    fn a_one_percent_rise_regresses_and_noise_within_the_threshold_does_not() {
+        let base = run(vec![
+            cell("compute", &[100_000.0, 100_010.0]),
+            cell("noop", &[5_000.0]),
+        ]);
+        let cand = run(vec![
+            cell("compute", &[101_000.0, 101_005.0]),
+            cell("noop", &[5_010.0]),
+        ]);
+        let cmp = compare(&base, &cand, DEFAULT_THRESHOLD_PCT);
+        let compute = cmp
+            .changes
+            .iter()
+            .find(|c| c.cell.ends_with("compute") && c.phase == "per_request")
+            .unwrap();
+        assert_eq!(compute.verdict, CountVerdict::Regressed, "{compute:?}");
+        let noop = cmp
+            .changes
+            .iter()
+            .find(|c| c.cell.ends_with("noop") && c.phase == "per_request")
+            .unwrap();
+        assert_eq!(noop.verdict, CountVerdict::Unchanged, "+0.2 % is within 0.5 %");
+        assert_eq!(cmp.exit_code(), 3);
+        assert!(comparison_markdown(&cmp, "a", "b").contains("**regressed**"));
+    }
+
+    #[test]
+    fn a_change_within_a_sides_own_spread_is_unchanged() {
+        // The baseline's repetitions spread by 2 %: a 1 % move is not a change.
+        let base = run(vec![cell("compute", &[99_000.0, 101_000.0])]);
+        let cand = run(vec![cell("compute", &[101_000.0])]);
+        let cmp = compare(&base, &cand, DEFAULT_THRESHOLD_PCT);
+        assert!(!cmp.regressed(), "{cmp:?}");
+    }
+
+    #[test]
+    fn instantiation_moves_within_its_noise_floor_without_a_verdict() {
+        let mut base = cell("noop", &[5_000.0]);
+        let mut cand = cell("noop", &[5_000.0]);
+        base.repetitions[0].instantiate = 26_400;
+        cand.repetitions[0].instantiate = 25_000; // −5.3 %, seen between runs of one build
+        let cmp = compare(&run(vec![base.clone()]), &run(vec![cand]), DEFAULT_THRESHOLD_PCT);
+        assert!(
+            cmp.changes.iter().all(|c| c.verdict == CountVerdict::Unchanged),
+            "{cmp:?}"
+        );
+        let mut slower = base.clone();
+        slower.repetitions[0].instantiate = 30_000; // +13.6 %
+        let cmp = compare(&run(vec![base]), &run(vec![slower]), DEFAULT_THRESHOLD_PCT);
+        assert!(cmp.regressed());
+    }
+
+    #[test]
+    fn a_cell_that_stops_counting_is_a_regression() {
+        let base = run(vec![cell("noop", &[5_000.0])]);
+        let mut failed = cell("noop", &[]);
+        failed.status = CountStatus::Failed;
+        failed.error = Some("guest trapped".into());
+        let cmp = compare(&base, &run(vec![failed]), DEFAULT_THRESHOLD_PCT);
+        assert_eq!(
+            cmp.lost,
+            vec![("wasmtime/rust/noop".to_owned(), "guest trapped".to_owned())]
+        );
+        assert_eq!(cmp.exit_code(), 3);
+    }
+
+    #[test]
+    fn fewer_instructions_are_an_improvement_not_a_failure() {
+        let base = run(vec![cell("noop", &[5_000.0])]);
+        let cand = run(vec![cell("noop", &[4_000.0])]);
+        let cmp = compare(&base, &cand, DEFAULT_THRESHOLD_PCT);
+        assert!(cmp.changes.iter().any(|c| c.verdict == CountVerdict::Improved));
+        assert_eq!(cmp.exit_code(), 0);
+    }
+
+    #[test]
+    fn medians_and_spreads() {
+        let c = cell("noop", &[100.0, 103.0, 101.0]);
+        assert_eq!(c.median("per_request"), Some(101.0));
+        let spread = c.spread_pct("per_request").unwrap();
+        assert!((spread - 3.0 / 101.0 * 100.0).abs() < 1e-9);
+        assert_eq!(cell("noop", &[100.0]).spread_pct("per_request"), None);
+        assert!(markdown(&run(vec![c])).contains("| wasmtime | rust | noop |"));
+    }
+}

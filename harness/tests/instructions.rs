@@ -1,0 +1,155 @@
+//! `blueprint-bench instructions`: counts under Valgrind's callgrind that
+//! repeat on a busy machine and see a 1 % change in a guest's work. Needs
+//! `valgrind` (ci/test.sh installs it): without it the test fails, it does
+//! not skip.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use blueprint_analysis::instructions::{self, CountStatus, InstructionRun, PHASES};
+
+/// `compute` with 2,000 SHA-256 rounds per request, and the same with 1 %
+/// more: the guest's work changes by 1 %, its parsing and the ABI do not.
+const COMPUTE: &str = r#"compute={"data":"blueprint-bench","iterations":2000}"#;
+const COMPUTE_PLUS_1PCT: &str = r#"compute={"data":"blueprint-bench","iterations":2020}"#;
+
+fn count(out: &Path, compute: &str, repeat: &str, against: Option<&Path>) -> (i32, InstructionRun, String) {
+    let mut cmd = common::harness(&[
+        "instructions",
+        "--runtimes",
+        "wasmtime",
+        "--languages",
+        "rust",
+        "--workloads",
+        "noop,compute",
+        "--requests",
+        "10",
+        "--repeat",
+        repeat,
+        "--input",
+        compute,
+    ]);
+    cmd.arg("--out").arg(out);
+    if let Some(base) = against {
+        cmd.arg("--against").arg(base);
+    }
+    let output = cmd.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let code = output.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 3,
+        "instructions failed ({code}): {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (code, instructions::read(out).expect("a counts file"), stdout)
+}
+
+/// A busy loop on every core until `stop`.
+fn hog(stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    (0..cores)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn counts_repeat_under_a_cpu_hog_and_a_one_percent_change_in_the_guest_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idle, busy, changed) = (
+        dir.path().join("idle.json"),
+        dir.path().join("busy.json"),
+        dir.path().join("changed.json"),
+    );
+
+    let (code, idle_run, table) = count(&idle, COMPUTE, "2", None);
+    assert_eq!(code, 0);
+    assert!(table.contains("| wasmtime | rust | compute |"), "{table}");
+    for cell in &idle_run.cells {
+        assert_eq!(cell.status, CountStatus::Counted, "{cell:?}");
+        assert!(
+            cell.repetitions.iter().all(|r| r.compile.is_some()),
+            "wasmtime compiles on the calling thread"
+        );
+    }
+
+    // The same build with every core busy: the counts do not move.
+    let stop = Arc::new(AtomicBool::new(false));
+    let hogs = hog(stop.clone());
+    let (code, busy_run, table) = count(&busy, COMPUTE, "1", Some(&idle));
+    stop.store(true, Ordering::Relaxed);
+    hogs.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(code, 0, "a CPU hog is not a regression:\n{table}");
+    for cell in &idle_run.cells {
+        let under_hog = busy_run.cells.iter().find(|c| c.key() == cell.key()).unwrap();
+        for phase in PHASES {
+            let values: Vec<f64> = cell
+                .repetitions
+                .iter()
+                .chain(&under_hog.repetitions)
+                .filter_map(|r| r.get(phase))
+                .collect();
+            let (min, max) = values
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+            // Instantiation goes through an allocator whose heap the
+            // runtime's threads share: it has a noise floor of its own.
+            let allowed = 0.1_f64.max(instructions::phase_noise_pct(phase));
+            assert!(
+                (max - min) / min * 100.0 <= allowed,
+                "{} {phase}: three runs, one under a hog, spread by {:.4} % ({values:?})",
+                cell.key(),
+                (max - min) / min * 100.0
+            );
+        }
+    }
+
+    // 1 % more SHA-256 rounds per request: compute's per-request count
+    // regresses, noop's does not.
+    let (code, _, table) = count(&changed, COMPUTE_PLUS_1PCT, "1", Some(&idle));
+    assert_eq!(
+        code, 3,
+        "a 1 % change in the guest's work must be caught:\n{table}"
+    );
+    let cmp = instructions::compare(
+        &instructions::read(&idle).unwrap(),
+        &instructions::read(&changed).unwrap(),
+        instructions::DEFAULT_THRESHOLD_PCT,
+    );
+    let verdict = |cell: &str, phase: &str| {
+        cmp.changes
+            .iter()
+            .find(|c| c.cell == cell && c.phase == phase)
+            .map(|c| c.verdict)
+    };
+    assert_eq!(
+        verdict("wasmtime/rust/compute", "per_request"),
+        Some(instructions::CountVerdict::Regressed),
+        "{cmp:?}"
+    );
+    assert_eq!(
+        verdict("wasmtime/rust/noop", "per_request"),
+        Some(instructions::CountVerdict::Unchanged),
+        "{cmp:?}"
+    );
+}
+
+#[test]
+fn a_workload_that_needs_dapr_is_refused_with_the_reason() {
+    let out = common::harness(&["instructions", "--workloads", "counter"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`counter` uses Dapr"), "{stderr}");
+}
