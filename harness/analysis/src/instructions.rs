@@ -331,19 +331,24 @@ pub fn markdown(run: &InstructionRun) -> String {
          |---|---|---|---|---:|---:|---:|---:|---:|\n",
         run.git_revision, run.valgrind, run.requests
     );
-    let mut notes = Vec::new();
+    let mut failed = Vec::new();
+    // Unavailable cells, one line per reason (in first-seen order).
+    let mut unavailable: Vec<(&str, Vec<String>)> = Vec::new();
     for cell in &run.cells {
-        if cell.status != CountStatus::Counted {
-            notes.push(format!(
-                "- {}: {} — {}",
-                cell.key(),
-                match cell.status {
-                    CountStatus::Failed => "failed",
-                    _ => "unavailable",
-                },
-                cell.error.as_deref().unwrap_or("no reason recorded")
-            ));
-            continue;
+        let why = cell.error.as_deref().unwrap_or("no reason recorded");
+        match cell.status {
+            CountStatus::Counted => {}
+            CountStatus::Failed => {
+                failed.push(format!("- {}: failed — {why}", cell.key()));
+                continue;
+            }
+            CountStatus::Unavailable => {
+                match unavailable.iter_mut().find(|(reason, _)| *reason == why) {
+                    Some((_, cells)) => cells.push(cell.key()),
+                    None => unavailable.push((why, vec![cell.key()])),
+                }
+                continue;
+            }
         }
         let show = |phase: &str| cell.median(phase).map_or_else(|| "—".to_owned(), human);
         let spread = PHASES
@@ -376,6 +381,14 @@ pub fn markdown(run: &InstructionRun) -> String {
             "\n— compile: the runtime compiles on a thread pool of its own, which the count does not follow.\n",
         );
     }
+    let notes: Vec<String> = failed
+        .into_iter()
+        .chain(
+            unavailable
+                .into_iter()
+                .map(|(why, cells)| format!("- {}: {why}", cells.join(", "))),
+        )
+        .collect();
     if !notes.is_empty() {
         out.push_str("\nNot counted:\n\n");
         out.push_str(&notes.join("\n"));
@@ -571,6 +584,17 @@ mod tests {
         let spread = c.spread_pct("per_request").unwrap();
         assert!((spread - 3.0 / 101.0 * 100.0).abs() < 1e-9);
         assert_eq!(cell("noop", &[100.0]).spread_pct("per_request"), None);
-        assert!(markdown(&run(vec![c])).contains("| wasmtime | rust | noop |"));
+        let mut away = cell("noop", &[]);
+        away.runtime = "wazero".into();
+        away.status = CountStatus::Unavailable;
+        away.error = Some("not here".into());
+        let mut away_too = away.clone();
+        away_too.workload = "compute".into();
+        let table = markdown(&run(vec![c, away, away_too]));
+        assert!(table.contains("| wasmtime | rust | noop |"), "{table}");
+        assert!(
+            table.contains("- wazero/rust/noop, wazero/rust/compute: not here"),
+            "one line per reason: {table}"
+        );
     }
 }
