@@ -17,6 +17,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::stats;
+
 /// The document's schema name; bumped when a field changes meaning.
 pub const SCHEMA: &str = "blueprint-bench/instructions/v1";
 
@@ -143,31 +145,27 @@ impl CountCell {
         format!("{}/{}/{}", self.runtime, self.language, self.workload)
     }
 
+    /// A phase's counts over the repetitions, in run order.
+    fn values(&self, phase: &str) -> Vec<f64> {
+        self.repetitions.iter().filter_map(|r| r.get(phase)).collect()
+    }
+
     /// A phase's median over the repetitions.
     pub fn median(&self, phase: &str) -> Option<f64> {
-        let mut values: Vec<f64> = self.repetitions.iter().filter_map(|r| r.get(phase)).collect();
-        if values.is_empty() {
-            return None;
-        }
-        values.sort_by(f64::total_cmp);
-        let n = values.len();
-        Some(if n % 2 == 1 {
-            values[n / 2]
-        } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
-        })
+        let values = self.values(phase);
+        (!values.is_empty()).then(|| stats::median(&values))
     }
 
     /// A phase's spread over the repetitions: (max − min) ÷ median, percent;
     /// `None` with fewer than two.
     pub fn spread_pct(&self, phase: &str) -> Option<f64> {
-        let values: Vec<f64> = self.repetitions.iter().filter_map(|r| r.get(phase)).collect();
+        let values = self.values(phase);
         if values.len() < 2 {
             return None;
         }
         let max = values.iter().copied().fold(f64::MIN, f64::max);
         let min = values.iter().copied().fold(f64::MAX, f64::min);
-        let median = self.median(phase)?;
+        let median = stats::median(&values);
         (median > 0.0).then(|| (max - min) / median * 100.0)
     }
 }
