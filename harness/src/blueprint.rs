@@ -256,12 +256,48 @@ fn running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// How many times a start that lost a port to another process is tried.
+const START_ATTEMPTS: u32 = 3;
+
 /// Starts the store, the app and daprd for `cell` in `dir`, with `body` as
 /// the request every load request sends.
+///
+/// Ports are chosen free and then bound by the children, so another process
+/// can take one in between (see [`blueprint_load::net::free_ports`]); a
+/// start that fails only because a port was taken is started again on
+/// fresh ports, with the processes of the failed attempt stopped first.
 ///
 /// # Errors
 /// A process that does not start (with its log tail).
 pub async fn start(
+    ctx: &RunContext,
+    settings: &DaprSettings,
+    cell: &CellId,
+    resolved: &Resolved,
+    body: Bytes,
+    dir: &Path,
+) -> Result<System> {
+    let mut attempt = 1;
+    loop {
+        match start_once(ctx, settings, cell, resolved, body.clone(), dir).await {
+            Err(e) if attempt < START_ATTEMPTS && lost_a_port(&e) => {
+                tracing::warn!(%cell, attempt, "a port was taken before our process bound it; starting again on fresh ports: {e:#}");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether a start failed because a port it was given was taken meanwhile
+/// (the error carries the child's log tail: daprd's, the host's or redis's).
+fn lost_a_port(e: &anyhow::Error) -> bool {
+    format!("{e:#}")
+        .to_ascii_lowercase()
+        .contains("address already in use")
+}
+
+async fn start_once(
     ctx: &RunContext,
     settings: &DaprSettings,
     cell: &CellId,
@@ -511,5 +547,25 @@ pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> 
             bail!("no successful response within {deadline:?} ({attempts} attempts); last attempt: {last}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_taken_port_starts_again() {
+        // As daprd, redis-server and our hosts report it, under our context.
+        let daprd =
+            anyhow::anyhow!("level=fatal msg=\"listen tcp 127.0.0.1:45943: bind: address already in use\"")
+                .context("daprd exited during start-up (exit status: 1); last log lines:");
+        let redis = anyhow::anyhow!(
+            "Could not create server TCP listening socket 127.0.0.1:21000: bind: Address already in use"
+        );
+        let guest = anyhow::anyhow!("the module's `handle` trapped: unreachable");
+        assert!(lost_a_port(&daprd));
+        assert!(lost_a_port(&redis));
+        assert!(!lost_a_port(&guest));
     }
 }
