@@ -1,6 +1,9 @@
 //! `report`: the HTML page loads in a real headless browser (Debian's
-//! chromium) with every chart rendered and nothing on the console; the
-//! Markdown summary carries every cell. A screenshot goes to the target dir.
+//! chromium), offline, with the answer on its first screen, every chart
+//! rendered with its legend and axis labels, and nothing on the console;
+//! the Markdown summary carries every measured cell. Screenshots at desktop
+//! and narrow widths are written next to the report and copied to the
+//! target dir for a person to look at.
 
 mod common;
 mod synthetic;
@@ -46,6 +49,10 @@ fn headless(page: &Path, extra: &[String]) -> (String, String) {
             "--enable-logging=stderr",
             "--v=0",
             "--virtual-time-budget=5000",
+            // Offline: anything the page fetched would fail and log.
+            "--proxy-server=127.0.0.1:9",
+            // A desktop screen: the answer must be on it.
+            "--window-size=1400,900",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
@@ -86,9 +93,21 @@ fn load(page: &Path) -> PageCheck {
     PageCheck { dom, console }
 }
 
-fn rendered_attribute(dom: &str) -> Option<String> {
-    let start = dom.find("data-charts-rendered=\"")? + "data-charts-rendered=\"".len();
+fn body_attribute(dom: &str, name: &str) -> Option<String> {
+    let key = format!("{name}=\"");
+    let start = dom.find(&key)? + key.len();
     Some(dom[start..].split('"').next()?.to_owned())
+}
+
+fn rendered_attribute(dom: &str) -> Option<String> {
+    body_attribute(dom, "data-charts-rendered")
+}
+
+/// Text as the SVG and HTML writers escape it.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A run with every kind of chart: two workloads, two modes, two languages,
@@ -145,12 +164,15 @@ struct Rendered {
     html: PathBuf,
     markdown: PathBuf,
     charts: Vec<ChartEntry>,
+    screenshots: Vec<PathBuf>,
 }
 
 #[derive(serde::Deserialize)]
 struct ChartEntry {
     id: String,
     kind: String,
+    axes: Vec<String>,
+    legend: Vec<String>,
 }
 
 #[test]
@@ -165,6 +187,7 @@ fn the_page_loads_in_chromium_with_every_chart_and_a_quiet_console() {
             "--out",
             out_dir.to_str().unwrap(),
             "--json",
+            "--screenshots",
         ])
         .output()
         .unwrap();
@@ -176,7 +199,9 @@ fn the_page_loads_in_chromium_with_every_chart_and_a_quiet_console() {
     for kind in [
         "throughput",
         "cpu-per-request",
+        "cpu-split",
         "rate-sweep",
+        "blueprint-spectra",
         "cold-start",
         "phases",
         "module-size",
@@ -219,26 +244,61 @@ fn the_page_loads_in_chromium_with_every_chart_and_a_quiet_console() {
             .find("</figure>")
             .map_or(page.dom.len(), |e| at + e)];
         assert!(figure.contains("<svg"), "chart {} has no SVG", chart.id);
+        assert!(
+            !chart.axes.is_empty() && !chart.legend.is_empty(),
+            "chart {}: no axes or legend",
+            chart.id
+        );
+        for text in chart.axes.iter().chain(&chart.legend) {
+            assert!(
+                figure.contains(&escaped(text)),
+                "chart {}: `{text}` is not drawn",
+                chart.id
+            );
+        }
     }
 
-    // A screenshot for people, kept in the target dir, never in git.
-    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report.png");
-    let _ = std::fs::remove_file(&shot);
-    headless(
-        &rendered.html,
-        &[
-            "--hide-scrollbars".into(),
-            "--window-size=1280,4000".into(),
-            format!("--screenshot={}", shot.display()),
-        ],
+    // The answer first: the ranking is on the first screen of a desktop
+    // browser, above the run details and the cell table.
+    let bottom: f64 = body_attribute(&page.dom, "data-first-answer-bottom")
+        .expect("the page has no answer")
+        .parse()
+        .unwrap();
+    assert!(
+        bottom > 0.0 && bottom <= 900.0,
+        "the first ranking ends at {bottom} px, below the fold"
+    );
+    let decision = page.dom.find("id=\"decision\"").unwrap();
+    assert!(decision < page.dom.find("id=\"run\"").unwrap());
+    assert!(decision < page.dom.find("id=\"cell-table\"").unwrap());
+    let noop = &page.dom[page.dom.find("id=\"decision-noop\"").unwrap()..];
+    let noop = &noop[..noop.find("</table>").unwrap()];
+    let embedded = noop.find(">embedded<").expect("embedded ranked for noop");
+    let middleware = noop.find(">middleware<").expect("middleware ranked for noop");
+    assert!(
+        embedded < middleware,
+        "embedded costs less CPU per request: {noop}"
     );
     assert!(
-        std::fs::metadata(&shot)
-            .map(|m| m.len() > 10_000)
-            .unwrap_or(false),
-        "no screenshot at {}",
-        shot.display()
+        noop.contains("<td>1</td>") && noop.contains("<td>2</td>"),
+        "{noop}"
     );
+
+    // Unavailable cells take one line per reason, not a row each.
+    let table = &page.dom[page.dom.find("id=\"cell-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(!table.contains("wasmedge"), "an unavailable cell has a row");
+    assert!(page.dom.contains("built without the `wasmedge` feature"));
+
+    // Screenshots next to the report, copied where a person finds them.
+    assert_eq!(rendered.screenshots.len(), 2);
+    for shot in &rendered.screenshots {
+        assert_eq!(shot.parent(), rendered.html.parent(), "{}", shot.display());
+        let size = std::fs::metadata(shot).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{} has {size} bytes", shot.display());
+        let keep = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(shot.file_name().unwrap());
+        std::fs::copy(shot, keep).unwrap();
+    }
 
     let md = std::fs::read_to_string(&rendered.markdown).unwrap();
     assert!(md.contains("| noop | middleware | wazero | rust | ok |"), "{md}");
@@ -304,4 +364,70 @@ fn a_report_of_a_run_without_measurements_still_renders() {
         report.markdown
     );
     assert!(report.html.contains("data-chart-count"));
+}
+
+#[test]
+fn blueprints_are_ranked_with_ties_as_ties_or_not_at_all() {
+    use blueprint_analysis::report::decision::decide;
+    let trials = |rps: f64, n: usize| -> Vec<Trial> {
+        (0..n)
+            .map(|i| Trial::new(rps * (1.0 + 0.03 * i as f64), 100.0, 400.0))
+            .collect()
+    };
+    let ranked = |n: usize| {
+        run(vec![
+            cell(
+                id("counter", "standalone-http", "wasmtime", "rust"),
+                &trials(500.0, n),
+            ),
+            cell(id("counter", "embedded", "wasmtime", "rust"), &trials(1000.0, n)),
+            // Within embedded's interval: the trials cannot tell them apart.
+            cell(
+                id("counter", "embedded+cache", "wasmtime", "rust"),
+                &trials(990.0, n),
+            ),
+            cell(id("counter", "native", "native", "none"), &trials(5000.0, n)),
+        ])
+    };
+    let d = &decide(&ranked(3))[0];
+    assert_eq!(d.refusal, None);
+    let ranks: Vec<(&str, usize, bool)> = d
+        .standings
+        .iter()
+        .map(|s| (s.mode.as_str(), s.rank, s.tied))
+        .collect();
+    assert_eq!(
+        ranks,
+        [
+            ("embedded", 1, true),
+            ("embedded+cache", 1, true),
+            ("standalone-http", 3, false)
+        ]
+    );
+    // The native floor is a reference, never ranked.
+    assert_eq!(d.references.len(), 1);
+    assert_eq!(d.references[0].mode, "native");
+    // Why: the split by process, and the difference to the leader.
+    let slow = &d.standings[2];
+    assert!(
+        slow.why.contains("daprd") && slow.why.contains("× the CPU per request of embedded"),
+        "{}",
+        slow.why
+    );
+
+    // One trial each: no ranking, and the page says why.
+    let d = &decide(&ranked(1))[0];
+    assert!(
+        d.refusal.as_deref().unwrap().contains("fewer than 3 trials"),
+        "{:?}",
+        d.refusal
+    );
+    assert!(d.standings.iter().all(|s| s.rank == 0));
+    let report = blueprint_analysis::report::render(&ranked(1), "one-trial.json").unwrap();
+    assert!(report.html.contains("class=\"refusal\""));
+    assert!(
+        report.markdown.contains("fewer than 3 trials"),
+        "{}",
+        report.markdown
+    );
 }

@@ -151,13 +151,18 @@ impl Trial {
             host_idle_rss_bytes: Some(20 << 20),
             cold_start_ms: 110.0 + index as f64,
             load: load(self.rps, self.p50_us, self.p99_us, None),
-            processes: vec![ProcessUsage {
-                role: "app".into(),
-                pid: 1,
-                cpu_s: 1.0,
-                peak_rss_bytes: (self.rss_mib * 1024.0 * 1024.0) as u64,
-                start_rss_bytes: 20 << 20,
-            }],
+            // daprd and the app share the system's CPU per request 60/40;
+            // the load generator spends a fifth of it on top.
+            processes: [("daprd", 0.6), ("app", 0.4), ("load-generator", 0.2)]
+                .iter()
+                .map(|(role, share)| ProcessUsage {
+                    role: (*role).into(),
+                    pid: 1,
+                    cpu_s: share * self.cpu_us * self.rps * 5.0 / 1e6,
+                    peak_rss_bytes: (self.rss_mib * 1024.0 * 1024.0) as u64,
+                    start_rss_bytes: 20 << 20,
+                })
+                .collect(),
             cpu_per_request_us: Some(self.cpu_us),
             requests_per_cpu_s: Some(1e6 / self.cpu_us),
             phases: Some(Phases {

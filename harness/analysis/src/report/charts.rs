@@ -7,8 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// Tableau 10: distinguishable, also in print.
-const PALETTE: [RGBColor; 10] = [
+/// Tableau 10 (distinguishable, also in print) for blueprints and series,
+/// then four muted tones for the processes of a CPU split.
+const PALETTE: [RGBColor; 14] = [
     RGBColor(0x4e, 0x79, 0xa7),
     RGBColor(0xf2, 0x8e, 0x2b),
     RGBColor(0xe1, 0x57, 0x59),
@@ -19,11 +20,43 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(0xff, 0x9d, 0xa7),
     RGBColor(0x9c, 0x75, 0x5f),
     RGBColor(0xba, 0xb0, 0xac),
+    RGBColor(0x2f, 0x3e, 0x46),
+    RGBColor(0x52, 0xb7, 0x88),
+    RGBColor(0xc9, 0x18, 0x4a),
+    RGBColor(0xce, 0xd4, 0xda),
 ];
+
+/// The palette index of a process in a CPU split (see
+/// [`super::decision::PROCESS_ORDER`]).
+pub fn process_color(role: &str) -> usize {
+    match role {
+        "daprd" => 10,
+        "app" => 11,
+        "redis" => 12,
+        _ => 13,
+    }
+}
 
 /// The colour of series `i`.
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// The palette index of a blueprint: its mode's place in the mode table, so
+/// a mode has one colour on every chart and in every table of a report. A
+/// label such as `embedded (reuse)` takes its mode's colour.
+pub fn mode_color(mode_label: &str) -> usize {
+    let name = mode_label.split(" (").next().unwrap_or(mode_label);
+    crate::modes::ALL
+        .iter()
+        .position(|m| m.as_str() == name)
+        .unwrap_or(9)
+}
+
+/// `#rrggbb` of palette index `i`, for HTML.
+pub fn hex(i: usize) -> String {
+    let RGBColor(r, g, b) = color(i);
+    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 const WIDTH: u32 = 900;
@@ -85,6 +118,11 @@ fn bounded_log(range: std::ops::Range<f64>) -> std::ops::Range<f64> {
 /// The widest log axis drawn.
 const MAX_DECADES: i32 = 12;
 
+/// The x and y axis descriptions of a latency spectrum.
+pub const SPECTRUM_AXES: [&str; 2] = ["percentile (axis: 1/(1-p), log)", "latency (log)"];
+/// The x and y axis descriptions of a rate sweep.
+pub const SWEEP_AXES: [&str; 2] = ["offered rate, req/s (log)", "p99 from intended start (log)"];
+
 /// One line of a latency spectrum.
 #[derive(Debug, Clone)]
 pub struct SpectrumSeries {
@@ -113,10 +151,10 @@ pub fn latency_spectrum(title: &str, series: &[SpectrumSeries]) -> Result<String
     let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let x_axis = Axis {
         range: bounded_log(1.0..x_max * 1.2),
-        desc: "percentile (axis: 1/(1-p), log)",
+        desc: SPECTRUM_AXES[0],
         label: &|x| percentile_label(*x),
     };
-    line_chart(title, x_axis, y, "latency (log)", |chart| {
+    line_chart(title, x_axis, y, SPECTRUM_AXES[1], |chart| {
         for s in series {
             let style = color(s.color).stroke_width(2);
             let points = s.points.iter().copied();
@@ -197,8 +235,9 @@ pub struct Bar {
     pub interval: Option<(f64, f64)>,
 }
 
-/// Horizontal grouped bars: one band per category, one bar per series.
-#[derive(Debug, Clone)]
+/// Horizontal grouped bars: one band per category, one bar per series
+/// (the bars a band has share it), or stacked segments.
+#[derive(Debug, Clone, Default)]
 pub struct BarChart {
     /// Caption.
     pub title: String,
@@ -212,13 +251,40 @@ pub struct BarChart {
     pub series: Vec<String>,
     /// `values[category][series]`.
     pub values: Vec<Vec<Option<Bar>>>,
+    /// Palette index of each series; empty: by position.
+    pub colors: Vec<usize>,
+    /// A swatch of this palette index beside a band's label (its blueprint).
+    pub category_colors: Vec<Option<usize>>,
+    /// Segments of a band end to end; a segment's interval is then in axis
+    /// units from zero (the interval of the stack up to it).
+    pub stacked: bool,
+    /// Dashed reference lines across every band: (label, value).
+    pub references: Vec<(String, f64)>,
+}
+
+impl BarChart {
+    fn series_color(&self, s: usize) -> RGBColor {
+        color(self.colors.get(s).copied().unwrap_or(s))
+    }
 }
 
 fn bar_value_range(chart: &BarChart) -> std::ops::Range<f64> {
-    let all = chart.values.iter().flatten().flatten().flat_map(|b| {
-        let (lo, hi) = b.interval.unwrap_or((b.value, b.value));
-        [b.value, lo, hi]
-    });
+    let stacks = chart
+        .values
+        .iter()
+        .filter(|_| chart.stacked)
+        .map(|row| row.iter().flatten().map(|b| b.value).sum::<f64>());
+    let all = chart
+        .values
+        .iter()
+        .flatten()
+        .flatten()
+        .flat_map(|b| {
+            let (lo, hi) = b.interval.unwrap_or((b.value, b.value));
+            [b.value, lo, hi]
+        })
+        .chain(stacks)
+        .chain(chart.references.iter().map(|r| r.1));
     if chart.log {
         log_range(all)
     } else {
@@ -233,8 +299,17 @@ fn bar_value_range(chart: &BarChart) -> std::ops::Range<f64> {
 /// A drawing failure (not expected for an in-memory SVG).
 pub fn grouped_bars(spec: &BarChart) -> Result<String> {
     let n_cat = spec.categories.len().max(1);
-    let n_series = spec.series.len().max(1);
-    let band = (n_series as u32 * 14 + 12).max(26);
+    let per_band = if spec.stacked {
+        1
+    } else {
+        spec.values
+            .iter()
+            .map(|row| row.iter().flatten().count())
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    };
+    let band = (per_band as u32 * 14 + 12).max(26);
     let legend_rows = spec.series.len().div_ceil(4) as u32;
     let height = 70 + legend_rows * 18 + band * n_cat as u32 + 40;
     let label_width = spec
@@ -244,7 +319,7 @@ pub fn grouped_bars(spec: &BarChart) -> Result<String> {
         .max()
         .unwrap_or(4) as u32
         * 7
-        + 16;
+        + 28;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -259,7 +334,8 @@ pub fn grouped_bars(spec: &BarChart) -> Result<String> {
                 .pos(Pos::new(HPos::Center, VPos::Top)),
         ))
         .map_err(err)?;
-        legend(&top, &spec.series, 30)?;
+        let colors: Vec<RGBColor> = (0..spec.series.len()).map(|i| spec.series_color(i)).collect();
+        legend(&top, &spec.series, &colors, 30)?;
         let range = bar_value_range(spec);
         let y_range = -0.5..(n_cat as f64 - 0.5);
         if spec.log {
@@ -284,11 +360,16 @@ pub fn grouped_bars(spec: &BarChart) -> Result<String> {
     Ok(svg)
 }
 
-fn legend(area: &DrawingArea<SVGBackend, Shift>, names: &[String], y0: i32) -> Result<()> {
+fn legend(
+    area: &DrawingArea<SVGBackend, Shift>,
+    names: &[String],
+    colors: &[RGBColor],
+    y0: i32,
+) -> Result<()> {
     for (i, name) in names.iter().enumerate() {
         let x = 20 + (i % 4) as i32 * 215;
         let y = y0 + (i / 4) as i32 * 18;
-        area.draw(&Rectangle::new([(x, y), (x + 12, y + 12)], color(i).filled()))
+        area.draw(&Rectangle::new([(x, y), (x + 12, y + 12)], colors[i].filled()))
             .map_err(err)?;
         area.draw(&Text::new(
             name.clone(),
@@ -311,7 +392,6 @@ fn draw_bars<'a, X>(
 where
     X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
 {
-    let n_series = spec.series.len().max(1) as f64;
     let value_label = spec.value_label.clone();
     let xf = |v: &f64| trimmed(*v, 2);
     chart
@@ -329,15 +409,28 @@ where
     for (c, row) in spec.values.iter().enumerate() {
         // Category 0 at the top.
         let center = (n_cat - 1 - c) as f64;
-        for (s, bar) in row.iter().enumerate() {
-            let Some(bar) = bar else { continue };
-            let slot = 0.8 / n_series;
-            let y_top = center + 0.4 - slot * s as f64;
+        let present: Vec<(usize, &Bar)> = row
+            .iter()
+            .enumerate()
+            .filter_map(|(s, b)| b.as_ref().map(|b| (s, b)))
+            .collect();
+        let slots = if spec.stacked { 1 } else { present.len().max(1) };
+        let slot = 0.8 / slots as f64;
+        let mut stacked_to = base;
+        for (k, (s, bar)) in present.iter().enumerate() {
+            let y_top = center + 0.4 - if spec.stacked { 0.0 } else { slot * k as f64 };
             let y_bottom = y_top - slot * 0.9;
+            let (from, to) = if spec.stacked {
+                let from = stacked_to;
+                stacked_to = (from + bar.value).max(base);
+                (from, stacked_to)
+            } else {
+                (base, bar.value.max(base))
+            };
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(base, y_bottom), (bar.value.max(base), y_top)],
-                    color(s).filled(),
+                    [(from, y_bottom), (to, y_top)],
+                    spec.series_color(*s).filled(),
                 )))
                 .map_err(err)?;
             if let Some((lo, hi)) = bar.interval {
@@ -346,7 +439,7 @@ where
                     .draw_series(std::iter::once(ErrorBar::new_horizontal(
                         mid,
                         lo.max(base),
-                        bar.value.max(base),
+                        to,
                         hi.max(base),
                         BLACK.stroke_width(1),
                         6,
@@ -355,14 +448,51 @@ where
             }
         }
     }
-    // Category labels, right-aligned against the plotting area.
+    let end = chart.x_range().end;
+    for (j, (label, value)) in spec.references.iter().enumerate() {
+        let top = n_cat as f64 - 0.5;
+        let x = value.max(base);
+        let line = vec![(x, -0.5), (x, top)];
+        chart
+            .draw_series(DashedLineSeries::new(line, 5, 4, BLACK.mix(0.7).stroke_width(1)))
+            .map_err(err)?;
+        // One label per line, each a little lower than the one before; on
+        // the line's left when it stands near the axis's end.
+        let side = if x > base + (end - base) * 0.6 {
+            HPos::Right
+        } else {
+            HPos::Left
+        };
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(" {label} "),
+                (x, top - 0.55 * j as f64),
+                (FONT, 11)
+                    .into_font()
+                    .color(&BLACK.mix(0.8))
+                    .pos(Pos::new(side, VPos::Top)),
+            )))
+            .map_err(err)?;
+    }
+    // Category labels, right-aligned against the plotting area, each with
+    // its blueprint's swatch when it has one.
     for (c, name) in spec.categories.iter().enumerate() {
         let center = (n_cat - 1 - c) as f64;
         let (x, y) = chart.backend_coord(&(base, center));
         let (ox, oy) = area.get_base_pixel();
+        let swatch = spec.category_colors.get(c).copied().flatten();
+        let gap = if swatch.is_some() { 18 } else { 6 };
+        if let Some(i) = swatch {
+            let (sx, sy) = (x - ox - 14, y - oy);
+            area.draw(&Rectangle::new(
+                [(sx, sy - 5), (sx + 10, sy + 5)],
+                color(i).filled(),
+            ))
+            .map_err(err)?;
+        }
         area.draw(&Text::new(
             name.clone(),
-            (x - ox - 6, y - oy),
+            (x - ox - gap, y - oy),
             (FONT, 12)
                 .into_font()
                 .color(&BLACK)
@@ -382,6 +512,8 @@ pub struct RateSeries {
     pub points: Vec<(f64, f64)>,
     /// The knee (median over trials) and the p99 there, when one was found.
     pub knee: Option<(f64, f64)>,
+    /// Palette index (its blueprint's).
+    pub color: usize,
 }
 
 /// p99 against offered rate, both on log axes, each series' knee marked with
@@ -392,12 +524,13 @@ pub struct RateSeries {
 pub fn rate_sweep(title: &str, series: &[RateSeries]) -> Result<String> {
     let x_axis = Axis {
         range: log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0))),
-        desc: "offered rate, req/s (log)",
+        desc: SWEEP_AXES[0],
         label: &|v| format!("{v:.0}"),
     };
     let y = log_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-    line_chart(title, x_axis, y, "p99 from intended start (log)", |chart| {
-        for (i, s) in series.iter().enumerate() {
+    line_chart(title, x_axis, y, SWEEP_AXES[1], |chart| {
+        for s in series {
+            let i = s.color;
             let style = color(i).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(s.points.iter().copied(), style))
@@ -450,6 +583,7 @@ mod tests {
             label: "x".into(),
             points: vec![(1e-300, 1.0), (1e300, 1e300)],
             knee: Some((1e300, 1e300)),
+            color: 0,
         }];
         assert!(rate_sweep("hostile", &sweep).is_ok());
     }
@@ -487,10 +621,19 @@ mod tests {
                     }),
                 ],
             ],
+            references: vec![("native floor".into(), 120.0)],
+            ..BarChart::default()
         })
         .unwrap();
         assert!(svg.starts_with("<svg"), "{svg}");
-        for text in ["embedded/wasmtime", "embedded/wazero", "rust", "go", "req/s"] {
+        for text in [
+            "embedded/wasmtime",
+            "embedded/wazero",
+            "rust",
+            "go",
+            "req/s",
+            "native floor",
+        ] {
             assert!(svg.contains(text), "{text} missing");
         }
         let spectrum = latency_spectrum(
@@ -510,6 +653,7 @@ mod tests {
                 label: "wasmtime/rust".into(),
                 points: vec![(100.0, 1.0), (300.0, 1.2), (900.0, 40.0)],
                 knee: Some((300.0, 1.2)),
+                color: 0,
             }],
         )
         .unwrap();

@@ -9,7 +9,8 @@ use anyhow::Result;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::charts::{Bar, BarChart, RateSeries, SpectrumSeries};
+use super::charts::{Bar, BarChart, RateSeries, SpectrumSeries, mode_color, process_color};
+use super::decision::{PROCESS_ORDER, cpu_split};
 use crate::results::{self, CellResult, CellStatus, CellSummary, RunResults, TrialResult};
 use crate::stats::{self, Estimate};
 
@@ -17,11 +18,13 @@ use crate::stats::{self, Estimate};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChartKind {
-    /// Closed-loop throughput per mode × runtime, bars per language.
+    /// Closed-loop throughput per cell, coloured by blueprint.
     Throughput,
-    /// CPU per request per mode × runtime.
+    /// CPU per request per cell, coloured by blueprint.
     CpuPerRequest,
-    /// p99 against offered rate per blueprint, knees marked.
+    /// CPU per request per cell, stacked by process.
+    CpuSplit,
+    /// p99 against offered rate of a workload's cells, knees marked.
     RateSweep,
     /// Cold start and its parts per runtime.
     ColdStart,
@@ -31,6 +34,8 @@ pub enum ChartKind {
     ModuleSize,
     /// Latency by percentile of one cell.
     LatencySpectrum,
+    /// Latency by percentile of each blueprint's best cell of a workload.
+    BlueprintSpectra,
 }
 
 /// A chart to draw, before drawing.
@@ -101,35 +106,143 @@ fn estimate_of(values: &[f64]) -> Option<Estimate> {
     (!values.is_empty()).then(|| stats::estimate(values, results::CONFIDENCE))
 }
 
-/// Bars of one figure per workload: categories mode/runtime, series languages.
-fn per_mode_runtime(
+/// A cell's band label: its blueprint, runtime and language.
+fn cell_label(c: &CellResult) -> String {
+    format!("{} / {} / {}", c.id.mode_label(), c.id.runtime, c.id.language)
+}
+
+/// Bars of one figure per workload: a band per cell, grouped by blueprint
+/// in the mode table's order, one series (and colour) per blueprint.
+fn per_cell_by_mode(
     cells: &[&CellResult],
     workload: &str,
     figure: impl Fn(&CellResult) -> Option<Bar>,
 ) -> (Vec<String>, Vec<String>, Vec<Vec<Option<Bar>>>) {
-    let mut categories: Vec<String> = Vec::new();
-    let mut languages: Vec<String> = Vec::new();
-    for c in cells.iter().filter(|c| c.id.workload == workload) {
-        let cat = format!("{} / {}", c.id.mode_label(), c.id.runtime);
-        if !categories.contains(&cat) {
-            categories.push(cat);
-        }
-        if !languages.contains(&c.id.language) {
-            languages.push(c.id.language.clone());
+    let mut of_workload: Vec<&CellResult> = cells
+        .iter()
+        .copied()
+        .filter(|c| c.id.workload == workload)
+        .collect();
+    // Stable: runtimes and languages keep the run's order within a mode.
+    of_workload.sort_by_key(|c| mode_color(&c.id.mode_label()));
+    let mut modes: Vec<String> = Vec::new();
+    for c in &of_workload {
+        if !modes.contains(&c.id.mode_label()) {
+            modes.push(c.id.mode_label());
         }
     }
-    let mut values = vec![vec![None; languages.len()]; categories.len()];
+    let categories = of_workload.iter().map(|c| cell_label(c)).collect();
+    let values = of_workload
+        .iter()
+        .map(|c| {
+            let mut row = vec![None; modes.len()];
+            if let Some(m) = modes.iter().position(|m| *m == c.id.mode_label()) {
+                row[m] = figure(c);
+            }
+            row
+        })
+        .collect();
+    (categories, modes, values)
+}
+
+/// The reference lines of a workload's figure: the best value of each
+/// reference mode (native floor, middleware baseline) that has one.
+fn reference_lines(
+    cells: &[&CellResult],
+    workload: &str,
+    figure: impl Fn(&CellResult) -> Option<f64>,
+    higher_is_better: bool,
+) -> Vec<(String, f64)> {
+    let mut lines: Vec<(String, f64)> = Vec::new();
     for c in cells.iter().filter(|c| c.id.workload == workload) {
-        let cat = format!("{} / {}", c.id.mode_label(), c.id.runtime);
-        let (Some(ci), Some(li)) = (
-            categories.iter().position(|x| *x == cat),
-            languages.iter().position(|x| *x == c.id.language),
-        ) else {
+        let Some(mode) = crate::modes::ALL.iter().find(|m| m.as_str() == c.id.mode) else {
             continue;
         };
-        values[ci][li] = figure(c);
+        if !mode.row().reference {
+            continue;
+        }
+        let Some(v) = figure(c) else { continue };
+        let label = match mode.row().app {
+            crate::modes::App::Echo => format!("middleware baseline {v:.0}"),
+            _ => format!("native floor {v:.0}"),
+        };
+        let kind = label.split(' ').next().unwrap_or_default().to_owned();
+        match lines.iter_mut().find(|(l, _)| l.starts_with(&kind)) {
+            Some(line) if (v > line.1) == higher_is_better => *line = (label, v),
+            Some(_) => {}
+            None => lines.push((label, v)),
+        }
     }
-    (categories, languages, values)
+    lines
+}
+
+/// CPU per request of a workload's cells, stacked by process: where a
+/// request's cost sits. The whisker is the interval of the system under
+/// test's total (daprd, app host, stores; the load generator is drawn
+/// after it, outside).
+fn cpu_split_chart(cells: &[&CellResult], workload: &str) -> Option<ChartPlan> {
+    let mut of: Vec<&CellResult> = cells
+        .iter()
+        .copied()
+        .filter(|c| c.id.workload == workload)
+        .collect();
+    of.sort_by_key(|c| mode_color(&c.id.mode_label()));
+    let splits: Vec<Vec<(String, f64)>> = of.iter().map(|c| cpu_split(c)).collect();
+    let roles: Vec<&str> = PROCESS_ORDER
+        .iter()
+        .copied()
+        .filter(|r| splits.iter().any(|s| s.iter().any(|(x, _)| x == r)))
+        .collect();
+    if roles.is_empty() {
+        return None;
+    }
+    let values = of
+        .iter()
+        .zip(&splits)
+        .map(|(c, split)| {
+            let total = c.summary.as_ref().and_then(|s| s.cpu_per_request_us);
+            let last_sut = roles
+                .iter()
+                .rposition(|r| *r != "load-generator" && split.iter().any(|(x, _)| x == r));
+            roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    split.iter().find(|(x, _)| x == r).map(|(_, v)| Bar {
+                        value: *v,
+                        interval: (Some(i) == last_sut)
+                            .then(|| total.and_then(|t| t.interval()))
+                            .flatten(),
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let label = |r: &str| match r {
+        "app" => "app host".to_owned(),
+        "load-generator" => "load generator".to_owned(),
+        other => other.to_owned(),
+    };
+    Some(ChartPlan {
+        id: format!("cpu-split-{}", slug(workload)),
+        kind: ChartKind::CpuSplit,
+        title: format!("{workload}: CPU per request by process"),
+        note: "CPU time per successful request of each process over the measured window, median over trials, stacked; \
+               the whisker is the interval of the system under test's total (daprd, app host, stores). The load \
+               generator is drawn last, outside the total."
+            .into(),
+        data: ChartData::Bars(BarChart {
+            title: format!("{workload}: CPU per request by process"),
+            value_label: "CPU µs per request".into(),
+            categories: of.iter().map(|c| cell_label(c)).collect(),
+            series: roles.iter().map(|r| label(r)).collect(),
+            colors: roles.iter().map(|r| process_color(r)).collect(),
+            category_colors: of.iter().map(|c| Some(mode_color(&c.id.mode_label()))).collect(),
+            stacked: true,
+            values,
+            ..BarChart::default()
+        }),
+    })
 }
 
 /// Merges the trials' histograms (base64 V2 + DEFLATE).
@@ -269,11 +382,17 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
     let mut charts = Vec::new();
     for w in workloads(&cells) {
         for f in &MODE_RUNTIME_FIGURES {
-            let (categories, series, values) = per_mode_runtime(&cells, &w, |c| {
+            let (categories, series, values) = per_cell_by_mode(&cells, &w, |c| {
                 c.summary.as_ref().and_then(f.estimate).map(|e| bar_of(e, 1.0))
             });
             // A workload none of whose cells has the figure gets no chart.
             if values.iter().flatten().any(Option::is_some) {
+                let references = reference_lines(
+                    &cells,
+                    &w,
+                    |c| c.summary.as_ref().and_then(f.estimate).map(|e| e.median),
+                    f.kind == ChartKind::Throughput,
+                );
                 charts.push(ChartPlan {
                     id: format!("{}-{}", f.id, slug(&w)),
                     kind: f.kind,
@@ -282,26 +401,30 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
                     data: ChartData::Bars(BarChart {
                         title: format!("{w}: {}", f.chart_title),
                         value_label: f.value_label.into(),
-                        log: false,
+                        colors: series.iter().map(|m| mode_color(m)).collect(),
                         categories,
                         series,
                         values,
+                        references,
+                        ..BarChart::default()
                     }),
                 });
             }
         }
-    }
-    // Rate sweeps, one chart per blueprint (workload × mode).
-    let mut blueprints: Vec<(String, String)> = Vec::new();
-    for c in &cells {
-        let key = (c.id.workload.clone(), c.id.mode.clone());
-        if c.trials.iter().any(|t| !t.sweep.is_empty()) && !blueprints.contains(&key) {
-            blueprints.push(key);
+        if let Some(chart) = cpu_split_chart(&cells, &w) {
+            charts.push(chart);
         }
     }
-    for (w, mode) in &blueprints {
+    // Rate sweeps, one chart per workload: every swept cell, coloured by
+    // its blueprint.
+    for w in workloads(&cells) {
+        let mut swept: Vec<&&CellResult> = cells
+            .iter()
+            .filter(|c| c.id.workload == w && c.trials.iter().any(|t| !t.sweep.is_empty()))
+            .collect();
+        swept.sort_by_key(|c| mode_color(&c.id.mode_label()));
         let mut series = Vec::new();
-        for c in cells.iter().filter(|c| &c.id.workload == w && &c.id.mode == mode) {
+        for c in swept {
             let per_rate = sweep_p99s(c);
             if per_rate.is_empty() {
                 continue;
@@ -320,33 +443,34 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
                 _ => "no knee: the lowest rate failed".into(),
             };
             series.push(RateSeries {
-                label: format!(
-                    "{} / {} / {} ({knee_text})",
-                    c.id.runtime, c.id.language, c.id.store
-                ),
+                label: format!("{} / {} ({knee_text})", cell_label(c), c.id.store),
                 points,
                 knee,
+                color: mode_color(&c.id.mode_label()),
             });
         }
         if series.is_empty() {
             continue;
         }
         charts.push(ChartPlan {
-            id: format!("sweep-{}-{}", slug(w), slug(mode)),
+            id: format!("sweep-{}", slug(&w)),
             kind: ChartKind::RateSweep,
-            title: format!("{w} as {mode}: p99 against offered rate"),
-            note: "Open loop; p99 from each request's intended start (coordinated omission corrected), median over trials. \
-                   The knee (triangle) is the highest rate whose p99 stays within the scenario's factor of the lowest rate's."
+            title: format!("{w}: p99 against offered rate, per blueprint"),
+            note: "Open loop; p99 from each request's intended start (coordinated omission corrected), median over trials; \
+                   one colour per blueprint. The knee (triangle) is the highest rate whose p99 stays within the scenario's \
+                   factor of the lowest rate's."
                 .into(),
-            data: ChartData::Sweep(format!("{w} as {mode}: p99 vs offered rate"), series),
+            data: ChartData::Sweep(format!("{w}: p99 vs offered rate"), series),
         });
     }
     // Start-up and phases per runtime.
     for w in workloads(&cells) {
-        let of_workload: Vec<&&CellResult> = cells.iter().filter(|c| c.id.workload == w).collect();
-        let categories: Vec<String> = of_workload
+        let mut of_workload: Vec<&&CellResult> = cells.iter().filter(|c| c.id.workload == w).collect();
+        of_workload.sort_by_key(|c| mode_color(&c.id.mode_label()));
+        let categories: Vec<String> = of_workload.iter().map(|c| cell_label(c)).collect();
+        let category_colors: Vec<Option<usize>> = of_workload
             .iter()
-            .map(|c| format!("{} / {} / {}", c.id.mode_label(), c.id.runtime, c.id.language))
+            .map(|c| Some(mode_color(&c.id.mode_label())))
             .collect();
         let startup_series = vec![
             "cold start (host + daprd to first response)".to_owned(),
@@ -383,6 +507,8 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
                 categories: categories.clone(),
                 series: startup_series,
                 values,
+                category_colors: category_colors.clone(),
+                ..BarChart::default()
             }),
         });
         let values: Vec<Vec<Option<Bar>>> = of_workload
@@ -410,6 +536,8 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
                     categories,
                     series: vec!["instantiate".into(), "call (incl. Dapr calls)".into(), "first call".into()],
                     values,
+                    category_colors,
+                    ..BarChart::default()
                 }),
             });
         }
@@ -458,8 +586,44 @@ pub fn plan(results: &RunResults) -> Result<Vec<ChartPlan>> {
                 categories,
                 series: languages,
                 values,
+                ..BarChart::default()
             }),
         });
+    }
+    // Each blueprint's best cell per workload, overlaid.
+    for w in workloads(&cells) {
+        let mut best: Vec<&CellResult> = Vec::new();
+        for c in cells.iter().copied().filter(|c| c.id.workload == w) {
+            let rps = |c: &CellResult| c.summary.as_ref().map_or(0.0, |s| s.throughput_rps.median);
+            match best.iter_mut().find(|b| b.id.mode_label() == c.id.mode_label()) {
+                Some(b) if rps(b) < rps(c) => *b = c,
+                Some(_) => {}
+                None => best.push(c),
+            }
+        }
+        best.sort_by_key(|c| mode_color(&c.id.mode_label()));
+        let mut series = Vec::new();
+        for c in best {
+            if let Some(h) = merged(c.trials.iter().map(|t| t.load.latency_histogram.as_str()))? {
+                series.push(SpectrumSeries {
+                    label: format!("{} ({} / {})", c.id.mode_label(), c.id.runtime, c.id.language),
+                    points: spectrum_points(&h),
+                    dashed: false,
+                    color: mode_color(&c.id.mode_label()),
+                });
+            }
+        }
+        if series.len() > 1 {
+            charts.push(ChartPlan {
+                id: format!("spectra-{}", slug(&w)),
+                kind: ChartKind::BlueprintSpectra,
+                title: format!("{w}: latency by percentile, per blueprint"),
+                note: "Closed loop, service time from each send, all trials merged; each blueprint's cell with the \
+                       highest throughput, in its blueprint's colour."
+                    .into(),
+                data: ChartData::Spectrum(format!("{w}: latency by percentile"), series),
+            });
+        }
     }
     // One latency spectrum per measured cell.
     for c in &cells {

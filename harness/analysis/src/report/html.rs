@@ -5,8 +5,10 @@
 
 use std::fmt::Write as _;
 
+use super::charts::{hex, mode_color};
+use super::decision::{self, Standing, WorkloadDecision};
 use super::figures::ChartPlan;
-use crate::results::{CellStatus, RunResults};
+use crate::results::{CellResult, CellStatus, RunResults};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -25,16 +27,65 @@ pub fn esc(text: &str) -> String {
 }
 
 const STYLE: &str = "
-body { font-family: sans-serif; margin: 2em auto; max-width: 960px; color: #222; }
+body { font-family: sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
+td.mode { white-space: nowrap; }
 h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 6px; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure.chart { margin: 1.5em 0; }
 figure.chart figcaption { font-size: 0.9em; color: #555; margin-top: 0.3em; }
 .status { font-size: 0.9em; color: #555; }
 .failed { color: #b00; }
 nav a { margin-right: 1em; }
+h3 { margin: 1em 0 0.2em; font-size: 1.1em; }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.35em; vertical-align: baseline; }
+table.rank td.why { font-size: 0.9em; color: #444; max-width: 30em; }
+tr.reference td { color: #666; font-style: italic; }
+.refusal { color: #8a5a00; font-weight: bold; }
+th.sortable { cursor: pointer; } th.sortable:after { content: ' ⇅'; color: #aaa; }
+input#cell-filter { margin: 0.5em 0; padding: 3px 6px; width: 20em; }
+details.run summary { cursor: pointer; color: #555; }
+ul.not-measured { font-size: 0.85em; color: #555; }
+";
+
+/// Sorts the cell table by a clicked header (numbers by their `data-v`, text
+/// otherwise; a second click reverses) and filters its rows by the text in
+/// the filter box. Plain script: the page stays one file without network.
+const TABLE_SCRIPT: &str = "
+(function () {
+  var table = document.getElementById('cell-table');
+  if (!table) { return; }
+  var body = table.tBodies[0];
+  var heads = table.tHead.rows[0].cells;
+  for (var i = 0; i < heads.length; i++) {
+    (function (col) {
+      heads[col].addEventListener('click', function () {
+        var dir = heads[col].getAttribute('data-dir') === 'asc' ? -1 : 1;
+        heads[col].setAttribute('data-dir', dir === 1 ? 'asc' : 'desc');
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[col], y = b.cells[col];
+          var xv = x.getAttribute('data-v'), yv = y.getAttribute('data-v');
+          if (xv !== null && yv !== null) { return dir * (parseFloat(xv) - parseFloat(yv)); }
+          if (xv !== null) { return -1; }
+          if (yv !== null) { return 1; }
+          return dir * x.textContent.localeCompare(y.textContent);
+        });
+        for (var r = 0; r < rows.length; r++) { body.appendChild(rows[r]); }
+      });
+    })(i);
+  }
+  var filter = document.getElementById('cell-filter');
+  filter.addEventListener('input', function () {
+    var words = filter.value.toLowerCase().split(/\\s+/).filter(function (w) { return w; });
+    for (var r = 0; r < body.rows.length; r++) {
+      var text = body.rows[r].textContent.toLowerCase();
+      var show = words.every(function (w) { return text.indexOf(w) >= 0; });
+      body.rows[r].style.display = show ? '' : 'none';
+    }
+  });
+})();
 ";
 
 /// Runs in the browser: counts the charts that laid out with a non-empty
@@ -51,6 +102,14 @@ const CHECK_SCRIPT: &str = "
     else { console.error('chart ' + figures[i].id + ' did not render'); }
   }
   document.body.setAttribute('data-charts-rendered', rendered + '/' + figures.length);
+  // Where the answer sits on the page (the browser test checks it is on the
+  // first screen).
+  var decision = document.getElementById('decision');
+  var answer = decision ? decision.querySelector('table.rank, p.refusal') : null;
+  if (answer) {
+    document.body.setAttribute('data-first-answer-bottom',
+      Math.round(answer.getBoundingClientRect().bottom + window.scrollY));
+  }
   document.getElementById('chart-status').textContent =
     rendered + ' of ' + figures.length + ' charts rendered';
 })();
@@ -73,12 +132,26 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
     if !meta.description.is_empty() {
         let _ = writeln!(out, "<p>{}</p>", esc(&meta.description));
     }
+    if !results.completed {
+        let _ = writeln!(
+            out,
+            "<p class=\"failed\"><b>Incomplete run:</b> it did not reach its end; {} cell(s) unfinished.</p>",
+            results.unfinished_cells().len()
+        );
+    }
+    decision_section(&mut out, results);
     let _ = writeln!(
         out,
         "<p class=\"status\" id=\"chart-status\">{} charts (their check needs JavaScript)</p>",
         charts.len()
     );
-    let _ = writeln!(out, "<h2 id=\"run\">Run</h2>\n<table>");
+    let _ = writeln!(
+        out,
+        "<details class=\"run\" id=\"run\"><summary>Run: {}, started {}, revision {}</summary>\n<table>",
+        esc(source),
+        esc(&results.started_at),
+        esc(&env.git_revision)
+    );
     let daprd = env
         .daprd
         .as_ref()
@@ -117,14 +190,7 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
     ] {
         let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
     }
-    let _ = writeln!(out, "</table>");
-    if !results.completed {
-        let _ = writeln!(
-            out,
-            "<p class=\"failed\"><b>Incomplete run:</b> it did not reach its end; {} cell(s) unfinished.</p>",
-            results.unfinished_cells().len()
-        );
-    }
+    let _ = writeln!(out, "</table>\n</details>");
     cells_table(&mut out, results);
     let sections: [(&str, &str, &[super::figures::ChartKind]); 5] = [
         (
@@ -133,6 +199,7 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
             &[
                 super::figures::ChartKind::Throughput,
                 super::figures::ChartKind::CpuPerRequest,
+                super::figures::ChartKind::CpuSplit,
             ],
         ),
         (
@@ -152,7 +219,10 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
         (
             "spectra",
             "Latency by percentile",
-            &[super::figures::ChartKind::LatencySpectrum],
+            &[
+                super::figures::ChartKind::BlueprintSpectra,
+                super::figures::ChartKind::LatencySpectrum,
+            ],
         ),
     ];
     let _ = write!(out, "<nav>");
@@ -183,60 +253,241 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
             );
         }
     }
-    let _ = writeln!(out, "<script>{CHECK_SCRIPT}</script>\n</body>\n</html>");
+    let _ = writeln!(
+        out,
+        "<script>{TABLE_SCRIPT}{CHECK_SCRIPT}</script>\n</body>\n</html>"
+    );
     out
 }
 
-fn cells_table(out: &mut String, results: &RunResults) {
-    let _ = writeln!(out, "<h2 id=\"cells\">Cells</h2>\n<table>");
+/// The answer first: per workload, the blueprints ranked (or why not).
+fn decision_section(out: &mut String, results: &RunResults) {
+    let decisions = decision::decide(results);
+    let _ = writeln!(out, "<section id=\"decision\">\n<h2>Which blueprint</h2>");
     let _ = writeln!(
         out,
-        "<tr><th>workload</th><th>mode</th><th>runtime</th><th>lang</th><th>protocol</th><th>store</th><th>status</th>\
-         <th>trials</th><th>req/s [CI] level</th><th>p50 µs</th><th>p99 µs</th><th>CPU µs/req</th><th>cold ms</th><th>knee req/s</th><th>error rate</th></tr>"
+        "<p class=\"status\">Per workload, each blueprint's best cell ranked by {}; median over trials with its \
+         interval. Blueprints whose intervals overlap the leader of a rank share it.</p>",
+        esc(decision::RANKED_BY)
     );
-    for cell in &results.cells {
-        let id = &cell.id;
-        let class = match &cell.status {
-            CellStatus::Failed { .. } | CellStatus::NotRun { .. } => "failed",
-            _ => "",
+    for d in &decisions {
+        workload_decision(out, d);
+    }
+    let _ = writeln!(out, "</section>");
+}
+
+fn workload_decision(out: &mut String, d: &WorkloadDecision) {
+    let _ = writeln!(
+        out,
+        "<h3 id=\"decision-{}\">{}</h3>",
+        super::figures::slug(&d.workload),
+        esc(&d.workload)
+    );
+    if let Some(why) = &d.refusal {
+        let _ = writeln!(out, "<p class=\"refusal\">{}</p>", esc(why));
+    }
+    if d.standings.is_empty() && d.references.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<table class=\"rank\"><thead><tr><th>rank</th><th>blueprint</th><th>best cell</th>\
+         <th class=\"num\">requests per CPU-s [interval]</th><th class=\"num\">req/s</th><th class=\"num\">p99 ms</th>\
+         <th class=\"num\">knee req/s</th><th>why</th></tr></thead><tbody>"
+    );
+    for s in &d.standings {
+        let rank = match (s.rank, s.tied) {
+            (0, _) => "–".to_owned(),
+            (r, true) => format!("{r} (tie)"),
+            (r, false) => r.to_string(),
         };
-        let status = super::markdown::one_line(&cell.status.describe(), 160);
-        let _ = write!(
+        standing_row(out, s, &rank, "");
+    }
+    for s in &d.references {
+        standing_row(out, s, "ref", " class=\"reference\"");
+    }
+    let _ = writeln!(out, "</tbody></table>");
+    if !d.left_out.is_empty() {
+        let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td>",
-            esc(&id.workload),
-            esc(&id.mode_label()),
-            esc(&id.runtime),
-            esc(&id.language),
-            esc(&id.protocol),
-            esc(&id.store),
-            esc(&status)
+            "<p class=\"status\">Not ranked: {}.</p>",
+            esc(&d.left_out.join("; "))
         );
-        match &cell.summary {
-            Some(s) => {
-                let e = |e: &crate::stats::Estimate| e.display(0, 1.0);
-                // No successful request: no latency, a dash rather than 0.
-                let latency = |e: &Option<crate::stats::Estimate>| {
-                    e.map_or("—".into(), |e| format!("{:.0}", e.median))
-                };
-                let _ = writeln!(
-                    out,
-                    "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                     <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                    s.throughput_rps.n,
-                    esc(&e(&s.throughput_rps)),
-                    latency(&s.p50_us),
-                    latency(&s.p99_us),
-                    esc(&s.cpu_per_request_us.as_ref().map_or("-".into(), e)),
-                    esc(&e(&s.cold_start_ms)),
-                    esc(&s.knee_rps.as_ref().map_or("-".into(), e)),
-                    esc(&crate::results::cell_error_rate(cell).map_or("—".into(), crate::compare::fmt_rate)),
-                );
-            }
-            None => {
-                let _ = writeln!(out, "{}</tr>", "<td class=\"num\">-</td>".repeat(8));
-            }
+    }
+}
+
+fn standing_row(out: &mut String, s: &Standing, rank: &str, class: &str) {
+    let _ = writeln!(
+        out,
+        "<tr{class}><td>{}</td><td class=\"mode\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td>\
+         <td class=\"num\">{}</td><td class=\"num\">{:.0}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+         <td class=\"why\">{}: {}</td></tr>",
+        esc(rank),
+        hex(mode_color(&s.mode)),
+        esc(&s.mode),
+        esc(&s.cell),
+        esc(&s.per_cpu_s.display(0, 1.0)),
+        s.throughput_rps.median,
+        s.p99_us.map_or("—".into(), |e| format!("{:.2}", e.median / 1e3)),
+        s.knee_rps.map_or("—".into(), |e| format!("{:.0}", e.median)),
+        esc(&s.shape),
+        esc(&s.why)
+    );
+}
+
+/// Cells that were not measured for a reason that does not depend on the
+/// run (unavailable here, or not applicable): one line per reason.
+pub fn not_measured_by_reason(results: &RunResults) -> Vec<(&'static str, String, Vec<String>)> {
+    let mut groups: Vec<(&'static str, String, Vec<String>)> = Vec::new();
+    for cell in &results.cells {
+        let (kind, reason) = match &cell.status {
+            CellStatus::Unavailable { reason } => ("unavailable", reason),
+            CellStatus::NotApplicable { reason } => ("n/a", reason),
+            _ => continue,
+        };
+        let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+        let name = format!(
+            "{}/{}/{}/{}",
+            cell.id.workload,
+            cell.id.mode_label(),
+            cell.id.runtime,
+            cell.id.language
+        );
+        match groups.iter_mut().find(|(k, r, _)| *k == kind && *r == reason) {
+            Some((_, _, cells)) => cells.push(name),
+            None => groups.push((kind, reason, vec![name])),
         }
     }
-    let _ = writeln!(out, "</table>");
+    groups
+}
+
+fn listed(cells: &[String], at_most: usize) -> String {
+    if cells.len() <= at_most {
+        cells.join(", ")
+    } else {
+        format!(
+            "{}, … ({} more)",
+            cells[..at_most].join(", "),
+            cells.len() - at_most
+        )
+    }
+}
+
+/// A number cell that sorts by `value`.
+fn num(text: &str, value: Option<f64>) -> String {
+    match value.filter(|v| v.is_finite()) {
+        Some(v) => format!("<td class=\"num\" data-v=\"{v}\">{}</td>", esc(text)),
+        None => format!("<td class=\"num\">{}</td>", esc(text)),
+    }
+}
+
+fn cell_row(out: &mut String, cell: &CellResult) {
+    let id = &cell.id;
+    let class = match &cell.status {
+        CellStatus::Failed { .. } | CellStatus::NotRun { .. } => "failed",
+        _ => "",
+    };
+    let status = super::markdown::one_line(&cell.status.describe(), 160);
+    let _ = write!(
+        out,
+        "<tr><td>{}</td><td class=\"mode\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td>",
+        esc(&id.workload),
+        hex(mode_color(&id.mode_label())),
+        esc(&id.mode_label()),
+        esc(&id.runtime),
+        esc(&id.language),
+        esc(&id.protocol),
+        esc(&id.store),
+        esc(&status)
+    );
+    match &cell.summary {
+        Some(s) => {
+            let e = |e: &crate::stats::Estimate| e.display(0, 1.0);
+            // No successful request: no latency, a dash rather than 0.
+            let latency = |e: &Option<crate::stats::Estimate>| match e {
+                Some(e) => num(&format!("{:.0}", e.median), Some(e.median)),
+                None => num("—", None),
+            };
+            let rate = crate::results::cell_error_rate(cell);
+            let _ = writeln!(
+                out,
+                "{}{}{}{}{}{}{}{}</tr>",
+                num(&s.throughput_rps.n.to_string(), Some(s.throughput_rps.n as f64)),
+                num(&e(&s.throughput_rps), Some(s.throughput_rps.median)),
+                latency(&s.p50_us),
+                latency(&s.p99_us),
+                num(
+                    &s.cpu_per_request_us.as_ref().map_or("-".into(), e),
+                    s.cpu_per_request_us.map(|c| c.median)
+                ),
+                num(&e(&s.cold_start_ms), Some(s.cold_start_ms.median)),
+                num(
+                    &s.knee_rps.as_ref().map_or("-".into(), e),
+                    s.knee_rps.map(|k| k.median)
+                ),
+                num(&rate.map_or("—".into(), crate::compare::fmt_rate), rate),
+            );
+        }
+        None => {
+            let _ = writeln!(out, "{}</tr>", "<td class=\"num\">-</td>".repeat(8));
+        }
+    }
+}
+
+fn cells_table(out: &mut String, results: &RunResults) {
+    let _ = writeln!(out, "<h2 id=\"cells\">Cells</h2>");
+    let _ = writeln!(
+        out,
+        "<input id=\"cell-filter\" type=\"search\" placeholder=\"filter cells, e.g. counter wazero\" aria-label=\"filter cells\">"
+    );
+    let _ = writeln!(out, "<table id=\"cell-table\">\n<thead><tr>");
+    for (head, numeric) in [
+        ("workload", false),
+        ("mode", false),
+        ("runtime", false),
+        ("lang", false),
+        ("protocol", false),
+        ("store", false),
+        ("status", false),
+        ("trials", true),
+        ("throughput, req/s [CI] level", true),
+        ("p50, µs", true),
+        ("p99, µs", true),
+        ("CPU, µs/req", true),
+        ("cold start, ms", true),
+        ("knee, req/s", true),
+        ("error rate", true),
+    ] {
+        let class = if numeric { "sortable num" } else { "sortable" };
+        let _ = write!(out, "<th class=\"{class}\">{}</th>", esc(head));
+    }
+    let _ = writeln!(out, "</tr></thead>\n<tbody>");
+    for cell in &results.cells {
+        if matches!(
+            cell.status,
+            CellStatus::Unavailable { .. } | CellStatus::NotApplicable { .. }
+        ) {
+            continue;
+        }
+        cell_row(out, cell);
+    }
+    let _ = writeln!(out, "</tbody>\n</table>");
+    let groups = not_measured_by_reason(results);
+    if !groups.is_empty() {
+        let total: usize = groups.iter().map(|(_, _, c)| c.len()).sum();
+        let _ = writeln!(
+            out,
+            "<p class=\"status\">{total} cell(s) not measured, one line per reason:</p>\n<ul class=\"not-measured\">"
+        );
+        for (kind, reason, cells) in &groups {
+            let _ = writeln!(
+                out,
+                "<li><b>{kind}</b> ({} cell(s): {}): {}</li>",
+                cells.len(),
+                esc(&listed(cells, 6)),
+                esc(reason)
+            );
+        }
+        let _ = writeln!(out, "</ul>");
+    }
 }

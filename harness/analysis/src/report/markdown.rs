@@ -65,6 +65,7 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
         },
         results.scenario.dapr.state_store
     );
+    out.push_str(&decision_summary(results));
     let _ = writeln!(
         out,
         "| workload | mode | runtime | lang | status | req/s [CI] level | p50 | p99 | CPU µs/req | app RSS MiB | cold ms | knee req/s | error rate |"
@@ -74,6 +75,12 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
         "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for cell in &results.cells {
+        if matches!(
+            cell.status,
+            CellStatus::Unavailable { .. } | CellStatus::NotApplicable { .. }
+        ) {
+            continue;
+        }
         let id = &cell.id;
         let status = match &cell.status {
             CellStatus::Failed { error } => format!("**failed**: {}", one_line(error, 80)),
@@ -108,6 +115,26 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
         );
     }
     out.push('\n');
+    let groups = super::html::not_measured_by_reason(results);
+    if !groups.is_empty() {
+        let _ = writeln!(out, "Not measured, one line per reason:\n");
+        for (kind, reason, cells) in &groups {
+            let shown: Vec<&str> = cells.iter().take(6).map(String::as_str).collect();
+            let more = cells.len().saturating_sub(shown.len());
+            let _ = writeln!(
+                out,
+                "- {kind}: {reason} ({} cell(s): {}{})",
+                cells.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(", … {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "Medians over trials with distribution-free intervals of the median (order statistics, \
@@ -235,4 +262,54 @@ pub fn sidecar_added_latency(results: &RunResults) -> String {
          | workload | mode | runtime | lang | p50 added | p99 added |\n|---|---|---|---|---:|---:|\n{}\n",
         rows.join("\n")
     )
+}
+
+/// The answer first: per workload, the blueprints ranked by requests per
+/// CPU-second (or why they are not).
+fn decision_summary(results: &RunResults) -> String {
+    let mut out = String::new();
+    let decisions = super::decision::decide(results);
+    if decisions.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "### Which blueprint\n\nEach blueprint's best cell, ranked by {}; ties share a rank.\n",
+        super::decision::RANKED_BY
+    );
+    for d in &decisions {
+        let _ = write!(out, "- **{}**: ", d.workload);
+        if let Some(why) = &d.refusal {
+            let _ = write!(out, "{why}. ");
+        }
+        let standings: Vec<String> = d
+            .standings
+            .iter()
+            .map(|s| {
+                let rank = match (s.rank, s.tied) {
+                    (0, _) => String::new(),
+                    (r, true) => format!("{r}= "),
+                    (r, false) => format!("{r}. "),
+                };
+                format!(
+                    "{rank}{} ({}, {} req/CPU-s)",
+                    s.mode,
+                    s.cell,
+                    s.per_cpu_s.display(0, 1.0)
+                )
+            })
+            .collect();
+        let _ = write!(out, "{}", standings.join("; "));
+        if !d.references.is_empty() {
+            let refs: Vec<String> = d
+                .references
+                .iter()
+                .map(|s| format!("{} {:.0}", s.mode, s.per_cpu_s.median))
+                .collect();
+            let _ = write!(out, " (reference: {})", refs.join(", "));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+    out
 }

@@ -2,11 +2,13 @@
 //! job summary or a pull-request comment) and one self-contained HTML page
 //! with SVG charts.
 //!
+//! - [`decision`]: the answer at the top, blueprints ranked per workload;
 //! - [`figures`]: which charts a run gets and the figures in each;
 //! - [`charts`]: drawing them with `plotters` (SVG);
 //! - [`markdown`], [`html`]: the two documents.
 
 pub mod charts;
+pub mod decision;
 pub mod figures;
 pub mod html;
 pub mod markdown;
@@ -28,6 +30,10 @@ pub struct ChartInfo {
     pub kind: ChartKind,
     /// Caption.
     pub title: String,
+    /// Its axis descriptions, as drawn.
+    pub axes: Vec<String>,
+    /// Its legend entries, as drawn.
+    pub legend: Vec<String>,
 }
 
 /// The rendered documents.
@@ -64,10 +70,25 @@ pub fn render(results: &RunResults, source: &str) -> Result<Report> {
     }
     let charts = drawn
         .iter()
-        .map(|(p, _)| ChartInfo {
-            id: p.id.clone(),
-            kind: p.kind,
-            title: p.title.clone(),
+        .map(|(p, _)| {
+            let (axes, legend) = match &p.data {
+                ChartData::Bars(b) => (vec![b.value_label.clone()], b.series.clone()),
+                ChartData::Sweep(_, series) => (
+                    charts::SWEEP_AXES.iter().map(|a| (*a).to_owned()).collect(),
+                    series.iter().map(|s| s.label.clone()).collect(),
+                ),
+                ChartData::Spectrum(_, series) => (
+                    charts::SPECTRUM_AXES.iter().map(|a| (*a).to_owned()).collect(),
+                    series.iter().map(|s| s.label.clone()).collect(),
+                ),
+            };
+            ChartInfo {
+                id: p.id.clone(),
+                kind: p.kind,
+                title: p.title.clone(),
+                axes,
+                legend,
+            }
         })
         .collect::<Vec<_>>();
     Ok(Report {
