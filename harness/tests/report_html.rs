@@ -34,9 +34,9 @@ fn chromium() -> PathBuf {
     );
 }
 
-/// Runs chromium headless on `page` with `extra` arguments; returns stdout
+/// Runs chromium headless on `url` with `extra` arguments; returns stdout
 /// and stderr. Killed after a minute.
-fn headless(page: &Path, extra: &[String]) -> (String, String) {
+fn headless(url: &str, extra: &[String]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(chromium())
         .args([
@@ -56,7 +56,7 @@ fn headless(page: &Path, extra: &[String]) -> (String, String) {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .stdin(Stdio::null())
         // Files, not pipes: a dumped DOM is larger than a pipe's buffer.
         .stdout(std::fs::File::create(profile.path().join("stdout")).unwrap())
@@ -83,7 +83,11 @@ struct PageCheck {
 }
 
 fn load(page: &Path) -> PageCheck {
-    let (dom, stderr) = headless(page, &["--dump-dom".to_owned()]);
+    load_url(&format!("file://{}", page.display()))
+}
+
+fn load_url(url: &str) -> PageCheck {
+    let (dom, stderr) = headless(url, &["--dump-dom".to_owned()]);
     // Chromium logs every console message of the page as `…:CONSOLE…] "text", source: …`.
     let console = stderr
         .lines()
@@ -290,6 +294,29 @@ fn the_page_loads_in_chromium_with_every_chart_and_a_quiet_console() {
     assert!(!table.contains("wasmedge"), "an unavailable cell has a row");
     assert!(page.dom.contains("built without the `wasmedge` feature"));
 
+    // The cell table filters in the browser (here from the link's filter).
+    let filtered = load_url(&format!(
+        "file://{}#filter=counter%20wazero",
+        rendered.html.display()
+    ));
+    assert!(filtered.console.is_empty(), "{:#?}", filtered.console);
+    let body = &filtered.dom[filtered.dom.find("id=\"cell-table\"").unwrap()..];
+    let body = &body[body.find("<tbody>").unwrap()..body.find("</tbody>").unwrap()];
+    let rows: Vec<&str> = body.split("<tr").skip(1).collect();
+    let shown: Vec<&&str> = rows.iter().filter(|r| !r.contains("display: none")).collect();
+    assert!(
+        !shown.is_empty() && shown.len() < rows.len(),
+        "{} of {} rows shown",
+        shown.len(),
+        rows.len()
+    );
+    assert!(
+        shown
+            .iter()
+            .all(|r| r.contains(">counter<") && r.contains(">wazero<")),
+        "{shown:#?}"
+    );
+
     // Screenshots next to the report, copied where a person finds them.
     assert_eq!(rendered.screenshots.len(), 2);
     for shot in &rendered.screenshots {
@@ -430,4 +457,48 @@ fn blueprints_are_ranked_with_ties_as_ties_or_not_at_all() {
         "{}",
         report.markdown
     );
+}
+
+#[test]
+fn requirements_put_their_answer_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = synthetic::write(dir.path(), "rich", &rich_results());
+    let out_dir = dir.path().join("report");
+    let report = |extra: &[&str]| {
+        Command::new(common::bin())
+            .args([
+                "report",
+                results.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = report(&["--rate", "300", "--p99-budget", "50ms", "--workload", "noop"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    let answer = html.find("id=\"answer\"").expect("no answer section");
+    assert!(answer < html.find("id=\"decision\"").unwrap());
+    // Judged where it was measured: the lowest swept rate at or above 300.
+    assert!(
+        html.contains("open loop at 400 req/s"),
+        "{}",
+        &html[answer..answer + 3000]
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("### Your requirements") && md.contains("at 300 req/s"),
+        "{md}"
+    );
+
+    // Half a question is refused by the command line, with what is missing.
+    let out = report(&["--rate", "300"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--p99-budget"));
+    // A workload the file does not have is named.
+    let out = report(&["--rate", "300", "--p99-budget", "50ms", "--workload", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no cells of workload `nope`"));
 }

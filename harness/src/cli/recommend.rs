@@ -47,35 +47,15 @@ pub struct RecommendArgs {
 /// # Errors
 /// Bad requirements, unreadable results, or an unknown workload.
 pub fn execute(args: RecommendArgs) -> Result<i32> {
-    if !(args.rate.is_finite() && args.rate > 0.0) {
-        bail!(
-            "--rate must be a positive number of requests per second, got {}",
-            args.rate
-        );
-    }
-    if args.p99_budget.is_zero() {
-        bail!("--p99-budget must be more than zero");
-    }
-    if let Some(c) = args.cpu_budget
-        && !(c.is_finite() && c > 0.0)
-    {
-        bail!("--cpu-budget must be a positive number of microseconds, got {c}");
-    }
-    if !(args.max_error_rate.is_finite() && (0.0..1.0).contains(&args.max_error_rate)) {
-        bail!(
-            "--max-error-rate must be a fraction from 0 to below 1 (0.001 = 0.1 %), got {}",
-            args.max_error_rate
-        );
-    }
+    let req = requirements(
+        args.rate,
+        args.p99_budget,
+        args.needs,
+        args.language,
+        args.cpu_budget,
+        args.max_error_rate,
+    )?;
     let results = results::read(&args.results)?;
-    let req = Requirements {
-        rate_rps: args.rate,
-        p99_budget_us: args.p99_budget.as_secs_f64() * 1e6,
-        needs: args.needs,
-        language: args.language,
-        cpu_budget_us: args.cpu_budget,
-        max_error_rate: args.max_error_rate,
-    };
     let rec = recommend(&args.results, &results, args.workload.as_deref(), &req)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rec)?);
@@ -83,4 +63,42 @@ pub fn execute(args: RecommendArgs) -> Result<i32> {
         print!("{}", render(&rec));
     }
     Ok(0)
+}
+
+/// Checks what a user asked (`recommend`, `report --rate …`) and puts it
+/// together.
+///
+/// # Errors
+/// A rate, budget or error rate that is not a positive finite number (or a
+/// fraction, for the error rate).
+pub fn requirements(
+    rate: f64,
+    p99_budget: Duration,
+    needs: Vec<Need>,
+    language: Option<String>,
+    cpu_budget: Option<f64>,
+    max_error_rate: f64,
+) -> Result<Requirements> {
+    if !(rate.is_finite() && rate > 0.0) {
+        bail!("--rate must be a positive number of requests per second, got {rate}");
+    }
+    if p99_budget.is_zero() {
+        bail!("--p99-budget must be more than zero");
+    }
+    if let Some(c) = cpu_budget
+        && !(c.is_finite() && c > 0.0)
+    {
+        bail!("--cpu-budget must be a positive number of microseconds, got {c}");
+    }
+    if !(max_error_rate.is_finite() && (0.0..1.0).contains(&max_error_rate)) {
+        bail!("--max-error-rate must be a fraction from 0 to below 1 (0.001 = 0.1 %), got {max_error_rate}");
+    }
+    Ok(Requirements {
+        rate_rps: rate,
+        p99_budget_us: p99_budget.as_secs_f64() * 1e6,
+        needs,
+        language,
+        cpu_budget_us: cpu_budget,
+        max_error_rate,
+    })
 }

@@ -5,7 +5,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use blueprint_analysis::report::{HTML_NAME, MARKDOWN_NAME, default_out_dir, write};
+use blueprint_analysis::recommend::{DEFAULT_MAX_ERROR_RATE, Need};
+use blueprint_analysis::report::{Asked, HTML_NAME, MARKDOWN_NAME, default_out_dir, write};
 
 /// `report`.
 #[derive(Debug, clap::Args)]
@@ -26,6 +27,38 @@ pub struct ReportArgs {
     /// headless Chromium (`$CHROMIUM`, or `chromium` on PATH).
     #[arg(long)]
     pub screenshots: bool,
+    /// Answer `recommend`'s question at the top of the report: the rate the
+    /// blueprint must serve, requests per second (with --p99-budget).
+    #[arg(long, requires = "p99_budget", help_heading = "Requirements (as `recommend`)")]
+    pub rate: Option<f64>,
+    /// Largest acceptable p99 latency, e.g. "10ms" (with --rate).
+    #[arg(long, value_parser = humantime::parse_duration, requires = "rate", help_heading = "Requirements (as `recommend`)")]
+    pub p99_budget: Option<Duration>,
+    /// What the workload needs from Dapr (repeatable).
+    #[arg(
+        long,
+        default_value = "none",
+        requires = "rate",
+        help_heading = "Requirements (as `recommend`)"
+    )]
+    pub needs: Vec<Need>,
+    /// Only consider this guest language.
+    #[arg(long, requires = "rate", help_heading = "Requirements (as `recommend`)")]
+    pub language: Option<String>,
+    /// Largest acceptable CPU per request, microseconds.
+    #[arg(
+        long,
+        value_name = "US_PER_REQ",
+        requires = "rate",
+        help_heading = "Requirements (as `recommend`)"
+    )]
+    pub cpu_budget: Option<f64>,
+    /// Largest acceptable error rate, a fraction of all requests.
+    #[arg(long, value_name = "FRACTION", default_value_t = DEFAULT_MAX_ERROR_RATE, help_heading = "Requirements (as `recommend`)")]
+    pub max_error_rate: f64,
+    /// The workload the requirements are about (default as `recommend`).
+    #[arg(long, requires = "rate", help_heading = "Requirements (as `recommend`)")]
+    pub workload: Option<String>,
 }
 
 /// The screenshots `--screenshots` writes: file name, width, height.
@@ -112,8 +145,22 @@ pub fn screenshot(page: &Path, shot: &Path, width: u32, height: u32) -> Result<(
 /// # Errors
 /// See [`write`].
 pub fn execute(args: ReportArgs) -> Result<i32> {
+    let asked = match (args.rate, args.p99_budget) {
+        (Some(rate), Some(p99)) => Some(Asked {
+            workload: args.workload.clone(),
+            requirements: super::recommend::requirements(
+                rate,
+                p99,
+                args.needs.clone(),
+                args.language.clone(),
+                args.cpu_budget,
+                args.max_error_rate,
+            )?,
+        }),
+        _ => None,
+    };
     let out = args.out.unwrap_or_else(|| default_out_dir(&args.results));
-    let report = write(&args.results, &out)?;
+    let report = write(&args.results, &out, asked.as_ref())?;
     let (md, html) = (out.join(MARKDOWN_NAME), out.join(HTML_NAME));
     let mut shots = Vec::new();
     if args.screenshots {

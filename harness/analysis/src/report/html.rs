@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::charts::{hex, mode_color};
 use super::decision::{self, Standing, WorkloadDecision};
 use super::figures::ChartPlan;
+use crate::recommend::{Figures, Ranked, Recommendation};
 use crate::results::{CellResult, CellStatus, RunResults};
 
 /// Escapes text for HTML element content and attribute values.
@@ -77,14 +78,20 @@ const TABLE_SCRIPT: &str = "
     })(i);
   }
   var filter = document.getElementById('cell-filter');
-  filter.addEventListener('input', function () {
+  function apply() {
     var words = filter.value.toLowerCase().split(/\\s+/).filter(function (w) { return w; });
     for (var r = 0; r < body.rows.length; r++) {
       var text = body.rows[r].textContent.toLowerCase();
       var show = words.every(function (w) { return text.indexOf(w) >= 0; });
       body.rows[r].style.display = show ? '' : 'none';
     }
-  });
+  }
+  filter.addEventListener('input', apply);
+  // A link can carry a filter: report.html#filter=counter%20wazero.
+  if (location.hash.indexOf('#filter=') === 0) {
+    filter.value = decodeURIComponent(location.hash.slice('#filter='.length));
+    apply();
+  }
 })();
 ";
 
@@ -104,7 +111,7 @@ const CHECK_SCRIPT: &str = "
   document.body.setAttribute('data-charts-rendered', rendered + '/' + figures.length);
   // Where the answer sits on the page (the browser test checks it is on the
   // first screen).
-  var decision = document.getElementById('decision');
+  var decision = document.getElementById('answer') || document.getElementById('decision');
   var answer = decision ? decision.querySelector('table.rank, p.refusal') : null;
   if (answer) {
     document.body.setAttribute('data-first-answer-bottom',
@@ -116,7 +123,12 @@ const CHECK_SCRIPT: &str = "
 ";
 
 /// Renders the page.
-pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]) -> String {
+pub fn render(
+    results: &RunResults,
+    source: &str,
+    charts: &[(ChartPlan, String)],
+    answer: Option<&Recommendation>,
+) -> String {
     let mut out = String::new();
     let meta = &results.scenario.meta;
     let env = &results.environment;
@@ -138,6 +150,9 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
             "<p class=\"failed\"><b>Incomplete run:</b> it did not reach its end; {} cell(s) unfinished.</p>",
             results.unfinished_cells().len()
         );
+    }
+    if let Some(answer) = answer {
+        answer_section(&mut out, answer);
     }
     decision_section(&mut out, results);
     let _ = writeln!(
@@ -258,6 +273,103 @@ pub fn render(results: &RunResults, source: &str, charts: &[(ChartPlan, String)]
         "<script>{TABLE_SCRIPT}{CHECK_SCRIPT}</script>\n</body>\n</html>"
     );
     out
+}
+
+/// The answer to the user's requirements (`report --rate … --p99-budget …`),
+/// with the figures that decided it.
+fn answer_section(out: &mut String, r: &Recommendation) {
+    let req = &r.requirements;
+    let _ = writeln!(out, "<section id=\"answer\">\n<h2>Your requirements</h2>");
+    let mut asked = format!(
+        "<code>{}</code> at {:.0} req/s with p99 ≤ {}",
+        esc(&r.workload),
+        req.rate_rps,
+        esc(&crate::compare::fmt_us(req.p99_budget_us))
+    );
+    if !req.needs.is_empty() {
+        let needs: Vec<String> = req.needs.iter().map(ToString::to_string).collect();
+        let _ = write!(asked, ", needing {}", esc(&needs.join(" and ")));
+    }
+    if let Some(l) = &req.language {
+        let _ = write!(asked, ", in {}", esc(l));
+    }
+    if let Some(c) = req.cpu_budget_us {
+        let _ = write!(asked, ", CPU ≤ {c:.0} µs/req");
+    }
+    let _ = writeln!(
+        out,
+        "<p>{asked}. <span class=\"status\">{}.</span></p>",
+        esc(&r.ranking_rule)
+    );
+    let candidates: Vec<&Ranked> = if r.refusal.is_some() {
+        r.unranked.iter().collect()
+    } else {
+        r.ranked.iter().collect()
+    };
+    if let Some(why) = &r.refusal {
+        let why = why.strip_prefix("not ranked: ").unwrap_or(why);
+        let _ = writeln!(out, "<p class=\"refusal\">No ranking: {}.</p>", esc(why));
+    } else if r.ranked.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"refusal\">No blueprint meets these requirements with the measured figures.</p>"
+        );
+    }
+    if !candidates.is_empty() {
+        let _ = writeln!(
+            out,
+            "<table class=\"rank\"><thead><tr><th>rank</th><th>blueprint</th><th>best cell</th><th>measured at</th>\
+             <th class=\"num\">p99 [interval]</th><th class=\"num\">CPU µs/req [interval]</th>\
+             <th class=\"num\">capacity req/s</th></tr></thead><tbody>"
+        );
+        for c in candidates {
+            let rank = match (c.rank, c.tied_with.is_empty()) {
+                (0, _) => "–".to_owned(),
+                (n, true) => n.to_string(),
+                (n, false) => format!("{n} (tie)"),
+            };
+            answer_row(out, &rank, &c.mode, &c.best, req.rate_rps);
+        }
+        let _ = writeln!(out, "</tbody></table>");
+    }
+    if !r.excluded.is_empty() {
+        let _ = writeln!(out, "<ul class=\"not-measured\">");
+        for e in &r.excluded {
+            let _ = writeln!(
+                out,
+                "<li><b>{}</b> excluded: {}</li>",
+                esc(&e.mode),
+                esc(&e.reasons.join("; "))
+            );
+        }
+        let _ = writeln!(out, "</ul>");
+    }
+    let _ = writeln!(out, "</section>");
+}
+
+fn answer_row(out: &mut String, rank: &str, mode: &str, f: &Figures, rate: f64) {
+    let at = match f.basis {
+        crate::recommend::Basis::AtRate { rate_rps } => format!("open loop at {rate_rps:.0} req/s"),
+        crate::recommend::Basis::CannotReach { highest_rps } => {
+            format!("cannot reach {rate:.0} req/s (swept to {highest_rps:.0})")
+        }
+        crate::recommend::Basis::ClosedLoop => "closed loop (no sweep)".into(),
+    };
+    let at_least = if f.p99_lower_bound { "≥ " } else { "" };
+    let _ = writeln!(
+        out,
+        "<tr><td>{}</td><td class=\"mode\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
+         <td>{} / {}</td><td>{}</td><td class=\"num\">{at_least}{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}</td></tr>",
+        esc(rank),
+        hex(mode_color(mode)),
+        esc(mode),
+        esc(&f.runtime),
+        esc(&f.language),
+        esc(&at),
+        esc(&f.p99_us.map_or("—".into(), |p| p.display(0, 1.0) + " µs")),
+        esc(&f.cpu_per_success_us.map_or("—".into(), |c| c.display(0, 1.0))),
+        f.capacity_rps
+    );
 }
 
 /// The answer first: per workload, the blueprints ranked (or why not).

@@ -25,7 +25,13 @@ pub fn one_line(text: &str, max: usize) -> String {
 }
 
 /// Renders the summary; `html_name` is the page it points to, if any.
-pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, charts: usize) -> String {
+pub fn render(
+    results: &RunResults,
+    source: &str,
+    html_name: Option<&str>,
+    charts: usize,
+    answer: Option<&crate::recommend::Recommendation>,
+) -> String {
     let mut out = String::new();
     let env = &results.environment;
     let meta = &results.scenario.meta;
@@ -65,6 +71,13 @@ pub fn render(results: &RunResults, source: &str, html_name: Option<&str>, chart
         },
         results.scenario.dapr.state_store
     );
+    if let Some(answer) = answer {
+        let _ = writeln!(
+            out,
+            "### Your requirements\n\n```text\n{}```\n",
+            crate::recommend::render(answer)
+        );
+    }
     out.push_str(&decision_summary(results));
     let _ = writeln!(
         out,

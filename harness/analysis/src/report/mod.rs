@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::recommend::{self, Recommendation, Requirements};
 use crate::results::{self, RunResults};
 use figures::{ChartData, ChartKind};
 
@@ -57,6 +58,15 @@ pub const MARKDOWN_NAME: &str = "report.md";
 /// # Errors
 /// A corrupt histogram, or a chart that fails to draw.
 pub fn render(results: &RunResults, source: &str) -> Result<Report> {
+    render_for(results, source, None)
+}
+
+/// [`render`], with the answer to a user's requirements (`recommend`) at
+/// the top of both documents.
+///
+/// # Errors
+/// See [`render`].
+pub fn render_for(results: &RunResults, source: &str, answer: Option<&Recommendation>) -> Result<Report> {
     let plans = figures::plan(results)?;
     let mut drawn = Vec::with_capacity(plans.len());
     for plan in plans {
@@ -92,8 +102,8 @@ pub fn render(results: &RunResults, source: &str) -> Result<Report> {
         })
         .collect::<Vec<_>>();
     Ok(Report {
-        markdown: markdown::render(results, source, Some(HTML_NAME), charts.len()),
-        html: html::render(results, source, &drawn),
+        markdown: markdown::render(results, source, Some(HTML_NAME), charts.len(), answer),
+        html: html::render(results, source, &drawn, answer),
         charts,
     })
 }
@@ -106,13 +116,28 @@ pub fn default_out_dir(results_path: &Path) -> PathBuf {
     results_path.with_file_name(format!("{stem}.report"))
 }
 
-/// Renders `results_path` into `out_dir` (`report.md`, `report.html`).
+/// What a user asked of the report: the requirements `recommend` answers,
+/// and the workload they are about (default as in `recommend`).
+#[derive(Debug, Clone)]
+pub struct Asked {
+    /// The workload whose cells decide.
+    pub workload: Option<String>,
+    /// Rate, p99 budget, needs, ….
+    pub requirements: Requirements,
+}
+
+/// Renders `results_path` into `out_dir` (`report.md`, `report.html`), with
+/// the answer to `asked` at the top when given.
 ///
 /// # Errors
-/// Unreadable results, a chart failure, an unwritable folder.
-pub fn write(results_path: &Path, out_dir: &Path) -> Result<Report> {
+/// Unreadable results, a chart failure, an unwritable folder, or a
+/// workload the results do not have.
+pub fn write(results_path: &Path, out_dir: &Path, asked: Option<&Asked>) -> Result<Report> {
     let results = results::read(results_path)?;
-    let report = render(&results, &results_path.display().to_string())?;
+    let answer = asked
+        .map(|a| recommend::recommend(results_path, &results, a.workload.as_deref(), &a.requirements))
+        .transpose()?;
+    let report = render_for(&results, &results_path.display().to_string(), answer.as_ref())?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for (name, text) in [(MARKDOWN_NAME, &report.markdown), (HTML_NAME, &report.html)] {
         let path = out_dir.join(name);
