@@ -502,3 +502,73 @@ fn requirements_put_their_answer_first() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no cells of workload `nope`"));
 }
+
+#[test]
+fn the_comparison_page_puts_regressions_first_on_a_forest_plot() {
+    let trials = |rps: f64| -> Vec<Trial> {
+        // Eight trials a side: enough for Holm across a dozen figures.
+        (0..8)
+            .map(|i| Trial::new(rps * (1.0 + 0.01 * i as f64), 1e6 / rps, 4e6 / rps))
+            .collect()
+    };
+    let side = |slow: f64| {
+        run(vec![
+            cell(id("noop", "embedded", "wazero", "rust"), &trials(3000.0)),
+            // The candidate serves this one at `slow` times the rate.
+            cell(id("noop", "embedded", "wasmtime", "rust"), &trials(4000.0 * slow)),
+        ])
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let base = synthetic::write(dir.path(), "base", &side(1.0));
+    let cand = synthetic::write(dir.path(), "cand", &side(0.6));
+    let page = dir.path().join("comparison.html");
+    let out = Command::new(common::bin())
+        .args([
+            "compare",
+            base.to_str().unwrap(),
+            cand.to_str().unwrap(),
+            "--html",
+        ])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Kept where a person finds it.
+    std::fs::copy(
+        &page,
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("comparison.html"),
+    )
+    .unwrap();
+    let check = load(&page);
+    assert!(check.console.is_empty(), "{:#?}", check.console);
+    assert_eq!(rendered_attribute(&check.dom).as_deref(), Some("1/1"));
+    // The forest plot's first row and the table's first row are the
+    // regression, with its axis and legend drawn.
+    let forest = &check.dom[check.dom.find("id=\"forest\"").unwrap()..];
+    let forest = &forest[..forest.find("</figure>").unwrap()];
+    for text in [
+        blueprint_analysis::report::charts::FOREST_AXIS,
+        "regressed",
+        "unchanged",
+    ] {
+        assert!(forest.contains(&escaped(text)), "`{text}` is not drawn");
+    }
+    let first_label = forest.find("noop/embedded/").unwrap();
+    assert!(
+        forest[first_label..].starts_with("noop/embedded/wasmtime"),
+        "first row is not the regression"
+    );
+    let table = &check.dom[check.dom.find("id=\"rows\"").unwrap()..];
+    let first_row = &table[table.find("<tbody>").unwrap()..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    assert!(
+        first_row.contains("regressed") && first_row.contains("noop/embedded/wasmtime"),
+        "{first_row}"
+    );
+}

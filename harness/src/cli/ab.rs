@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use blueprint_analysis::compare::{self, Metric, Options, parse_threshold, render_markdown};
+use blueprint_analysis::compare::{self, Metric, Options, parse_threshold, render_html, render_markdown};
 use blueprint_analysis::results;
 
 use super::interruptible;
@@ -246,6 +246,7 @@ pub async fn execute(args: AbArgs) -> Result<i32> {
     let markdown = render_markdown(&comparison);
     results::write_atomic(&out.join("comparison.json"), &comparison)?;
     results::write_bytes_atomic(&out.join("comparison.md"), markdown.as_bytes())?;
+    results::write_bytes_atomic(&out.join("comparison.html"), render_html(&comparison)?.as_bytes())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use blueprint_analysis::compare::{Metric, Options, compare_files, parse_threshold, render_markdown};
+use blueprint_analysis::compare::{
+    Metric, Options, compare_files, parse_threshold, render_html, render_markdown,
+};
+use blueprint_analysis::results;
 
 /// `compare`.
 #[derive(Debug, clap::Args)]
@@ -24,6 +27,10 @@ pub struct CompareArgs {
     /// Print JSON instead of Markdown.
     #[arg(long)]
     pub json: bool,
+    /// Also write the comparison as one self-contained HTML page: every
+    /// figure's change with its interval on a forest plot, regressions first.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs `compare`: prints the comparison; exit code `EXIT_REGRESSION` (3)
@@ -42,6 +49,9 @@ pub fn execute(args: CompareArgs) -> Result<i32> {
     };
     options.thresholds_pct.extend(args.thresholds);
     let comparison = compare_files(&args.baseline, &args.candidate, &options)?;
+    if let Some(page) = &args.html {
+        results::write_bytes_atomic(page, render_html(&comparison)?.as_bytes())?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {

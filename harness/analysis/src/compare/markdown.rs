@@ -6,7 +6,7 @@ use super::{Comparison, EXIT_INCOMPLETE, EXIT_REGRESSION, Metric, Row, Verdict};
 use crate::paired::PAIRED_INTERVAL_METHOD;
 use crate::stats::{Estimate, RATIO_INTERVAL_METHOD, RelativeChange, fmt_level};
 
-fn fmt_change(c: &Option<RelativeChange>) -> String {
+pub(super) fn fmt_change(c: &Option<RelativeChange>) -> String {
     match c {
         Some(c) => match c.interval() {
             Some((lo, hi)) => format!(
@@ -22,14 +22,14 @@ fn fmt_change(c: &Option<RelativeChange>) -> String {
     }
 }
 
-fn fmt_estimate(metric: Metric, e: &Option<Estimate>) -> String {
+pub(super) fn fmt_estimate(metric: Metric, e: &Option<Estimate>) -> String {
     match e {
         Some(e) => format!("{} (n={})", metric.format(e.median), e.n),
         None => "—".into(),
     }
 }
 
-fn fmt_p(p: Option<f64>) -> String {
+pub(super) fn fmt_p(p: Option<f64>) -> String {
     p.map_or("—".into(), |p| format!("{p:.3}"))
 }
 

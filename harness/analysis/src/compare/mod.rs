@@ -38,8 +38,10 @@ use crate::results::{self, CellResult, CellStatus, RunResults, TrialResult};
 use crate::settings::CellId;
 use crate::stats::{self, Estimate, RelativeChange};
 
+mod html;
 mod markdown;
 
+pub use html::render_html;
 pub use markdown::render_markdown;
 
 /// The lowest interval level at which "unchanged" is said: an interval

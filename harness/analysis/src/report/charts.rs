@@ -564,6 +564,135 @@ pub fn rate_sweep(title: &str, series: &[RateSeries]) -> Result<String> {
     })
 }
 
+/// One row of a forest plot: a relative change with its interval.
+#[derive(Debug, Clone)]
+pub struct ForestRow {
+    /// Row label (cell, figure, rate).
+    pub label: String,
+    /// The change, percent (positive = higher).
+    pub change_pct: f64,
+    /// Its interval, percent, when there is one.
+    pub interval: Option<(f64, f64)>,
+    /// The noise threshold, percent: dashed at ±threshold around the row.
+    pub threshold_pct: f64,
+    /// Palette index (by verdict).
+    pub color: usize,
+}
+
+/// Changes with their intervals, one row each, top to bottom, against a
+/// line at zero; each row's ±threshold is marked with ticks. Values beyond
+/// ±`CLAMP_PCT` are drawn at the edge (the table has them).
+///
+/// # Errors
+/// A drawing failure (not expected for an in-memory SVG).
+pub fn forest(title: &str, rows: &[ForestRow], legend_names: &[(String, usize)]) -> Result<String> {
+    const CLAMP_PCT: f64 = 100.0;
+    let clamp = |v: f64| v.clamp(-CLAMP_PCT, CLAMP_PCT);
+    let extent = rows
+        .iter()
+        .flat_map(|r| {
+            let (lo, hi) = r.interval.unwrap_or((r.change_pct, r.change_pct));
+            [r.change_pct, lo, hi, r.threshold_pct, -r.threshold_pct]
+        })
+        .filter(|v| v.is_finite())
+        .map(|v| clamp(v).abs())
+        .fold(5.0_f64, f64::max)
+        * 1.1;
+    let n = rows.len().max(1);
+    let label_width = rows.iter().map(|r| r.label.chars().count()).max().unwrap_or(4) as u32 * 7 + 16;
+    let height = 70 + 18 + 18 * n as u32 + 40;
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (WIDTH.max(label_width + 400), height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (top, body) = root.split_vertically(48);
+        top.draw(&Text::new(
+            title.to_owned(),
+            (WIDTH as i32 / 2, 8),
+            (FONT, 16)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(err)?;
+        let names: Vec<String> = legend_names.iter().map(|(n, _)| n.clone()).collect();
+        let colors: Vec<RGBColor> = legend_names.iter().map(|(_, c)| color(*c)).collect();
+        legend(&top, &names, &colors, 28)?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(label_width)
+            .build_cartesian_2d(-extent..extent, -0.5..(n as f64 - 0.5))
+            .map_err(err)?;
+        let xf = |v: &f64| format!("{}%", trimmed(*v, 1));
+        chart
+            .configure_mesh()
+            .x_label_formatter(&xf)
+            .disable_y_mesh()
+            .y_labels(0)
+            .y_label_formatter(&|_| String::new())
+            .x_desc(FOREST_AXIS)
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                BLACK.stroke_width(1),
+            )))
+            .map_err(err)?;
+        for (i, r) in rows.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            let c = color(r.color);
+            for t in [-r.threshold_pct, r.threshold_pct] {
+                let t = clamp(t);
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(t, y - 0.35), (t, y + 0.35)],
+                        BLACK.mix(0.35).stroke_width(1),
+                    )))
+                    .map_err(err)?;
+            }
+            if let Some((lo, hi)) = r.interval {
+                chart
+                    .draw_series(std::iter::once(ErrorBar::new_horizontal(
+                        y,
+                        clamp(lo),
+                        clamp(r.change_pct),
+                        clamp(hi),
+                        c.stroke_width(2),
+                        8,
+                    )))
+                    .map_err(err)?;
+            }
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (clamp(r.change_pct), y),
+                    4,
+                    c.filled(),
+                )))
+                .map_err(err)?;
+            let (x, py) = chart.backend_coord(&(-extent, y));
+            let (ox, oy) = body.get_base_pixel();
+            body.draw(&Text::new(
+                r.label.clone(),
+                (x - ox - 6, py - oy),
+                (FONT, 12)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// The x axis description of a forest plot.
+pub const FOREST_AXIS: &str = "change of the candidate against the baseline, % (ticks: ±threshold)";
+
 #[cfg(test)]
 mod tests {
     use super::*;

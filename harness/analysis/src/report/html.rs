@@ -27,7 +27,7 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body { font-family: sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 td.mode { white-space: nowrap; }
 h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
@@ -98,7 +98,7 @@ const TABLE_SCRIPT: &str = "
 /// Runs in the browser: counts the charts that laid out with a non-empty
 /// box, writes `rendered/total` on the body and the page, and reports a
 /// chart that did not render as a console error.
-const CHECK_SCRIPT: &str = "
+pub(crate) const CHECK_SCRIPT: &str = "
 (function () {
   var figures = document.querySelectorAll('figure.chart');
   var rendered = 0;
