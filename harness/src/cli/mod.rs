@@ -10,6 +10,7 @@ pub mod build;
 pub mod compare;
 pub mod conformance;
 pub mod daprd;
+pub mod decide;
 pub mod doctor;
 pub mod instance_rss;
 pub mod instructions;
@@ -71,6 +72,10 @@ pub enum Command {
     Ab(ab::AbArgs),
     /// Rank blueprints for a rate, a p99 budget and what the workload needs, from measured figures.
     Recommend(recommend::RecommendArgs),
+    /// Which blueprint for a workload at a rate and a p99 budget: measures
+    /// what the answer needs (open loop at the rate and 1.5×), reusing
+    /// earlier results, within a time budget.
+    Decide(Box<decide::DecideArgs>),
     /// Manage stored baselines (results/baselines/<machine>.json).
     Baseline(baseline::BaselineArgs),
     /// Kubernetes: render a scenario's manifests, collect a cluster run's results.
@@ -103,6 +108,7 @@ impl Command {
             Command::Compare(args) => compare::execute(args),
             Command::Ab(args) => ab::execute(args).await,
             Command::Recommend(args) => recommend::execute(args),
+            Command::Decide(args) => decide::execute(*args).await,
             Command::Baseline(args) => baseline::execute(args),
             Command::K8s(args) => k8s::execute(args),
             Command::Merge(args) => merge::execute(args),

@@ -37,24 +37,62 @@ pub struct RunArgs {
 /// # Errors
 /// A bad scenario, no daprd, or a failure that stops the whole run.
 pub async fn execute(args: RunArgs) -> Result<i32> {
+    let Some(results) = run_scenario(
+        &args.scenario,
+        args.daprd.as_deref(),
+        args.out,
+        args.night,
+        args.plan,
+    )
+    .await?
+    else {
+        return Ok(0);
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results.0)?);
+    } else {
+        print!("{}", table::render(&results.0));
+        println!("\nresults: {}", results.1.display());
+    }
+    let failed = results
+        .0
+        .cells
+        .iter()
+        .any(|c| matches!(c.status, results::CellStatus::Failed { .. }));
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Checks, builds for and runs one scenario file into `out` (default
+/// `results/runs/<name>-<time>.json`); `None` when `plan_only`. An
+/// interrupted run leaves its finished trials in the file, marked
+/// incomplete.
+///
+/// # Errors
+/// A bad scenario, no daprd, a plan over its budget, or a failure that
+/// stops the whole run.
+pub async fn run_scenario(
+    scenario: &std::path::Path,
+    explicit_daprd: Option<&std::path::Path>,
+    out: Option<PathBuf>,
+    night: Option<u64>,
+    plan_only: bool,
+) -> Result<Option<(results::RunResults, PathBuf)>> {
     let preflight::Checked {
         project,
         cache,
         plan,
         pre,
         cells,
-    } = preflight::check_scenario(&args.scenario, args.daprd.as_deref(), args.night)?;
+    } = preflight::check_scenario(scenario, explicit_daprd, night)?;
     pre.require_daprd()?;
     preflight::check_budget(&plan, &cells, &preflight::estimate(&plan, &cells, &pre))?;
-    if args.plan {
-        return Ok(0);
+    if plan_only {
+        return Ok(None);
     }
-    let (daprd, mut catalog) = prepare(&project, &cache, args.daprd.as_deref(), &cells)?;
+    let (daprd, mut catalog) = prepare(&project, &cache, explicit_daprd, &cells)?;
     catalog.add_custom(&plan.custom);
     let started = chrono::Utc::now();
-    let out = args
-        .out
-        .unwrap_or_else(|| results::default_path(&paths::runs_dir(), &plan.meta.name, &started));
+    let out = out.unwrap_or_else(|| results::default_path(&paths::runs_dir(), &plan.meta.name, &started));
     let work_dir = out.with_extension("d");
     let ctx = RunContext {
         project,
@@ -64,8 +102,8 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
         work_dir,
         app_env: Vec::new(),
     };
-    let results = match interruptible(runner::run(&ctx, &plan, &catalog, &out)).await {
-        Ok(results) => results,
+    match interruptible(runner::run(&ctx, &plan, &catalog, &out)).await {
+        Ok(results) => Ok(Some((results, out))),
         Err(err) => {
             // Every finished trial is already in the file; say that the run
             // stopped, and which cells it never reached.
@@ -76,20 +114,9 @@ pub async fn execute(args: RunArgs) -> Result<i32> {
                     Err(e) => tracing::warn!("marking {} incomplete: {e:#}", out.display()),
                 }
             }
-            return Err(err);
+            Err(err)
         }
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
-    } else {
-        print!("{}", table::render(&results));
-        println!("\nresults: {}", out.display());
     }
-    let failed = results
-        .cells
-        .iter()
-        .any(|c| matches!(c.status, results::CellStatus::Failed { .. }));
-    Ok(if failed { 1 } else { 0 })
 }
 
 /// Builds what the cells to run need: daprd (when it has to be built) in a

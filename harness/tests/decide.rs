@@ -1,0 +1,127 @@
+//! `decide` measures what its answer needs, through a real daprd: at the
+//! requested rate, only the modes that can do what the workload needs,
+//! dropping a candidate that is clearly out after its first trial, and
+//! nothing again that an earlier run measured at that rate.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// `decide` for `counter` needing state on wasmtime, short windows, into
+/// `out`, with `extra` arguments; returns its JSON.
+fn decide(out: &Path, budget: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "decide",
+        "--workload",
+        "counter",
+        "--rate",
+        "250",
+        "--p99-budget",
+        budget,
+        "--needs",
+        "state",
+        "--runtime",
+        "wasmtime",
+        "--warmup",
+        "200ms",
+        "--duration",
+        "1s",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = common::output_ok(&mut common::harness(&args), "decide");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn qualifying(d: &Value) -> Vec<String> {
+    let answer = &d["answer"];
+    answer["ranked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(answer["unranked"].as_array().unwrap())
+        .map(|r| r["mode"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // A rate well under every Rust blueprint's capacity, a generous budget.
+    let first = decide(
+        &dir.path().join("first"),
+        "1s",
+        &["--trials", "1", "--max-trials", "1"],
+    );
+    assert_eq!(
+        first["measured_trials"], 3,
+        "one trial of each of the three state-capable modes"
+    );
+    let modes = qualifying(&first);
+    assert!(!modes.is_empty(), "no blueprint qualifies: {first:#}");
+    // Measured at the rate, not in the closed loop.
+    let best = first["answer"]["unranked"][0]["best"]["basis"].clone();
+    assert_eq!(best["kind"], "at-rate", "{best}");
+    assert_eq!(best["rate_rps"], 250.0);
+    // Modes whose guest cannot reach Dapr are never measured.
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(first["results"].as_str().unwrap()).unwrap()).unwrap();
+    for cell in results["cells"].as_array().unwrap() {
+        let mode = cell["id"]["mode"].as_str().unwrap();
+        assert!(
+            ["embedded", "embedded+cache", "standalone-http"].contains(&mode),
+            "{mode} was measured for a workload that needs state"
+        );
+    }
+    let not_candidates = strings(&first["not_candidates"]);
+    for mode in ["middleware", "middleware+httppipeline", "binding"] {
+        assert!(
+            not_candidates.iter().any(|l| l.starts_with(mode)),
+            "{not_candidates:?}"
+        );
+    }
+
+    // The same question again, from the first's results: nothing new.
+    let first_results = first["results"].as_str().unwrap();
+    let again = decide(
+        &dir.path().join("again"),
+        "1s",
+        &["--trials", "1", "--max-trials", "1", "--from", first_results],
+    );
+    assert_eq!(again["measured_trials"], 0, "{again:#}");
+    assert_eq!(strings(&again["reused"]).len(), 3);
+    assert_eq!(qualifying(&again), modes);
+
+    // An impossible budget: three trials asked, but each candidate is
+    // dropped after its first (p99 far over 3 × 10 µs); none qualifies and
+    // each mode's measured p99 is shown.
+    let none = decide(&dir.path().join("none"), "10us", &["--trials", "3"]);
+    assert_eq!(none["measured_trials"], 3, "{none:#}");
+    assert_eq!(strings(&none["eliminated"]).len(), 3, "{none:#}");
+    assert!(qualifying(&none).is_empty(), "{none:#}");
+    let excluded = none["answer"]["excluded"].as_array().unwrap();
+    for mode in ["embedded", "embedded+cache", "standalone-http"] {
+        let reasons = excluded
+            .iter()
+            .find(|e| e["mode"] == mode)
+            .unwrap_or_else(|| panic!("{mode} not excluded: {none:#}"));
+        let text = reasons["reasons"].to_string();
+        assert!(
+            text.contains("p99") && text.contains("> budget"),
+            "{mode}: {text}"
+        );
+    }
+}
