@@ -76,6 +76,20 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
     let best = first["answer"]["unranked"][0]["best"]["basis"].clone();
     assert_eq!(best["kind"], "at-rate", "{best}");
     assert_eq!(best["rate_rps"], 250.0);
+    // Each candidate's figures at the rate and at 1.5× it, CPU by process.
+    let at_rate = first["at_rate"].as_array().unwrap();
+    assert_eq!(at_rate.len(), 3, "{first:#}");
+    for a in at_rate {
+        assert!(a["p99_at_rate_us"]["median"].as_f64().unwrap() > 0.0, "{a}");
+        assert!(a["p99_at_headroom_us"]["median"].as_f64().unwrap() > 0.0, "{a}");
+        let roles: Vec<&str> = a["cpu_at_rate_us"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[0].as_str().unwrap())
+            .collect();
+        assert!(roles.contains(&"daprd") && roles.contains(&"app"), "{a}");
+    }
     // Modes whose guest cannot reach Dapr are never measured.
     let results: Value =
         serde_json::from_slice(&std::fs::read(first["results"].as_str().unwrap()).unwrap()).unwrap();
@@ -124,4 +138,15 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
             "{mode}: {text}"
         );
     }
+
+    // Asked again from those results: the dropped candidates stay dropped
+    // without measuring them again.
+    let none_results = none["results"].as_str().unwrap();
+    let again = decide(
+        &dir.path().join("none-again"),
+        "10us",
+        &["--trials", "3", "--from", none_results],
+    );
+    assert_eq!(again["measured_trials"], 0, "{again:#}");
+    assert_eq!(strings(&again["eliminated"]).len(), 3, "{again:#}");
 }

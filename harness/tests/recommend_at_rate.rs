@@ -106,7 +106,7 @@ fn fewer_than_three_trials_are_listed_unranked_with_the_reason() {
     let unranked: Vec<&str> = rec.unranked.iter().map(|r| r.mode.as_str()).collect();
     assert_eq!(unranked, ["embedded", "middleware"]);
     assert!(rec.unranked.iter().all(|r| r.rank == 0));
-    shows(&text, "No ranking: not ranked: fewer than 3 trials");
+    shows(&text, "No ranking: fewer than 3 trials");
     shows(&text, "- embedded — wasmtime/rust");
 }
 

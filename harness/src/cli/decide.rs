@@ -123,8 +123,77 @@ struct Decision {
     measured_trials: usize,
     /// Wall time of the measuring.
     measuring_s: f64,
+    /// Every measured candidate's figures at the rate and at 1.5× it.
+    at_rate: Vec<AtRate>,
     /// The answer.
     answer: Recommendation,
+}
+
+/// One candidate's figures at the requested rate and at 1.5× it.
+#[derive(Debug, Serialize)]
+struct AtRate {
+    /// mode/runtime/language.
+    cell: String,
+    /// Trials behind the figures.
+    trials: usize,
+    /// p99 from the intended start at R, µs, median over trials with its
+    /// interval (infinite for a step without a success).
+    p99_at_rate_us: Option<stats::Estimate>,
+    /// The same at 1.5 R.
+    p99_at_headroom_us: Option<stats::Estimate>,
+    /// CPU µs per successful request at R by process (medians over trials).
+    cpu_at_rate_us: Vec<(String, f64)>,
+    /// The sweep's knee over R (median over trials).
+    headroom: Option<f64>,
+}
+
+/// The figures of every measured candidate at `rate` and 1.5× it.
+fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
+    let p99 = |cell: &CellResult, r: f64| {
+        let v = p99s_at(cell, r);
+        (!v.is_empty()).then(|| stats::estimate(&v, results::CONFIDENCE))
+    };
+    results
+        .cells
+        .iter()
+        .filter(|c| c.status == CellStatus::Ok && !c.trials.is_empty())
+        .map(|cell| {
+            let mut by_role: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for t in &cell.trials {
+                let Some(step) = t
+                    .sweep
+                    .iter()
+                    .find(|p| (p.point.target_rps - rate).abs() <= rate * 0.005)
+                else {
+                    continue;
+                };
+                let ok = results::successes(&step.load);
+                let Some(cpu) = step.cpu.as_ref().filter(|_| ok > 0) else {
+                    continue;
+                };
+                for p in &cpu.processes {
+                    by_role
+                        .entry(p.role.clone())
+                        .or_default()
+                        .push(p.cpu_s * 1e6 / ok as f64);
+                }
+            }
+            let knees: Vec<f64> = cell.trials.iter().filter_map(|t| t.knee_rps).collect();
+            AtRate {
+                cell: format!(
+                    "{}/{}/{}",
+                    cell.id.mode_label(),
+                    cell.id.runtime,
+                    cell.id.language
+                ),
+                trials: cell.trials.len(),
+                p99_at_rate_us: p99(cell, rate),
+                p99_at_headroom_us: p99(cell, rate * 1.5),
+                cpu_at_rate_us: by_role.into_iter().map(|(r, v)| (r, stats::median(&v))).collect(),
+                headroom: (!knees.is_empty()).then(|| stats::median(&knees) / rate),
+            }
+        })
+        .collect()
 }
 
 /// Runs `decide`.
@@ -194,9 +263,20 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     }
     let have =
         |merged: &BTreeMap<Candidate, CellResult>, c: &Candidate| merged.get(c).map_or(0, |m| m.trials.len());
+    // A reused candidate that is already clearly out stays out: measuring it
+    // again could only confirm that.
+    let mut eliminated = Vec::new();
     let missing: Vec<(Candidate, usize)> = candidates
         .iter()
         .filter_map(|c| {
+            if let Some(why) = merged
+                .get(c)
+                .filter(|cell| cell.trials.len() < args.trials)
+                .and_then(|cell| clearly_out(cell, &args))
+            {
+                eliminated.push(format!("{c}: {why} (in the reused trials)"));
+                return None;
+            }
             let need = args.trials.saturating_sub(have(&merged, c));
             (need > 0).then(|| (c.clone(), need))
         })
@@ -206,7 +286,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     let estimate = per_trial * u32::try_from(planned).unwrap_or(u32::MAX);
     eprintln!(
         "decide: `{}` at {:.0} req/s (and {:.0} for headroom), p99 ≤ {}; {} candidate(s), {} reused, {planned} trial(s) \
-         to measure, about {} (≤ {} per trial from the settings)",
+         to measure, about {} ({} per trial, estimated from the settings)",
         args.workload,
         args.rate,
         args.rate * 1.5,
@@ -221,6 +301,9 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     }
     for line in &reused {
         eprintln!("  reused: {line}");
+    }
+    for line in &eliminated {
+        eprintln!("  dropped already: {line}");
     }
     for (c, n) in &missing {
         eprintln!("  to measure: {c}: {n} trial(s)");
@@ -248,7 +331,6 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let clock = Instant::now();
     let mut measured_trials = 0;
-    let mut eliminated = Vec::new();
     let mut round = 0;
     // Round 1: one trial of every candidate with none; then the rest of the
     // trials of those still in; then one more per round where p99 at the
@@ -312,9 +394,6 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
                 .collect(),
         };
     }
-    for line in &eliminated {
-        eprintln!("  eliminated after its first trial: {line}");
-    }
 
     let mut results = template.context("nothing was measured or reused")?;
     results.cells = merged.into_values().collect();
@@ -341,6 +420,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
         eliminated,
         measured_trials,
         measuring_s: clock.elapsed().as_secs_f64(),
+        at_rate: at_rate(&results, args.rate),
         answer,
     };
     results::write_atomic(&out.join("decision.json"), &decision)?;
@@ -579,6 +659,46 @@ fn render(d: &Decision, args: &DecideArgs) -> String {
     }
     for line in &d.eliminated {
         let _ = writeln!(out, "  dropped: {line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nAt {:.0} req/s and at {:.0} (headroom), p99 from the intended start, median [interval]; CPU per \
+         successful request at {:.0} req/s by process:",
+        args.rate,
+        args.rate * 1.5,
+        args.rate
+    );
+    let p99 = |e: &Option<stats::Estimate>| {
+        e.map_or("—".into(), |e| match e.interval() {
+            Some((lo, hi)) => format!(
+                "{} [{}, {}]",
+                blueprint_analysis::compare::fmt_us(e.median),
+                blueprint_analysis::compare::fmt_us(lo),
+                blueprint_analysis::compare::fmt_us(hi)
+            ),
+            None => blueprint_analysis::compare::fmt_us(e.median),
+        })
+    };
+    for a in &d.at_rate {
+        let cpu: Vec<String> = a
+            .cpu_at_rate_us
+            .iter()
+            .map(|(role, us)| format!("{role} {us:.0} µs"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} ({} trial(s)): p99 {} at the rate, {} at 1.5×; knee/rate {}; CPU {}",
+            a.cell,
+            a.trials,
+            p99(&a.p99_at_rate_us),
+            p99(&a.p99_at_headroom_us),
+            a.headroom.map_or("—".into(), |h| format!("{h:.2}")),
+            if cpu.is_empty() {
+                "—".into()
+            } else {
+                cpu.join(", ")
+            }
+        );
     }
     let _ = writeln!(out);
     out.push_str(&recommend::render(&d.answer));

@@ -140,6 +140,7 @@ pub fn render(r: &Recommendation) -> String {
         r.ranking_rule
     );
     if let Some(why) = &r.refusal {
+        let why = why.strip_prefix("not ranked: ").unwrap_or(why);
         let _ = writeln!(out, "No ranking: {why}.\nCandidates, unranked:\n");
         for c in &r.unranked {
             candidate(&mut out, "-", c, req.rate_rps);
