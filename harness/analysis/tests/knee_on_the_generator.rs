@@ -70,10 +70,13 @@ async fn an_easily_served_rate_never_fails_in_twenty_poisson_steps() {
         firsts.push(step(&target, attempt * 0x9E37_79B9 + 1, 0).await);
     }
     // Every step kept its own schedule unless the generator itself fell
-    // behind: the rule's denominator is what the schedule held.
+    // behind, or the machine had no CPU to give it (another process took
+    // the cores: flagged, and judged as the sweep judges it below): the
+    // rule's denominator is what the schedule held, so the schedule's own
+    // randomness never makes a step fall short.
     for p in &firsts {
         assert!(
-            p.generator_bound || sweep::schedule_kept(p),
+            p.generator_bound || p.machine_saturated || sweep::schedule_kept(p),
             "a step fell short of its own schedule: {p:?}"
         );
     }
