@@ -160,11 +160,7 @@ fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
         .map(|cell| {
             let mut by_role: BTreeMap<String, Vec<f64>> = BTreeMap::new();
             for t in &cell.trials {
-                let Some(step) = t
-                    .sweep
-                    .iter()
-                    .find(|p| (p.point.target_rps - rate).abs() <= rate * 0.005)
-                else {
+                let Some(step) = step_at(t, rate) else {
                     continue;
                 };
                 let ok = results::successes(&step.load);
@@ -501,11 +497,16 @@ fn same_cell(c: &Candidate, workload: &str, cell: &CellResult) -> bool {
         && id.trigger == "dapr"
 }
 
-/// Whether a trial has an open-loop step at `rate` (within 0.5 %).
-fn has_step(t: &results::TrialResult, rate: f64) -> bool {
+/// A trial's open-loop step at `rate` (within 0.5 %), if it has one.
+fn step_at(t: &results::TrialResult, rate: f64) -> Option<&results::SweepPoint> {
     t.sweep
         .iter()
-        .any(|p| (p.point.target_rps - rate).abs() <= rate * 0.005)
+        .find(|p| (p.point.target_rps - rate).abs() <= rate * 0.005)
+}
+
+/// Whether a trial has an open-loop step at `rate`.
+fn has_step(t: &results::TrialResult, rate: f64) -> bool {
+    step_at(t, rate).is_some()
 }
 
 /// p99 (µs) of each trial at `rate`; infinite for a step without a
@@ -514,10 +515,7 @@ fn p99s_at(cell: &CellResult, rate: f64) -> Vec<f64> {
     cell.trials
         .iter()
         .filter_map(|t| {
-            let p = t
-                .sweep
-                .iter()
-                .find(|p| (p.point.target_rps - rate).abs() <= rate * 0.005)?;
+            let p = step_at(t, rate)?;
             Some(results::latency(&p.load).map_or(f64::INFINITY, |l| l.p99))
         })
         .collect()
