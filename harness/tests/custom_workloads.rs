@@ -423,3 +423,87 @@ fn custom_cells_have_one_language_and_modes_without_a_module_are_not_applicable(
         })
     );
 }
+
+#[test]
+fn decide_measures_a_scenarios_own_workload_only_in_the_modes_its_modules_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = example_in(dir.path());
+    let out = dir.path().join("decision");
+    let given = format!("{}:upper", example.display());
+    let output = common::output_ok(
+        &mut common::harness(&[
+            "decide",
+            "--scenario-workload",
+            &given,
+            "--rate",
+            "200",
+            "--p99-budget",
+            "1s",
+            "--trials",
+            "1",
+            "--max-trials",
+            "1",
+            "--warmup",
+            "200ms",
+            "--duration",
+            "1s",
+            "--fresh",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "decide --scenario-workload",
+    );
+    let decision: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // Only a middleware module is given: the two modes that run it inside
+    // daprd are measured, the others are left out naming the missing module.
+    assert_eq!(decision["measured_trials"], 2, "{decision:#}");
+    let not_candidates = decision["not_candidates"].to_string();
+    for (mode, flavour) in [
+        ("embedded", "embedded"),
+        ("standalone-http", "http"),
+        ("binding", "command"),
+    ] {
+        assert!(
+            not_candidates.contains(&format!(
+                "{mode}: no `{flavour}` module given for custom workload `upper`"
+            )),
+            "{not_candidates}"
+        );
+    }
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let cells = results["cells"].as_array().unwrap();
+    let mut modes: Vec<&str> = cells.iter().map(|c| c["id"]["mode"].as_str().unwrap()).collect();
+    modes.sort_unstable();
+    assert_eq!(modes, ["middleware", "middleware+httppipeline"], "{results:#}");
+    for cell in cells {
+        assert_eq!(cell["id"]["workload"], "upper");
+        assert_eq!(cell["id"]["language"], "custom");
+        assert_eq!(cell["status"], "ok", "{cell:#}");
+    }
+    let answered = decision["answer"]["unranked"].as_array().unwrap().len()
+        + decision["answer"]["ranked"].as_array().unwrap().len();
+    assert!(answered > 0, "a 1 s budget at 200 req/s: {decision:#}");
+    // The module and its vectors travel with the decision: its scenarios
+    // name the copies, so they re-run after the originals are gone.
+    assert_eq!(
+        std::fs::read(out.join("workload/middleware.wasm")).unwrap(),
+        std::fs::read(dir.path().join("upper-filter.wasm")).unwrap()
+    );
+    std::fs::remove_file(dir.path().join("upper-filter.wasm")).unwrap();
+    let round = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "toml"))
+        .unwrap();
+    let plan = load(&round).unwrap_or_else(|e| panic!("{}: {e:#}", round.display()));
+    let upper = &plan.custom["upper"];
+    assert!(upper.vectors.is_some());
+    assert!(
+        upper
+            .modules
+            .values()
+            .all(|m| m.starts_with(out.canonicalize().unwrap()))
+    );
+}

@@ -1,7 +1,8 @@
 //! `decide` measures what its answer needs, through a real daprd: at the
 //! requested rate, only the modes that can do what the workload needs,
 //! dropping a candidate that is clearly out after its first trial, and
-//! nothing again that an earlier run measured at that rate.
+//! nothing again that an earlier run measured at that rate (named with
+//! `--from`, or found among the runs of this machine and revision).
 
 mod common;
 
@@ -9,10 +10,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-/// `decide` for `counter` needing state on wasmtime, short windows, into
-/// `out`, with `extra` arguments; returns its JSON.
-fn decide(out: &Path, budget: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
+/// The arguments of `decide` for `counter` at 250 req/s needing state on
+/// wasmtime, short windows.
+fn question(budget: &str) -> Vec<&str> {
+    vec![
         "decide",
         "--workload",
         "counter",
@@ -29,9 +30,18 @@ fn decide(out: &Path, budget: &str, extra: &[&str]) -> Value {
         "--duration",
         "1s",
         "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    ]
+}
+
+/// `decide` of [`question`] into `out`, with `extra` arguments; returns its
+/// JSON. Without `--from` it reuses nothing (`--fresh`): the project's own
+/// runs folder may hold runs of this revision.
+fn decide(out: &Path, budget: &str, extra: &[&str]) -> Value {
+    let mut args = question(budget);
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    if !extra.contains(&"--from") {
+        args.push("--fresh");
+    }
     args.extend_from_slice(extra);
     let output = common::output_ok(&mut common::harness(&args), "decide");
     serde_json::from_slice(&output.stdout).unwrap()
@@ -118,6 +128,33 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
     assert_eq!(again["measured_trials"], 0, "{again:#}");
     assert_eq!(strings(&again["reused"]).len(), 3);
     assert_eq!(qualifying(&again), modes);
+
+    // Without --from, the runs folder is searched: runs of this revision on
+    // this machine with this daprd are reused; with uncommitted changes in
+    // the checkout none are (they could have measured other code), and
+    // the plan says why. --fresh reuses nothing.
+    let plan = |extra: &[&str]| -> Value {
+        let mut args = question("1s");
+        args.extend_from_slice(&["--trials", "1", "--max-trials", "1", "--plan"]);
+        args.extend_from_slice(extra);
+        let output = common::output_ok(&mut common::harness(&args), "decide --plan");
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let runs = dir.path().to_str().unwrap();
+    let found = plan(&["--runs", runs]);
+    let revision = results["environment"]["git_revision"].as_str().unwrap();
+    let note = found["earlier_runs"].as_str().unwrap();
+    if revision.ends_with("-dirty") {
+        assert!(note.contains("uncommitted"), "{found:#}");
+        assert_eq!(found["to_measure"].as_array().unwrap().len(), 3, "{found:#}");
+    } else {
+        assert!(note.contains(revision), "{found:#}");
+        assert!(found["to_measure"].as_array().unwrap().is_empty(), "{found:#}");
+        assert_eq!(strings(&found["reused"]).len(), 3, "{found:#}");
+    }
+    let fresh = plan(&["--runs", runs, "--fresh"]);
+    assert_eq!(fresh["to_measure"].as_array().unwrap().len(), 3, "{fresh:#}");
+    assert!(strings(&fresh["reused"]).is_empty(), "{fresh:#}");
 
     // An impossible budget: three trials asked, but each candidate is
     // dropped after its first (p99 far over 3 × 10 µs); none qualifies and

@@ -47,8 +47,14 @@ fn describe(out: &mut String, f: &Figures, rate: f64) {
     let _ = writeln!(out, "     measured {}", basis(f, rate));
     let _ = writeln!(
         out,
-        "     capacity: {:.0} req/s{headroom}, {}",
-        f.capacity_rps, f.capacity_source
+        "     capacity: {}{:.0} req/s{headroom}, {}",
+        if f.capacity_is_lower_bound {
+            "at least "
+        } else {
+            ""
+        },
+        f.capacity_rps,
+        f.capacity_source
     );
     let _ = writeln!(
         out,

@@ -158,6 +158,11 @@ pub struct Figures {
     pub capacity_rps: f64,
     /// Where `capacity_rps` comes from.
     pub capacity_source: String,
+    /// Every trial's sweep passed its highest rate (or its generator fell
+    /// behind first): the capacity is at least `capacity_rps`, perhaps far
+    /// more.
+    #[serde(default)]
+    pub capacity_is_lower_bound: bool,
     /// p99 at the basis over the trials, µs; infinite for a trial without a
     /// successful request; `None` where nothing was measured.
     pub p99_us: Option<stats::Estimate>,
@@ -324,7 +329,23 @@ fn estimate(values: &[f64]) -> Option<stats::Estimate> {
 
 fn figures(cell: &CellResult, rate: f64) -> Option<Figures> {
     let summary = cell.summary.as_ref()?;
+    let swept: Vec<_> = cell.trials.iter().filter(|t| t.knee_rps.is_some()).collect();
+    let capacity_is_lower_bound = !swept.is_empty()
+        && swept.iter().all(|t| {
+            matches!(
+                t.knee_limit,
+                Some(crate::sweep::KneeLimit::Ramp | crate::sweep::KneeLimit::Generator)
+            )
+        });
     let (capacity_rps, capacity_source) = match summary.knee_rps {
+        Some(k) if capacity_is_lower_bound => (
+            k.median,
+            format!(
+                "a lower bound: every trial passed its sweep's highest rate (median of {} trials; the closed \
+                 loop served {:.0} req/s)",
+                k.n, summary.throughput_rps.median
+            ),
+        ),
         Some(k) => (
             k.median,
             format!("knee of the rate sweep (median of {} trials)", k.n),
@@ -349,6 +370,7 @@ fn figures(cell: &CellResult, rate: f64) -> Option<Figures> {
         basis_trials: cell.trials.len(),
         capacity_rps,
         capacity_source,
+        capacity_is_lower_bound,
         // No successful request: no latency, which fails any budget.
         p99_us: Some(
             summary

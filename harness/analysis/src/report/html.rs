@@ -359,7 +359,7 @@ fn answer_row(out: &mut String, rank: &str, mode: &str, f: &Figures, rate: f64) 
     let _ = writeln!(
         out,
         "<tr><td>{}</td><td class=\"mode\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
-         <td>{} / {}</td><td>{}</td><td class=\"num\">{at_least}{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}</td></tr>",
+         <td>{} / {}</td><td>{}</td><td class=\"num\">{at_least}{}</td><td class=\"num\">{}</td><td class=\"num\">{}{:.0}</td></tr>",
         esc(rank),
         hex(mode_color(mode)),
         esc(mode),
@@ -368,6 +368,7 @@ fn answer_row(out: &mut String, rank: &str, mode: &str, f: &Figures, rate: f64) 
         esc(&at),
         esc(&f.p99_us.map_or("—".into(), |p| p.display(0, 1.0) + " µs")),
         esc(&f.cpu_per_success_us.map_or("—".into(), |c| c.display(0, 1.0))),
+        if f.capacity_is_lower_bound { "≥ " } else { "" },
         f.capacity_rps
     );
 }

@@ -2,10 +2,13 @@
 //! rate?", answered by measuring what the answer needs and nothing else.
 //!
 //! 1. The candidates: every Wasm blueprint (mode) that can do what the
-//!    workload needs (the mode table's `reaches_dapr`), on the runtimes and
-//!    languages asked for; the others are excluded before anything runs.
-//! 2. What `--from` files already measured at the rate (cells with open-loop
-//!    steps at R and 1.5 R) is reused; only the missing trials are planned.
+//!    workload needs (the mode table's `reaches_dapr`, and for a scenario's
+//!    own workload the modules it gives), on the runtimes and languages
+//!    asked for; the others are excluded before anything runs.
+//! 2. What earlier runs already measured at the rate (cells with open-loop
+//!    steps at R and 1.5 R) is reused ([`reuse`]: `--from` files, or the
+//!    newest comparable runs of this machine and revision); only the
+//!    missing trials are planned.
 //!    The plan and its estimate are printed first; a plan over `--budget`
 //!    is refused.
 //! 3. Measuring goes in rounds of generated scenarios (kept in the output
@@ -29,16 +32,31 @@ use blueprint_analysis::modes::{ALL, IN_DAPRD};
 use blueprint_analysis::recommend::{self, DEFAULT_MAX_ERROR_RATE, MIN_TRIALS, Need, Recommendation};
 use blueprint_analysis::results::{self, CellResult, CellStatus, CellSummary, RunResults};
 use blueprint_analysis::stats;
+use blueprint_analysis::sweep::KneeLimit;
 use serde::Serialize;
 
 use crate::paths;
+use crate::workloads::CUSTOM_LANGUAGE;
+
+mod reuse;
+mod subject;
+
+use subject::Subject;
 
 /// `decide`.
 #[derive(Debug, clap::Args)]
 pub struct DecideArgs {
     /// The workload (a built-in one, e.g. `counter`).
-    #[arg(long)]
-    pub workload: String,
+    #[arg(
+        long,
+        required_unless_present = "scenario_workload",
+        conflicts_with = "scenario_workload"
+    )]
+    pub workload: Option<String>,
+    /// Your own workload instead: a scenario file and one of its
+    /// `[workloads.NAME]` (its modules decide which modes can serve it).
+    #[arg(long, value_name = "FILE:NAME")]
+    pub scenario_workload: Option<String>,
     /// The rate the blueprint must serve, requests per second.
     #[arg(long)]
     pub rate: f64,
@@ -49,7 +67,8 @@ pub struct DecideArgs {
     /// it are never measured.
     #[arg(long, default_value = "none")]
     pub needs: Vec<Need>,
-    /// Guest languages to consider (repeatable).
+    /// Guest languages to consider (repeatable; a scenario's own workload
+    /// has its one module set, language `custom`).
     #[arg(long = "language", default_values_t = ["rust".to_owned()])]
     pub languages: Vec<String>,
     /// Runtimes to consider for the app-hosted modes (repeatable; default:
@@ -63,8 +82,16 @@ pub struct DecideArgs {
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     pub budget: Duration,
     /// Earlier results whose cells at the same rate are reused (repeatable).
+    /// Without it, the newest runs in `--runs` made on this machine by this
+    /// revision with the same daprd and load settings are.
     #[arg(long)]
     pub from: Vec<PathBuf>,
+    /// Reuse nothing measured earlier.
+    #[arg(long, conflicts_with = "from")]
+    pub fresh: bool,
+    /// Folder of earlier runs to reuse from (default: results/runs/).
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
     /// Trials behind each verdict (3 is the fewest a ranking accepts).
     #[arg(long, default_value_t = MIN_TRIALS)]
     pub trials: usize,
@@ -83,7 +110,7 @@ pub struct DecideArgs {
     /// Output folder (default: results/runs/decide-<workload>-<time>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print the plan and stop.
+    /// Print the plan (as JSON with `--json`) and stop.
     #[arg(long)]
     pub plan: bool,
     /// Print JSON.
@@ -115,7 +142,9 @@ struct Decision {
     results: PathBuf,
     /// Modes excluded before measuring, with why.
     not_candidates: Vec<String>,
-    /// Cells whose trials came from `--from`, with how many.
+    /// How the earlier runs were chosen, or why none were.
+    earlier_runs: String,
+    /// Cells whose trials came from earlier runs, with how many.
     reused: Vec<String>,
     /// Candidates dropped after their first trial, with the figure.
     eliminated: Vec<String>,
@@ -127,6 +156,30 @@ struct Decision {
     at_rate: Vec<AtRate>,
     /// The answer.
     answer: Recommendation,
+}
+
+/// What `decide --plan --json` prints.
+#[derive(Debug, Serialize)]
+struct PlanJson<'a> {
+    workload: &'a str,
+    /// mode/runtime/language of every candidate.
+    candidates: Vec<String>,
+    not_candidates: &'a [String],
+    /// How the earlier runs were chosen, or why none were.
+    earlier_runs: &'a str,
+    reused: &'a [String],
+    /// Reused candidates already clearly out.
+    dropped_already: &'a [String],
+    to_measure: Vec<ToMeasure>,
+    estimate_s: f64,
+    budget_s: f64,
+}
+
+/// A candidate and the trials the plan measures of it.
+#[derive(Debug, Serialize)]
+struct ToMeasure {
+    cell: String,
+    trials: usize,
 }
 
 /// One candidate's figures at the requested rate and at 1.5× it.
@@ -145,6 +198,9 @@ struct AtRate {
     cpu_at_rate_us: Vec<(String, f64)>,
     /// The sweep's knee over R (median over trials).
     headroom: Option<f64>,
+    /// Every trial passed 1.5× R (or its generator fell behind first): the
+    /// headroom is at least `headroom`.
+    headroom_is_lower_bound: bool,
 }
 
 /// The figures of every measured candidate at `rate` and 1.5× it.
@@ -160,7 +216,7 @@ fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
         .map(|cell| {
             let mut by_role: BTreeMap<String, Vec<f64>> = BTreeMap::new();
             for t in &cell.trials {
-                let Some(step) = step_at(t, rate) else {
+                let Some(step) = reuse::step_at(t, rate) else {
                     continue;
                 };
                 let ok = results::successes(&step.load);
@@ -175,6 +231,7 @@ fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
                 }
             }
             let knees: Vec<f64> = cell.trials.iter().filter_map(|t| t.knee_rps).collect();
+            let swept: Vec<_> = cell.trials.iter().filter(|t| t.knee_rps.is_some()).collect();
             AtRate {
                 cell: format!(
                     "{}/{}/{}",
@@ -187,6 +244,10 @@ fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
                 p99_at_headroom_us: p99(cell, rate * 1.5),
                 cpu_at_rate_us: by_role.into_iter().map(|(r, v)| (r, stats::median(&v))).collect(),
                 headroom: (!knees.is_empty()).then(|| stats::median(&knees) / rate),
+                headroom_is_lower_bound: !swept.is_empty()
+                    && swept
+                        .iter()
+                        .all(|t| matches!(t.knee_limit, Some(KneeLimit::Ramp | KneeLimit::Generator))),
             }
         })
         .collect()
@@ -198,14 +259,12 @@ fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
 /// Bad requirements, a plan over the budget, or a run that fails as a
 /// whole (cells that fail are recorded and the decision goes on).
 pub async fn execute(args: DecideArgs) -> Result<i32> {
+    let subject = Subject::resolve(args.workload.as_deref(), args.scenario_workload.as_deref())?;
     let req = super::recommend::requirements(
         args.rate,
         args.p99_budget,
         args.needs.clone(),
-        args.languages
-            .first()
-            .cloned()
-            .filter(|_| args.languages.len() == 1),
+        subject.language(&args.languages),
         args.cpu_budget,
         DEFAULT_MAX_ERROR_RATE,
     )?;
@@ -216,11 +275,11 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
             args.max_trials
         );
     }
-    let (candidates, not_candidates) = candidates(&args)?;
+    let (candidates, not_candidates) = candidates(&args, &subject)?;
     if candidates.is_empty() {
         bail!(
             "no blueprint can serve `{}` needing {}: {}",
-            args.workload,
+            subject.name,
             args.needs
                 .iter()
                 .map(ToString::to_string)
@@ -233,21 +292,25 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     let mut merged: BTreeMap<Candidate, CellResult> = BTreeMap::new();
     let mut template: Option<RunResults> = None;
     let mut reused = Vec::new();
-    for path in &args.from {
-        let earlier = results::read(path)?;
-        for cell in &earlier.cells {
-            let Some(c) = candidates.iter().find(|c| same_cell(c, &args.workload, cell)) else {
+    let earlier = reuse::earlier(
+        &args.from,
+        args.fresh,
+        args.runs.as_deref(),
+        &reuse::Here {
+            daprd: args.daprd.as_deref(),
+            connections: args.connections,
+        },
+    );
+    for path in &earlier.files {
+        let run = results::read(path)?;
+        for cell in &run.cells {
+            let Some(c) = candidates.iter().find(|c| same_cell(c, &subject.name, cell)) else {
                 continue;
             };
             if merged.contains_key(c) {
                 continue;
             }
-            let trials: Vec<_> = cell
-                .trials
-                .iter()
-                .filter(|t| has_step(t, args.rate) && has_step(t, args.rate * 1.5))
-                .cloned()
-                .collect();
+            let trials = reuse::usable_trials(cell, args.rate);
             if cell.status == CellStatus::Ok && !trials.is_empty() {
                 reused.push(format!("{c}: {} trial(s) from {}", trials.len(), path.display()));
                 let mut cell = cell.clone();
@@ -255,7 +318,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
                 merged.insert(c.clone(), cell);
             }
         }
-        template.get_or_insert(earlier);
+        template.get_or_insert(run);
     }
     let have =
         |merged: &BTreeMap<Candidate, CellResult>, c: &Candidate| merged.get(c).map_or(0, |m| m.trials.len());
@@ -283,7 +346,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     eprintln!(
         "decide: `{}` at {:.0} req/s (and {:.0} for headroom), p99 ≤ {}; {} candidate(s), {} reused, {planned} trial(s) \
          to measure, about {} ({} per trial, estimated from the settings)",
-        args.workload,
+        subject.name,
         args.rate,
         args.rate * 1.5,
         humantime::format_duration(args.p99_budget),
@@ -292,9 +355,13 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
         humantime::format_duration(Duration::from_secs(estimate.as_secs())),
         humantime::format_duration(Duration::from_secs(per_trial.as_secs()))
     );
+    if let Some(origin) = subject.origin() {
+        eprintln!("  workload: {origin}");
+    }
     for line in &not_candidates {
         eprintln!("  not a candidate: {line}");
     }
+    eprintln!("  earlier runs: {}", earlier.note);
     for line in &reused {
         eprintln!("  reused: {line}");
     }
@@ -303,6 +370,26 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     }
     for (c, n) in &missing {
         eprintln!("  to measure: {c}: {n} trial(s)");
+    }
+    if args.plan && args.json {
+        let plan = PlanJson {
+            workload: &subject.name,
+            candidates: candidates.iter().map(ToString::to_string).collect(),
+            not_candidates: &not_candidates,
+            earlier_runs: &earlier.note,
+            reused: &reused,
+            dropped_already: &eliminated,
+            to_measure: missing
+                .iter()
+                .map(|(c, n)| ToMeasure {
+                    cell: c.to_string(),
+                    trials: *n,
+                })
+                .collect(),
+            estimate_s: estimate.as_secs_f64(),
+            budget_s: args.budget.as_secs_f64(),
+        };
+        println!("{}", serde_json::to_string_pretty(&plan)?);
     }
     if estimate > args.budget {
         bail!(
@@ -320,11 +407,12 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     let out = args.out.clone().unwrap_or_else(|| {
         paths::runs_dir().join(format!(
             "decide-{}-{}",
-            args.workload,
+            subject.name,
             started.format("%Y%m%dT%H%M%SZ")
         ))
     });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let own_tables = subject.copy_into(&out)?;
     let clock = Instant::now();
     let mut measured_trials = 0;
     let mut round = 0;
@@ -345,7 +433,10 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
             );
             break;
         }
-        for (i, (scenario, group)) in scenarios(&args, &next, round).into_iter().enumerate() {
+        for (i, (scenario, group)) in scenarios(&args, &subject, &own_tables, &next, round)
+            .into_iter()
+            .enumerate()
+        {
             let path = out.join(format!("round-{round}-{i}.toml"));
             results::write_bytes_atomic(&path, scenario.as_bytes())?;
             let results_path = out.join(format!("round-{round}-{i}.json"));
@@ -354,7 +445,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
                 .context("a decide round is never a plan")?;
             let (mut ran, _) = ran;
             for cell in std::mem::take(&mut ran.cells) {
-                let Some(c) = group.iter().find(|c| same_cell(c, &args.workload, &cell)) else {
+                let Some(c) = group.iter().find(|c| same_cell(c, &subject.name, &cell)) else {
                     continue;
                 };
                 measured_trials += cell.trials.len();
@@ -393,10 +484,10 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
 
     let mut results = template.context("nothing was measured or reused")?;
     results.cells = merged.into_values().collect();
-    results.scenario.meta.name = format!("decide-{}", args.workload);
+    results.scenario.meta.name = format!("decide-{}", subject.name);
     results.scenario.meta.description = format!(
         "decide: `{}` at {:.0} req/s with p99 ≤ {}, needing {}",
-        args.workload,
+        subject.name,
         args.rate,
         humantime::format_duration(args.p99_budget),
         args.needs
@@ -408,10 +499,11 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     results.mark_completed();
     let results_path = out.join("results.json");
     results::write_atomic(&results_path, &results)?;
-    let answer = recommend::recommend(&results_path, &results, Some(&args.workload), &req)?;
+    let answer = recommend::recommend(&results_path, &results, Some(&subject.name), &req)?;
     let decision = Decision {
         results: results_path.clone(),
         not_candidates,
+        earlier_runs: earlier.note.clone(),
         reused,
         eliminated,
         measured_trials,
@@ -431,7 +523,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
 }
 
 /// The candidate cells and the modes left out before measuring.
-fn candidates(args: &DecideArgs) -> Result<(Vec<Candidate>, Vec<String>)> {
+fn candidates(args: &DecideArgs, subject: &Subject) -> Result<(Vec<Candidate>, Vec<String>)> {
     let runtimes: Vec<String> = if args.runtimes.is_empty() {
         blueprint_host::table::names()
             .into_iter()
@@ -446,9 +538,27 @@ fn candidates(args: &DecideArgs) -> Result<(Vec<Candidate>, Vec<String>)> {
         }
         args.runtimes.clone()
     };
+    let mut left_out = Vec::new();
+    // A runtime this build cannot run is said once, with its fix (when an
+    // app-hosted mode is a candidate at all), and not planned.
+    let mut unavailable = Vec::new();
+    let runtimes: Vec<String> = runtimes
+        .into_iter()
+        .filter(
+            |r| match blueprint_host::table::entry(r).map(|e| e.availability) {
+                Ok(blueprint_host::table::Availability::Unavailable { reason, fix }) => {
+                    unavailable.push(format!(
+                        "{r} (the app-hosted modes): unavailable: {reason} (fix: {fix})"
+                    ));
+                    false
+                }
+                _ => true,
+            },
+        )
+        .collect();
     let needs_dapr = args.needs.iter().any(|n| *n != Need::None);
     let mut out = Vec::new();
-    let mut left_out = Vec::new();
+    let mut app_hosted = false;
     for mode in ALL.iter().copied() {
         let row = mode.row();
         if row.reference {
@@ -466,13 +576,18 @@ fn candidates(args: &DecideArgs) -> Result<(Vec<Candidate>, Vec<String>)> {
             ));
             continue;
         }
+        if let Some(why) = subject.cannot(mode) {
+            left_out.push(format!("{}: {why}", row.name));
+            continue;
+        }
         let mode_runtimes: Vec<String> = if mode.runs_in_daprd() {
             vec![IN_DAPRD.to_owned()]
         } else {
+            app_hosted = true;
             runtimes.clone()
         };
         for runtime in &mode_runtimes {
-            for language in &args.languages {
+            for language in &subject.languages(&args.languages) {
                 out.push(Candidate {
                     mode: row.name.to_owned(),
                     runtime: runtime.clone(),
@@ -480,6 +595,9 @@ fn candidates(args: &DecideArgs) -> Result<(Vec<Candidate>, Vec<String>)> {
                 });
             }
         }
+    }
+    if app_hosted {
+        left_out.splice(0..0, unavailable);
     }
     Ok((out, left_out))
 }
@@ -497,25 +615,13 @@ fn same_cell(c: &Candidate, workload: &str, cell: &CellResult) -> bool {
         && id.trigger == "dapr"
 }
 
-/// A trial's open-loop step at `rate` (within 0.5 %), if it has one.
-fn step_at(t: &results::TrialResult, rate: f64) -> Option<&results::SweepPoint> {
-    t.sweep
-        .iter()
-        .find(|p| (p.point.target_rps - rate).abs() <= rate * 0.005)
-}
-
-/// Whether a trial has an open-loop step at `rate`.
-fn has_step(t: &results::TrialResult, rate: f64) -> bool {
-    step_at(t, rate).is_some()
-}
-
 /// p99 (µs) of each trial at `rate`; infinite for a step without a
 /// successful request.
 fn p99s_at(cell: &CellResult, rate: f64) -> Vec<f64> {
     cell.trials
         .iter()
         .filter_map(|t| {
-            let p = step_at(t, rate)?;
+            let p = reuse::step_at(t, rate)?;
             Some(results::latency(&p.load).map_or(f64::INFINITY, |l| l.p99))
         })
         .collect()
@@ -594,8 +700,15 @@ fn trial_estimate(args: &DecideArgs) -> Duration {
 }
 
 /// The round's scenarios: one per (mode, language) with its runtimes, and
-/// the candidates each covers.
-fn scenarios(args: &DecideArgs, next: &[(Candidate, usize)], round: usize) -> Vec<(String, Vec<Candidate>)> {
+/// the candidates each covers; `own_tables` is a scenario's own workload as
+/// copied into the decision's folder (empty for a built-in one).
+fn scenarios(
+    args: &DecideArgs,
+    subject: &Subject,
+    own_tables: &str,
+    next: &[(Candidate, usize)],
+    round: usize,
+) -> Vec<(String, Vec<Candidate>)> {
     let mut groups: BTreeMap<(String, String, usize), Vec<Candidate>> = BTreeMap::new();
     for (c, n) in next {
         groups
@@ -617,6 +730,13 @@ fn scenarios(args: &DecideArgs, next: &[(Candidate, usize)], round: usize) -> Ve
                 })
                 .collect();
             let quoted = |v: &[String]| v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+            // A scenario's own workload is one module set whatever the
+            // languages axis says; the axis must still name a known language.
+            let language = if language == CUSTOM_LANGUAGE {
+                "rust".to_owned()
+            } else {
+                language
+            };
             let mut toml = String::new();
             let _ = writeln!(
                 toml,
@@ -625,10 +745,10 @@ fn scenarios(args: &DecideArgs, next: &[(Candidate, usize)], round: usize) -> Ve
                  [matrix]\nworkloads = [{:?}]\nmodes = [{mode:?}]\nruntimes = [{}]\nlanguages = [{language:?}]\n\n\
                  [load]\nconnections = {}\nwarmup = \"{}ms\"\nduration = \"{}ms\"\ntrials = {trials}\n\
                  rates = [{}, {}]\narrival = \"poisson\"\n\n[dapr]\nstate_store = \"in-memory\"",
-                args.workload,
-                args.workload,
+                subject.name,
+                subject.name,
                 args.rate,
-                args.workload,
+                subject.name,
                 quoted(&runtimes),
                 args.connections,
                 args.warmup.as_millis(),
@@ -636,6 +756,7 @@ fn scenarios(args: &DecideArgs, next: &[(Candidate, usize)], round: usize) -> Ve
                 args.rate,
                 args.rate * 1.5,
             );
+            toml.push_str(own_tables);
             (toml, group)
         })
         .collect()
@@ -655,6 +776,7 @@ fn render(d: &Decision, args: &DecideArgs) -> String {
     for line in &d.not_candidates {
         let _ = writeln!(out, "  not a candidate: {line}");
     }
+    let _ = writeln!(out, "  earlier runs: {}", d.earlier_runs);
     for line in &d.eliminated {
         let _ = writeln!(out, "  dropped: {line}");
     }
@@ -690,7 +812,10 @@ fn render(d: &Decision, args: &DecideArgs) -> String {
             a.trials,
             p99(&a.p99_at_rate_us),
             p99(&a.p99_at_headroom_us),
-            a.headroom.map_or("—".into(), |h| format!("{h:.2}")),
+            a.headroom.map_or("—".into(), |h| format!(
+                "{}{h:.2}",
+                if a.headroom_is_lower_bound { "≥ " } else { "" }
+            )),
             if cpu.is_empty() {
                 "—".into()
             } else {
@@ -732,7 +857,8 @@ mod tests {
             "wasmtime",
         ])
         .args;
-        let (candidates, left_out) = candidates(&args).unwrap();
+        let subject = Subject::resolve(args.workload.as_deref(), None).unwrap();
+        let (candidates, left_out) = candidates(&args, &subject).unwrap();
         assert!(candidates.iter().all(|c| {
             let mode = ALL.iter().find(|m| m.as_str() == c.mode).unwrap();
             mode.row().reaches_dapr && !mode.runs_in_daprd()
