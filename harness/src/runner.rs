@@ -191,6 +191,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                     timings.record(&plan.load, cell, trial_start.elapsed());
                     result.runtime = Some(measured.runtime.clone());
                     result.module_size_bytes = measured.module_size_bytes;
+                    result.module_sha256.clone_from(&measured.module_sha256);
                     // Errors fail the cell (a failing system is never fast); the
                     // trial's figures stay in the file as evidence.
                     result.status = match error_verdict(&measured.trial.load, plan.load.max_error_rate) {
@@ -375,6 +376,7 @@ enum TrialOutcome {
 struct Measured {
     runtime: blueprint_runtime_api::RuntimeInfo,
     module_size_bytes: Option<u64>,
+    module_sha256: Option<String>,
     trial: TrialResult,
 }
 
@@ -541,6 +543,7 @@ async fn run_trial(
     let measured = Measured {
         runtime: runtime_info(&system, cell, &ctx.daprd),
         module_size_bytes,
+        module_sha256: resolved.module.as_deref().and_then(crate::workloads::file_sha256),
         trial,
     };
     system.stop();

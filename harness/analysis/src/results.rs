@@ -243,6 +243,10 @@ pub struct CellResult {
     pub runtime: Option<blueprint_runtime_api::RuntimeInfo>,
     /// Guest module size on disk.
     pub module_size_bytes: Option<u64>,
+    /// SHA-256 of the guest module file (hex), when the cell had one: what
+    /// tells a scenario's own module from a rebuilt one of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_sha256: Option<String>,
     /// Every trial, in the order they ran; each had fresh processes.
     pub trials: Vec<TrialResult>,
     /// Medians over the trials with confidence intervals.
@@ -261,6 +265,7 @@ impl CellResult {
             status,
             runtime: None,
             module_size_bytes: None,
+            module_sha256: None,
             trials: Vec::new(),
             summary: None,
             stopped: None,

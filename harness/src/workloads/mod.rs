@@ -455,6 +455,13 @@ const SKIPPED_DIRS: &[&str] = &[
     "__pycache__",
 ];
 
+/// SHA-256 (hex) of a module file, or `None` when it cannot be read.
+pub fn file_sha256(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| hex::encode(Sha256::digest(bytes)))
+}
+
 /// SHA-256 over `recipe` and the paths and contents of every file under `roots`.
 fn source_hash(roots: &[PathBuf], recipe: &str) -> Result<String> {
     let mut files = Vec::new();

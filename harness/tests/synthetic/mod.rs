@@ -204,6 +204,7 @@ pub fn cell(id: CellId, trials: &[Trial]) -> CellResult {
         status: CellStatus::Ok,
         runtime: None,
         module_size_bytes: Some(32 * 1024),
+        module_sha256: None,
         summary: blueprint_analysis::results::CellSummary::of(&results, 7),
         trials: results,
         stopped: None,

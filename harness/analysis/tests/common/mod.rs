@@ -114,6 +114,7 @@ pub fn cell(runtime: &str, figs: &[Fig]) -> CellResult {
         status: CellStatus::Ok,
         runtime: None,
         module_size_bytes: None,
+        module_sha256: None,
         summary: CellSummary::of(&trials, 0),
         trials,
         stopped: None,

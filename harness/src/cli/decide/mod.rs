@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use blueprint_analysis::modes::{ALL, IN_DAPRD};
+use blueprint_analysis::modes::{ALL, IN_DAPRD, Mode};
 use blueprint_analysis::recommend::{self, DEFAULT_MAX_ERROR_RATE, MIN_TRIALS, Need, Recommendation};
 use blueprint_analysis::results::{self, CellResult, CellStatus, CellSummary, RunResults};
 use blueprint_analysis::stats;
@@ -168,6 +168,8 @@ struct PlanJson<'a> {
     /// How the earlier runs were chosen, or why none were.
     earlier_runs: &'a str,
     reused: &'a [String],
+    /// Earlier cells left alone, with why.
+    not_reused: &'a [String],
     /// Reused candidates already clearly out.
     dropped_already: &'a [String],
     to_measure: Vec<ToMeasure>,
@@ -301,6 +303,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
             connections: args.connections,
         },
     );
+    let mut skipped = Vec::new();
     for path in &earlier.files {
         let run = results::read(path)?;
         for cell in &run.cells {
@@ -308,6 +311,14 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
                 continue;
             };
             if merged.contains_key(c) {
+                continue;
+            }
+            let mode: Mode = c.mode.parse()?;
+            if !subject.same_module(mode, cell.module_sha256.as_deref()) {
+                skipped.push(format!(
+                    "{c} in {}: another module than the one given now (or none recorded)",
+                    path.display()
+                ));
                 continue;
             }
             let trials = reuse::usable_trials(cell, args.rate);
@@ -365,6 +376,9 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     for line in &reused {
         eprintln!("  reused: {line}");
     }
+    for line in &skipped {
+        eprintln!("  not reused: {line}");
+    }
     for line in &eliminated {
         eprintln!("  dropped already: {line}");
     }
@@ -378,6 +392,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
             not_candidates: &not_candidates,
             earlier_runs: &earlier.note,
             reused: &reused,
+            not_reused: &skipped,
             dropped_already: &eliminated,
             to_measure: missing
                 .iter()

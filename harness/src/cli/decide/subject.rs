@@ -134,6 +134,21 @@ impl Subject {
         mode.flavour().and_then(|f| own.workload.missing(f))
     }
 
+    /// Whether an earlier cell of this workload in `mode` ran the module
+    /// given now: always for a built-in workload (the revision decides its
+    /// modules); for a scenario's own, only when the module file's SHA-256
+    /// is the recorded one (a rebuilt module is another workload).
+    pub fn same_module(&self, mode: Mode, recorded: Option<&str>) -> bool {
+        let Some(own) = &self.own else {
+            return true;
+        };
+        let now = mode
+            .flavour()
+            .and_then(|f| own.workload.modules.get(&f))
+            .and_then(|path| workloads::file_sha256(path));
+        now.is_some() && now.as_deref() == recorded
+    }
+
     /// Where a scenario's own workload came from, for the plan.
     pub fn origin(&self) -> Option<String> {
         self.own.as_ref().map(|own| {
