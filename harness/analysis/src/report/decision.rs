@@ -119,7 +119,7 @@ pub fn shape(mode: &str) -> String {
 }
 
 /// A trial's CPU µs per successful request of one process role.
-fn role_us(trial: &results::TrialResult, role: &str) -> Option<f64> {
+pub(crate) fn role_us(trial: &results::TrialResult, role: &str) -> Option<f64> {
     let ok = results::successes(&trial.load);
     if ok == 0 {
         return None;

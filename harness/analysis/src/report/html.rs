@@ -155,6 +155,7 @@ pub fn render(
         answer_section(&mut out, answer);
     }
     decision_section(&mut out, results);
+    claims_section(&mut out, results);
     let _ = writeln!(
         out,
         "<p class=\"status\" id=\"chart-status\">{} charts (their check needs JavaScript)</p>",
@@ -374,6 +375,50 @@ fn answer_row(out: &mut String, rank: &str, mode: &str, f: &Figures, rate: f64) 
 }
 
 /// The answer first: per workload, the blueprints ranked (or why not).
+/// The talk's claims, a verdict each, the comparisons behind them folded.
+fn claims_section(out: &mut String, results: &RunResults) {
+    let claims = super::claims::judge(results);
+    let _ = writeln!(
+        out,
+        "<section id=\"claims\">\n<h2>The talk's claims on this machine</h2>\n<p class=\"status\">A difference \
+         counts only where the intervals do not overlap; \"dramatically\" and \"quite some\" need ×{} or \
+         more.</p>\n<table class=\"claims\"><thead><tr><th>claim</th><th>verdict</th><th>why</th></tr></thead><tbody>",
+        super::claims::LARGE
+    );
+    for c in &claims {
+        let _ = writeln!(
+            out,
+            "<tr id=\"claim-{}\"><td>{}</td><td class=\"verdict {}\">{}</td><td>{}</td></tr>",
+            c.id,
+            esc(c.claim),
+            c.verdict.label().replace(' ', "-"),
+            esc(c.verdict.label()),
+            esc(&c.summary)
+        );
+    }
+    let _ = writeln!(out, "</tbody></table>");
+    for c in claims.iter().filter(|c| !c.evidence.is_empty()) {
+        let _ = writeln!(
+            out,
+            "<details class=\"claim\"><summary>{}: {}</summary><p>{}</p><ul>",
+            esc(c.id),
+            esc(c.verdict.label()),
+            esc(c.test)
+        );
+        for e in &c.evidence {
+            let _ = writeln!(
+                out,
+                "<li><b>{}</b>: {} — {}</li>",
+                esc(&e.subject),
+                esc(&e.figures),
+                esc(e.verdict.label())
+            );
+        }
+        let _ = writeln!(out, "</ul></details>");
+    }
+    let _ = writeln!(out, "</section>");
+}
+
 fn decision_section(out: &mut String, results: &RunResults) {
     let decisions = decision::decide(results);
     let _ = writeln!(out, "<section id=\"decision\">\n<h2>Which blueprint</h2>");

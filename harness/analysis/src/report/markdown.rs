@@ -158,6 +158,7 @@ pub fn render(
     );
     out.push_str(&knee_limits(results));
     out.push_str(&sidecar_added_latency(results));
+    out.push_str(&claims_section(results));
     if !results.completed {
         let unfinished = results.unfinished_cells();
         let _ = writeln!(
@@ -174,6 +175,30 @@ pub fn render(
     if let Some(html) = html_name {
         let _ = writeln!(out, "\nCharts ({charts}): `{html}` (one self-contained page).");
     }
+    out
+}
+
+/// The talk's claims with this run's verdicts ([`super::claims`]).
+pub fn claims_section(results: &RunResults) -> String {
+    let claims = super::claims::judge(results);
+    let mut out = String::from("\n### The talk's claims on this machine\n\n");
+    let _ = writeln!(out, "| claim | verdict | why |\n|---|---|---|");
+    for c in &claims {
+        let _ = writeln!(out, "| {} | **{}** | {} |", c.claim, c.verdict.label(), c.summary);
+    }
+    out.push('\n');
+    for c in claims.iter().filter(|c| !c.evidence.is_empty()) {
+        let _ = writeln!(out, "- `{}` ({}):", c.id, c.test);
+        for e in &c.evidence {
+            let _ = writeln!(out, "  - {}: {} — {}", e.subject, e.figures, e.verdict.label());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nA difference counts only where the intervals do not overlap; \"dramatically\" and \"quite some\" \
+         need ×{} or more.",
+        super::claims::LARGE
+    );
     out
 }
 

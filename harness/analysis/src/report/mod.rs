@@ -8,6 +8,7 @@
 //! - [`markdown`], [`html`]: the two documents.
 
 pub mod charts;
+pub mod claims;
 pub mod decision;
 pub mod figures;
 pub mod html;
