@@ -338,10 +338,10 @@ fn standalone_for_high_rates(cells: &[&CellResult]) -> Claim {
                 show(&ts, " req/s"),
                 split(s),
                 rest.join("; "),
-                if beaten_by.is_empty() {
-                    String::new()
-                } else {
-                    format!("; served clearly more: {}", beaten_by.join(", "))
+                match (beaten_by.is_empty(), orders.iter().find_map(|(_, o)| o.err())) {
+                    (false, _) => format!("; served clearly more: {}", beaten_by.join(", ")),
+                    (true, Some(why)) => format!("; not clearly apart from every other: {why}"),
+                    (true, None) => String::new(),
                 }
             ),
             verdict,
