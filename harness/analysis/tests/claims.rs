@@ -43,6 +43,7 @@ fn measured(
             },
         ];
         t.cpu_per_request_us = Some((daprd_us + app_us) * wobble);
+        t.requests_per_cpu_s = Some(1e6 / ((daprd_us + app_us) * wobble));
         if state {
             t.dapr_metrics.insert(
                 "dapr_component_state_count{operation=\"get\",success=\"true\"}".into(),
@@ -237,4 +238,17 @@ fn the_report_has_the_claims_with_their_verdicts() {
         );
     }
     assert!(report.markdown.contains("| **depends** |"));
+}
+
+#[test]
+fn a_direct_cell_is_not_a_blueprint_to_rank() {
+    // noop embedded straight to the app costs 100 µs a request, through
+    // daprd 300: only the latter is a deployment, and middleware (280) leads.
+    let decisions = blueprint_analysis::report::decision::decide(&five_trials());
+    let noop = decisions.iter().find(|d| d.workload == "noop").unwrap();
+    assert_eq!(noop.standings[0].mode, "middleware", "{noop:#?}");
+    assert!(
+        noop.standings.iter().all(|s| s.per_cpu_s.median < 5000.0),
+        "a direct cell was ranked: {noop:#?}"
+    );
 }

@@ -227,22 +227,7 @@ fn conclude(
             ),
         )
     } else {
-        let which = |v: Verdict| {
-            decisive
-                .iter()
-                .filter(|e| e.verdict == v)
-                .map(|e| e.subject.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        (
-            Verdict::Depends,
-            format!(
-                "holds for {}; does not hold for {}",
-                which(Verdict::Holds),
-                which(Verdict::DoesNotHold)
-            ),
-        )
+        (Verdict::Depends, turns(&decisive))
     };
     Claim {
         id,
@@ -252,6 +237,40 @@ fn conclude(
         summary,
         evidence,
     }
+}
+
+/// Where a claim turns: by workload when each workload's comparisons agree
+/// (the usual case: "holds for noop, transform; does not hold for counter"),
+/// else comparison by comparison.
+fn turns(decisive: &[&Evidence]) -> String {
+    let workload = |e: &Evidence| e.subject.split(" / ").next().unwrap_or_default().to_owned();
+    let mut by_workload: BTreeMap<String, BTreeSet<Verdict>> = BTreeMap::new();
+    for e in decisive {
+        by_workload.entry(workload(e)).or_default().insert(e.verdict);
+    }
+    let unanimous = by_workload.values().all(|v| v.len() == 1);
+    let which = |v: Verdict| -> String {
+        if unanimous {
+            by_workload
+                .iter()
+                .filter(|(_, vs)| vs.contains(&v))
+                .map(|(w, _)| w.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            decisive
+                .iter()
+                .filter(|e| e.verdict == v)
+                .map(|e| e.subject.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    format!(
+        "holds for {}; does not hold for {}",
+        which(Verdict::Holds),
+        which(Verdict::DoesNotHold)
+    )
 }
 
 fn middleware_for_low_rates(cells: &[&CellResult]) -> Claim {

@@ -180,7 +180,12 @@ fn decide_workload(results: &RunResults, workload: &str) -> WorkloadDecision {
     let mut best: Vec<Standing> = Vec::new();
     let mut references = Vec::new();
     let mut left_out = Vec::new();
-    let of_workload = results.cells.iter().filter(|c| c.id.workload == workload);
+    // Blueprints as deployed: load through daprd. A `direct` cell measures
+    // the app without its sidecar hop, which no deployment serves.
+    let of_workload = results
+        .cells
+        .iter()
+        .filter(|c| c.id.workload == workload && c.id.trigger == "dapr");
     for cell in of_workload.clone() {
         if cell.status != CellStatus::Ok {
             continue;

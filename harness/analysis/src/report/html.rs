@@ -539,6 +539,17 @@ fn num(text: &str, value: Option<f64>) -> String {
     }
 }
 
+/// The mode as a cell table shows it: with its trigger when the load did
+/// not go through daprd (a `direct` cell is the app without its sidecar hop,
+/// not another blueprint).
+pub fn mode_and_trigger(id: &crate::settings::CellId) -> String {
+    if id.trigger == "dapr" {
+        id.mode_label()
+    } else {
+        format!("{} ({})", id.mode_label(), id.trigger)
+    }
+}
+
 fn cell_row(out: &mut String, cell: &CellResult) {
     let id = &cell.id;
     let class = match &cell.status {
@@ -551,7 +562,7 @@ fn cell_row(out: &mut String, cell: &CellResult) {
         "<tr><td>{}</td><td class=\"mode\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td>",
         esc(&id.workload),
         hex(mode_color(&id.mode_label())),
-        esc(&id.mode_label()),
+        esc(&mode_and_trigger(id)),
         esc(&id.runtime),
         esc(&id.language),
         esc(&id.protocol),

@@ -122,7 +122,7 @@ pub fn render(
             out,
             "| {} | {} | {} | {} | {status} | {figures} |",
             id.workload,
-            id.mode_label(),
+            super::html::mode_and_trigger(id),
             id.runtime,
             id.language
         );
