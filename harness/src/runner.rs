@@ -153,6 +153,9 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
     let mut timings = crate::timings::Timings::default();
     let bar = progress::bar(order.len() as u64, format!("running {}", plan.meta.name));
     let mut position = 0;
+    // The steps known so far, kept here too: a hidden bar (a log, not a
+    // terminal) has no length to ask.
+    let mut steps = order.len();
     let mut round = 0;
     loop {
         for &(index, trial, s) in &order {
@@ -178,11 +181,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
             };
             progress::step(
                 &bar,
-                format!(
-                    "{position}/{}: {cell} trial {}{side_name}",
-                    bar.length().unwrap_or_default(),
-                    trial + 1
-                ),
+                format!("{position}/{steps}: {cell} trial {}{side_name}", trial + 1),
             );
             let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
             let trial_start = Instant::now();
@@ -252,6 +251,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
             seed.wrapping_add(round as u64),
         );
         bar.inc_length(order.len() as u64);
+        steps += order.len();
     }
     bar.finish_and_clear();
     if let Some(side) = sides.first()

@@ -482,6 +482,12 @@ fn decide_measures_a_scenarios_own_workload_only_in_the_modes_its_modules_fit() 
         assert_eq!(cell["id"]["language"], "custom");
         assert_eq!(cell["status"], "ok", "{cell:#}");
     }
+    // The answer says why those modes have no figures: not "not measured".
+    let not_measured = decision["answer"]["not_measured"].to_string();
+    assert!(
+        not_measured.contains("not a candidate: no `embedded` module given"),
+        "{not_measured}"
+    );
     let answered = decision["answer"]["unranked"].as_array().unwrap().len()
         + decision["answer"]["ranked"].as_array().unwrap().len();
     assert!(answered > 0, "a 1 s budget at 200 req/s: {decision:#}");

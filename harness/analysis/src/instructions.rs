@@ -500,6 +500,31 @@ mod tests {
     }
 
     #[test]
+    fn report_renders_an_instructions_file_as_its_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("instructions.json");
+        std::fs::write(
+            &path,
+            serde_json::to_vec(&run(vec![cell("noop", &[512.0, 512.0])])).unwrap(),
+        )
+        .unwrap();
+        let out = dir.path().join("report");
+        let report = crate::report::write(&path, &out, None).unwrap();
+        assert!(
+            report.markdown.contains("| wasmtime | rust | noop | cranelift |"),
+            "{}",
+            report.markdown
+        );
+        let html = std::fs::read_to_string(out.join(crate::report::HTML_NAME)).unwrap();
+        assert!(
+            html.contains("<th>runtime</th>") && html.contains("<td>noop</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>512</td>") || html.contains("512"), "{html}");
+        assert!(!html.contains("---"), "the table's rule is not a row: {html}");
+    }
+
+    #[test]
     fn a_one_percent_rise_regresses_and_noise_within_the_threshold_does_not() {
         let base = run(vec![
             cell("compute", &[100_000.0, 100_010.0]),

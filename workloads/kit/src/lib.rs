@@ -37,7 +37,20 @@ pub fn checkout_dir() -> PathBuf {
         return found.to_owned();
     }
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    dir.canonicalize().unwrap_or(dir)
+    let dir = dir.canonicalize().unwrap_or(dir);
+    if !is_checkout(&dir) {
+        // Whatever reads the project next fails on a missing file; say once
+        // why, and what to do.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            eprintln!(
+                "warning: not run from a blueprint-bench checkout, and the one it was built from ({}) is \
+                 gone or moved: run it from inside the checkout, or set BLUEPRINT_PROJECT_DIR",
+                dir.display()
+            );
+        });
+    }
+    dir
 }
 
 /// Whether `dir` is a blueprint-bench checkout: it has the golden vectors

@@ -375,6 +375,58 @@ fn answer_row(out: &mut String, rank: &str, mode: &str, f: &Figures, rate: f64) 
 }
 
 /// The answer first: per workload, the blueprints ranked (or why not).
+/// A page for a document that is Markdown tables and lines (instruction
+/// counts): `## ` headings, `|` tables (the second line their rule), the
+/// rest paragraphs and list items; self-contained like the run report.
+pub fn markdown_page(title: &str, markdown: &str) -> String {
+    let mut out = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>blueprint-bench: {}</title>\n<style>{STYLE}</style>\n</head>\n<body data-chart-count=\"0\">\n",
+        esc(title)
+    );
+    let mut in_table = false;
+    for line in markdown.lines() {
+        let trimmed = line.trim();
+        if let Some(row) = trimmed.strip_prefix('|') {
+            let cells: Vec<&str> = row.trim_end_matches('|').split('|').map(str::trim).collect();
+            if cells.iter().all(|c| c.chars().all(|ch| matches!(ch, '-' | ':'))) {
+                continue; // the header rule
+            }
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                out.push_str("<table>\n");
+                in_table = true;
+            }
+            out.push_str("<tr>");
+            for c in cells {
+                let _ = write!(out, "<{tag}>{}</{tag}>", esc(c));
+            }
+            out.push_str("</tr>\n");
+            continue;
+        }
+        if in_table {
+            out.push_str("</table>\n");
+            in_table = false;
+        }
+        if trimmed.is_empty() {
+            continue;
+        }
+        if let Some(h) = trimmed.strip_prefix("## ") {
+            let _ = writeln!(out, "<h1>{}</h1>", esc(h));
+        } else if let Some(item) = trimmed.strip_prefix("- ") {
+            let _ = writeln!(out, "<p>• {}</p>", esc(item));
+        } else {
+            let _ = writeln!(out, "<p>{}</p>", esc(trimmed));
+        }
+    }
+    if in_table {
+        out.push_str("</table>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
 /// The talk's claims, a verdict each, the comparisons behind them folded.
 fn claims_section(out: &mut String, results: &RunResults) {
     let claims = super::claims::judge(results);

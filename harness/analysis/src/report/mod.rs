@@ -109,6 +109,20 @@ pub fn render_for(results: &RunResults, source: &str, answer: Option<&Recommenda
     })
 }
 
+/// Whether `path` holds `blueprint-bench instructions` counts (its
+/// `schema`) rather than a run's results.
+fn is_instructions(path: &Path) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        schema: Option<String>,
+    }
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Peek>(&text).ok())
+        .and_then(|p| p.schema)
+        .is_some_and(|s| s == crate::instructions::SCHEMA)
+}
+
 /// The default output folder: next to the results file, `<stem>.report/`.
 pub fn default_out_dir(results_path: &Path) -> PathBuf {
     let stem = results_path
@@ -134,11 +148,27 @@ pub struct Asked {
 /// Unreadable results, a chart failure, an unwritable folder, or a
 /// workload the results do not have.
 pub fn write(results_path: &Path, out_dir: &Path, asked: Option<&Asked>) -> Result<Report> {
-    let results = results::read(results_path)?;
-    let answer = asked
-        .map(|a| recommend::recommend(results_path, &results, a.workload.as_deref(), &a.requirements))
-        .transpose()?;
-    let report = render_for(&results, &results_path.display().to_string(), answer.as_ref())?;
+    let report = if is_instructions(results_path) {
+        if asked.is_some() {
+            anyhow::bail!(
+                "{}: an instruction-count file has no rates or latencies to answer requirements with",
+                results_path.display()
+            );
+        }
+        let run = crate::instructions::read(results_path)?;
+        let markdown = crate::instructions::markdown(&run);
+        Report {
+            html: html::markdown_page(&format!("instructions, {}", run.git_revision), &markdown),
+            markdown,
+            charts: Vec::new(),
+        }
+    } else {
+        let results = results::read(results_path)?;
+        let answer = asked
+            .map(|a| recommend::recommend(results_path, &results, a.workload.as_deref(), &a.requirements))
+            .transpose()?;
+        render_for(&results, &results_path.display().to_string(), answer.as_ref())?
+    };
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for (name, text) in [(MARKDOWN_NAME, &report.markdown), (HTML_NAME, &report.html)] {
         let path = out_dir.join(name);

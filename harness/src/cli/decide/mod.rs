@@ -514,7 +514,20 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     results.mark_completed();
     let results_path = out.join("results.json");
     results::write_atomic(&results_path, &results)?;
-    let answer = recommend::recommend(&results_path, &results, Some(&subject.name), &req)?;
+    let mut answer = recommend::recommend(&results_path, &results, Some(&subject.name), &req)?;
+    // A mode left out before measuring has no cells; its reason is the
+    // exclusion, not "not measured".
+    for m in &mut answer.not_measured {
+        let prefix = format!("{}: ", m.mode);
+        let why: Vec<String> = not_candidates
+            .iter()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(|w| format!("not a candidate: {w}"))
+            .collect();
+        if !why.is_empty() {
+            m.reasons = why;
+        }
+    }
     let decision = Decision {
         results: results_path.clone(),
         not_candidates,
