@@ -430,8 +430,9 @@ fn decide_measures_a_scenarios_own_workload_only_in_the_modes_its_modules_fit() 
     let example = example_in(dir.path());
     let out = dir.path().join("decision");
     let given = format!("{}:upper", example.display());
-    let output = common::output_ok(
-        &mut common::harness(&[
+    // The question, one trial per candidate, short windows.
+    let decide = |extra: &[&str], what: &str| -> serde_json::Value {
+        let mut args = vec![
             "decide",
             "--scenario-workload",
             &given,
@@ -447,14 +448,16 @@ fn decide_measures_a_scenarios_own_workload_only_in_the_modes_its_modules_fit() 
             "200ms",
             "--duration",
             "1s",
-            "--fresh",
             "--json",
-            "--out",
-            out.to_str().unwrap(),
-        ]),
+        ];
+        args.extend_from_slice(extra);
+        let output = common::output_ok(&mut common::harness(&args), what);
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let decision = decide(
+        &["--fresh", "--out", out.to_str().unwrap()],
         "decide --scenario-workload",
     );
-    let decision: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     // Only a middleware module is given: the two modes that run it inside
     // daprd are measured, the others are left out naming the missing module.
     assert_eq!(decision["measured_trials"], 2, "{decision:#}");
@@ -494,29 +497,8 @@ fn decide_measures_a_scenarios_own_workload_only_in_the_modes_its_modules_fit() 
     // Asked again from those results, nothing is measured; once the module
     // is rebuilt (here: a custom section added), its earlier cells are
     // another workload's and everything is measured again.
-    let plan = |what: &str| -> serde_json::Value {
-        let output = common::output_ok(
-            &mut common::harness(&[
-                "decide",
-                "--scenario-workload",
-                &given,
-                "--rate",
-                "200",
-                "--p99-budget",
-                "1s",
-                "--trials",
-                "1",
-                "--max-trials",
-                "1",
-                "--from",
-                out.join("results.json").to_str().unwrap(),
-                "--plan",
-                "--json",
-            ]),
-            what,
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    };
+    let results_file = out.join("results.json");
+    let plan = |what: &str| decide(&["--from", results_file.to_str().unwrap(), "--plan"], what);
     let same = plan("decide --plan with the same module");
     assert!(same["to_measure"].as_array().unwrap().is_empty(), "{same:#}");
     let module = dir.path().join("upper-filter.wasm");

@@ -377,6 +377,19 @@ fn standalone_for_high_rates(cells: &[&CellResult]) -> Claim {
     )
 }
 
+/// The verdict of a claim about size, "`a` is much more than `b`": holds
+/// when `a` is clearly above `b` by [`LARGE`] or more; `small` says why not
+/// when it is clearly above by less, `reversed` when it is clearly below.
+fn size_verdict(a: &Estimate, b: &Estimate, small: &str, reversed: &str) -> (Verdict, String) {
+    let ratio = a.median / b.median;
+    match order(a, b) {
+        Ok(Ordering::Greater) if ratio >= LARGE => (Verdict::Holds, format!("×{ratio:.2}")),
+        Ok(Ordering::Greater) => (Verdict::DoesNotHold, format!("×{ratio:.2}: {small}")),
+        Ok(_) => (Verdict::DoesNotHold, format!("×{ratio:.2}: {reversed}")),
+        Err(why) => (Verdict::Inconclusive, format!("×{ratio:.2}; {why}")),
+    }
+}
+
 /// Pairs of cells of two modes on the same runtime and group, for workloads
 /// that use Dapr.
 fn same_runtime_pairs<'a>(
@@ -416,19 +429,12 @@ fn grpc_host_calls(cells: &[&CellResult]) -> Claim {
             continue;
         }
         let (te, ts) = (throughput(e), throughput(s));
-        let ratio = te.median / ts.median;
-        let (verdict, how) = match order(&te, &ts) {
-            Ok(Ordering::Greater) if ratio >= LARGE => (Verdict::Holds, format!("×{ratio:.2} more")),
-            Ok(Ordering::Greater) => (
-                Verdict::DoesNotHold,
-                format!("×{ratio:.2} more: clearly, but not dramatically (×{LARGE} counts as dramatic)"),
-            ),
-            Ok(_) => (
-                Verdict::DoesNotHold,
-                format!("×{ratio:.2}: the HTTP calls served clearly more"),
-            ),
-            Err(why) => (Verdict::Inconclusive, format!("×{ratio:.2}; {why}")),
-        };
+        let (verdict, how) = size_verdict(
+            &te,
+            &ts,
+            &format!("clearly more, but not dramatically (×{LARGE} counts as dramatic)"),
+            "the HTTP calls served clearly more",
+        );
         evidence.push(Evidence {
             subject: format!("{} / {}", subject(&group_of(e)), e.id.runtime),
             figures: format!(
@@ -514,16 +520,12 @@ fn http_overhead(cells: &[&CellResult]) -> Claim {
         ) else {
             continue;
         };
-        let ratio = cv.median / cd.median;
-        let (verdict, how) = match order(&cv, &cd) {
-            Ok(Ordering::Greater) if ratio >= LARGE => (Verdict::Holds, format!("×{ratio:.2}")),
-            Ok(Ordering::Greater) => (
-                Verdict::DoesNotHold,
-                format!("×{ratio:.2}: an overhead, but under the ×{LARGE} counted as \"quite some\""),
-            ),
-            Ok(_) => (Verdict::DoesNotHold, format!("×{ratio:.2}: no overhead to see")),
-            Err(why) => (Verdict::Inconclusive, format!("×{ratio:.2}; {why}")),
-        };
+        let (verdict, how) = size_verdict(
+            &cv,
+            &cd,
+            &format!("an overhead, but under the ×{LARGE} counted as \"quite some\""),
+            "no overhead to see",
+        );
         evidence.push(Evidence {
             subject: format!(
                 "{} / {} / {}",
