@@ -62,6 +62,15 @@ pub struct Resolved {
     pub module: Option<PathBuf>,
 }
 
+/// Why a workload that uses Dapr cannot run in a mode whose guest cannot
+/// reach it (the Wasm inside daprd).
+pub fn side_effects(workload: &str) -> String {
+    format!(
+        "side effects: `{workload}` uses Dapr, and Wasm inside daprd cannot reach it (the talk: no side \
+         effects in middleware)"
+    )
+}
+
 /// Why `cell` cannot run here, from what is known before anything is built:
 /// the mode against the workload and trigger, the store, the runtime, the
 /// native floor, and the modules a custom workload was given. `None` when
@@ -81,11 +90,7 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
         None => workloads::load_vectors(project, &cell.workload)?.pure,
     };
     if mode.pure_only() && !pure {
-        return not_applicable(format!(
-            "side effects: `{}` uses Dapr, and Wasm inside daprd cannot reach it (the talk: no side \
-             effects in middleware)",
-            cell.workload
-        ));
+        return not_applicable(side_effects(&cell.workload));
     }
     if cell.instances == InstanceStrategy::Reuse
         && let Some(reason) = mode.fixed_instances()

@@ -271,6 +271,15 @@ impl CellResult {
             stopped: None,
         }
     }
+
+    /// Whether the cell's knee is only a lower bound: every swept trial
+    /// passed its sweep's highest rate, or its generator fell behind first.
+    /// False without a swept trial.
+    pub fn knee_is_lower_bound(&self) -> bool {
+        let mut swept = self.trials.iter().filter(|t| t.knee_rps.is_some()).peekable();
+        swept.peek().is_some()
+            && swept.all(|t| t.knee_limit.is_some_and(crate::sweep::KneeLimit::is_lower_bound))
+    }
 }
 
 /// One trial of a cell: fresh host and daprd, warm-up, measured window.

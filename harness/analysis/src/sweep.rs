@@ -324,6 +324,12 @@ pub enum KneeLimit {
 }
 
 impl KneeLimit {
+    /// Whether the knee it ended is only a lower bound: nothing of the
+    /// system's own stopped the passing run.
+    pub fn is_lower_bound(self) -> bool {
+        matches!(self, Self::Generator | Self::Ramp)
+    }
+
     /// The limit in a few words, for reports.
     pub fn describe(self) -> &'static str {
         match self {

@@ -329,14 +329,7 @@ fn estimate(values: &[f64]) -> Option<stats::Estimate> {
 
 fn figures(cell: &CellResult, rate: f64) -> Option<Figures> {
     let summary = cell.summary.as_ref()?;
-    let swept: Vec<_> = cell.trials.iter().filter(|t| t.knee_rps.is_some()).collect();
-    let capacity_is_lower_bound = !swept.is_empty()
-        && swept.iter().all(|t| {
-            matches!(
-                t.knee_limit,
-                Some(crate::sweep::KneeLimit::Ramp | crate::sweep::KneeLimit::Generator)
-            )
-        });
+    let capacity_is_lower_bound = cell.knee_is_lower_bound();
     let (capacity_rps, capacity_source) = match summary.knee_rps {
         Some(k) if capacity_is_lower_bound => (
             k.median,

@@ -154,15 +154,12 @@ fn role_cpu(c: &CellResult, role: &str) -> Option<Estimate> {
 /// Whether `a` is clearly above or below `b`: their intervals do not
 /// overlap. `Err` says why not.
 fn order(a: &Estimate, b: &Estimate) -> Result<Ordering, &'static str> {
-    let (Some((alo, ahi)), Some((blo, bhi))) = (a.interval(), b.interval()) else {
-        return Err("one trial: no interval");
-    };
-    if alo > bhi {
-        Ok(Ordering::Greater)
-    } else if ahi < blo {
-        Ok(Ordering::Less)
-    } else {
+    if a.interval().is_none() || b.interval().is_none() {
+        Err("one trial: no interval")
+    } else if super::decision::overlaps(a, b) {
         Err("the intervals overlap")
+    } else {
+        Ok(a.median.total_cmp(&b.median))
     }
 }
 

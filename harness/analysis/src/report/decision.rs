@@ -170,7 +170,8 @@ fn standing(cell: &CellResult) -> Option<Standing> {
     })
 }
 
-fn overlaps(a: &Estimate, b: &Estimate) -> bool {
+/// Whether two estimates' intervals overlap (their ranges, without one).
+pub(crate) fn overlaps(a: &Estimate, b: &Estimate) -> bool {
     let (alo, ahi) = a.interval().unwrap_or((a.min, a.max));
     let (blo, bhi) = b.interval().unwrap_or((b.min, b.max));
     alo <= bhi && blo <= ahi

@@ -32,7 +32,6 @@ use blueprint_analysis::modes::{ALL, IN_DAPRD, Mode};
 use blueprint_analysis::recommend::{self, DEFAULT_MAX_ERROR_RATE, MIN_TRIALS, Need, Recommendation};
 use blueprint_analysis::results::{self, CellResult, CellStatus, CellSummary, RunResults};
 use blueprint_analysis::stats;
-use blueprint_analysis::sweep::KneeLimit;
 use serde::Serialize;
 
 use crate::paths;
@@ -233,7 +232,6 @@ fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
                 }
             }
             let knees: Vec<f64> = cell.trials.iter().filter_map(|t| t.knee_rps).collect();
-            let swept: Vec<_> = cell.trials.iter().filter(|t| t.knee_rps.is_some()).collect();
             AtRate {
                 cell: format!(
                     "{}/{}/{}",
@@ -246,10 +244,7 @@ fn at_rate(results: &RunResults, rate: f64) -> Vec<AtRate> {
                 p99_at_headroom_us: p99(cell, rate * 1.5),
                 cpu_at_rate_us: by_role.into_iter().map(|(r, v)| (r, stats::median(&v))).collect(),
                 headroom: (!knees.is_empty()).then(|| stats::median(&knees) / rate),
-                headroom_is_lower_bound: !swept.is_empty()
-                    && swept
-                        .iter()
-                        .all(|t| matches!(t.knee_limit, Some(KneeLimit::Ramp | KneeLimit::Generator))),
+                headroom_is_lower_bound: cell.knee_is_lower_bound(),
             }
         })
         .collect()
@@ -294,7 +289,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
     let mut merged: BTreeMap<Candidate, CellResult> = BTreeMap::new();
     let mut template: Option<RunResults> = None;
     let mut reused = Vec::new();
-    let earlier = reuse::earlier(
+    let mut earlier = reuse::earlier(
         &args.from,
         args.fresh,
         args.runs.as_deref(),
@@ -304,8 +299,7 @@ pub async fn execute(args: DecideArgs) -> Result<i32> {
         },
     );
     let mut skipped = Vec::new();
-    for path in &earlier.files {
-        let run = results::read(path)?;
+    for (path, run) in earlier.take_runs()? {
         for cell in &run.cells {
             let Some(c) = candidates.iter().find(|c| same_cell(c, &subject.name, cell)) else {
                 continue;
@@ -585,6 +579,7 @@ fn candidates(args: &DecideArgs, subject: &Subject) -> Result<(Vec<Candidate>, V
         )
         .collect();
     let needs_dapr = args.needs.iter().any(|n| *n != Need::None);
+    let languages = subject.languages(&args.languages);
     let mut out = Vec::new();
     let mut app_hosted = false;
     for mode in ALL.iter().copied() {
@@ -615,7 +610,7 @@ fn candidates(args: &DecideArgs, subject: &Subject) -> Result<(Vec<Candidate>, V
             runtimes.clone()
         };
         for runtime in &mode_runtimes {
-            for language in &subject.languages(&args.languages) {
+            for language in &languages {
                 out.push(Candidate {
                     mode: row.name.to_owned(),
                     runtime: runtime.clone(),

@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use blueprint_analysis::results::{self, CellResult, SweepPoint, TrialResult};
+use anyhow::Result;
+use blueprint_analysis::results::{self, CellResult, RunResults, SweepPoint, TrialResult};
 use blueprint_load::Arrival;
 
 use crate::daprd;
@@ -29,6 +30,31 @@ pub struct Earlier {
     pub files: Vec<PathBuf>,
     /// For the plan: where they came from, or why there are none.
     pub note: String,
+    /// The runs of `files`, when choosing them read them already (found in
+    /// the runs folder); empty for `--from` files.
+    read: Vec<RunResults>,
+}
+
+impl Earlier {
+    /// Each file with its run, best first: those read while choosing them
+    /// are not read again.
+    ///
+    /// # Errors
+    /// A `--from` file that is not a results file.
+    pub fn take_runs(&mut self) -> Result<Vec<(PathBuf, RunResults)>> {
+        let files = std::mem::take(&mut self.files);
+        let read = std::mem::take(&mut self.read);
+        if read.len() == files.len() {
+            return Ok(files.into_iter().zip(read).collect());
+        }
+        files
+            .into_iter()
+            .map(|path| {
+                let run = results::read(&path)?;
+                Ok((path, run))
+            })
+            .collect()
+    }
 }
 
 /// What the current decision would measure with, to compare earlier runs to.
@@ -47,12 +73,14 @@ pub fn earlier(from: &[PathBuf], fresh: bool, folder: Option<&Path>, here: &Here
         return Earlier {
             files: from.to_vec(),
             note: format!("reusing what {} file(s) given with --from measured", from.len()),
+            read: Vec::new(),
         };
     }
     if fresh {
         return Earlier {
             files: Vec::new(),
             note: "--fresh: nothing earlier is reused".into(),
+            read: Vec::new(),
         };
     }
     let folder = folder.map_or_else(paths::runs_dir, Path::to_path_buf);
@@ -65,6 +93,7 @@ pub fn earlier(from: &[PathBuf], fresh: bool, folder: Option<&Path>, here: &Here
                  every figure); commit, or give --from",
                 machine.git_revision
             ),
+            read: Vec::new(),
         };
     }
     let daprd = match daprd::plan(here.daprd) {
@@ -73,6 +102,7 @@ pub fn earlier(from: &[PathBuf], fresh: bool, folder: Option<&Path>, here: &Here
     };
     let children: BTreeMap<String, String> = crate::process::child_environment().into_iter().collect();
     let mut files = Vec::new();
+    let mut read = Vec::new();
     let mut looked = 0;
     for path in newest_results(&folder) {
         looked += 1;
@@ -97,6 +127,7 @@ pub fn earlier(from: &[PathBuf], fresh: bool, folder: Option<&Path>, here: &Here
             && run.scenario.load.arrival == Arrival::Poisson;
         if same {
             files.push(path);
+            read.push(run);
         }
     }
     let note = if files.is_empty() {
@@ -115,7 +146,7 @@ pub fn earlier(from: &[PathBuf], fresh: bool, folder: Option<&Path>, here: &Here
             machine.git_revision
         )
     };
-    Earlier { files, note }
+    Earlier { files, note, read }
 }
 
 /// The newest [`NEWEST`] JSON files of a runs folder: results files at its

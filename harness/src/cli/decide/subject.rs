@@ -7,6 +7,7 @@
 //! vectors, request body), so the generated scenarios there re-run with
 //! `blueprint-bench run` even after the original files move.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use blueprint_analysis::results;
 
 use crate::paths;
 use crate::scenario;
-use crate::workloads::{self, CUSTOM_LANGUAGE, CustomWorkload};
+use crate::workloads::{self, CUSTOM_LANGUAGE, CustomWorkload, Flavour};
 
 /// The workload a decision is about.
 #[derive(Debug)]
@@ -38,6 +39,9 @@ struct Own {
     workload: CustomWorkload,
     /// The scenario's `[inputs.<name>]` body, when it gives one.
     input: Option<Vec<u8>>,
+    /// SHA-256 of each module as given now, read once: what earlier cells
+    /// recorded must match it to be reused.
+    sha256: BTreeMap<Flavour, String>,
 }
 
 /// The folder, inside a decision's folder, that holds a copied workload.
@@ -97,6 +101,11 @@ impl Subject {
                     own: Some(Own {
                         scenario: file,
                         input: plan.inputs.remove(name),
+                        sha256: workload
+                            .modules
+                            .iter()
+                            .filter_map(|(f, path)| Some((*f, workloads::file_sha256(path)?)))
+                            .collect(),
                         workload,
                     }),
                 })
@@ -125,10 +134,7 @@ impl Subject {
     /// mode's flavour was given.
     pub fn cannot(&self, mode: Mode) -> Option<String> {
         if !self.pure && mode.pure_only() {
-            return Some(format!(
-                "`{}` uses Dapr, and this mode's guest cannot reach it",
-                self.name
-            ));
+            return Some(crate::blueprint::side_effects(&self.name));
         }
         let own = self.own.as_ref()?;
         mode.flavour().and_then(|f| own.workload.missing(f))
@@ -142,11 +148,8 @@ impl Subject {
         let Some(own) = &self.own else {
             return true;
         };
-        let now = mode
-            .flavour()
-            .and_then(|f| own.workload.modules.get(&f))
-            .and_then(|path| workloads::file_sha256(path));
-        now.is_some() && now.as_deref() == recorded
+        let now = mode.flavour().and_then(|f| own.sha256.get(&f));
+        now.is_some() && now.map(String::as_str) == recorded
     }
 
     /// Where a scenario's own workload came from, for the plan.
@@ -204,7 +207,8 @@ mod tests {
         assert!(!counter.pure, "counter keeps state");
         assert_eq!(
             counter.cannot(Mode::Middleware).unwrap(),
-            "`counter` uses Dapr, and this mode's guest cannot reach it"
+            "side effects: `counter` uses Dapr, and Wasm inside daprd cannot reach it (the talk: no side \
+             effects in middleware)"
         );
         assert_eq!(counter.cannot(Mode::Embedded), None);
         assert_eq!(counter.languages(&["go".into()]), ["go"]);
