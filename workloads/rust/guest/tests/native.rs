@@ -1,4 +1,4 @@
-//! The native backend: `counter` and `aggregate`, built as plain rlibs, run
+//! The native backend: `counter`, `aggregate`, `fanout` and `lookup`, built as plain rlibs, run
 //! against an in-memory `NativeImports` with the `dapr` imports' semantics
 //! (etags, first-write, the result slot).
 
@@ -168,6 +168,87 @@ fn a_corrupt_stored_value_is_a_guest_error() {
         .insert(b"k".to_vec(), (b"{\"count\":1}".to_vec(), 1));
     let result = with_imports(&memory, || aggregate::handle(br#"{"key":"k","amount":1}"#));
     assert_eq!(result, Err("stored value is not an aggregate".into()));
+}
+
+#[test]
+fn fanout_reads_k_counters_and_increments_the_one_the_sum_picks() {
+    let memory = Memory::default();
+    // Stored by someone else: counters with leading zeros count.
+    memory
+        .state
+        .borrow_mut()
+        .insert(b"fan.2".to_vec(), (b"007".to_vec(), 1));
+    with_imports(&memory, || {
+        let run = |request: &str| text(fanout::handle(request.as_bytes()));
+        // 7 mod 8: the eighth counter becomes 1.
+        assert_eq!(run(r#"{"key":"fan","k":8}"#), Ok(r#"{"found":1,"sum":7}"#.into()));
+        // 8 mod 8: the first.
+        assert_eq!(run(r#"{"key":"fan","k":8}"#), Ok(r#"{"found":2,"sum":8}"#.into()));
+        // 8 mod 4: the first again; `fan.7` is not read.
+        assert_eq!(run(r#"{"k":4,"key":"fan"}"#), Ok(r#"{"found":2,"sum":8}"#.into()));
+        // Lost writes are not retried: last-write-wins has no mismatch.
+        memory.lose_writes.set(1);
+        assert_eq!(run(r#"{"key":"fan","k":1}"#), Err("dapr: etag mismatch".into()));
+    });
+    assert_eq!(stored(&memory, "fan.0"), "2");
+    assert!(!memory.state.borrow().contains_key(&b"fan.1"[..]));
+    assert_eq!(stored(&memory, "fan.2"), "007");
+    assert_eq!(stored(&memory, "fan.7"), "1");
+}
+
+#[test]
+fn fanout_refuses_what_is_not_a_counter_and_sums_beyond_the_subset() {
+    let memory = Memory::default();
+    let put = |key: &str, value: &str| {
+        memory
+            .state
+            .borrow_mut()
+            .insert(key.as_bytes().to_vec(), (value.as_bytes().to_vec(), 1));
+    };
+    put("bad.1", "+1");
+    put("big.0", "9223372036854775806");
+    put("top.0", "9223372036854775807");
+    put("wrap.0", "18446744073709551615");
+    put("wrap.1", "1");
+    with_imports(&memory, || {
+        let run = |request: &str| text(fanout::handle(request.as_bytes()));
+        assert_eq!(
+            run(r#"{"key":"bad","k":2}"#),
+            Err("stored value is not a counter".into())
+        );
+        assert_eq!(
+            run(r#"{"key":"big","k":1}"#),
+            Ok(r#"{"found":1,"sum":9223372036854775806}"#.into())
+        );
+        assert_eq!(run(r#"{"key":"top","k":1}"#), Err("counter overflow".into()));
+        assert_eq!(run(r#"{"key":"wrap","k":2}"#), Err("counter overflow".into()));
+    });
+    assert_eq!(stored(&memory, "big.0"), "9223372036854775807");
+    assert_eq!(stored(&memory, "bad.1"), "+1");
+}
+
+#[test]
+fn lookup_stores_a_missing_key_once_and_then_only_reads() {
+    let memory = Memory::default();
+    memory
+        .state
+        .borrow_mut()
+        .insert(b"seeded".to_vec(), (br#"{"any":"value"}"#.to_vec(), 1));
+    with_imports(&memory, || {
+        assert_eq!(text(lookup::handle(b"hot")), Ok("3".into()));
+        assert_eq!(text(lookup::handle(b"hot")), Ok("3".into()));
+        // Whatever is stored is the answer, byte for byte.
+        assert_eq!(text(lookup::handle(b"seeded")), Ok(r#"{"any":"value"}"#.into()));
+        // A lost first write reads again; the store here stays empty, so
+        // every attempt loses.
+        memory.lose_writes.set(64);
+        assert_eq!(text(lookup::handle(b"cold")), Err("too much contention".into()));
+        memory.lose_writes.set(2);
+        assert_eq!(text(lookup::handle(b"cold")), Ok("4".into()));
+    });
+    assert_eq!(stored(&memory, "hot"), "3");
+    assert_eq!(stored(&memory, "cold"), "4");
+    assert_eq!(memory.next_etag.get(), 2, "one write per new key, none for reads");
 }
 
 #[test]
