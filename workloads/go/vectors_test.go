@@ -50,7 +50,7 @@ var workloads = []struct {
 	pure bool
 }{
 	{"noop", true}, {"counter", false}, {"transform", true}, {"validate", true},
-	{"aggregate", false}, {"compute", true},
+	{"aggregate", false}, {"compute", true}, {"fanout", false}, {"lookup", false},
 }
 
 // flavours are the build tag and mode of each flavour (README.md).
@@ -319,6 +319,14 @@ func TestModuleShape(t *testing.T) {
 		},
 		"aggregate": {
 			"embedded": {"dapr.publish", "dapr.state_get", "dapr.state_set", "dapr.take_result"},
+			"http":     {"http.request", "http.take_result"},
+		},
+		"fanout": {
+			"embedded": {"dapr.state_get", "dapr.state_set", "dapr.take_result"},
+			"http":     {"http.request", "http.take_result"},
+		},
+		"lookup": {
+			"embedded": {"dapr.state_get", "dapr.state_set", "dapr.take_result"},
 			"http":     {"http.request", "http.take_result"},
 		},
 	}
@@ -693,6 +701,63 @@ func TestAggregateThroughDaprd(t *testing.T) {
 		}
 		vectors.Expect(t, url, "stored "+e.stored, []byte(`{"key":"`+e.key+`","amount":1}`), []byte(e.output), wantErr)
 	}
+}
+
+// TestFanoutAndLookupThroughDaprd runs both workloads' vectors on one
+// sidecar each, then the stored values the vectors cannot cover.
+func TestFanoutAndLookupThroughDaprd(t *testing.T) {
+	guests := goGuestDir(t)
+	module := func(w string) string { return filepath.Join(guests, goModule(w, "embedded")) }
+	t.Run("fanout", func(t *testing.T) {
+		dapr := startDaprd(t)
+		url := startHost(t, dapr.grpcPort, map[string]string{"fanout": module("fanout")}) + "/fanout"
+		v := vectors.Load(t, "fanout")
+		vectors.RunURL(t, url, v)
+		v.CheckFinalState(t, func(key string) (string, bool) { return dapr.state(t, key) })
+		edges := []struct {
+			key, stored, output, err string
+		}{
+			// 7 mod 2: the second counter is incremented.
+			{"zeros", "0007", `{"found":1,"sum":7}`, ""},
+			{"plus", "+1", "", "stored value is not a counter"},
+			{"top", "9223372036854775807", "", "counter overflow"},
+			{"below", "9223372036854775806", `{"found":1,"sum":9223372036854775806}`, ""},
+		}
+		for _, e := range edges {
+			dapr.seed(t, e.key+".0", []byte(e.stored))
+			var wantErr *string
+			if e.err != "" {
+				wantErr = &e.err
+			}
+			vectors.Expect(t, url, "stored "+strconv.Quote(e.stored), []byte(`{"key":"`+e.key+`","k":2}`), []byte(e.output), wantErr)
+		}
+		if got, _ := dapr.state(t, "zeros.1"); got != "1" {
+			t.Errorf("zeros.1 = %q, want 1", got)
+		}
+		if got, _ := dapr.state(t, "below.0"); got != "9223372036854775807" {
+			t.Errorf("below.0 = %q, want 9223372036854775807", got)
+		}
+	})
+	t.Run("lookup", func(t *testing.T) {
+		dapr := startDaprd(t)
+		url := startHost(t, dapr.grpcPort, map[string]string{"lookup": module("lookup")}) + "/lookup"
+		v := vectors.Load(t, "lookup")
+		vectors.RunURL(t, url, v)
+		v.CheckFinalState(t, func(key string) (string, bool) { return dapr.state(t, key) })
+		// A stored value is the answer, byte for byte, whatever it is.
+		dapr.seed(t, "seeded", []byte(`{"any":"value"}`))
+		vectors.Expect(t, url, "a seeded key", []byte("seeded"), []byte(`{"any":"value"}`), nil)
+		// Racing first requests agree on one value.
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if status, body, err := vectors.Post(url, []byte("race")); err != nil || status != http.StatusOK || string(body) != "4" {
+					t.Errorf("racing first lookup: %d %q %v", status, body, err)
+				}
+			})
+		}
+		wg.Wait()
+	})
 }
 
 // startSubscriber serves an app subscribed to topic on pubsub that sends the
