@@ -23,6 +23,8 @@ const WORKLOADS: &[(&str, Handler)] = &[
     ("validate", validate::handle),
     ("aggregate", aggregate::handle),
     ("compute", compute::handle),
+    ("fanout", fanout::handle),
+    ("lookup", lookup::handle),
 ];
 
 /// The names of the linked workloads.
@@ -180,5 +182,30 @@ mod tests {
         assert!(matches!(counter.handle(b"k"), Err(CallError::Guest(m)) if m.starts_with("dapr:")));
         assert!(matches!(counter.handle(b""), Err(CallError::Guest(m)) if m == "key must not be empty"));
         assert!(module("nope").is_err());
+    }
+
+    #[test]
+    fn the_state_workloads_pass_their_vectors_against_an_in_memory_store() {
+        use blueprint_runtime_api::testing::{MemoryStore, vector_file, vectors};
+        for workload in ["counter", "fanout", "lookup"] {
+            let store = Arc::new(MemoryStore::default());
+            let module = module(workload).unwrap();
+            for case in vectors(workload) {
+                let mut instance = module.instantiate(store.clone()).unwrap();
+                assert_eq!(
+                    instance.handle(&case.input),
+                    case.expected.clone().map_err(CallError::Guest),
+                    "{workload}: case `{}`",
+                    case.name
+                );
+            }
+            for (key, value) in vector_file(workload).final_state {
+                assert_eq!(
+                    store.value(&key).as_deref(),
+                    Some(value.as_bytes()),
+                    "{workload}: final state of `{key}`"
+                );
+            }
+        }
     }
 }
