@@ -50,7 +50,10 @@ use sha2::{Digest, Sha256};
 
 pub use blueprint_analysis::modes::{FLAVOURS, Flavour};
 pub use custom::{CUSTOM_LANGUAGE, CustomWorkload, CustomWorkloads};
-pub use vectors::{Case, Expected, VectorFile, known_workloads, load_vectors, vectors_dir};
+pub use vectors::{
+    Case, Expected, PARTIAL_WORKLOADS, VectorFile, implemented_in, known_workloads, languages_of,
+    load_vectors, vectors_dir,
+};
 
 /// One module a language build produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,9 +205,13 @@ impl Catalog {
             .into_iter()
             .flat_map(|l| l.unsupported())
             .find(|(f, _)| *f == flavour);
-        match unsupported {
-            Some((_, reason)) => Lookup::NotApplicable((*reason).to_owned()),
-            None => Lookup::NotApplicable(format!(
+        match (unsupported, languages_of(workload)) {
+            (Some((_, reason)), _) => Lookup::NotApplicable((*reason).to_owned()),
+            (None, Some(languages)) if !languages.contains(&language) => Lookup::NotApplicable(format!(
+                "no {language} `{workload}` module: `{workload}` is written in {} only",
+                languages.join(", ")
+            )),
+            (None, _) => Lookup::NotApplicable(format!(
                 "no {language} `{workload}` module of the {flavour} flavour"
             )),
         }
@@ -558,5 +565,22 @@ mod tests {
             catalog.lookup("go", "noop", Flavour::Embedded),
             Lookup::Unavailable(r) if r.contains("apt-get install golang")
         ));
+    }
+
+    #[test]
+    fn a_workload_a_language_does_not_implement_says_who_does() {
+        let catalog = Catalog::default();
+        for language in LANGUAGES {
+            let Lookup::NotApplicable(reason) = catalog.lookup(language, "fanout", Flavour::Embedded) else {
+                panic!("{language} fanout is not n/a in an empty catalog");
+            };
+            assert!(
+                reason.starts_with(&format!("no {language} `fanout` module")),
+                "{reason}"
+            );
+            if !implemented_in("fanout", language) {
+                assert!(reason.ends_with("is written in rust, go, c only"), "{reason}");
+            }
+        }
     }
 }

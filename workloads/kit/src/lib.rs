@@ -16,7 +16,10 @@ pub mod vectors;
 use std::path::PathBuf;
 
 pub use rust_guest::{build_rust_guest, cargo_for, rust_feature};
-pub use vectors::{Case, Expected, VectorFile, known_workloads, load_vectors, read_vectors, vectors_dir};
+pub use vectors::{
+    Case, Expected, PARTIAL_WORKLOADS, VectorFile, implemented_in, known_workloads, languages_of,
+    load_vectors, read_vectors, vectors_dir,
+};
 
 /// The project checkout: `$BLUEPRINT_PROJECT_DIR`; else the nearest folder
 /// at or above the current directory that is a checkout; else the one this

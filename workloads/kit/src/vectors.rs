@@ -157,6 +157,32 @@ pub fn known_workloads(project: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The built-in workloads that not every language implements, each with the
+/// languages that do; every other workload is written in every language.
+/// This is the one list of who has what: builders still find a workload by
+/// its folder (`workloads/<language>/<workload>/`), and a test checks the
+/// folders against this list, so a missing implementation is a failure
+/// rather than a quietly skipped cell.
+pub const PARTIAL_WORKLOADS: &[(&str, &[&str])] = &[
+    // The talk's per-call-overhead and state-cache workloads.
+    ("fanout", &["rust", "go", "c"]),
+    ("lookup", &["rust", "go", "c"]),
+];
+
+/// The languages that implement built-in `workload`, or `None` when every
+/// language does.
+pub fn languages_of(workload: &str) -> Option<&'static [&'static str]> {
+    PARTIAL_WORKLOADS
+        .iter()
+        .find(|(name, _)| *name == workload)
+        .map(|(_, languages)| *languages)
+}
+
+/// Whether `language` implements built-in `workload` ([`PARTIAL_WORKLOADS`]).
+pub fn implemented_in(workload: &str, language: &str) -> bool {
+    languages_of(workload).is_none_or(|languages| languages.contains(&language))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +215,44 @@ mod tests {
         for name in names {
             load_vectors(&project, &name).unwrap();
         }
+    }
+
+    #[test]
+    fn every_language_folder_has_exactly_the_workloads_the_list_gives_it() {
+        let project = crate::checkout_dir();
+        let workloads = known_workloads(&project).unwrap();
+        for (name, _) in PARTIAL_WORKLOADS {
+            assert!(workloads.iter().any(|w| w == name), "`{name}` has no vectors");
+        }
+        let mut languages: Vec<String> = std::fs::read_dir(project.join("workloads"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir() && e.path().join("noop").is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        languages.sort();
+        assert!(
+            languages.len() >= 7,
+            "language folders look missing: {languages:?}"
+        );
+        for language in &languages {
+            for workload in &workloads {
+                let folder = project.join("workloads").join(language).join(workload);
+                assert_eq!(
+                    folder.is_dir(),
+                    implemented_in(workload, language),
+                    "{}: PARTIAL_WORKLOADS says {language} {} `{workload}`",
+                    folder.display(),
+                    if implemented_in(workload, language) {
+                        "has"
+                    } else {
+                        "has no"
+                    }
+                );
+            }
+        }
+        assert_eq!(languages_of("counter"), None);
+        assert!(implemented_in("fanout", "go") && !implemented_in("fanout", "zig"));
     }
 
     #[test]
