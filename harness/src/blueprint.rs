@@ -18,7 +18,7 @@ use crate::module_server::ModuleServer;
 use crate::redis::Redis;
 use crate::scenario::{CellId, DaprSettings, InstanceStrategy, WasmSource};
 use crate::sidecar::{
-    Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, WasmBinding, WasmMiddleware,
+    Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, Subscription, WasmBinding, WasmMiddleware,
 };
 use crate::workloads::{Catalog, CustomWorkloads, Lookup};
 use blueprint_analysis::modes::{App, Entry, Flavour, InDaprd, Mode, Trigger};
@@ -102,6 +102,12 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
     if trigger == Trigger::Direct && !mode.has_workload_host() {
         return not_applicable(format!(
             "{mode} has no app of ours to call directly: the Wasm runs inside daprd"
+        ));
+    }
+    if trigger == Trigger::Pubsub && !mode.has_workload_host() {
+        return not_applicable(format!(
+            "pub/sub delivers events to an app of ours that runs the workload; {mode} has none (its Wasm \
+             runs inside daprd)"
         ));
     }
     if store == StateStoreKind::Redis
@@ -407,10 +413,22 @@ async fn start_once(
             app_startup = Duration::ZERO;
         }
     }
+    if resolved.trigger == Trigger::Pubsub {
+        spec.subscription = Some(Subscription {
+            topic: crate::pubsub::TOPIC.to_owned(),
+            route: crate::pubsub::route(&cell.workload),
+        });
+    }
     let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
 
     let (target, http2) = match (row.entry, resolved.trigger) {
         (Entry::Binding, _) => (invoke_binding_target(&sidecar, &cell.workload, &body)?, true),
+        // daprd's publish API; the events carry the body (`crate::pubsub`).
+        (_, Trigger::Pubsub) => {
+            let mut target = Target::new(&crate::pubsub::publish_url(sidecar.http_port), Method::POST, body)?;
+            target.headers.push(sidecar.tokens.dapr_header());
+            (target, false)
+        }
         // Straight to the host: the app token daprd would have sent.
         (_, Trigger::Direct) => {
             let port = host

@@ -41,6 +41,7 @@ pub mod paths;
 pub mod preflight;
 pub mod process;
 pub mod progress;
+pub mod pubsub;
 pub mod redis;
 pub mod runner;
 pub mod scenario;

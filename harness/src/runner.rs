@@ -21,10 +21,10 @@ use crate::meter::{MachineLoad, ProcMeter, ProcessUsage};
 use crate::progress;
 use crate::scenario::{CellId, Plan};
 use blueprint_analysis::adaptive::{self, Stop};
-use blueprint_analysis::modes::Mode;
+use blueprint_analysis::modes::{Mode, Trigger};
 use blueprint_analysis::results::{
-    CellResult, CellStatus, CellSummary, LoadSummary, Phases, RunResults, SCHEMA_VERSION, ScenarioRecord,
-    StepCpu, SweepPoint, TrialResult,
+    CellResult, CellStatus, CellSummary, LoadSummary, Phases, PubsubFigures, RunResults, SCHEMA_VERSION,
+    ScenarioRecord, StepCpu, SweepPoint, TrialResult,
 };
 use blueprint_analysis::settings::Trials;
 use blueprint_analysis::sweep::{self, RatePoint};
@@ -367,6 +367,13 @@ fn request_body(ctx: &RunContext, plan: &Plan, workload: &str) -> Result<Vec<u8>
     bail!("workload `{workload}` has no succeeding vector to use as input; set [inputs.{workload}]")
 }
 
+/// What a measured window produced: the load engine's report, or a pub/sub
+/// cell's events.
+enum Window {
+    Requests(Box<load::LoadReport>),
+    Events(Box<(PubsubFigures, LoadSummary)>),
+}
+
 enum TrialOutcome {
     Measured(Box<Measured>),
     /// The cell cannot run here (unavailable runtime, n/a mode).
@@ -418,7 +425,15 @@ async fn run_trial(
     let system = blueprint::start(ctx, &plan.dapr, cell, &resolved, body, dir).await?;
     // Everything is up and nothing has been sent yet.
     let host_idle_rss_bytes = system.app_pid().and_then(crate::meter::rss_bytes);
-    blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?;
+    // A pub/sub cell is driven by events, counted by id on both sides.
+    let mut events = match resolved.trigger {
+        Trigger::Pubsub => Some(crate::pubsub::Driver::new(&system, resolved.store)?),
+        Trigger::Dapr | Trigger::Direct => None,
+    };
+    match &mut events {
+        Some(events) => events.cold_start(Duration::from_secs(30)).await?,
+        None => blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?,
+    }
     let cold_start = cold.elapsed();
     tracing::debug!(
         %cell,
@@ -441,14 +456,19 @@ async fn run_trial(
     // by starting when the warm-up is over.
     let target = &system.target;
     if !plan.load.warmup.is_zero() {
-        let warm = LoadSpec {
-            connections: plan.load.connections,
-            duration: plan.load.warmup,
-            timeout: plan.load.timeout,
-            http2: system.http2,
-            ..LoadSpec::default()
-        };
-        load::run(target, &warm).await.context("warm-up")?;
+        match &mut events {
+            Some(events) => events.warm_up(plan).await.context("warm-up")?,
+            None => {
+                let warm = LoadSpec {
+                    connections: plan.load.connections,
+                    duration: plan.load.warmup,
+                    timeout: plan.load.timeout,
+                    http2: system.http2,
+                    ..LoadSpec::default()
+                };
+                load::run(target, &warm).await.context("warm-up")?;
+            }
+        }
     }
     let host_port = system.host.as_ref();
     let metrics_before = dapr_metrics::scrape(system.sidecar.metrics_port)
@@ -466,9 +486,21 @@ async fn run_trial(
         http2: system.http2,
         ..LoadSpec::default()
     };
-    let report = load::run(target, &spec).await?;
+    let window = match &mut events {
+        Some(events) => Window::Events(Box::new(events.measure(plan).await?)),
+        None => Window::Requests(Box::new(load::run(target, &spec).await?)),
+    };
     let (_, mut processes, machine) = meter.stop();
-    generator_cpu_from_its_threads(&mut processes, &report);
+    let (load, pubsub) = match window {
+        Window::Requests(report) => {
+            generator_cpu_from_its_threads(&mut processes, &report);
+            (LoadSummary::from_report(&report)?, None)
+        }
+        Window::Events(measured) => {
+            let (pubsub, load) = *measured;
+            (load, Some(pubsub))
+        }
+    };
     ensure_running(&system, "the warm-up or the measured window", dir)?;
     if let Some(m) = machine.filter(MachineLoad::contended) {
         tracing::warn!(
@@ -481,7 +513,12 @@ async fn run_trial(
         .await
         .unwrap_or_default();
     let sweep_start = Instant::now();
-    let (sweep, knee_rps, knee_limit) = sweep_rates(plan, target, system.http2, &metered).await?;
+    // A pub/sub cell runs at its one rate (`[dapr] pubsub_rate`): the sweep
+    // drives requests, not events.
+    let (sweep, knee_rps, knee_limit) = match events {
+        Some(_) => (Vec::new(), None, None),
+        None => sweep_rates(plan, target, system.http2, &metered).await?,
+    };
     let sweep_s = (!sweep.is_empty()).then(|| sweep_start.elapsed().as_secs_f64());
     ensure_running(&system, "the rate sweep", dir)?;
 
@@ -518,7 +555,6 @@ async fn run_trial(
         (None, Some(path)) => std::fs::metadata(path).ok().map(|m| m.len()),
         (None, None) => None,
     };
-    let load = LoadSummary::from_report(&report)?;
     let trial = TrialResult {
         trial: 0,
         order: 0,
@@ -539,6 +575,7 @@ async fn run_trial(
         sweep_s,
         cache_hit_ratio,
         machine,
+        pubsub,
     };
     let measured = Measured {
         runtime: runtime_info(&system, cell, &ctx.daprd),

@@ -336,6 +336,7 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
     if file.load.duration.is_zero() {
         return Err(located(find(text, "duration"), "load.duration must be positive".into()).into());
     }
+    check_pubsub(&file.dapr).map_err(|(key, why)| located(find(text, key), why))?;
 
     let mut inputs = BTreeMap::new();
     for (name, input) in &file.inputs {
@@ -486,6 +487,33 @@ fn check_name(name: &str) -> Result<(), String> {
         return Err(format!(
             "`{name}` is not a plain name: 1 to 100 of letters, digits, `-`, `_` and `.`, \
              not starting with `.` (it becomes a file name)"
+        ));
+    }
+    Ok(())
+}
+
+/// The most events per second a `pubsub` cell may be asked to publish.
+const MAX_PUBSUB_RATE: f64 = 1e6;
+
+/// The longest wait for deliveries after the last publish.
+const MAX_PUBSUB_DRAIN: Duration = Duration::from_secs(600);
+
+/// `[dapr]`'s pub/sub numbers, checked before anything starts.
+fn check_pubsub(dapr: &DaprSettings) -> Result<(), (&'static str, String)> {
+    if let Some(rate) = dapr.pubsub_rate
+        && !(rate.is_finite() && rate > 0.0 && rate <= MAX_PUBSUB_RATE)
+    {
+        return Err((
+            "pubsub_rate",
+            format!(
+                "dapr.pubsub_rate must be a positive number of events per second up to {MAX_PUBSUB_RATE}"
+            ),
+        ));
+    }
+    if dapr.pubsub_drain.is_zero() || dapr.pubsub_drain > MAX_PUBSUB_DRAIN {
+        return Err((
+            "pubsub_drain",
+            "dapr.pubsub_drain must be positive and at most 10m".into(),
         ));
     }
     Ok(())

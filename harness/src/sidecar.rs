@@ -127,6 +127,17 @@ fn header(token: &str) -> (hyper::header::HeaderName, hyper::header::HeaderValue
     )
 }
 
+/// The app's subscription to one topic of [`PUBSUB`]: daprd posts every
+/// event of `topic` to the app at `route`. Declarative (a `Subscription`
+/// resource), so every app protocol and host gets it alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The topic.
+    pub topic: String,
+    /// The app's path daprd posts events to.
+    pub route: String,
+}
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct SidecarSpec {
@@ -144,6 +155,8 @@ pub struct SidecarSpec {
     pub middleware: Option<WasmMiddleware>,
     /// `bindings.wasm` output bindings.
     pub wasm_bindings: Vec<WasmBinding>,
+    /// A declarative subscription of the app to a topic of `pubsub`.
+    pub subscription: Option<Subscription>,
     /// How long to wait for readiness.
     pub ready_timeout: Duration,
     /// Ports to listen on.
@@ -196,6 +209,7 @@ impl SidecarSpec {
             redis_port: None,
             middleware: None,
             wasm_bindings: Vec::new(),
+            subscription: None,
             ready_timeout: Duration::from_secs(30),
             ports,
             tokens: ApiTokens::generate(),
@@ -540,6 +554,18 @@ fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
             &component(&binding.name, "bindings.wasm", &[("url", binding.url.clone())]),
         )?;
     }
+    if let Some(sub) = &spec.subscription {
+        write(
+            "resources/subscription.yaml",
+            &format!(
+                "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata:\n  name: blueprint-events\nspec:\n  \
+                 pubsubname: {PUBSUB}\n  topic: {}\n  routes:\n    default: {}\nscopes:\n  - {}\n",
+                q(&sub.topic),
+                q(&sub.route),
+                q(&spec.app_id)
+            ),
+        )?;
+    }
     write("resources/statestore.yaml", &state)?;
     write("resources/pubsub.yaml", &pubsub)?;
     write("config.yaml", &config)
@@ -574,6 +600,7 @@ mod tests {
             redis_port: None,
             middleware: None,
             wasm_bindings: Vec::new(),
+            subscription: None,
             ready_timeout: Duration::from_secs(1),
             ports: SidecarPorts {
                 http: 1,

@@ -1,7 +1,7 @@
 package main
 
 // The HTTP interface of HOST.md: POST /<name>, GET /healthz, GET /info,
-// GET /stats.
+// GET /stats, and pub/sub deliveries (POST /events/<name>, GET /events).
 
 import (
 	"context"
@@ -26,6 +26,8 @@ type server struct {
 	// appToken, when set, is what every caller but /healthz must send as
 	// dapr-api-token (HOST.md, "Tokens"): APP_API_TOKEN, as daprd reads it.
 	appToken string
+	// events is the log of pub/sub deliveries (events.go).
+	events eventLog
 }
 
 // appTokenHeader carries both of Dapr's API tokens.
@@ -69,6 +71,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(s.info)
 		}
 		return
+	case "/events":
+		if allow(w, r, http.MethodGet) {
+			s.eventsPage(w, r)
+		}
+		return
 	case "/stats":
 		if allow(w, r, http.MethodGet) {
 			body, err := statsJSON(s.guests, s.cache)
@@ -81,6 +88,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if name, ok := strings.CutPrefix(r.URL.Path, "/events/"); ok {
+		// 404 for an unknown name: the one answer daprd drops rather than retries.
+		g, ok := s.guests[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if allow(w, r, http.MethodPost) {
+			s.deliver(w, r, g)
+		}
+		return
+	}
 	g, ok := s.guests[strings.TrimPrefix(r.URL.Path, "/")]
 	if !ok {
 		http.NotFound(w, r)
@@ -89,14 +108,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodPost) {
 		return
 	}
-	request, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	request, err := readBody(w, r, s.maxBody)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			text(w, http.StatusRequestEntityTooLarge, []byte("request larger than the guest memory limit"))
-		} else {
-			text(w, http.StatusBadRequest, []byte("reading the request: "+err.Error()))
-		}
 		return
 	}
 	response, cerr := s.engine.handle(r.Context(), g, request)
@@ -106,6 +119,21 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	_, _ = w.Write(response)
+}
+
+// readBody reads a request body of at most max bytes; on failure it has
+// answered (413 or 400).
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			text(w, http.StatusRequestEntityTooLarge, []byte("request larger than the guest memory limit"))
+		} else {
+			text(w, http.StatusBadRequest, []byte("reading the request: "+err.Error()))
+		}
+	}
+	return body, err
 }
 
 // allow answers 405 unless the request uses method.

@@ -337,10 +337,13 @@ pub enum Trigger {
     Dapr,
     /// Straight to the app, to isolate daprd's inbound hop.
     Direct,
+    /// Events published into daprd's pub/sub, which delivers them to the app
+    /// (a declarative subscription): the talk's "pub/sub as a trigger".
+    Pubsub,
 }
 
 /// Every trigger's name.
-pub const TRIGGERS: &[&str] = &["dapr", "direct"];
+pub const TRIGGERS: &[&str] = &["dapr", "direct", "pubsub"];
 
 impl Trigger {
     /// Its name in scenarios and results.
@@ -348,11 +351,16 @@ impl Trigger {
         match self {
             Trigger::Dapr => "dapr",
             Trigger::Direct => "direct",
+            Trigger::Pubsub => "pubsub",
         }
     }
 }
 
-by_name!(Trigger, [Trigger::Dapr, Trigger::Direct], "trigger");
+by_name!(
+    Trigger,
+    [Trigger::Dapr, Trigger::Direct, Trigger::Pubsub],
+    "trigger"
+);
 
 /// How a module is shaped for the mode that runs it (`workloads/ABI.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -334,6 +334,54 @@ pub struct TrialResult {
     /// than the trial's own, and steal time (from `/proc/stat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<MachineLoad>,
+    /// Trigger `pubsub`: what was published and what the app handled. The
+    /// trial's `load` then counts events: its successes are the events the
+    /// app handled, its latency runs from publishing to handling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pubsub: Option<PubsubFigures>,
+}
+
+/// A pub/sub-triggered trial's events, counted by id: the harness names
+/// every event it publishes, the app host records every delivery it
+/// handled, and the two lists are compared once the deliveries stop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PubsubFigures {
+    /// The pub/sub component behind daprd (`pubsub.in-memory`, `pubsub.redis`).
+    pub component: String,
+    /// What the component promises about delivery, which says what a
+    /// redelivery means.
+    pub semantics: String,
+    /// Open-loop publishing rate, events/s; `None`: as fast as daprd accepted them.
+    pub rate: Option<f64>,
+    /// Publish requests sent in the measured window.
+    pub published: u64,
+    /// Of those, accepted by daprd (2xx).
+    pub accepted: u64,
+    /// Publish requests daprd refused or that failed, by kind.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub publish_errors: BTreeMap<String, u64>,
+    /// Accepted events the app handled successfully (each counted once).
+    pub handled: u64,
+    /// Accepted events the workload refused (answered `DROP`: a redelivery
+    /// would be refused again).
+    pub dropped: u64,
+    /// Accepted events never delivered by the end of the drain.
+    pub lost: u64,
+    /// Deliveries beyond the first of an event (at-least-once brokers
+    /// redeliver after a failure or a time-out).
+    pub redeliveries: u64,
+    /// Deliveries of ids the harness never published (another publisher on
+    /// the topic): they are not counted as handled.
+    #[serde(default)]
+    pub foreign: u64,
+    /// Handled events per second, from the first publish to the last
+    /// handled event.
+    pub delivered_per_s: f64,
+    /// From the end of publishing until the last delivery, seconds.
+    pub drain_s: f64,
+    /// Every accepted event was handled or dropped exactly as published:
+    /// nothing lost (redeliveries are reported, not failures).
+    pub delivered_equals_published: bool,
 }
 
 /// Load on the machine from outside a trial's processes over its window:

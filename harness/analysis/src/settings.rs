@@ -247,6 +247,16 @@ pub struct DaprSettings {
     /// `embedded+cache`: most keys cached.
     #[serde(default = "default_cache_entries")]
     pub cache_entries: usize,
+    /// Trigger `pubsub`: events per second to publish (open loop, each
+    /// event's latency counted from its intended time); absent: as fast as
+    /// daprd accepts them over `[load] connections`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pubsub_rate: Option<f64>,
+    /// Trigger `pubsub`: once publishing ended, how long the harness waits
+    /// for the next delivery before counting the events still missing as
+    /// lost (a backlog that keeps moving is waited for, up to 10 minutes).
+    #[serde(with = "human_duration", default = "default_pubsub_drain")]
+    pub pubsub_drain: Duration,
 }
 
 impl Default for DaprSettings {
@@ -256,8 +266,14 @@ impl Default for DaprSettings {
             wasm_source: WasmSource::default(),
             cache_ttl: default_cache_ttl(),
             cache_entries: default_cache_entries(),
+            pubsub_rate: None,
+            pubsub_drain: default_pubsub_drain(),
         }
     }
+}
+
+fn default_pubsub_drain() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_cache_ttl() -> Duration {

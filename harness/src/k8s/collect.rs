@@ -329,6 +329,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
             sweep_s: None,
             cache_hit_ratio: None,
             machine: None,
+            pubsub: None,
         };
         order += 1;
         trials.entry(cell.clone()).or_default().insert(w.trial, trial);

@@ -117,6 +117,13 @@ pub fn excluded(project: &Path, plan: &Plan, cell: &CellId) -> Result<Option<Cel
             "{mode} has no app of ours to call directly: the Wasm runs inside daprd"
         ));
     }
+    if trigger == Trigger::Pubsub {
+        return unavailable(
+            "not on Kubernetes: the pub/sub trigger publishes from the harness and reads the app's \
+             delivery log, which the rendered load job does not do"
+                .into(),
+        );
+    }
     if mode.row().app == App::None {
         return unavailable(
             "not on Kubernetes: no app pod for the injector (daprd answers the binding itself); the only \
@@ -284,6 +291,7 @@ pub fn render(project: &Path, plan: &Plan, opts: &RenderOptions) -> Result<Rende
         match trigger {
             Trigger::Dapr => groups[at].dapr = Some(cell.clone()),
             Trigger::Direct => groups[at].direct = Some(cell.clone()),
+            Trigger::Pubsub => unreachable!("excluded above"),
         }
         cells.push(PlannedCell {
             id: cell.clone(),

@@ -179,6 +179,7 @@ impl Trial {
             sweep,
             cache_hit_ratio: None,
             machine: None,
+            pubsub: None,
         }
     }
 }

@@ -16,10 +16,12 @@
 //! - [`state_cache`]: the read-through state cache of `embedded+cache`.
 //! - [`outbound_http`]: the `http` flavour's one outbound import, to daprd only.
 //! - [`deadline`]: the guest call's deadline, which bounds its host calls.
+//! - [`events`]: pub/sub deliveries: the CloudEvent in, the log of what was handled.
 //! - [`token`]: Dapr's API tokens, demanded of callers and sent to daprd.
 
 pub mod dapr_grpc;
 pub mod deadline;
+pub mod events;
 pub mod outbound_http;
 pub mod server;
 pub mod state_cache;

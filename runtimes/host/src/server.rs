@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 
 use blueprint_load::net::ensure_loopback;
 
+use crate::events::{self, EventLog, Outcome};
 use crate::{dapr_grpc, outbound_http, state_cache, table};
 
 /// Largest request body the host accepts; a larger one gets 413.
@@ -343,6 +344,7 @@ struct Served {
     added_work_rounds: u64,
     call_timeout: Duration,
     app_api_token: Option<String>,
+    events: EventLog,
 }
 
 /// Compiles the modules, then serves until SIGTERM/SIGINT.
@@ -404,6 +406,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
         added_work_rounds: args.added_work_rounds,
         call_timeout: config.limits.call_timeout,
         app_api_token: args.app_api_token.clone(),
+        events: EventLog::default(),
     };
     if args.added_work_rounds > 0 {
         tracing::warn!(
@@ -530,6 +533,26 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
                 Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
             }
         }
+        (&Method::GET, "events") => {
+            let from = req
+                .uri()
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("from=")))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            match serde_json::to_vec(&served.events.since(from)) {
+                Ok(json) => reply(StatusCode::OK, json),
+                Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+            }
+        }
+        (&Method::POST, path) if path.starts_with("events/") => {
+            let name = &path["events/".len()..];
+            match served.modules.get(name) {
+                Some(workload) => deliver(&served, workload.clone(), req).await,
+                // 404 is the one answer daprd drops rather than retries.
+                None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
+            }
+        }
         (&Method::POST, name) => match served.modules.get(name) {
             Some(workload) => invoke(&served, workload.clone(), req).await,
             None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
@@ -538,26 +561,84 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
     })
 }
 
-async fn invoke(served: &Served, workload: Workload, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// The request body, or the 413 that refuses it.
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Full<Bytes>>> {
     let announced = req.headers().get(hyper::header::CONTENT_LENGTH);
     if let Some(len) = announced.and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > MAX_BODY as u64
     {
         // Refused from the head alone: reading it first would only cost time.
-        return reply(
+        return Err(reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body of {len} bytes is over the {MAX_BODY}-byte limit"),
-        );
+        ));
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(err) => return reply(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(err) => Err(reply(StatusCode::PAYLOAD_TOO_LARGE, err.to_string())),
+    }
+}
+
+async fn invoke(served: &Served, workload: Workload, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = match read_body(req).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
+    match call(served, workload, body).await {
+        Ok(output) => reply(StatusCode::OK, output),
+        Err((status, message)) => reply(status, message),
+    }
+}
+
+/// A pub/sub delivery: the CloudEvent's data is the workload's input, the
+/// answer is Dapr's `AppResponse`, and the delivery goes into the event log
+/// by the event's id.
+async fn deliver(served: &Served, workload: Workload, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = match read_body(req).await {
+        Ok(body) => body,
+        Err(refused) => {
+            served.events.record(String::new(), Outcome::Drop);
+            return refused;
+        }
+    };
+    let outcome = match events::parse(&body) {
+        Err(why) => {
+            tracing::warn!("dropping a delivery: {why}");
+            served.events.record(String::new(), Outcome::Drop);
+            Outcome::Drop
+        }
+        Ok(event) => {
+            let outcome = match call(served, workload, Bytes::from(event.data)).await {
+                Ok(_) => Outcome::Success,
+                Err((StatusCode::UNPROCESSABLE_ENTITY, message)) => {
+                    tracing::debug!(id = %event.id, "the workload refused an event: {message}");
+                    Outcome::Drop
+                }
+                Err((status, message)) => {
+                    tracing::debug!(id = %event.id, %status, "an event failed, daprd may redeliver it: {message}");
+                    Outcome::Retry
+                }
+            };
+            served.events.record(event.id, outcome);
+            outcome
+        }
+    };
+    let mut resp = reply(StatusCode::OK, outcome.app_response());
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// One workload call on a blocking thread: the output, or the status and
+/// message of the failure (`runtimes/HOST.md`).
+async fn call(served: &Served, workload: Workload, body: Bytes) -> Result<Vec<u8>, (StatusCode, String)> {
     if failing_now() {
-        return reply(
+        return Err((
             StatusCode::SERVICE_UNAVAILABLE,
             format!("test knob {FAIL_AFTER_ENV}: failing every request"),
-        );
+        ));
     }
     let dapr = served.dapr.clone();
     let added_latency = served.added_latency;
@@ -575,12 +656,11 @@ async fn invoke(served: &Served, workload: Workload, req: Request<Incoming>) -> 
     })
     .await;
     match outcome {
-        Ok(Ok(output)) => reply(StatusCode::OK, output),
-        Ok(Err((status, message))) => reply(status, message),
-        Err(join) => reply(
+        Ok(result) => result,
+        Err(join) => Err((
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("host task failed: {join}"),
-        ),
+        )),
     }
 }
 

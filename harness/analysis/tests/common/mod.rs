@@ -91,6 +91,7 @@ pub fn trial(i: usize, f: Fig) -> TrialResult {
         sweep_s: None,
         cache_hit_ratio: None,
         machine: None,
+        pubsub: None,
     }
 }
 

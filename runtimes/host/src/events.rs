@@ -1,0 +1,183 @@
+//! Pub/sub deliveries (`runtimes/HOST.md`, "Pub/sub events"): the CloudEvent
+//! daprd posts to `/events/<workload>`, the workload input inside it, and the
+//! log of every delivery the host handled, which the harness reads back
+//! through `GET /events` to count events by id.
+//!
+//! The log is the app's own count: the harness compares it with what it
+//! published, so an event daprd accepted but never delivered, or delivered
+//! twice, shows up by its id.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// The most deliveries the log keeps; later ones are counted in
+/// [`Deliveries::not_kept`] only, so a long run cannot grow the host
+/// without bound.
+pub const MAX_KEPT: usize = 2_000_000;
+
+/// What the host answered daprd for one delivery (Dapr's `AppResponse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Handled: `{"status":"SUCCESS"}`.
+    Success,
+    /// The workload refused the input, or the body was not a CloudEvent:
+    /// `{"status":"DROP"}`, since a redelivery would be refused again.
+    Drop,
+    /// A trap, a time-out or a failed Dapr call: `{"status":"RETRY"}`.
+    Retry,
+}
+
+impl Outcome {
+    /// The body of the answer to daprd.
+    pub fn app_response(self) -> &'static str {
+        match self {
+            Outcome::Success => r#"{"status":"SUCCESS"}"#,
+            Outcome::Drop => r#"{"status":"DROP"}"#,
+            Outcome::Retry => r#"{"status":"RETRY"}"#,
+        }
+    }
+}
+
+/// One delivery the host handled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The CloudEvent's `id` (empty when the body had none).
+    pub id: String,
+    /// When the handling ended, nanoseconds since the Unix epoch (the clock
+    /// the publisher stamps events with, on the same machine).
+    pub handled_unix_ns: u64,
+    /// The answer daprd got.
+    pub outcome: Outcome,
+}
+
+/// `GET /events?from=N`: the deliveries from the `N`-th on, in the order
+/// they were handled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deliveries {
+    /// Deliveries `from..`.
+    pub deliveries: Vec<Delivery>,
+    /// Deliveries handled after the log was full.
+    #[serde(default)]
+    pub not_kept: u64,
+}
+
+/// The host's log of deliveries.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    inner: Mutex<Deliveries>,
+}
+
+impl EventLog {
+    /// Notes one delivery, ended now.
+    pub fn record(&self, id: String, outcome: Outcome) {
+        let delivery = Delivery {
+            id,
+            handled_unix_ns: unix_ns(),
+            outcome,
+        };
+        let mut log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if log.deliveries.len() < MAX_KEPT {
+            log.deliveries.push(delivery);
+        } else {
+            log.not_kept += 1;
+        }
+    }
+
+    /// The deliveries from the `from`-th on.
+    pub fn since(&self, from: usize) -> Deliveries {
+        let log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        Deliveries {
+            deliveries: log.deliveries.get(from..).unwrap_or_default().to_vec(),
+            not_kept: log.not_kept,
+        }
+    }
+}
+
+/// Now, in nanoseconds since the Unix epoch.
+pub fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// A delivered CloudEvent: its id and the workload's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// `id`.
+    pub id: String,
+    /// `data_base64` decoded; else `data`: a JSON string's text, any other
+    /// JSON value's compact text with object keys sorted; nothing when
+    /// neither is there.
+    pub data: Vec<u8>,
+}
+
+/// Reads the CloudEvent daprd delivers (structured mode, JSON).
+///
+/// # Errors
+/// A body that is not a JSON object with a string `id`, or a `data_base64`
+/// that is not base64.
+pub fn parse(body: &[u8]) -> Result<Event, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the delivery is not a JSON CloudEvent: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or("the delivery is not a JSON object (a CloudEvent)")?;
+    let id = object
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .ok_or("the CloudEvent has no string `id`")?
+        .to_owned();
+    let data = match (object.get("data_base64"), object.get("data")) {
+        (Some(serde_json::Value::String(b64)), _) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("`data_base64` is not base64: {e}"))?,
+        (_, Some(serde_json::Value::String(text))) => text.clone().into_bytes(),
+        (_, None | Some(serde_json::Value::Null)) => Vec::new(),
+        (_, Some(other)) => serde_json::to_vec(other).map_err(|e| e.to_string())?,
+    };
+    Ok(Event { id, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_is_the_data_as_the_publisher_gave_it() {
+        let text = parse(br#"{"id":"m-1","data":"visits","datacontenttype":"text/plain"}"#).unwrap();
+        assert_eq!(text.id, "m-1");
+        assert_eq!(text.data, b"visits");
+        let json = parse(br#"{"id":"m-2","data":{"key":"a","amount":1}}"#).unwrap();
+        // Keys sorted, as the wazero host writes it too (`runtimes/HOST.md`).
+        assert_eq!(json.data, br#"{"amount":1,"key":"a"}"#);
+        let bytes = parse(br#"{"id":"m-3","data_base64":"wyg="}"#).unwrap();
+        assert_eq!(bytes.data, [0xc3, 0x28]);
+        assert_eq!(parse(br#"{"id":"m-4"}"#).unwrap().data, b"");
+    }
+
+    #[test]
+    fn what_is_not_a_cloudevent_is_refused_with_the_reason() {
+        assert!(parse(b"visits").unwrap_err().contains("not a JSON CloudEvent"));
+        assert!(parse(br#"{"data":"x"}"#).unwrap_err().contains("`id`"));
+        assert!(
+            parse(br#"{"id":"x","data_base64":"%%"}"#)
+                .unwrap_err()
+                .contains("base64")
+        );
+    }
+
+    #[test]
+    fn the_log_pages_from_an_offset() {
+        let log = EventLog::default();
+        log.record("a".into(), Outcome::Success);
+        log.record("b".into(), Outcome::Drop);
+        let all = log.since(0);
+        assert_eq!(all.deliveries.len(), 2);
+        assert_eq!(log.since(1).deliveries[0].id, "b");
+        assert!(log.since(5).deliveries.is_empty());
+    }
+}

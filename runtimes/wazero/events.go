@@ -1,0 +1,156 @@
+package main
+
+// Pub/sub deliveries (HOST.md, "Pub/sub events"): the CloudEvent daprd
+// posts to /events/<name>, the workload input inside it, and the log of
+// every delivery handled, which the harness reads back with GET /events to
+// count events by id.
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// maxKeptDeliveries bounds the log; later deliveries are only counted.
+const maxKeptDeliveries = 2_000_000
+
+// Outcomes, as the log names them, and the AppResponse daprd gets for each.
+const (
+	outcomeSuccess = "success"
+	outcomeDrop    = "drop"
+	outcomeRetry   = "retry"
+)
+
+var appResponses = map[string][]byte{
+	outcomeSuccess: []byte(`{"status":"SUCCESS"}`),
+	outcomeDrop:    []byte(`{"status":"DROP"}`),
+	outcomeRetry:   []byte(`{"status":"RETRY"}`),
+}
+
+type delivery struct {
+	ID            string `json:"id"`
+	HandledUnixNs int64  `json:"handled_unix_ns"`
+	Outcome       string `json:"outcome"`
+}
+
+type eventLog struct {
+	mu         sync.Mutex
+	deliveries []delivery
+	notKept    uint64
+}
+
+func (l *eventLog) record(id, outcome string) {
+	d := delivery{ID: id, HandledUnixNs: time.Now().UnixNano(), Outcome: outcome}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.deliveries) < maxKeptDeliveries {
+		l.deliveries = append(l.deliveries, d)
+	} else {
+		l.notKept++
+	}
+}
+
+// since is GET /events?from=N: the deliveries from the N-th on.
+func (l *eventLog) since(from int) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	page := []delivery{}
+	if from >= 0 && from < len(l.deliveries) {
+		page = l.deliveries[from:]
+	}
+	return json.Marshal(struct {
+		Deliveries []delivery `json:"deliveries"`
+		NotKept    uint64     `json:"not_kept"`
+	}{page, l.notKept})
+}
+
+// cloudEvent is what a delivery's body carries: the id, and the input as
+// data_base64 (decoded), a JSON string's text, or any other JSON value's
+// compact text.
+func parseCloudEvent(body []byte) (id string, data []byte, err error) {
+	var ev map[string]json.RawMessage
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return "", nil, fmt.Errorf("the delivery is not a JSON CloudEvent: %w", err)
+	}
+	if raw, ok := ev["id"]; !ok || json.Unmarshal(raw, &id) != nil {
+		return "", nil, errors.New("the CloudEvent has no string `id`")
+	}
+	if raw, ok := ev["data_base64"]; ok {
+		var b64 string
+		if err := json.Unmarshal(raw, &b64); err == nil {
+			data, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				return "", nil, fmt.Errorf("`data_base64` is not base64: %w", err)
+			}
+			return id, data, nil
+		}
+	}
+	raw, ok := ev["data"]
+	if !ok || string(raw) == "null" {
+		return id, []byte{}, nil
+	}
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return id, []byte(text), nil
+	}
+	// Another JSON value: its compact text with object keys sorted, as the
+	// Rust host writes it (the harness itself publishes strings only).
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var value any
+	if err := dec.Decode(&value); err != nil {
+		return "", nil, err
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(value); err != nil {
+		return "", nil, err
+	}
+	return id, bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
+}
+
+// deliver handles POST /events/<name>: the CloudEvent's data is the
+// workload's input; the answer is Dapr's AppResponse; the delivery goes
+// into the log by the event's id.
+func (s *server) deliver(w http.ResponseWriter, r *http.Request, g *guest) {
+	body, err := readBody(w, r, s.maxBody)
+	if err != nil { // answered 413 or 400
+		s.events.record("", outcomeDrop)
+		return
+	}
+	outcome := outcomeDrop
+	id, data, err := parseCloudEvent(body)
+	if err == nil {
+		_, cerr := s.engine.handle(r.Context(), g, data)
+		switch {
+		case cerr == nil:
+			outcome = outcomeSuccess
+		case cerr.kind == failGuest:
+			outcome = outcomeDrop
+		default:
+			outcome = outcomeRetry
+		}
+	}
+	s.events.record(id, outcome)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(appResponses[outcome])
+}
+
+// eventsPage answers GET /events?from=N.
+func (s *server) eventsPage(w http.ResponseWriter, r *http.Request) {
+	from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+	body, err := s.events.since(from)
+	if err != nil {
+		text(w, http.StatusInternalServerError, []byte("events: "+err.Error()))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
