@@ -252,3 +252,63 @@ fn a_direct_cell_is_not_a_blueprint_to_rank() {
         "a direct cell was ranked: {noop:#?}"
     );
 }
+
+#[test]
+fn pub_sub_is_judged_by_delivered_events_against_invocations_and_a_failed_cell_is_named() {
+    let n = 5;
+    let cells = vec![
+        measured(
+            ("counter", "embedded", "wasmtime", "pubsub"),
+            n,
+            1500.0,
+            (500.0, 300.0),
+            true,
+        ),
+        measured(
+            ("counter", "embedded", "wasmtime", "dapr"),
+            n,
+            1000.0,
+            (700.0, 400.0),
+            true,
+        ),
+    ];
+    let claims = claims::judge(&run(cells.clone(), n));
+    let pubsub = claim(&claims, "pubsub-streaming");
+    assert_eq!(pubsub.verdict, Verdict::Holds, "{pubsub:#?}");
+    assert_eq!(pubsub.evidence.len(), 1);
+    assert!(pubsub.evidence[0].figures.contains("events/s"), "{pubsub:#?}");
+
+    // Slower events than invocations: the claim does not hold there.
+    let slower = vec![
+        measured(
+            ("counter", "embedded", "wazero", "pubsub"),
+            n,
+            500.0,
+            (500.0, 300.0),
+            true,
+        ),
+        measured(
+            ("counter", "embedded", "wazero", "dapr"),
+            n,
+            1000.0,
+            (700.0, 400.0),
+            true,
+        ),
+    ];
+    let claims = claims::judge(&run(slower, n));
+    assert_eq!(claim(&claims, "pubsub-streaming").verdict, Verdict::DoesNotHold);
+
+    // A pub/sub cell that lost events failed: no verdict, and it is named.
+    let mut failed = cells;
+    failed[0].status = blueprint_analysis::results::CellStatus::Failed {
+        error: "2805 × event-lost".into(),
+    };
+    let claims = claims::judge(&run(failed, n));
+    let pubsub = claim(&claims, "pubsub-streaming");
+    assert_eq!(pubsub.verdict, Verdict::NotMeasured);
+    assert!(
+        pubsub.summary.contains("counter/embedded/wasmtime"),
+        "{}",
+        pubsub.summary
+    );
+}

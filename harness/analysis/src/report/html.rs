@@ -156,6 +156,7 @@ pub fn render(
     }
     decision_section(&mut out, results);
     claims_section(&mut out, results);
+    pubsub_section(&mut out, results);
     let _ = writeln!(
         out,
         "<p class=\"status\" id=\"chart-status\">{} charts (their check needs JavaScript)</p>",
@@ -469,6 +470,34 @@ fn claims_section(out: &mut String, results: &RunResults) {
         let _ = writeln!(out, "</ul></details>");
     }
     let _ = writeln!(out, "</section>");
+}
+
+/// The pub/sub cells' events, as in the Markdown report.
+fn pubsub_section(out: &mut String, results: &RunResults) {
+    let rows = super::markdown::pubsub_rows(results);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"pubsub\">\n<h2>Pub/sub events</h2>\n<p class=\"status\">Counted by id on both sides, \
+         summed over trials; latency from each event's intended send time to the end of its handling.</p>\n\
+         <table>\n<tr>{}</tr>",
+        super::markdown::PUBSUB_COLUMNS
+            .iter()
+            .map(|c| format!("<th>{}</th>", esc(c)))
+            .collect::<String>()
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "<tr>{}</tr>",
+            row.iter()
+                .map(|c| format!("<td>{}</td>", esc(c)))
+                .collect::<String>()
+        );
+    }
+    let _ = writeln!(out, "</table>\n</section>");
 }
 
 fn decision_section(out: &mut String, results: &RunResults) {

@@ -158,6 +158,7 @@ pub fn render(
     );
     out.push_str(&knee_limits(results));
     out.push_str(&sidecar_added_latency(results));
+    out.push_str(&pubsub_events(results));
     out.push_str(&claims_section(results));
     if !results.completed {
         let unfinished = results.unfinished_cells();
@@ -230,6 +231,77 @@ pub fn knee_limits(results: &RunResults) -> String {
          machine's, the load generator's small share included):\n\n{}\n\n",
         lines.join("\n")
     )
+}
+
+/// The columns of the pub/sub table, for the Markdown and HTML reports.
+pub const PUBSUB_COLUMNS: [&str; 9] = [
+    "cell",
+    "component",
+    "published",
+    "handled",
+    "lost",
+    "redelivered",
+    "events/s",
+    "p50 publish→handled",
+    "p99",
+];
+
+/// One row per cell driven by pub/sub events: its events summed over the
+/// trials, delivered events per second (median over trials) and the
+/// publish-to-handled latency (medians).
+pub fn pubsub_rows(results: &RunResults) -> Vec<[String; 9]> {
+    let mut rows = Vec::new();
+    for cell in results.cells.iter().filter(|c| c.id.trigger == "pubsub") {
+        let figures: Vec<_> = cell.trials.iter().filter_map(|t| t.pubsub.as_ref()).collect();
+        let Some(first) = figures.first() else {
+            continue;
+        };
+        let sum = |f: fn(&crate::results::PubsubFigures) -> u64| figures.iter().map(|p| f(p)).sum::<u64>();
+        let (p50, p99) = cell
+            .summary
+            .as_ref()
+            .map_or((None, None), |s| (s.p50_us, s.p99_us));
+        rows.push([
+            format!(
+                "{}/{}/{}/{}",
+                cell.id.workload,
+                cell.id.mode_label(),
+                cell.id.runtime,
+                cell.id.store
+            ),
+            first.component.clone(),
+            sum(|p| p.published).to_string(),
+            sum(|p| p.handled).to_string(),
+            sum(|p| p.lost).to_string(),
+            sum(|p| p.redeliveries).to_string(),
+            cell.summary
+                .as_ref()
+                .map_or("-".into(), |s| with_ci(&s.throughput_rps, 0)),
+            p50.map_or("—".into(), |e| fmt_us(e.median)),
+            p99.map_or("—".into(), |e| fmt_us(e.median)),
+        ]);
+    }
+    rows
+}
+
+/// The pub/sub cells' events: every event is counted by id on both sides,
+/// so "lost" and "redelivered" are counts, not estimates.
+pub fn pubsub_events(results: &RunResults) -> String {
+    let rows = pubsub_rows(results);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n### Pub/sub events\n\nEvents published into daprd's pub/sub and delivered to the app, counted by \
+         id on both sides (summed over trials); events/s from the first publish to the last handled \
+         event; latency from the event's intended send time to the end of its handling.\n\n",
+    );
+    let _ = writeln!(out, "| {} |", PUBSUB_COLUMNS.join(" | "));
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out
 }
 
 /// What daprd's inbound hop adds: each cell measured both through daprd
