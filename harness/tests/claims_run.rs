@@ -14,7 +14,7 @@ workloads = ["noop", "counter"]
 modes = ["middleware", "standalone-http", "embedded", "embedded+cache"]
 runtimes = ["wasmtime"]
 languages = ["rust"]
-triggers = ["dapr", "direct"]
+triggers = ["dapr", "direct", "pubsub"]
 
 [load]
 connections = 2
@@ -65,6 +65,7 @@ fn a_short_claims_run_names_every_claim_with_a_verdict_or_what_it_needs() {
         "grpc-host-calls",
         "caching",
         "http-overhead",
+        "pubsub-streaming",
     ] {
         let c = judged.iter().find(|c| c.id == id).unwrap();
         assert_eq!(c.verdict, Verdict::Inconclusive, "{c:#?}");

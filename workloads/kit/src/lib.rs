@@ -17,8 +17,8 @@ use std::path::PathBuf;
 
 pub use rust_guest::{build_rust_guest, cargo_for, rust_feature};
 pub use vectors::{
-    Case, Expected, PARTIAL_WORKLOADS, VectorFile, implemented_in, known_workloads, languages_of,
-    load_vectors, read_vectors, vectors_dir,
+    Case, Expected, PARTIAL_WORKLOADS, PublishedEvent, VectorFile, implemented_in, known_workloads,
+    languages_of, load_vectors, read_vectors, vectors_dir,
 };
 
 /// The project checkout: `$BLUEPRINT_PROJECT_DIR`; else the nearest folder

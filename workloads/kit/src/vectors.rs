@@ -25,6 +25,34 @@ pub struct VectorFile {
     /// Keys that must hold these values afterwards.
     #[serde(default)]
     pub final_state: BTreeMap<String, String>,
+    /// Events the cases publish, in the order the succeeding cases publish
+    /// them (`workloads/ABI.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<PublishedEvent>,
+}
+
+/// One event a workload publishes, as a subscriber receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedEvent {
+    /// Pub/sub component name.
+    #[serde(default = "default_pubsub")]
+    pub pubsub: String,
+    /// Topic.
+    pub topic: String,
+    /// Content type the workload gave.
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+    /// The event's data (UTF-8).
+    pub data: String,
+}
+
+fn default_pubsub() -> String {
+    "pubsub".into()
+}
+
+fn default_content_type() -> String {
+    "application/json".into()
 }
 
 /// One input and what must come of it.
