@@ -12,6 +12,7 @@
 //!   it runs, whether it can run here (with the reason and the fix), and its
 //!   constructors. Adding a runtime is one row here.
 //! - [`server`]: the HTTP routes of the host contract.
+//! - [`app_callback`]: Dapr's `AppCallback` gRPC service, for daprd's gRPC app channel.
 //! - [`dapr_grpc`]: the guests' `dapr` imports over daprd's gRPC API.
 //! - [`state_cache`]: the read-through state cache of `embedded+cache`.
 //! - [`outbound_http`]: the `http` flavour's one outbound import, to daprd only.
@@ -19,6 +20,7 @@
 //! - [`events`]: pub/sub deliveries: the CloudEvent in, the log of what was handled.
 //! - [`token`]: Dapr's API tokens, demanded of callers and sent to daprd.
 
+pub mod app_callback;
 pub mod dapr_grpc;
 pub mod deadline;
 pub mod events;

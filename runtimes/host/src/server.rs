@@ -68,6 +68,10 @@ pub struct HostArgs {
     /// across requests.
     #[arg(long, value_enum, default_value_t = Instances::Fresh)]
     pub instances: Instances,
+    /// How daprd calls this app: `http` (the routes below only) or `grpc`
+    /// (also Dapr's `AppCallback` service, on the same port over h2c).
+    #[arg(long, value_enum, default_value_t = AppProtocol::Http)]
+    pub app_protocol: AppProtocol,
     /// Test knob, never for measurements: sleep this many microseconds before
     /// each workload request, so `compare`'s tests can make a deliberately
     /// slower candidate of the same build. Hidden from --help; set through
@@ -103,6 +107,16 @@ pub enum Instances {
     /// answered successfully, since a trap, a time-out, a guest error or a
     /// failed host call may leave its state half-updated.
     Reuse,
+}
+
+/// How daprd calls the app (`runtimes/HOST.md`, "gRPC app channel").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AppProtocol {
+    /// The HTTP routes only.
+    Http,
+    /// The HTTP routes, and Dapr's `AppCallback` gRPC service for requests
+    /// whose content type is `application/grpc` (h2c, same port).
+    Grpc,
 }
 
 /// The environment variable of the hidden `--added-latency-us` test knob.
@@ -319,7 +333,7 @@ impl DaprHost for Watched {
 /// What serves one module: its compiled form, its counters and, when
 /// instances are reused, its pool.
 #[derive(Clone)]
-struct Workload {
+pub(crate) struct Workload {
     module: Arc<dyn Module>,
     counters: Arc<Counters>,
     pool: Option<Arc<Pool>>,
@@ -335,16 +349,16 @@ impl Workload {
     }
 }
 
-struct Served {
-    modules: BTreeMap<String, Workload>,
+pub(crate) struct Served {
+    pub(crate) modules: BTreeMap<String, Workload>,
     dapr: Arc<dyn DaprHost>,
     cache: Option<Arc<state_cache::StateCache>>,
     info: HostInfo,
     added_latency: Duration,
     added_work_rounds: u64,
     call_timeout: Duration,
-    app_api_token: Option<String>,
-    events: EventLog,
+    pub(crate) app_api_token: Option<String>,
+    pub(crate) events: EventLog,
 }
 
 /// Compiles the modules, then serves until SIGTERM/SIGINT.
@@ -457,11 +471,39 @@ pub async fn serve(args: HostArgs) -> Result<()> {
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(addr = %args.listen, runtime = %args.runtime, instances = ?args.instances, "host serving");
-    run_server(listener, Arc::new(served)).await
+    tracing::info!(addr = %args.listen, runtime = %args.runtime, instances = ?args.instances, app_protocol = ?args.app_protocol, "host serving");
+    run_server(listener, Arc::new(served), args.app_protocol).await
 }
 
-async fn run_server(listener: TcpListener, served: Arc<Served>) -> Result<()> {
+/// What one connection's requests go to: the HTTP routes, and Dapr's
+/// `AppCallback` service when daprd calls the app over gRPC.
+#[derive(Clone)]
+struct Dispatch {
+    served: Arc<Served>,
+    grpc: Option<crate::app_callback::Service>,
+}
+
+/// A reply of either side: the routes' whole bodies, or tonic's.
+type Reply = Response<http_body_util::Either<Full<Bytes>, tonic::body::Body>>;
+
+impl Dispatch {
+    async fn handle(self, req: Request<Incoming>) -> Result<Reply, Infallible> {
+        if let Some(grpc) = self.grpc
+            && crate::app_callback::is_grpc(&req)
+        {
+            let reply = crate::app_callback::handle(grpc, &self.served, req).await;
+            return Ok(reply.map(http_body_util::Either::Right));
+        }
+        let reply = route(self.served, req).await?;
+        Ok(reply.map(http_body_util::Either::Left))
+    }
+}
+
+async fn run_server(listener: TcpListener, served: Arc<Served>, protocol: AppProtocol) -> Result<()> {
+    let dispatch = Dispatch {
+        grpc: (protocol == AppProtocol::Grpc).then(|| crate::app_callback::service(served.clone())),
+        served,
+    };
     let graceful = GracefulShutdown::new();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
@@ -472,8 +514,8 @@ async fn run_server(listener: TcpListener, served: Arc<Served>) -> Result<()> {
                     Err(err) => { tracing::warn!("accept: {err}"); continue; }
                 };
                 let _ = stream.set_nodelay(true);
-                let served = served.clone();
-                let service = hyper::service::service_fn(move |req| route(served.clone(), req));
+                let dispatch = dispatch.clone();
+                let service = hyper::service::service_fn(move |req| dispatch.clone().handle(req));
                 let conn = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .into_owned();
@@ -607,21 +649,7 @@ async fn deliver(served: &Served, workload: Workload, req: Request<Incoming>) ->
             served.events.record(String::new(), Outcome::Drop);
             Outcome::Drop
         }
-        Ok(event) => {
-            let outcome = match call(served, workload, Bytes::from(event.data)).await {
-                Ok(_) => Outcome::Success,
-                Err((StatusCode::UNPROCESSABLE_ENTITY, message)) => {
-                    tracing::debug!(id = %event.id, "the workload refused an event: {message}");
-                    Outcome::Drop
-                }
-                Err((status, message)) => {
-                    tracing::debug!(id = %event.id, %status, "an event failed, daprd may redeliver it: {message}");
-                    Outcome::Retry
-                }
-            };
-            served.events.record(event.id, outcome);
-            outcome
-        }
+        Ok(event) => handle_event(served, workload, event.id, event.data).await,
     };
     let mut resp = reply(StatusCode::OK, outcome.app_response());
     resp.headers_mut().insert(
@@ -631,9 +659,33 @@ async fn deliver(served: &Served, workload: Workload, req: Request<Incoming>) ->
     resp
 }
 
+/// Runs one delivered event's data through the workload and logs the
+/// delivery by the event's id: SUCCESS when the workload answered, DROP when
+/// it refused (a redelivery would be refused again), RETRY after any other
+/// failure. Both app protocols deliver through here.
+pub(crate) async fn handle_event(served: &Served, workload: Workload, id: String, data: Vec<u8>) -> Outcome {
+    let outcome = match call(served, workload, Bytes::from(data)).await {
+        Ok(_) => Outcome::Success,
+        Err((StatusCode::UNPROCESSABLE_ENTITY, message)) => {
+            tracing::debug!(%id, "the workload refused an event: {message}");
+            Outcome::Drop
+        }
+        Err((status, message)) => {
+            tracing::debug!(%id, %status, "an event failed, daprd may redeliver it: {message}");
+            Outcome::Retry
+        }
+    };
+    served.events.record(id, outcome);
+    outcome
+}
+
 /// One workload call on a blocking thread: the output, or the status and
 /// message of the failure (`runtimes/HOST.md`).
-async fn call(served: &Served, workload: Workload, body: Bytes) -> Result<Vec<u8>, (StatusCode, String)> {
+pub(crate) async fn call(
+    served: &Served,
+    workload: Workload,
+    body: Bytes,
+) -> Result<Vec<u8>, (StatusCode, String)> {
     if failing_now() {
         return Err((
             StatusCode::SERVICE_UNAVAILABLE,
