@@ -29,6 +29,7 @@ type config struct {
 	callTimeout    time.Duration
 	cacheDir       string
 	reuse          bool // --instances reuse: warm instances kept between requests
+	grpc           bool // --app-protocol grpc: also serve Dapr's AppCallback (app_callback.go)
 }
 
 // moduleList collects repeated --module flags.
@@ -67,6 +68,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		runtime    string
 		cacheTTLMs int
 		instances  string
+		protocol   string
 	)
 	fs.StringVar(&cfg.listen, "listen", "", "address to serve on: 127.0.0.1:<port> (required)")
 	fs.IntVar(&cfg.daprGRPCPort, "dapr-grpc-port", 0, "daprd's gRPC port on 127.0.0.1; omit for no Dapr access")
@@ -78,6 +80,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	fs.IntVar(&timeoutMs, "call-timeout-ms", 10000, "time limit of one request's guest calls")
 	fs.StringVar(&cfg.cacheDir, "cache-dir", "", "directory of wazero's compilation cache (default: in memory)")
 	fs.StringVar(&instances, "instances", "fresh", "fresh: a new instance per request; reuse: a pool of warm instances, one returned only after a request that succeeded")
+	fs.StringVar(&protocol, "app-protocol", "http", "how daprd calls this app: http, or grpc (also Dapr's AppCallback service over h2c on the same port)")
 	// HOST.md gives --runtime to the Rust host; accepting "wazero" lets a
 	// harness pass the same command line to every host.
 	fs.StringVar(&runtime, "runtime", "wazero", "must be wazero if given")
@@ -121,6 +124,13 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		cfg.reuse = true
 	default:
 		return nil, fmt.Errorf("--instances %q: want fresh or reuse", instances)
+	}
+	switch protocol {
+	case "http":
+	case "grpc":
+		cfg.grpc = true
+	default:
+		return nil, fmt.Errorf("--app-protocol %q: want http or grpc", protocol)
 	}
 	cfg.cacheTTL = time.Duration(cacheTTLMs) * time.Millisecond
 	cfg.modules = modules

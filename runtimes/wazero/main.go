@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // shutdownGrace is how long in-flight requests may take after SIGTERM (HOST.md).
@@ -92,13 +94,27 @@ func run(args []string) int {
 		return startupError("%v", err)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("serving %d module(s) on http://%s", len(handler.guests), ln.Addr())
-	return serve(ctx, stop, srv, ln)
+	var grpcSrv *grpc.Server
+	if cfg.grpc {
+		// One port: HTTP/2 connections (daprd's gRPC) to AppCallback, the
+		// others to the HTTP routes.
+		split := newSplitListener(ln)
+		grpcSrv = newGRPCServer(handler)
+		ln = split.http
+		go func() {
+			if err := grpcSrv.Serve(split.grpc); err != nil {
+				log.Printf("grpc serve: %v", err)
+			}
+		}()
+	}
+	log.Printf("serving %d module(s) on http://%s (app protocol grpc: %v)", len(handler.guests), ln.Addr(), cfg.grpc)
+	return serve(ctx, stop, srv, grpcSrv, ln)
 }
 
-// serve runs srv until ctx ends (a signal), then stops accepting and gives
-// in-flight requests shutdownGrace to finish.
-func serve(ctx context.Context, stop context.CancelFunc, srv *http.Server, ln net.Listener) int {
+// serve runs srv (and grpcSrv, when daprd calls over gRPC) until ctx ends (a
+// signal), then stops accepting and gives in-flight requests shutdownGrace
+// to finish.
+func serve(ctx context.Context, stop context.CancelFunc, srv *http.Server, grpcSrv *grpc.Server, ln net.Listener) int {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -111,6 +127,17 @@ func serve(ctx context.Context, stop context.CancelFunc, srv *http.Server, ln ne
 	stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	if grpcSrv != nil {
+		stopped := make(chan struct{})
+		go func() { grpcSrv.GracefulStop(); close(stopped) }()
+		defer func() {
+			select {
+			case <-stopped:
+			case <-shutdownCtx.Done():
+				grpcSrv.Stop()
+			}
+		}()
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Printf("shutdown: %v; closing the remaining connections", err)
 		_ = srv.Close()
