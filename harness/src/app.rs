@@ -25,6 +25,9 @@ pub struct HostLaunch {
     pub modules: Vec<(String, PathBuf)>,
     /// daprd's gRPC port, if the guests may reach Dapr.
     pub dapr_grpc_port: Option<u16>,
+    /// How daprd calls the host: with `Grpc` the host also serves Dapr's
+    /// `AppCallback` service (`--app-protocol grpc`).
+    pub app_protocol: crate::sidecar::AppProtocol,
     /// Flags after the contract's (mode settings such as the state cache).
     pub extra_args: Vec<String>,
     /// Loopback port to serve on.
@@ -68,6 +71,9 @@ impl AppHost {
         }
         for (name, path) in &launch.modules {
             cmd.arg("--module").arg(format!("{name}={}", path.display()));
+        }
+        if launch.app_protocol != crate::sidecar::AppProtocol::Http {
+            cmd.arg("--app-protocol").arg(launch.app_protocol.as_str());
         }
         cmd.args(&launch.extra_args);
         cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));

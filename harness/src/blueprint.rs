@@ -18,7 +18,8 @@ use crate::module_server::ModuleServer;
 use crate::redis::Redis;
 use crate::scenario::{CellId, DaprSettings, InstanceStrategy, WasmSource};
 use crate::sidecar::{
-    Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, Subscription, WasmBinding, WasmMiddleware,
+    AppProtocol, Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, Subscription, WasmBinding,
+    WasmMiddleware,
 };
 use crate::workloads::{Catalog, CustomWorkloads, Lookup};
 use blueprint_analysis::modes::{App, Entry, Flavour, InDaprd, Mode, Trigger};
@@ -83,6 +84,7 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
     let mode: Mode = cell.mode.parse()?;
     let trigger: Trigger = cell.trigger.parse()?;
     let store: StateStoreKind = cell.store.parse()?;
+    let protocol: AppProtocol = cell.protocol.parse()?;
     let not_applicable = |reason: String| Ok(Some(CellStatus::NotApplicable { reason }));
     let own = custom.get(&cell.workload);
     let pure = match own {
@@ -109,6 +111,11 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
             "pub/sub delivers events to an app of ours that runs the workload; {mode} has none (its Wasm \
              runs inside daprd)"
         ));
+    }
+    if protocol == AppProtocol::Grpc
+        && let Some(reason) = no_grpc_app_channel(mode, trigger)
+    {
+        return not_applicable(reason);
     }
     if store == StateStoreKind::Redis
         && let Err(err) = crate::redis::find()
@@ -149,6 +156,26 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
         }
     }
     Ok(None)
+}
+
+/// Why a cell of `mode` and `trigger` has no gRPC app channel to measure:
+/// daprd calls Dapr's `AppCallback` service only on an app host of ours.
+pub fn no_grpc_app_channel(mode: Mode, trigger: Trigger) -> Option<String> {
+    match mode.row().app {
+        App::Echo => Some(format!(
+            "protocol grpc: {mode}'s app is the echo app, which serves HTTP only (its Wasm runs in \
+             daprd's HTTP pipeline); a gRPC app channel needs an app host of ours"
+        )),
+        App::None => Some(format!(
+            "protocol grpc: {mode} has no app, so no app channel (its Wasm runs as daprd's output binding)"
+        )),
+        App::WorkloadHost if trigger == Trigger::Direct => Some(
+            "protocol grpc: the direct trigger posts to the app over HTTP without daprd; the gRPC app \
+             channel is daprd's (use trigger dapr or pubsub)"
+                .to_owned(),
+        ),
+        App::WorkloadHost => None,
+    }
 }
 
 /// Works out what `cell` needs, or why it cannot run here.
@@ -333,6 +360,8 @@ async fn start_once(
     };
 
     let mut spec = SidecarSpec::new(APP_ID, None, ports);
+    // `ruled_out` leaves grpc to app-hosted cells only.
+    spec.app_protocol = cell.protocol.parse()?;
     spec.state_store = resolved.store;
     spec.redis_port = redis.as_ref().map(|r| r.port);
 
@@ -373,6 +402,7 @@ async fn start_once(
                 leading_args,
                 modules: vec![(cell.workload.clone(), module)],
                 dapr_grpc_port: grpc,
+                app_protocol: spec.app_protocol,
                 extra_args,
                 port: app_port,
                 ready_timeout: Duration::from_secs(120),

@@ -17,6 +17,7 @@ use toml::Spanned;
 
 use blueprint_analysis::modes::{self, Mode, TRIGGERS};
 
+use crate::sidecar::AppProtocol;
 use crate::workloads::Flavour;
 use crate::workloads::custom::{self, CUSTOM_LANGUAGE, CustomWorkload, CustomWorkloads};
 pub use blueprint_analysis::settings::{
@@ -116,6 +117,14 @@ pub struct Matrix {
     /// `reuse` (a pool of warm ones).
     #[serde(default = "default_instances")]
     pub instances: Vec<Spanned<String>>,
+    /// How daprd calls the app: `http` and/or `grpc` (Dapr's `AppCallback`
+    /// service on our app hosts).
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<Spanned<String>>,
+}
+
+fn default_protocols() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, AppProtocol::Http.as_str().to_owned())]
 }
 
 fn default_instances() -> Vec<Spanned<String>> {
@@ -284,6 +293,7 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
     let runtimes = check("runtimes", &file.matrix.runtimes, known_runtimes)?;
     let languages = check("languages", &file.matrix.languages, crate::workloads::LANGUAGES)?;
     let triggers = check("triggers", &file.matrix.triggers, TRIGGERS)?;
+    let protocols = check("protocols", &file.matrix.protocols, AppProtocol::NAMES)?;
     let instances: Vec<InstanceStrategy> =
         check("instances", &file.matrix.instances, InstanceStrategy::NAMES)?
             .iter()
@@ -374,7 +384,8 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
             };
             for runtime in &runtimes_here {
                 for language in &languages_here {
-                    for store in &stores {
+                    for (store, protocol) in stores.iter().flat_map(|s| protocols.iter().map(move |p| (s, p)))
+                    {
                         for (trigger, strategy) in triggers
                             .iter()
                             .flat_map(|t| instances.iter().map(move |i| (t, *i)))
@@ -384,7 +395,7 @@ pub fn parse(text: &str, path: &Path, known_workloads: &[String], known_runtimes
                                 mode: mode.clone(),
                                 runtime: runtime.clone(),
                                 language: language.clone(),
-                                protocol: "http".into(),
+                                protocol: protocol.clone(),
                                 store: store.clone(),
                                 trigger: trigger.clone(),
                                 instances: strategy,

@@ -29,13 +29,39 @@ pub enum AppProtocol {
     /// HTTP/1.1.
     #[default]
     Http,
+    /// gRPC (h2c): daprd calls the app's `AppCallback` service
+    /// (`runtimes/HOST.md`, "gRPC app channel").
+    Grpc,
+}
+
+impl AppProtocol {
+    /// Every protocol's name, as scenarios (`[matrix] protocols`), cell ids
+    /// and daprd's `--app-protocol` spell it.
+    pub const NAMES: &[&str] = &["http", "grpc"];
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppProtocol::Http => "http",
+            AppProtocol::Grpc => "grpc",
+        }
+    }
 }
 
 impl std::fmt::Display for AppProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            AppProtocol::Http => "http",
-        })
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AppProtocol {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "http" => Ok(Self::Http),
+            "grpc" => Ok(Self::Grpc),
+            _ => bail!("unknown app protocol `{s}`; known: {}", Self::NAMES.join(", ")),
+        }
     }
 }
 

@@ -117,6 +117,15 @@ pub fn excluded(project: &Path, plan: &Plan, cell: &CellId) -> Result<Option<Cel
             "{mode} has no app of ours to call directly: the Wasm runs inside daprd"
         ));
     }
+    if cell.protocol != crate::sidecar::AppProtocol::Http.as_str() {
+        if let Some(reason) = crate::blueprint::no_grpc_app_channel(mode, trigger) {
+            return na(reason);
+        }
+        return unavailable(
+            "not on Kubernetes: the rendered app pods run the HTTP app channel (`dapr.io/app-protocol: http`)"
+                .into(),
+        );
+    }
     if trigger == Trigger::Pubsub {
         return unavailable(
             "not on Kubernetes: the pub/sub trigger publishes from the harness and reads the app's \
