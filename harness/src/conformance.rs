@@ -19,7 +19,7 @@ use crate::blueprint::RunContext;
 use crate::blueprint::{self, Resolved};
 use crate::daprd::Daprd;
 use crate::scenario::{CellId, DaprSettings, Plan};
-use crate::sidecar::{STATE_STORE, StateStoreKind};
+use crate::sidecar::{AppProtocol, STATE_STORE, StateStoreKind};
 use crate::workloads::{self, Catalog, Expected, VectorFile};
 use blueprint_analysis::modes::{self, Mode, Trigger};
 use blueprint_analysis::results::CellStatus;
@@ -49,6 +49,8 @@ pub struct ConformanceCell {
     pub language: String,
     /// Runtime.
     pub runtime: String,
+    /// How daprd calls the app (`http`, `grpc`).
+    pub protocol: String,
     /// `pass`, `fail`, `unavailable`.
     pub status: String,
     /// Cases that passed, of all.
@@ -94,7 +96,13 @@ pub async fn check_cell(
     vectors: &VectorFile,
     dir: &Path,
 ) -> Result<ConformanceCell> {
-    let cell = cell_id(&vectors.workload, Mode::Embedded, runtime, language);
+    let cell = cell_id(
+        &vectors.workload,
+        Mode::Embedded,
+        runtime,
+        language,
+        AppProtocol::Http,
+    );
     let resolved = Resolved {
         mode: Mode::Embedded,
         trigger: Trigger::Direct,
@@ -104,16 +112,17 @@ pub async fn check_cell(
     check(ctx, &cell, &resolved, vectors, dir).await
 }
 
-fn cell_id(workload: &str, mode: Mode, runtime: &str, language: &str) -> CellId {
+fn cell_id(workload: &str, mode: Mode, runtime: &str, language: &str, protocol: AppProtocol) -> CellId {
     CellId {
         workload: workload.into(),
         mode: mode.as_str().into(),
         runtime: runtime.into(),
         language: language.into(),
-        protocol: "http".into(),
+        protocol: protocol.as_str().into(),
         store: StateStoreKind::InMemory.to_string(),
-        // Straight to our host where there is one; through daprd otherwise.
-        trigger: if mode.has_workload_host() {
+        // Straight to our host where there is one (over HTTP: the direct
+        // trigger has no daprd to speak gRPC); through daprd otherwise.
+        trigger: if mode.has_workload_host() && protocol == AppProtocol::Http {
             "direct"
         } else {
             "dapr"
@@ -142,6 +151,7 @@ pub async fn check(
         mode: cell_id.mode.clone(),
         language: cell_id.language.clone(),
         runtime: cell_id.runtime.clone(),
+        protocol: cell_id.protocol.clone(),
         status: "pass".into(),
         passed: 0,
         cases: vectors.cases.len(),
@@ -167,14 +177,7 @@ pub async fn check(
     .await?;
 
     // The app token for the host, daprd's for daprd.
-    let client = match &system.host {
-        Some(host) => host.client(),
-        None => system.sidecar.client(),
-    };
-    let url = match &system.host {
-        Some(host) => format!("http://127.0.0.1:{}/{}", host.port, vectors.workload),
-        None => system.sidecar.invoke_url(&vectors.workload),
-    };
+    let (client, url) = case_target(&system, resolved.trigger, &vectors.workload);
     for case in &vectors.cases {
         let input = case.input_bytes()?;
         let got = if resolved.mode == Mode::Binding {
@@ -191,11 +194,7 @@ pub async fn check(
             } else {
                 client.post(&url, input, Duration::from_secs(30)).await?
             };
-            match reply.status.as_u16() {
-                200 => Outcome::Output(reply.body.to_vec()),
-                422 => Outcome::GuestError(reply.text()),
-                code => Outcome::Failure(format!("HTTP {code}: {}", reply.text())),
-            }
+            reply_outcome(&reply, &cell_id.protocol)
         };
         let difference = match (case.expected()?, got) {
             (Expected::Output(want), Outcome::Output(have)) if want == have => None,
@@ -239,6 +238,42 @@ pub async fn check(
     }
     system.stop();
     Ok(cell)
+}
+
+/// Where a cell's cases go, with the token that place wants: straight to the
+/// app host for the direct trigger, else daprd's invoke API (in front of
+/// the host, over either app protocol, or of the echo app).
+fn case_target(
+    system: &blueprint::System,
+    trigger: Trigger,
+    workload: &str,
+) -> (crate::http::ControlClient, String) {
+    match &system.host {
+        Some(host) if trigger == Trigger::Direct => (
+            host.client(),
+            format!("http://127.0.0.1:{}/{workload}", host.port),
+        ),
+        _ => (system.sidecar.client(), system.sidecar.invoke_url(workload)),
+    }
+}
+
+/// What a reply says, by the contract's status codes; over the gRPC app
+/// channel daprd answers the host's `INVALID_ARGUMENT` (the guest refused)
+/// with 400 and the status as JSON, whose message is the guest's.
+fn reply_outcome(reply: &crate::http::Reply, protocol: &str) -> Outcome {
+    match reply.status.as_u16() {
+        200 => Outcome::Output(reply.body.to_vec()),
+        422 => Outcome::GuestError(reply.text()),
+        400 if protocol == AppProtocol::Grpc.as_str() => {
+            match serde_json::from_slice::<serde_json::Value>(&reply.body) {
+                Ok(status) if status["code"] == tonic::Code::InvalidArgument as i32 => {
+                    Outcome::GuestError(status["message"].as_str().unwrap_or_default().to_owned())
+                }
+                _ => Outcome::Failure(format!("HTTP 400: {}", reply.text())),
+            }
+        }
+        code => Outcome::Failure(format!("HTTP {code}: {}", reply.text())),
+    }
 }
 
 /// One call of daprd's `bindings.wasm` binding over gRPC (which passes the
@@ -295,7 +330,19 @@ pub async fn run_all(
                     if filter.runtime.as_ref().is_some_and(|r| *r != runtime) {
                         continue;
                     }
-                    let id = cell_id(&workload, *mode, &runtime, language);
+                    let id = cell_id(&workload, *mode, &runtime, language, AppProtocol::Http);
+                    cells.push(check_resolved(ctx, &id, &catalog, &vectors, work_dir).await?);
+                }
+                // The gRPC app channel: through daprd, on one runtime per
+                // host program (the Rust host, the wazero Go host).
+                if !mode.has_workload_host() || *mode == Mode::Native {
+                    continue;
+                }
+                for runtime in GRPC_RUNTIMES {
+                    if filter.runtime.as_ref().is_some_and(|r| r != runtime) {
+                        continue;
+                    }
+                    let id = cell_id(&workload, *mode, runtime, language, AppProtocol::Grpc);
                     cells.push(check_resolved(ctx, &id, &catalog, &vectors, work_dir).await?);
                 }
             }
@@ -331,11 +378,23 @@ pub async fn run_scenario(
         if !CONFORMANCE_MODES.contains(&mode)
             || filter.mode.as_ref().is_some_and(|m| m != mode.as_str())
             || filter.runtime.as_ref().is_some_and(|r| *r != planned.runtime)
-            || !seen.insert((planned.workload.clone(), mode.as_str(), planned.runtime.clone()))
+            || !seen.insert((
+                planned.workload.clone(),
+                mode.as_str(),
+                planned.runtime.clone(),
+                planned.protocol.clone(),
+            ))
         {
             continue;
         }
-        let id = cell_id(&planned.workload, mode, &planned.runtime, &planned.language);
+        let protocol = planned.protocol.parse()?;
+        let id = cell_id(
+            &planned.workload,
+            mode,
+            &planned.runtime,
+            &planned.language,
+            protocol,
+        );
         match &workload.vectors {
             Some(vectors) => cells.push(check_resolved(ctx, &id, &catalog, vectors, work_dir).await?),
             None => cells.push(skipped_cell(
@@ -355,6 +414,7 @@ fn skipped_cell(id: &CellId, status: &str, cases: usize, reason: String) -> Conf
         mode: id.mode.clone(),
         language: id.language.clone(),
         runtime: id.runtime.clone(),
+        protocol: id.protocol.clone(),
         status: status.into(),
         passed: 0,
         cases,
@@ -381,8 +441,8 @@ async fn check_resolved(
         Err(other) => return Ok(skipped_cell(id, "fail", cases, format!("{other:?}"))),
     };
     let dir = work_dir.join(format!(
-        "{}-{}-{}-{}",
-        id.workload, id.language, id.mode, id.runtime
+        "{}-{}-{}-{}-{}",
+        id.workload, id.language, id.mode, id.runtime, id.protocol
     ));
     Ok(match check(ctx, id, &resolved, vectors, &dir).await {
         Ok(cell) => cell,
@@ -400,6 +460,12 @@ pub const CONFORMANCE_MODES: &[Mode] = &[
     Mode::Native,
 ];
 
+/// The runtimes whose cells `run_all` also checks over the gRPC app channel:
+/// one per host program (the Rust host, the wazero Go host), since the
+/// channel is the host's, whatever adapter runs the guest; every runtime
+/// again would add half the HTTP run's time.
+pub const GRPC_RUNTIMES: &[&str] = &["wasmtime", "wazero"];
+
 /// Which cells `run_all` checks.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -409,14 +475,20 @@ pub struct Filter {
     pub mode: Option<String>,
 }
 
-/// The matrix as text: one line per cell.
+/// The matrix as text: one line per cell; a cell over the gRPC app channel
+/// shows its mode as `<mode>/grpc`.
 pub fn render(cells: &[ConformanceCell]) -> String {
     let mut out = String::new();
     for c in cells {
+        let mode = if c.protocol == AppProtocol::Http.as_str() {
+            c.mode.clone()
+        } else {
+            format!("{}/{}", c.mode, c.protocol)
+        };
         out.push_str(&format!(
-            "{:<10} {:<16} {:<10} {:<17} {:<11} {}/{}{}\n",
+            "{:<10} {:<20} {:<10} {:<17} {:<11} {}/{}{}\n",
             c.workload,
-            c.mode,
+            mode,
             c.language,
             c.runtime,
             c.status.to_uppercase(),

@@ -69,6 +69,13 @@ pub async fn execute(args: ConformanceArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&cells)?);
     } else {
         print!("{}", conformance::render(&cells));
+        if plan.is_none() && cells.iter().any(|c| c.protocol != "http") {
+            println!(
+                "(`<mode>/grpc`: daprd calls the app over gRPC, cases sent through daprd; checked on {} only, \
+                 one runtime per host program)",
+                conformance::GRPC_RUNTIMES.join(" and ")
+            );
+        }
     }
     Ok(if cells.iter().any(|c| c.status == "fail") {
         1
