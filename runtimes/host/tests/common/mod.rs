@@ -65,6 +65,7 @@ pub fn start(runtime: &str, modules: &[(&str, String)], tweak: impl FnOnce(&mut 
         max_memory_pages: 1024,
         call_timeout_ms: 10_000,
         instances: blueprint_host::server::Instances::Fresh,
+        app_protocol: blueprint_host::server::AppProtocol::Http,
         added_latency_us: 0,
         added_latency_spread_us: 0,
         added_work_rounds: 0,
