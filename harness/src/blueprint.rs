@@ -61,6 +61,10 @@ pub struct Resolved {
     pub store: StateStoreKind,
     /// The guest module, for modes that run one.
     pub module: Option<PathBuf>,
+    /// Topics the app host subscribes to as a plain subscriber
+    /// (`/subscriber/<topic>`, `runtimes/HOST.md`): the conformance check
+    /// of the events a workload publishes.
+    pub record_topics: Vec<String>,
 }
 
 /// Why a workload that uses Dapr cannot run in a mode whose guest cannot
@@ -207,6 +211,7 @@ pub fn resolve(
         trigger,
         store,
         module,
+        record_topics: Vec::new(),
     }))
 }
 
@@ -444,10 +449,20 @@ async fn start_once(
         }
     }
     if resolved.trigger == Trigger::Pubsub {
-        spec.subscription = Some(Subscription {
+        spec.subscriptions.push(Subscription {
+            name: "blueprint-events".to_owned(),
             topic: crate::pubsub::TOPIC.to_owned(),
             route: crate::pubsub::route(&cell.workload),
         });
+    }
+    if host.is_some() {
+        for topic in &resolved.record_topics {
+            spec.subscriptions.push(Subscription {
+                name: format!("record-{topic}"),
+                topic: topic.clone(),
+                route: format!("/subscriber/{topic}"),
+            });
+        }
     }
     let sidecar = Sidecar::start(&ctx.daprd, &spec, dir).await?;
 

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use bytes::Bytes;
@@ -108,6 +108,7 @@ pub async fn check_cell(
         trigger: Trigger::Direct,
         store: StateStoreKind::InMemory,
         module: Some(module_path.to_owned()),
+        record_topics: Vec::new(),
     };
     check(ctx, &cell, &resolved, vectors, dir).await
 }
@@ -158,6 +159,20 @@ pub async fn check(
         first_difference: None,
     };
     std::fs::create_dir_all(dir)?;
+    // The events the vectors publish are received by the app host as a
+    // plain subscriber; a mode without a host of ours cannot publish.
+    let checks_events = !vectors.events.is_empty() && resolved.mode.has_workload_host();
+    let mut resolved = resolved.clone();
+    if checks_events {
+        resolved.record_topics = vectors
+            .events
+            .iter()
+            .map(|e| e.topic.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+    }
+    let resolved = &resolved;
     let run_ctx = RunContext {
         project: ctx.project.clone(),
         cache: ctx.cache.clone(),
@@ -233,11 +248,79 @@ pub async fn check(
             ));
         }
     }
+    if checks_events
+        && cell.first_difference.is_none()
+        && let Some(host) = &system.host
+    {
+        cell.first_difference = published_events_differ(host, &vectors.events).await?;
+    }
     if cell.first_difference.is_some() {
         cell.status = "fail".into();
     }
     system.stop();
     Ok(cell)
+}
+
+/// How long the check waits for daprd to deliver the published events.
+const EVENTS_WAIT: Duration = Duration::from_secs(10);
+
+/// What the app host received as a plain subscriber against the events the
+/// vectors publish: topic, component and content type exactly; the data
+/// byte for byte, except that daprd re-encodes JSON data inside its
+/// CloudEvent (components-contrib's envelope decodes it and encodes it
+/// again, keys sorted), so JSON data is compared as JSON values. Events are
+/// matched as a multiset: daprd may deliver them in another order than the
+/// cases published them. `None` when they match.
+async fn published_events_differ(
+    host: &crate::app::AppHost,
+    want: &[blueprint_workloads::PublishedEvent],
+) -> Result<Option<String>> {
+    use base64::Engine as _;
+    let url = format!("http://127.0.0.1:{}/subscriber", host.port);
+    let until = std::time::Instant::now() + EVENTS_WAIT;
+    let received = loop {
+        let reply = host.client().get(&url, Duration::from_secs(10)).await?;
+        let got: blueprint_host::events::ReceivedEvents = serde_json::from_slice(&reply.body)
+            .with_context(|| format!("reading GET {url}: {}", reply.text()))?;
+        if got.events.len() >= want.len() || std::time::Instant::now() >= until {
+            break got.events;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // One comparable form per event: JSON data as its value, other data as bytes.
+    let key = |pubsub: &str, topic: &str, content_type: &str, data: &[u8]| {
+        let json = content_type.starts_with("application/json");
+        let data = match serde_json::from_slice::<serde_json::Value>(data) {
+            Ok(value) if json => value.to_string(),
+            _ => format!("bytes:{}", show(data)),
+        };
+        format!("{pubsub} {topic} {content_type} {data}")
+    };
+    let mut expected: Vec<String> = want
+        .iter()
+        .map(|e| key(&e.pubsub, &e.topic, &e.content_type, e.data.as_bytes()))
+        .collect();
+    let mut got = Vec::with_capacity(received.len());
+    for r in &received {
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(&r.data_base64)
+            .context("the subscriber's data is not base64")?;
+        got.push(key(&r.pubsub, &r.topic, &r.content_type, &data));
+    }
+    expected.sort();
+    got.sort();
+    if expected == got {
+        return Ok(None);
+    }
+    let missing: Vec<&String> = expected.iter().filter(|e| !got.contains(e)).collect();
+    let unexpected: Vec<&String> = got.iter().filter(|g| !expected.contains(g)).collect();
+    Ok(Some(format!(
+        "published events: {} received, {} expected; first missing: {}; first unexpected: {}",
+        got.len(),
+        expected.len(),
+        missing.first().map_or("none", |s| s.as_str()),
+        unexpected.first().map_or("none", |s| s.as_str()),
+    )))
 }
 
 /// Where a cell's cases go, with the token that place wants: straight to the

@@ -158,6 +158,8 @@ fn header(token: &str) -> (hyper::header::HeaderName, hyper::header::HeaderValue
 /// resource), so every app protocol and host gets it alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
+    /// The resource's name (unique per sidecar).
+    pub name: String,
     /// The topic.
     pub topic: String,
     /// The app's path daprd posts events to.
@@ -181,8 +183,8 @@ pub struct SidecarSpec {
     pub middleware: Option<WasmMiddleware>,
     /// `bindings.wasm` output bindings.
     pub wasm_bindings: Vec<WasmBinding>,
-    /// A declarative subscription of the app to a topic of `pubsub`.
-    pub subscription: Option<Subscription>,
+    /// Declarative subscriptions of the app to topics of `pubsub`.
+    pub subscriptions: Vec<Subscription>,
     /// How long to wait for readiness.
     pub ready_timeout: Duration,
     /// Ports to listen on.
@@ -235,7 +237,7 @@ impl SidecarSpec {
             redis_port: None,
             middleware: None,
             wasm_bindings: Vec::new(),
-            subscription: None,
+            subscriptions: Vec::new(),
             ready_timeout: Duration::from_secs(30),
             ports,
             tokens: ApiTokens::generate(),
@@ -580,12 +582,13 @@ fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
             &component(&binding.name, "bindings.wasm", &[("url", binding.url.clone())]),
         )?;
     }
-    if let Some(sub) = &spec.subscription {
+    for sub in &spec.subscriptions {
         write(
-            "resources/subscription.yaml",
+            &format!("resources/subscription-{}.yaml", sub.name),
             &format!(
-                "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata:\n  name: blueprint-events\nspec:\n  \
+                "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata:\n  name: {}\nspec:\n  \
                  pubsubname: {PUBSUB}\n  topic: {}\n  routes:\n    default: {}\nscopes:\n  - {}\n",
+                sub.name,
                 q(&sub.topic),
                 q(&sub.route),
                 q(&spec.app_id)
@@ -626,7 +629,7 @@ mod tests {
             redis_port: None,
             middleware: None,
             wasm_bindings: Vec::new(),
-            subscription: None,
+            subscriptions: Vec::new(),
             ready_timeout: Duration::from_secs(1),
             ports: SidecarPorts {
                 http: 1,

@@ -31,6 +31,7 @@ async fn counter_driven_n_times_through_daprd_reads_back_n() {
         trigger: Trigger::Dapr,
         store: StateStoreKind::InMemory,
         module: Some(common::guests()["counter"].clone()),
+        record_topics: Vec::new(),
     };
     let ctx = common::context(dir.path());
     let system = blueprint::start(

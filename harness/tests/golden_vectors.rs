@@ -101,3 +101,32 @@ fn unavailable_runtimes_say_why_and_how_to_fix() {
         }
     }
 }
+
+/// `aggregate` publishes one event per succeeding case: the host, subscribed
+/// as a plain subscriber, receives exactly them (the vectors pass above), and
+/// a wrong or missing event is a difference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_published_event_is_reported_as_a_difference() {
+    let ctx = context();
+    let mut vectors = workloads::load_vectors(&ctx.project, "aggregate").unwrap();
+    assert_eq!(vectors.events.len(), 7, "one event per succeeding case");
+    vectors.events[0].data = vectors.events[0].data.replace("\"count\":1", "\"count\":9");
+    vectors.events.push(vectors.events[1].clone());
+    let dir = tempfile::tempdir().unwrap();
+    let cell = conformance::check_cell(
+        &ctx,
+        "wasmtime",
+        "rust",
+        &common::guests()["aggregate"],
+        &vectors,
+        dir.path(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cell.status, "fail");
+    let diff = cell.first_difference.unwrap();
+    assert!(
+        diff.contains("published events: 7 received, 8 expected") && diff.contains("\"count\":9"),
+        "{diff}"
+    );
+}

@@ -18,6 +18,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -74,6 +76,23 @@ func (a *appCallback) OnInvoke(ctx context.Context, in *commonv1pb.InvokeRequest
 // any other failure. An unknown route is UNIMPLEMENTED, the one error daprd
 // drops rather than retries (a 404 over HTTP).
 func (a *appCallback) OnTopicEvent(ctx context.Context, in *runtimev1pb.TopicEventRequest) (*runtimev1pb.TopicEventResponse, error) {
+	if topic, ok := strings.CutPrefix(strings.TrimPrefix(in.GetPath(), "/"), "subscriber/"); ok {
+		// The plain subscriber (POST /subscriber/<topic> over HTTP): the
+		// event's fields as the CloudEvent daprd would have posted, its data
+		// as data_base64 so that it is kept byte for byte.
+		body, err := json.Marshal(map[string]string{
+			"id":              in.GetId(),
+			"pubsubname":      in.GetPubsubName(),
+			"topic":           in.GetTopic(),
+			"datacontenttype": in.GetDataContentType(),
+			"data_base64":     base64.StdEncoding.EncodeToString(in.GetData()),
+		})
+		answer := runtimev1pb.TopicEventResponse_SUCCESS
+		if err != nil || a.s.subscriber.receive(topic, body) != nil {
+			answer = runtimev1pb.TopicEventResponse_DROP
+		}
+		return &runtimev1pb.TopicEventResponse{Status: answer}, nil
+	}
 	name, ok := strings.CutPrefix(strings.TrimPrefix(in.GetPath(), "/"), "events/")
 	g, known := a.s.guests[name]
 	if !ok || !known {

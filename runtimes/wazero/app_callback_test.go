@@ -53,6 +53,27 @@ func TestGRPCAppChannelServesAppCallbackBesideHTTP(t *testing.T) {
 	if _, err := client.OnTopicEvent(ctx, &runtimev1pb.TopicEventRequest{Id: "m-2-1", Path: "/events/nothing"}); status.Code(err) != codes.Unimplemented {
 		t.Errorf("unknown route: %v, want Unimplemented (daprd drops it)", err)
 	}
+	// A delivery to the plain subscriber is recorded, its data byte for byte.
+	rec, err := client.OnTopicEvent(ctx, &runtimev1pb.TopicEventRequest{Id: "s-1", Path: "/subscriber/aggregates",
+		PubsubName: "pubsub", Topic: "aggregates", DataContentType: "application/json", Data: []byte(`{"k":1}`)})
+	if err != nil || rec.GetStatus() != runtimev1pb.TopicEventResponse_SUCCESS {
+		t.Fatalf("OnTopicEvent to the subscriber: %v %v", rec, err)
+	}
+	sub, err := http.Get(base + "/subscriber")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Events []received `json:"events"`
+	}
+	if err := json.NewDecoder(sub.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	sub.Body.Close()
+	want := received{Pubsub: "pubsub", Topic: "aggregates", ContentType: "application/json", DataBase64: "eyJrIjoxfQ=="}
+	if len(got.Events) != 1 || got.Events[0] != want {
+		t.Errorf("subscriber log: %+v, want %+v", got.Events, want)
+	}
 	subs, err := client.ListTopicSubscriptions(ctx, nil)
 	if err != nil || len(subs.GetSubscriptions()) != 0 {
 		t.Errorf("ListTopicSubscriptions: %v %v, want none", subs, err)

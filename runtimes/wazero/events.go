@@ -154,3 +154,66 @@ func (s *server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
 }
+
+// received is one event at POST /subscriber/<topic>: the host as a plain
+// subscriber that records what daprd delivered and runs nothing (the
+// conformance check subscribes it to the topics a workload publishes to).
+type received struct {
+	Pubsub      string `json:"pubsub"`
+	Topic       string `json:"topic"`
+	ContentType string `json:"content_type"`
+	DataBase64  string `json:"data_base64"`
+}
+
+type subscriberLog struct {
+	mu     sync.Mutex
+	events []received
+}
+
+// receive records a delivery to /subscriber/<routeTopic>.
+func (l *subscriberLog) receive(routeTopic string, body []byte) error {
+	_, data, err := parseCloudEvent(body)
+	if err != nil {
+		return err
+	}
+	var fields struct {
+		Pubsub      string `json:"pubsubname"`
+		Topic       string `json:"topic"`
+		ContentType string `json:"datacontenttype"`
+	}
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return err
+	}
+	if fields.Topic == "" {
+		fields.Topic = routeTopic
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.events) < maxKeptDeliveries {
+		l.events = append(l.events, received{fields.Pubsub, fields.Topic, fields.ContentType, base64.StdEncoding.EncodeToString(data)})
+	}
+	return nil
+}
+
+func (l *subscriberLog) all() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	events := append([]received{}, l.events...)
+	return json.Marshal(struct {
+		Events []received `json:"events"`
+	}{events})
+}
+
+// subscriberDelivery answers POST /subscriber/<topic> with an AppResponse.
+func (s *server) subscriberDelivery(w http.ResponseWriter, r *http.Request, topic string) {
+	body, err := readBody(w, r, s.maxBody)
+	if err != nil {
+		return
+	}
+	outcome := outcomeSuccess
+	if err := s.subscriber.receive(topic, body); err != nil {
+		outcome = outcomeDrop
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(appResponses[outcome])
+}

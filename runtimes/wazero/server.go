@@ -28,6 +28,8 @@ type server struct {
 	appToken string
 	// events is the log of pub/sub deliveries (events.go).
 	events eventLog
+	// subscriber records events delivered to /subscriber/<topic> (events.go).
+	subscriber subscriberLog
 }
 
 // appTokenHeader carries both of Dapr's API tokens.
@@ -85,6 +87,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(body)
+		}
+		return
+	}
+	if r.URL.Path == "/subscriber" {
+		if allow(w, r, http.MethodGet) {
+			body, err := s.subscriber.all()
+			if err != nil {
+				text(w, http.StatusInternalServerError, []byte("subscriber: "+err.Error()))
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		}
+		return
+	}
+	if topic, ok := strings.CutPrefix(r.URL.Path, "/subscriber/"); ok {
+		if allow(w, r, http.MethodPost) {
+			s.subscriberDelivery(w, r, topic)
 		}
 		return
 	}

@@ -147,6 +147,33 @@ impl AppCallback for Callback {
         request: tonic::Request<TopicEventRequest>,
     ) -> Result<tonic::Response<TopicEventResponse>, Status> {
         let event = request.into_inner();
+        if let Some(topic) = event.path.trim_start_matches('/').strip_prefix("subscriber/") {
+            // The plain subscriber (`POST /subscriber/<topic>` over HTTP):
+            // the event's fields as the CloudEvent daprd would have posted,
+            // its data as data_base64 so that it is kept byte for byte.
+            use base64::Engine as _;
+            let cloud_event = serde_json::json!({
+                "id": event.id,
+                "pubsubname": event.pubsub_name,
+                "topic": event.topic,
+                "datacontenttype": event.data_content_type,
+                "data_base64": base64::engine::general_purpose::STANDARD.encode(&event.data),
+            });
+            let status = match self
+                .served
+                .subscriber
+                .receive(topic, cloud_event.to_string().as_bytes())
+            {
+                Ok(()) => TopicEventResponseStatus::Success,
+                Err(why) => {
+                    tracing::warn!("subscriber: dropping a delivery: {why}");
+                    TopicEventResponseStatus::Drop
+                }
+            };
+            return Ok(tonic::Response::new(TopicEventResponse {
+                status: status as i32,
+            }));
+        }
         // UNIMPLEMENTED is the one error daprd drops rather than retries,
         // like a 404 on the HTTP side.
         let Some(workload) = routed_workload(&event.path).and_then(|name| self.served.modules.get(name))

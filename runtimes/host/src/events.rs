@@ -1,7 +1,9 @@
 //! Pub/sub deliveries (`runtimes/HOST.md`, "Pub/sub events"): the CloudEvent
 //! daprd posts to `/events/<workload>`, the workload input inside it, and the
 //! log of every delivery the host handled, which the harness reads back
-//! through `GET /events` to count events by id.
+//! through `GET /events` to count events by id; and the host as a plain
+//! subscriber (`/subscriber/<topic>`), which records the events a workload
+//! published for the conformance check.
 //!
 //! The log is the app's own count: the harness compares it with what it
 //! published, so an event daprd accepted but never delivered, or delivered
@@ -97,6 +99,68 @@ impl EventLog {
     }
 }
 
+/// One event received at `POST /subscriber/<topic>`: the host as a plain
+/// subscriber, which records what daprd delivered and runs nothing. The
+/// conformance check subscribes it to the topics a workload's vectors say
+/// it publishes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    /// The CloudEvent's `pubsubname` (daprd sets it).
+    pub pubsub: String,
+    /// Its `topic` (daprd sets it; the route's topic when missing).
+    pub topic: String,
+    /// Its `datacontenttype`.
+    pub content_type: String,
+    /// Its data, read as [`parse`] reads a workload's input, base64.
+    pub data_base64: String,
+}
+
+/// `GET /subscriber`: every event received, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedEvents {
+    /// The events.
+    pub events: Vec<Received>,
+}
+
+/// The plain subscriber's log, bounded as the delivery log is.
+#[derive(Debug, Default)]
+pub struct Subscriber {
+    inner: Mutex<ReceivedEvents>,
+}
+
+impl Subscriber {
+    /// Records a delivery to `/subscriber/<route_topic>`.
+    ///
+    /// # Errors
+    /// A body that is not a CloudEvent (see [`parse`]).
+    pub fn receive(&self, route_topic: &str, body: &[u8]) -> Result<(), String> {
+        let event = parse(body)?;
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let field = |name: &str| {
+            value
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        let received = Received {
+            pubsub: field("pubsubname").unwrap_or_default(),
+            topic: field("topic").unwrap_or_else(|| route_topic.to_owned()),
+            content_type: field("datacontenttype").unwrap_or_default(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(event.data),
+        };
+        let mut log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if log.events.len() < MAX_KEPT {
+            log.events.push(received);
+        }
+        Ok(())
+    }
+
+    /// Everything received so far.
+    pub fn events(&self) -> ReceivedEvents {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
 /// Now, in nanoseconds since the Unix epoch.
 pub fn unix_ns() -> u64 {
     SystemTime::now()
@@ -168,6 +232,25 @@ mod tests {
                 .unwrap_err()
                 .contains("base64")
         );
+    }
+
+    #[test]
+    fn the_subscriber_records_topic_content_type_and_data() {
+        let subscriber = Subscriber::default();
+        let body = br#"{"id":"x","topic":"aggregates","pubsubname":"pubsub","datacontenttype":"application/json","data":{"key":"a","count":1}}"#;
+        subscriber.receive("aggregates", body).unwrap();
+        assert!(subscriber.receive("aggregates", b"nope").is_err());
+        let got = &subscriber.events().events;
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].topic.as_str(), got[0].pubsub.as_str()),
+            ("aggregates", "pubsub")
+        );
+        assert_eq!(got[0].content_type, "application/json");
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(&got[0].data_base64)
+            .unwrap();
+        assert_eq!(data, br#"{"count":1,"key":"a"}"#);
     }
 
     #[test]

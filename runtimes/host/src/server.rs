@@ -359,6 +359,7 @@ pub(crate) struct Served {
     call_timeout: Duration,
     pub(crate) app_api_token: Option<String>,
     pub(crate) events: EventLog,
+    pub(crate) subscriber: events::Subscriber,
 }
 
 /// Compiles the modules, then serves until SIGTERM/SIGINT.
@@ -421,6 +422,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
         call_timeout: config.limits.call_timeout,
         app_api_token: args.app_api_token.clone(),
         events: EventLog::default(),
+        subscriber: events::Subscriber::default(),
     };
     if args.added_work_rounds > 0 {
         tracing::warn!(
@@ -586,6 +588,24 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
                 Ok(json) => reply(StatusCode::OK, json),
                 Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
             }
+        }
+        (&Method::GET, "subscriber") => match serde_json::to_vec(&served.subscriber.events()) {
+            Ok(json) => reply(StatusCode::OK, json),
+            Err(err) => reply(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        },
+        (&Method::POST, path) if path.starts_with("subscriber/") => {
+            let topic = path["subscriber/".len()..].to_owned();
+            let outcome = match read_body(req).await {
+                Ok(body) => match served.subscriber.receive(&topic, &body) {
+                    Ok(()) => Outcome::Success,
+                    Err(why) => {
+                        tracing::warn!("subscriber: dropping a delivery: {why}");
+                        Outcome::Drop
+                    }
+                },
+                Err(refused) => return Ok(refused),
+            };
+            reply(StatusCode::OK, outcome.app_response())
         }
         (&Method::POST, path) if path.starts_with("events/") => {
             let name = &path["events/".len()..];
