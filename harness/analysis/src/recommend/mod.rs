@@ -599,6 +599,9 @@ pub fn recommend(
             .iter()
             .filter(|c| c.id.workload == workload && c.id.mode == mode)
             .filter(|c| req.language.as_ref().is_none_or(|l| &c.id.language == l))
+            // A blueprint serves requests through daprd: `direct` cells skip
+            // it, and `pubsub` cells count events, not requests.
+            .filter(|c| c.id.trigger == "dapr")
             .collect();
         let measured: Vec<Figures> = cells
             .iter()
