@@ -13,8 +13,15 @@ use blueprint_host::server::ADDED_LATENCY_SPREAD_ENV;
 
 const MAX: usize = 10;
 
+/// The target: ±50 %. A quiet cell reaches it in a few trials; the noisy
+/// one's trials spread over three decades, and all of its trials so far
+/// landing within a factor of about 3 of each other (what ±50 % allows) is
+/// rare. At ±90 % a CI run saw the noisy cell stop early (its p99 within
+/// ±79 %), and the test failed for no fault of the harness.
+const TARGET: f64 = 0.5;
+
 fn scenario(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    let trials = format!("trials = {{ min = 3, max = {MAX}, target_ci = 0.9 }}\n");
+    let trials = format!("trials = {{ min = 3, max = {MAX}, target_ci = {TARGET} }}\n");
     common::scenario(dir, name, &format!("{}{trials}", common::ONE_CELL))
 }
 
@@ -57,7 +64,7 @@ fn a_quiet_cell_stops_early_and_a_noisy_one_takes_its_maximum() {
     assert_eq!(cell.trials.len(), MAX);
     match &cell.stopped {
         Some(Stop::MaxTrials { widest: Some(w) }) => {
-            assert!(w.half_width.is_none_or(|h| h > 0.9), "{w}");
+            assert!(w.half_width.is_none_or(|h| h > TARGET), "{w}");
         }
         other => panic!("{other:?}"),
     }
@@ -75,5 +82,5 @@ fn a_quiet_cell_stops_early_and_a_noisy_one_takes_its_maximum() {
         screen.contains("every cell's trial timed by earlier runs here"),
         "{screen}"
     );
-    assert!(screen.contains("3–10 (until ±90.0 %)"), "{screen}");
+    assert!(screen.contains("3–10 (until ±50.0 %)"), "{screen}");
 }
