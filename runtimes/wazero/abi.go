@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log"
 	"strings"
 	"unicode/utf8"
@@ -185,6 +186,80 @@ func (st *instanceState) stateGet(ctx context.Context, mem guestMemory, storeP, 
 	return st.fillSlot(out)
 }
 
+// Limits of `dapr.state_get_bulk`'s key list (ABI.md).
+const (
+	maxBulkKeys      = 64
+	maxBulkKeysBytes = 64 * 1024
+)
+
+// decodeBulkKeys reads state_get_bulk's keys argument: count (u32 LE), then
+// per key its length (u32 LE) and UTF-8 bytes; ok only for 1 to maxBulkKeys
+// keys in at most maxBulkKeysBytes, with nothing after the last. The keys
+// are copies (the argument is guest memory).
+func decodeBulkKeys(raw []byte) ([]string, bool) {
+	if len(raw) < 4 || len(raw) > maxBulkKeysBytes {
+		return nil, false
+	}
+	count := binary.LittleEndian.Uint32(raw)
+	raw = raw[4:]
+	if count < 1 || count > maxBulkKeys {
+		return nil, false
+	}
+	keys := make([]string, 0, count)
+	for range count {
+		if len(raw) < 4 {
+			return nil, false
+		}
+		n := binary.LittleEndian.Uint32(raw)
+		raw = raw[4:]
+		if uint64(len(raw)) < uint64(n) || !utf8.Valid(raw[:n]) {
+			return nil, false
+		}
+		keys = append(keys, string(raw[:n]))
+		raw = raw[n:]
+	}
+	return keys, len(raw) == 0
+}
+
+// encodeBulkResult packs a bulk read's answers: per key 0 (no value), or 1,
+// etag_len (u32 LE), etag, value_len (u32 LE), value.
+func encodeBulkResult(entries []*stateEntry) []byte {
+	var out []byte
+	for _, e := range entries {
+		if e == nil {
+			out = append(out, 0)
+			continue
+		}
+		out = append(out, 1)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(e.etag)))
+		out = append(out, e.etag...)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(e.value)))
+		out = append(out, e.value...)
+	}
+	return out
+}
+
+// stateGetBulk: `dapr.state_get_bulk(store, keys) -> i64`.
+func (st *instanceState) stateGetBulk(ctx context.Context, mem guestMemory, storeP, storeL, keysP, keysL uint32) int64 {
+	in := readArgs(mem, []uint32{storeP, storeL, keysP, keysL})
+	store, raw := in.name(), in.bytes()
+	if !in.ok {
+		return codeInvalidArgument
+	}
+	keys, ok := decodeBulkKeys(raw)
+	if !ok {
+		return codeInvalidArgument
+	}
+	entries, err := st.dapr.stateGetBulk(ctx, store, keys)
+	if err == nil && len(entries) != len(keys) {
+		err = fmt.Errorf("%d answers for %d keys", len(entries), len(keys))
+	}
+	if err != nil {
+		return st.failed(ctx, "state_get_bulk", err)
+	}
+	return st.fillSlot(encodeBulkResult(entries))
+}
+
 // stateSet: `dapr.state_set(store, key, value, etag, concurrency) -> i64`.
 func (st *instanceState) stateSet(ctx context.Context, mem guestMemory, a [8]uint32, rawConcurrency int32) int64 {
 	in := readArgs(mem, a[:])
@@ -349,6 +424,10 @@ func registerDapr(ctx context.Context, r wazero.Runtime) error {
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		ret(s, instanceFrom(ctx).stateGet(ctx, mem(m), u32(s, 0), u32(s, 1), u32(s, 2), u32(s, 3)))
 	}), params(4), []api.ValueType{i64}).Export("state_get")
+
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
+		ret(s, instanceFrom(ctx).stateGetBulk(ctx, mem(m), u32(s, 0), u32(s, 1), u32(s, 2), u32(s, 3)))
+	}), params(4), []api.ValueType{i64}).Export("state_get_bulk")
 
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
 		var a [8]uint32

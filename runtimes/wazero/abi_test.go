@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -148,6 +150,60 @@ func TestStateGetLayoutAndCodes(t *testing.T) {
 	st = &instanceState{dapr: failingDapr{}}
 	if got := st.stateGet(ctx, mem, 0, 10, 10, 3); got != codeUnavailable {
 		t.Errorf("failing sidecar: %d", got)
+	}
+}
+
+func TestBulkKeyListsAndResultsHaveTheABILayout(t *testing.T) {
+	packed := []byte{3, 0, 0, 0, 1, 0, 0, 0, 'a', 0, 0, 0, 0, 2, 0, 0, 0, 0xc3, 0xa9}
+	if keys, ok := decodeBulkKeys(packed); !ok || !reflect.DeepEqual(keys, []string{"a", "", "é"}) {
+		t.Errorf("decodeBulkKeys = %q, %v", keys, ok)
+	}
+	tooMany := binary.LittleEndian.AppendUint32(nil, 65)
+	for range 65 {
+		tooMany = binary.LittleEndian.AppendUint32(tooMany, 0)
+	}
+	big := binary.LittleEndian.AppendUint32([]byte{1, 0, 0, 0}, maxBulkKeysBytes)
+	big = append(big, bytes.Repeat([]byte{'k'}, maxBulkKeysBytes)...)
+	for _, bad := range [][]byte{
+		{0, 0, 0, 0}, tooMany, big, append(slices.Clone(packed), 0), packed[:len(packed)-1],
+		{1, 0, 0, 0, 1, 0, 0, 0, 0xff}, {1, 0, 0},
+	} {
+		if keys, ok := decodeBulkKeys(bad); ok {
+			t.Errorf("decodeBulkKeys(%v) = %q, want refused", bad[:min(len(bad), 12)], keys)
+		}
+	}
+	got := encodeBulkResult([]*stateEntry{nil, {value: []byte("12"), etag: "3"}, {value: []byte{}}})
+	want := []byte{0, 1, 1, 0, 0, 0, '3', 2, 0, 0, 0, '1', '2', 1, 0, 0, 0, 0, 0, 0, 0, 0}
+	if !bytes.Equal(got, want) {
+		t.Errorf("encodeBulkResult = %v, want %v", got, want)
+	}
+}
+
+func TestStateGetBulkAnswersInOrderThroughTheSlot(t *testing.T) {
+	ctx := context.Background()
+	store := newMemDapr()
+	if err := store.stateSet(ctx, "s", "b", []byte("7"), "", lastWrite); err != nil {
+		t.Fatal(err)
+	}
+	st := &instanceState{dapr: store, module: "test"}
+	keys := []byte{3, 0, 0, 0, 1, 0, 0, 0, 'a', 1, 0, 0, 0, 'b', 1, 0, 0, 0, 'a'}
+	mem := append(byteMem("s"), keys...)
+	mem = append(mem, make([]byte, 64)...)
+	size := st.stateGetBulk(ctx, mem, 0, 1, 1, uint32(len(keys)))
+	e, _ := store.stateGet(ctx, "s", "b")
+	want := encodeBulkResult([]*stateEntry{nil, e, nil})
+	if size != int64(len(want)) {
+		t.Fatalf("size %d, want %d", size, len(want))
+	}
+	if got := st.takeResult(mem, 40, uint32(size)); got != size || !bytes.Equal(mem[40:40+size], want) {
+		t.Errorf("take_result %d: %v, want %v", got, mem[40:40+size], want)
+	}
+	if got := st.stateGetBulk(ctx, mem, 0, 1, 1, 3); got != codeInvalidArgument {
+		t.Errorf("a cut key list: %d", got)
+	}
+	pure := &instanceState{dapr: noDapr{}}
+	if got := pure.stateGetBulk(ctx, mem, 0, 1, 1, uint32(len(keys))); got != codeNotPermitted {
+		t.Errorf("without Dapr: %d", got)
 	}
 }
 

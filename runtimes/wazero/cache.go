@@ -16,7 +16,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,12 +90,69 @@ func (c *stateCache) stateGet(ctx context.Context, store, key string) (*stateEnt
 	return entry, nil
 }
 
+// stateGetBulk answers the keys it holds from the cache and reads the others
+// (each distinct key once) in one bulk call, none when all are cached; each
+// key asked counts as one hit or one miss, and misses fill the cache as
+// single gets do.
+func (c *stateCache) stateGetBulk(ctx context.Context, store string, keys []string) ([]*stateEntry, error) {
+	out := make([]*stateEntry, len(keys))
+	answered := make([]bool, len(keys))
+	var missing []string
+	c.mu.Lock()
+	for i, key := range keys {
+		if hit, ok := c.entries[cacheKey{store, key}]; ok && time.Since(hit.at) < c.ttl {
+			out[i], answered[i] = copyEntry(hit.entry), true
+		} else if !slices.Contains(missing, key) {
+			missing = append(missing, key)
+		}
+	}
+	c.mu.Unlock()
+	hits := 0
+	for _, a := range answered {
+		if a {
+			hits++
+		}
+	}
+	c.hits.Add(uint64(hits))
+	c.misses.Add(uint64(len(keys) - hits))
+	if len(missing) == 0 {
+		return out, nil
+	}
+	start := c.beginFills(len(missing))
+	read, err := c.daprAPI.stateGetBulk(ctx, store, missing)
+	if err == nil && len(read) != len(missing) {
+		err = fmt.Errorf("%d answers for %d keys", len(read), len(missing))
+	}
+	byKey := make(map[string]*stateEntry, len(missing))
+	for i, key := range missing {
+		var entry *stateEntry
+		if err == nil {
+			entry = read[i]
+			byKey[key] = entry
+		}
+		c.endFill(cacheKey{store, key}, start, err == nil, copyEntry(entry))
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, key := range keys {
+		if !answered[i] {
+			out[i] = copyEntry(byKey[key])
+		}
+	}
+	return out, nil
+}
+
 // beginFill registers a miss about to read Dapr: the tick to check its store
 // against.
-func (c *stateCache) beginFill() uint64 {
+func (c *stateCache) beginFill() uint64 { return c.beginFills(1) }
+
+// beginFills registers n misses read together (one bulk call): one tick for
+// all, each ended by its own endFill.
+func (c *stateCache) beginFills(n int) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.fills[c.clock]++
+	c.fills[c.clock] += n
 	return c.clock
 }
 

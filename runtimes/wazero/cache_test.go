@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -26,6 +27,45 @@ func TestStateCacheHitsRepeatedGetsAndNeverServesAWriteStale(t *testing.T) {
 	}
 	if err := c.stateSet(ctx, "s", "k", []byte("2"), e.etag, firstWrite); err != nil {
 		t.Fatalf("first-write with the etag read through the cache: %v", err)
+	}
+}
+
+func TestStateCacheBulkReadsHitTheCacheAndReadTheMissesInOneCall(t *testing.T) {
+	ctx := context.Background()
+	store := newMemDapr()
+	if err := store.stateSet(ctx, "s", "b", []byte("7"), "", lastWrite); err != nil {
+		t.Fatal(err)
+	}
+	c := newStateCache(store, time.Minute, 16)
+	_, _ = c.stateGet(ctx, "s", "a")
+	got, err := c.stateGetBulk(ctx, "s", []string{"a", "b", "c", "b"})
+	if err != nil || len(got) != 4 || got[0] != nil || got[2] != nil || string(got[1].value) != "7" ||
+		string(got[3].value) != "7" {
+		t.Fatalf("stateGetBulk = %+v, %v", got, err)
+	}
+	if calls := store.bulkCalls(); !reflect.DeepEqual(calls, [][]string{{"b", "c"}}) {
+		t.Errorf("bulk calls %q, want one for b and c", calls)
+	}
+	if got := c.stats(); got != (cacheStats{Hits: 1, Misses: 4}) {
+		t.Errorf("stats %+v", got)
+	}
+	// All cached now: no call at all.
+	if _, err := c.stateGetBulk(ctx, "s", []string{"c", "b"}); err != nil || len(store.bulkCalls()) != 1 {
+		t.Errorf("a fully cached read called Dapr: %v, %q", err, store.bulkCalls())
+	}
+	if got := c.stats(); got != (cacheStats{Hits: 3, Misses: 4}) {
+		t.Errorf("stats %+v", got)
+	}
+	// A write drops its key: the next bulk read asks for it alone.
+	if err := c.stateSet(ctx, "s", "c", []byte("1"), "", lastWrite); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.stateGetBulk(ctx, "s", []string{"b", "c"})
+	if err != nil || string(got[1].value) != "1" {
+		t.Fatalf("after the write: %+v, %v", got, err)
+	}
+	if calls := store.bulkCalls(); !reflect.DeepEqual(calls[1], []string{"c"}) {
+		t.Errorf("bulk calls %q", calls)
 	}
 }
 

@@ -49,6 +49,9 @@ var (
 type daprAPI interface {
 	// stateGet returns nil, nil when the key has no value.
 	stateGet(ctx context.Context, store, key string) (*stateEntry, error)
+	// stateGetBulk reads keys in one call and answers in their order, nil
+	// for a key with no value; an error for any one key fails it all.
+	stateGetBulk(ctx context.Context, store string, keys []string) ([]*stateEntry, error)
 	stateSet(ctx context.Context, store, key string, value []byte, etag string, c concurrency) error
 	stateDelete(ctx context.Context, store, key, etag string, c concurrency) error
 	publish(ctx context.Context, pubsub, topic string, data []byte, contentType string) error
@@ -59,6 +62,9 @@ type daprAPI interface {
 type noDapr struct{}
 
 func (noDapr) stateGet(context.Context, string, string) (*stateEntry, error) {
+	return nil, errNotPermitted
+}
+func (noDapr) stateGetBulk(context.Context, string, []string) ([]*stateEntry, error) {
 	return nil, errNotPermitted
 }
 func (noDapr) stateSet(context.Context, string, string, []byte, string, concurrency) error {
@@ -139,6 +145,44 @@ func (d *sdkDapr) stateGet(ctx context.Context, store, key string) (*stateEntry,
 		return nil, nil
 	}
 	return &stateEntry{value: item.Value, etag: item.Etag}, nil
+}
+
+func (d *sdkDapr) stateGetBulk(ctx context.Context, store string, keys []string) ([]*stateEntry, error) {
+	c, err := d.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	items, err := c.GetBulkState(ctx, store, keys, nil, 0)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return bulkAnswers(keys, items)
+}
+
+// bulkAnswers puts daprd's bulk items back in the order the keys were asked
+// (daprd answers in the store's order). As for GetState, empty data is no
+// value; an item's own error fails the whole read.
+func bulkAnswers(keys []string, items []*dapr.BulkStateItem) ([]*stateEntry, error) {
+	byKey := make(map[string]*stateEntry, len(items))
+	for _, item := range items {
+		if item.Error != "" {
+			return nil, fmt.Errorf("GetBulkState: key %q: %s", item.Key, item.Error)
+		}
+		var entry *stateEntry
+		if len(item.Value) > 0 {
+			entry = &stateEntry{value: item.Value, etag: item.Etag}
+		}
+		byKey[item.Key] = entry
+	}
+	out := make([]*stateEntry, len(keys))
+	for i, key := range keys {
+		entry, ok := byKey[key]
+		if !ok {
+			return nil, fmt.Errorf("GetBulkState: no answer for key %q", key)
+		}
+		out[i] = entry
+	}
+	return out, nil
 }
 
 func (d *sdkDapr) stateSet(ctx context.Context, store, key string, value []byte, etag string, cc concurrency) error {

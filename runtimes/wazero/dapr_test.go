@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	dapr "github.com/dapr/go-sdk/client"
+
 	"blueprint-bench/workloads/go/vectors"
 )
 
@@ -29,5 +31,19 @@ func TestUnreachableSidecarIsUnavailable(t *testing.T) {
 		if d.client != nil {
 			t.Error("a failed connection was kept")
 		}
+	}
+}
+
+func TestBulkItemsComeBackInTheOrderAsked(t *testing.T) {
+	items := []*dapr.BulkStateItem{{Key: "b"}, {Key: "a", Value: []byte("5"), Etag: "2"}}
+	got, err := bulkAnswers([]string{"a", "b", "a"}, items)
+	if err != nil || len(got) != 3 || got[1] != nil || string(got[0].value) != "5" || got[0].etag != "2" || got[2] != got[0] {
+		t.Fatalf("bulkAnswers = %+v, %v", got, err)
+	}
+	if _, err := bulkAnswers([]string{"a"}, []*dapr.BulkStateItem{{Key: "a", Error: "boom"}}); err == nil {
+		t.Error("an item's error was not an error")
+	}
+	if _, err := bulkAnswers([]string{"a", "z"}, items); err == nil {
+		t.Error("a key without an answer was not an error")
 	}
 }

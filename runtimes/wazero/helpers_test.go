@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -98,7 +99,8 @@ type memDapr struct {
 	mu        sync.Mutex
 	state     map[string]memEntry
 	version   int
-	published []string // "pubsub/topic content-type data"
+	published []string   // "pubsub/topic content-type data"
+	bulk      [][]string // the keys of each stateGetBulk, in call order
 }
 
 type memEntry struct {
@@ -116,6 +118,24 @@ func (d *memDapr) stateGet(_ context.Context, store, key string) (*stateEntry, e
 		return nil, nil
 	}
 	return &stateEntry{value: bytes.Clone(e.value), etag: e.etag}, nil
+}
+
+func (d *memDapr) stateGetBulk(ctx context.Context, store string, keys []string) ([]*stateEntry, error) {
+	d.mu.Lock()
+	d.bulk = append(d.bulk, slices.Clone(keys))
+	d.mu.Unlock()
+	out := make([]*stateEntry, len(keys))
+	for i, key := range keys {
+		out[i], _ = d.stateGet(ctx, store, key)
+	}
+	return out, nil
+}
+
+// bulkCalls is a copy of the keys of every stateGetBulk so far.
+func (d *memDapr) bulkCalls() [][]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.bulk)
 }
 
 func (d *memDapr) check(store, key, etag string, c concurrency) error {

@@ -123,7 +123,7 @@ type answer struct {
 // that must be the golden vector itself (memDapr has all of Dapr the
 // workloads use).
 func TestEveryVectorTwiceOnOneReusedInstance(t *testing.T) {
-	workloads := []string{"noop", "transform", "validate", "compute", "counter", "aggregate", "fanout", "lookup"}
+	workloads := []string{"noop", "transform", "validate", "compute", "counter", "aggregate", "fanout", "fanout-bulk", "lookup"}
 	checked := 0
 	for _, dir := range guestDirs(t) {
 		for _, w := range workloads {

@@ -50,7 +50,7 @@ var workloads = []struct {
 	pure bool
 }{
 	{"noop", true}, {"counter", false}, {"transform", true}, {"validate", true},
-	{"aggregate", false}, {"compute", true}, {"fanout", false}, {"lookup", false},
+	{"aggregate", false}, {"compute", true}, {"fanout", false}, {"fanout-bulk", false}, {"lookup", false},
 }
 
 // flavours are the build tag and mode of each flavour (README.md).
@@ -293,6 +293,7 @@ func TestModuleShape(t *testing.T) {
 	// http-wasm-host-go declare them.
 	importTypes := map[string]string{
 		"dapr.state_get":                "(i32,i32,i32,i32)->(i64)",
+		"dapr.state_get_bulk":           "(i32,i32,i32,i32)->(i64)",
 		"dapr.state_set":                "(i32,i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
 		"dapr.state_delete":             "(i32,i32,i32,i32,i32,i32,i32)->(i64)",
 		"dapr.publish":                  "(i32,i32,i32,i32,i32,i32,i32,i32)->(i64)",
@@ -323,6 +324,10 @@ func TestModuleShape(t *testing.T) {
 		},
 		"fanout": {
 			"embedded": {"dapr.state_get", "dapr.state_set", "dapr.take_result"},
+			"http":     {"http.request", "http.take_result"},
+		},
+		"fanout-bulk": {
+			"embedded": {"dapr.state_get_bulk", "dapr.state_set", "dapr.take_result"},
 			"http":     {"http.request", "http.take_result"},
 		},
 		"lookup": {
@@ -703,41 +708,46 @@ func TestAggregateThroughDaprd(t *testing.T) {
 	}
 }
 
-// TestFanoutAndLookupThroughDaprd runs both workloads' vectors on one
-// sidecar each, then the stored values the vectors cannot cover.
+// TestFanoutAndLookupThroughDaprd runs the workloads' vectors (fanout,
+// fanout-bulk, lookup) on one sidecar each, then the stored values the
+// vectors cannot cover.
 func TestFanoutAndLookupThroughDaprd(t *testing.T) {
 	guests := goGuestDir(t)
 	module := func(w string) string { return filepath.Join(guests, goModule(w, "embedded")) }
-	t.Run("fanout", func(t *testing.T) {
-		dapr := startDaprd(t)
-		url := startHost(t, dapr.grpcPort, map[string]string{"fanout": module("fanout")}) + "/fanout"
-		v := vectors.Load(t, "fanout")
-		vectors.RunURL(t, url, v)
-		v.CheckFinalState(t, func(key string) (string, bool) { return dapr.state(t, key) })
-		edges := []struct {
-			key, stored, output, err string
-		}{
-			// 7 mod 2: the second counter is incremented.
-			{"zeros", "0007", `{"found":1,"sum":7}`, ""},
-			{"plus", "+1", "", "stored value is not a counter"},
-			{"top", "9223372036854775807", "", "counter overflow"},
-			{"below", "9223372036854775806", `{"found":1,"sum":9223372036854775806}`, ""},
-		}
-		for _, e := range edges {
-			dapr.seed(t, e.key+".0", []byte(e.stored))
-			var wantErr *string
-			if e.err != "" {
-				wantErr = &e.err
+	// fanout-bulk makes the same reads in one bulk call: the same vectors,
+	// state and edges.
+	for _, name := range []string{"fanout", "fanout-bulk"} {
+		t.Run(name, func(t *testing.T) {
+			dapr := startDaprd(t)
+			url := startHost(t, dapr.grpcPort, map[string]string{name: module(name)}) + "/" + name
+			v := vectors.Load(t, name)
+			vectors.RunURL(t, url, v)
+			v.CheckFinalState(t, func(key string) (string, bool) { return dapr.state(t, key) })
+			edges := []struct {
+				key, stored, output, err string
+			}{
+				// 7 mod 2: the second counter is incremented.
+				{"zeros", "0007", `{"found":1,"sum":7}`, ""},
+				{"plus", "+1", "", "stored value is not a counter"},
+				{"top", "9223372036854775807", "", "counter overflow"},
+				{"below", "9223372036854775806", `{"found":1,"sum":9223372036854775806}`, ""},
 			}
-			vectors.Expect(t, url, "stored "+strconv.Quote(e.stored), []byte(`{"key":"`+e.key+`","k":2}`), []byte(e.output), wantErr)
-		}
-		if got, _ := dapr.state(t, "zeros.1"); got != "1" {
-			t.Errorf("zeros.1 = %q, want 1", got)
-		}
-		if got, _ := dapr.state(t, "below.0"); got != "9223372036854775807" {
-			t.Errorf("below.0 = %q, want 9223372036854775807", got)
-		}
-	})
+			for _, e := range edges {
+				dapr.seed(t, e.key+".0", []byte(e.stored))
+				var wantErr *string
+				if e.err != "" {
+					wantErr = &e.err
+				}
+				vectors.Expect(t, url, "stored "+strconv.Quote(e.stored), []byte(`{"key":"`+e.key+`","k":2}`), []byte(e.output), wantErr)
+			}
+			if got, _ := dapr.state(t, "zeros.1"); got != "1" {
+				t.Errorf("zeros.1 = %q, want 1", got)
+			}
+			if got, _ := dapr.state(t, "below.0"); got != "9223372036854775807" {
+				t.Errorf("below.0 = %q, want 9223372036854775807", got)
+			}
+		})
+	}
 	t.Run("lookup", func(t *testing.T) {
 		dapr := startDaprd(t)
 		url := startHost(t, dapr.grpcPort, map[string]string{"lookup": module("lookup")}) + "/lookup"

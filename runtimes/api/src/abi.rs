@@ -47,6 +47,99 @@ pub mod code {
     pub const NOT_PERMITTED: i64 = -7;
 }
 
+/// Most keys one `state_get_bulk` may ask for.
+pub const MAX_BULK_KEYS: usize = 64;
+/// Largest `keys` argument of `state_get_bulk`, in bytes (64 KiB).
+pub const MAX_BULK_KEYS_BYTES: usize = 64 * 1024;
+
+/// Packs a key list as `state_get_bulk` takes it: `count: u32` little-endian,
+/// then per key `len: u32` little-endian and the key's bytes.
+pub fn encode_bulk_keys(keys: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + keys.iter().map(|k| 4 + k.len()).sum::<usize>());
+    out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+    for key in keys {
+        out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        out.extend_from_slice(key.as_bytes());
+    }
+    out
+}
+
+/// Reads a packed key list ([`encode_bulk_keys`]); `None` unless it holds 1
+/// to [`MAX_BULK_KEYS`] UTF-8 keys, at most [`MAX_BULK_KEYS_BYTES`] in all,
+/// and nothing after the last key.
+pub fn decode_bulk_keys(bytes: &[u8]) -> Option<Vec<&str>> {
+    if bytes.len() > MAX_BULK_KEYS_BYTES {
+        return None;
+    }
+    let (count, mut rest) = take_u32(bytes)?;
+    let count = count as usize;
+    if !(1..=MAX_BULK_KEYS).contains(&count) {
+        return None;
+    }
+    let mut keys = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (len, after) = take_u32(rest)?;
+        let key = after.get(..len as usize)?;
+        keys.push(std::str::from_utf8(key).ok()?);
+        rest = &after[len as usize..];
+    }
+    rest.is_empty().then_some(keys)
+}
+
+/// Packs `state_get_bulk`'s result: per key, in the order asked, one byte
+/// `1` (found) or `0` (no value); after a `1`, `etag_len: u32`, the etag,
+/// `value_len: u32`, the value (lengths little-endian).
+pub fn encode_bulk_result(entries: &[Option<crate::StateEntry>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry {
+            None => out.push(0),
+            Some(entry) => {
+                let etag = entry.etag.as_deref().unwrap_or_default();
+                out.push(1);
+                out.extend_from_slice(&(etag.len() as u32).to_le_bytes());
+                out.extend_from_slice(etag.as_bytes());
+                out.extend_from_slice(&(entry.value.len() as u32).to_le_bytes());
+                out.extend_from_slice(&entry.value);
+            }
+        }
+    }
+    out
+}
+
+/// Reads `count` entries of a [`encode_bulk_result`] result (what a guest
+/// does); `None` if the bytes are not exactly that. An empty etag reads as
+/// none.
+pub fn decode_bulk_result(bytes: &[u8], count: usize) -> Option<Vec<Option<crate::StateEntry>>> {
+    let mut rest = bytes;
+    let mut entries = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (&found, after) = rest.split_first()?;
+        rest = after;
+        match found {
+            0 => entries.push(None),
+            1 => {
+                let (etag_len, after) = take_u32(rest)?;
+                let etag = std::str::from_utf8(after.get(..etag_len as usize)?).ok()?;
+                let (value_len, after) = take_u32(&after[etag_len as usize..])?;
+                let value = after.get(..value_len as usize)?;
+                rest = &after[value_len as usize..];
+                entries.push(Some(crate::StateEntry {
+                    value: value.to_vec(),
+                    etag: (!etag.is_empty()).then(|| etag.to_owned()),
+                }));
+            }
+            _ => return None,
+        }
+    }
+    rest.is_empty().then_some(entries)
+}
+
+fn take_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*head), rest))
+}
+
 const ERROR_FLAG: u32 = 0x8000_0000;
 
 /// A decoded `bb_handle` return value.
@@ -203,6 +296,24 @@ impl HostState {
             }
             Ok(None) => code::NOT_FOUND,
             Err(err) => self.failed("state_get", err),
+        }
+    }
+
+    /// `dapr.state_get_bulk(store, keys) -> i64`: one bulk read of the packed
+    /// key list ([`decode_bulk_keys`]); the result ([`encode_bulk_result`])
+    /// goes to the slot.
+    pub fn state_get_bulk(&mut self, mem: &[u8], store: GuestSlice, keys: GuestSlice) -> i64 {
+        let store = name!(mem, store);
+        let Some(keys) = decode_bulk_keys(bytes!(mem, keys)) else {
+            return code::INVALID_ARGUMENT;
+        };
+        match self.host.state_get_bulk(store, &keys) {
+            Ok(entries) if entries.len() == keys.len() => self.fill_slot(encode_bulk_result(&entries)),
+            Ok(entries) => self.failed(
+                "state_get_bulk",
+                HostError::Unavailable(format!("{} answers for {} keys", entries.len(), keys.len())),
+            ),
+            Err(err) => self.failed("state_get_bulk", err),
         }
     }
 
@@ -435,6 +546,86 @@ mod tests {
         );
         // Pure host refuses.
         assert_eq!(state.state_get(&mem, (0, 5), (5, 3)), code::NOT_PERMITTED);
+    }
+
+    #[test]
+    fn bulk_key_lists_round_trip_and_bad_ones_are_refused() {
+        let keys = ["fan.0", "", "f\u{e9}e.1", "fan.0"];
+        let packed = encode_bulk_keys(&keys);
+        assert_eq!(&packed[..8], &[4, 0, 0, 0, 5, 0, 0, 0]);
+        assert_eq!(decode_bulk_keys(&packed).unwrap(), keys);
+        // No keys, too many, trailing bytes, a short key, not UTF-8, too big.
+        assert_eq!(decode_bulk_keys(&encode_bulk_keys(&[])), None);
+        assert_eq!(decode_bulk_keys(&encode_bulk_keys(&["k"; 65])), None);
+        assert!(decode_bulk_keys(&encode_bulk_keys(&["k"; 64])).is_some());
+        let mut trailing = packed.clone();
+        trailing.push(0);
+        assert_eq!(decode_bulk_keys(&trailing), None);
+        assert_eq!(decode_bulk_keys(&packed[..packed.len() - 1]), None);
+        assert_eq!(decode_bulk_keys(&[1, 0, 0, 0, 1, 0, 0, 0, 0xff]), None);
+        assert_eq!(decode_bulk_keys(&[1, 0, 0]), None);
+        let big = "k".repeat(MAX_BULK_KEYS_BYTES);
+        assert_eq!(decode_bulk_keys(&encode_bulk_keys(&[&big])), None);
+    }
+
+    #[test]
+    fn bulk_results_keep_order_etags_and_empty_values() {
+        let entries = vec![
+            None,
+            Some(crate::StateEntry {
+                value: b"12".to_vec(),
+                etag: Some("3".into()),
+            }),
+            Some(crate::StateEntry {
+                value: Vec::new(),
+                etag: None,
+            }),
+        ];
+        let packed = encode_bulk_result(&entries);
+        assert_eq!(
+            packed,
+            [
+                &[0u8, 1, 1, 0, 0, 0, b'3', 2, 0, 0, 0, b'1', b'2', 1][..],
+                &[0; 8]
+            ]
+            .concat()
+        );
+        assert_eq!(decode_bulk_result(&packed, 3).unwrap(), entries);
+        assert_eq!(decode_bulk_result(&packed, 2), None);
+        assert_eq!(decode_bulk_result(&packed, 4), None);
+        assert_eq!(decode_bulk_result(&[2], 1), None);
+    }
+
+    #[test]
+    fn state_get_bulk_answers_in_order_through_the_slot() {
+        let store = crate::testing::MemoryStore::default();
+        store
+            .state_set("s", "b", b"7", crate::Precondition::LAST_WRITE)
+            .unwrap();
+        let mut state = HostState::new(Arc::new(store));
+        let keys = encode_bulk_keys(&["a", "b", "a"]);
+        let mut mem = [b"s".as_slice(), &keys].concat();
+        let size = state.state_get_bulk(&mem, (0, 1), (1, keys.len() as i32));
+        let expected = encode_bulk_result(&[
+            None,
+            Some(crate::StateEntry {
+                value: b"7".to_vec(),
+                etag: Some("1".into()),
+            }),
+            None,
+        ]);
+        assert_eq!(size, expected.len() as i64);
+        mem.resize(64 + expected.len(), 0);
+        assert_eq!(state.take_result(&mut mem, (64, size as i32)), size);
+        assert_eq!(&mem[64..], expected);
+        // A bad list is INVALID_ARGUMENT before any call; a pure host refuses.
+        assert_eq!(state.state_get_bulk(&mem, (0, 1), (1, 3)), code::INVALID_ARGUMENT);
+        let mut pure = HostState::new(Arc::new(NoDapr));
+        let mem = [b"s".as_slice(), &keys].concat();
+        assert_eq!(
+            pure.state_get_bulk(&mem, (0, 1), (1, keys.len() as i32)),
+            code::NOT_PERMITTED
+        );
     }
 
     #[test]

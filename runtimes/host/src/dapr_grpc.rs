@@ -23,8 +23,8 @@ use blueprint_runtime_api::{
 };
 use dapr::dapr::proto::common::v1::{Etag, StateItem, StateOptions, state_options::StateConcurrency};
 use dapr::dapr::proto::runtime::v1::{
-    DeleteStateRequest, GetStateRequest, InvokeBindingRequest, PublishEventRequest, SaveStateRequest,
-    dapr_client::DaprClient,
+    BulkStateItem, DeleteStateRequest, GetBulkStateRequest, GetStateRequest, InvokeBindingRequest,
+    PublishEventRequest, SaveStateRequest, dapr_client::DaprClient,
 };
 use tokio::runtime::Handle;
 use tokio::sync::OnceCell;
@@ -192,6 +192,34 @@ fn etag(etag: Option<&str>) -> Option<Etag> {
     })
 }
 
+/// Puts daprd's bulk items back in the order the keys were asked (daprd
+/// answers in the store's order): as for `GetState`, empty data and no etag
+/// is a missing key; an item's own error fails the whole read.
+fn bulk_answers(keys: &[&str], items: Vec<BulkStateItem>) -> HostResult<Vec<Option<StateEntry>>> {
+    let mut by_key = HashMap::with_capacity(items.len());
+    for item in items {
+        if !item.error.is_empty() {
+            return Err(HostError::Unavailable(format!(
+                "GetBulkState: key {:?}: {}",
+                item.key, item.error
+            )));
+        }
+        let entry = (!item.data.is_empty() || !item.etag.is_empty()).then(|| StateEntry {
+            value: item.data,
+            etag: (!item.etag.is_empty()).then_some(item.etag),
+        });
+        by_key.insert(item.key, entry);
+    }
+    keys.iter()
+        .map(|key| {
+            by_key
+                .get(*key)
+                .cloned()
+                .ok_or_else(|| HostError::Unavailable(format!("GetBulkState: no answer for key {key:?}")))
+        })
+        .collect()
+}
+
 impl DaprHost for GrpcDapr {
     fn state_get(&self, store: &str, key: &str) -> HostResult<Option<StateEntry>> {
         let request = GetStateRequest {
@@ -210,6 +238,18 @@ impl DaprHost for GrpcDapr {
             value: response.data,
             etag: (!response.etag.is_empty()).then_some(response.etag),
         }))
+    }
+
+    fn state_get_bulk(&self, store: &str, keys: &[&str]) -> HostResult<Vec<Option<StateEntry>>> {
+        let request = GetBulkStateRequest {
+            store_name: store.into(),
+            keys: keys.iter().map(|&k| k.to_owned()).collect(),
+            ..Default::default()
+        };
+        let response = self.call("GetBulkState", request, |mut c, r| async move {
+            c.get_bulk_state(r).await.map(tonic::Response::into_inner)
+        })?;
+        bulk_answers(keys, response.items)
     }
 
     fn state_set(&self, store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
@@ -279,6 +319,43 @@ impl DaprHost for GrpcDapr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn item(key: &str, data: &str, etag: &str, error: &str) -> BulkStateItem {
+        BulkStateItem {
+            key: key.into(),
+            data: data.into(),
+            etag: etag.into(),
+            error: error.into(),
+            metadata: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn bulk_items_come_back_in_the_order_asked() {
+        let items = vec![
+            item("b", "", "", ""),
+            item("a", "5", "2", ""),
+            item("c", "", "9", ""),
+        ];
+        let answers = bulk_answers(&["a", "b", "a", "c"], items).unwrap();
+        let five = Some(StateEntry {
+            value: b"5".to_vec(),
+            etag: Some("2".into()),
+        });
+        let empty = Some(StateEntry {
+            value: Vec::new(),
+            etag: Some("9".into()),
+        });
+        assert_eq!(answers, vec![five.clone(), None, five, empty]);
+        assert!(matches!(
+            bulk_answers(&["a"], vec![item("a", "", "", "boom")]),
+            Err(HostError::Unavailable(m)) if m.contains("boom")
+        ));
+        assert!(matches!(
+            bulk_answers(&["a", "z"], vec![item("a", "1", "", "")]),
+            Err(HostError::Unavailable(_))
+        ));
+    }
 
     /// A daprd stopped with SIGSTOP: the kernel completes connections into
     /// the backlog, nothing ever answers.

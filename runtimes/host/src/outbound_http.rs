@@ -76,7 +76,7 @@ impl WithOutbound {
 }
 
 impl DaprHost for WithOutbound {
-    blueprint_runtime_api::forward_dapr_host!(self.inner => state_get, state_set, state_delete, publish, invoke_binding, log);
+    blueprint_runtime_api::forward_dapr_host!(self.inner => state_get, state_get_bulk, state_set, state_delete, publish, invoke_binding, log);
 
     fn http_request(&self, request: &OutboundRequest<'_>) -> Result<OutboundResponse, HostError> {
         let url = self.resolve(request.url)?;

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use blueprint_runtime_api::{DaprHost, HostResult, Precondition, StateEntry};
+use blueprint_runtime_api::{DaprHost, HostError, HostResult, Precondition, StateEntry};
 use serde::{Deserialize, Serialize};
 
 /// Hits and misses, for `GET /stats` and the results' hit ratio.
@@ -131,9 +131,15 @@ impl StateCache {
 
     /// A miss starts reading Dapr: the tick to check its store against.
     fn begin_fill(&self) -> u64 {
+        self.begin_fills(1)
+    }
+
+    /// `n` misses start reading Dapr together (one bulk read): one tick for
+    /// all, and `n` fills in flight, each ended by its own [`Self::end_fill`].
+    fn begin_fills(&self, n: usize) -> u64 {
         let mut entries = self.lock();
         let start = entries.clock;
-        *entries.fills.entry(start).or_default() += 1;
+        *entries.fills.entry(start).or_default() += n;
         start
     }
 
@@ -217,6 +223,67 @@ impl DaprHost for StateCache {
         value
     }
 
+    /// Hits come from the cache; the misses (each distinct key once) go to
+    /// the sidecar in one bulk read, and fill the cache as single gets do.
+    fn state_get_bulk(&self, store: &str, keys: &[&str]) -> HostResult<Vec<Option<StateEntry>>> {
+        let mut answers: Vec<Option<Option<StateEntry>>> = Vec::with_capacity(keys.len());
+        let mut missing: Vec<&str> = Vec::new();
+        {
+            let entries = self.lock();
+            for &key in keys {
+                match entries.map.get(&(store.to_owned(), key.to_owned())) {
+                    Some(cached) if cached.at.elapsed() < self.ttl => {
+                        answers.push(Some(cached.value.clone()))
+                    }
+                    _ => {
+                        answers.push(None);
+                        if !missing.contains(&key) {
+                            missing.push(key);
+                        }
+                    }
+                }
+            }
+        }
+        let misses = answers.iter().filter(|a| a.is_none()).count();
+        self.hits
+            .fetch_add((keys.len() - misses) as u64, Ordering::Relaxed);
+        self.misses.fetch_add(misses as u64, Ordering::Relaxed);
+        if missing.is_empty() {
+            return Ok(answers.into_iter().flatten().collect());
+        }
+        let start = self.begin_fills(missing.len());
+        let read = match self.inner.state_get_bulk(store, &missing) {
+            Ok(values) if values.len() != missing.len() => Err(HostError::Unavailable(format!(
+                "{} answers for {} keys",
+                values.len(),
+                missing.len()
+            ))),
+            other => other,
+        };
+        let read = match read {
+            Ok(values) => values,
+            Err(err) => {
+                for key in &missing {
+                    self.end_fill((store.to_owned(), (*key).to_owned()), start, None);
+                }
+                return Err(err);
+            }
+        };
+        for (key, value) in missing.iter().zip(&read) {
+            self.end_fill((store.to_owned(), (*key).to_owned()), start, Some(value.clone()));
+        }
+        Ok(keys
+            .iter()
+            .zip(answers)
+            .map(|(key, answer)| {
+                answer.unwrap_or_else(|| {
+                    let at = missing.iter().position(|m| m == key).unwrap_or_default();
+                    read[at].clone()
+                })
+            })
+            .collect())
+    }
+
     fn state_set(&self, store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
         let result = self.inner.state_set(store, key, value, check);
         self.after_write(store, key, result)
@@ -233,7 +300,7 @@ impl DaprHost for StateCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use blueprint_runtime_api::{HostError, NoDapr};
+    use blueprint_runtime_api::NoDapr;
 
     /// A store in memory with version-number etags, counting the gets that reach it.
     #[derive(Default)]
@@ -287,6 +354,57 @@ mod tests {
         cache.state_set("s", "k", b"2", check).unwrap();
         assert_eq!(cache.state_get("s", "k").unwrap().unwrap().value, b"2");
         assert_eq!(store.gets.load(Ordering::Relaxed), 3);
+    }
+
+    /// Counts bulk reads and the keys they asked for.
+    #[derive(Default)]
+    struct BulkStore {
+        store: Store,
+        bulk: Mutex<Vec<Vec<String>>>,
+    }
+
+    impl DaprHost for BulkStore {
+        fn state_get_bulk(&self, s: &str, keys: &[&str]) -> HostResult<Vec<Option<StateEntry>>> {
+            self.bulk
+                .lock()
+                .unwrap()
+                .push(keys.iter().map(|k| (*k).to_owned()).collect());
+            keys.iter().map(|k| self.store.state_get(s, k)).collect()
+        }
+        blueprint_runtime_api::forward_dapr_host!(self.store => state_get, state_set, state_delete);
+        blueprint_runtime_api::forward_dapr_host!(NoDapr => publish, invoke_binding, log);
+    }
+
+    #[test]
+    fn a_bulk_read_answers_hits_from_the_cache_and_misses_in_one_call() {
+        let store = Arc::new(BulkStore::default());
+        store
+            .store
+            .state_set("s", "b", b"7", Precondition::first_write(None))
+            .unwrap();
+        let cache = StateCache::new(store.clone(), Duration::from_secs(60), 16);
+        cache.state_get("s", "a").unwrap();
+        let seven = Some(StateEntry {
+            value: b"7".to_vec(),
+            etag: Some("1".into()),
+        });
+        // `a` is cached (no value); `b` and `c` are read once, in one call.
+        let answers = cache.state_get_bulk("s", &["a", "b", "c", "b"]).unwrap();
+        assert_eq!(answers, vec![None, seven.clone(), None, seven.clone()]);
+        assert_eq!(
+            *store.bulk.lock().unwrap(),
+            vec![vec!["b".to_owned(), "c".to_owned()]]
+        );
+        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 4 });
+        // Now all are cached: no call at all.
+        assert_eq!(cache.state_get_bulk("s", &["c", "b"]).unwrap(), vec![None, seven]);
+        assert_eq!(store.bulk.lock().unwrap().len(), 1);
+        assert_eq!(cache.stats(), CacheStats { hits: 3, misses: 4 });
+        // A write drops its key: the next bulk read asks for it alone.
+        cache.state_set("s", "c", b"1", Precondition::LAST_WRITE).unwrap();
+        let answers = cache.state_get_bulk("s", &["b", "c"]).unwrap();
+        assert_eq!(answers[1].as_ref().unwrap().value, b"1");
+        assert_eq!(store.bulk.lock().unwrap()[1], vec!["c".to_owned()]);
     }
 
     #[test]

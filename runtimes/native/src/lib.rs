@@ -24,6 +24,7 @@ const WORKLOADS: &[(&str, Handler)] = &[
     ("aggregate", aggregate::handle),
     ("compute", compute::handle),
     ("fanout", fanout::handle),
+    ("fanout-bulk", fanout_bulk::handle),
     ("lookup", lookup::handle),
 ];
 
@@ -121,6 +122,10 @@ impl NativeImports for Bridge {
         self.call([store, key], |s, m, [a, b]| s.state_get(m, a, b))
     }
 
+    fn state_get_bulk(&self, store: &[u8], keys: &[u8]) -> i64 {
+        self.call([store, keys], |s, m, [a, b]| s.state_get_bulk(m, a, b))
+    }
+
     fn state_set(&self, store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
         self.call([store, key, value, etag], |s, m, [a, b, c, d]| {
             s.state_set(m, a, b, c, d, concurrency)
@@ -187,7 +192,7 @@ mod tests {
     #[test]
     fn the_state_workloads_pass_their_vectors_against_an_in_memory_store() {
         use blueprint_runtime_api::testing::{MemoryStore, vector_file, vectors};
-        for workload in ["counter", "fanout", "lookup"] {
+        for workload in ["counter", "fanout", "fanout-bulk", "lookup"] {
             let store = Arc::new(MemoryStore::default());
             let module = module(workload).unwrap();
             for case in vectors(workload) {

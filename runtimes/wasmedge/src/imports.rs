@@ -30,9 +30,12 @@ const D: &str = abi::IMPORT_MODULE;
 const H: &str = abi::IMPORT_HTTP_MODULE;
 
 /// Module, name, parameter count, whether it returns an `i64`, body.
-const IMPORTS: [(&str, &str, usize, bool, Body); 9] = [
+const IMPORTS: [(&str, &str, usize, bool, Body); 10] = [
     (D, "state_get", 4, true, |s, m, a| {
         s.state_get(m, (a[0], a[1]), (a[2], a[3]))
+    }),
+    (D, "state_get_bulk", 4, true, |s, m, a| {
+        s.state_get_bulk(m, (a[0], a[1]), (a[2], a[3]))
     }),
     (D, "state_set", 9, true, |s, m, a| {
         s.state_set(m, (a[0], a[1]), (a[2], a[3]), (a[4], a[5]), (a[6], a[7]), a[8])

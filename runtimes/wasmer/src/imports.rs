@@ -191,6 +191,11 @@ pub(crate) fn function(
                 dapr(&mut c, |mem, host| host.state_get(mem, (sp, sl), (kp, kl)))
             })
         }
+        (abi::IMPORT_MODULE, "state_get_bulk") => {
+            Function::new_typed_with_env(store, env, |mut c: E, sp: i32, sl: i32, kp: i32, kl: i32| {
+                dapr(&mut c, |mem, host| host.state_get_bulk(mem, (sp, sl), (kp, kl)))
+            })
+        }
         (abi::IMPORT_MODULE, "state_set") => Function::new_typed_with_env(
             store,
             env,

@@ -411,6 +411,13 @@ fn add_dapr_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     )?;
     linker.func_wrap(
         m,
+        "state_get_bulk",
+        |mut c: Caller<'_, StoreData>, sp: i32, sl: i32, kp: i32, kl: i32| {
+            with(&mut c, |mem, host| host.state_get_bulk(mem, (sp, sl), (kp, kl)))
+        },
+    )?;
+    linker.func_wrap(
+        m,
         "state_set",
         |mut c: Caller<'_, StoreData>,
          sp: i32,

@@ -111,6 +111,37 @@ typedef struct {
 /* 0 and *entry filled, BB_NOT_FOUND when the key has no value, or an error. */
 int64_t bb_state_get(bb_slice store, bb_slice key, bb_state_entry *entry);
 void bb_state_entry_free(bb_state_entry *entry);
+/* Most keys one bb_state_get_bulk may ask for (ABI.md). */
+#define BB_MAX_BULK_KEYS 64
+
+/* One key's answer in a bulk read: etag and value point into the result's raw. */
+typedef struct {
+    bool found;
+    bb_slice etag;
+    bb_slice value;
+} bb_bulk_item;
+
+/* The answers of a bulk read, items[i] for keys[i]; bb_bulk_result_free
+ * releases raw. */
+typedef struct {
+    uint8_t *raw;
+    size_t count;
+    bb_bulk_item items[BB_MAX_BULK_KEYS];
+} bb_bulk_result;
+
+/* Reads count keys (1 to BB_MAX_BULK_KEYS) of store in one call: 0 and
+ * *result filled in key order (a missing key is found = false), or an error. */
+int64_t bb_state_get_bulk(bb_slice store, const bb_slice *keys, size_t count, bb_bulk_result *result);
+void bb_bulk_result_free(bb_bulk_result *result);
+
+/* The ABI's packing, shared by both backends (buf.c): the keys argument of
+ * state_get_bulk, and reading a packed result. bb_bulk_parse takes raw
+ * (malloc'd, len bytes) into *result on success and frees it on failure
+ * (BB_MALFORMED). */
+void bb_bulk_encode_keys(bb_buf *out, const bb_slice *keys, size_t count);
+void bb_bulk_append_item(bb_buf *out, bool found, bb_slice etag, bb_slice value);
+int64_t bb_bulk_parse(uint8_t *raw, size_t len, size_t count, bb_bulk_result *result);
+
 /* An empty etag means none. BB_ETAG_MISMATCH when the concurrency check fails. */
 int64_t bb_state_set(bb_slice store, bb_slice key, bb_slice value, bb_slice etag,
                      bb_concurrency concurrency);

@@ -141,3 +141,69 @@ void bb_buf_append_error(bb_buf *buf, int64_t code) {
         bb_buf_append_i64(buf, code);
     }
 }
+
+static void append_u32_le(bb_buf *out, uint32_t v) {
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    bb_buf_append(out, b, 4);
+}
+
+void bb_bulk_encode_keys(bb_buf *out, const bb_slice *keys, size_t count) {
+    append_u32_le(out, (uint32_t)count);
+    for (size_t i = 0; i < count; i++) {
+        append_u32_le(out, (uint32_t)keys[i].len);
+        bb_buf_append_slice(out, keys[i]);
+    }
+}
+
+void bb_bulk_append_item(bb_buf *out, bool found, bb_slice etag, bb_slice value) {
+    bb_buf_push(out, found ? 1 : 0);
+    if (found) {
+        append_u32_le(out, (uint32_t)etag.len);
+        bb_buf_append_slice(out, etag);
+        append_u32_le(out, (uint32_t)value.len);
+        bb_buf_append_slice(out, value);
+    }
+}
+
+/* Per key: 0, or 1, etag_len u32 LE, etag, value_len u32 LE, value. */
+int64_t bb_bulk_parse(uint8_t *raw, size_t len, size_t count, bb_bulk_result *result) {
+    *result = (bb_bulk_result){0};
+    size_t at = 0;
+    bool ok = count <= BB_MAX_BULK_KEYS;
+    for (size_t i = 0; ok && i < count; i++) {
+        bb_bulk_item *item = &result->items[i];
+        if (at >= len || raw[at] > 1) {
+            ok = false;
+            break;
+        }
+        item->found = raw[at++] == 1;
+        if (!item->found) {
+            continue;
+        }
+        if (len - at < 4 || len - at - 4 < bb_u32_le(raw + at)) {
+            ok = false;
+            break;
+        }
+        item->etag = (bb_slice){raw + at + 4, bb_u32_le(raw + at)};
+        at += 4 + item->etag.len;
+        if (len - at < 4 || len - at - 4 < bb_u32_le(raw + at) || !bb_utf8_valid(item->etag.ptr, item->etag.len)) {
+            ok = false;
+            break;
+        }
+        item->value = (bb_slice){raw + at + 4, bb_u32_le(raw + at)};
+        at += 4 + item->value.len;
+    }
+    if (!ok || at != len) {
+        free(raw);
+        *result = (bb_bulk_result){0};
+        return BB_MALFORMED;
+    }
+    result->raw = raw;
+    result->count = count;
+    return 0;
+}
+
+void bb_bulk_result_free(bb_bulk_result *result) {
+    free(result->raw);
+    *result = (bb_bulk_result){0};
+}

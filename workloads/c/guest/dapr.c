@@ -14,6 +14,7 @@
 
 /* Every pointer is an i32 and every length an i32, as ABI.md lists them. */
 IMPORT("state_get") int64_t dapr_state_get(const uint8_t *, size_t, const uint8_t *, size_t);
+IMPORT("state_get_bulk") int64_t dapr_state_get_bulk(const uint8_t *, size_t, const uint8_t *, size_t);
 IMPORT("state_set")
 int64_t dapr_state_set(const uint8_t *, size_t, const uint8_t *, size_t, const uint8_t *, size_t,
                        const uint8_t *, size_t, int32_t);
@@ -77,6 +78,23 @@ int64_t bb_state_get(bb_slice store, bb_slice key, bb_state_entry *entry) {
     entry->etag = (bb_slice){raw + 4, etag_len};
     entry->value = (bb_slice){raw + 4 + etag_len, len - 4 - etag_len};
     return 0;
+}
+
+int64_t bb_state_get_bulk(bb_slice store, const bb_slice *keys, size_t count, bb_bulk_result *result) {
+    *result = (bb_bulk_result){0};
+    if (count == 0 || count > BB_MAX_BULK_KEYS) {
+        return BB_INVALID_ARGUMENT;
+    }
+    bb_buf packed = {0};
+    bb_bulk_encode_keys(&packed, keys, count);
+    uint8_t *raw;
+    size_t len;
+    int64_t err = take(dapr_state_get_bulk(store.ptr, store.len, packed.data, packed.len), &raw, &len);
+    bb_buf_free(&packed);
+    if (err) {
+        return err;
+    }
+    return bb_bulk_parse(raw, len, count, result);
 }
 
 void bb_state_entry_free(bb_state_entry *entry) {

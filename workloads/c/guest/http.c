@@ -4,6 +4,7 @@
  * and reads the answers, and the host only forwards them to the sidecar.
  *
  *   state get     GET    /v1.0/state/<store>/<key>   200 + etag header, 204 missing
+ *   bulk get      POST   /v1.0/state/<store>/bulk    {"keys":[...]}; 200 [{"key","data"?,"etag"?}...]
  *   state set     POST   /v1.0/state/<store>         [{"key","value","etag","options"}] 204, 409 etag
  *   state delete  DELETE /v1.0/state/<store>/<key>?concurrency=...  If-Match: etag; 204, 409 etag
  *   publish       POST   /v1.0/publish/<pubsub>/<topic>  body as given, Content-Type
@@ -152,6 +153,199 @@ int64_t bb_state_get(bb_slice store, bb_slice key, bb_state_entry *entry) {
     entry->etag = etag;
     entry->value = r.body;
     return 0;
+}
+
+/* A scanner over daprd's bulk answer: spans of JSON values, no decoding. */
+typedef struct {
+    const uint8_t *at, *end;
+} scan;
+
+static void scan_ws(scan *s) {
+    while (s->at < s->end && (*s->at == ' ' || *s->at == '\t' || *s->at == '\n' || *s->at == '\r')) s->at++;
+}
+
+static bool scan_eat(scan *s, uint8_t c) {
+    scan_ws(s);
+    if (s->at < s->end && *s->at == c) {
+        s->at++;
+        return true;
+    }
+    return false;
+}
+
+/* Skips one JSON value (strings with their escapes, nesting at most 64). */
+static bool scan_value(scan *s, int depth) {
+    scan_ws(s);
+    if (s->at >= s->end || depth > 64) return false;
+    uint8_t c = *s->at;
+    if (c == '"') {
+        for (s->at++; s->at < s->end; s->at++) {
+            if (*s->at == '\\') {
+                s->at++;
+            } else if (*s->at == '"') {
+                s->at++;
+                return true;
+            } else if (*s->at < 0x20) {
+                return false;
+            }
+        }
+        return false;
+    }
+    if (c == '{' || c == '[') {
+        uint8_t close = c == '{' ? '}' : ']';
+        s->at++;
+        if (scan_eat(s, close)) return true;
+        do {
+            if (close == '}' && (!scan_value(s, depth + 1) || !scan_eat(s, ':'))) return false;
+            if (!scan_value(s, depth + 1)) return false;
+        } while (scan_eat(s, ','));
+        return scan_eat(s, close);
+    }
+    const uint8_t *start = s->at;
+    while (s->at < s->end && ((*s->at && strchr("-+.eE", *s->at)) || (*s->at >= '0' && *s->at <= '9') ||
+                              (*s->at >= 'a' && *s->at <= 'z'))) {
+        s->at++;
+    }
+    return s->at > start;
+}
+
+/* The unescaped text of a JSON string literal, through the subset parser. */
+static bool json_string(bb_slice literal, bb_buf *out) {
+    bb_buf doc = {0};
+    bb_buf_append_cstr(&doc, "{\"s\":");
+    bb_buf_append_slice(&doc, literal);
+    bb_buf_push(&doc, '}');
+    bb_json_object obj;
+    bool ok = bb_json_parse(doc.data, doc.len, &obj);
+    bb_buf_free(&doc);
+    if (!ok) return false;
+    const bb_json_value *v = bb_json_get(&obj, BB_LIT("s"));
+    ok = v && v->kind == BB_JSON_STRING;
+    if (ok) bb_buf_append_slice(out, v->string);
+    bb_json_free(&obj);
+    return ok;
+}
+
+/* Per requested key: whether daprd answered it, its data (JSON text, empty
+ * when absent) and etag. */
+typedef struct {
+    bool answered, has_data;
+    bb_slice data;
+    bb_buf etag;
+} bulk_answer;
+
+/* Reads the array of items into answers (by key, so daprd's order does not
+ * matter); false for an answer that is not that shape or an item's error. */
+static bool read_bulk(bb_slice body, const bb_slice *keys, size_t count, bulk_answer *answers) {
+    scan s = {body.ptr, body.ptr + body.len};
+    if (!scan_eat(&s, '[')) return false;
+    if (scan_eat(&s, ']')) {
+        scan_ws(&s);
+        return s.at == s.end;
+    }
+    bool ok = true;
+    do {
+        if (!scan_eat(&s, '{')) return false;
+        bb_buf key = {0}, etag = {0};
+        bool has_key = false, has_data = false, failed = false;
+        bb_slice data = {0};
+        if (!scan_eat(&s, '}')) {
+            do {
+                scan_ws(&s);
+                const uint8_t *name = s.at;
+                if (!scan_value(&s, 0)) {
+                    ok = false;
+                    break;
+                }
+                bb_slice bare = {name, (size_t)(s.at - name)};
+                if (!scan_eat(&s, ':')) {
+                    ok = false;
+                    break;
+                }
+                scan_ws(&s);
+                const uint8_t *start = s.at;
+                if (!scan_value(&s, 0)) {
+                    ok = false;
+                    break;
+                }
+                bb_slice v = {start, (size_t)(s.at - start)};
+                if (bb_slice_eq(bare, BB_LIT("\"key\""))) {
+                    has_key = json_string(v, &key);
+                    if (!has_key) ok = false;
+                } else if (bb_slice_eq(bare, BB_LIT("\"data\""))) {
+                    has_data = true;
+                    data = v;
+                } else if (bb_slice_eq(bare, BB_LIT("\"etag\""))) {
+                    if (!json_string(v, &etag)) ok = false;
+                } else if (bb_slice_eq(bare, BB_LIT("\"error\""))) {
+                    failed = !bb_slice_eq(v, BB_LIT("\"\""));
+                }
+            } while (ok && scan_eat(&s, ','));
+            if (ok && !scan_eat(&s, '}')) ok = false;
+        }
+        if (ok && (!has_key || failed)) ok = false;
+        for (size_t i = 0; ok && i < count; i++) {
+            if (answers[i].answered || !bb_slice_eq(keys[i], bb_buf_slice(&key))) continue;
+            answers[i].answered = true;
+            answers[i].has_data = has_data;
+            answers[i].data = data;
+            bb_buf_append_slice(&answers[i].etag, bb_buf_slice(&etag));
+        }
+        bb_buf_free(&key);
+        bb_buf_free(&etag);
+    } while (ok && scan_eat(&s, ','));
+    if (!ok || !scan_eat(&s, ']')) return false;
+    scan_ws(&s);
+    return s.at == s.end;
+}
+
+int64_t bb_state_get_bulk(bb_slice store, const bb_slice *keys, size_t count, bb_bulk_result *result) {
+    *result = (bb_bulk_result){0};
+    if (count == 0 || count > BB_MAX_BULK_KEYS) return BB_INVALID_ARGUMENT;
+    bb_buf url = {0}, body = {0};
+    state_url(&url, store, NULL);
+    bb_buf_append_cstr(&url, "/bulk");
+    bb_buf_append_cstr(&body, "{\"keys\":[");
+    for (size_t i = 0; i < count; i++) {
+        if (i) bb_buf_push(&body, ',');
+        bb_json_write_string(&body, keys[i]);
+    }
+    bb_buf_append_cstr(&body, "]}");
+    response r;
+    int64_t err = send(BB_LIT("POST"), bb_buf_slice(&url), BB_LIT("content-type: application/json\n"),
+                       bb_buf_slice(&body), &r);
+    bb_buf_free(&url);
+    bb_buf_free(&body);
+    if (err) return err;
+    if (r.status != 200) {
+        response_free(&r);
+        return BB_UNAVAILABLE;
+    }
+    bulk_answer answers[BB_MAX_BULK_KEYS] = {0};
+    bool ok = read_bulk(r.body, keys, count, answers);
+    /* A key asked twice is answered by daprd's one item for it. */
+    for (size_t i = 0; ok && i < count; i++) {
+        for (size_t j = 0; !answers[i].answered && j < i; j++) {
+            if (answers[j].answered && bb_slice_eq(keys[i], keys[j])) {
+                answers[i].answered = true;
+                answers[i].has_data = answers[j].has_data;
+                answers[i].data = answers[j].data;
+                bb_buf_append_slice(&answers[i].etag, bb_buf_slice(&answers[j].etag));
+            }
+        }
+        ok = answers[i].answered;
+    }
+    bb_buf packed = {0};
+    for (size_t i = 0; i < count; i++) {
+        if (ok) bb_bulk_append_item(&packed, answers[i].has_data, bb_buf_slice(&answers[i].etag), answers[i].data);
+        bb_buf_free(&answers[i].etag);
+    }
+    response_free(&r);
+    if (!ok) {
+        bb_buf_free(&packed);
+        return BB_UNAVAILABLE;
+    }
+    return bb_bulk_parse(packed.data, packed.len, count, result);
 }
 
 void bb_state_entry_free(bb_state_entry *entry) {

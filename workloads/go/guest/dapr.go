@@ -157,6 +157,7 @@ func splitLenPrefixed(raw []byte) (head, rest []byte, err error) {
 // the "http" import, or nothing.
 type backend interface {
 	stateGet(store, key string) (*StateEntry, error)
+	stateGetBulk(store string, keys []string) ([]*StateEntry, error)
 	stateSet(store, key string, value []byte, etag string, concurrency Concurrency) error
 	stateDelete(store, key, etag string, concurrency Concurrency) error
 	publish(pubsub, topic string, data []byte, contentType string) error
@@ -167,6 +168,88 @@ type backend interface {
 // StateGet reads key from state store store; (nil, nil) if it has no value.
 // Any host error other than NOT_FOUND is returned as an [Error].
 func StateGet(store, key string) (*StateEntry, error) { return active.stateGet(store, key) }
+
+// MaxBulkKeys is the most keys one [StateGetBulk] may ask for, and
+// MaxBulkKeysBytes the largest packed key list (workloads/ABI.md).
+const (
+	MaxBulkKeys      = 64
+	MaxBulkKeysBytes = 64 * 1024
+)
+
+// StateGetBulk reads keys from state store store in one call; the answers
+// are in the order of keys, nil for a key with no value. 0 keys, more than
+// [MaxBulkKeys] or a list over [MaxBulkKeysBytes] is [ErrInvalidArgument].
+func StateGetBulk(store string, keys []string) ([]*StateEntry, error) {
+	return active.stateGetBulk(store, keys)
+}
+
+// AppendBulkKeys packs keys as state_get_bulk takes them: count (u32 LE),
+// then per key its length (u32 LE) and bytes.
+func AppendBulkKeys(dst []byte, keys []string) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(keys)))
+	for _, key := range keys {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(key)))
+		dst = append(dst, key...)
+	}
+	return dst
+}
+
+// AppendBulkResult packs a bulk read's answers as the host leaves them in
+// the slot: per key 0 (no value), or 1, etag_len (u32 LE), etag, value_len
+// (u32 LE), value.
+func AppendBulkResult(dst []byte, entries []*StateEntry) []byte {
+	for _, e := range entries {
+		if e == nil {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(e.Etag)))
+		dst = append(dst, e.Etag...)
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(e.Value)))
+		dst = append(dst, e.Value...)
+	}
+	return dst
+}
+
+// parseBulk reads count answers of a packed bulk result, exactly.
+func parseBulk(raw []byte, count int) ([]*StateEntry, error) {
+	entries := make([]*StateEntry, 0, count)
+	for range count {
+		if len(raw) == 0 || raw[0] > 1 {
+			return nil, ErrMalformed
+		}
+		found := raw[0] == 1
+		raw = raw[1:]
+		if !found {
+			entries = append(entries, nil)
+			continue
+		}
+		etag, rest, err := splitLenPrefixed(raw)
+		if err != nil || !utf8.Valid(etag) {
+			return nil, ErrMalformed
+		}
+		value, rest, err := splitLenPrefixed(rest)
+		if err != nil {
+			return nil, ErrMalformed
+		}
+		entries = append(entries, &StateEntry{Value: value, Etag: string(etag)})
+		raw = rest
+	}
+	if len(raw) != 0 {
+		return nil, ErrMalformed
+	}
+	return entries, nil
+}
+
+// validBulkKeys is the check a host makes before calling Dapr.
+func validBulkKeys(keys []string) bool {
+	size := 4
+	for _, k := range keys {
+		size += 4 + len(k)
+	}
+	return len(keys) >= 1 && len(keys) <= MaxBulkKeys && size <= MaxBulkKeysBytes
+}
 
 // StateSet writes value under key; etag ("" for none) is checked as
 // concurrency says. [ErrEtagMismatch] when the concurrency check fails, or
@@ -258,6 +341,24 @@ func (daprImports) stateGet(store, key string) (*StateEntry, error) {
 		return nil, err
 	}
 	return &entry, nil
+}
+
+func (daprImports) stateGetBulk(store string, keys []string) ([]*StateEntry, error) {
+	if !validBulkKeys(keys) {
+		return nil, ErrInvalidArgument
+	}
+	packed := AppendBulkKeys(nil, keys)
+	sp, sl := stringArg(store)
+	kp, kl := bytesArg(packed)
+	size, err := check(sysStateGetBulk(sp, sl, kp, kl))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := take(size)
+	if err != nil {
+		return nil, err
+	}
+	return parseBulk(raw, len(keys))
 }
 
 func (daprImports) stateSet(store, key string, value []byte, etag string, concurrency Concurrency) error {

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -97,6 +98,33 @@ func (h *fakeHost) stateGet(store, key []byte) int64 {
 	return h.fill(raw)
 }
 
+// stateGetBulk answers from state in the ABI's bulk layout (state holds
+// state_get results: etag_len, etag, value).
+func (h *fakeHost) stateGetBulk(store, keys []byte) int64 {
+	if h.code != 0 {
+		return h.code
+	}
+	count := binary.LittleEndian.Uint32(keys)
+	keys = keys[4:]
+	var entries []*StateEntry
+	names := []string{}
+	for range count {
+		n := binary.LittleEndian.Uint32(keys)
+		key := string(keys[4 : 4+n])
+		keys = keys[4+n:]
+		names = append(names, key)
+		raw, ok := h.state[key]
+		if !ok {
+			entries = append(entries, nil)
+			continue
+		}
+		e, _ := parseEntry(raw)
+		entries = append(entries, &e)
+	}
+	h.calls = append(h.calls, "bulk "+string(store)+" "+strings.Join(names, ","))
+	return h.fill(AppendBulkResult(nil, entries))
+}
+
 func (h *fakeHost) stateSet(store, key, value, etag []byte, c int32) int64 {
 	h.calls = append(h.calls, "set "+string(store)+"/"+string(key)+"="+string(value)+" etag="+string(etag)+
 		" c="+string(rune('0'+c)))
@@ -182,6 +210,53 @@ func TestWrappersPassArgumentsAndTakeResults(t *testing.T) {
 	}
 	if !reflect.DeepEqual(h.calls, want) {
 		t.Errorf("calls:\n%q\nwant\n%q", h.calls, want)
+	}
+}
+
+func TestBulkKeysAndResultsHaveTheABILayout(t *testing.T) {
+	packed := AppendBulkKeys(nil, []string{"fan.0", "f\u00e9e.1"})
+	want := []byte{2, 0, 0, 0, 5, 0, 0, 0, 'f', 'a', 'n', '.', '0', 6, 0, 0, 0, 'f', 0xc3, 0xa9, 'e', '.', '1'}
+	if !bytes.Equal(packed, want) {
+		t.Errorf("AppendBulkKeys = %v, want %v", packed, want)
+	}
+	entries := []*StateEntry{{Value: []byte("12"), Etag: "3"}, nil, {Value: []byte{}}}
+	raw := AppendBulkResult(nil, entries)
+	if want := []byte{1, 1, 0, 0, 0, '3', 2, 0, 0, 0, '1', '2', 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}; !bytes.Equal(raw, want) {
+		t.Errorf("AppendBulkResult = %v, want %v", raw, want)
+	}
+	if got, err := parseBulk(raw, 3); err != nil || !reflect.DeepEqual(got, entries) {
+		t.Errorf("parseBulk = %+v, %v", got, err)
+	}
+	for _, c := range []struct {
+		raw   []byte
+		count int
+	}{{raw, 2}, {raw, 4}, {[]byte{2}, 1}, {[]byte{1, 9, 0, 0, 0}, 1}, {[]byte{1, 1, 0, 0, 0, 0xff, 0, 0, 0, 0}, 1}} {
+		if got, err := parseBulk(c.raw, c.count); err != ErrMalformed {
+			t.Errorf("parseBulk(%v, %d) = %+v, %v; want ErrMalformed", c.raw, c.count, got, err)
+		}
+	}
+	if validBulkKeys(nil) || validBulkKeys(make([]string, 65)) || !validBulkKeys(make([]string, 64)) ||
+		validBulkKeys([]string{strings.Repeat("k", MaxBulkKeysBytes)}) {
+		t.Error("validBulkKeys accepts the wrong lists")
+	}
+}
+
+func TestStateGetBulkAnswersInTheOrderAsked(t *testing.T) {
+	h := &fakeHost{state: map[string][]byte{"a": entry("7", "41")}}
+	withHost(t, h)
+	got, err := StateGetBulk("statestore", []string{"b", "a", "b"})
+	if err != nil || len(got) != 3 || got[0] != nil || got[2] != nil || string(got[1].Value) != "41" || got[1].Etag != "7" {
+		t.Fatalf("StateGetBulk = %+v, %v", got, err)
+	}
+	if _, err := StateGetBulk("statestore", nil); err != ErrInvalidArgument {
+		t.Errorf("no keys: %v", err)
+	}
+	if !reflect.DeepEqual(h.calls, []string{"bulk statestore b,a,b"}) {
+		t.Errorf("calls %q", h.calls)
+	}
+	h.code = int64(ErrUnavailable)
+	if _, err := StateGetBulk("statestore", []string{"a"}); err != ErrUnavailable {
+		t.Errorf("StateGetBulk: %v", err)
 	}
 }
 

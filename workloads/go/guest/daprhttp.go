@@ -9,6 +9,7 @@ package guest
 // (daprhttp_test.go).
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -76,6 +77,65 @@ func (d daprHTTP) stateGet(store, key string) (*StateEntry, error) {
 		return nil, nil
 	}
 	return nil, unexpected("GET", path, r)
+}
+
+// stateGetBulk is one POST /v1.0/state/<store>/bulk {"keys":[…]}. daprd
+// answers [{"key","data"?,"etag"?,"error"?}…] in the store's order, leaving
+// out data for a key without a value; the answers are put back in the order
+// asked. An item's error fails the read as [ErrUnavailable], as on the
+// embedded hosts.
+func (d daprHTTP) stateGetBulk(store string, keys []string) ([]*StateEntry, error) {
+	if !validBulkKeys(keys) {
+		return nil, ErrInvalidArgument
+	}
+	body := []byte(`{"keys":[`)
+	for i, key := range keys {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = jsonsub.AppendString(body, key)
+	}
+	body = append(body, "]}"...)
+	path := "/v1.0/state/" + pathSegment(store) + "/bulk"
+	r, err := d.send("POST", path, "Content-Type: application/json\n", body)
+	if err != nil {
+		return nil, err
+	}
+	if r.status != 200 {
+		return nil, unexpected("POST", path, r)
+	}
+	var items []struct {
+		Key   string          `json:"key"`
+		Data  json.RawMessage `json:"data"`
+		Etag  *string         `json:"etag"`
+		Error string          `json:"error"`
+	}
+	if err := json.Unmarshal(r.body, &items); err != nil {
+		return nil, ErrUnavailable
+	}
+	byKey := make(map[string]*StateEntry, len(items))
+	for _, item := range items {
+		if item.Error != "" {
+			return nil, ErrUnavailable
+		}
+		var entry *StateEntry
+		if item.Data != nil {
+			entry = &StateEntry{Value: []byte(item.Data)}
+			if item.Etag != nil {
+				entry.Etag = *item.Etag
+			}
+		}
+		byKey[item.Key] = entry
+	}
+	entries := make([]*StateEntry, len(keys))
+	for i, key := range keys {
+		entry, ok := byKey[key]
+		if !ok {
+			return nil, ErrUnavailable
+		}
+		entries[i] = entry
+	}
+	return entries, nil
 }
 
 // stateSet saves one item. Dapr's HTTP API takes the value as JSON and

@@ -35,6 +35,30 @@ func TestStateGetReadsTheValueAndTheEtagHeader(t *testing.T) {
 	}
 }
 
+func TestStateGetBulkPostsTheKeysAndOrdersTheAnswers(t *testing.T) {
+	var sent []recorded
+	body := `[{"key":"b","data":12,"etag":"4"},{"key":"a\u00e9"},{"key":"c","data":{"n":[1,2]}}]`
+	d := fakeDapr(httpResponse{status: 200, body: []byte(body)}, &sent)
+	got, err := d.stateGetBulk("statestore", []string{"a\u00e9", "b", "c"})
+	if err != nil || len(got) != 3 || got[0] != nil || string(got[1].Value) != "12" || got[1].Etag != "4" ||
+		string(got[2].Value) != `{"n":[1,2]}` || got[2].Etag != "" {
+		t.Fatalf("stateGetBulk = %+v, %v", got, err)
+	}
+	want := recorded{"POST", "/v1.0/state/statestore/bulk", "Content-Type: application/json\n", "{\"keys\":[\"a\u00e9\",\"b\",\"c\"]}"}
+	if sent[0] != want {
+		t.Errorf("sent %+v, want %+v", sent[0], want)
+	}
+	for _, answer := range []string{`[{"key":"a","error":"boom"}]`, `[]`, `{}`} {
+		d = fakeDapr(httpResponse{status: 200, body: []byte(answer)}, &sent)
+		if _, err := d.stateGetBulk("statestore", []string{"a"}); err != ErrUnavailable {
+			t.Errorf("%s: %v, want ErrUnavailable", answer, err)
+		}
+	}
+	if _, err := d.stateGetBulk("statestore", nil); err != ErrInvalidArgument {
+		t.Errorf("no keys: %v", err)
+	}
+}
+
 func TestStateSetSendsOneItemWithEtagAndConcurrency(t *testing.T) {
 	var sent []recorded
 	d := fakeDapr(httpResponse{status: 204}, &sent)

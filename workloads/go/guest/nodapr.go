@@ -7,6 +7,9 @@ package guest
 type noDapr struct{}
 
 func (noDapr) stateGet(string, string) (*StateEntry, error) { return nil, ErrNotPermitted }
+func (noDapr) stateGetBulk(string, []string) ([]*StateEntry, error) {
+	return nil, ErrNotPermitted
+}
 func (noDapr) stateSet(string, string, []byte, string, Concurrency) error {
 	return ErrNotPermitted
 }

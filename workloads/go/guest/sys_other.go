@@ -12,6 +12,7 @@ import "unsafe"
 // rawHost is the "dapr" import module with Go slices for (ptr, len) pairs.
 type rawHost interface {
 	stateGet(store, key []byte) int64
+	stateGetBulk(store, keys []byte) int64
 	stateSet(store, key, value, etag []byte, concurrency int32) int64
 	stateDelete(store, key, etag []byte, concurrency int32) int64
 	publish(pubsub, topic, data, contentType []byte) int64
@@ -36,6 +37,13 @@ func sysStateGet(store unsafe.Pointer, storeLen uint32, key unsafe.Pointer, keyL
 		return codeNotPermitted
 	}
 	return nativeHost.stateGet(mem(store, storeLen), mem(key, keyLen))
+}
+
+func sysStateGetBulk(store unsafe.Pointer, storeLen uint32, keys unsafe.Pointer, keysLen uint32) int64 {
+	if nativeHost == nil {
+		return codeNotPermitted
+	}
+	return nativeHost.stateGetBulk(mem(store, storeLen), mem(keys, keysLen))
 }
 
 func sysStateSet(store unsafe.Pointer, storeLen uint32, key unsafe.Pointer, keyLen uint32,

@@ -13,6 +13,9 @@ import "unsafe"
 //go:wasmimport dapr state_get
 func sysStateGet(store unsafe.Pointer, storeLen uint32, key unsafe.Pointer, keyLen uint32) int64
 
+//go:wasmimport dapr state_get_bulk
+func sysStateGetBulk(store unsafe.Pointer, storeLen uint32, keys unsafe.Pointer, keysLen uint32) int64
+
 //go:wasmimport dapr state_set
 func sysStateSet(store unsafe.Pointer, storeLen uint32, key unsafe.Pointer, keyLen uint32,
 	value unsafe.Pointer, valueLen uint32, etag unsafe.Pointer, etagLen uint32, concurrency int32) int64

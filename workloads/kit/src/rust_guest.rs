@@ -75,7 +75,11 @@ pub fn build_rust_guest(
             feature.unwrap_or("embedded")
         );
     }
-    let module = target_dir.join(format!("wasm32-wasip1/release/{workload}.wasm"));
+    // Cargo names a library after its crate with `-` turned into `_`.
+    let module = target_dir.join(format!(
+        "wasm32-wasip1/release/{}.wasm",
+        workload.replace('-', "_")
+    ));
     if !module.is_file() {
         bail!(
             "cargo built the Rust guest `{workload}` but {} is missing",

@@ -194,6 +194,7 @@ pub fn known_workloads(project: &Path) -> Result<Vec<String>> {
 pub const PARTIAL_WORKLOADS: &[(&str, &[&str])] = &[
     // The talk's per-call-overhead and state-cache workloads.
     ("fanout", &["rust", "go", "c"]),
+    ("fanout-bulk", &["rust", "go", "c"]),
     ("lookup", &["rust", "go", "c"]),
 ];
 

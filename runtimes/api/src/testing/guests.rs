@@ -126,7 +126,7 @@ pub fn vectors_twice_on_one_instance(module: &Arc<dyn Module>, workload: &str, w
 
 /// Every Rust guest's vectors twice over on one instance
 /// ([`vectors_twice_on_one_instance`]); `noop`, the state-only workloads
-/// (`counter`, `fanout`, `lookup`) and the pure workloads must also match
+/// (`counter`, `fanout`, `fanout-bulk`, `lookup`) and the pure workloads must also match
 /// their golden vectors.
 pub fn every_vector_twice_on_one_reused_instance(new: impl Fn(Limits) -> Box<dyn Runtime>) {
     let runtime = new(Limits::default());
@@ -136,7 +136,8 @@ pub fn every_vector_twice_on_one_reused_instance(new: impl Fn(Limits) -> Box<dyn
     for workload in &workloads {
         let module = compile_guest(runtime.as_ref(), workload);
         let golden = vectors_twice_on_one_instance(&module, workload, &format!("rust {workload}"));
-        let must = ["counter", "fanout", "lookup"].contains(&workload.as_str()) || vector_file(workload).pure;
+        let must = ["counter", "fanout", "fanout-bulk", "lookup"].contains(&workload.as_str())
+            || vector_file(workload).pure;
         assert!(
             golden || !must,
             "rust {workload}: fresh instances do not match the vectors"

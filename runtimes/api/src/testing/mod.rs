@@ -271,6 +271,8 @@ pub fn guest_path_of_flavour(name: &str, flavour: &str) -> PathBuf {
             dir.join(format!("{name}.wasm")),
             dir.join(format!("{name}.{flavour}.wasm")),
             dir.join(format!("wasm32-wasip1/release/{name}.wasm")),
+            // Cargo's name for a crate with a `-` in it.
+            dir.join(format!("wasm32-wasip1/release/{}.wasm", name.replace('-', "_"))),
         ];
         return candidates.iter().find(|p| p.is_file()).cloned().unwrap_or_else(|| {
             panic!(

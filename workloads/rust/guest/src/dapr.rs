@@ -168,6 +168,111 @@ pub fn state_get(store: &str, key: &str) -> Result<Option<StateEntry>, Error> {
     }
 }
 
+/// Most keys one [`state_get_bulk`] may ask for (workloads/ABI.md).
+pub const MAX_BULK_KEYS: usize = 64;
+/// Largest packed key list of `state_get_bulk`, in bytes.
+pub const MAX_BULK_KEYS_BYTES: usize = 64 * 1024;
+
+/// Packs a key list for `state_get_bulk`: `count: u32 LE`, then per key
+/// `len: u32 LE` and its bytes.
+pub fn encode_bulk_keys(keys: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + keys.iter().map(|k| 4 + k.len()).sum::<usize>());
+    out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+    for key in keys {
+        out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        out.extend_from_slice(key.as_bytes());
+    }
+    out
+}
+
+/// Reads a packed key list; `None` unless it holds 1 to [`MAX_BULK_KEYS`]
+/// UTF-8 keys, [`MAX_BULK_KEYS_BYTES`] at most, and nothing more (the
+/// checks a host makes before calling Dapr).
+pub fn decode_bulk_keys(bytes: &[u8]) -> Option<Vec<&str>> {
+    if bytes.len() > MAX_BULK_KEYS_BYTES {
+        return None;
+    }
+    let (count, mut rest) = take_u32(bytes)?;
+    if !(1..=MAX_BULK_KEYS).contains(&(count as usize)) {
+        return None;
+    }
+    let mut keys = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let (len, after) = take_u32(rest)?;
+        keys.push(std::str::from_utf8(after.get(..len as usize)?).ok()?);
+        rest = &after[len as usize..];
+    }
+    rest.is_empty().then_some(keys)
+}
+
+/// Packs a bulk result: per key, in the order asked, `0` (no value) or `1`
+/// followed by `etag_len: u32 LE`, etag, `value_len: u32 LE`, value.
+pub fn encode_bulk_result(entries: &[Option<StateEntry>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let Some(entry) = entry else {
+            out.push(0);
+            continue;
+        };
+        let etag = entry.etag.as_deref().unwrap_or_default();
+        out.push(1);
+        out.extend_from_slice(&(etag.len() as u32).to_le_bytes());
+        out.extend_from_slice(etag.as_bytes());
+        out.extend_from_slice(&(entry.value.len() as u32).to_le_bytes());
+        out.extend_from_slice(&entry.value);
+    }
+    out
+}
+
+/// Splits a bulk result of `count` entries ([`encode_bulk_result`]).
+fn parse_bulk(raw: &[u8], count: usize) -> Result<Vec<Option<StateEntry>>, Error> {
+    let mut rest = raw;
+    let mut entries = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (&found, after) = rest.split_first().ok_or(Error::Malformed)?;
+        rest = after;
+        if found == 0 {
+            entries.push(None);
+            continue;
+        }
+        if found != 1 {
+            return Err(Error::Malformed);
+        }
+        let (etag_len, after) = take_u32(rest).ok_or(Error::Malformed)?;
+        let etag = after.get(..etag_len as usize).ok_or(Error::Malformed)?;
+        let etag = std::str::from_utf8(etag).map_err(|_| Error::Malformed)?;
+        let (value_len, after) = take_u32(&after[etag_len as usize..]).ok_or(Error::Malformed)?;
+        let value = after.get(..value_len as usize).ok_or(Error::Malformed)?;
+        rest = &after[value_len as usize..];
+        entries.push(Some(StateEntry {
+            value: value.to_vec(),
+            etag: (!etag.is_empty()).then(|| etag.to_owned()),
+        }));
+    }
+    if rest.is_empty() {
+        Ok(entries)
+    } else {
+        Err(Error::Malformed)
+    }
+}
+
+fn take_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*head), rest))
+}
+
+/// Reads `keys` from state store `store` in one bulk call; the answers are
+/// in the order of `keys`, `None` for a key with no value.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for no keys, more than [`MAX_BULK_KEYS`] or a
+/// list over [`MAX_BULK_KEYS_BYTES`]; any host error.
+pub fn state_get_bulk(store: &str, keys: &[&str]) -> Result<Vec<Option<StateEntry>>, Error> {
+    let packed = encode_bulk_keys(keys);
+    let size = check(raw::state_get_bulk(store.as_bytes(), &packed))?;
+    parse_bulk(&take(size)?, keys.len())
+}
+
 /// Writes `value` under `key`; `etag` is checked as `concurrency` says.
 ///
 /// # Errors
@@ -293,6 +398,35 @@ mod tests {
         }
         assert_eq!(Error::Unknown(-99).code(), -99);
         assert_eq!(Error::Malformed.code(), -3);
+    }
+
+    #[test]
+    fn bulk_keys_and_results_round_trip_in_the_abi_layout() {
+        let keys = ["fan.0", "f\u{e9}e.1", ""];
+        let packed = encode_bulk_keys(&keys);
+        assert_eq!(&packed[..9], &[3, 0, 0, 0, 5, 0, 0, 0, b'f']);
+        assert_eq!(decode_bulk_keys(&packed), Some(keys.to_vec()));
+        assert_eq!(decode_bulk_keys(&encode_bulk_keys(&[])), None);
+        assert_eq!(decode_bulk_keys(&encode_bulk_keys(&["k"; 65])), None);
+        assert_eq!(decode_bulk_keys(&packed[..packed.len() - 1]), None);
+        let entries = vec![
+            Some(StateEntry {
+                value: b"12".to_vec(),
+                etag: Some("3".into()),
+            }),
+            None,
+            Some(StateEntry {
+                value: Vec::new(),
+                etag: None,
+            }),
+        ];
+        let raw = encode_bulk_result(&entries);
+        assert_eq!(&raw[..14], &[1, 1, 0, 0, 0, b'3', 2, 0, 0, 0, b'1', b'2', 0, 1]);
+        assert_eq!(parse_bulk(&raw, 3), Ok(entries));
+        assert_eq!(parse_bulk(&raw, 2), Err(Error::Malformed));
+        assert_eq!(parse_bulk(&raw, 4), Err(Error::Malformed));
+        assert_eq!(parse_bulk(&[2], 1), Err(Error::Malformed));
+        assert_eq!(parse_bulk(&[1, 9, 0, 0, 0], 1), Err(Error::Malformed));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! | call | request | success | mapped failures |
 //! |---|---|---|---|
 //! | `state_get` | `GET /v1.0/state/<store>/<key>` | 200: value, `etag` header | 204 → `NOT_FOUND` |
+//! | `state_get_bulk` | `POST /v1.0/state/<store>/bulk` `{"keys":[…]}` | 200: `[{"key","data"?,"etag"?}…]`, no `data` → no value | an item's `error` → `UNAVAILABLE` |
 //! | `state_set` | `POST /v1.0/state/<store>` `[{"key","value","etag"?,"options":{"concurrency"}}]` | 204 | 409 → `ETAG_MISMATCH` |
 //! | `state_delete` | `DELETE /v1.0/state/<store>/<key>` (`If-Match`, `?concurrency=`) | 204 | 409 → `ETAG_MISMATCH` |
 //! | `publish` | `POST /v1.0/publish/<pubsub>/<topic>` with `Content-Type` | 204 | |
@@ -101,6 +102,47 @@ impl<T: Transport> DaprHttp<T> {
             Ok(r) => status_error(r.status),
             Err(code) => code,
         }
+    }
+
+    /// `dapr.state_get_bulk`: one bulk read; the answer (daprd's JSON array,
+    /// in the store's order) is put back in the order asked, in the ABI's
+    /// packed layout.
+    pub fn state_get_bulk(&self, store: &[u8], keys: &[u8]) -> i64 {
+        let Some(keys) = crate::dapr::decode_bulk_keys(keys) else {
+            return INVALID_ARGUMENT;
+        };
+        let mut body = b"{\"keys\":[".to_vec();
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            crate::json::write_string(&mut body, key);
+        }
+        body.extend_from_slice(b"]}");
+        let url = format!("/v1.0/state/{}/bulk", path_segment(store));
+        let r = match self
+            .transport
+            .request("POST", &url, "Content-Type: application/json\n", &body)
+        {
+            Ok(r) if r.status == 200 => r,
+            Ok(r) => return status_error(r.status),
+            Err(code) => return code,
+        };
+        let Some(items) = parse_bulk_items(&r.body) else {
+            return UNAVAILABLE;
+        };
+        let mut entries = Vec::with_capacity(keys.len());
+        for key in &keys {
+            match items.iter().find(|item| item.key == *key) {
+                Some(item) if item.error => return UNAVAILABLE,
+                Some(item) => entries.push(item.data.map(|data| crate::StateEntry {
+                    value: data.to_vec(),
+                    etag: item.etag.clone(),
+                })),
+                None => return UNAVAILABLE,
+            }
+        }
+        self.fill(crate::dapr::encode_bulk_result(&entries))
     }
 
     /// `dapr.state_set`.
@@ -258,12 +300,97 @@ pub fn is_json_text(bytes: &[u8]) -> bool {
     ok && check.pos == check.b.len()
 }
 
+/// One item of daprd's bulk answer: the key, its `data` as JSON text
+/// (absent: no value), its etag, and whether it carries an `error`.
+#[derive(Debug, PartialEq, Eq)]
+struct BulkItem<'a> {
+    key: String,
+    data: Option<&'a [u8]>,
+    etag: Option<String>,
+    error: bool,
+}
+
+/// Reads daprd's bulk answer, `[{"key":…,"data":…,"etag":…,"error":…}…]`
+/// (other members skipped); `None` if it is not that shape.
+fn parse_bulk_items(body: &[u8]) -> Option<Vec<BulkItem<'_>>> {
+    let mut p = JsonCheck { b: body, pos: 0 };
+    let mut items = Vec::new();
+    p.ws();
+    p.eat(b'[')?;
+    p.ws();
+    if p.eat(b']').is_none() {
+        loop {
+            p.ws();
+            p.eat(b'{')?;
+            let mut item = BulkItem {
+                key: String::new(),
+                data: None,
+                etag: None,
+                error: false,
+            };
+            let mut has_key = false;
+            p.ws();
+            if p.eat(b'}').is_none() {
+                loop {
+                    p.ws();
+                    let name = p.span(|p| p.string())?;
+                    p.ws();
+                    p.eat(b':')?;
+                    p.ws();
+                    let value = p.span(|p| p.value(0))?;
+                    match name {
+                        b"\"key\"" => {
+                            item.key = json_string(value)?;
+                            has_key = true;
+                        }
+                        b"\"data\"" => item.data = Some(value),
+                        b"\"etag\"" => item.etag = Some(json_string(value)?).filter(|e| !e.is_empty()),
+                        b"\"error\"" => item.error = value != b"\"\"",
+                        _ => {}
+                    }
+                    p.ws();
+                    if p.eat(b',').is_none() {
+                        p.eat(b'}')?;
+                        break;
+                    }
+                }
+            }
+            if !has_key {
+                return None;
+            }
+            items.push(item);
+            p.ws();
+            if p.eat(b',').is_none() {
+                p.eat(b']')?;
+                break;
+            }
+        }
+    }
+    p.ws();
+    (p.pos == body.len()).then_some(items)
+}
+
+/// The text of a JSON string literal, unescaped.
+fn json_string(literal: &[u8]) -> Option<String> {
+    let object = [&b"{\"s\":"[..], literal, b"}"].concat();
+    match crate::json::parse_object(&object).ok()?.get("s") {
+        Some(crate::json::Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
 struct JsonCheck<'a> {
     b: &'a [u8],
     pos: usize,
 }
 
-impl JsonCheck<'_> {
+impl<'a> JsonCheck<'a> {
+    /// The bytes `f` consumed, if it succeeded.
+    fn span(&mut self, f: impl FnOnce(&mut Self) -> Option<()>) -> Option<&'a [u8]> {
+        let start = self.pos;
+        f(self)?;
+        Some(&self.b[start..self.pos])
+    }
     fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
     }
@@ -453,6 +580,9 @@ pub(crate) mod wasm {
     pub fn state_get(store: &[u8], key: &[u8]) -> i64 {
         CLIENT.with(|c| c.state_get(store, key))
     }
+    pub fn state_get_bulk(store: &[u8], keys: &[u8]) -> i64 {
+        CLIENT.with(|c| c.state_get_bulk(store, keys))
+    }
     pub fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
         CLIENT.with(|c| c.state_set(store, key, value, etag, concurrency))
     }
@@ -547,6 +677,62 @@ mod tests {
         assert_eq!(client.state_get(b"statestore", b"k"), UNAVAILABLE);
         assert_eq!(client.state_get(b"statestore", b"k"), -4);
         assert_eq!(client.transport().sent()[0].1, "/v1.0/state/statestore/a%20b%2Fc");
+    }
+
+    #[test]
+    fn state_get_bulk_posts_the_keys_and_answers_in_the_order_asked() {
+        let answer = br#"[{"key":"b","etag":"4","data":12},{"key":"a\u00e9"},{"key":"c","data":{"n":[1, 2]},"metadata":{}}]"#;
+        let client = Script::answering([
+            Ok(Response {
+                status: 200,
+                headers: Vec::new(),
+                body: answer.to_vec(),
+            }),
+            Ok(Response {
+                status: 200,
+                headers: Vec::new(),
+                body: br#"[{"key":"a\u00e9","error":"boom"}]"#.to_vec(),
+            }),
+            status(500),
+        ]);
+        let keys = crate::dapr::encode_bulk_keys(&["a\u{e9}", "b", "c"]);
+        let size = client.state_get_bulk(b"statestore", &keys);
+        let mut buf = vec![0u8; size as usize];
+        assert_eq!(client.take_result(&mut buf), size);
+        let expected = crate::dapr::encode_bulk_result(&[
+            None,
+            Some(crate::StateEntry {
+                value: b"12".to_vec(),
+                etag: Some("4".into()),
+            }),
+            Some(crate::StateEntry {
+                value: br#"{"n":[1, 2]}"#.to_vec(),
+                etag: None,
+            }),
+        ]);
+        assert_eq!(buf, expected);
+        let sent = client.transport().sent();
+        assert_eq!(
+            (sent[0].0.as_str(), sent[0].1.as_str(), sent[0].3.as_str()),
+            (
+                "POST",
+                "/v1.0/state/statestore/bulk",
+                "{\"keys\":[\"a\u{e9}\",\"b\",\"c\"]}"
+            )
+        );
+        let one = crate::dapr::encode_bulk_keys(&["a\u{e9}"]);
+        assert_eq!(client.state_get_bulk(b"statestore", &one), UNAVAILABLE);
+        assert_eq!(client.state_get_bulk(b"statestore", &one), UNAVAILABLE);
+        // A bad key list is refused before any request.
+        assert_eq!(
+            client.state_get_bulk(b"statestore", &[0, 0, 0, 0]),
+            INVALID_ARGUMENT
+        );
+        assert_eq!(client.transport().sent().len(), 3);
+        // A key daprd did not answer, and an answer that is not the shape.
+        assert_eq!(parse_bulk_items(b"[{\"data\":1}]"), None);
+        assert_eq!(parse_bulk_items(b"{}"), None);
+        assert_eq!(parse_bulk_items(b" [ ] ").unwrap(), Vec::new());
     }
 
     #[test]

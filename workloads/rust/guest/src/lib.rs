@@ -70,7 +70,7 @@ pub mod raw;
 
 pub use dapr::{
     Concurrency, Error, LogLevel, StateEntry, UPDATE_ATTEMPTS, invoke_binding, log, publish, state_delete,
-    state_get, state_set, update_state,
+    state_get, state_get_bulk, state_set, update_state,
 };
 
 /// The ABI version this crate implements; `bb_abi_version` returns it.

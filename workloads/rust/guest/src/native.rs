@@ -12,6 +12,8 @@ use std::cell::Cell;
 pub trait NativeImports {
     /// `dapr.state_get`.
     fn state_get(&self, store: &[u8], key: &[u8]) -> i64;
+    /// `dapr.state_get_bulk`.
+    fn state_get_bulk(&self, store: &[u8], keys: &[u8]) -> i64;
     /// `dapr.state_set`.
     fn state_set(&self, store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64;
     /// `dapr.state_delete`.

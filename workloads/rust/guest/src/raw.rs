@@ -42,6 +42,12 @@ mod imports {
         #[link(wasm_import_module = "dapr")]
         unsafe extern "C" {
             pub fn state_get(store: *const u8, store_len: usize, key: *const u8, key_len: usize) -> i64;
+            pub fn state_get_bulk(
+                store: *const u8,
+                store_len: usize,
+                keys: *const u8,
+                keys_len: usize,
+            ) -> i64;
             pub fn state_set(
                 store: *const u8,
                 store_len: usize,
@@ -92,6 +98,11 @@ mod imports {
     pub fn state_get(store: &[u8], key: &[u8]) -> i64 {
         // SAFETY: see above.
         unsafe { sys::state_get(store.as_ptr(), store.len(), key.as_ptr(), key.len()) }
+    }
+
+    pub fn state_get_bulk(store: &[u8], keys: &[u8]) -> i64 {
+        // SAFETY: see above.
+        unsafe { sys::state_get_bulk(store.as_ptr(), store.len(), keys.as_ptr(), keys.len()) }
     }
 
     pub fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
@@ -174,6 +185,9 @@ mod denied {
     pub fn state_get(_: &[u8], _: &[u8]) -> i64 {
         NOT_PERMITTED
     }
+    pub fn state_get_bulk(_: &[u8], _: &[u8]) -> i64 {
+        NOT_PERMITTED
+    }
     pub fn state_set(_: &[u8], _: &[u8], _: &[u8], _: &[u8], _: i32) -> i64 {
         NOT_PERMITTED
     }
@@ -202,6 +216,9 @@ mod native_backend {
 
     pub fn state_get(store: &[u8], key: &[u8]) -> i64 {
         current(|i| i.state_get(store, key), NOT_PERMITTED)
+    }
+    pub fn state_get_bulk(store: &[u8], keys: &[u8]) -> i64 {
+        current(|i| i.state_get_bulk(store, keys), NOT_PERMITTED)
     }
     pub fn state_set(store: &[u8], key: &[u8], value: &[u8], etag: &[u8], concurrency: i32) -> i64 {
         current(

@@ -1,4 +1,4 @@
-//! The native backend: `counter`, `aggregate`, `fanout` and `lookup`, built as plain rlibs, run
+//! The native backend: `counter`, `aggregate`, `fanout`, `fanout-bulk` and `lookup`, built as plain rlibs, run
 //! against an in-memory `NativeImports` with the `dapr` imports' semantics
 //! (etags, first-write, the result slot).
 
@@ -25,6 +25,8 @@ struct Memory {
     /// This many upcoming writes fail with `ETAG_MISMATCH`, as if another
     /// writer got there first.
     lose_writes: Cell<u32>,
+    /// `state_get_bulk` calls so far.
+    bulk_reads: Cell<u32>,
 }
 
 impl NativeImports for Memory {
@@ -36,6 +38,31 @@ impl NativeImports for Memory {
         let mut result = (etag.len() as u32).to_le_bytes().to_vec();
         result.extend_from_slice(etag.as_bytes());
         result.extend_from_slice(&value);
+        let len = result.len() as i64;
+        *self.slot.borrow_mut() = Some(result);
+        len
+    }
+
+    fn state_get_bulk(&self, _store: &[u8], keys: &[u8]) -> i64 {
+        self.bulk_reads.set(self.bulk_reads.get() + 1);
+        let (count, mut rest) = keys.split_at(4);
+        let mut result = Vec::new();
+        for _ in 0..u32::from_le_bytes(count.try_into().unwrap()) {
+            let (len, after) = rest.split_at(4);
+            let (key, after) = after.split_at(u32::from_le_bytes(len.try_into().unwrap()) as usize);
+            rest = after;
+            match self.state.borrow().get(key) {
+                None => result.push(0),
+                Some((value, etag)) => {
+                    let etag = etag.to_string();
+                    result.push(1);
+                    result.extend_from_slice(&(etag.len() as u32).to_le_bytes());
+                    result.extend_from_slice(etag.as_bytes());
+                    result.extend_from_slice(&(value.len() as u32).to_le_bytes());
+                    result.extend_from_slice(value);
+                }
+            }
+        }
         let len = result.len() as i64;
         *self.slot.borrow_mut() = Some(result);
         len
@@ -194,6 +221,38 @@ fn fanout_reads_k_counters_and_increments_the_one_the_sum_picks() {
     assert!(!memory.state.borrow().contains_key(&b"fan.1"[..]));
     assert_eq!(stored(&memory, "fan.2"), "007");
     assert_eq!(stored(&memory, "fan.7"), "1");
+}
+
+#[test]
+fn fanout_bulk_answers_as_fanout_does_with_one_bulk_read_per_request() {
+    let (one, bulk) = (Memory::default(), Memory::default());
+    for memory in [&one, &bulk] {
+        memory
+            .state
+            .borrow_mut()
+            .insert(b"fan.2".to_vec(), (b"007".to_vec(), 1));
+    }
+    let requests = [
+        r#"{"key":"fan","k":8}"#,
+        r#"{"key":"fan","k":8}"#,
+        r#"{"k":4,"key":"fan"}"#,
+        r#"{"key":"fan","k":64}"#,
+        r#"{"key":"fan","k":0}"#,
+    ];
+    for request in requests {
+        let expected = with_imports(&one, || fanout::handle(request.as_bytes()));
+        let reads = bulk.bulk_reads.get();
+        let got = with_imports(&bulk, || fanout_bulk::handle(request.as_bytes()));
+        assert_eq!(got, expected, "{request}");
+        let made = bulk.bulk_reads.get() - reads;
+        assert_eq!(made, u32::from(got.is_ok()), "{request}: {made} bulk reads");
+    }
+    assert_eq!(*one.state.borrow(), *bulk.state.borrow());
+    bulk.state
+        .borrow_mut()
+        .insert(b"bad.0".to_vec(), (b"x".to_vec(), 1));
+    let result = with_imports(&bulk, || fanout_bulk::handle(br#"{"key":"bad","k":2}"#));
+    assert_eq!(result, Err("stored value is not a counter".into()));
 }
 
 #[test]
