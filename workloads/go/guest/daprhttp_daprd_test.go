@@ -127,6 +127,13 @@ func TestTheHTTPFlavourAgainstDaprd(t *testing.T) {
 	if got, err := d.stateGet(store, "n"); err != nil || string(got.Value) != "41" {
 		t.Fatalf("a number value: %+v, %v", got, err)
 	}
+	// One bulk read: answers in the order asked, the missing key without a
+	// value, etags as the single reads give them.
+	bulk, err := d.stateGetBulk(store, []string{"missing", "n", key, "n"})
+	if err != nil || len(bulk) != 4 || bulk[0] != nil || string(bulk[1].Value) != "41" || bulk[1].Etag == "" ||
+		!bytes.Equal(bulk[2].Value, second) || bulk[2].Etag != got.Etag || bulk[3] == nil {
+		t.Fatalf("bulk read: %+v, %v", bulk, err)
+	}
 	if err := d.stateSet(store, "bad", []byte("not json"), "", LastWrite); err == nil ||
 		!strings.HasPrefix(err.Error(), "HTTP 400 from POST /v1.0/state/statestore") {
 		t.Errorf("a value that is not JSON: %v", err)
