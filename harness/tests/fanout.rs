@@ -6,6 +6,11 @@
 //!   leaves the same state in `embedded`, `embedded+cache`,
 //!   `standalone-http` and `native`, for the Rust, Go and C guests on
 //!   Wasmtime;
+//! - `fanout-bulk`, the same work with the K reads as one bulk read, has
+//!   `fanout`'s vectors and passes them (and the same K = 8 run) in the same
+//!   cells; daprd's own metrics show it makes one state read per request
+//!   (a `bulk_get`, no `get`) in `embedded` and `standalone-http`, where
+//!   `fanout` makes K;
 //! - `lookup`'s vectors pass in the same cells;
 //! - under `embedded+cache`, repeated lookups of one hot key are served by
 //!   the host's state cache, and its hit ratio shows it.
@@ -22,6 +27,7 @@ use std::time::Duration;
 use blueprint_analysis::modes::{self, Mode};
 use blueprint_bench::blueprint::{self, Resolved};
 use blueprint_bench::conformance::{self, ConformanceContext};
+use blueprint_bench::dapr_metrics;
 use blueprint_bench::paths;
 use blueprint_bench::scenario::{CellId, DaprSettings};
 use blueprint_bench::sidecar::STATE_STORE;
@@ -45,7 +51,7 @@ const LANGUAGES: [&str; 3] = ["rust", "go", "c"];
 fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        for workload in ["fanout", "lookup"] {
+        for workload in ["fanout", "fanout-bulk", "lookup"] {
             assert_eq!(
                 workloads::languages_of(workload),
                 Some(&LANGUAGES[..]),
@@ -182,6 +188,90 @@ async fn fanout_with_k_8_answers_and_leaves_the_same_state_in_every_mode() {
     vectors.cases.extend(cases);
     vectors.final_state.extend(state);
     pass_everywhere(&vectors).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_bulk_answers_and_leaves_what_fanout_does_in_every_mode() {
+    let project = paths::project_dir();
+    let fanout = workloads::load_vectors(&project, "fanout").unwrap();
+    let mut vectors = workloads::load_vectors(&project, "fanout-bulk").unwrap();
+    assert_eq!(vectors.cases, fanout.cases, "fanout-bulk's cases are fanout's");
+    assert_eq!(vectors.final_state, fanout.final_state);
+    assert_ne!(vectors.description, fanout.description);
+    let (cases, state) = k8_run("load", 20);
+    vectors.cases.extend(cases);
+    vectors.final_state.extend(state);
+    pass_everywhere(&vectors).await;
+}
+
+/// daprd's count of state-store calls of `operation` (`get`, `bulk_get`)
+/// in a metrics scrape, summed over its series.
+fn state_calls(samples: &dapr_metrics::Samples, operation: &str) -> f64 {
+    let label = format!(r#"operation="{operation}""#);
+    samples
+        .iter()
+        .filter(|(series, _)| series.starts_with("dapr_component_state_count{") && series.contains(&label))
+        .map(|(_, value)| value)
+        .sum()
+}
+
+/// `N` K = 8 requests of `workload` on a fresh key in `mode` (Rust guest),
+/// and daprd's state calls meanwhile: `(get, bulk_get)`.
+async fn state_calls_of(workload: &str, mode: Mode) -> (f64, f64) {
+    const N: usize = 5;
+    let id = cell(workload, mode, "rust");
+    let dir = tempfile::tempdir().unwrap();
+    let run_ctx = common::context(dir.path());
+    let system = blueprint::start(
+        &run_ctx,
+        &DaprSettings::default(),
+        &id,
+        &resolved(&id),
+        bytes::Bytes::new(),
+        dir.path(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{id} did not start: {e:#}"));
+    let host = system.host.as_ref().unwrap();
+    let url = format!("http://127.0.0.1:{}/{workload}", host.port);
+    let port = system.sidecar.metrics_port;
+    let before = dapr_metrics::scrape(port).await.unwrap();
+    let (cases, _) = k8_run("calls", N);
+    for case in &cases {
+        let input = case.input.clone().unwrap();
+        let reply = host
+            .client()
+            .post(&url, input, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            (reply.status.as_u16(), reply.text()),
+            (200, case.output.clone().unwrap()),
+            "{id}: {}",
+            case.name
+        );
+    }
+    let delta = dapr_metrics::delta(&before, &dapr_metrics::scrape(port).await.unwrap());
+    system.stop();
+    (state_calls(&delta, "get"), state_calls(&delta, "bulk_get"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_bulk_makes_one_dapr_read_per_request_where_fanout_makes_k() {
+    const N: f64 = 5.0;
+    for mode in [Mode::Embedded, Mode::StandaloneHttp] {
+        assert_eq!(
+            state_calls_of("fanout-bulk", mode).await,
+            (0.0, N),
+            "fanout-bulk in {mode:?}: daprd's (get, bulk_get) for {N} requests"
+        );
+    }
+    // The control: the same requests one read at a time.
+    assert_eq!(
+        state_calls_of("fanout", Mode::Embedded).await,
+        (8.0 * N, 0.0),
+        "fanout in embedded: daprd's (get, bulk_get) for {N} requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

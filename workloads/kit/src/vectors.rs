@@ -56,7 +56,7 @@ fn default_content_type() -> String {
 }
 
 /// One input and what must come of it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// Case name, for messages.
