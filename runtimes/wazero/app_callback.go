@@ -98,20 +98,53 @@ func (a *appCallback) OnTopicEvent(ctx context.Context, in *runtimev1pb.TopicEve
 	if !ok || !known {
 		return nil, status.Errorf(codes.Unimplemented, "no workload at route `%s` (expected /events/<workload>)", in.GetPath())
 	}
-	outcome := outcomeSuccess
-	if _, cerr := a.s.engine.handle(ctx, g, in.GetData()); cerr != nil {
-		outcome = outcomeRetry
-		if cerr.kind == failGuest {
-			outcome = outcomeDrop
+	outcome := a.s.handleEvent(ctx, g, in.GetId(), in.GetData())
+	return &runtimev1pb.TopicEventResponse{Status: topicStatus[outcome]}, nil
+}
+
+// topicStatus is Dapr's answer for each outcome.
+var topicStatus = map[string]runtimev1pb.TopicEventResponse_TopicEventResponseStatus{
+	outcomeSuccess: runtimev1pb.TopicEventResponse_SUCCESS,
+	outcomeDrop:    runtimev1pb.TopicEventResponse_DROP,
+	outcomeRetry:   runtimev1pb.TopicEventResponse_RETRY,
+}
+
+// appCallbackAlpha serves bulk deliveries: daprd asks AppCallback's
+// OnBulkTopicEvent first and, on UNIMPLEMENTED (the protos this host is
+// built with predate it), AppCallbackAlpha's OnBulkTopicEventAlpha1.
+type appCallbackAlpha struct {
+	runtimev1pb.UnimplementedAppCallbackAlphaServer
+	s *server
+}
+
+// OnBulkTopicEventAlpha1 handles a batch routed to /bulk-events/<name> as
+// POST /bulk-events/<name> does: each entry as a single delivery, one
+// status per entry.
+func (a *appCallbackAlpha) OnBulkTopicEventAlpha1(ctx context.Context, in *runtimev1pb.TopicEventBulkRequest) (*runtimev1pb.TopicEventBulkResponse, error) {
+	name, ok := strings.CutPrefix(strings.TrimPrefix(in.GetPath(), "/"), "bulk-events/")
+	g, known := a.s.guests[name]
+	if !ok || !known {
+		return nil, status.Errorf(codes.Unimplemented, "no workload at route `%s` (expected /bulk-events/<workload>)", in.GetPath())
+	}
+	entries := make([]bulkEntry, len(in.GetEntries()))
+	for i, entry := range in.GetEntries() {
+		entries[i] = bulkEntry{entryID: entry.GetEntryId()}
+		switch {
+		case entry.GetCloudEvent() != nil:
+			// daprd sends the CloudEvent's fields, data already the input's bytes.
+			entries[i].id, entries[i].data = entry.GetCloudEvent().GetId(), entry.GetCloudEvent().GetData()
+		case entry.GetBytes() != nil:
+			entries[i].id, entries[i].data, entries[i].err = parseCloudEvent(entry.GetBytes())
+		default:
+			entries[i].err = errors.New("the bulk entry has no event")
 		}
 	}
-	a.s.events.record(in.GetId(), outcome)
-	answer := map[string]runtimev1pb.TopicEventResponse_TopicEventResponseStatus{
-		outcomeSuccess: runtimev1pb.TopicEventResponse_SUCCESS,
-		outcomeDrop:    runtimev1pb.TopicEventResponse_DROP,
-		outcomeRetry:   runtimev1pb.TopicEventResponse_RETRY,
-	}[outcome]
-	return &runtimev1pb.TopicEventResponse{Status: answer}, nil
+	outcomes := a.s.handleBulk(ctx, g, entries)
+	statuses := make([]*runtimev1pb.TopicEventBulkResponseEntry, len(entries))
+	for i, e := range entries {
+		statuses[i] = &runtimev1pb.TopicEventBulkResponseEntry{EntryId: e.entryID, Status: topicStatus[outcomes[i]]}
+	}
+	return &runtimev1pb.TopicEventBulkResponse{Statuses: statuses}, nil
 }
 
 // ListTopicSubscriptions is empty: the harness subscribes the app declaratively.
@@ -119,7 +152,29 @@ func (a *appCallback) ListTopicSubscriptions(context.Context, *emptypb.Empty) (*
 	return &runtimev1pb.ListTopicSubscriptionsResponse{}, nil
 }
 
-// ListInputBindings is empty: the host has no input bindings.
+// OnBindingEvent runs an input binding's firing for the workload the
+// binding is named after (cron-<name>), as POST /bindings/<name> does.
+func (a *appCallback) OnBindingEvent(ctx context.Context, in *runtimev1pb.BindingEventRequest) (*runtimev1pb.BindingEventResponse, error) {
+	name, ok := strings.CutPrefix(in.GetName(), "cron-")
+	g, known := a.s.guests[name]
+	if !ok || !known {
+		return nil, status.Errorf(codes.NotFound, "no workload for binding `%s` (expected cron-<workload>)", in.GetName())
+	}
+	var fired string
+	for key, value := range in.GetMetadata() {
+		if strings.EqualFold(key, readTimeKey) {
+			fired = value
+		}
+	}
+	if cerr := a.s.handleFiring(ctx, g, fired, in.GetData()); cerr != nil {
+		return nil, status.Error(grpcCode(cerr.kind), string(cerr.body()))
+	}
+	// Nothing for daprd to save or send on.
+	return &runtimev1pb.BindingEventResponse{}, nil
+}
+
+// ListInputBindings is empty: the harness declares its bindings with
+// direction: input, so daprd does not ask.
 func (a *appCallback) ListInputBindings(context.Context, *emptypb.Empty) (*runtimev1pb.ListInputBindingsResponse, error) {
 	return &runtimev1pb.ListInputBindingsResponse{}, nil
 }
@@ -150,6 +205,7 @@ func newGRPCServer(s *server) *grpc.Server {
 		grpc.UnaryInterceptor(checkToken),
 	)
 	runtimev1pb.RegisterAppCallbackServer(srv, &appCallback{s: s})
+	runtimev1pb.RegisterAppCallbackAlphaServer(srv, &appCallbackAlpha{s: s})
 	return srv
 }
 

@@ -1,12 +1,14 @@
 package main
 
 // Pub/sub deliveries (HOST.md, "Pub/sub events"): the CloudEvent daprd
-// posts to /events/<name>, the workload input inside it, and the log of
+// posts to /events/<name> (or a batch of them to /bulk-events/<name> for a
+// bulk subscription), the workload input inside it, and the log of
 // every delivery handled, which the harness reads back with GET /events to
 // count events by id.
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -126,21 +128,132 @@ func (s *server) deliver(w http.ResponseWriter, r *http.Request, g *guest) {
 		return
 	}
 	outcome := outcomeDrop
-	id, data, err := parseCloudEvent(body)
-	if err == nil {
-		_, cerr := s.engine.handle(r.Context(), g, data)
-		switch {
-		case cerr == nil:
-			outcome = outcomeSuccess
-		case cerr.kind == failGuest:
+	if id, data, err := parseCloudEvent(body); err == nil {
+		outcome = s.handleEvent(r.Context(), g, id, data)
+	} else {
+		s.events.record("", outcomeDrop)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(appResponses[outcome])
+}
+
+// handleEvent runs one delivered event's data through the workload and
+// logs the delivery by the event's id: success when the workload answered,
+// drop when it refused (a redelivery would be refused again), retry after
+// any other failure. Every delivery path (HTTP, gRPC, bulk) ends here.
+func (s *server) handleEvent(ctx context.Context, g *guest, id string, data []byte) string {
+	outcome := outcomeSuccess
+	if _, cerr := s.engine.handle(ctx, g, data); cerr != nil {
+		outcome = outcomeRetry
+		if cerr.kind == failGuest {
 			outcome = outcomeDrop
-		default:
-			outcome = outcomeRetry
 		}
 	}
 	s.events.record(id, outcome)
+	return outcome
+}
+
+// bulkEntry is one entry of a bulk delivery: the id daprd answers it by,
+// and the CloudEvent's id and data (or why it is not one).
+type bulkEntry struct {
+	entryID string
+	id      string
+	data    []byte
+	err     error
+}
+
+// parseBulk reads the batch daprd posts for a bulk subscription (Dapr's
+// bulk subscribe envelope, each entry's event a structured CloudEvent as a
+// JSON object). A bad entry carries its error; only a body that is not
+// such an envelope fails as a whole.
+func parseBulk(body []byte) ([]bulkEntry, error) {
+	var envelope struct {
+		Entries *[]struct {
+			EntryID string          `json:"entryId"`
+			Event   json.RawMessage `json:"event"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(body, &envelope); err != nil {
+		return nil, fmt.Errorf("the delivery is not a bulk subscribe envelope: %w", err)
+	}
+	if envelope.Entries == nil {
+		return nil, errors.New("the delivery is not a bulk subscribe envelope: no `entries`")
+	}
+	entries := make([]bulkEntry, 0, len(*envelope.Entries))
+	for _, raw := range *envelope.Entries {
+		e := bulkEntry{entryID: raw.EntryID}
+		if trimmed := bytes.TrimSpace(raw.Event); len(trimmed) > 0 && trimmed[0] == '{' {
+			e.id, e.data, e.err = parseCloudEvent(trimmed)
+		} else {
+			// A raw payload (base64), which only a rawPayload subscription
+			// sends: not one of ours.
+			e.err = errors.New("the bulk entry's event is not a CloudEvent object")
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// handleBulk handles a batch's entries concurrently (the instance pool
+// bounds how many run at once, as for concurrent single deliveries) and
+// returns their outcomes in the batch's order; an entry that is not a
+// CloudEvent is dropped.
+func (s *server) handleBulk(ctx context.Context, g *guest, entries []bulkEntry) []string {
+	outcomes := make([]string, len(entries))
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		if e.err != nil {
+			s.events.record("", outcomeDrop)
+			outcomes[i] = outcomeDrop
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i] = s.handleEvent(ctx, g, e.id, e.data)
+		}()
+	}
+	wg.Wait()
+	return outcomes
+}
+
+// statusNames are the outcomes as Dapr's bulk answer names them.
+var statusNames = map[string]string{
+	outcomeSuccess: "SUCCESS",
+	outcomeDrop:    "DROP",
+	outcomeRetry:   "RETRY",
+}
+
+// deliverBulk handles POST /bulk-events/<name>: each entry handled as a
+// single delivery is, the answer one status per entry by entryId.
+func (s *server) deliverBulk(w http.ResponseWriter, r *http.Request, g *guest) {
+	body, err := readBody(w, r, s.maxBody)
+	if err != nil { // answered 413 or 400
+		return
+	}
+	entries, err := parseBulk(body)
+	if err != nil {
+		text(w, http.StatusBadRequest, []byte(err.Error()))
+		return
+	}
+	outcomes := s.handleBulk(r.Context(), g, entries)
+	type status struct {
+		EntryID string `json:"entryId"`
+		Status  string `json:"status"`
+	}
+	answer := struct {
+		Statuses []status `json:"statuses"`
+	}{make([]status, len(entries))}
+	for i, e := range entries {
+		answer.Statuses[i] = status{e.entryID, statusNames[outcomes[i]]}
+	}
+	reply, err := json.Marshal(answer)
+	if err != nil {
+		text(w, http.StatusInternalServerError, []byte(err.Error()))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(appResponses[outcome])
+	_, _ = w.Write(reply)
 }
 
 // eventsPage answers GET /events?from=N.

@@ -28,8 +28,9 @@ type config struct {
 	maxMemoryPages uint32
 	callTimeout    time.Duration
 	cacheDir       string
-	reuse          bool // --instances reuse: warm instances kept between requests
-	grpc           bool // --app-protocol grpc: also serve Dapr's AppCallback (app_callback.go)
+	reuse          bool   // --instances reuse: warm instances kept between requests
+	grpc           bool   // --app-protocol grpc: also serve Dapr's AppCallback (app_callback.go)
+	bindingInput   string // --binding-input: the input of a firing without data ("" = empty)
 }
 
 // moduleList collects repeated --module flags.
@@ -80,6 +81,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	fs.IntVar(&timeoutMs, "call-timeout-ms", 10000, "time limit of one request's guest calls")
 	fs.StringVar(&cfg.cacheDir, "cache-dir", "", "directory of wazero's compilation cache (default: in memory)")
 	fs.StringVar(&instances, "instances", "fresh", "fresh: a new instance per request; reuse: a pool of warm instances, one returned only after a request that succeeded")
+	fs.StringVar(&cfg.bindingInput, "binding-input", "", "file whose bytes an input-binding firing without data (bindings.cron) runs the workload on")
 	fs.StringVar(&protocol, "app-protocol", "http", "how daprd calls this app: http, or grpc (also Dapr's AppCallback service over h2c on the same port)")
 	// HOST.md gives --runtime to the Rust host; accepting "wazero" lets a
 	// harness pass the same command line to every host.

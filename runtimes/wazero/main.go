@@ -85,6 +85,11 @@ func run(args []string) int {
 		return startupError("%v", err)
 	}
 	handler.cache = cache
+	if cfg.bindingInput != "" {
+		if handler.bindingInput, err = readBindingInput(cfg.bindingInput, handler.maxBody); err != nil {
+			return startupError("%v", err)
+		}
+	}
 	// From the environment, never a flag, so it stays out of process lists.
 	handler.appToken = os.Getenv("APP_API_TOKEN")
 

@@ -30,6 +30,9 @@ type server struct {
 	events eventLog
 	// subscriber records events delivered to /subscriber/<topic> (events.go).
 	subscriber subscriberLog
+	// bindingInput is what an input-binding firing without data runs the
+	// workload on (--binding-input; bindings.go).
+	bindingInput []byte
 }
 
 // appTokenHeader carries both of Dapr's API tokens.
@@ -105,6 +108,28 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if topic, ok := strings.CutPrefix(r.URL.Path, "/subscriber/"); ok {
 		if allow(w, r, http.MethodPost) {
 			s.subscriberDelivery(w, r, topic)
+		}
+		return
+	}
+	if name, ok := strings.CutPrefix(r.URL.Path, "/bindings/"); ok {
+		g, ok := s.guests[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if allow(w, r, http.MethodPost) {
+			s.fire(w, r, g)
+		}
+		return
+	}
+	if name, ok := strings.CutPrefix(r.URL.Path, "/bulk-events/"); ok {
+		g, ok := s.guests[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if allow(w, r, http.MethodPost) {
+			s.deliverBulk(w, r, g)
 		}
 		return
 	}

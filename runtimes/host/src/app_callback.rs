@@ -4,8 +4,9 @@
 //! HTTP routes: hyper's connection serves HTTP/1.1 and h2c alike, and a
 //! request whose content type is `application/grpc` goes to this service.
 //!
-//! `OnInvoke` runs a workload exactly as `POST /<workload>` does, and
-//! `OnTopicEvent` as `POST /events/<workload>` does: the same call path
+//! `OnInvoke` runs a workload exactly as `POST /<workload>` does,
+//! `OnTopicEvent` as `POST /events/<workload>` does, and `OnBulkTopicEvent`
+//! as `POST /bulk-events/<workload>` does: the same call path
 //! (instance strategy, time limit, stats counters, event log). The
 //! generated server of the `dapr` crate is used directly, since the SDK's
 //! own `AppCallbackService` does not implement `OnInvoke` and lists its
@@ -20,16 +21,17 @@ use dapr::dapr::proto::runtime::v1::app_callback_server::{AppCallback, AppCallba
 use dapr::dapr::proto::runtime::v1::topic_event_response::TopicEventResponseStatus;
 use dapr::dapr::proto::runtime::v1::{
     BindingEventRequest, BindingEventResponse, JobEventRequest, JobEventResponse, ListInputBindingsResponse,
-    ListTopicSubscriptionsResponse, TopicEventBulkRequest, TopicEventBulkResponse, TopicEventRequest,
-    TopicEventResponse,
+    ListTopicSubscriptionsResponse, TopicEventBulkRequest, TopicEventBulkRequestEntry,
+    TopicEventBulkResponse, TopicEventBulkResponseEntry, TopicEventRequest, TopicEventResponse,
+    topic_event_bulk_request_entry,
 };
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use tonic::codegen::Service as _;
 use tonic::{Code, Status};
 
-use crate::events::Outcome;
-use crate::server::{MAX_BODY, Served, call, handle_event};
+use crate::events::{self, Outcome};
+use crate::server::{MAX_BODY, Served, call, handle_bulk, handle_event, handle_firing};
 
 /// The `AppCallback` service as a tower service.
 pub(crate) type Service = AppCallbackServer<Callback>;
@@ -111,6 +113,44 @@ fn routed_workload(path: &str) -> Option<&str> {
     path.trim_start_matches('/').strip_prefix("events/")
 }
 
+/// The workload a bulk delivery's route names: `/bulk-events/<workload>`.
+fn bulk_routed_workload(path: &str) -> Option<&str> {
+    path.trim_start_matches('/').strip_prefix("bulk-events/")
+}
+
+/// A bulk entry as the HTTP side reads it: daprd sends each CloudEvent of a
+/// bulk subscription as its fields, with `data` already the input's bytes
+/// (a string's text, a JSON value's text), or as the raw event.
+fn bulk_entry(entry: TopicEventBulkRequestEntry) -> events::BulkEntry {
+    let event = match entry.event {
+        Some(topic_event_bulk_request_entry::Event::CloudEvent(ce)) => Ok(events::Event {
+            id: ce.id,
+            data: ce.data,
+        }),
+        Some(topic_event_bulk_request_entry::Event::Bytes(raw)) => events::parse(&raw),
+        None => Err("the bulk entry has no event".into()),
+    };
+    events::BulkEntry {
+        entry_id: entry.entry_id,
+        event,
+    }
+}
+
+/// The workload an input binding's firing is for: over gRPC daprd names
+/// the binding (`cron-<workload>`), not the HTTP route.
+fn binding_workload(name: &str) -> Option<&str> {
+    name.strip_prefix("cron-")
+}
+
+/// Dapr's answer for an outcome.
+fn topic_status(outcome: Outcome) -> TopicEventResponseStatus {
+    match outcome {
+        Outcome::Success => TopicEventResponseStatus::Success,
+        Outcome::Drop => TopicEventResponseStatus::Drop,
+        Outcome::Retry => TopicEventResponseStatus::Retry,
+    }
+}
+
 #[tonic::async_trait]
 impl AppCallback for Callback {
     async fn on_invoke(
@@ -184,13 +224,8 @@ impl AppCallback for Callback {
             )));
         };
         let outcome = handle_event(&self.served, workload.clone(), event.id, event.data).await;
-        let status = match outcome {
-            Outcome::Success => TopicEventResponseStatus::Success,
-            Outcome::Drop => TopicEventResponseStatus::Drop,
-            Outcome::Retry => TopicEventResponseStatus::Retry,
-        };
         Ok(tonic::Response::new(TopicEventResponse {
-            status: status as i32,
+            status: topic_status(outcome) as i32,
         }))
     }
 
@@ -203,16 +238,51 @@ impl AppCallback for Callback {
 
     async fn on_binding_event(
         &self,
-        _request: tonic::Request<BindingEventRequest>,
+        request: tonic::Request<BindingEventRequest>,
     ) -> Result<tonic::Response<BindingEventResponse>, Status> {
-        Err(Status::unimplemented("the host has no input bindings"))
+        let firing = request.into_inner();
+        let Some(workload) = binding_workload(&firing.name).and_then(|name| self.served.modules.get(name))
+        else {
+            return Err(Status::not_found(format!(
+                "no workload for binding `{}` (expected cron-<workload>)",
+                firing.name
+            )));
+        };
+        let fired = firing
+            .metadata
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(events::READ_TIME_HEADER))
+            .map(|(_, value)| value.as_str());
+        match handle_firing(&self.served, workload.clone(), fired, Bytes::from(firing.data)).await {
+            // Nothing for daprd to save or send on.
+            Ok(()) => Ok(tonic::Response::new(BindingEventResponse::default())),
+            Err((status, message)) => Err(Status::new(code_for(status), message)),
+        }
     }
 
     async fn on_bulk_topic_event(
         &self,
-        _request: tonic::Request<TopicEventBulkRequest>,
+        request: tonic::Request<TopicEventBulkRequest>,
     ) -> Result<tonic::Response<TopicEventBulkResponse>, Status> {
-        Err(Status::unimplemented("the host takes events one at a time"))
+        let batch = request.into_inner();
+        let Some(workload) = bulk_routed_workload(&batch.path).and_then(|name| self.served.modules.get(name))
+        else {
+            return Err(Status::unimplemented(format!(
+                "no workload at route `{}` (expected /bulk-events/<workload>)",
+                batch.path
+            )));
+        };
+        let entries = batch.entries.into_iter().map(bulk_entry).collect();
+        let statuses = handle_bulk(&self.served, workload.clone(), entries).await;
+        Ok(tonic::Response::new(TopicEventBulkResponse {
+            statuses: statuses
+                .into_iter()
+                .map(|(entry_id, outcome)| TopicEventBulkResponseEntry {
+                    entry_id,
+                    status: topic_status(outcome) as i32,
+                })
+                .collect(),
+        }))
     }
 
     async fn on_job_event(
@@ -242,5 +312,9 @@ mod tests {
         assert_eq!(routed_workload("/events/counter"), Some("counter"));
         assert_eq!(routed_workload("events/counter"), Some("counter"));
         assert_eq!(routed_workload("/counter"), None);
+        assert_eq!(bulk_routed_workload("/bulk-events/counter"), Some("counter"));
+        assert_eq!(bulk_routed_workload("/events/counter"), None);
+        assert_eq!(binding_workload("cron-noop"), Some("noop"));
+        assert_eq!(binding_workload("noop"), None);
     }
 }

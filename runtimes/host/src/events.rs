@@ -1,7 +1,9 @@
 //! Pub/sub deliveries (`runtimes/HOST.md`, "Pub/sub events"): the CloudEvent
-//! daprd posts to `/events/<workload>`, the workload input inside it, and the
-//! log of every delivery the host handled, which the harness reads back
-//! through `GET /events` to count events by id; and the host as a plain
+//! daprd posts to `/events/<workload>` (or a batch of them to
+//! `/bulk-events/<workload>` for a bulk subscription), the workload input
+//! inside it, and the log of every delivery the host handled, which the
+//! harness reads back through `GET /events` to count events by id; and the
+//! host as a plain
 //! subscriber (`/subscriber/<topic>`), which records the events a workload
 //! published for the conformance check.
 //!
@@ -42,6 +44,74 @@ impl Outcome {
             Outcome::Retry => r#"{"status":"RETRY"}"#,
         }
     }
+
+    /// Its name in Dapr's `AppResponse` and bulk answers.
+    pub fn status(self) -> &'static str {
+        match self {
+            Outcome::Success => "SUCCESS",
+            Outcome::Drop => "DROP",
+            Outcome::Retry => "RETRY",
+        }
+    }
+}
+
+/// One entry of a bulk delivery: the id daprd answers it by, and the
+/// CloudEvent inside it (or why it is not one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkEntry {
+    /// `entryId`, unique within the batch.
+    pub entry_id: String,
+    /// The event, read as [`parse`] reads a single delivery.
+    pub event: Result<Event, String>,
+}
+
+/// Reads the batch daprd posts for a bulk subscription (Dapr's bulk
+/// subscribe envelope: `{"entries":[{"entryId", "event", "contentType"}], …}`,
+/// each `event` a structured CloudEvent as a JSON object).
+///
+/// # Errors
+/// A body that is not such an envelope; a bad entry is an `Err` in its
+/// [`BulkEntry::event`] instead, so the others are still handled.
+pub fn parse_bulk(body: &[u8]) -> Result<Vec<BulkEntry>, String> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        entries: Vec<RawEntry>,
+    }
+    #[derive(Deserialize)]
+    struct RawEntry {
+        #[serde(rename = "entryId")]
+        entry_id: String,
+        #[serde(default)]
+        event: serde_json::Value,
+    }
+    let envelope: Envelope = serde_json::from_slice(body)
+        .map_err(|e| format!("the delivery is not a bulk subscribe envelope: {e}"))?;
+    Ok(envelope
+        .entries
+        .into_iter()
+        .map(|entry| BulkEntry {
+            entry_id: entry.entry_id,
+            event: match entry.event {
+                event @ serde_json::Value::Object(_) => serde_json::to_vec(&event)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| parse(&b)),
+                // A raw payload (base64), which only a `rawPayload`
+                // subscription sends: not one of ours.
+                _ => Err("the bulk entry's event is not a CloudEvent object".into()),
+            },
+        })
+        .collect())
+}
+
+/// The answer to a bulk delivery: one status per entry, by `entryId`.
+pub fn bulk_response<'a>(statuses: impl IntoIterator<Item = (&'a str, Outcome)>) -> Vec<u8> {
+    let statuses: Vec<serde_json::Value> = statuses
+        .into_iter()
+        .map(|(entry_id, outcome)| serde_json::json!({"entryId": entry_id, "status": outcome.status()}))
+        .collect();
+    serde_json::json!({ "statuses": statuses })
+        .to_string()
+        .into_bytes()
 }
 
 /// One delivery the host handled.
@@ -161,6 +231,52 @@ impl Subscriber {
     }
 }
 
+/// The header (and gRPC metadata key) in which `bindings.cron` says when it
+/// fired: Go's `time.Now().UTC().String()`.
+pub const READ_TIME_HEADER: &str = "readtimeutc";
+
+/// Reads a UTC time as Go's `Time.String` writes it
+/// (`2026-12-05 14:40:00.123456789 +0000 UTC`, the fraction's trailing zeros
+/// dropped), in nanoseconds since the Unix epoch.
+pub fn parse_go_utc(text: &str) -> Option<u64> {
+    let mut parts = text.split(' ');
+    let (date, time) = (parts.next()?, parts.next()?);
+    if (parts.next(), parts.next(), parts.next()) != (Some("+0000"), Some("UTC"), None) {
+        return None;
+    }
+    let number = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let mut ymd = date.split('-');
+    let (y, m, d) = (number(ymd.next()?)?, number(ymd.next()?)?, number(ymd.next()?)?);
+    if ymd.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut hms = clock.split(':');
+    let (h, min, sec) = (number(hms.next()?)?, number(hms.next()?)?, number(hms.next()?)?);
+    if hms.next().is_some() || h > 23 || min > 59 || sec > 60 || fraction.len() > 9 {
+        return None;
+    }
+    let nanos = if fraction.is_empty() {
+        0
+    } else {
+        number(fraction)? * 10i64.pow(9 - fraction.len() as u32)
+    };
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + min * 60 + sec;
+    u64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(nanos as u64)
+}
+
 /// Now, in nanoseconds since the Unix epoch.
 pub fn unix_ns() -> u64 {
     SystemTime::now()
@@ -251,6 +367,62 @@ mod tests {
             .decode(&got[0].data_base64)
             .unwrap();
         assert_eq!(data, br#"{"count":1,"key":"a"}"#);
+    }
+
+    #[test]
+    fn a_bulk_delivery_is_read_entry_by_entry_and_answered_by_entry_id() {
+        let body = br#"{"id":"b","type":"com.dapr.event.sent.bulk","topic":"t","pubsubname":"pubsub","metadata":{},
+            "entries":[
+              {"entryId":"e1","event":{"id":"m-1-5","data":"visits","datacontenttype":"text/plain"},"contentType":"application/cloudevents+json","metadata":{}},
+              {"entryId":"e2","event":{"data":"no id"},"contentType":"application/cloudevents+json"},
+              {"entryId":"e3","event":"cmF3","contentType":"application/octet-stream"}]}"#;
+        let entries = parse_bulk(body).unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].entry_id, "e1");
+        let first = entries[0].event.as_ref().unwrap();
+        assert_eq!(
+            (first.id.as_str(), first.data.as_slice()),
+            ("m-1-5", &b"visits"[..])
+        );
+        assert!(entries[1].event.as_ref().unwrap_err().contains("`id`"));
+        assert!(
+            entries[2]
+                .event
+                .as_ref()
+                .unwrap_err()
+                .contains("not a CloudEvent")
+        );
+        assert!(parse_bulk(br#"{"id":"x","data":"single"}"#).is_err());
+        let answer: serde_json::Value =
+            serde_json::from_slice(&bulk_response([("e1", Outcome::Success), ("e2", Outcome::Drop)]))
+                .unwrap();
+        assert_eq!(
+            answer,
+            serde_json::json!({"statuses":[{"entryId":"e1","status":"SUCCESS"},{"entryId":"e2","status":"DROP"}]})
+        );
+    }
+
+    #[test]
+    fn a_cron_firing_time_is_read_as_go_writes_it() {
+        assert_eq!(parse_go_utc("1970-01-01 00:00:01 +0000 UTC"), Some(1_000_000_000));
+        assert_eq!(
+            parse_go_utc("2026-12-05 14:40:00.1234567 +0000 UTC"),
+            Some(1_796_481_600_123_456_700)
+        );
+        assert_eq!(
+            parse_go_utc("2024-02-29 23:59:59.000000001 +0000 UTC"),
+            Some(1_709_251_199_000_000_001)
+        );
+        for bad in [
+            "2026-12-05 14:40:00 +0100 CET",
+            "2026-12-05T14:40:00Z",
+            "2026-13-05 14:40:00 +0000 UTC",
+            "2026-12-05 14:40:00.1234567890 +0000 UTC",
+            "2026-12-05 14:40:00.-1 +0000 UTC",
+            "",
+        ] {
+            assert_eq!(parse_go_utc(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -91,6 +91,11 @@ pub struct HostArgs {
     /// CPU per request. Hidden from --help; set through the environment.
     #[arg(long, env = ADDED_WORK_ENV, default_value_t = 0, hide = true)]
     pub added_work_rounds: u64,
+    /// The input an input-binding firing that carries no data runs the
+    /// workload on (a `bindings.cron` firing carries none); a file of at
+    /// most the body limit.
+    #[arg(long)]
+    pub binding_input: Option<PathBuf>,
     /// The token every caller but `/healthz` must send as `dapr-api-token`
     /// (401 otherwise): `APP_API_TOKEN` from the environment, the variable
     /// daprd reads it from. Never a flag, so it stays out of process lists.
@@ -360,6 +365,8 @@ pub(crate) struct Served {
     pub(crate) app_api_token: Option<String>,
     pub(crate) events: EventLog,
     pub(crate) subscriber: events::Subscriber,
+    /// `--binding-input`'s bytes (empty without it).
+    pub(crate) binding_input: Bytes,
 }
 
 /// Compiles the modules, then serves until SIGTERM/SIGINT.
@@ -423,6 +430,10 @@ pub async fn serve(args: HostArgs) -> Result<()> {
         app_api_token: args.app_api_token.clone(),
         events: EventLog::default(),
         subscriber: events::Subscriber::default(),
+        binding_input: match &args.binding_input {
+            None => Bytes::new(),
+            Some(path) => read_binding_input(path)?,
+        },
     };
     if args.added_work_rounds > 0 {
         tracing::warn!(
@@ -607,6 +618,20 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
             };
             reply(StatusCode::OK, outcome.app_response())
         }
+        (&Method::POST, path) if path.starts_with("bindings/") => {
+            let name = &path["bindings/".len()..];
+            match served.modules.get(name) {
+                Some(workload) => fire(&served, workload.clone(), req).await,
+                None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
+            }
+        }
+        (&Method::POST, path) if path.starts_with("bulk-events/") => {
+            let name = &path["bulk-events/".len()..];
+            match served.modules.get(name) {
+                Some(workload) => deliver_bulk(&served, workload.clone(), req).await,
+                None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
+            }
+        }
         (&Method::POST, path) if path.starts_with("events/") => {
             let name = &path["events/".len()..];
             match served.modules.get(name) {
@@ -677,6 +702,135 @@ async fn deliver(served: &Served, workload: Workload, req: Request<Incoming>) ->
         hyper::header::HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+/// An input binding's firing (`POST /bindings/<workload>`): the workload
+/// runs on the body, or on `--binding-input` when the firing carries no
+/// data, and the firing goes into the event log by its time (see
+/// [`handle_firing`]). The answer carries no body: daprd would read one as
+/// instructions to save state or call output bindings.
+async fn fire(served: &Served, workload: Workload, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let fired = req
+        .headers()
+        .get(events::READ_TIME_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match read_body(req).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    match handle_firing(served, workload, fired.as_deref(), body).await {
+        Ok(()) => reply(StatusCode::OK, Bytes::new()),
+        Err((status, message)) => reply(status, message),
+    }
+}
+
+/// Runs one input-binding firing and logs it as `binding-<fired ns>` (the
+/// binding's `readTimeUTC`, so the harness reads firing-to-handled
+/// latency), or `binding` when the firing did not say when it fired.
+/// Both app protocols fire through here.
+pub(crate) async fn handle_firing(
+    served: &Served,
+    workload: Workload,
+    read_time_utc: Option<&str>,
+    data: Bytes,
+) -> Result<(), (StatusCode, String)> {
+    let id = read_time_utc
+        .and_then(events::parse_go_utc)
+        .map_or_else(|| "binding".to_owned(), |ns| format!("binding-{ns}"));
+    let input = if data.is_empty() {
+        served.binding_input.clone()
+    } else {
+        data
+    };
+    let result = call(served, workload, input).await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Success,
+        Err((StatusCode::UNPROCESSABLE_ENTITY, _)) => Outcome::Drop,
+        Err(_) => Outcome::Retry,
+    };
+    served.events.record(id, outcome);
+    result.map(drop)
+}
+
+/// Reads `--binding-input`, refusing what the body limit would refuse.
+fn read_binding_input(path: &std::path::Path) -> Result<Bytes> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading --binding-input {}", path.display()))?
+        .len();
+    if len > MAX_BODY as u64 {
+        bail!(
+            "--binding-input {} has {len} bytes, over the {MAX_BODY}-byte body limit",
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading --binding-input {}", path.display()))?;
+    Ok(Bytes::from(bytes))
+}
+
+/// A bulk delivery: each entry's CloudEvent handled as a single delivery
+/// is, the answer one status per entry (Dapr's bulk subscribe response).
+async fn deliver_bulk(
+    served: &Arc<Served>,
+    workload: Workload,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let body = match read_body(req).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let entries = match events::parse_bulk(&body) {
+        Ok(entries) => entries,
+        // Not daprd's envelope: nothing in it can be answered by entry.
+        Err(why) => return reply(StatusCode::BAD_REQUEST, why),
+    };
+    let statuses = handle_bulk(served, workload, entries).await;
+    let mut resp = reply(
+        StatusCode::OK,
+        events::bulk_response(statuses.iter().map(|(id, outcome)| (id.as_str(), *outcome))),
+    );
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Handles a batch's entries concurrently (the instance strategy bounds
+/// how many run at once, as it does for concurrent single deliveries), each
+/// logged by its event's id; an entry that is not a CloudEvent is dropped.
+/// The statuses come back in the batch's order.
+pub(crate) async fn handle_bulk(
+    served: &Arc<Served>,
+    workload: Workload,
+    entries: Vec<events::BulkEntry>,
+) -> Vec<(String, Outcome)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, entry) in entries.into_iter().enumerate() {
+        let (served, workload) = (served.clone(), workload.clone());
+        tasks.spawn(async move {
+            let outcome = match entry.event {
+                Ok(event) => handle_event(&served, workload, event.id, event.data).await,
+                Err(why) => {
+                    tracing::warn!("dropping a bulk entry: {why}");
+                    served.events.record(String::new(), Outcome::Drop);
+                    Outcome::Drop
+                }
+            };
+            (index, entry.entry_id, outcome)
+        });
+    }
+    let mut statuses = Vec::with_capacity(tasks.len());
+    // A task that panicked leaves its entry without a status, which daprd
+    // takes as RETRY.
+    while let Some(Ok(done)) = tasks.join_next().await {
+        statuses.push(done);
+    }
+    statuses.sort_by_key(|(index, _, _)| *index);
+    statuses
+        .into_iter()
+        .map(|(_, entry_id, outcome)| (entry_id, outcome))
+        .collect()
 }
 
 /// Runs one delivered event's data through the workload and logs the

@@ -69,6 +69,7 @@ pub fn start(runtime: &str, modules: &[(&str, String)], tweak: impl FnOnce(&mut 
         added_latency_us: 0,
         added_latency_spread_us: 0,
         added_work_rounds: 0,
+        binding_input: None,
         app_api_token: None,
     };
     tweak(&mut args);
