@@ -16,6 +16,7 @@ import (
 	contribmiddleware "github.com/dapr/components-contrib/middleware"
 	"github.com/dapr/kit/logger"
 
+	bindingcron "github.com/dapr/components-contrib/bindings/cron"
 	bindingwasm "github.com/dapr/components-contrib/bindings/wasm"
 	middlewarewasm "github.com/dapr/components-contrib/middleware/http/wasm"
 	nrsqlite "github.com/dapr/components-contrib/nameresolution/sqlite"
@@ -54,6 +55,9 @@ func init() {
 	components.RegisterWasmComponentType(components.CategoryMiddleware, "wasm")
 	bindingsLoader.DefaultRegistry.RegisterOutputBinding(bindingwasm.NewWasmOutput, "wasm")
 	components.RegisterWasmComponentType(components.CategoryBindings, "wasm")
+
+	// An input binding that needs nothing beyond daprd: the `cron` trigger.
+	bindingsLoader.DefaultRegistry.RegisterInputBinding(bindingcron.NewCron, "cron")
 
 	// Name resolution from a local SQLite file instead of standalone mode's
 	// default mDNS, so that nothing is announced beyond loopback.

@@ -18,8 +18,8 @@ use crate::module_server::ModuleServer;
 use crate::redis::Redis;
 use crate::scenario::{CellId, DaprSettings, InstanceStrategy, WasmSource};
 use crate::sidecar::{
-    AppProtocol, Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind, Subscription, WasmBinding,
-    WasmMiddleware,
+    AppProtocol, BulkSubscribe, CronBinding, Pipeline, Sidecar, SidecarPorts, SidecarSpec, StateStoreKind,
+    Subscription, WasmBinding, WasmMiddleware,
 };
 use crate::workloads::{Catalog, CustomWorkloads, Lookup};
 use blueprint_analysis::modes::{App, Entry, Flavour, InDaprd, Mode, Trigger};
@@ -110,10 +110,10 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
             "{mode} has no app of ours to call directly: the Wasm runs inside daprd"
         ));
     }
-    if trigger == Trigger::Pubsub && !mode.has_workload_host() {
+    if trigger.delivers_events() && !mode.has_workload_host() {
         return not_applicable(format!(
-            "pub/sub delivers events to an app of ours that runs the workload; {mode} has none (its Wasm \
-             runs inside daprd)"
+            "trigger {trigger}: daprd delivers events to an app of ours that runs the workload; {mode} has \
+             none (its Wasm runs inside daprd)"
         ));
     }
     if protocol == AppProtocol::Grpc
@@ -175,7 +175,7 @@ pub fn no_grpc_app_channel(mode: Mode, trigger: Trigger) -> Option<String> {
         )),
         App::WorkloadHost if trigger == Trigger::Direct => Some(
             "protocol grpc: the direct trigger posts to the app over HTTP without daprd; the gRPC app \
-             channel is daprd's (use trigger dapr or pubsub)"
+             channel is daprd's (use trigger dapr, pubsub, pubsub-bulk or cron)"
                 .to_owned(),
         ),
         App::WorkloadHost => None,
@@ -402,6 +402,12 @@ async fn start_once(
                 grpc = None;
                 extra_args.extend(["--dapr-http-port".to_owned(), ports.http.to_string()]);
             }
+            // A cron firing carries no data: the host runs the cell's input.
+            if resolved.trigger == Trigger::Cron {
+                let input = dir.join("binding-input");
+                blueprint_analysis::results::write_bytes_atomic(&input, &body)?;
+                extra_args.extend(["--binding-input".to_owned(), input.display().to_string()]);
+            }
             let launch = HostLaunch {
                 program,
                 leading_args,
@@ -448,12 +454,28 @@ async fn start_once(
             app_startup = Duration::ZERO;
         }
     }
-    if resolved.trigger == Trigger::Pubsub {
-        spec.subscriptions.push(Subscription {
+    match resolved.trigger {
+        Trigger::Pubsub => spec.subscriptions.push(Subscription {
             name: "blueprint-events".to_owned(),
             topic: crate::pubsub::TOPIC.to_owned(),
             route: crate::pubsub::route(&cell.workload),
-        });
+            bulk: None,
+        }),
+        Trigger::PubsubBulk => spec.subscriptions.push(Subscription {
+            name: "blueprint-events".to_owned(),
+            topic: crate::pubsub::TOPIC.to_owned(),
+            route: crate::pubsub::bulk_route(&cell.workload),
+            bulk: Some(BulkSubscribe {
+                max_messages: settings.bulk_max_messages,
+                max_await: settings.bulk_max_await,
+            }),
+        }),
+        Trigger::Cron => spec.cron_bindings.push(CronBinding {
+            name: crate::pubsub::cron_binding(&cell.workload),
+            route: crate::pubsub::cron_route(&cell.workload),
+            every: Duration::from_secs_f64(1.0 / settings.cron_rate),
+        }),
+        Trigger::Dapr | Trigger::Direct => {}
     }
     if host.is_some() {
         for topic in &resolved.record_topics {
@@ -461,6 +483,7 @@ async fn start_once(
                 name: format!("record-{topic}"),
                 topic: topic.clone(),
                 route: format!("/subscriber/{topic}"),
+                bulk: None,
             });
         }
     }
@@ -469,22 +492,24 @@ async fn start_once(
     let (target, http2) = match (row.entry, resolved.trigger) {
         (Entry::Binding, _) => (invoke_binding_target(&sidecar, &cell.workload, &body)?, true),
         // daprd's publish API; the events carry the body (`crate::pubsub`).
-        (_, Trigger::Pubsub) => {
+        (_, Trigger::Pubsub | Trigger::PubsubBulk) => {
             let mut target = Target::new(&crate::pubsub::publish_url(sidecar.http_port), Method::POST, body)?;
             target.headers.push(sidecar.tokens.dapr_header());
             (target, false)
         }
-        // Straight to the host: the app token daprd would have sent.
-        (_, Trigger::Direct) => {
+        // Straight to the host: the app token daprd would have sent. A cron
+        // cell sends nothing (daprd's binding fires); its target is the
+        // host's binding route, for the record.
+        (_, Trigger::Direct | Trigger::Cron) => {
             let port = host
                 .as_ref()
                 .map(|h| h.port)
                 .context("a direct trigger needs an app host")?;
-            let mut target = Target::new(
-                &format!("http://127.0.0.1:{port}/{}", cell.workload),
-                Method::POST,
-                body,
-            )?;
+            let path = match resolved.trigger {
+                Trigger::Cron => crate::pubsub::cron_route(&cell.workload),
+                _ => format!("/{}", cell.workload),
+            };
+            let mut target = Target::new(&format!("http://127.0.0.1:{port}{path}"), Method::POST, body)?;
             target.headers.push(spec.tokens.app_header());
             (target, false)
         }

@@ -1,10 +1,13 @@
-//! The `pubsub` trigger: the harness publishes events into daprd's pub/sub
-//! (at a fixed rate, or as fast as daprd accepts them), daprd delivers them
-//! to the app host through a declarative subscription, and both sides count
-//! them by id: the harness what it published and daprd accepted, the host
-//! what it handled (`GET /events`). Publish-to-handled latency runs from
-//! the time carried in each event's id to the host's handling time, on the
-//! same machine's clock.
+//! The triggers that deliver events to the app. `pubsub` and `pubsub-bulk`:
+//! the harness publishes events into daprd's pub/sub (at a fixed rate, or as
+//! fast as daprd accepts them), daprd delivers them to the app host through
+//! a declarative subscription (one by one, or in batches), and both sides
+//! count them by id: the harness what it published and daprd accepted, the
+//! host what it handled (`GET /events`). Publish-to-handled latency runs
+//! from the time carried in each event's id to the host's handling time, on
+//! the same machine's clock. `cron`: daprd's `bindings.cron` input binding
+//! fires by itself; daprd's own metric counts the firings, the host's log
+//! the deliveries, and latency runs from each firing's time.
 //!
 //! Every loop here is bounded in count and in time: publishing by the
 //! window and `max_requests`, waiting for deliveries by `pubsub_drain`.
@@ -24,6 +27,9 @@ use blueprint_host::events::{Deliveries, Delivery, Outcome, unix_ns};
 use blueprint_load::Target;
 use blueprint_load::summary::{LoadSummary, Percentiles, Quantiles, encode_histogram};
 
+use blueprint_analysis::modes::Trigger;
+use blueprint_analysis::settings::DaprSettings;
+
 use crate::http::ControlClient;
 use crate::sidecar::{PUBSUB, StateStoreKind};
 
@@ -33,6 +39,23 @@ pub const TOPIC: &str = "blueprint-events";
 /// The app's path daprd posts `workload`'s events to (`runtimes/HOST.md`).
 pub fn route(workload: &str) -> String {
     format!("/events/{workload}")
+}
+
+/// The app's path daprd posts batches of `workload`'s events to (a bulk
+/// subscription).
+pub fn bulk_route(workload: &str) -> String {
+    format!("/bulk-events/{workload}")
+}
+
+/// The name of the `bindings.cron` component that fires `workload` (over
+/// gRPC the host finds the workload by it).
+pub fn cron_binding(workload: &str) -> String {
+    format!("cron-{workload}")
+}
+
+/// The app's path daprd posts `workload`'s cron firings to.
+pub fn cron_route(workload: &str) -> String {
+    format!("/bindings/{workload}")
 }
 
 /// daprd's publish endpoint for [`TOPIC`].
@@ -392,38 +415,104 @@ impl Collector {
     }
 }
 
-/// One pub/sub cell's trial: its publisher and the reader of its app's
-/// delivery log, through cold start, warm-up and the measured window.
+/// Where a cell's events come from.
+#[derive(Debug)]
+enum Source {
+    /// The harness publishes them (`pubsub`, `pubsub-bulk`).
+    Publisher(Box<Publisher>),
+    /// daprd's cron binding fires by itself; daprd's metrics count the
+    /// firings (`cron`).
+    Cron {
+        /// daprd's metrics port.
+        metrics_port: u16,
+        /// The binding's component name.
+        binding: String,
+    },
+}
+
+/// One event-driven cell's trial: where its events come from and the
+/// reader of its app's delivery log, through cold start, warm-up and the
+/// measured window.
 #[derive(Debug)]
 pub struct Driver {
-    publisher: Publisher,
+    source: Source,
     collector: Collector,
-    store: StateStoreKind,
+    /// The component and what it promises, for the figures.
+    component: (String, String),
 }
 
 impl Driver {
-    /// The driver of a started pub/sub cell.
+    /// The driver of a started cell with an event trigger.
     ///
     /// # Errors
     /// A system without an app host (the cell should have been ruled out).
-    pub fn new(system: &crate::blueprint::System, store: StateStoreKind) -> Result<Self> {
+    pub fn new(
+        system: &crate::blueprint::System,
+        trigger: Trigger,
+        workload: &str,
+        store: StateStoreKind,
+        settings: &DaprSettings,
+    ) -> Result<Self> {
         let host = system
             .host
             .as_ref()
-            .context("a pub/sub cell needs an app host to deliver to")?;
+            .context("an event-driven cell needs an app host to deliver to")?;
+        let (name, semantics) = component(store);
+        let (source, component) = match trigger {
+            Trigger::Cron => (
+                Source::Cron {
+                    metrics_port: system.sidecar.metrics_port,
+                    binding: cron_binding(workload),
+                },
+                (
+                    format!(
+                        "bindings.cron @every {:?}",
+                        Duration::from_secs_f64(1.0 / settings.cron_rate)
+                    ),
+                    "daprd's cron input binding posts each firing to the app once and does not retry a \
+                     failed one; `@every` schedules each firing from the last, so the firings per second \
+                     reach the nominal rate at most. Firings are counted by daprd's own metric \
+                     (dapr_component_input_binding_count: a firing the app did not answer 2xx is lost), \
+                     handled ones and their latency by the app's log over the same window"
+                        .to_owned(),
+                ),
+            ),
+            Trigger::PubsubBulk => (
+                Source::Publisher(Box::new(Publisher::new(&system.target))),
+                (
+                    format!(
+                        "{name}, bulk ≤ {} per {:?}",
+                        settings.bulk_max_messages, settings.bulk_max_await
+                    ),
+                    format!(
+                        "{semantics}. A bulk subscription: daprd sends up to {} events per batch, waiting \
+                         up to {:?} to fill one; the app answers each event's status",
+                        settings.bulk_max_messages, settings.bulk_max_await
+                    ),
+                ),
+            ),
+            _ => (
+                Source::Publisher(Box::new(Publisher::new(&system.target))),
+                (name.to_owned(), semantics.to_owned()),
+            ),
+        };
         Ok(Self {
-            publisher: Publisher::new(&system.target),
+            source,
             collector: Collector::new(host.client(), host.port),
-            store,
+            component,
         })
     }
 
-    /// Until the first event is handled (see [`Collector::first_delivery`]).
+    /// Until the first event is handled (see [`Collector::first_delivery`];
+    /// for a cron cell, the binding's first firing).
     ///
     /// # Errors
     /// As [`Collector::first_delivery`].
     pub async fn cold_start(&mut self, deadline: Duration) -> Result<()> {
-        self.collector.first_delivery(&self.publisher, deadline).await
+        match &self.source {
+            Source::Publisher(publisher) => self.collector.first_delivery(publisher, deadline).await,
+            Source::Cron { .. } => self.collector.first_firing(deadline).await,
+        }
     }
 
     fn spec(plan: &crate::scenario::Plan, phase: Phase, duration: Duration) -> PublishSpec {
@@ -445,36 +534,253 @@ impl Driver {
     }
 
     /// Publishes for `[load] warmup` and waits for those events, so the
-    /// measured window starts with nothing in flight.
+    /// measured window starts with nothing in flight; a cron cell lets its
+    /// binding fire for as long.
     ///
     /// # Errors
     /// The host's log cannot be read.
     pub async fn warm_up(&mut self, plan: &crate::scenario::Plan) -> Result<()> {
-        let published = self
-            .publisher
-            .run(&Self::spec(plan, Phase::Warmup, plan.load.warmup))
-            .await;
-        self.collector
-            .wait_for(Phase::Warmup, &published, plan.dapr.pubsub_drain)
-            .await
+        match &self.source {
+            Source::Publisher(publisher) => {
+                let published = publisher
+                    .run(&Self::spec(plan, Phase::Warmup, plan.load.warmup))
+                    .await;
+                self.collector
+                    .wait_for(Phase::Warmup, &published, plan.dapr.pubsub_drain)
+                    .await
+            }
+            Source::Cron { .. } => {
+                tokio::time::sleep(plan.load.warmup).await;
+                self.collector.poll().await
+            }
+        }
     }
 
     /// The measured window: publishing for `[load] duration` (or
     /// `max_requests` events), then waiting up to `[dapr] pubsub_drain` for
-    /// the deliveries.
+    /// the deliveries; a cron cell's firings over `[load] duration` (or
+    /// until `max_requests` were handled).
     ///
     /// # Errors
-    /// The host's log cannot be read; a histogram cannot be encoded.
+    /// The host's log or daprd's metrics cannot be read; a histogram cannot
+    /// be encoded.
     pub async fn measure(&mut self, plan: &crate::scenario::Plan) -> Result<(PubsubFigures, LoadSummary)> {
-        let published = self
-            .publisher
-            .run(&Self::spec(plan, Phase::Measured, plan.load.duration))
-            .await;
-        self.collector
-            .wait_for(Phase::Measured, &published, plan.dapr.pubsub_drain)
-            .await?;
-        figures(self.store, plan.dapr.pubsub_rate, &published, &self.collector)
+        let rate = plan.dapr.pubsub_rate;
+        match &self.source {
+            Source::Publisher(publisher) => {
+                let published = publisher
+                    .run(&Self::spec(plan, Phase::Measured, plan.load.duration))
+                    .await;
+                self.collector
+                    .wait_for(Phase::Measured, &published, plan.dapr.pubsub_drain)
+                    .await?;
+                figures(&self.component, rate, &published, &self.collector)
+            }
+            Source::Cron {
+                metrics_port,
+                binding,
+            } => {
+                let window = self
+                    .collector
+                    .cron_window(*metrics_port, binding, plan.load.duration, plan.load.max_requests)
+                    .await?;
+                cron_figures(&self.component, plan.dapr.cron_rate, &window, &self.collector)
+            }
+        }
     }
+}
+
+/// A cron cell's measured window: daprd's count of the binding's firings
+/// over it, and where in the host's log it starts.
+#[derive(Debug, Clone, Default)]
+pub struct CronWindow {
+    /// Firings daprd delivered to the app successfully.
+    pub fired_ok: u64,
+    /// Firings daprd could not deliver (an app error or no answer).
+    pub fired_failed: u64,
+    /// The window, in Unix ns: deliveries handled in it are counted.
+    pub from_unix_ns: u64,
+    /// Its end.
+    pub to_unix_ns: u64,
+}
+
+/// daprd's count of `binding`'s firings, by success, from its metrics.
+fn firings(samples: &crate::dapr_metrics::Samples, binding: &str) -> (u64, u64) {
+    let component = format!("component=\"{binding}\"");
+    let mut counts = (0u64, 0u64);
+    for (series, value) in samples {
+        if series.starts_with("dapr_component_input_binding_count{") && series.contains(&component) {
+            if series.contains("success=\"true\"") {
+                counts.0 += *value as u64;
+            } else {
+                counts.1 += *value as u64;
+            }
+        }
+    }
+    counts
+}
+
+impl Collector {
+    /// Polls until the cron binding's first firing is handled.
+    ///
+    /// # Errors
+    /// None handled within `deadline`, or the workload refusing the input.
+    pub async fn first_firing(&mut self, deadline: Duration) -> Result<()> {
+        let until = Instant::now() + deadline;
+        while Instant::now() < until {
+            self.poll().await?;
+            if let Some(d) = self
+                .deliveries
+                .iter()
+                .find(|d| d.id.starts_with("binding") && d.outcome != Outcome::Retry)
+            {
+                if d.outcome == Outcome::Drop {
+                    bail!(
+                        "the app refused the binding's firing: the workload refused the input; see the host's log"
+                    );
+                }
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        bail!(
+            "the cron binding's first firing was not handled by the app within {deadline:?} (see daprd's log \
+             for the binding's start)"
+        )
+    }
+
+    /// Lets the binding fire for `duration` (or until `max_handled` firings
+    /// were handled), reading daprd's count of firings before and after.
+    /// The log's window opens before the first count and closes after the
+    /// second, so a firing daprd counted is in it (the host logs a firing
+    /// before it answers, daprd counts it after).
+    ///
+    /// # Errors
+    /// daprd's metrics or the host's log cannot be read.
+    pub async fn cron_window(
+        &mut self,
+        metrics_port: u16,
+        binding: &str,
+        duration: Duration,
+        max_handled: Option<u64>,
+    ) -> Result<CronWindow> {
+        let from_unix_ns = unix_ns();
+        let before = crate::dapr_metrics::scrape(metrics_port).await?;
+        let until = Instant::now() + duration;
+        while Instant::now() < until {
+            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(200))).await;
+            if let Some(max) = max_handled {
+                self.poll().await?;
+                let handled = self
+                    .deliveries
+                    .iter()
+                    .filter(|d| d.handled_unix_ns >= from_unix_ns && d.id.starts_with("binding"))
+                    .count() as u64;
+                if handled >= max {
+                    break;
+                }
+            }
+        }
+        let after = crate::dapr_metrics::scrape(metrics_port).await?;
+        let to_unix_ns = unix_ns();
+        self.poll().await?;
+        let (ok0, failed0) = firings(&before, binding);
+        let (ok1, failed1) = firings(&after, binding);
+        Ok(CronWindow {
+            fired_ok: ok1.saturating_sub(ok0),
+            fired_failed: failed1.saturating_sub(failed0),
+            from_unix_ns,
+            to_unix_ns,
+        })
+    }
+}
+
+/// A cron cell's figures: daprd's count of firings (delivered: answered
+/// 2xx by the app; lost: the others), the app's log of the same window
+/// (handled, dropped, and latency from each firing's time, carried in its
+/// id, to its handling).
+///
+/// # Errors
+/// A histogram that cannot be encoded.
+pub fn cron_figures(
+    component: &(String, String),
+    rate: f64,
+    window: &CronWindow,
+    collector: &Collector,
+) -> Result<(PubsubFigures, LoadSummary)> {
+    let mut latency = blueprint_load::new_histogram();
+    let (mut handled, mut dropped, mut failed, mut foreign) = (0u64, 0u64, 0u64, 0u64);
+    for d in collector
+        .deliveries
+        .iter()
+        .filter(|d| (window.from_unix_ns..=window.to_unix_ns).contains(&d.handled_unix_ns))
+    {
+        let Some(fired) =
+            d.id.strip_prefix("binding-")
+                .and_then(|ns| ns.parse::<u64>().ok())
+        else {
+            foreign += 1;
+            continue;
+        };
+        match d.outcome {
+            Outcome::Success => {
+                handled += 1;
+                latency
+                    .record(d.handled_unix_ns.saturating_sub(fired).max(1))
+                    .context("recording a firing's latency")?;
+            }
+            Outcome::Drop => dropped += 1,
+            Outcome::Retry => failed += 1,
+        }
+    }
+    // daprd counts a firing as delivered when the app answered it 2xx; the
+    // others (an app error, no answer) are the firings that did not get
+    // through: a cron binding does not fire them again.
+    let fired = window.fired_ok + window.fired_failed;
+    let lost = window.fired_failed;
+    let window_s = window.to_unix_ns.saturating_sub(window.from_unix_ns) as f64 / 1e9;
+    let delivered_per_s = if window_s > 0.0 {
+        handled as f64 / window_s
+    } else {
+        0.0
+    };
+    let pubsub = PubsubFigures {
+        component: component.0.clone(),
+        semantics: component.1.clone(),
+        rate: Some(rate),
+        published: fired,
+        accepted: fired,
+        publish_errors: BTreeMap::new(),
+        handled,
+        dropped,
+        lost,
+        redeliveries: 0,
+        foreign,
+        delivered_per_s,
+        drain_s: 0.0,
+        delivered_equals_published: lost == 0 && collector.not_kept == 0,
+    };
+    let mut errors = BTreeMap::new();
+    // The app's refusals and failures are among daprd's failed firings.
+    let other = lost.saturating_sub(dropped + failed);
+    for (kind, n) in [
+        ("event-lost", other),
+        ("event-dropped", dropped),
+        ("event-failed", failed),
+    ] {
+        if n > 0 {
+            errors.insert(kind.to_owned(), n);
+        }
+    }
+    let load = event_load(
+        fired.max(handled),
+        handled,
+        errors,
+        window_s,
+        delivered_per_s,
+        &latency,
+    )?;
+    Ok((pubsub, load))
 }
 
 /// The measured window's figures: the pub/sub counts, and the same events
@@ -484,7 +790,7 @@ impl Driver {
 /// # Errors
 /// A histogram that cannot be encoded.
 pub fn figures(
-    store: StateStoreKind,
+    component: &(String, String),
     rate: Option<f64>,
     published: &Published,
     collector: &Collector,
@@ -541,10 +847,9 @@ pub fn figures(
         .map_or(0.0, |last| {
             last.saturating_sub(published.ended_unix_ns) as f64 / 1e9
         });
-    let (component, semantics) = component(store);
     let pubsub = PubsubFigures {
-        component: component.into(),
-        semantics: semantics.into(),
+        component: component.0.clone(),
+        semantics: component.1.clone(),
         rate,
         published: published.attempted,
         accepted,
@@ -564,10 +869,31 @@ pub fn figures(
             errors.insert(kind.into(), n);
         }
     }
+    let load = event_load(
+        published.attempted,
+        handled,
+        errors,
+        window_s,
+        delivered_per_s,
+        &latency,
+    )?;
+    Ok((pubsub, load))
+}
+
+/// Events as a load summary, so every analysis reads them like requests:
+/// successes are handled events, latency runs from sending (or firing) to
+/// handling.
+fn event_load(
+    requests: u64,
+    handled: u64,
+    errors: BTreeMap<String, u64>,
+    window_s: f64,
+    delivered_per_s: f64,
+    latency: &hdrhistogram::Histogram<u64>,
+) -> Result<LoadSummary> {
     let errors_total: u64 = errors.values().sum();
-    let requests = published.attempted;
     let has_latency = handled > 0;
-    let load = LoadSummary {
+    Ok(LoadSummary {
         requests,
         successes: handled,
         errors,
@@ -580,15 +906,14 @@ pub fn figures(
         },
         duration_s: window_s,
         throughput_rps: delivered_per_s,
-        latency_us: has_latency.then(|| Percentiles::of(&latency)),
-        latency_histogram: encode_histogram(&latency)?,
-        latency_quantiles_us: has_latency.then(|| Quantiles::of(&latency)),
+        latency_us: has_latency.then(|| Percentiles::of(latency)),
+        latency_histogram: encode_histogram(latency)?,
+        latency_quantiles_us: has_latency.then(|| Quantiles::of(latency)),
         censored: 0,
         lower_bound_from_quantile: None,
         generator: None,
         open_loop: None,
-    };
-    Ok((pubsub, load))
+    })
 }
 
 #[cfg(test)]
@@ -648,7 +973,8 @@ mod tests {
             ],
             not_kept: 0,
         };
-        let (p, load) = figures(StateStoreKind::Redis, None, &published, &collector).unwrap();
+        let (name, semantics) = component(StateStoreKind::Redis);
+        let (p, load) = figures(&(name.into(), semantics.into()), None, &published, &collector).unwrap();
         assert_eq!((p.accepted, p.handled, p.dropped, p.lost), (4, 2, 1, 1));
         assert_eq!((p.redeliveries, p.foreign), (1, 1));
         assert!(!p.delivered_equals_published);

@@ -21,7 +21,7 @@ use crate::meter::{MachineLoad, ProcMeter, ProcessUsage};
 use crate::progress;
 use crate::scenario::{CellId, Plan};
 use blueprint_analysis::adaptive::{self, Stop};
-use blueprint_analysis::modes::{Mode, Trigger};
+use blueprint_analysis::modes::Mode;
 use blueprint_analysis::results::{
     CellResult, CellStatus, CellSummary, LoadSummary, Phases, PubsubFigures, RunResults, SCHEMA_VERSION,
     ScenarioRecord, StepCpu, SweepPoint, TrialResult,
@@ -427,8 +427,14 @@ async fn run_trial(
     let host_idle_rss_bytes = system.app_pid().and_then(crate::meter::rss_bytes);
     // A pub/sub cell is driven by events, counted by id on both sides.
     let mut events = match resolved.trigger {
-        Trigger::Pubsub => Some(crate::pubsub::Driver::new(&system, resolved.store)?),
-        Trigger::Dapr | Trigger::Direct => None,
+        trigger if trigger.delivers_events() => Some(crate::pubsub::Driver::new(
+            &system,
+            trigger,
+            &cell.workload,
+            resolved.store,
+            &plan.dapr,
+        )?),
+        _ => None,
     };
     match &mut events {
         Some(events) => events.cold_start(Duration::from_secs(30)).await?,

@@ -509,7 +509,16 @@ const MAX_PUBSUB_RATE: f64 = 1e6;
 /// The longest wait for deliveries after the last publish.
 const MAX_PUBSUB_DRAIN: Duration = Duration::from_secs(600);
 
-/// `[dapr]`'s pub/sub numbers, checked before anything starts.
+/// The largest batch a `pubsub-bulk` cell may ask daprd for.
+const MAX_BULK_MESSAGES: u32 = 10_000;
+
+/// The longest a `pubsub-bulk` cell may let daprd wait to fill a batch.
+const MAX_BULK_AWAIT: Duration = Duration::from_secs(60);
+
+/// The most firings per second a `cron` cell may ask for.
+const MAX_CRON_RATE: f64 = 1000.0;
+
+/// `[dapr]`'s pub/sub and input-binding numbers, checked before anything starts.
 fn check_pubsub(dapr: &DaprSettings) -> Result<(), (&'static str, String)> {
     if let Some(rate) = dapr.pubsub_rate
         && !(rate.is_finite() && rate > 0.0 && rate <= MAX_PUBSUB_RATE)
@@ -525,6 +534,27 @@ fn check_pubsub(dapr: &DaprSettings) -> Result<(), (&'static str, String)> {
         return Err((
             "pubsub_drain",
             "dapr.pubsub_drain must be positive and at most 10m".into(),
+        ));
+    }
+    if !(1..=MAX_BULK_MESSAGES).contains(&dapr.bulk_max_messages) {
+        return Err((
+            "bulk_max_messages",
+            format!("dapr.bulk_max_messages must be from 1 to {MAX_BULK_MESSAGES} events per batch"),
+        ));
+    }
+    if dapr.bulk_max_await < Duration::from_millis(1) || dapr.bulk_max_await > MAX_BULK_AWAIT {
+        return Err((
+            "bulk_max_await",
+            "dapr.bulk_max_await must be from 1ms to 1m (daprd counts it in whole milliseconds)".into(),
+        ));
+    }
+    if !(dapr.cron_rate.is_finite() && dapr.cron_rate > 0.0 && dapr.cron_rate <= MAX_CRON_RATE) {
+        return Err((
+            "cron_rate",
+            format!(
+                "dapr.cron_rate must be a positive number of firings per second up to {MAX_CRON_RATE} \
+                 (the schedule's finest step is a millisecond)"
+            ),
         ));
     }
     Ok(())

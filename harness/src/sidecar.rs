@@ -164,6 +164,29 @@ pub struct Subscription {
     pub topic: String,
     /// The app's path daprd posts events to.
     pub route: String,
+    /// A bulk subscription: daprd posts batches of events instead.
+    pub bulk: Option<BulkSubscribe>,
+}
+
+/// A bulk subscription's batching (Dapr's `bulkSubscribe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkSubscribe {
+    /// The most events in one batch (`maxMessagesCount`).
+    pub max_messages: u32,
+    /// How long daprd waits to fill a batch (`maxAwaitDurationMs`).
+    pub max_await: Duration,
+}
+
+/// A `bindings.cron` input binding: daprd posts to the app at `route` every
+/// `every` (and over gRPC calls `OnBindingEvent` with the binding's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronBinding {
+    /// The component's name.
+    pub name: String,
+    /// The app's path daprd posts each firing to.
+    pub route: String,
+    /// The schedule's period.
+    pub every: Duration,
 }
 
 /// What to start.
@@ -185,6 +208,8 @@ pub struct SidecarSpec {
     pub wasm_bindings: Vec<WasmBinding>,
     /// Declarative subscriptions of the app to topics of `pubsub`.
     pub subscriptions: Vec<Subscription>,
+    /// `bindings.cron` input bindings that call the app.
+    pub cron_bindings: Vec<CronBinding>,
     /// How long to wait for readiness.
     pub ready_timeout: Duration,
     /// Ports to listen on.
@@ -238,6 +263,7 @@ impl SidecarSpec {
             middleware: None,
             wasm_bindings: Vec::new(),
             subscriptions: Vec::new(),
+            cron_bindings: Vec::new(),
             ready_timeout: Duration::from_secs(30),
             ports,
             tokens: ApiTokens::generate(),
@@ -587,13 +613,33 @@ fn write_resources(spec: &SidecarSpec, dir: &Path) -> Result<()> {
             &format!("resources/subscription-{}.yaml", sub.name),
             &format!(
                 "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata:\n  name: {}\nspec:\n  \
-                 pubsubname: {PUBSUB}\n  topic: {}\n  routes:\n    default: {}\nscopes:\n  - {}\n",
+                 pubsubname: {PUBSUB}\n  topic: {}\n  routes:\n    default: {}\n{}scopes:\n  - {}\n",
                 sub.name,
                 q(&sub.topic),
                 q(&sub.route),
+                sub.bulk.map_or(String::new(), |bulk| format!(
+                    "  bulkSubscribe:\n    enabled: true\n    maxMessagesCount: {}\n    maxAwaitDurationMs: {}\n",
+                    bulk.max_messages,
+                    bulk.max_await.as_millis().max(1)
+                )),
                 q(&spec.app_id)
             ),
         )?;
+    }
+    for cron in &spec.cron_bindings {
+        // `direction: input` spares daprd asking the app whether it wants
+        // the binding (an OPTIONS request, or `ListInputBindings` over gRPC).
+        let mut yaml = component(
+            &cron.name,
+            "bindings.cron",
+            &[
+                ("schedule", format!("@every {}us", cron.every.as_micros().max(1))),
+                ("route", cron.route.clone()),
+                ("direction", "input".to_owned()),
+            ],
+        );
+        let _ = writeln!(yaml, "scopes:\n  - {}", q(&spec.app_id));
+        write(&format!("resources/binding-{}.yaml", cron.name), &yaml)?;
     }
     write("resources/statestore.yaml", &state)?;
     write("resources/pubsub.yaml", &pubsub)?;
@@ -630,6 +676,7 @@ mod tests {
             middleware: None,
             wasm_bindings: Vec::new(),
             subscriptions: Vec::new(),
+            cron_bindings: Vec::new(),
             ready_timeout: Duration::from_secs(1),
             ports: SidecarPorts {
                 http: 1,

@@ -133,18 +133,7 @@ async fn the_app_token_guards_the_grpc_side_too() {
 }
 
 fn run(dir: &Path, name: &str, text: &str) -> RunResults {
-    let scenario = common::scenario(dir, name, text);
-    let results = dir.join("results.json");
-    common::output_ok(
-        &mut common::harness(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            results.to_str().unwrap(),
-        ]),
-        "run",
-    );
-    blueprint_analysis::results::read(&results).unwrap()
+    common::run_scenario(dir, name, text)
 }
 
 const EVENTS: u64 = 200;

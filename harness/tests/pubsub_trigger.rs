@@ -39,18 +39,7 @@ text = "pubsub-events"
 
 fn run(name: &str, text: &str) -> RunResults {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = common::scenario(dir.path(), name, text);
-    let results = dir.path().join("results.json");
-    common::output_ok(
-        &mut common::harness(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            results.to_str().unwrap(),
-        ]),
-        "run",
-    );
-    blueprint_analysis::results::read(&results).unwrap()
+    common::run_scenario(dir.path(), name, text)
 }
 
 /// Every cell of `run` published exactly [`EVENTS`] events and its app

@@ -340,10 +340,16 @@ pub enum Trigger {
     /// Events published into daprd's pub/sub, which delivers them to the app
     /// (a declarative subscription): the talk's "pub/sub as a trigger".
     Pubsub,
+    /// The same, through a bulk subscription: daprd delivers the events in
+    /// batches (`[dapr] bulk_max_messages`, `bulk_max_await`).
+    PubsubBulk,
+    /// daprd's `bindings.cron` input binding fires at `[dapr] cron_rate`
+    /// and posts each firing to the app: the talk's "bindings as a trigger".
+    Cron,
 }
 
 /// Every trigger's name.
-pub const TRIGGERS: &[&str] = &["dapr", "direct", "pubsub"];
+pub const TRIGGERS: &[&str] = &["dapr", "direct", "pubsub", "pubsub-bulk", "cron"];
 
 impl Trigger {
     /// Its name in scenarios and results.
@@ -352,13 +358,38 @@ impl Trigger {
             Trigger::Dapr => "dapr",
             Trigger::Direct => "direct",
             Trigger::Pubsub => "pubsub",
+            Trigger::PubsubBulk => "pubsub-bulk",
+            Trigger::Cron => "cron",
         }
     }
+
+    /// Events through daprd's pub/sub, one by one or in bulk.
+    pub fn is_pubsub(self) -> bool {
+        matches!(self, Trigger::Pubsub | Trigger::PubsubBulk)
+    }
+
+    /// Driven by events daprd delivers to the app (pub/sub, an input
+    /// binding), counted by the app host's delivery log, not by requests.
+    pub fn delivers_events(self) -> bool {
+        matches!(self, Trigger::Pubsub | Trigger::PubsubBulk | Trigger::Cron)
+    }
+}
+
+/// Whether the trigger named `name` delivers events ([`Trigger::delivers_events`]),
+/// for code that reads results by name.
+pub fn delivers_events(name: &str) -> bool {
+    name.parse::<Trigger>().is_ok_and(Trigger::delivers_events)
 }
 
 by_name!(
     Trigger,
-    [Trigger::Dapr, Trigger::Direct, Trigger::Pubsub],
+    [
+        Trigger::Dapr,
+        Trigger::Direct,
+        Trigger::Pubsub,
+        Trigger::PubsubBulk,
+        Trigger::Cron
+    ],
     "trigger"
 );
 

@@ -257,6 +257,18 @@ pub struct DaprSettings {
     /// lost (a backlog that keeps moving is waited for, up to 10 minutes).
     #[serde(with = "human_duration", default = "default_pubsub_drain")]
     pub pubsub_drain: Duration,
+    /// Trigger `pubsub-bulk`: the most events daprd puts in one batch
+    /// (the bulk subscription's `maxMessagesCount`; Dapr's default 100).
+    #[serde(default = "default_bulk_max_messages")]
+    pub bulk_max_messages: u32,
+    /// Trigger `pubsub-bulk`: how long daprd waits to fill a batch before
+    /// sending what it has (`maxAwaitDurationMs`; Dapr's default 1 s).
+    #[serde(with = "human_duration", default = "default_bulk_max_await")]
+    pub bulk_max_await: Duration,
+    /// Trigger `cron`: how often per second daprd's `bindings.cron` input
+    /// binding fires (its schedule is `@every 1/cron_rate`).
+    #[serde(default = "default_cron_rate")]
+    pub cron_rate: f64,
 }
 
 impl Default for DaprSettings {
@@ -268,8 +280,23 @@ impl Default for DaprSettings {
             cache_entries: default_cache_entries(),
             pubsub_rate: None,
             pubsub_drain: default_pubsub_drain(),
+            bulk_max_messages: default_bulk_max_messages(),
+            bulk_max_await: default_bulk_max_await(),
+            cron_rate: default_cron_rate(),
         }
     }
+}
+
+fn default_bulk_max_messages() -> u32 {
+    100
+}
+
+fn default_bulk_max_await() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_cron_rate() -> f64 {
+    100.0
 }
 
 fn default_pubsub_drain() -> Duration {

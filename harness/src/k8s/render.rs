@@ -126,12 +126,11 @@ pub fn excluded(project: &Path, plan: &Plan, cell: &CellId) -> Result<Option<Cel
                 .into(),
         );
     }
-    if trigger == Trigger::Pubsub {
-        return unavailable(
-            "not on Kubernetes: the pub/sub trigger publishes from the harness and reads the app's \
-             delivery log, which the rendered load job does not do"
-                .into(),
-        );
+    if trigger.delivers_events() {
+        return unavailable(format!(
+            "not on Kubernetes: the {trigger} trigger reads the app's delivery log (and pub/sub publishes \
+             from the harness), which the rendered load job does not do"
+        ));
     }
     if mode.row().app == App::None {
         return unavailable(
@@ -300,7 +299,7 @@ pub fn render(project: &Path, plan: &Plan, opts: &RenderOptions) -> Result<Rende
         match trigger {
             Trigger::Dapr => groups[at].dapr = Some(cell.clone()),
             Trigger::Direct => groups[at].direct = Some(cell.clone()),
-            Trigger::Pubsub => unreachable!("excluded above"),
+            Trigger::Pubsub | Trigger::PubsubBulk | Trigger::Cron => unreachable!("excluded above"),
         }
         cells.push(PlannedCell {
             id: cell.clone(),

@@ -100,6 +100,28 @@ pub fn scenario(dir: &std::path::Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// Runs the scenario `body` (named `name`) to its end in `dir` and reads
+/// its results; a failing run fails the test with its stderr.
+#[allow(dead_code)] // not every test file runs whole scenarios
+pub fn run_scenario(
+    dir: &std::path::Path,
+    name: &str,
+    body: &str,
+) -> blueprint_analysis::results::RunResults {
+    let scenario = scenario(dir, name, body);
+    let results = dir.join("results.json");
+    output_ok(
+        &mut harness(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            results.to_str().unwrap(),
+        ]),
+        "run",
+    );
+    blueprint_analysis::results::read(&results).unwrap()
+}
+
 /// A scenario body of one cheap cell: `noop` embedded on wasmtime, two
 /// connections, a one-second window.
 pub const ONE_CELL: &str = r#"

@@ -559,7 +559,12 @@ fn http_overhead(cells: &[&CellResult]) -> Claim {
 /// named.
 fn pubsub_streaming(cells: &[&CellResult], all: &[CellResult]) -> Claim {
     let mut evidence = Vec::new();
-    for events in cells.iter().filter(|c| c.id.trigger == "pubsub") {
+    let is_pubsub = |c: &CellResult| {
+        c.id.trigger
+            .parse::<crate::modes::Trigger>()
+            .is_ok_and(|t| t.is_pubsub())
+    };
+    for events in cells.iter().filter(|c| is_pubsub(c)) {
         let Some(invoked) = cells.iter().find(|c| {
             c.id.trigger == "dapr"
                 && c.id.mode == events.id.mode
@@ -595,11 +600,12 @@ fn pubsub_streaming(cells: &[&CellResult], all: &[CellResult]) -> Claim {
             .map_or("pub/sub", |p| p.component.as_str());
         evidence.push(Evidence {
             subject: format!(
-                "{} / {} / {} / {}",
+                "{} / {} / {} / {} / {}",
                 events.id.workload,
                 events.id.mode_label(),
                 events.id.runtime,
-                events.id.store
+                events.id.store,
+                events.id.trigger
             ),
             figures: format!(
                 "{component}: {} delivered ({}; {} events handled, {} lost, {} redelivered; publish \
@@ -622,15 +628,16 @@ fn pubsub_streaming(cells: &[&CellResult], all: &[CellResult]) -> Claim {
     }
     let failed: Vec<String> = all
         .iter()
-        .filter(|c| c.id.trigger == "pubsub" && matches!(c.status, CellStatus::Failed { .. }))
+        .filter(|c| is_pubsub(c) && matches!(c.status, CellStatus::Failed { .. }))
         .map(|c| c.id.to_string())
         .collect();
     let needs = if failed.is_empty() {
-        "needs cells with trigger `pubsub` and the same cells with trigger `dapr`".to_owned()
+        "needs cells with trigger `pubsub` (or `pubsub-bulk`) and the same cells with trigger `dapr`"
+            .to_owned()
     } else {
         format!(
-            "needs cells with trigger `pubsub` and the same cells with trigger `dapr`; these pub/sub \
-             cells failed (lost events or errors): {}",
+            "needs cells with trigger `pubsub` (or `pubsub-bulk`) and the same cells with trigger \
+             `dapr`; these pub/sub cells failed (lost events or errors): {}",
             failed.join(", ")
         )
     };

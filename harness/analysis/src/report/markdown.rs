@@ -251,7 +251,11 @@ pub const PUBSUB_COLUMNS: [&str; 9] = [
 /// publish-to-handled latency (medians).
 pub fn pubsub_rows(results: &RunResults) -> Vec<[String; 9]> {
     let mut rows = Vec::new();
-    for cell in results.cells.iter().filter(|c| c.id.trigger == "pubsub") {
+    for cell in results
+        .cells
+        .iter()
+        .filter(|c| crate::modes::delivers_events(&c.id.trigger))
+    {
         let figures: Vec<_> = cell.trials.iter().filter_map(|t| t.pubsub.as_ref()).collect();
         let Some(first) = figures.first() else {
             continue;
@@ -263,11 +267,12 @@ pub fn pubsub_rows(results: &RunResults) -> Vec<[String; 9]> {
             .map_or((None, None), |s| (s.p50_us, s.p99_us));
         rows.push([
             format!(
-                "{}/{}/{}/{}",
+                "{}/{}/{}/{}/{}",
                 cell.id.workload,
                 cell.id.mode_label(),
                 cell.id.runtime,
-                cell.id.store
+                cell.id.store,
+                cell.id.trigger
             ),
             first.component.clone(),
             sum(|p| p.published).to_string(),
@@ -294,7 +299,9 @@ pub fn pubsub_events(results: &RunResults) -> String {
     let mut out = String::from(
         "\n### Pub/sub events\n\nEvents published into daprd's pub/sub and delivered to the app, counted by \
          id on both sides (summed over trials); events/s from the first publish to the last handled \
-         event; latency from the event's intended send time to the end of its handling.\n\n",
+         event; latency from the event's intended send time to the end of its handling. A `pubsub-bulk` \
+         cell's events come in batches; a `cron` cell's \"published\" are the firings its schedule made in \
+         the window, its latency runs from each firing.\n\n",
     );
     let _ = writeln!(out, "| {} |", PUBSUB_COLUMNS.join(" | "));
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
