@@ -9,7 +9,6 @@ package guest
 // (daprhttp_test.go).
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -104,28 +103,20 @@ func (d daprHTTP) stateGetBulk(store string, keys []string) ([]*StateEntry, erro
 	if r.status != 200 {
 		return nil, unexpected("POST", path, r)
 	}
-	var items []struct {
-		Key   string          `json:"key"`
-		Data  json.RawMessage `json:"data"`
-		Etag  *string         `json:"etag"`
-		Error string          `json:"error"`
-	}
-	if err := json.Unmarshal(r.body, &items); err != nil {
+	items, ok := parseBulkItems(r.body)
+	if !ok {
 		return nil, ErrUnavailable
 	}
 	byKey := make(map[string]*StateEntry, len(items))
 	for _, item := range items {
-		if item.Error != "" {
+		if item.failed {
 			return nil, ErrUnavailable
 		}
 		var entry *StateEntry
-		if item.Data != nil {
-			entry = &StateEntry{Value: []byte(item.Data)}
-			if item.Etag != nil {
-				entry.Etag = *item.Etag
-			}
+		if item.data != nil {
+			entry = &StateEntry{Value: item.data, Etag: item.etag}
 		}
-		byKey[item.Key] = entry
+		byKey[item.key] = entry
 	}
 	entries := make([]*StateEntry, len(keys))
 	for i, key := range keys {
@@ -136,6 +127,166 @@ func (d daprHTTP) stateGetBulk(store string, keys []string) ([]*StateEntry, erro
 		entries[i] = entry
 	}
 	return entries, nil
+}
+
+// bulkItem is one item of daprd's bulk answer: data is its JSON text (nil
+// when absent: no value), failed whether it carries an error.
+type bulkItem struct {
+	key, etag string
+	data      []byte
+	failed    bool
+}
+
+// parseBulkItems reads daprd's bulk answer, [{"key":…,"data":…,"etag":…,
+// "error":…}…], other members skipped. A scanner rather than encoding/json,
+// which would add about a megabyte to every http module.
+func parseBulkItems(body []byte) ([]bulkItem, bool) {
+	s := jsonScan{b: body}
+	if !s.eat('[') {
+		return nil, false
+	}
+	var items []bulkItem
+	if !s.eat(']') {
+		for {
+			if !s.eat('{') {
+				return nil, false
+			}
+			var item bulkItem
+			hasKey := false
+			if !s.eat('}') {
+				for {
+					name, ok := s.value(0)
+					if !ok || !s.eat(':') {
+						return nil, false
+					}
+					v, ok := s.value(0)
+					if !ok {
+						return nil, false
+					}
+					switch string(name) {
+					case `"key"`:
+						if item.key, ok = jsonString(v); !ok {
+							return nil, false
+						}
+						hasKey = true
+					case `"data"`:
+						item.data = v
+					case `"etag"`:
+						if item.etag, ok = jsonString(v); !ok {
+							return nil, false
+						}
+					case `"error"`:
+						item.failed = string(v) != `""`
+					}
+					if !s.eat(',') {
+						break
+					}
+				}
+				if !s.eat('}') {
+					return nil, false
+				}
+			}
+			if !hasKey {
+				return nil, false
+			}
+			items = append(items, item)
+			if !s.eat(',') {
+				break
+			}
+		}
+		if !s.eat(']') {
+			return nil, false
+		}
+	}
+	s.space()
+	return items, s.i == len(s.b)
+}
+
+// jsonString unescapes a JSON string literal, through the subset parser.
+func jsonString(literal []byte) (string, bool) {
+	obj, err := jsonsub.Parse(append(append([]byte(`{"s":`), literal...), '}'))
+	if err != nil {
+		return "", false
+	}
+	v, ok := obj.Get("s")
+	return v.Str, ok && v.Kind == jsonsub.String
+}
+
+// jsonScan finds the extent of JSON values without decoding them.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScan) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// eat skips white space and c, if c is next.
+func (s *jsonScan) eat(c byte) bool {
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// value skips white space and one value (nested at most 64 deep) and
+// returns its text.
+func (s *jsonScan) value(depth int) ([]byte, bool) {
+	s.space()
+	if s.i >= len(s.b) || depth > 64 {
+		return nil, false
+	}
+	start := s.i
+	switch c := s.b[s.i]; c {
+	case '"':
+		for s.i++; s.i < len(s.b); s.i++ {
+			switch {
+			case s.b[s.i] == '\\':
+				s.i++
+			case s.b[s.i] == '"':
+				s.i++
+				return s.b[start:s.i], true
+			case s.b[s.i] < 0x20:
+				return nil, false
+			}
+		}
+		return nil, false
+	case '{', '[':
+		end := byte(']')
+		if c == '{' {
+			end = '}'
+		}
+		s.i++
+		if s.eat(end) {
+			return s.b[start:s.i], true
+		}
+		for {
+			if c == '{' {
+				if _, ok := s.value(depth + 1); !ok || !s.eat(':') {
+					return nil, false
+				}
+			}
+			if _, ok := s.value(depth + 1); !ok {
+				return nil, false
+			}
+			if !s.eat(',') {
+				break
+			}
+		}
+		if !s.eat(end) {
+			return nil, false
+		}
+		return s.b[start:s.i], true
+	}
+	for s.i < len(s.b) && strings.IndexByte("+-.0123456789Eaeflnrstu", s.b[s.i]) >= 0 {
+		s.i++
+	}
+	return s.b[start:s.i], s.i > start
 }
 
 // stateSet saves one item. Dapr's HTTP API takes the value as JSON and

@@ -48,7 +48,7 @@ func TestStateGetBulkPostsTheKeysAndOrdersTheAnswers(t *testing.T) {
 	if sent[0] != want {
 		t.Errorf("sent %+v, want %+v", sent[0], want)
 	}
-	for _, answer := range []string{`[{"key":"a","error":"boom"}]`, `[]`, `{}`} {
+	for _, answer := range []string{`[{"key":"a","error":"boom"}]`, `[]`, `{}`, `[{"data":1}]`, `[{"key":"a"}`, `[{"key":"a","data":[1}]`} {
 		d = fakeDapr(httpResponse{status: 200, body: []byte(answer)}, &sent)
 		if _, err := d.stateGetBulk("statestore", []string{"a"}); err != ErrUnavailable {
 			t.Errorf("%s: %v, want ErrUnavailable", answer, err)
