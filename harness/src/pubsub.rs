@@ -533,6 +533,25 @@ impl Driver {
         }
     }
 
+    /// One phase of publishing (the warm-up's or the measured window's
+    /// length), then the wait for its deliveries.
+    async fn publish_and_wait(
+        publisher: &Publisher,
+        collector: &mut Collector,
+        plan: &crate::scenario::Plan,
+        phase: Phase,
+    ) -> Result<Published> {
+        let length = match phase {
+            Phase::Warmup => plan.load.warmup,
+            _ => plan.load.duration,
+        };
+        let published = publisher.run(&Self::spec(plan, phase, length)).await;
+        collector
+            .wait_for(phase, &published, plan.dapr.pubsub_drain)
+            .await?;
+        Ok(published)
+    }
+
     /// Publishes for `[load] warmup` and waits for those events, so the
     /// measured window starts with nothing in flight; a cron cell lets its
     /// binding fire for as long.
@@ -542,12 +561,9 @@ impl Driver {
     pub async fn warm_up(&mut self, plan: &crate::scenario::Plan) -> Result<()> {
         match &self.source {
             Source::Publisher(publisher) => {
-                let published = publisher
-                    .run(&Self::spec(plan, Phase::Warmup, plan.load.warmup))
-                    .await;
-                self.collector
-                    .wait_for(Phase::Warmup, &published, plan.dapr.pubsub_drain)
+                Self::publish_and_wait(publisher, &mut self.collector, plan, Phase::Warmup)
                     .await
+                    .map(drop)
             }
             Source::Cron { .. } => {
                 tokio::time::sleep(plan.load.warmup).await;
@@ -568,12 +584,8 @@ impl Driver {
         let rate = plan.dapr.pubsub_rate;
         match &self.source {
             Source::Publisher(publisher) => {
-                let published = publisher
-                    .run(&Self::spec(plan, Phase::Measured, plan.load.duration))
-                    .await;
-                self.collector
-                    .wait_for(Phase::Measured, &published, plan.dapr.pubsub_drain)
-                    .await?;
+                let published =
+                    Self::publish_and_wait(publisher, &mut self.collector, plan, Phase::Measured).await?;
                 figures(&self.component, rate, &published, &self.collector)
             }
             Source::Cron {

@@ -111,39 +111,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if name, ok := strings.CutPrefix(r.URL.Path, "/bindings/"); ok {
-		g, ok := s.guests[name]
-		if !ok {
-			http.NotFound(w, r)
+	// daprd's deliveries to a workload by name: an input binding's firing,
+	// a bulk batch, a single event. 404 for an unknown name: the one answer
+	// daprd drops rather than retries.
+	for _, route := range []struct {
+		prefix string
+		serve  func(http.ResponseWriter, *http.Request, *guest)
+	}{{"/bindings/", s.fire}, {"/bulk-events/", s.deliverBulk}, {"/events/", s.deliver}} {
+		if name, ok := strings.CutPrefix(r.URL.Path, route.prefix); ok {
+			g, ok := s.guests[name]
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			if allow(w, r, http.MethodPost) {
+				route.serve(w, r, g)
+			}
 			return
 		}
-		if allow(w, r, http.MethodPost) {
-			s.fire(w, r, g)
-		}
-		return
-	}
-	if name, ok := strings.CutPrefix(r.URL.Path, "/bulk-events/"); ok {
-		g, ok := s.guests[name]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		if allow(w, r, http.MethodPost) {
-			s.deliverBulk(w, r, g)
-		}
-		return
-	}
-	if name, ok := strings.CutPrefix(r.URL.Path, "/events/"); ok {
-		// 404 for an unknown name: the one answer daprd drops rather than retries.
-		g, ok := s.guests[name]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		if allow(w, r, http.MethodPost) {
-			s.deliver(w, r, g)
-		}
-		return
 	}
 	g, ok := s.guests[strings.TrimPrefix(r.URL.Path, "/")]
 	if !ok {
