@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use blueprint_analysis::modes::{self, Mode};
+use blueprint_analysis::settings::InstanceStrategy;
 use blueprint_bench::blueprint::{self, Resolved};
 use blueprint_bench::conformance::{self, ConformanceContext};
 use blueprint_bench::dapr_metrics;
@@ -215,11 +216,12 @@ fn state_calls(samples: &dapr_metrics::Samples, operation: &str) -> f64 {
         .sum()
 }
 
-/// `N` K = 8 requests of `workload` on a fresh key in `mode` (Rust guest),
-/// and daprd's state calls meanwhile: `(get, bulk_get)`.
-async fn state_calls_of(workload: &str, mode: Mode) -> (f64, f64) {
+/// `N` K = 8 requests of `workload` on a fresh key in `mode` (Rust guest)
+/// with `instances`, and daprd's state calls meanwhile: `(get, bulk_get)`.
+async fn state_calls_of(workload: &str, mode: Mode, instances: InstanceStrategy) -> (f64, f64) {
     const N: usize = 5;
-    let id = cell(workload, mode, "rust");
+    let mut id = cell(workload, mode, "rust");
+    id.instances = instances;
     let dir = tempfile::tempdir().unwrap();
     let run_ctx = common::context(dir.path());
     let system = blueprint::start(
@@ -259,16 +261,22 @@ async fn state_calls_of(workload: &str, mode: Mode) -> (f64, f64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fanout_bulk_makes_one_dapr_read_per_request_where_fanout_makes_k() {
     const N: f64 = 5.0;
-    for mode in [Mode::Embedded, Mode::StandaloneHttp] {
+    // Pooled instances go through the host's own wrapper of Dapr, which
+    // must pass the bulk read on as one call too.
+    for (mode, instances) in [
+        (Mode::Embedded, InstanceStrategy::Fresh),
+        (Mode::Embedded, InstanceStrategy::Reuse),
+        (Mode::StandaloneHttp, InstanceStrategy::Fresh),
+    ] {
         assert_eq!(
-            state_calls_of("fanout-bulk", mode).await,
+            state_calls_of("fanout-bulk", mode, instances).await,
             (0.0, N),
-            "fanout-bulk in {mode:?}: daprd's (get, bulk_get) for {N} requests"
+            "fanout-bulk in {mode:?} with {instances:?} instances: daprd's (get, bulk_get) for {N} requests"
         );
     }
     // The control: the same requests one read at a time.
     assert_eq!(
-        state_calls_of("fanout", Mode::Embedded).await,
+        state_calls_of("fanout", Mode::Embedded, InstanceStrategy::Fresh).await,
         (8.0 * N, 0.0),
         "fanout in embedded: daprd's (get, bulk_get) for {N} requests"
     );

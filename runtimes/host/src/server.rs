@@ -310,6 +310,10 @@ impl DaprHost for Watched {
         self.note(self.inner.state_get(store, key))
     }
 
+    fn state_get_bulk(&self, store: &str, keys: &[&str]) -> HostResult<Vec<Option<StateEntry>>> {
+        self.note(self.inner.state_get_bulk(store, keys))
+    }
+
     fn state_set(&self, store: &str, key: &str, value: &[u8], check: Precondition<'_>) -> HostResult<()> {
         self.note(self.inner.state_set(store, key, value, check))
     }
