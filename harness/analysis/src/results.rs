@@ -344,7 +344,7 @@ pub struct TrialResult {
 /// A pub/sub-triggered trial's events, counted by id: the harness names
 /// every event it publishes, the app host records every delivery it
 /// handled, and the two lists are compared once the deliveries stop.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PubsubFigures {
     /// The pub/sub component behind daprd (`pubsub.in-memory`, `pubsub.redis`).
     pub component: String,

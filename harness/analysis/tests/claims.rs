@@ -298,6 +298,18 @@ fn pub_sub_is_judged_by_delivered_events_against_invocations_and_a_failed_cell_i
     let claims = claims::judge(&run(slower, n));
     assert_eq!(claim(&claims, "pubsub-streaming").verdict, Verdict::DoesNotHold);
 
+    // Published at a fixed rate, a cell delivers that rate at most: it says
+    // nothing of what pub/sub can carry, so it is not compared.
+    let mut at_a_rate = cells.clone();
+    for trial in &mut at_a_rate[0].trials {
+        trial.pubsub = Some(blueprint_analysis::results::PubsubFigures {
+            rate: Some(500.0),
+            ..Default::default()
+        });
+    }
+    let claims = claims::judge(&run(at_a_rate, n));
+    assert_eq!(claim(&claims, "pubsub-streaming").verdict, Verdict::NotMeasured);
+
     // A pub/sub cell that lost events failed: no verdict, and it is named.
     let mut failed = cells;
     failed[0].status = blueprint_analysis::results::CellStatus::Failed {

@@ -564,7 +564,15 @@ fn pubsub_streaming(cells: &[&CellResult], all: &[CellResult]) -> Claim {
             .parse::<crate::modes::Trigger>()
             .is_ok_and(|t| t.is_pubsub())
     };
-    for events in cells.iter().filter(|c| is_pubsub(c)) {
+    // A cell published at a fixed rate delivers that rate at most: its
+    // events/s say it kept up, not what pub/sub can carry.
+    let as_fast_as_accepted = |c: &CellResult| {
+        c.trials
+            .iter()
+            .filter_map(|t| t.pubsub.as_ref())
+            .all(|p| p.rate.is_none())
+    };
+    for events in cells.iter().filter(|c| is_pubsub(c) && as_fast_as_accepted(c)) {
         let Some(invoked) = cells.iter().find(|c| {
             c.id.trigger == "dapr"
                 && c.id.mode == events.id.mode
@@ -600,11 +608,12 @@ fn pubsub_streaming(cells: &[&CellResult], all: &[CellResult]) -> Claim {
             .map_or("pub/sub", |p| p.component.as_str());
         evidence.push(Evidence {
             subject: format!(
-                "{} / {} / {} / {} / {}",
+                "{} / {} / {} / {} / {} / {}",
                 events.id.workload,
                 events.id.mode_label(),
                 events.id.runtime,
                 events.id.store,
+                events.id.protocol,
                 events.id.trigger
             ),
             figures: format!(
@@ -632,12 +641,13 @@ fn pubsub_streaming(cells: &[&CellResult], all: &[CellResult]) -> Claim {
         .map(|c| c.id.to_string())
         .collect();
     let needs = if failed.is_empty() {
-        "needs cells with trigger `pubsub` (or `pubsub-bulk`) and the same cells with trigger `dapr`"
+        "needs cells with trigger `pubsub` (or `pubsub-bulk`), published as fast as daprd accepts \
+         (no `[dapr] pubsub_rate`), and the same cells with trigger `dapr`"
             .to_owned()
     } else {
         format!(
-            "needs cells with trigger `pubsub` (or `pubsub-bulk`) and the same cells with trigger \
-             `dapr`; these pub/sub cells failed (lost events or errors): {}",
+            "needs cells with trigger `pubsub` (or `pubsub-bulk`), published as fast as daprd accepts \
+             (no `[dapr] pubsub_rate`), and the same cells with trigger `dapr`; these pub/sub cells failed (lost events or errors): {}",
             failed.join(", ")
         )
     };

@@ -267,11 +267,12 @@ pub fn pubsub_rows(results: &RunResults) -> Vec<[String; 9]> {
             .map_or((None, None), |s| (s.p50_us, s.p99_us));
         rows.push([
             format!(
-                "{}/{}/{}/{}/{}",
+                "{}/{}/{}/{}/{}/{}",
                 cell.id.workload,
                 cell.id.mode_label(),
                 cell.id.runtime,
                 cell.id.store,
+                cell.id.protocol,
                 cell.id.trigger
             ),
             first.component.clone(),
