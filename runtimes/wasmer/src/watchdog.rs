@@ -30,9 +30,12 @@
 //! call past its deadline is ended there, by the import returning
 //! [`DeadlineReached`] (a trap Wasmer raises at a safe point). The signal is
 //! only sent to a guest that is not inside an import and has entered none
-//! since the watchdog's previous tick: one that runs Wasm code only. What
-//! remains is a guest that, after at least a tick of pure Wasm code, enters
-//! an import in the microseconds between the watchdog's look and the signal.
+//! since the watchdog's previous tick: one that runs Wasm code only; and
+//! never once an import has ended the call, since the guest is then leaving
+//! through Wasmer's trap path (a descheduled thread can sit there across a
+//! tick, which aborted a busy CI run). What remains is a guest that, after
+//! at least a tick of pure Wasm code, enters an import in the microseconds
+//! between the watchdog's look and the signal.
 //!
 //! Interrupts are only ever sent while the call's
 //! [`ArmGuard`](blueprint_runtime_api::watchdog::ArmGuard) is alive, that
@@ -67,6 +70,10 @@ pub(crate) struct ImportGate {
     inside: AtomicBool,
     /// The call in progress is past its deadline.
     late: AtomicBool,
+    /// An import ended the late call: the guest is unwinding through
+    /// Wasmer's own code (its trap and exit path borrow the store's
+    /// context), where a signal must never land.
+    ending: AtomicBool,
 }
 
 impl ImportGate {
@@ -89,16 +96,20 @@ impl ImportGate {
                 Ok(value)
             }
         };
+        if result.is_err() {
+            self.ending.store(true, Ordering::SeqCst);
+        }
         self.inside.store(false, Ordering::SeqCst);
         result
     }
 
-    /// Whether a signal may be sent now: no import is running and none was
-    /// entered since the previous look.
+    /// Whether a signal may be sent now: no import is running, none was
+    /// entered since the previous look, and none has already ended the call
+    /// (the guest would be in Wasmer's exit path, not in Wasm code).
     fn quiet(&self) -> bool {
         let entered = self.entered.load(Ordering::SeqCst);
         let unchanged = self.seen.swap(entered, Ordering::SeqCst) == entered;
-        unchanged && !self.inside.load(Ordering::SeqCst)
+        unchanged && !self.inside.load(Ordering::SeqCst) && !self.ending.load(Ordering::SeqCst)
     }
 }
 
@@ -123,6 +134,7 @@ impl blueprint_runtime_api::watchdog::Stop for Interrupt {
 
     fn after_stopped(&self) {
         self.gate.late.store(false, Ordering::SeqCst);
+        self.gate.ending.store(false, Ordering::SeqCst);
     }
 }
 
@@ -145,6 +157,21 @@ mod tests {
         let gate = ImportGate::default();
         let body = || gate.late.store(true, Ordering::SeqCst);
         assert_eq!(gate.run(body), Err(DeadlineReached));
+    }
+
+    #[test]
+    fn no_signal_once_an_import_has_ended_the_call() {
+        // The guest leaves through Wasmer's trap path however long that
+        // takes (a descheduled thread may sit there for ticks); a signal
+        // there would unwind Wasmer's own code.
+        let gate = ImportGate::default();
+        gate.late.store(true, Ordering::SeqCst);
+        assert_eq!(gate.run(|| ()), Err(DeadlineReached));
+        assert!(!gate.quiet());
+        assert!(!gate.quiet(), "still not, a tick later");
+        gate.late.store(false, Ordering::SeqCst);
+        gate.ending.store(false, Ordering::SeqCst);
+        assert!(gate.quiet(), "the next call may be interrupted again");
     }
 
     #[test]
