@@ -30,13 +30,14 @@ pub const DEFAULT_THRESHOLD_PCT: f64 = 0.5;
 
 /// The least change a phase needs to be a change, percent, whatever the
 /// threshold: what its count moved by between runs of one build here. Only
-/// `instantiate` moves: by up to 5.5 % over three runs of a cell (creating
-/// and dropping instances goes through the allocator, whose heap state the
-/// runtime's other threads share), where compile moved by < 0.01 % and
-/// requests not at all (results/README.md).
+/// `instantiate` moves: by up to 5.5 % over three runs of a cell, and by
+/// 7.6 % in a CI run under the gate test's CPU hog (creating and dropping
+/// instances goes through the allocator, whose heap state the runtime's
+/// other threads share), where compile moved by < 0.01 % and requests not
+/// at all (results/README.md).
 pub fn phase_noise_pct(phase: &str) -> f64 {
     match phase {
-        "instantiate" => 6.0,
+        "instantiate" => 10.0,
         _ => 0.0,
     }
 }
