@@ -40,14 +40,7 @@ func (s *server) handleFiring(ctx context.Context, g *guest, readTimeUTC string,
 		data = s.bindingInput
 	}
 	_, cerr := s.engine.handle(ctx, g, data)
-	outcome := outcomeSuccess
-	if cerr != nil {
-		outcome = outcomeRetry
-		if cerr.kind == failGuest {
-			outcome = outcomeDrop
-		}
-	}
-	s.events.record(firingID(readTimeUTC), outcome)
+	s.events.record(firingID(readTimeUTC), outcomeOf(cerr))
 	return cerr
 }
 

@@ -142,15 +142,23 @@ func (s *server) deliver(w http.ResponseWriter, r *http.Request, g *guest) {
 // drop when it refused (a redelivery would be refused again), retry after
 // any other failure. Every delivery path (HTTP, gRPC, bulk) ends here.
 func (s *server) handleEvent(ctx context.Context, g *guest, id string, data []byte) string {
-	outcome := outcomeSuccess
-	if _, cerr := s.engine.handle(ctx, g, data); cerr != nil {
-		outcome = outcomeRetry
-		if cerr.kind == failGuest {
-			outcome = outcomeDrop
-		}
-	}
+	_, cerr := s.engine.handle(ctx, g, data)
+	outcome := outcomeOf(cerr)
 	s.events.record(id, outcome)
 	return outcome
+}
+
+// outcomeOf is what a delivery's call comes to: success when the workload
+// answered, drop when it refused, retry after any other failure.
+func outcomeOf(cerr *callError) string {
+	switch {
+	case cerr == nil:
+		return outcomeSuccess
+	case cerr.kind == failGuest:
+		return outcomeDrop
+	default:
+		return outcomeRetry
+	}
 }
 
 // bulkEntry is one entry of a bulk delivery: the id daprd answers it by,

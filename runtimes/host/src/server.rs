@@ -748,12 +748,7 @@ pub(crate) async fn handle_firing(
         data
     };
     let result = call(served, workload, input).await;
-    let outcome = match &result {
-        Ok(_) => Outcome::Success,
-        Err((StatusCode::UNPROCESSABLE_ENTITY, _)) => Outcome::Drop,
-        Err(_) => Outcome::Retry,
-    };
-    served.events.record(id, outcome);
+    served.events.record(id, outcome_of(&result));
     result.map(drop)
 }
 
@@ -842,19 +837,24 @@ pub(crate) async fn handle_bulk(
 /// it refused (a redelivery would be refused again), RETRY after any other
 /// failure. Both app protocols deliver through here.
 pub(crate) async fn handle_event(served: &Served, workload: Workload, id: String, data: Vec<u8>) -> Outcome {
-    let outcome = match call(served, workload, Bytes::from(data)).await {
-        Ok(_) => Outcome::Success,
-        Err((StatusCode::UNPROCESSABLE_ENTITY, message)) => {
-            tracing::debug!(%id, "the workload refused an event: {message}");
-            Outcome::Drop
-        }
-        Err((status, message)) => {
-            tracing::debug!(%id, %status, "an event failed, daprd may redeliver it: {message}");
-            Outcome::Retry
-        }
-    };
+    let result = call(served, workload, Bytes::from(data)).await;
+    let outcome = outcome_of(&result);
+    if let Err((status, message)) = &result {
+        tracing::debug!(%id, %status, ?outcome, "an event was not handled: {message}");
+    }
     served.events.record(id, outcome);
     outcome
+}
+
+/// What a delivery's call comes to: SUCCESS when the workload answered,
+/// DROP when it refused (a redelivery would be refused again), RETRY after
+/// any other failure.
+fn outcome_of<T>(result: &Result<T, (StatusCode, String)>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Success,
+        Err((StatusCode::UNPROCESSABLE_ENTITY, _)) => Outcome::Drop,
+        Err(_) => Outcome::Retry,
+    }
 }
 
 /// One workload call on a blocking thread: the output, or the status and
