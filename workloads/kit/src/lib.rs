@@ -15,7 +15,7 @@ pub mod vectors;
 
 use std::path::PathBuf;
 
-pub use rust_guest::{build_rust_guest, cargo_for, rust_feature};
+pub use rust_guest::{build_rust_guest, cargo_for, rust_feature, rust_target};
 pub use vectors::{
     Case, Expected, PARTIAL_WORKLOADS, PublishedEvent, VectorFile, implemented_in, known_workloads,
     languages_of, load_vectors, read_vectors, vectors_dir,

@@ -1,5 +1,5 @@
 //! Rust guests: one cargo workspace in `workloads/rust/`, built for
-//! `wasm32-wasip1`.
+//! `wasm32-wasip1`, and for `wasm32-wasip2` as `wasi:http` components.
 //!
 //! Each workload crate is an rlib (so native callers can link its `handle`);
 //! the module is made with `cargo rustc --crate-type cdylib`, one workload at
@@ -19,6 +19,17 @@ use anyhow::{Context, Result, bail};
 /// default build.
 pub fn rust_feature(flavour: &str) -> Option<&str> {
     (flavour != "embedded").then_some(flavour)
+}
+
+/// The Rust target a flavour's modules are built for: `wasm32-wasip2` for
+/// the `component` flavour (a WASI 0.2 component), `wasm32-wasip1` for the
+/// core modules of every other.
+pub fn rust_target(feature: Option<&str>) -> &'static str {
+    if feature == Some("component") {
+        "wasm32-wasip2"
+    } else {
+        "wasm32-wasip1"
+    }
 }
 
 /// `cargo <subcommand> --release --target <target>` of the workspace at
@@ -41,23 +52,25 @@ pub fn cargo_for(subcommand: &str, target: &str, manifest: &Path, target_dir: &P
 
 /// Builds workload `workload` of the Rust guest workspace at `manifest`
 /// (`workloads/rust/Cargo.toml`) with `cargo rustc --release --target
-/// wasm32-wasip1 --crate-type cdylib -p <workload> [--features <feature>]`
+/// <target> --crate-type cdylib -p <workload> [--features <feature>]`
 /// into `target_dir`, and returns the module's path,
-/// `<target_dir>/wasm32-wasip1/release/<workload>.wasm`.
+/// `<target_dir>/<target>/release/<workload>.wasm`; the target is
+/// [`rust_target`]'s (on `wasm32-wasip2` rustc's linker makes the cdylib a
+/// component).
 ///
 /// Cargo runs as [`cargo_for`] says.
 ///
 /// # Errors
-/// Cargo cannot be started, the `wasm32-wasip1` target is not installed (the
-/// message gives the `rustup` command), or the build fails (with cargo's
-/// output).
+/// Cargo cannot be started, the target is not installed (the message gives
+/// the `rustup` command), or the build fails (with cargo's output).
 pub fn build_rust_guest(
     manifest: &Path,
     target_dir: &Path,
     workload: &str,
     feature: Option<&str>,
 ) -> Result<PathBuf> {
-    let mut command = cargo_for("rustc", "wasm32-wasip1", manifest, target_dir);
+    let target = rust_target(feature);
+    let mut command = cargo_for("rustc", target, manifest, target_dir);
     command.args(["--crate-type", "cdylib", "-p", workload]);
     if let Some(feature) = feature {
         command.args(["--features", feature]);
@@ -67,8 +80,8 @@ pub fn build_rust_guest(
         .with_context(|| format!("running cargo to build the Rust guest `{workload}`"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("wasm32-wasip1") && stderr.contains("target may not be installed") {
-            bail!("the Rust wasm32-wasip1 target is missing: run `rustup target add wasm32-wasip1`");
+        if stderr.contains(target) && stderr.contains("target may not be installed") {
+            bail!("the Rust {target} target is missing: run `rustup target add {target}`");
         }
         bail!(
             "cargo failed building the Rust guest `{workload}` ({}):\n{stderr}",
@@ -76,10 +89,7 @@ pub fn build_rust_guest(
         );
     }
     // Cargo names a library after its crate with `-` turned into `_`.
-    let module = target_dir.join(format!(
-        "wasm32-wasip1/release/{}.wasm",
-        workload.replace('-', "_")
-    ));
+    let module = target_dir.join(format!("{target}/release/{}.wasm", workload.replace('-', "_")));
     if !module.is_file() {
         bail!(
             "cargo built the Rust guest `{workload}` but {} is missing",
@@ -97,6 +107,13 @@ mod tests {
     fn embedded_is_the_default_build() {
         assert_eq!(rust_feature("embedded"), None);
         assert_eq!(rust_feature("command"), Some("command"));
+    }
+
+    #[test]
+    fn only_components_are_built_for_wasip2() {
+        assert_eq!(rust_target(Some("component")), "wasm32-wasip2");
+        assert_eq!(rust_target(Some("http")), "wasm32-wasip1");
+        assert_eq!(rust_target(None), "wasm32-wasip1");
     }
 
     #[test]

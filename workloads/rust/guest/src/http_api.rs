@@ -1,6 +1,7 @@
 //! The `http` flavour's Dapr client: the raw Dapr calls (the `dapr`
 //! imports' semantics) carried out as requests to Dapr's HTTP API over one
-//! generic transport, the `http` import of workloads/ABI.md.
+//! generic transport: the `http` import of workloads/ABI.md (`http`
+//! flavour), or `wasi:http/outgoing-handler` (`component` flavour).
 //!
 //! | call | request | success | mapped failures |
 //! |---|---|---|---|
@@ -515,12 +516,16 @@ pub fn parse_result(status: u32, mut raw: Vec<u8>) -> Result<Response, i64> {
     })
 }
 
-/// The `wasm32` build: the `http` import as the transport, one client per
-/// instance, and the raw calls [`crate::raw`] re-exports.
-#[cfg(all(target_arch = "wasm32", feature = "http"))]
+/// The `wasm32` builds: the `http` import (`http` flavour) or
+/// `wasi:http/outgoing-handler` (`component` flavour) as the transport, one
+/// client per instance, and the raw calls [`crate::raw`] re-exports.
+#[cfg(all(target_arch = "wasm32", any(feature = "http", feature = "component")))]
 pub(crate) mod wasm {
-    use super::{DaprHttp, Response, Transport, parse_result};
+    use super::DaprHttp;
+    #[cfg(feature = "http")]
+    use super::{Response, Transport, parse_result};
 
+    #[cfg(feature = "http")]
     mod sys {
         #[link(wasm_import_module = "http")]
         unsafe extern "C" {
@@ -539,9 +544,11 @@ pub(crate) mod wasm {
     }
 
     /// The `http` import.
+    #[cfg(feature = "http")]
     #[derive(Debug, Default)]
     pub(crate) struct Import;
 
+    #[cfg(feature = "http")]
     impl Transport for Import {
         fn request(&self, method: &str, url: &str, headers: &str, body: &[u8]) -> Result<Response, i64> {
             // SAFETY: every pair describes a live slice; the host only reads
@@ -573,8 +580,23 @@ pub(crate) mod wasm {
         }
     }
 
+    #[cfg(feature = "http")]
+    fn transport() -> Import {
+        Import
+    }
+
+    #[cfg(feature = "component")]
+    fn transport() -> crate::component::Outgoing {
+        crate::component::Outgoing::from_env()
+    }
+
+    #[cfg(feature = "http")]
+    type Wire = Import;
+    #[cfg(feature = "component")]
+    type Wire = crate::component::Outgoing;
+
     thread_local! {
-        static CLIENT: DaprHttp<Import> = DaprHttp::new(Import);
+        static CLIENT: DaprHttp<Wire> = DaprHttp::new(transport());
     }
 
     pub fn state_get(store: &[u8], key: &[u8]) -> i64 {

@@ -11,6 +11,7 @@
 //! | `http` | `http` | the same | Dapr's HTTP API over the `http` import ([`http_api`]) |
 //! | `middleware` | `middleware` | `handle_request`, `handle_response` (http-wasm) | nowhere: `NOT_PERMITTED` |
 //! | `command` | `command` | `_start` (a WASI command) | nowhere: `NOT_PERMITTED` |
+//! | `component` | `component` | `wasi:http/incoming-handler` (a `wasi:http/proxy` component, `wasm32-wasip2`) | Dapr's HTTP API over `wasi:http/outgoing-handler` ([`component`]) |
 //!
 //! Outside `wasm32` (tests, the harness's native mode) no exports are
 //! emitted: the workload crate is an rlib whose `handle` the host calls
@@ -52,13 +53,18 @@
 #[cfg(any(
     all(feature = "http", feature = "middleware"),
     all(feature = "http", feature = "command"),
+    all(feature = "http", feature = "component"),
     all(feature = "middleware", feature = "command"),
+    all(feature = "middleware", feature = "component"),
+    all(feature = "command", feature = "component"),
 ))]
-compile_error!("the flavour features `http`, `middleware` and `command` exclude each other");
+compile_error!("the flavour features `http`, `middleware`, `command` and `component` exclude each other");
 
 pub mod abi;
 #[cfg(all(target_arch = "wasm32", feature = "command"))]
 pub mod command;
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
+pub mod component;
 mod dapr;
 pub mod http_api;
 pub mod json;
@@ -102,7 +108,7 @@ macro_rules! workload {
 }
 
 /// The `embedded` and `http` exports: guest ABI v1.
-#[cfg(not(any(feature = "middleware", feature = "command")))]
+#[cfg(not(any(feature = "middleware", feature = "command", feature = "component")))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __exports {
@@ -139,6 +145,27 @@ macro_rules! __exports {
         pub extern "C" fn handle_response(req_ctx: i32, is_error: i32) {
             $crate::middleware::handle_response(req_ctx, is_error)
         }
+    };
+}
+
+/// The `component` export: `wasi:http/incoming-handler`, the one export of
+/// a `wasi:http/proxy` component.
+#[cfg(feature = "component")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __exports {
+    ($handler:path) => {
+        struct __BlueprintComponent;
+
+        impl $crate::component::Guest for __BlueprintComponent {
+            fn handle(request: $crate::component::IncomingRequest, out: $crate::component::ResponseOutparam) {
+                $crate::component::serve(request, out, $handler)
+            }
+        }
+
+        $crate::component::wasip2::http::proxy::export!(
+            __BlueprintComponent with_types_in $crate::component::wasip2
+        );
     };
 }
 

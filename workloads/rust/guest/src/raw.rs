@@ -4,6 +4,8 @@
 //! - `wasm32`, `embedded` flavour: the `dapr` import module;
 //! - `wasm32`, `http` flavour: Dapr's HTTP API over the `http` import
 //!   ([`crate::http_api`]), keeping the result slot in the guest;
+//! - `wasm32`, `component` flavour: the same calls over
+//!   `wasi:http/outgoing-handler` ([`crate::component`]);
 //! - `wasm32`, `middleware`/`command`: no Dapr at all, every call is
 //!   `NOT_PERMITTED` (these flavours run pure workloads only);
 //! - anything else: the host's [`crate::native::NativeImports`].
@@ -18,11 +20,16 @@ pub(crate) const NOT_PERMITTED: i64 = -7;
 
 #[cfg(all(
     target_arch = "wasm32",
-    not(any(feature = "http", feature = "middleware", feature = "command"))
+    not(any(
+        feature = "http",
+        feature = "middleware",
+        feature = "command",
+        feature = "component"
+    ))
 ))]
 pub use imports::*;
 
-#[cfg(all(target_arch = "wasm32", feature = "http"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "http", feature = "component")))]
 pub use crate::http_api::wasm::*;
 
 #[cfg(all(target_arch = "wasm32", any(feature = "middleware", feature = "command")))]
@@ -33,7 +40,12 @@ pub use native_backend::*;
 
 #[cfg(all(
     target_arch = "wasm32",
-    not(any(feature = "http", feature = "middleware", feature = "command"))
+    not(any(
+        feature = "http",
+        feature = "middleware",
+        feature = "command",
+        feature = "component"
+    ))
 ))]
 mod imports {
     /// The imports as ABI.md lists them. On `wasm32` a pointer and a `usize`
