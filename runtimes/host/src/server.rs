@@ -339,6 +339,13 @@ impl DaprHost for Watched {
     }
 }
 
+/// A `wasi:http/proxy` component and its counters.
+#[derive(Clone)]
+struct Proxy {
+    component: blueprint_runtime_wasmtime::proxy::ProxyComponent,
+    counters: Arc<Counters>,
+}
+
 /// What serves one module: its compiled form, its counters and, when
 /// instances are reused, its pool.
 #[derive(Clone)]
@@ -360,6 +367,9 @@ impl Workload {
 
 pub(crate) struct Served {
     pub(crate) modules: BTreeMap<String, Workload>,
+    /// `wasi:http/proxy` components by name (`standalone-wasi-http`): they
+    /// take the whole request at `POST /<name>`.
+    proxies: BTreeMap<String, Proxy>,
     dapr: Arc<dyn DaprHost>,
     cache: Option<Arc<state_cache::StateCache>>,
     info: HostInfo,
@@ -420,6 +430,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
     }
     let mut served = Served {
         modules: BTreeMap::new(),
+        proxies: BTreeMap::new(),
         dapr,
         cache,
         info: HostInfo {
@@ -451,6 +462,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             served.added_latency.as_micros()
         );
     }
+    let mut proxy_engine = None;
     for (name, path) in &args.modules {
         let Some(runtime) = &runtime else {
             let module = blueprint_runtime_native::module(name)?;
@@ -469,6 +481,32 @@ pub async fn serve(args: HostArgs) -> Result<()> {
         };
         let wasm =
             std::fs::read(path).with_context(|| format!("module `{name}`: reading {}", path.display()))?;
+        if blueprint_runtime_wasmtime::proxy::is_component(&wasm) {
+            let started = Instant::now();
+            let component = proxy_runtime(&args, &config, &mut proxy_engine)?
+                .compile(
+                    &wasm,
+                    component_env(&args),
+                    args.dapr_http_port.map(|p| format!("127.0.0.1:{p}")),
+                )
+                .with_context(|| format!("component `{name}` ({})", path.display()))?;
+            served.info.modules.insert(
+                name.clone(),
+                ModuleInfo {
+                    path: path.clone(),
+                    size_bytes: wasm.len() as u64,
+                    compile_ns: started.elapsed().as_nanos() as u64,
+                },
+            );
+            served.proxies.insert(
+                name.clone(),
+                Proxy {
+                    component,
+                    counters: Arc::default(),
+                },
+            );
+            continue;
+        }
         let started = Instant::now();
         let module = runtime
             .compile(&wasm)
@@ -485,11 +523,49 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             .modules
             .insert(name.clone(), Workload::new(module, args.instances));
     }
+    if let Some(engine) = &proxy_engine {
+        served.info.runtime = engine.info();
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(addr = %args.listen, runtime = %args.runtime, instances = ?args.instances, app_protocol = ?args.app_protocol, "host serving");
     run_server(listener, Arc::new(served), args.app_protocol).await
+}
+
+/// The engine for `wasi:http/proxy` components, made on the first one:
+/// only Wasmtime's adapter serves them.
+fn proxy_runtime<'a>(
+    args: &HostArgs,
+    config: &RuntimeConfig,
+    engine: &'a mut Option<blueprint_runtime_wasmtime::proxy::ProxyRuntime>,
+) -> Result<&'a blueprint_runtime_wasmtime::proxy::ProxyRuntime> {
+    if args.runtime != blueprint_runtime_wasmtime::NAME {
+        bail!(
+            "runtime `{}` does not serve wasi:http components here; only `{}` does",
+            args.runtime,
+            blueprint_runtime_wasmtime::NAME
+        );
+    }
+    if engine.is_none() {
+        *engine = Some(blueprint_runtime_wasmtime::proxy::ProxyRuntime::new(
+            &config.limits,
+        )?);
+    }
+    Ok(engine.as_ref().expect("just made"))
+}
+
+/// A component's environment, as any Dapr app's: where daprd's HTTP API is
+/// and the token it wants.
+fn component_env(args: &HostArgs) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(port) = args.dapr_http_port {
+        env.push(("DAPR_HTTP_PORT".to_owned(), port.to_string()));
+    }
+    if let Some(token) = crate::token::dapr_api_token() {
+        env.push((crate::token::DAPR_API_TOKEN_ENV.to_owned(), token.to_owned()));
+    }
+    env
 }
 
 /// What one connection's requests go to: the HTTP routes, and Dapr's
@@ -584,6 +660,12 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
                     .modules
                     .iter()
                     .map(|(n, w)| (n.clone(), w.counters.snapshot()))
+                    .chain(
+                        served
+                            .proxies
+                            .iter()
+                            .map(|(n, p)| (n.clone(), p.counters.snapshot())),
+                    )
                     .collect(),
                 state_cache: served.cache.as_ref().map(|c| c.stats()),
             };
@@ -644,6 +726,10 @@ async fn route(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<F
                 None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
             }
         }
+        (&Method::POST, name) if served.proxies.contains_key(name) => {
+            let proxy = served.proxies[name].clone();
+            invoke_proxy(&proxy, req).await
+        }
         (&Method::POST, name) => match served.modules.get(name) {
             Some(workload) => invoke(&served, workload.clone(), req).await,
             None => reply(StatusCode::NOT_FOUND, format!("no workload `{name}`")),
@@ -678,6 +764,42 @@ async fn invoke(served: &Served, workload: Workload, req: Request<Incoming>) -> 
     match call(served, workload, body).await {
         Ok(output) => reply(StatusCode::OK, output),
         Err((status, message)) => reply(status, message),
+    }
+}
+
+/// A request for a `wasi:http/proxy` component: the whole request (method,
+/// path, headers, body) goes to a fresh instance, and its answer comes back
+/// as it gave it. Statuses of our own, as for modules (`runtimes/HOST.md`):
+/// `504` past the time limit, `500` for a trap, `502` when the component
+/// gave no answer. The test knobs (`added_latency`, `added_work_rounds`)
+/// apply to modules only.
+async fn invoke_proxy(proxy: &Proxy, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    use blueprint_runtime_wasmtime::proxy::ProxyError;
+    let (parts, body) = req.into_parts();
+    let body = match read_body(Request::from_parts(parts.clone(), body)).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    match proxy.component.handle(parts, body).await {
+        Ok(answer) => {
+            proxy.counters.instances_created.fetch_add(1, Ordering::Relaxed);
+            proxy.counters.record(answer.instantiate, answer.call);
+            let mut response = reply(
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                answer.body,
+            );
+            if let Some(content_type) = answer.content_type.and_then(|v| v.parse().ok()) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, content_type);
+            }
+            response
+        }
+        Err(ProxyError::Timeout) => reply(StatusCode::GATEWAY_TIMEOUT, "timeout"),
+        Err(ProxyError::Trap(message)) => {
+            reply(StatusCode::INTERNAL_SERVER_ERROR, format!("trap: {message}"))
+        }
+        Err(ProxyError::Failed(message)) => reply(StatusCode::BAD_GATEWAY, message),
     }
 }
 

@@ -17,6 +17,14 @@ use serde::Serialize;
 /// host, no Wasm (`blueprint-bench host --runtime native`).
 pub const NATIVE: &str = "native";
 
+/// The runtime name of `wasmtime serve` itself (`standalone-wasi-http` only).
+pub const WASMTIME_SERVE: &str = "wasmtime-serve";
+
+/// The `wasmtime-cli` release `wasmtime serve` is built from: one before the
+/// linked Wasmtime, whose `wasi:http` sends no `Host` header
+/// (harness/src/wasmtime_cli.rs).
+pub const WASMTIME_SERVE_VERSION: &str = "47.0.4";
+
 /// Creates an in-process adapter.
 pub type RuntimeConstructor = fn(&RuntimeConfig) -> Result<Arc<dyn Runtime>>;
 /// Creates an in-process WASI command runner.
@@ -60,6 +68,9 @@ pub enum HostKind {
     InProcess,
     /// A separate Go program following `runtimes/HOST.md`.
     GoHost,
+    /// `wasmtime serve`: the runtime's own `wasi:http` server, which serves
+    /// components only and keeps none of `runtimes/HOST.md`'s routes.
+    WasmtimeServe,
 }
 
 /// One runtime configuration as scenarios name it.
@@ -161,6 +172,22 @@ pub fn entries() -> Vec<RuntimeEntry> {
             }),
         },
         RuntimeEntry {
+            name: WASMTIME_SERVE,
+            family: "wasmtime",
+            version: Some(WASMTIME_SERVE_VERSION.to_owned()),
+            engine: "cranelift+pooling, wasmtime serve",
+            host: HostKind::WasmtimeServe,
+            availability: if cargo_available() {
+                Availability::Available
+            } else {
+                Availability::Unavailable {
+                    reason: "`wasmtime serve` is built on first use with `cargo install wasmtime-cli`, and no cargo was found".into(),
+                    fix: "install Rust with rustup (https://rustup.rs)".into(),
+                }
+            },
+            constructors: None,
+        },
+        RuntimeEntry {
             name: "wazero",
             family: "wazero",
             version: wazero_version(&project_dir()),
@@ -249,6 +276,17 @@ pub fn wazero_version(project: &Path) -> Option<String> {
                 .trim_start_matches('v')
                 .to_owned()
         })
+}
+
+/// Whether cargo runs (`$CARGO` when cargo started this process).
+pub fn cargo_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 /// Whether a Go toolchain is on the PATH. Asked once per process: runtime

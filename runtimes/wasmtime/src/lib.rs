@@ -34,6 +34,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{HostMonotonicClock, WasiCtxBuilder};
 
 mod command;
+pub mod proxy;
 
 /// The runtime's name in scenarios and results.
 pub const NAME: &str = "wasmtime";

@@ -53,6 +53,16 @@ pub fn start(runtime: &str, modules: &[(&str, String)], tweak: impl FnOnce(&mut 
         std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
         paths.push(((*name).to_owned(), path));
     }
+    start_files(runtime, paths, dir, tweak)
+}
+
+/// As [`start`], for modules already on disk; `dir` lives as long as the host.
+pub fn start_files(
+    runtime: &str,
+    paths: Vec<(String, PathBuf)>,
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut HostArgs),
+) -> Host {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let mut args = HostArgs {
         listen: addr,
