@@ -11,7 +11,7 @@ use bytes::Bytes;
 use hyper::Method;
 use prost::Message as _;
 
-use crate::app::{AppHost, HostLaunch};
+use crate::app::{AppHost, Contract, HostLaunch};
 use crate::daprd::Daprd;
 use crate::echo::EchoApp;
 use crate::module_server::ModuleServer;
@@ -116,6 +116,15 @@ pub fn ruled_out(project: &Path, cell: &CellId, custom: &CustomWorkloads) -> Res
              none (its Wasm runs inside daprd)"
         ));
     }
+    if let Some(reason) = runtime_mismatch(mode, &cell.runtime) {
+        return not_applicable(reason);
+    }
+    if trigger.delivers_events() && mode.flavour() == Some(Flavour::Component) {
+        return not_applicable(format!(
+            "trigger {trigger}: the harness counts events by the app host's delivery log \
+             (`runtimes/HOST.md`), which a wasi:http component under `wasmtime serve` does not keep"
+        ));
+    }
     if protocol == AppProtocol::Grpc
         && let Some(reason) = no_grpc_app_channel(mode, trigger)
     {
@@ -178,8 +187,39 @@ pub fn no_grpc_app_channel(mode: Mode, trigger: Trigger) -> Option<String> {
              channel is daprd's (use trigger dapr, pubsub, pubsub-bulk or cron)"
                 .to_owned(),
         ),
+        App::WorkloadHost if mode.flavour() == Some(Flavour::Component) => Some(format!(
+            "protocol grpc: {mode}'s app is a wasi:http/proxy component, which serves HTTP only"
+        )),
         App::WorkloadHost => None,
     }
+}
+
+/// Why `runtime` cannot run `mode`'s cells: `wasmtime serve` serves
+/// `wasi:http` components only, and only Wasmtime serves those.
+pub fn runtime_mismatch(mode: Mode, runtime: &str) -> Option<String> {
+    let components = mode.flavour() == Some(Flavour::Component);
+    if runtime == runtimes::WASMTIME_SERVE && !components {
+        return Some(format!(
+            "`wasmtime serve` serves wasi:http/proxy components: mode {} only, not {mode}",
+            Mode::StandaloneWasiHttp
+        ));
+    }
+    if !components || runtime == runtimes::WASMTIME_SERVE || runtime == blueprint_runtime_wasmtime::NAME {
+        return None;
+    }
+    let family = runtimes::entry(runtime).map_or_else(|_| runtime.to_owned(), |e| e.family.to_owned());
+    Some(match family.as_str() {
+        "wasmer" => "Wasmer's released crates run core modules (WASI preview 1, WASIX); they have no \
+                     component model, so no wasi:http component"
+            .to_owned(),
+        "wazero" => {
+            "wazero runs core modules only; it has no component model, so no wasi:http component".to_owned()
+        }
+        "wasmedge" => {
+            "the wasmedge-sdk crate this adapter uses has no wasi:http server for components".to_owned()
+        }
+        _ => format!("runtime `{runtime}` does not serve wasi:http components here"),
+    })
 }
 
 /// Works out what `cell` needs, or why it cannot run here.
@@ -397,10 +437,11 @@ async fn start_once(
                     settings.cache_entries.to_string(),
                 ]);
             }
-            // The http flavour reaches Dapr over HTTP only.
-            if row.flavour == Some(Flavour::Http) {
+            // The http and component flavours reach Dapr over HTTP only.
+            let mut http = None;
+            if matches!(row.flavour, Some(Flavour::Http | Flavour::Component)) {
                 grpc = None;
-                extra_args.extend(["--dapr-http-port".to_owned(), ports.http.to_string()]);
+                http = Some(ports.http);
             }
             // A cron firing carries no data: the host runs the cell's input.
             if resolved.trigger == Trigger::Cron {
@@ -408,11 +449,17 @@ async fn start_once(
                 blueprint_analysis::results::write_bytes_atomic(&input, &body)?;
                 extra_args.extend(["--binding-input".to_owned(), input.display().to_string()]);
             }
+            let contract = match runtimes::entry(&cell.runtime).map(|e| e.host) {
+                Ok(runtimes::HostKind::WasmtimeServe) => Contract::WasmtimeServe,
+                _ => Contract::Host,
+            };
             let launch = HostLaunch {
+                contract,
                 program,
                 leading_args,
                 modules: vec![(cell.workload.clone(), module)],
                 dapr_grpc_port: grpc,
+                dapr_http_port: http,
                 app_protocol: spec.app_protocol,
                 extra_args,
                 port: app_port,

@@ -162,6 +162,18 @@ pub async fn check(
     // The events the vectors publish are received by the app host as a
     // plain subscriber; a mode without a host of ours cannot publish.
     let checks_events = !vectors.events.is_empty() && resolved.mode.has_workload_host();
+    // A component's host cannot subscribe (`wasmtime serve` hands every
+    // request to the component), so its events cannot be checked: the cell
+    // says so rather than passing on its answers alone.
+    if checks_events && resolved.mode.flavour() == Some(blueprint_analysis::modes::Flavour::Component) {
+        cell.status = "n/a".into();
+        cell.first_difference = Some(format!(
+            "`{}` publishes events, which conformance receives by subscribing the app host; a wasi:http \
+             component's host cannot subscribe",
+            vectors.workload
+        ));
+        return Ok(cell);
+    }
     let mut resolved = resolved.clone();
     if checks_events {
         resolved.record_topics = vectors
@@ -538,6 +550,7 @@ pub const CONFORMANCE_MODES: &[Mode] = &[
     Mode::Embedded,
     Mode::EmbeddedCache,
     Mode::StandaloneHttp,
+    Mode::StandaloneWasiHttp,
     Mode::Middleware,
     Mode::Binding,
     Mode::Native,

@@ -47,4 +47,5 @@ pub mod runner;
 pub mod scenario;
 pub mod sidecar;
 pub mod timings;
+pub mod wasmtime_cli;
 pub mod workloads;

@@ -77,6 +77,8 @@ pub struct CustomWorkloadFile {
     pub middleware: Option<Spanned<PathBuf>>,
     /// A WASI command, stdin to stdout (`binding`).
     pub command: Option<Spanned<PathBuf>>,
+    /// A `wasi:http/proxy` component (`standalone-wasi-http`).
+    pub component: Option<Spanned<PathBuf>>,
     /// Golden vectors in the schema of `workloads/vectors/`.
     pub vectors: Option<Spanned<PathBuf>>,
     /// False when it needs Dapr; default: the vectors' `pure`, else true.
@@ -84,12 +86,13 @@ pub struct CustomWorkloadFile {
 }
 
 impl CustomWorkloadFile {
-    fn modules(&self) -> [(Flavour, Option<&Spanned<PathBuf>>); 4] {
+    fn modules(&self) -> [(Flavour, Option<&Spanned<PathBuf>>); 5] {
         [
             (Flavour::Embedded, self.embedded.as_ref()),
             (Flavour::Http, self.http.as_ref()),
             (Flavour::Middleware, self.middleware.as_ref()),
             (Flavour::Command, self.command.as_ref()),
+            (Flavour::Component, self.component.as_ref()),
         ]
     }
 }

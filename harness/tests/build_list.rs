@@ -28,7 +28,11 @@ fn build_then_list_report_every_module_with_its_size_or_reason() {
     let rows = built.as_array().unwrap();
     let workloads =
         blueprint_bench::workloads::known_workloads(&blueprint_bench::paths::project_dir()).unwrap();
-    assert_eq!(rows.len(), workloads.len() * 4, "one row per workload × flavour");
+    assert_eq!(
+        rows.len(),
+        workloads.len() * blueprint_bench::workloads::FLAVOURS.len(),
+        "one row per workload × flavour"
+    );
     for workload in &workloads {
         let embedded = row(rows, workload, "rust", "embedded");
         assert_eq!(embedded["status"], "built", "{embedded}");
@@ -39,11 +43,18 @@ fn build_then_list_report_every_module_with_its_size_or_reason() {
     assert_eq!(counter["status"], "n/a", "{counter}");
     assert!(counter["reason"].as_str().is_some_and(|r| !r.is_empty()));
 
+    // Rust builds every workload as a wasi:http component too.
+    let component = row(rows, "counter", "rust", "component");
+    assert_eq!(component["status"], "built", "{component}");
+
     // `list` reads the same builds back from the cache, without building.
     let listing = json(&["list", "--json"]);
     let modules = listing["modules"].as_array().unwrap();
     let languages = listing["languages"].as_array().unwrap().len();
-    assert_eq!(modules.len(), workloads.len() * languages * 4);
+    assert_eq!(
+        modules.len(),
+        workloads.len() * languages * blueprint_bench::workloads::FLAVOURS.len()
+    );
     assert_eq!(
         row(modules, "transform", "rust", "command")["size_bytes"],
         row(rows, "transform", "rust", "command")["size_bytes"]

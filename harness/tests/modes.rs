@@ -78,6 +78,24 @@ async fn standalone_http_counts_through_daprds_http_api_on_every_host_kind() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasi_http_components_count_through_daprds_http_api_on_both_servers() {
+    // `wasmtime serve` itself (built on first use), then our host's wasi:http.
+    count_to(Mode::StandaloneWasiHttp, "wasmtime-serve", 120).await;
+    count_to(Mode::StandaloneWasiHttp, "wasmtime", 120).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasi_http_components_answer_their_vectors_through_daprd_on_both_servers() {
+    for runtime in ["wasmtime-serve", "wasmtime"] {
+        for workload in ["noop", "transform", "counter"] {
+            let mut id = cell(workload, Mode::StandaloneWasiHttp, runtime);
+            id.trigger = "dapr".into();
+            vectors_pass_as(&id).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_cached_and_native_counters_lose_no_increment() {
     count_to(Mode::Embedded, "wasmer", 120).await;
     count_to(Mode::EmbeddedCache, "wasmtime", 120).await;
@@ -157,9 +175,14 @@ fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
                 assert_eq!(cell.id.runtime, "wasmedge", "{}: {reason}", cell.id);
                 assert!(reason.contains("fix"), "{reason}");
             }
+            // A stateful workload inside daprd, and the runtimes that serve
+            // no wasi:http components (or only those).
             CellStatus::NotApplicable { reason } => {
                 assert!(
-                    reason.contains("side effects") && cell.id.workload == "counter",
+                    (reason.contains("side effects") && cell.id.workload == "counter")
+                        || (reason.contains("wasi:http")
+                            && (cell.id.mode == "standalone-wasi-http"
+                                || cell.id.runtime == "wasmtime-serve")),
                     "{}: n/a: {reason}",
                     cell.id
                 );
@@ -176,12 +199,19 @@ fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
     }
 }
 
-/// One cell's golden vectors in `mode` through `conformance::check`.
+/// One cell's golden vectors in `mode` through `conformance::check`,
+/// straight to the app where there is one.
 async fn vectors_pass(workload: &str, mode: Mode, runtime: &str) {
     let mut id = cell(workload, mode, runtime);
     if mode.has_workload_host() {
         id.trigger = "direct".into();
     }
+    vectors_pass_as(&id).await;
+}
+
+/// The golden vectors of cell `id`, by its own trigger.
+async fn vectors_pass_as(id: &blueprint_bench::scenario::CellId) {
+    let (workload, mode, runtime) = (&id.workload, &id.mode, &id.runtime);
     let ctx = blueprint_bench::conformance::ConformanceContext {
         daprd: common::daprd(),
         self_exe: common::bin(),
@@ -190,7 +220,7 @@ async fn vectors_pass(workload: &str, mode: Mode, runtime: &str) {
     };
     let vectors = workloads::load_vectors(&paths::project_dir(), workload).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cell = blueprint_bench::conformance::check(&ctx, &id, &resolved(&id), &vectors, dir.path())
+    let cell = blueprint_bench::conformance::check(&ctx, id, &resolved(id), &vectors, dir.path())
         .await
         .unwrap();
     assert_eq!(

@@ -19,6 +19,10 @@ pub enum Mode {
     /// A runtime-hosted HTTP microservice; the guest speaks Dapr's HTTP API
     /// through one generic outbound-HTTP import.
     StandaloneHttp,
+    /// The same microservice as a `wasi:http/proxy` component, served by
+    /// `wasmtime serve` or by our host's `wasi:http`; Dapr's HTTP API through
+    /// `wasi:http/outgoing-handler`.
+    StandaloneWasiHttp,
     /// An http-wasm guest in daprd's `appHttpPipeline` (wazero inside daprd).
     Middleware,
     /// The same guest in daprd's `httpPipeline` (every API call passes it).
@@ -36,6 +40,7 @@ pub const ALL: &[Mode] = &[
     Mode::Embedded,
     Mode::EmbeddedCache,
     Mode::StandaloneHttp,
+    Mode::StandaloneWasiHttp,
     Mode::Middleware,
     Mode::MiddlewareHttpPipeline,
     Mode::MiddlewareBaseline,
@@ -49,6 +54,9 @@ pub const IN_DAPRD: &str = "wazero-in-daprd";
 pub const NONE: &str = "none";
 /// Runtime recorded for the native cells (the workload compiled into the host).
 pub const NATIVE: &str = "native";
+/// The runtime that is `wasmtime serve` itself, Wasmtime's own `wasi:http`
+/// server (`standalone-wasi-http` only).
+pub const WASMTIME_SERVE: &str = "wasmtime-serve";
 
 /// The app process a mode starts behind daprd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +168,23 @@ pub const TABLE: &[ModeRow] = &[
         considerations: &[
             "a standalone Wasm runtime serving HTTP as the app behind daprd",
             "HTTP only: the guest speaks Dapr's HTTP API through an outbound-HTTP import",
+            "for high rates, and scalable: replicas scale like any app",
+        ],
+    },
+    ModeRow {
+        mode: Mode::StandaloneWasiHttp,
+        name: "standalone-wasi-http",
+        flavour: Some(Flavour::Component),
+        app: App::WorkloadHost,
+        entry: Entry::Invoke,
+        in_daprd: InDaprd::No,
+        reaches_dapr: true,
+        state_cache: false,
+        reference: false,
+        considerations: &[
+            "a standalone Wasm runtime serving HTTP as the app behind daprd, as WASI 0.2 is deployed: a wasi:http/proxy component on the runtime's own server (wasmtime serve)",
+            "HTTP only: the guest speaks Dapr's HTTP API through wasi:http/outgoing-handler, a new connection per call",
+            "a fresh component instance per request",
             "for high rates, and scalable: replicas scale like any app",
         ],
     },
@@ -297,6 +322,12 @@ impl Mode {
                 Some("daprd's bindings.wasm compiles once and instantiates a fresh WASI command per call")
             }
             InDaprd::No if self.row().flavour.is_none() => Some("no Wasm guest runs in this mode"),
+            // `wasmtime serve` drops a WASIp2 component's instance after one
+            // request (`--max-instance-reuse-count` defaults to 1), and our
+            // host's `wasi:http` does the same.
+            InDaprd::No if self.row().flavour == Some(Flavour::Component) => Some(
+                "a wasi:http component gets a fresh instance per request, as `wasmtime serve` gives WASIp2 components",
+            ),
             InDaprd::No => None,
         }
     }
@@ -405,6 +436,8 @@ pub enum Flavour {
     Middleware,
     /// A WASI command, stdin to stdout, for daprd's `bindings.wasm` (`binding`).
     Command,
+    /// A `wasi:http/proxy` component (`standalone-wasi-http`).
+    Component,
 }
 
 /// Every flavour, in display order.
@@ -413,6 +446,7 @@ pub const FLAVOURS: &[Flavour] = &[
     Flavour::Http,
     Flavour::Middleware,
     Flavour::Command,
+    Flavour::Component,
 ];
 
 impl Flavour {
@@ -423,6 +457,7 @@ impl Flavour {
             Flavour::Http => "http",
             Flavour::Middleware => "middleware",
             Flavour::Command => "command",
+            Flavour::Component => "component",
         }
     }
 }
@@ -450,6 +485,12 @@ mod tests {
             .filter(|m| m.fixed_instances().is_none())
             .collect();
         assert_eq!(open, [Mode::Embedded, Mode::EmbeddedCache, Mode::StandaloneHttp]);
+        assert!(
+            Mode::StandaloneWasiHttp
+                .fixed_instances()
+                .unwrap()
+                .contains("fresh")
+        );
         assert!(Mode::Binding.fixed_instances().unwrap().contains("fresh"));
         assert!(Mode::Middleware.fixed_instances().unwrap().contains("pool"));
     }

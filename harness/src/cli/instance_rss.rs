@@ -97,6 +97,12 @@ pub fn execute(args: InstanceRssArgs) -> Result<i32> {
     if let Availability::Unavailable { reason, fix } = &entry.availability {
         bail!("runtime `{}` is unavailable: {reason} (fix: {fix})", args.runtime);
     }
+    if entry.host == HostKind::WasmtimeServe {
+        bail!(
+            "runtime `{}` is `wasmtime serve`, a server of wasi:http components; measure `wasmtime` instead",
+            args.runtime
+        );
+    }
     if entry.host == HostKind::GoHost {
         let host = go_host::build(&paths::project_dir(), &paths::cache_dir())?;
         let status = Command::new(&host)

@@ -375,6 +375,11 @@ fn not_countable(entry: &runtimes::RuntimeEntry) -> Option<String> {
     if let Availability::Unavailable { reason, fix } = &entry.availability {
         return Some(format!("{reason} (fix: {fix})"));
     }
+    if entry.host == HostKind::WasmtimeServe {
+        return Some(
+            "not counted: `wasmtime serve` is a server of wasi:http components, not an adapter".to_owned(),
+        );
+    }
     (entry.host == HostKind::GoHost).then(|| {
         "not counted: its host is a Go program; callgrind aborts on the Go runtime's preemption \
          signals, and with them off (GODEBUG=asyncpreemptoff=1) the same host command's count moved \

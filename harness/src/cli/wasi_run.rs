@@ -93,6 +93,10 @@ pub fn execute(args: WasiRunArgs) -> Result<i32> {
     match entry.host {
         HostKind::GoHost => run_in_go_host(&args),
         HostKind::InProcess => run_in_process(args),
+        HostKind::WasmtimeServe => bail!(
+            "runtime `{}` serves wasi:http components, not WASI commands; use --runtime wasmtime",
+            args.runtime
+        ),
     }
 }
 

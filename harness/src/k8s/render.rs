@@ -117,6 +117,9 @@ pub fn excluded(project: &Path, plan: &Plan, cell: &CellId) -> Result<Option<Cel
             "{mode} has no app of ours to call directly: the Wasm runs inside daprd"
         ));
     }
+    if let Some(reason) = crate::blueprint::runtime_mismatch(mode, &cell.runtime) {
+        return na(reason);
+    }
     if cell.protocol != crate::sidecar::AppProtocol::Http.as_str() {
         if let Some(reason) = crate::blueprint::no_grpc_app_channel(mode, trigger) {
             return na(reason);
@@ -131,6 +134,12 @@ pub fn excluded(project: &Path, plan: &Plan, cell: &CellId) -> Result<Option<Cel
             "not on Kubernetes: the {trigger} trigger reads the app's delivery log (and pub/sub publishes \
              from the harness), which the rendered load job does not do"
         ));
+    }
+    if mode.flavour() == Some(Flavour::Component) {
+        return unavailable(
+            "not on Kubernetes yet: the rendered image carries no wasi:http components and no `wasmtime serve`"
+                .into(),
+        );
     }
     if mode.row().app == App::None {
         return unavailable(

@@ -24,7 +24,7 @@ fn flavour_entry(flavour: Flavour) -> Result<&'static str> {
         Flavour::Embedded => Ok("guest/embedded.ts"),
         Flavour::Middleware => Ok("guest/middleware.ts"),
         Flavour::Command => Ok("guest/command.ts"),
-        Flavour::Http => bail!("no AssemblyScript {flavour} flavour"),
+        Flavour::Http | Flavour::Component => bail!("no AssemblyScript {flavour} flavour"),
     }
 }
 
@@ -87,12 +87,18 @@ impl Language for AssemblyScript {
     }
 
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
-        &[(
-            Flavour::Http,
-            "not written: the AssemblyScript library has no HTTP backend for the Dapr API \
+        &[
+            (
+                Flavour::Http,
+                "not written: the AssemblyScript library has no HTTP backend for the Dapr API \
              (asc resolves the workloads' guest/dapr import statically; a second backend \
              would need an indirection every embedded call pays for)",
-        )]
+            ),
+            (
+                Flavour::Component,
+                "not built: AssemblyScript has no component-model support",
+            ),
+        ]
     }
 }
 

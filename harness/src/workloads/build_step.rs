@@ -13,7 +13,7 @@ use crate::progress;
 /// Whether a flavour can carry a workload: middleware and command modules
 /// have no Dapr access, so only pure workloads are built as those.
 pub(super) fn carries(flavour: Flavour, pure: bool) -> bool {
-    pure || matches!(flavour, Flavour::Embedded | Flavour::Http)
+    pure || matches!(flavour, Flavour::Embedded | Flavour::Http | Flavour::Component)
 }
 
 /// Builds `language`'s guests into `out`: every workload whose folder
@@ -111,8 +111,9 @@ mod tests {
     use anyhow::bail;
 
     #[test]
-    fn only_embedded_and_http_carry_workloads_that_use_dapr() {
+    fn only_embedded_http_and_component_carry_workloads_that_use_dapr() {
         assert!(carries(Flavour::Embedded, false) && carries(Flavour::Http, false));
+        assert!(carries(Flavour::Component, false));
         assert!(!carries(Flavour::Middleware, false) && !carries(Flavour::Command, false));
         assert!(FLAVOURS.iter().all(|f| carries(*f, true)));
     }

@@ -32,6 +32,8 @@ fn flavour_sources(flavour: Flavour) -> &'static [&'static str] {
         Flavour::Http => &["buf.c", "json.c", "abi.c", "http.c"],
         Flavour::Middleware => &["buf.c", "json.c", "middleware.c"],
         Flavour::Command => &["buf.c", "json.c", "command.c"],
+        // `unsupported` keeps the build from asking.
+        Flavour::Component => unreachable!("C has no component flavour"),
     }
 }
 
@@ -48,6 +50,13 @@ const CFLAGS: &[&str] = &[
 
 impl Language for C {
     identity!("c", "C");
+
+    fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
+        &[(
+            Flavour::Component,
+            "not built yet: a C wasi:http component needs wit-bindgen's C bindings and a wasm32-wasip2 libc, which this project does not install",
+        )]
+    }
 
     fn toolchain(&self, _cache: &Path) -> std::result::Result<(), Missing> {
         let missing = |reason: String| Missing {
@@ -119,7 +128,8 @@ pub(super) mod shape {
             Flavour::Embedded => &["dapr", "wasi_snapshot_preview1"],
             Flavour::Http => &["http", "wasi_snapshot_preview1"],
             Flavour::Middleware => &["http_handler", "wasi_snapshot_preview1"],
-            Flavour::Command => &["wasi_snapshot_preview1"],
+            // Components are not core modules; none of these languages builds one.
+            Flavour::Command | Flavour::Component => &["wasi_snapshot_preview1"],
         }
     }
 
@@ -129,6 +139,7 @@ pub(super) mod shape {
             Flavour::Embedded | Flavour::Http => &["memory", "bb_abi_version", "bb_alloc", "bb_handle"],
             Flavour::Middleware => &["memory", "handle_request", "handle_response"],
             Flavour::Command => &["memory", "_start"],
+            Flavour::Component => &[],
         }
     }
 
@@ -227,8 +238,13 @@ mod tests {
                 .filter(|m| m.workload == workload)
                 .map(|m| m.flavour)
                 .collect();
+            // Every core-module flavour; C builds no components.
             let want: Vec<Flavour> = if pure {
-                FLAVOURS.to_vec()
+                FLAVOURS
+                    .iter()
+                    .copied()
+                    .filter(|f| *f != Flavour::Component)
+                    .collect()
             } else {
                 vec![Flavour::Embedded, Flavour::Http]
             };

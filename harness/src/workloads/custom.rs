@@ -72,6 +72,24 @@ const WASM_MAGIC: &[u8] = b"\0asm";
 /// has another layer word and cannot run in any of these hosts).
 const CORE_VERSION: &[u8] = &[1, 0, 0, 0];
 
+/// The version and layer words of a component (component-model binary format).
+const COMPONENT_VERSION: &[u8] = &[0x0d, 0, 1, 0];
+
+/// Whether `bytes` is a component; what it exports and imports is checked
+/// when the host compiles it (`wasi:http/incoming-handler`, WASI 0.2).
+fn check_component(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
+        return Err("not a WebAssembly component (no `\\0asm` magic number)".into());
+    }
+    if &bytes[4..8] != COMPONENT_VERSION {
+        return Err(format!(
+            "not a `component`: a wasi:http/proxy component is needed (version and layer bytes {:02x?}; a core module goes under `embedded` or `http`)",
+            &bytes[4..8]
+        ));
+    }
+    Ok(())
+}
+
 fn shape(bytes: &[u8]) -> Result<Shape, String> {
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
         return Err("not a WebAssembly module (no `\\0asm` magic number)".into());
@@ -112,7 +130,7 @@ fn host_modules(flavour: Flavour) -> &'static [&'static str] {
         Flavour::Embedded => &["dapr"],
         Flavour::Http => &["http"],
         Flavour::Middleware => &["http_handler"],
-        Flavour::Command => &[],
+        Flavour::Command | Flavour::Component => &[],
     }
 }
 
@@ -122,6 +140,7 @@ fn required_exports(flavour: Flavour) -> &'static [&'static str] {
         Flavour::Embedded | Flavour::Http => &["memory", "bb_abi_version", "bb_alloc", "bb_handle"],
         Flavour::Middleware => &["memory", "handle_request", "handle_response"],
         Flavour::Command => &["memory", "_start"],
+        Flavour::Component => &[],
     }
 }
 
@@ -133,6 +152,9 @@ const WASI_P1: &str = "wasi_snapshot_preview1";
 /// What is wrong, for a message that names the scenario's line.
 pub fn check_module(path: &Path, flavour: Flavour) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if flavour == Flavour::Component {
+        return check_component(&bytes).map_err(|e| format!("{}: {e}", path.display()));
+    }
     let shape = shape(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let missing: Vec<&str> = required_exports(flavour)
         .iter()

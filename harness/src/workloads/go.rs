@@ -30,11 +30,20 @@ fn tag(flavour: Flavour) -> Option<&'static str> {
         Flavour::Http => Some("bb_http"),
         Flavour::Middleware => Some("bb_middleware"),
         Flavour::Command => Some("bb_command"),
+        // `unsupported` keeps the build from asking.
+        Flavour::Component => unreachable!("Go has no component flavour"),
     }
 }
 
 impl Language for Go {
     identity!("go", "Go");
+
+    fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
+        &[(
+            Flavour::Component,
+            "not built: Go's own compiler makes WASIp1 modules only; a wasi:http component needs TinyGo's wasip2 target or wasm-tools with a preview-1 adapter, which this project does not install",
+        )]
+    }
 
     fn toolchain(&self, _cache: &Path) -> std::result::Result<(), Missing> {
         if crate::go_host::go_available() {

@@ -105,6 +105,10 @@ impl Language for JavaScript {
                 Flavour::Middleware,
                 "not built yet: the JS guest library has no http-wasm handler",
             ),
+            (
+                Flavour::Component,
+                "not built yet: a JavaScript wasi:http component needs componentize-js (npm), which this project does not install yet",
+            ),
         ]
     }
 }

@@ -115,6 +115,10 @@ impl Language for Python {
                 Flavour::Middleware,
                 "not built yet: the Python guest library has no http-wasm handler",
             ),
+            (
+                Flavour::Component,
+                "not built yet: a Python wasi:http component needs componentize-py (PyPI), which this project does not install yet",
+            ),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! Rust guests: one cargo workspace in `workloads/rust/`, built for
-//! `wasm32-wasip1` in every flavour by the one guest builder,
+//! `wasm32-wasip1` in every flavour but `component` (`wasm32-wasip2`) by the
+//! one guest builder,
 //! [`blueprint_workloads::build_rust_guest`] (which says why it is `cargo
 //! rustc --crate-type cdylib`). Each flavour has its own target folder so
 //! that switching features never invalidates another flavour's build.
@@ -25,6 +26,10 @@ impl Language for Rust {
     fn extra_sources(&self) -> &'static [&'static str] {
         // The one guest builder the modules are made with.
         &["workloads/kit/src"]
+    }
+
+    fn rust_targets(&self) -> &'static [&'static str] {
+        &["wasm32-wasip1", "wasm32-wasip2"]
     }
 
     fn toolchain(&self, _cache: &Path) -> std::result::Result<(), Missing> {

@@ -29,11 +29,20 @@ fn flavour_files(flavour: Flavour) -> (&'static str, Option<&'static str>) {
         Flavour::Http => ("embedded.zig", Some("dapr_http.zig")),
         Flavour::Middleware => ("middleware.zig", None),
         Flavour::Command => ("command.zig", None),
+        // `unsupported` keeps the build from asking.
+        Flavour::Component => unreachable!("Zig has no component flavour"),
     }
 }
 
 impl Language for Zig {
     identity!("zig", "Zig");
+
+    fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
+        &[(
+            Flavour::Component,
+            "not built: Zig makes WASIp1 modules; a wasi:http component needs wasm-tools and a preview-1 adapter, which this project does not install",
+        )]
+    }
 
     fn toolchain(&self, cache: &Path) -> std::result::Result<(), Missing> {
         if find_zig(cache).is_some() || build_step::pip_available() {
