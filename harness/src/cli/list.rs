@@ -48,15 +48,18 @@ pub fn execute(args: ListArgs) -> Result<i32> {
         return Ok(0);
     }
     println!("runtimes:");
-    for entry in runtimes::entries() {
+    let entries = runtimes::entries();
+    // The engine column is as wide as its longest entry.
+    let width = entries.iter().map(|e| e.engine.len()).max().unwrap_or(0);
+    for entry in entries {
         let version = entry.version.unwrap_or_default();
         match entry.availability {
             runtimes::Availability::Available => {
-                println!("  {:<18} {version:<8} {:<18} available", entry.name, entry.engine)
+                println!("  {:<18} {version:<8} {:<width$} available", entry.name, entry.engine)
             }
             runtimes::Availability::Unavailable { reason, fix } => {
                 println!(
-                    "  {:<18} {version:<8} {:<18} UNAVAILABLE: {reason}",
+                    "  {:<18} {version:<8} {:<width$} UNAVAILABLE: {reason}",
                     entry.name, entry.engine
                 );
                 println!("  {:<18} fix: {fix}", "");

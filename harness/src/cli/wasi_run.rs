@@ -110,6 +110,15 @@ fn run_in_process(args: WasiRunArgs) -> Result<i32> {
         ..RuntimeConfig::default()
     };
     let runner = runtimes::command_runner(&args.runtime, &config)?;
+    if runtimes::entry(&args.runtime)?.family == "wasmer" {
+        // Its WASI is ours, not wasmer-wasix: a pass or fail here is this
+        // project's (results/README.md, "`wasmer-wasix` for `wasi-run`").
+        eprintln!(
+            "note: {}: WASI here is the {} (runtimes/wasmer/src/command.rs), not Wasmer's wasmer-wasix",
+            args.runtime,
+            blueprint_runtime_wasmer::WASI
+        );
+    }
     let mut argv = vec![args.module.display().to_string()];
     argv.extend(args.args);
     let command = WasiCommand {

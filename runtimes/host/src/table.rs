@@ -120,7 +120,7 @@ pub fn entries() -> Vec<RuntimeEntry> {
             "wasmer",
             "wasmer",
             blueprint_runtime_wasmer::VERSION,
-            "cranelift",
+            "cranelift, harness WASI subset",
             Constructors {
                 runtime: |c| {
                     Ok(Arc::new(blueprint_runtime_wasmer::WasmerRuntime::new(
@@ -140,7 +140,7 @@ pub fn entries() -> Vec<RuntimeEntry> {
             "wasmer-singlepass",
             "wasmer",
             blueprint_runtime_wasmer::VERSION,
-            "singlepass",
+            "singlepass, harness WASI subset",
             Constructors {
                 runtime: |c| {
                     Ok(Arc::new(blueprint_runtime_wasmer::WasmerRuntime::new(

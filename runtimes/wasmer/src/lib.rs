@@ -68,11 +68,23 @@ impl Backend {
         }
     }
 
-    /// The backend for an engine label.
+    /// The engine recorded in results (`RuntimeInfo::engine`): the backend
+    /// and [`WASI`], so no row credits Wasmer with this crate's WASI.
+    pub fn engine(self) -> String {
+        format!("{}, {WASI}", self.label())
+    }
+
+    /// The backend for an engine label, or for an [`engine`](Self::engine).
     pub fn from_label(label: &str) -> Option<Self> {
+        let label = label.split(',').next().unwrap_or_default();
         Self::ALL.into_iter().find(|b| b.label() == label)
     }
 }
+
+/// Whose WASI preview 1 the guests get: this crate's own subset
+/// (`src/command.rs`, `src/imports.rs`), not Wasmer's `wasmer-wasix`, so a
+/// WASI figure or conformance row on Wasmer measures this code.
+pub const WASI: &str = "harness WASI subset";
 
 /// Wasmer with a chosen compiler, capped memories and a watchdog for the
 /// call time limit.
@@ -124,7 +136,7 @@ impl Runtime for WasmerRuntime {
         RuntimeInfo {
             name: NAME.into(),
             version: VERSION.into(),
-            engine: self.backend.label().into(),
+            engine: self.backend.engine(),
         }
     }
 

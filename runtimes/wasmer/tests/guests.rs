@@ -32,7 +32,7 @@ fn info_names_runtime_version_and_backend() {
         assert_eq!(info.name, NAME);
         assert_eq!(info.version, VERSION);
         assert!(info.version.starts_with("7."), "version {}", info.version);
-        assert_eq!(info.engine, backend.label());
+        assert_eq!(info.engine, format!("{}, harness WASI subset", backend.label()));
         assert_eq!(Backend::from_label(&info.engine), Some(backend));
     }
 }
