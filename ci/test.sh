@@ -57,5 +57,8 @@ step "daprd (built from the official Go module on first use)"
 # harness alone and rebuild half the tree.
 "${CARGO_TARGET_DIR:-target}/release/blueprint-bench" daprd
 
+step "wasmtime serve (wasmtime-cli from crates.io, built on first use: several minutes)"
+"${CARGO_TARGET_DIR:-target}/release/blueprint-bench" wasmtime-serve
+
 step "tests: cargo test --release --workspace --no-fail-fast $*"
 cargo test --release --workspace --no-fail-fast "$@"

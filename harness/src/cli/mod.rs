@@ -21,6 +21,7 @@ pub mod recommend;
 pub mod report;
 pub mod run;
 pub mod wasi_run;
+pub mod wasmtime_serve;
 
 /// Benchmark and conformance harness for WebAssembly with Dapr.
 #[derive(Debug, Parser)]
@@ -44,6 +45,9 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Find or build daprd and print its path and version.
     Daprd(daprd::DaprdArgs),
+    /// Find or build `wasmtime serve` (wasmtime-cli from crates.io, the
+    /// `wasmtime-serve` runtime) and print its path and version.
+    WasmtimeServe(wasmtime_serve::WasmtimeServeArgs),
     /// Check what this machine has for a run (daprd, toolchains, runtimes, redis), with fixes.
     Doctor(doctor::DoctorArgs),
     /// Serve workloads as a Dapr app on a runtime (the embedded blueprint's host; see runtimes/HOST.md).
@@ -96,6 +100,7 @@ impl Command {
             Command::List(args) => list::execute(args),
             Command::Build(args) => build::execute(args),
             Command::Daprd(args) => daprd::execute(args),
+            Command::WasmtimeServe(args) => wasmtime_serve::execute(args),
             Command::Doctor(args) => doctor::execute(args),
             Command::Host(args) => blueprint_host::serve(*args).await.map(|()| 0),
             Command::Load(args) => blueprint_load::cli::execute(*args).await,
