@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -186,6 +186,17 @@ pub struct ModuleInfo {
     pub size_bytes: u64,
     /// How long compiling took.
     pub compile_ns: u64,
+}
+
+impl ModuleInfo {
+    /// A module read from `path` as `wasm` whose compiling began at `started`.
+    fn compiled(path: &Path, wasm: &[u8], started: Instant) -> Self {
+        Self {
+            path: path.to_owned(),
+            size_bytes: wasm.len() as u64,
+            compile_ns: started.elapsed().as_nanos() as u64,
+        }
+    }
 }
 
 /// `GET /info`.
@@ -490,14 +501,10 @@ pub async fn serve(args: HostArgs) -> Result<()> {
                     args.dapr_http_port.map(|p| format!("127.0.0.1:{p}")),
                 )
                 .with_context(|| format!("component `{name}` ({})", path.display()))?;
-            served.info.modules.insert(
-                name.clone(),
-                ModuleInfo {
-                    path: path.clone(),
-                    size_bytes: wasm.len() as u64,
-                    compile_ns: started.elapsed().as_nanos() as u64,
-                },
-            );
+            served
+                .info
+                .modules
+                .insert(name.clone(), ModuleInfo::compiled(path, &wasm, started));
             served.proxies.insert(
                 name.clone(),
                 Proxy {
@@ -511,14 +518,10 @@ pub async fn serve(args: HostArgs) -> Result<()> {
         let module = runtime
             .compile(&wasm)
             .with_context(|| format!("module `{name}` ({})", path.display()))?;
-        served.info.modules.insert(
-            name.clone(),
-            ModuleInfo {
-                path: path.clone(),
-                size_bytes: wasm.len() as u64,
-                compile_ns: started.elapsed().as_nanos() as u64,
-            },
-        );
+        served
+            .info
+            .modules
+            .insert(name.clone(), ModuleInfo::compiled(path, &wasm, started));
         served
             .modules
             .insert(name.clone(), Workload::new(module, args.instances));

@@ -42,7 +42,7 @@ pub const NAME: &str = "wasmtime";
 pub const VERSION: &str = env!("BLUEPRINT_LOCKED_VERSION");
 
 /// How often the epoch ticks; the time limit is enforced to this precision.
-const EPOCH_TICK: Duration = Duration::from_millis(5);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// Concurrent instances the pool holds; more live instances than this fail to
 /// instantiate (the harness never runs more workers than this).
 const POOL_INSTANCES: u32 = 256;
@@ -86,23 +86,7 @@ impl WasmtimeRuntime {
             cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&cfg).map_err(|e| RuntimeError::Config(format!("{e:#}")))?;
-
-        // One ticker thread per engine. It stops when the last user of the
-        // engine is gone, not with the runtime: compiled modules and live
-        // instances hold the engine and still need their time limit.
-        let weak_engine = engine.weak();
-        thread::Builder::new()
-            .name("wasmtime-epoch".into())
-            .spawn(move || {
-                loop {
-                    thread::sleep(EPOCH_TICK);
-                    match weak_engine.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })
-            .map_err(|e| RuntimeError::Config(format!("epoch thread: {e}")))?;
+        start_epoch_ticker(&engine, "wasmtime-epoch")?;
         Ok(Self {
             engine,
             limits,
@@ -131,6 +115,27 @@ impl WasmtimeRuntime {
             .map_err(|e| RuntimeError::Config(format!("WASI poll_oneoff: {e:#}")))?;
         Ok(linker)
     }
+}
+
+/// Starts the thread that ticks `engine`'s epoch every [`EPOCH_TICK`]. It
+/// stops when the last user of the engine is gone, not with the runtime:
+/// compiled modules and live instances hold the engine and still need their
+/// time limit.
+pub(crate) fn start_epoch_ticker(engine: &Engine, name: &str) -> Result<(), RuntimeError> {
+    let weak_engine = engine.weak();
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            loop {
+                thread::sleep(EPOCH_TICK);
+                match weak_engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| RuntimeError::Config(format!("epoch thread: {e}")))
 }
 
 /// The monotonic clock `poll_oneoff` reads, served to `clock_time_get` too, so

@@ -19,7 +19,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use blueprint_runtime_api::{Limits, RuntimeError, RuntimeInfo};
@@ -37,8 +36,6 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
-/// How often the epoch ticks; the time limit is enforced to this precision.
-const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// Concurrent component instances the pool holds (as `embedded`'s pool).
 const POOL_INSTANCES: u32 = 256;
 /// Core instances, memories and tables a component may hold: a Rust WASIp2
@@ -68,20 +65,7 @@ impl ProxyRuntime {
             .wasm_component_model(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&cfg).map_err(|e| RuntimeError::Config(format!("{e:#}")))?;
-        // As in `WasmtimeRuntime::new`: the ticker lives as long as the engine.
-        let weak_engine = engine.weak();
-        thread::Builder::new()
-            .name("wasmtime-proxy-epoch".into())
-            .spawn(move || {
-                loop {
-                    thread::sleep(EPOCH_TICK);
-                    match weak_engine.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })
-            .map_err(|e| RuntimeError::Config(format!("epoch thread: {e}")))?;
+        crate::start_epoch_ticker(&engine, "wasmtime-proxy-epoch")?;
         Ok(Self {
             engine,
             limits: limits.clone(),
@@ -209,7 +193,7 @@ impl ProxyComponent {
         store.limiter(|s| &mut s.limits);
         // The epoch deadline traps a guest that computes past the limit; the
         // timeout around this future ends one that waits (on daprd, say).
-        let ticks = (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let ticks = (self.limits.call_timeout.as_millis() / crate::EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
 
