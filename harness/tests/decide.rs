@@ -55,6 +55,15 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The modes that can keep state, all run on `--runtime wasmtime`: the
+/// candidates every question below measures.
+const STATEFUL_MODES: [&str; 4] = [
+    "embedded",
+    "embedded+cache",
+    "standalone-http",
+    "standalone-wasi-http",
+];
+
 fn qualifying(d: &Value) -> Vec<String> {
     let answer = &d["answer"];
     answer["ranked"]
@@ -77,8 +86,9 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
         &["--trials", "1", "--max-trials", "1"],
     );
     assert_eq!(
-        first["measured_trials"], 3,
-        "one trial of each of the three state-capable modes"
+        first["measured_trials"],
+        STATEFUL_MODES.len(),
+        "one trial of each state-capable mode"
     );
     let modes = qualifying(&first);
     assert!(!modes.is_empty(), "no blueprint qualifies: {first:#}");
@@ -88,7 +98,7 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
     assert_eq!(best["rate_rps"], 250.0);
     // Each candidate's figures at the rate and at 1.5× it, CPU by process.
     let at_rate = first["at_rate"].as_array().unwrap();
-    assert_eq!(at_rate.len(), 3, "{first:#}");
+    assert_eq!(at_rate.len(), STATEFUL_MODES.len(), "{first:#}");
     for a in at_rate {
         assert!(a["p99_at_rate_us"]["median"].as_f64().unwrap() > 0.0, "{a}");
         assert!(a["p99_at_headroom_us"]["median"].as_f64().unwrap() > 0.0, "{a}");
@@ -106,7 +116,7 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
     for cell in results["cells"].as_array().unwrap() {
         let mode = cell["id"]["mode"].as_str().unwrap();
         assert!(
-            ["embedded", "embedded+cache", "standalone-http"].contains(&mode),
+            STATEFUL_MODES.contains(&mode),
             "{mode} was measured for a workload that needs state"
         );
     }
@@ -126,7 +136,7 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
         &["--trials", "1", "--max-trials", "1", "--from", first_results],
     );
     assert_eq!(again["measured_trials"], 0, "{again:#}");
-    assert_eq!(strings(&again["reused"]).len(), 3);
+    assert_eq!(strings(&again["reused"]).len(), STATEFUL_MODES.len());
     assert_eq!(qualifying(&again), modes);
 
     // Without --from, the runs folder is searched: runs of this revision on
@@ -146,25 +156,37 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
     let note = found["earlier_runs"].as_str().unwrap();
     if revision.ends_with("-dirty") {
         assert!(note.contains("uncommitted"), "{found:#}");
-        assert_eq!(found["to_measure"].as_array().unwrap().len(), 3, "{found:#}");
+        assert_eq!(
+            found["to_measure"].as_array().unwrap().len(),
+            STATEFUL_MODES.len(),
+            "{found:#}"
+        );
     } else {
         assert!(note.contains(revision), "{found:#}");
         assert!(found["to_measure"].as_array().unwrap().is_empty(), "{found:#}");
-        assert_eq!(strings(&found["reused"]).len(), 3, "{found:#}");
+        assert_eq!(strings(&found["reused"]).len(), STATEFUL_MODES.len(), "{found:#}");
     }
     let fresh = plan(&["--runs", runs, "--fresh"]);
-    assert_eq!(fresh["to_measure"].as_array().unwrap().len(), 3, "{fresh:#}");
+    assert_eq!(
+        fresh["to_measure"].as_array().unwrap().len(),
+        STATEFUL_MODES.len(),
+        "{fresh:#}"
+    );
     assert!(strings(&fresh["reused"]).is_empty(), "{fresh:#}");
 
     // An impossible budget: three trials asked, but each candidate is
     // dropped after its first (p99 far over 3 × 10 µs); none qualifies and
     // each mode's measured p99 is shown.
     let none = decide(&dir.path().join("none"), "10us", &["--trials", "3"]);
-    assert_eq!(none["measured_trials"], 3, "{none:#}");
-    assert_eq!(strings(&none["eliminated"]).len(), 3, "{none:#}");
+    assert_eq!(none["measured_trials"], STATEFUL_MODES.len(), "{none:#}");
+    assert_eq!(
+        strings(&none["eliminated"]).len(),
+        STATEFUL_MODES.len(),
+        "{none:#}"
+    );
     assert!(qualifying(&none).is_empty(), "{none:#}");
     let excluded = none["answer"]["excluded"].as_array().unwrap();
-    for mode in ["embedded", "embedded+cache", "standalone-http"] {
+    for mode in STATEFUL_MODES {
         let reasons = excluded
             .iter()
             .find(|e| e["mode"] == mode)
@@ -185,5 +207,9 @@ fn decide_measures_at_the_rate_only_what_can_serve_and_reuses_what_it_has() {
         &["--trials", "3", "--from", none_results],
     );
     assert_eq!(again["measured_trials"], 0, "{again:#}");
-    assert_eq!(strings(&again["eliminated"]).len(), 3, "{again:#}");
+    assert_eq!(
+        strings(&again["eliminated"]).len(),
+        STATEFUL_MODES.len(),
+        "{again:#}"
+    );
 }

@@ -132,7 +132,12 @@ fn a_pure_workload_at_a_medium_rate_ranks_by_measured_cost() {
     let unmeasured: Vec<&str> = rec.not_measured.iter().map(|e| e.mode.as_str()).collect();
     assert_eq!(
         unmeasured,
-        ["embedded+cache", "middleware+httppipeline", "binding"]
+        [
+            "embedded+cache",
+            "standalone-wasi-http",
+            "middleware+httppipeline",
+            "binding"
+        ]
     );
     // The native floor is shown, not ranked.
     assert_eq!(rec.reference.as_ref().unwrap().capacity_rps, 800.0);
