@@ -55,7 +55,10 @@ pub fn execute(args: ListArgs) -> Result<i32> {
         let version = entry.version.unwrap_or_default();
         match entry.availability {
             runtimes::Availability::Available => {
-                println!("  {:<18} {version:<8} {:<width$} available", entry.name, entry.engine)
+                println!(
+                    "  {:<18} {version:<8} {:<width$} available",
+                    entry.name, entry.engine
+                )
             }
             runtimes::Availability::Unavailable { reason, fix } => {
                 println!(
