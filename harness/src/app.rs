@@ -92,7 +92,10 @@ impl AppHost {
                     &launch.program,
                     launch.port,
                     component,
-                    &component_env(launch),
+                    &blueprint_host::component_env(
+                        launch.dapr_http_port,
+                        launch.tokens.as_ref().map(|t| t.dapr.as_str()),
+                    ),
                 );
                 cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
                 cmd
@@ -215,19 +218,6 @@ fn host_command_line(launch: &HostLaunch) -> Command {
         cmd.envs(tokens.env());
     }
     cmd
-}
-
-/// A component's environment under `wasmtime serve`, as our host gives its
-/// components (and as any Dapr app reads it): daprd's HTTP port and token.
-fn component_env(launch: &HostLaunch) -> Vec<(String, String)> {
-    let mut env = Vec::new();
-    if let Some(port) = launch.dapr_http_port {
-        env.push(("DAPR_HTTP_PORT".to_owned(), port.to_string()));
-    }
-    if let Some(tokens) = &launch.tokens {
-        env.push(("DAPR_API_TOKEN".to_owned(), tokens.dapr.clone()));
-    }
-    env
 }
 
 /// What results record for `wasmtime serve`, which has no `/info`: the

@@ -54,9 +54,6 @@ pub const IN_DAPRD: &str = "wazero-in-daprd";
 pub const NONE: &str = "none";
 /// Runtime recorded for the native cells (the workload compiled into the host).
 pub const NATIVE: &str = "native";
-/// The runtime that is `wasmtime serve` itself, Wasmtime's own `wasi:http`
-/// server (`standalone-wasi-http` only).
-pub const WASMTIME_SERVE: &str = "wasmtime-serve";
 
 /// The app process a mode starts behind daprd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

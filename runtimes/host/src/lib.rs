@@ -30,4 +30,4 @@ pub mod state_cache;
 pub mod table;
 pub mod token;
 
-pub use server::{HostArgs, HostInfo, ModuleInfo, serve};
+pub use server::{HostArgs, HostInfo, ModuleInfo, component_env, serve};

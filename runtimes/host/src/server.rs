@@ -497,7 +497,7 @@ pub async fn serve(args: HostArgs) -> Result<()> {
             let component = proxy_runtime(&args, &config, &mut proxy_engine)?
                 .compile(
                     &wasm,
-                    component_env(&args),
+                    component_env(args.dapr_http_port, crate::token::dapr_api_token()),
                     args.dapr_http_port.map(|p| format!("127.0.0.1:{p}")),
                 )
                 .with_context(|| format!("component `{name}` ({})", path.display()))?;
@@ -558,14 +558,15 @@ fn proxy_runtime<'a>(
     Ok(engine.as_ref().expect("just made"))
 }
 
-/// A component's environment, as any Dapr app's: where daprd's HTTP API is
-/// and the token it wants.
-fn component_env(args: &HostArgs) -> Vec<(String, String)> {
+/// A `wasi:http` component's environment, as any Dapr app's: where daprd's
+/// HTTP API is and the token it wants. Our host and `wasmtime serve` give
+/// their components the same.
+pub fn component_env(dapr_http_port: Option<u16>, dapr_api_token: Option<&str>) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    if let Some(port) = args.dapr_http_port {
+    if let Some(port) = dapr_http_port {
         env.push(("DAPR_HTTP_PORT".to_owned(), port.to_string()));
     }
-    if let Some(token) = crate::token::dapr_api_token() {
+    if let Some(token) = dapr_api_token {
         env.push((crate::token::DAPR_API_TOKEN_ENV.to_owned(), token.to_owned()));
     }
     env
