@@ -155,6 +155,7 @@ async fn main() {
             host_program: env!("CARGO_BIN_EXE_blueprint-bench").into(),
             work_dir: dir.path().to_owned(),
             app_env: Vec::new(),
+            pinning: None,
         };
         let id = CellId {
             workload: workload.into(),

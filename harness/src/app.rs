@@ -55,6 +55,8 @@ pub struct HostLaunch {
     pub tokens: Option<ApiTokens>,
     /// Variables on top of the children's environment.
     pub env: Vec<(String, String)>,
+    /// CPUs the host runs on (`[load] pin`); empty for any.
+    pub cpus: Vec<usize>,
 }
 
 /// A running app host.
@@ -81,7 +83,7 @@ impl AppHost {
     /// # Errors
     /// The host exits or is not healthy in time (with its log tail).
     pub async fn start(launch: &HostLaunch, dir: &Path, log_name: &str) -> Result<Self> {
-        let cmd = match launch.contract {
+        let mut cmd = match launch.contract {
             Contract::Host => host_command_line(launch),
             Contract::WasmtimeServe => {
                 let (_, component) = launch
@@ -102,6 +104,7 @@ impl AppHost {
             }
         };
         let started = Instant::now();
+        crate::pinning::run_on(&mut cmd, &launch.cpus)?;
         let mut child = ChildGuard::spawn("host", cmd, &dir.join(log_name))?;
         let mut probes = Probes::new(started);
         probes.held("process up");

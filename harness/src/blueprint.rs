@@ -45,6 +45,9 @@ pub struct RunContext {
     /// Variables the app host gets on top of the children's environment:
     /// a runtime configuration one side of an A/B run differs by.
     pub app_env: Vec<(String, String)>,
+    /// `[load] pin`: the CPUs of the load generator and of every child
+    /// process; `None` to leave them to the kernel.
+    pub pinning: Option<crate::pinning::CpuSplit>,
 }
 
 /// The app id every cell's sidecar uses.
@@ -388,8 +391,13 @@ async fn start_once(
     body: Bytes,
     dir: &Path,
 ) -> Result<System> {
+    let sut_cpus = ctx
+        .pinning
+        .as_ref()
+        .map(|p| p.system_under_test.clone())
+        .unwrap_or_default();
     let redis = match resolved.store {
-        StateStoreKind::Redis => Some(Redis::start(dir)?),
+        StateStoreKind::Redis => Some(Redis::start(dir, &sut_cpus)?),
         _ => None,
     };
     let (ports, app_port) = SidecarPorts::allocate_with_app()?;
@@ -409,6 +417,7 @@ async fn start_once(
     spec.app_protocol = cell.protocol.parse()?;
     spec.state_store = resolved.store;
     spec.redis_port = redis.as_ref().map(|r| r.port);
+    spec.cpus.clone_from(&sut_cpus);
 
     let mut host = None;
     let mut echo = None;
@@ -466,6 +475,7 @@ async fn start_once(
                 ready_timeout: Duration::from_secs(120),
                 tokens: Some(spec.tokens.clone()),
                 env: ctx.app_env.clone(),
+                cpus: sut_cpus.clone(),
             };
             let started = AppHost::start(&launch, dir, "host.log").await?;
             app_startup = started.startup;
@@ -473,7 +483,14 @@ async fn start_once(
             host = Some(started);
         }
         App::Echo => {
-            let started = EchoApp::start(&ctx.host_program, app_port, dir, Some(&spec.tokens.app)).await?;
+            let started = EchoApp::start(
+                &ctx.host_program,
+                app_port,
+                dir,
+                Some(&spec.tokens.app),
+                &sut_cpus,
+            )
+            .await?;
             app_startup = started.startup;
             spec.app_port = Some(started.port);
             echo = Some(started);

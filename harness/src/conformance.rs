@@ -192,6 +192,7 @@ pub async fn check(
         host_program: ctx.self_exe.clone(),
         work_dir: dir.to_owned(),
         app_env: Vec::new(),
+        pinning: None,
     };
     let system = blueprint::start(
         &run_ctx,

@@ -117,6 +117,7 @@ impl EchoApp {
         port: u16,
         dir: &std::path::Path,
         app_token: Option<&str>,
+        cpus: &[usize],
     ) -> Result<Self> {
         let mut cmd = std::process::Command::new(program);
         cmd.args(["echo", "--listen", &format!("127.0.0.1:{port}")]);
@@ -124,6 +125,7 @@ impl EchoApp {
             cmd.env(blueprint_host::token::APP_API_TOKEN_ENV, token);
         }
         let started = std::time::Instant::now();
+        crate::pinning::run_on(&mut cmd, cpus)?;
         let mut child = crate::process::ChildGuard::spawn("echo", cmd, &dir.join("echo.log"))?;
         let client = app_token.map_or_else(
             crate::http::ControlClient::default,

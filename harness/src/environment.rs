@@ -38,6 +38,7 @@ pub fn fingerprint(project: &Path) -> Environment {
         runtimes: BTreeMap::new(),
         child_environment: BTreeMap::new(),
         app_environment: BTreeMap::new(),
+        pinning: None,
     }
 }
 

@@ -38,6 +38,7 @@ pub mod k8s;
 pub mod meter;
 pub mod module_server;
 pub mod paths;
+pub mod pinning;
 pub mod preflight;
 pub mod process;
 pub mod progress;

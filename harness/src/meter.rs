@@ -83,10 +83,30 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
 /// How often the RSS sampler looks.
 const SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
+/// One process at the start of a window.
+#[derive(Debug)]
+struct Snapshot {
+    role: String,
+    pid: u32,
+    cpu_s: f64,
+    rss: u64,
+    cpus_allowed: Option<String>,
+}
+
+/// The CPUs a process may run on: `Cpus_allowed_list` of its status
+/// (its main thread's; threads it starts inherit it).
+pub fn cpus_allowed(pid: u32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|v| v.trim().to_owned())
+}
+
 /// Measures a set of processes over one window.
 #[derive(Debug)]
 pub struct ProcMeter {
-    processes: Vec<(String, u32, f64, u64)>,
+    processes: Vec<Snapshot>,
     peaks: Arc<std::sync::Mutex<BTreeMap<u32, u64>>>,
     running: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
@@ -97,25 +117,24 @@ pub struct ProcMeter {
 impl ProcMeter {
     /// Starts the window for `(role, pid)` processes.
     pub fn start(processes: &[(&str, u32)]) -> Self {
-        let snapshot: Vec<(String, u32, f64, u64)> = processes
+        let snapshot: Vec<Snapshot> = processes
             .iter()
-            .map(|(role, pid)| {
-                (
-                    (*role).to_owned(),
-                    *pid,
-                    cpu_seconds(*pid).unwrap_or(0.0),
-                    rss_bytes(*pid).unwrap_or(0),
-                )
+            .map(|(role, pid)| Snapshot {
+                role: (*role).to_owned(),
+                pid: *pid,
+                cpu_s: cpu_seconds(*pid).unwrap_or(0.0),
+                rss: rss_bytes(*pid).unwrap_or(0),
+                cpus_allowed: cpus_allowed(*pid),
             })
             .collect();
         let peaks = Arc::new(std::sync::Mutex::new(
             snapshot
                 .iter()
-                .map(|(_, pid, _, rss)| (*pid, *rss))
+                .map(|p| (p.pid, p.rss))
                 .collect::<BTreeMap<_, _>>(),
         ));
         let running = Arc::new(AtomicBool::new(true));
-        let pids: Vec<u32> = snapshot.iter().map(|p| p.1).collect();
+        let pids: Vec<u32> = snapshot.iter().map(|p| p.pid).collect();
         let sampler = {
             let (peaks, running) = (peaks.clone(), running.clone());
             std::thread::Builder::new()
@@ -157,14 +176,15 @@ impl ProcMeter {
         let usage = self
             .processes
             .iter()
-            .map(|(role, pid, cpu0, rss0)| {
-                let final_rss = rss_bytes(*pid).unwrap_or(0);
+            .map(|p| {
+                let final_rss = rss_bytes(p.pid).unwrap_or(0);
                 ProcessUsage {
-                    role: role.clone(),
-                    pid: *pid,
-                    cpu_s: (cpu_seconds(*pid).unwrap_or(*cpu0) - cpu0).max(0.0),
-                    peak_rss_bytes: peaks.get(pid).copied().unwrap_or(0).max(final_rss),
-                    start_rss_bytes: *rss0,
+                    role: p.role.clone(),
+                    pid: p.pid,
+                    cpu_s: (cpu_seconds(p.pid).unwrap_or(p.cpu_s) - p.cpu_s).max(0.0),
+                    peak_rss_bytes: peaks.get(&p.pid).copied().unwrap_or(0).max(final_rss),
+                    start_rss_bytes: p.rss,
+                    cpus_allowed: p.cpus_allowed.clone(),
                 }
             })
             .collect::<Vec<ProcessUsage>>();
@@ -197,10 +217,18 @@ mod tests {
         let me = std::process::id();
         let mut idle = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let meter = ProcMeter::start(&[("self", me), ("idle", idle.id())]);
-        let started = Instant::now();
+        // 300 ms of this thread's own CPU time, however long a busy machine
+        // makes that take in wall time.
+        let thread_cpu = || {
+            let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).unwrap();
+            Duration::from(t)
+        };
+        let start_cpu = thread_cpu();
         let mut x = 0u64;
-        while started.elapsed() < Duration::from_millis(300) {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        while thread_cpu() - start_cpu < Duration::from_millis(300) {
+            for _ in 0..10_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
         }
         std::hint::black_box(x);
         let (_, usage, machine) = meter.stop();
@@ -209,26 +237,32 @@ mod tests {
         idle.kill().unwrap();
         let _ = idle.wait();
         let me = &usage[0];
-        assert!(me.cpu_s >= 0.15, "300 ms of spinning measured as {} s", me.cpu_s);
+        assert!(me.cpu_s >= 0.29, "300 ms of spinning measured as {} s", me.cpu_s);
         assert!(me.peak_rss_bytes > 1 << 20);
         assert!(usage[1].cpu_s < 0.05, "sleep used {} s", usage[1].cpu_s);
     }
 
     #[test]
     fn a_busy_process_outside_the_trial_is_foreign_load() {
-        let _hog = Guard(
+        let hog = Guard(
             std::process::Command::new("sh")
                 .args(["-c", "while :; do :; done"])
                 .spawn()
                 .unwrap(),
         );
         let meter = ProcMeter::start(&[("self", std::process::id())]);
-        std::thread::sleep(Duration::from_millis(500));
+        // Until the shell has had 0.3 s of CPU, however busy the machine.
+        let (shell, started) = (cpu_seconds(hog.0.id()).unwrap_or(0.0), Instant::now());
+        while cpu_seconds(hog.0.id()).unwrap_or(0.0) - shell < 0.3
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let (_, _, machine) = meter.stop();
         let machine = machine.unwrap();
         assert!(
             machine.foreign_cpu_s >= 0.2,
-            "a spinning shell for 0.5 s measured as {machine:?}"
+            "a shell spinning for 0.3 s of CPU measured as {machine:?}"
         );
     }
 

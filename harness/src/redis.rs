@@ -47,8 +47,9 @@ impl Redis {
     /// until it answers `PING`.
     ///
     /// # Errors
-    /// redis-server missing, exiting, or not answering within 10 s.
-    pub fn start(dir: &Path) -> Result<Self> {
+    /// redis-server missing, exiting, or not answering within 10 s. `cpus`
+    /// pins it (`[load] pin`); empty for any.
+    pub fn start(dir: &Path, cpus: &[usize]) -> Result<Self> {
         let program = find()?;
         let port = free_ports(1)?[0];
         let data = dir.join("redis");
@@ -67,6 +68,7 @@ impl Redis {
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .arg("--dir")
         .arg(&data);
+        crate::pinning::run_on(&mut cmd, cpus)?;
         let mut child = ChildGuard::spawn("redis", cmd, &dir.join("redis.log"))?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -136,7 +138,7 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let redis = Redis::start(dir.path()).unwrap();
+        let redis = Redis::start(dir.path(), &[]).unwrap();
         let port = redis.port;
         ping(port).unwrap();
         redis.stop();

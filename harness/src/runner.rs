@@ -105,6 +105,24 @@ fn interleave(mut pairs: Vec<(usize, usize)>, sides: usize, seed: u64) -> Vec<(u
 pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults>> {
     let started = chrono::Utc::now();
     let seed = plan.meta.seed.unwrap_or_else(rand::random);
+    // `[load] pin`: one split for the whole run, recorded with the machine.
+    let pinning = match plan.load.pin {
+        true => match crate::pinning::split_here() {
+            Ok(split) => Some(split),
+            Err(e) => {
+                tracing::warn!("{e:#}: the run goes on without pinning, and its results say so");
+                None
+            }
+        },
+        false => None,
+    };
+    let contexts: Vec<RunContext> = sides
+        .iter()
+        .map(|side| RunContext {
+            pinning: pinning.clone(),
+            ..side.ctx.clone()
+        })
+        .collect();
     let mut meta = plan.meta.clone();
     meta.seed = Some(seed);
     let mut all: Vec<RunResults> = sides
@@ -120,6 +138,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
             }
             environment.child_environment = crate::process::child_environment().into_iter().collect();
             environment.app_environment = ctx.app_env.iter().cloned().collect();
+            environment.pinning.clone_from(&pinning);
             RunResults {
                 schema_version: SCHEMA_VERSION,
                 started_at: started.to_rfc3339(),
@@ -161,10 +180,11 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
         for &(index, trial, s) in &order {
             position += 1;
             let Side {
-                ctx,
                 catalog,
                 results_path,
+                ..
             } = sides[s];
+            let ctx = &contexts[s];
             let cell = &plan.cells[index];
             let results = &mut all[s];
             let result = &mut results.cells[index];
@@ -183,10 +203,43 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                 &bar,
                 format!("{position}/{steps}: {cell} trial {}{side_name}", trial + 1),
             );
-            let dir = ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}"));
             let trial_start = Instant::now();
-            match run_trial(ctx, plan, cell, catalog, &dir).await {
+            // A trial the machine's other work disturbed is run again, up to
+            // `rerun_contended` times; the attempts set aside are recorded.
+            let mut contended_attempts = Vec::new();
+            let outcome = loop {
+                let dir = match contended_attempts.len() {
+                    0 => ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}")),
+                    n => ctx
+                        .work_dir
+                        .join(format!("cell-{index:03}-trial-{trial}-rerun-{n}")),
+                };
+                let outcome = run_trial(ctx, plan, cell, catalog, &dir).await;
+                if let Ok(TrialOutcome::Measured(measured)) = &outcome
+                    && let Some(machine) = measured.trial.machine.filter(MachineLoad::contended)
+                    && contended_attempts.len() < plan.load.rerun_contended
+                {
+                    tracing::warn!(
+                        "{cell} trial {}{side_name}: the machine was {:.0} % busy outside it; running it again ({} of at most {})",
+                        trial + 1,
+                        machine.noise() * 100.0,
+                        contended_attempts.len() + 1,
+                        plan.load.rerun_contended
+                    );
+                    contended_attempts.push(machine);
+                    continue;
+                }
+                break outcome;
+            };
+            match outcome {
                 Ok(TrialOutcome::Measured(measured)) => {
+                    if let Some(m) = measured.trial.machine.filter(MachineLoad::contended) {
+                        tracing::warn!(
+                            "{cell} trial {}{side_name}: the machine was {:.0} % busy outside it; the trial is kept and flagged",
+                            trial + 1,
+                            m.noise() * 100.0
+                        );
+                    }
                     timings.record(&plan.load, cell, trial_start.elapsed());
                     result.runtime = Some(measured.runtime.clone());
                     result.module_size_bytes = measured.module_size_bytes;
@@ -202,6 +255,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                     result.trials.push(TrialResult {
                         trial,
                         order: position - 1,
+                        contended_attempts,
                         ..measured.trial
                     });
                     result.summary = CellSummary::of(&result.trials, seed);
@@ -461,6 +515,12 @@ async fn run_trial(
     // engine measures its own window; the meters bracket warm-up-free time
     // by starting when the warm-up is over.
     let target = &system.target;
+    let load_cpus: &[usize] = ctx.pinning.as_ref().map_or(&[], |p| &p.load);
+    let drive = Drive {
+        target,
+        http2: system.http2,
+        cpus: load_cpus,
+    };
     if !plan.load.warmup.is_zero() {
         match &mut events {
             Some(events) => events.warm_up(plan).await.context("warm-up")?,
@@ -470,6 +530,7 @@ async fn run_trial(
                     duration: plan.load.warmup,
                     timeout: plan.load.timeout,
                     http2: system.http2,
+                    cpus: load_cpus.to_vec(),
                     ..LoadSpec::default()
                 };
                 load::run(target, &warm).await.context("warm-up")?;
@@ -490,6 +551,7 @@ async fn run_trial(
         max_requests: plan.load.max_requests,
         timeout: plan.load.timeout,
         http2: system.http2,
+        cpus: load_cpus.to_vec(),
         ..LoadSpec::default()
     };
     let window = match &mut events {
@@ -497,6 +559,13 @@ async fn run_trial(
         None => Window::Requests(Box::new(load::run(target, &spec).await?)),
     };
     let (_, mut processes, machine) = meter.stop();
+    if !load_cpus.is_empty()
+        && let Some(generator) = processes.iter_mut().find(|p| p.role == LOAD_GENERATOR)
+    {
+        // The harness's own threads are not pinned, its load threads are
+        // (they fail the run if the kernel refuses): theirs is the set.
+        generator.cpus_allowed = Some(blueprint_load::affinity::cpu_list(load_cpus));
+    }
     let (load, pubsub) = match window {
         Window::Requests(report) => {
             generator_cpu_from_its_threads(&mut processes, &report);
@@ -508,12 +577,6 @@ async fn run_trial(
         }
     };
     ensure_running(&system, "the warm-up or the measured window", dir)?;
-    if let Some(m) = machine.filter(MachineLoad::contended) {
-        tracing::warn!(
-            "{cell}: the machine was busy outside this trial ({:.0} % of its CPU); the trial is flagged",
-            m.noise() * 100.0
-        );
-    }
     let stats_after = host_stats(host_port).await;
     let metrics_after = dapr_metrics::scrape(system.sidecar.metrics_port)
         .await
@@ -523,7 +586,7 @@ async fn run_trial(
     // drives requests, not events.
     let (sweep, knee_rps, knee_limit) = match events {
         Some(_) => (Vec::new(), None, None),
-        None => sweep_rates(plan, target, system.http2, &metered).await?,
+        None => sweep_rates(plan, drive, &metered).await?,
     };
     let sweep_s = (!sweep.is_empty()).then(|| sweep_start.elapsed().as_secs_f64());
     ensure_running(&system, "the rate sweep", dir)?;
@@ -581,6 +644,7 @@ async fn run_trial(
         sweep_s,
         cache_hit_ratio,
         machine,
+        contended_attempts: Vec::new(),
         pubsub,
     };
     let measured = Measured {
@@ -693,8 +757,7 @@ async fn check_middleware_ran(system: &blueprint::System, workload: &str) -> Res
 /// Returns the steps, the knee and what ended the passing run.
 async fn sweep_rates(
     plan: &Plan,
-    target: &Target,
-    http2: bool,
+    drive: Drive<'_>,
     metered: &[(&str, u32)],
 ) -> Result<(Vec<SweepPoint>, Option<f64>, Option<sweep::KneeLimit>)> {
     let (rates, stop_at_knee) = match &plan.load.ramp {
@@ -705,7 +768,7 @@ async fn sweep_rates(
     let mut points: Vec<SweepPoint> = Vec::new();
     let judged = |points: &[SweepPoint]| assess(points, factor);
     for rate in rates {
-        sweep_rate(plan, target, http2, metered, rate, false, &mut points).await?;
+        sweep_rate(plan, drive, metered, rate, false, &mut points).await?;
         if stop_at_knee && judged(&points).outcome(rate) != Some(sweep::Verdict::Pass) {
             break;
         }
@@ -713,7 +776,7 @@ async fn sweep_rates(
     // Each rate has at most `MAX_ATTEMPTS` steps, so this ends.
     while let Some(rate) = sweep::undecided_rate(&judged(&points)) {
         let before = points.len();
-        sweep_rate(plan, target, http2, metered, rate, false, &mut points).await?;
+        sweep_rate(plan, drive, metered, rate, false, &mut points).await?;
         if points.len() == before {
             break;
         }
@@ -724,7 +787,7 @@ async fn sweep_rates(
             let Some(rate) = sweep::next_bisection_rate(&judged(&points), refine) else {
                 break;
             };
-            sweep_rate(plan, target, http2, metered, rate, true, &mut points).await?;
+            sweep_rate(plan, drive, metered, rate, true, &mut points).await?;
         }
     }
     let assessment = judged(&points);
@@ -732,6 +795,15 @@ async fn sweep_rates(
         p.within_knee = sweep::judge(&p.point, assessment.floor_p99_us, factor) == sweep::Verdict::Pass;
     }
     Ok((points, assessment.knee_rps, assessment.limit))
+}
+
+/// Where and how the load generator drives the system under test.
+#[derive(Debug, Clone, Copy)]
+struct Drive<'a> {
+    target: &'a Target,
+    http2: bool,
+    /// The load threads' CPUs (`[load] pin`); empty for any.
+    cpus: &'a [usize],
 }
 
 /// A sweep's steps judged so far ([`sweep::assess`] on their points).
@@ -744,8 +816,7 @@ fn assess(points: &[SweepPoint], factor: f64) -> sweep::Assessment {
 /// [`sweep::MAX_ATTEMPTS`], each pushed to `points`.
 async fn sweep_rate(
     plan: &Plan,
-    target: &Target,
-    http2: bool,
+    drive: Drive<'_>,
     metered: &[(&str, u32)],
     rate: f64,
     bisection: bool,
@@ -760,7 +831,8 @@ async fn sweep_rate(
         let seed: u64 = rand::random();
         let mut spec = LoadSpec {
             timeout: plan.load.timeout,
-            http2,
+            http2: drive.http2,
+            cpus: drive.cpus.to_vec(),
             ..LoadSpec::open(
                 rate,
                 plan.load.arrival,
@@ -777,12 +849,12 @@ async fn sweep_rate(
                 duration: warmup,
                 ..spec.clone()
             };
-            load::run(target, &warm)
+            load::run(drive.target, &warm)
                 .await
                 .with_context(|| format!("warm-up of the open loop at {rate} req/s"))?;
         }
         let meter = ProcMeter::start(metered);
-        let report = load::run(target, &spec)
+        let report = load::run(drive.target, &spec)
             .await
             .with_context(|| format!("open loop at {rate} req/s (seed {seed})"))?;
         let (_, mut processes, _) = meter.stop();

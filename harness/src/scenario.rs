@@ -617,8 +617,20 @@ fn check_bounds(load: &LoadSettings) -> Result<(), (&'static str, String)> {
             "load.max_error_rate must be between 0 and 1".into(),
         ));
     }
+    if load.rerun_contended > MAX_RERUN_CONTENDED {
+        return Err((
+            "rerun_contended",
+            format!(
+                "load.rerun_contended is how often a trial on a busy machine runs again: 0 to {MAX_RERUN_CONTENDED}"
+            ),
+        ));
+    }
     Ok(())
 }
+
+/// Most re-runs of one contended trial: a machine busy for that long will
+/// not be quiet for the next attempt either.
+const MAX_RERUN_CONTENDED: usize = 5;
 
 /// Reads an `inputs.*.file`: a regular file below the scenario's folder, at
 /// most [`MAX_INPUT_FILE`] bytes. Absolute paths and `..` are refused so that
@@ -932,6 +944,8 @@ duration = "1s"
             ("ramp = { start = 0, factor = 2, max = 1000 }", "load.ramp"),
             ("max_error_rate = nan", "load.max_error_rate"),
             ("max_error_rate = 1.5", "load.max_error_rate"),
+            ("rerun_contended = 99", "load.rerun_contended"),
+            ("pin = \"yes\"", "expected a boolean"),
             ("knee_factor = inf", "load.knee_factor"),
             (
                 "ramp = { start = 100, factor = 1.5, max = 900, refine = 5 }",

@@ -216,6 +216,8 @@ pub struct SidecarSpec {
     pub ports: SidecarPorts,
     /// daprd's API tokens (its app gets the same pair).
     pub tokens: ApiTokens,
+    /// CPUs daprd runs on (`[load] pin`); empty for any.
+    pub cpus: Vec<usize>,
 }
 
 /// The loopback ports one daprd listens on, chosen before anything starts so
@@ -267,6 +269,7 @@ impl SidecarSpec {
             ready_timeout: Duration::from_secs(30),
             ports,
             tokens: ApiTokens::generate(),
+            cpus: Vec::new(),
         }
     }
 }
@@ -340,6 +343,7 @@ impl Sidecar {
                 .args(["--app-channel-address", "127.0.0.1"]);
         }
         let started = Instant::now();
+        crate::pinning::run_on(&mut cmd, &spec.cpus)?;
         let child = ChildGuard::spawn("daprd", cmd, &dir.join("daprd.log"))?;
         let mut sidecar = Self {
             child,
@@ -685,6 +689,7 @@ mod tests {
                 internal: 4,
             },
             tokens: ApiTokens::generate(),
+            cpus: Vec::new(),
         };
         write_resources(&spec, &relative).unwrap();
         let absolute = std::path::absolute(&relative).unwrap();

@@ -197,6 +197,7 @@ async fn a_third_party_http_wasm_middleware_runs_inside_daprd_and_passes_its_vec
         host_program: common::bin(),
         work_dir: dir.path().join("system"),
         app_env: Vec::new(),
+        pinning: None,
     };
     let system_dir = dir.path().join("system");
     std::fs::create_dir_all(&system_dir).unwrap();

@@ -47,22 +47,6 @@ fn count(out: &Path, compute: &str, repeat: &str, against: Option<&Path>) -> (i3
     (code, instructions::read(out).expect("a counts file"), stdout)
 }
 
-/// A busy loop on every core until `stop`.
-fn hog(stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
-    let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    (0..cores)
-        .map(|_| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut x = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-                }
-            })
-        })
-        .collect()
-}
-
 #[test]
 fn counts_repeat_under_a_cpu_hog_and_a_one_percent_change_in_the_guest_is_caught() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,7 +69,7 @@ fn counts_repeat_under_a_cpu_hog_and_a_one_percent_change_in_the_guest_is_caught
 
     // The same build with every core busy: the counts do not move.
     let stop = Arc::new(AtomicBool::new(false));
-    let hogs = hog(stop.clone());
+    let hogs = common::cpu_hog(stop.clone());
     let (code, busy_run, table) = count(&busy, COMPUTE, "1", Some(&idle));
     stop.store(true, Ordering::Relaxed);
     hogs.into_iter().for_each(|h| h.join().unwrap());

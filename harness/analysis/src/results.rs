@@ -158,6 +158,20 @@ pub struct Environment {
     /// side of a same-run A/B differs by.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub app_environment: BTreeMap<String, String>,
+    /// `[load] pin`: the CPUs the load generator and the system under test
+    /// were given; `None` when nothing was pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinning: Option<CpuSplit>,
+}
+
+/// Disjoint CPU sets for the load generator and the system under test
+/// (daprd, the app, the stores), so neither takes the other's CPU time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuSplit {
+    /// The load generator's threads.
+    pub load: Vec<usize>,
+    /// Every child process of a trial.
+    pub system_under_test: Vec<usize>,
 }
 
 /// A daprd binary and where it came from.
@@ -184,6 +198,10 @@ pub struct ProcessUsage {
     pub peak_rss_bytes: u64,
     /// Resident set at the start of the window, bytes.
     pub start_rss_bytes: u64,
+    /// The CPUs it may run on (`Cpus_allowed_list` of `/proc/<pid>/status`)
+    /// at the start of the window; shows `[load] pin` took effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_allowed: Option<String>,
 }
 
 /// How one cell ended.
@@ -334,6 +352,12 @@ pub struct TrialResult {
     /// than the trial's own, and steal time (from `/proc/stat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<MachineLoad>,
+    /// Earlier attempts at this trial that ran under foreign load above
+    /// [`MachineLoad::CONTENDED`] and were run again (`[load]
+    /// rerun_contended`): their machine load, in order. Their figures are
+    /// not kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contended_attempts: Vec<MachineLoad>,
     /// Trigger `pubsub`: what was published and what the app handled. The
     /// trial's `load` then counts events: its successes are the events the
     /// app handled, its latency runs from publishing to handling.

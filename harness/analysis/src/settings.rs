@@ -71,6 +71,20 @@ pub struct LoadSettings {
     /// completed requests) fails its cell; its figures are kept.
     #[serde(default = "default_max_error_rate")]
     pub max_error_rate: f64,
+    /// Pin the load generator and the system under test to disjoint CPU
+    /// sets (needs 2 or more CPUs; see [`crate::results::CpuSplit`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pin: bool,
+    /// Run a trial again, up to this many times, when the machine was busy
+    /// outside it (foreign load above
+    /// [`crate::results::MachineLoad::CONTENDED`]); the last attempt is kept
+    /// and flagged if it was contended too.
+    #[serde(default = "default_rerun_contended")]
+    pub rerun_contended: usize,
+}
+
+fn default_rerun_contended() -> usize {
+    1
 }
 
 fn default_max_error_rate() -> f64 {
@@ -108,6 +122,8 @@ impl Default for LoadSettings {
             open_connections: default_open_connections(),
             knee_factor: default_knee_factor(),
             max_error_rate: default_max_error_rate(),
+            pin: false,
+            rerun_contended: default_rerun_contended(),
         }
     }
 }

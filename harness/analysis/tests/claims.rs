@@ -33,6 +33,7 @@ fn measured(
                 cpu_s: daprd_us * wobble * ok / 1e6,
                 peak_rss_bytes: 0,
                 start_rss_bytes: 0,
+                cpus_allowed: None,
             },
             ProcessUsage {
                 role: "app".into(),
@@ -40,6 +41,7 @@ fn measured(
                 cpu_s: app_us * wobble * ok / 1e6,
                 peak_rss_bytes: 0,
                 start_rss_bytes: 0,
+                cpus_allowed: None,
             },
         ];
         t.cpu_per_request_us = Some((daprd_us + app_us) * wobble);

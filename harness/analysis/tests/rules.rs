@@ -398,3 +398,50 @@ fn an_interval_at_a_low_level_is_not_called_unchanged() {
             .all(|r| r.verdict != Verdict::Unchanged || r.metric == Metric::Errors)
     );
 }
+
+/// The report says how busy the machine was, which trials ran again for it
+/// and which were kept busy, and whether the run was pinned.
+#[test]
+fn the_report_shows_the_machines_noise_and_the_reruns() {
+    use blueprint_analysis::results::{CpuSplit, MachineLoad};
+    let load = |foreign_cpu_s: f64| MachineLoad {
+        cores: 2,
+        window_s: 1.0,
+        foreign_cpu_s,
+        steal_s: 0.0,
+    };
+    let mut c = cell("wasmtime", &figs(3, 4000.0, 800.0, 0.0));
+    c.trials[0].machine = Some(load(0.1)); // 5 %
+    c.trials[1].machine = Some(load(0.2)); // 10 %, after one busy attempt
+    c.trials[1].contended_attempts = vec![load(1.0)];
+    c.trials[2].machine = Some(load(0.9)); // 45 %: kept busy
+    c.trials[2].contended_attempts = vec![load(1.2)];
+    let mut results = run(vec![c], 3);
+    let section = report::markdown::machine_noise(&results);
+    assert!(section.contains("median 10.0 %, highest 45.0 %"), "{section}");
+    assert!(
+        section.contains("2 trial(s) ran on a machine busy above 25 %"),
+        "{section}"
+    );
+    assert!(section.contains("(2 re-run(s) in all"), "{section}");
+    assert!(
+        section.contains("1 trial(s) kept although the machine was busy"),
+        "{section}"
+    );
+    assert!(section.contains("trial 3 (45 %)"), "{section}");
+    assert!(section.contains("Not pinned"), "{section}");
+    results.environment.pinning = Some(CpuSplit {
+        load: vec![0],
+        system_under_test: vec![1],
+    });
+    let section = report::markdown::machine_noise(&results);
+    assert!(
+        section.contains("load generator on CPU(s) [0], daprd, the app and the stores on [1]"),
+        "{section}"
+    );
+    // Files from before the machine was recorded: no section.
+    for t in &mut results.cells[0].trials {
+        t.machine = None;
+    }
+    assert!(report::markdown::machine_noise(&results).is_empty());
+}

@@ -54,6 +54,10 @@ pub struct LoadArgs {
     /// connections [default: one per core, at most one per connection].
     #[arg(short = 't', long, default_value_t = 0, hide_default_value = true)]
     pub threads: usize,
+    /// Pin the load threads to these CPUs (e.g. `0` or `0,1`), to keep them
+    /// off the CPUs of the system under test.
+    #[arg(long, value_name = "CPU,...", value_delimiter = ',')]
+    pub cpus: Vec<usize>,
     /// Open-loop arrivals: fixed interval or Poisson.
     #[arg(long, value_enum, requires = "rate", default_value = "fixed")]
     pub arrival: ArrivalArg,
@@ -158,6 +162,7 @@ impl LoadArgs {
             new_connection_per_request: self.new_connection_per_request,
             interval: self.hdr_interval,
             threads: self.threads,
+            cpus: self.cpus.clone(),
         };
         spec.validate()
             .map_err(|e| anyhow::anyhow!("{}", flag_names(&e.to_string())))?;

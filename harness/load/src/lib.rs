@@ -74,6 +74,8 @@ use hdrhistogram::Histogram;
 // `generator` feature; without it this crate is the data of a load run only,
 // which the analysis crate reads without linking Tokio or Hyper.
 #[cfg(feature = "generator")]
+pub mod affinity;
+#[cfg(feature = "generator")]
 pub mod cli;
 #[cfg(feature = "generator")]
 mod client;
@@ -194,8 +196,11 @@ pub struct LoadSpec {
     /// Length of the intervals of the HdrHistogram interval log.
     pub interval: Duration,
     /// Load threads, each with its own runtime and share of the connections
-    /// (0: one per core; never more than connections).
+    /// (0: one per core, or per CPU of `cpus`; never more than connections).
     pub threads: usize,
+    /// CPUs the load threads are pinned to (empty: wherever the kernel
+    /// puts them).
+    pub cpus: Vec<usize>,
 }
 
 impl Default for LoadSpec {
@@ -214,6 +219,7 @@ impl Default for LoadSpec {
             new_connection_per_request: false,
             interval: Duration::from_secs(1),
             threads: 0,
+            cpus: Vec::new(),
         }
     }
 }

@@ -176,10 +176,13 @@ fn build_runtime(_index: usize) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
-/// Threads to use for `spec`: its own count, else one per core, never more
-/// than connections.
+/// Threads to use for `spec`: its own count, else one per core (per CPU it
+/// is pinned to), never more than connections.
 pub(crate) fn count(spec: &LoadSpec) -> usize {
-    let auto = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let auto = match spec.cpus.len() {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        pinned => pinned,
+    };
     let wanted = if spec.threads == 0 { auto } else { spec.threads };
     wanted.clamp(1, spec.connections)
 }
@@ -236,6 +239,14 @@ where
                     index,
                     armed: true,
                 };
+                if !spec.cpus.is_empty()
+                    && let Err(e) = crate::affinity::pin_this_thread(&spec.cpus)
+                {
+                    let why = format!("load thread {index}: {e:#}");
+                    gate.fail(why.clone());
+                    let _ = tx.send(Err(why));
+                    return;
+                }
                 let rt = match build(index) {
                     Ok(rt) => rt,
                     Err(e) => {

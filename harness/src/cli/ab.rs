@@ -272,6 +272,7 @@ fn prepare(
         host_program: std::env::current_exe().context("locating the blueprint-bench binary")?,
         work_dir: work_dir.to_owned(),
         app_env: Vec::new(),
+        pinning: None,
     };
     let mut revision = None;
     for part in parts {

@@ -101,6 +101,7 @@ pub async fn run_scenario(
         host_program: std::env::current_exe().context("locating the blueprint-bench binary")?,
         work_dir,
         app_env: Vec::new(),
+        pinning: None,
     };
     match interruptible(runner::run(&ctx, &plan, &catalog, &out)).await {
         Ok(results) => Ok(Some((results, out))),

@@ -170,6 +170,7 @@ fn usage(items: &[PodMetrics], w: &Window, seconds: f64) -> Vec<ProcessUsage> {
                 cpu_s: cores * seconds,
                 peak_rss_bytes: rss,
                 start_rss_bytes: rss,
+                cpus_allowed: None,
             });
         }
     }
@@ -329,6 +330,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
             sweep_s: None,
             cache_hit_ratio: None,
             machine: None,
+            contended_attempts: Vec::new(),
             pubsub: None,
         };
         order += 1;
@@ -458,6 +460,7 @@ fn environment(opts: &CollectOptions, node: Option<&str>, plan: &RenderedPlan) -
         runtimes: BTreeMap::new(),
         child_environment: BTreeMap::new(),
         app_environment: BTreeMap::new(),
+        pinning: None,
     })
 }
 

@@ -169,6 +169,7 @@ pub fn context(dir: &std::path::Path) -> blueprint_bench::blueprint::RunContext 
         host_program: bin(),
         work_dir: dir.to_owned(),
         app_env: Vec::new(),
+        pinning: None,
     }
 }
 
@@ -255,4 +256,23 @@ pub async fn count_concurrently(
         Some(n.to_string().as_bytes()),
         "{id}: daprd holds {stored:?} after {n} increments"
     );
+}
+
+/// A busy loop on every core until `stop`: foreign load for the trial
+/// meters, from outside the harness's processes.
+#[allow(dead_code)] // not every test file loads the machine
+pub fn cpu_hog(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
+    use std::sync::atomic::Ordering;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    (0..cores)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            })
+        })
+        .collect()
 }

@@ -161,6 +161,7 @@ impl Trial {
                     cpu_s: share * self.cpu_us * self.rps * 5.0 / 1e6,
                     peak_rss_bytes: (self.rss_mib * 1024.0 * 1024.0) as u64,
                     start_rss_bytes: 20 << 20,
+                    cpus_allowed: None,
                 })
                 .collect(),
             cpu_per_request_us: Some(self.cpu_us),
@@ -179,6 +180,7 @@ impl Trial {
             sweep,
             cache_hit_ratio: None,
             machine: None,
+            contended_attempts: Vec::new(),
             pubsub: None,
         }
     }

@@ -156,6 +156,7 @@ pub fn render(
          p50/p99 are closed-loop latencies from the send, \"—\" without a successful request. \
          CPU per request counts daprd, the app host and stores."
     );
+    out.push_str(&machine_noise(results));
     out.push_str(&knee_limits(results));
     out.push_str(&sidecar_added_latency(results));
     out.push_str(&pubsub_events(results));
@@ -176,6 +177,85 @@ pub fn render(
     if let Some(html) = html_name {
         let _ = writeln!(out, "\nCharts ({charts}): `{html}` (one self-contained page).");
     }
+    out
+}
+
+/// How busy the machine was outside the run's own processes while it
+/// measured, and what was done about it: the noise every figure above
+/// carries. Empty when no trial recorded its machine.
+pub fn machine_noise(results: &RunResults) -> String {
+    use crate::results::MachineLoad;
+    let trials: Vec<(
+        &crate::results::CellResult,
+        &crate::results::TrialResult,
+        MachineLoad,
+    )> = results
+        .cells
+        .iter()
+        .flat_map(|c| c.trials.iter().filter_map(move |t| t.machine.map(|m| (c, t, m))))
+        .collect();
+    if trials.is_empty() {
+        return String::new();
+    }
+    let mut noise: Vec<f64> = trials.iter().map(|(_, _, m)| m.noise() * 100.0).collect();
+    noise.sort_by(f64::total_cmp);
+    let median = noise[noise.len() / 2];
+    let (worst_cell, _, worst) = trials
+        .iter()
+        .max_by(|a, b| a.2.noise().total_cmp(&b.2.noise()))
+        .expect("not empty");
+    let reruns: usize = trials.iter().map(|(_, t, _)| t.contended_attempts.len()).sum();
+    let rerun_trials = trials
+        .iter()
+        .filter(|(_, t, _)| !t.contended_attempts.is_empty())
+        .count();
+    let flagged: Vec<String> = trials
+        .iter()
+        .filter(|(_, _, m)| m.contended())
+        .map(|(c, t, m)| format!("`{}` trial {} ({:.0} %)", c.id, t.trial + 1, m.noise() * 100.0))
+        .collect();
+    let mut out = String::from("\n### The machine's noise\n\n");
+    let _ = writeln!(
+        out,
+        "Foreign load (CPU time of processes other than the trials' own, plus steal, as a share of the \
+         machine's {} CPU(s)) over {} measured window(s): median {median:.1} %, highest {:.1} % (`{}`).",
+        worst.cores,
+        trials.len(),
+        worst.noise() * 100.0,
+        worst_cell.id
+    );
+    let threshold = MachineLoad::CONTENDED * 100.0;
+    let _ = match rerun_trials {
+        0 => writeln!(
+            out,
+            "\nNo trial was run again for a busy machine (above {threshold:.0} %)."
+        ),
+        n => writeln!(
+            out,
+            "\n{n} trial(s) ran on a machine busy above {threshold:.0} % and were run again ({reruns} re-run(s) in all, \
+             `[load] rerun_contended = {}`).",
+            results.scenario.load.rerun_contended
+        ),
+    };
+    if !flagged.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**{} trial(s) kept although the machine was busy** (their figures carry that noise): {}.",
+            flagged.len(),
+            flagged.join(", ")
+        );
+    }
+    let _ = match &results.environment.pinning {
+        Some(p) => writeln!(
+            out,
+            "\nPinned (`[load] pin`): the load generator on CPU(s) {:?}, daprd, the app and the stores on {:?}.",
+            p.load, p.system_under_test
+        ),
+        None => writeln!(
+            out,
+            "\nNot pinned: the load generator and the system under test shared the CPUs (`[load] pin = true` separates them)."
+        ),
+    };
     out
 }
 

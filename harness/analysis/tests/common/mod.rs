@@ -80,6 +80,7 @@ pub fn trial(i: usize, f: Fig) -> TrialResult {
             cpu_s: 1.0,
             peak_rss_bytes: 30 << 20,
             start_rss_bytes: 20 << 20,
+            cpus_allowed: None,
         }],
         cpu_per_request_us: Some(50.0),
         requests_per_cpu_s: Some(20_000.0),
@@ -91,6 +92,7 @@ pub fn trial(i: usize, f: Fig) -> TrialResult {
         sweep_s: None,
         cache_hit_ratio: None,
         machine: None,
+        contended_attempts: Vec::new(),
         pubsub: None,
     }
 }
