@@ -2,7 +2,9 @@
 //! daprd, trials paired back to back. A candidate whose app host sleeps
 //! 3 ms per request (the hosts' test knob, given to that side only) is
 //! called a regression with exit code 3; two sides that differ by a variable
-//! nothing reads are not.
+//! nothing reads are not. `compare` on the two sides' files reaches the same
+//! verdicts with its default thresholds (10 %, p99 20 %): it sees that they
+//! are one run's pairs and judges them as pairs.
 
 mod common;
 
@@ -111,6 +113,38 @@ fn a_slower_candidate_regresses_and_an_identical_one_does_not() {
         .collect();
     assert!(regressed.is_empty(), "A/A regressed: {regressed:#?}");
     assert_eq!(code, 0);
+
+    // `compare` on either run's files: paired, default thresholds, the
+    // same verdicts, and Markdown that names the cell and the figure.
+    let compare = |run: &str, json: bool| {
+        let side = |file: &str| dir.path().join(run).join(file).display().to_string();
+        let (base, cand) = (side("baseline.json"), side("candidate.json"));
+        let mut args = vec!["compare", base.as_str(), cand.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let out = harness(&args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = compare("slower", true);
+    let c: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(c["options"]["paired"], true, "{text}");
+    assert_eq!(c["options"]["thresholds_pct"]["p50"], 10.0, "{text}");
+    assert_eq!(rows(&c, "p50")[0]["verdict"], "regressed", "{text}");
+    assert_eq!(code, Some(3));
+    let (code, md) = compare("slower", false);
+    assert_eq!(code, Some(3));
+    assert!(
+        md.contains("noop/embedded/wasmtime/rust") && md.contains("| p50 |"),
+        "{md}"
+    );
+    let (code, text) = compare("same", true);
+    let c: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(c["options"]["paired"], true, "{text}");
+    assert_eq!(code, Some(0), "{text}");
 }
 
 #[test]

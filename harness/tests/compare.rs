@@ -1,6 +1,6 @@
-//! `compare`: synthetic trials with known differences, then real runs of
-//! the same build (A/A) and of a deliberately slowed build (A/B, the host's
-//! hidden added-latency test knob).
+//! `compare`: synthetic trials with known differences, then the nightly on
+//! real runs, gated by a same-run A/B whose candidate is deliberately slowed
+//! (the host's added-latency test knob).
 
 mod common;
 mod synthetic;
@@ -201,98 +201,34 @@ fn cells_are_matched_by_identity_and_sweep_points_by_rate() {
     );
 }
 
-/// One cheap cell, enough trials for the test to be able to say "significant".
+/// One cheap cell, five trials: the nightly's scenario.
 fn cheap() -> String {
-    // The warm-up the thresholds below were measured with.
     let cell = common::ONE_CELL.replace(r#"warmup = "100ms""#, r#"warmup = "200ms""#);
     format!("{cell}trials = 5\n")
 }
 
-/// Thresholds for 1-second windows on a shared machine, far narrower than
-/// the slowdown the test adds (+3 ms on a sub-millisecond median: about
-/// +400 % p50, -75 % throughput). Runs of the same build a few minutes apart
-/// on a busy 2-core machine differed by up to 40 % in p50 and 32 % in CPU per
-/// request, with all 5 trials on one side (p = 0.012), so the nightly
-/// defaults (10 %) would be false alarms here; they assume a dedicated machine.
-const TEST_THRESHOLDS: [&str; 5] = ["throughput=50", "p50=50", "p99=100", "cpu=50", "rss=25"];
-
-fn compare_cmd(base: &std::path::Path, cand: &std::path::Path) -> (i32, compare::Comparison) {
-    let mut args = vec![
-        "compare".to_owned(),
-        base.display().to_string(),
-        cand.display().to_string(),
-    ];
-    for t in TEST_THRESHOLDS {
-        args.extend(["--threshold".to_owned(), t.to_owned()]);
-    }
-    args.push("--json".into());
-    let out = harness(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let c: compare::Comparison = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), c)
-}
-
+/// The nightly on real runs. Its gate is a same-run A/B, judged with the
+/// default thresholds (10 % throughput, p50, CPU and RSS; 20 % p99): pairs of
+/// trials back to back share the machine's load, so their ratios hold those
+/// thresholds on a shared machine (`tests/ab.rs` checks both verdicts with
+/// `compare` on the two sides' files). Separate runs did not: runs of the
+/// same build minutes apart on a busy 2-core machine differed by up to 40 %
+/// in p50 and 32 % in CPU per request, so comparing two runs needed 50 %
+/// thresholds here (results/README.md, "Baselines and the regression
+/// gate"); the stored baseline now gives a trend, never the verdict.
 #[test]
-fn real_runs_same_build_pass_and_a_slowed_build_is_flagged() {
+fn the_nightly_gates_on_a_same_run_ab_and_keeps_the_baseline_for_its_trend() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = common::scenario(dir.path(), "cheap", &cheap());
-    let run_to = |name: &str, added_latency_us: Option<u64>| {
-        let out_path = dir.path().join(format!("{name}.json"));
-        let mut cmd = harness(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out_path.to_str().unwrap(),
-        ]);
-        if let Some(us) = added_latency_us {
-            cmd.env(blueprint_host::server::ADDED_LATENCY_ENV, us.to_string());
-        }
-        common::output_ok(&mut cmd, name);
-        out_path
-    };
-    let a1 = run_to("a1", None);
-    let a2 = run_to("a2", None);
-    let b = run_to("b", Some(3000));
-
-    let (code, aa) = compare_cmd(&a1, &a2);
-    let regressed: Vec<_> = aa
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Regressed)
-        .collect();
-    assert!(regressed.is_empty(), "A/A flagged: {regressed:#?}");
-    assert_eq!(code, 0);
-    assert!(aa.rows.len() >= 5, "every metric compared: {:?}", aa.rows);
-
-    let (code, ab) = compare_cmd(&a1, &b);
-    assert_eq!(
-        code,
-        compare::EXIT_REGRESSION,
-        "{}",
-        compare::render_markdown(&ab)
-    );
-    for m in [Metric::P50, Metric::Throughput] {
-        let row = ab.rows.iter().find(|r| r.metric == m).unwrap();
-        assert_eq!(row.verdict, Verdict::Regressed, "{row:#?}");
-    }
-    // The Markdown a CI job shows names the cell and the metric.
-    let md = harness(&["compare", a1.to_str().unwrap(), b.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(md.status.code(), Some(compare::EXIT_REGRESSION));
-    let md = String::from_utf8_lossy(&md.stdout);
-    assert!(
-        md.contains("noop/embedded/wasmtime/rust") && md.contains("| p50 |"),
-        "{md}"
+    let a1 = dir.path().join("a1.json");
+    common::output_ok(
+        &mut harness(&["run", scenario.to_str().unwrap(), "--out", a1.to_str().unwrap()]),
+        "a1",
     );
 
-    // The nightly: without anything to gate against it says so and passes;
-    // gated by a same-run A/B whose candidate sleeps 3 ms per request, it
-    // fails with exit 3 and the job summary carries the comparison and the
-    // report; the stored baseline gives a trend, not a verdict.
+    // Without anything to gate against it says so and passes; gated by a
+    // same-run A/B whose candidate sleeps 3 ms per request, it fails with
+    // exit 3 and the job summary carries the comparison and the report.
     let baselines = dir.path().join("baselines");
     // Eight pairs: the fewest with which the signed-rank test stays below
     // 0.05 after Holm over a cell's figures.

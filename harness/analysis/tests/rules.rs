@@ -445,3 +445,52 @@ fn the_report_shows_the_machines_noise_and_the_reruns() {
     }
     assert!(report::markdown::machine_noise(&results).is_empty());
 }
+
+/// `compare` on the two files of one same-run A/B judges them pair by pair,
+/// as `ab` does; two separate runs stay two samples.
+#[test]
+fn the_two_sides_of_one_ab_run_are_compared_as_pairs() {
+    let mut base = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.05))], 8);
+    let mut cand = run(vec![cell("wasmtime", &figs(8, 4000.0, 800.0, 0.05))], 8);
+    for (i, (b, c)) in base.cells[0]
+        .trials
+        .iter_mut()
+        .zip(&mut cand.cells[0].trials)
+        .enumerate()
+    {
+        // ABBA: b c, c b, b c, …
+        let (first, second) = (2 * i, 2 * i + 1);
+        (b.order, c.order) = if i % 2 == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+    }
+    assert!(compare::same_run(&base, &cand));
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = (dir.path().join("b.json"), dir.path().join("c.json"));
+    results::write_atomic(&b, &base).unwrap();
+    results::write_atomic(&c, &cand).unwrap();
+    let paired = compare::compare_files(&b, &c, &Options::default()).unwrap();
+    assert!(paired.options.paired);
+
+    // Another start (a second run of the same scenario): independent samples.
+    cand.started_at = "2026-01-01T01:00:00+00:00".into();
+    assert!(!compare::same_run(&base, &cand));
+    results::write_atomic(&c, &cand).unwrap();
+    assert!(
+        !compare::compare_files(&b, &c, &Options::default())
+            .unwrap()
+            .options
+            .paired
+    );
+    // Same start, but one side's trials all ran before the other's.
+    cand.started_at.clone_from(&base.started_at);
+    for (i, t) in cand.cells[0].trials.iter_mut().enumerate() {
+        t.order = 8 + i;
+    }
+    for (i, t) in base.cells[0].trials.iter_mut().enumerate() {
+        t.order = i;
+    }
+    assert!(!compare::same_run(&base, &cand));
+}

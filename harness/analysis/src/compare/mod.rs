@@ -785,5 +785,38 @@ pub fn compare(
 pub fn compare_files(baseline: &Path, candidate: &Path, options: &Options) -> Result<Comparison> {
     let base = results::read(baseline)?;
     let cand = results::read(candidate)?;
-    Ok(compare(baseline, &base, candidate, &cand, options))
+    let options = Options {
+        paired: options.paired || same_run(&base, &cand),
+        ..options.clone()
+    };
+    Ok(compare(baseline, &base, candidate, &cand, &options))
+}
+
+/// Whether two results files are the two sides of one same-run A/B
+/// (`blueprint-bench ab`): one start, one seed, one scenario, and every
+/// trial of a cell on both sides ran back to back with its partner. Such
+/// files are compared pair by pair, as `ab` itself compares them: the
+/// machine's load over the run moves both trials of a pair alike, so the
+/// pairs' ratios carry far less of it than two independent samples do.
+pub fn same_run(base: &RunResults, cand: &RunResults) -> bool {
+    if base.started_at != cand.started_at
+        || base.scenario.meta.seed.is_none()
+        || base.scenario.meta.seed != cand.scenario.meta.seed
+        || base.scenario.path != cand.scenario.path
+    {
+        return false;
+    }
+    let mut pairs = 0;
+    for b in &base.cells {
+        let Some(c) = cand.cells.iter().find(|c| c.id == b.id) else {
+            continue;
+        };
+        for t in &b.trials {
+            match c.trials.iter().find(|u| u.trial == t.trial) {
+                Some(u) if u.order.abs_diff(t.order) == 1 => pairs += 1,
+                _ => return false,
+            }
+        }
+    }
+    pairs > 0
 }
