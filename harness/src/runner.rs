@@ -205,7 +205,8 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
             );
             let trial_start = Instant::now();
             // A trial the machine's other work disturbed is run again, up to
-            // `rerun_contended` times; the attempts set aside are recorded.
+            // `rerun_contended` times and while the budget has room for it;
+            // the attempts set aside are recorded.
             let mut contended_attempts = Vec::new();
             let outcome = loop {
                 let dir = match contended_attempts.len() {
@@ -218,6 +219,10 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                 if let Ok(TrialOutcome::Measured(measured)) = &outcome
                     && let Some(machine) = measured.trial.machine.filter(MachineLoad::contended)
                     && contended_attempts.len() < plan.load.rerun_contended
+                    && plan
+                        .meta
+                        .budget
+                        .is_none_or(|b| run_start.elapsed() + crate::preflight::trial_estimate(plan) <= b)
                 {
                     tracing::warn!(
                         "{cell} trial {}{side_name}: the machine was {:.0} % busy outside it; running it again ({} of at most {})",
