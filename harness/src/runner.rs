@@ -594,6 +594,8 @@ async fn run_trial(
         None => sweep_rates(plan, drive, &metered).await?,
     };
     let sweep_s = (!sweep.is_empty()).then(|| sweep_start.elapsed().as_secs_f64());
+    // Without a sweep there is no knee, so nothing ended one.
+    let knee_limit = knee_limit.filter(|_| !sweep.is_empty());
     ensure_running(&system, "the rate sweep", dir)?;
 
     let sut_cpu = sut_cpu_s(&processes);

@@ -494,3 +494,14 @@ fn the_two_sides_of_one_ab_run_are_compared_as_pairs() {
     }
     assert!(!compare::same_run(&base, &cand));
 }
+
+/// A trial without a sweep has no knee, so the report says nothing of what
+/// ended one, whatever an older file recorded.
+#[test]
+fn unswept_trials_have_no_knee_limit_in_the_report() {
+    let mut c = cell("wasmtime", &figs(3, 4000.0, 800.0, 0.0));
+    for t in &mut c.trials {
+        t.knee_limit = Some(blueprint_analysis::sweep::KneeLimit::Ramp);
+    }
+    assert!(report::markdown::knee_limits(&run(vec![c], 3)).is_empty());
+}

@@ -256,6 +256,7 @@ pub fn machine_noise(results: &RunResults) -> String {
             "\nNot pinned: the load generator and the system under test shared the CPUs (`[load] pin = true` separates them)."
         ),
     };
+    out.push('\n');
     out
 }
 
@@ -290,7 +291,14 @@ pub fn knee_limits(results: &RunResults) -> String {
     let mut lines = Vec::new();
     for cell in &results.cells {
         let mut counts = std::collections::BTreeMap::<KneeLimit, usize>::new();
-        for limit in cell.trials.iter().filter_map(|t| t.knee_limit) {
+        // Only swept trials have a knee (files from before this rule give
+        // unswept trials a limit too).
+        for limit in cell
+            .trials
+            .iter()
+            .filter(|t| !t.sweep.is_empty())
+            .filter_map(|t| t.knee_limit)
+        {
             *counts.entry(limit).or_default() += 1;
         }
         if counts.is_empty() {
