@@ -8,8 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
+use anyhow::{Result, bail};
 
 use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
@@ -105,37 +104,13 @@ impl Language for AssemblyScript {
 /// Installs the pinned compiler with `npm ci` (once per lock file) and
 /// returns its `asc.js`.
 fn install(src: &Path, cache: &Path) -> Result<PathBuf> {
-    let manifest =
-        std::fs::read(src.join("package.json")).context("reading workloads/assemblyscript/package.json")?;
-    let lock = std::fs::read(src.join("package-lock.json"))
-        .context("reading workloads/assemblyscript/package-lock.json")?;
-    let mut hasher = Sha256::new();
-    hasher.update(&manifest);
-    hasher.update([0]);
-    hasher.update(&lock);
-    let key = hex::encode(&hasher.finalize()[..8]);
-    let dir = cache.join("toolchains/assemblyscript").join(&key);
-    let asc = dir.join("node_modules/assemblyscript/bin/asc.js");
-    if asc.is_file() {
-        return Ok(asc);
-    }
-    build_step::install_into(&dir, "the AssemblyScript compiler with npm ci", |partial| {
-        std::fs::write(partial.join("package.json"), &manifest)?;
-        std::fs::write(partial.join("package-lock.json"), &lock)?;
-        let mut npm = Command::new("npm");
-        npm.current_dir(partial).args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ]);
-        build_step::run(&mut npm, "npm ci for the AssemblyScript compiler").map(drop)
-    })?;
-    if !asc.is_file() {
-        bail!("npm ci finished but {} is missing", asc.display());
-    }
-    Ok(asc)
+    build_step::npm_ci(
+        src,
+        &cache.join("toolchains/assemblyscript"),
+        "",
+        "node_modules/assemblyscript/bin/asc.js",
+        "the AssemblyScript compiler",
+    )
 }
 
 #[cfg(test)]

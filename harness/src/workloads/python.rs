@@ -229,20 +229,11 @@ fn ensure_componentize(cache: &Path) -> Result<PathBuf> {
     }
     let what = format!("{COMPONENTIZE_PY} {COMPONENTIZE_PY_VERSION} (PyPI wheel, ~17 MB)");
     build_step::install_into(&dir, &what, |partial| {
-        let mut pip = Command::new("python3");
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--target",
-        ])
-        .arg(partial)
-        .arg(format!("{COMPONENTIZE_PY}=={COMPONENTIZE_PY_VERSION}"));
-        build_step::run(&mut pip, "pip install")?;
+        build_step::pip_install_target(
+            partial,
+            &format!("{COMPONENTIZE_PY}=={COMPONENTIZE_PY_VERSION}"),
+            &["--no-deps", "--only-binary", ":all:"],
+        )?;
         std::fs::write(
             partial.join(DONE),
             format!("{COMPONENTIZE_PY} {COMPONENTIZE_PY_VERSION}\n"),

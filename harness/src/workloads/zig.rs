@@ -137,19 +137,11 @@ fn install(cache: &Path) -> Result<PathBuf> {
     let dir = install_dir(cache);
     let what = format!("zig {ZIG_VERSION} from PyPI (ziglang)");
     build_step::install_into(&dir, &what, |partial| {
-        let mut pip = Command::new("python3");
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-warn-script-location",
-            "--target",
-        ])
-        .arg(partial)
-        .arg(format!("ziglang=={ZIG_VERSION}"));
-        build_step::run(&mut pip, "python3 -m pip install ziglang").map(drop)
+        build_step::pip_install_target(
+            partial,
+            &format!("ziglang=={ZIG_VERSION}"),
+            &["--quiet", "--no-warn-script-location"],
+        )
     })?;
     let zig = dir.join("ziglang/zig");
     match zig_version(&zig) {
