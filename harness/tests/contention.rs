@@ -16,25 +16,17 @@ use blueprint_analysis::results::{CellStatus, MachineLoad};
 /// Held by each test for its whole run (see the module's text).
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-const PINNED: &str = r#"
-[matrix]
-workloads = ["counter"]
-modes = ["embedded"]
-runtimes = ["wasmtime"]
-
-[load]
-connections = 2
-warmup = "100ms"
-duration = "1s"
-pin = true
-rerun_contended = 0
-"#;
+/// The counter cell of `common::ONE_CELL`, pinned, never re-run.
+fn pinned() -> String {
+    let cell = common::ONE_CELL.replace(r#"workloads = ["noop"]"#, r#"workloads = ["counter"]"#);
+    format!("{cell}pin = true\nrerun_contended = 0\n")
+}
 
 #[test]
 fn a_pinned_run_keeps_the_generator_and_the_system_under_test_apart() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let results = common::run_scenario(dir.path(), "pinned", PINNED);
+    let results = common::run_scenario(dir.path(), "pinned", &pinned());
     let cell = &results.cells[0];
     assert_eq!(cell.status, CellStatus::Ok, "{:?}", cell.status);
     let available = blueprint_load::affinity::available_cpus().unwrap();
