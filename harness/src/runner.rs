@@ -206,8 +206,10 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
             let trial_start = Instant::now();
             // A trial the machine's other work disturbed is run again, up to
             // `rerun_contended` times and while the budget has room for it;
-            // the attempts set aside are recorded.
+            // the attempts set aside are recorded. Only a trial that passed
+            // is run again: a failure is never run away.
             let mut contended_attempts = Vec::new();
+            let mut set_aside: Option<Box<Measured>> = None;
             let outcome = loop {
                 let dir = match contended_attempts.len() {
                     0 => ctx.work_dir.join(format!("cell-{index:03}-trial-{trial}")),
@@ -218,6 +220,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                 let outcome = run_trial(ctx, plan, cell, catalog, &dir).await;
                 if let Ok(TrialOutcome::Measured(measured)) = &outcome
                     && let Some(machine) = measured.trial.machine.filter(MachineLoad::contended)
+                    && error_verdict(&measured.trial.load, plan.load.max_error_rate).is_none()
                     && contended_attempts.len() < plan.load.rerun_contended
                     && plan
                         .meta
@@ -232,6 +235,9 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                         plan.load.rerun_contended
                     );
                     contended_attempts.push(machine);
+                    if let Ok(TrialOutcome::Measured(measured)) = outcome {
+                        set_aside = Some(measured);
+                    }
                     continue;
                 }
                 break outcome;
@@ -268,8 +274,24 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                 Ok(TrialOutcome::Skipped(status)) => result.status = status,
                 Err(err) => {
                     tracing::warn!("{cell} trial {trial}{side_name} failed: {err:#}");
+                    // A re-run that failed fails the cell, and the attempt it
+                    // was to replace stays in the file: nothing measured is lost.
+                    let rerun = match set_aside {
+                        Some(measured) => {
+                            contended_attempts.pop();
+                            result.trials.push(TrialResult {
+                                trial,
+                                order: position - 1,
+                                contended_attempts,
+                                ..measured.trial
+                            });
+                            result.summary = CellSummary::of(&result.trials, seed);
+                            " (its re-run after a busy machine)"
+                        }
+                        None => "",
+                    };
                     result.status = CellStatus::Failed {
-                        error: format!("trial {trial}: {err:#}"),
+                        error: format!("trial {trial}{rerun}: {err:#}"),
                     };
                 }
             }

@@ -83,3 +83,40 @@ fn a_trial_on_a_busy_machine_runs_again_and_is_flagged_when_it_stays_busy() {
     assert!(report.contains("were run again (2 re-run(s) in all"), "{report}");
     assert!(report.contains("kept although the machine was busy"), "{report}");
 }
+
+#[test]
+fn a_failing_trial_is_never_run_again_however_busy_the_machine() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // Every request waits 20 ms in the host and times out after 5 ms.
+    let body = common::ONE_CELL.replace(
+        "duration = \"1s\"",
+        "duration = \"1s\"\ntimeout = \"5ms\"\nrerun_contended = 2",
+    );
+    let scenario = common::scenario(dir.path(), "failing", &body);
+    let out = dir.path().join("results.json");
+    let stop = Arc::new(AtomicBool::new(false));
+    let hogs = common::cpu_hog(stop.clone());
+    let status = common::harness(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env(blueprint_host::server::ADDED_LATENCY_ENV, "20000")
+        .output()
+        .unwrap()
+        .status;
+    stop.store(true, Ordering::Relaxed);
+    hogs.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(status.code(), Some(1), "a failed cell exits 1");
+    let results = blueprint_analysis::results::read(&out).unwrap();
+    let cell = &results.cells[0];
+    assert!(
+        matches!(cell.status, CellStatus::Failed { .. }),
+        "{:?}",
+        cell.status
+    );
+    // The failing attempt is the one kept, not re-run into a pass.
+    assert_eq!(cell.trials.len(), 1);
+    assert!(
+        cell.trials[0].contended_attempts.is_empty(),
+        "{:?}",
+        cell.trials[0]
+    );
+}
