@@ -252,9 +252,6 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                         );
                     }
                     timings.record(&plan.load, cell, trial_start.elapsed());
-                    result.runtime = Some(measured.runtime.clone());
-                    result.module_size_bytes = measured.module_size_bytes;
-                    result.module_sha256.clone_from(&measured.module_sha256);
                     // Errors fail the cell (a failing system is never fast); the
                     // trial's figures stay in the file as evidence.
                     result.status = match error_verdict(&measured.trial.load, plan.load.max_error_rate) {
@@ -263,13 +260,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                         },
                         None => CellStatus::Ok,
                     };
-                    result.trials.push(TrialResult {
-                        trial,
-                        order: position - 1,
-                        contended_attempts,
-                        ..measured.trial
-                    });
-                    result.summary = CellSummary::of(&result.trials, seed);
+                    keep_measured(result, *measured, (trial, position - 1), contended_attempts, seed);
                 }
                 Ok(TrialOutcome::Skipped(status)) => result.status = status,
                 Err(err) => {
@@ -279,13 +270,7 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
                     let rerun = match set_aside {
                         Some(measured) => {
                             contended_attempts.pop();
-                            result.trials.push(TrialResult {
-                                trial,
-                                order: position - 1,
-                                contended_attempts,
-                                ..measured.trial
-                            });
-                            result.summary = CellSummary::of(&result.trials, seed);
+                            keep_measured(result, *measured, (trial, position - 1), contended_attempts, seed);
                             " (its re-run after a busy machine)"
                         }
                         None => "",
@@ -352,6 +337,28 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
         save_or_fall_back(side.results_path, results)?;
     }
     Ok(all)
+}
+
+/// Puts a measured trial into its cell as trial `trial` at `order` in the
+/// run, after the `contended_attempts` set aside for it: the module it ran
+/// and the cell's summary follow it.
+fn keep_measured(
+    result: &mut CellResult,
+    measured: Measured,
+    (trial, order): (usize, usize),
+    contended_attempts: Vec<MachineLoad>,
+    seed: u64,
+) {
+    result.runtime = Some(measured.runtime);
+    result.module_size_bytes = measured.module_size_bytes;
+    result.module_sha256 = measured.module_sha256;
+    result.trials.push(TrialResult {
+        trial,
+        order,
+        contended_attempts,
+        ..measured.trial
+    });
+    result.summary = CellSummary::of(&result.trials, seed);
 }
 
 /// The cells that need another trial on some side (adaptive trials): still
