@@ -191,6 +191,81 @@ fn a_preopened_directory_is_read_and_written_and_cannot_be_left() {
     }
 }
 
+/// Whether this build's Wasmer runs commands on `wasmer-wasix`, Wasmer's own
+/// WASI (the `wasmer-wasix` feature, which the test command turns on), or
+/// on the adapter's subset, which has no `fd_readdir` or `path_rename`.
+fn wasmer_has_its_own_wasi(runtime: &str) -> bool {
+    !runtime.starts_with("wasmer") || cfg!(feature = "wasmer-wasix")
+}
+
+#[test]
+fn a_preopened_directory_is_listed_and_its_entries_renamed() {
+    let module = probe("dirs");
+    for runtime in runtimes() {
+        let outside = tempfile::tempdir().unwrap();
+        let dir = outside.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), "ay\n").unwrap();
+        let flag = format!("{}::/data", dir.display());
+        let out = wasi_run(runtime, &["--dir", &flag], &module, &["/data"], b"");
+        if !wasmer_has_its_own_wasi(runtime) {
+            // The subset refuses the module before it runs, naming what it lacks.
+            assert_code(runtime, &out, 125);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("fd_readdir") || stderr.contains("path_rename"),
+                "{runtime}: {stderr}"
+            );
+            eprintln!(
+                "wasi-run dirs probe NOT covered on {runtime}: built without `--features wasmer-wasix`"
+            );
+            continue;
+        }
+        assert_code(runtime, &out, 0);
+        assert_eq!(
+            stdout(&out),
+            "before=a.txt,b.txt,sub/\nafter=c.txt,sub/\nsub=moved.txt\nmoved=ay\nremoved=sub/\nescape=denied\n",
+            "{runtime}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("sub/moved.txt")).unwrap(),
+            "ay\n",
+            "{runtime}"
+        );
+        let mut left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["sub"], "{runtime}: what the guest left in the directory");
+        assert!(
+            !outside.path().join("escaped.txt").exists(),
+            "{runtime}: a rename left the preopened directory"
+        );
+    }
+}
+
+#[test]
+fn wasmer_runs_commands_on_wasmer_wasix_or_says_why() {
+    let out = wasi_run("wasmer", &[], &probe("args"), &[], b"");
+    assert_code("wasmer", &out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if cfg!(feature = "wasmer-wasix") {
+        assert!(!stderr.contains("note:"), "{stderr}");
+        assert!(
+            blueprint_runtime_wasmer::COMMAND_WASI.starts_with("wasmer-wasix 0."),
+            "{}",
+            blueprint_runtime_wasmer::COMMAND_WASI
+        );
+    } else {
+        assert!(
+            stderr.contains("harness WASI subset") && stderr.contains("--features wasmer-wasix"),
+            "{stderr}"
+        );
+        eprintln!("wasi-run on wasmer: the harness WASI subset (built without `--features wasmer-wasix`)");
+    }
+}
+
 #[test]
 fn exit_codes_traps_and_the_time_limit_become_the_process_exit_code() {
     let module = probe("exit");

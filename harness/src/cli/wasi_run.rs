@@ -110,13 +110,14 @@ fn run_in_process(args: WasiRunArgs) -> Result<i32> {
         ..RuntimeConfig::default()
     };
     let runner = runtimes::command_runner(&args.runtime, &config)?;
-    if runtimes::entry(&args.runtime)?.family == "wasmer" {
+    if runtimes::entry(&args.runtime)?.family == "wasmer" && !cfg!(feature = "wasmer-wasix") {
         // Its WASI is ours, not wasmer-wasix: a pass or fail here is this
         // project's (results/README.md, "`wasmer-wasix` for `wasi-run`").
         eprintln!(
-            "note: {}: WASI here is the {} (runtimes/wasmer/src/command.rs), not Wasmer's wasmer-wasix",
+            "note: {}: WASI here is the {} (runtimes/wasmer/src/command.rs), not Wasmer's wasmer-wasix \
+             (build with `--features wasmer-wasix` for Wasmer's own)",
             args.runtime,
-            blueprint_runtime_wasmer::WASI
+            blueprint_runtime_wasmer::COMMAND_WASI
         );
     }
     let mut argv = vec![args.module.display().to_string()];

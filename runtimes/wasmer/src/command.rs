@@ -3,15 +3,18 @@
 //! memory cap (tunables) and the time limit (the watchdog, over
 //! instantiation and `_start`) apply as to a request.
 //!
-//! # Why not `wasmer-wasix` here either
+//! Built without the `wasix` feature only: with it, commands run on
+//! Wasmer's own WASI (`src/wasix.rs`).
+//!
+//! # Why a subset at all
 //!
 //! `wasmer-wasix` 0.704.2 (the release for Wasmer 7.4.2 that builds with Rust
-//! 1.95) resolves, but it pulls about 340 more crates into this package's
-//! tree (268 → 605 with `sys-minimal`), switches on Wasmer features that
-//! rebuild the compiler crates, and building it on top of a warm target
-//! directory took far longer than the two minutes a cold CI build could
-//! spare (`results/README.md` has the figure). So this file gives commands
-//! the part of WASI preview 1 that command-line programs use:
+//! 1.95) pulls about 340 more crates into this package's tree (268 → 605
+//! with `sys-minimal`) and about 8 minutes into a cold build
+//! (`results/README.md` has the figure), more than `cargo run` on a fresh
+//! machine should pay for one subcommand. So without the feature this file
+//! gives commands the part of WASI preview 1 that command-line programs use,
+//! and `wasi-run` says whose WASI ran:
 //!
 //! | imports | behaviour |
 //! |---|---|

@@ -12,8 +12,11 @@
 //! - The call time limit is real interruption, not fuel: a watchdog thread
 //!   stops a store past its deadline through Wasmer's signal-based
 //!   [`wasmer::Interrupter`] (`src/watchdog.rs` says how exact it is).
-//! - WASI preview 1 is a minimal in-crate implementation (`src/imports.rs`
-//!   says why not `wasmer-wasix`).
+//! - ABI guests get a minimal in-crate WASI preview 1 (`src/imports.rs`
+//!   says why not `wasmer-wasix`). WASI commands (`wasi-run`) get Wasmer's
+//!   own `wasmer-wasix` with the `wasix` feature (`src/wasix.rs`), this
+//!   crate's command-mode subset without it (`src/command.rs`):
+//!   [`COMMAND_WASI`] says which.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,9 +33,12 @@ use wasmer::{
     Type, TypedFunction,
 };
 
+#[cfg(not(feature = "wasix"))]
 mod command;
 mod imports;
 mod tunables;
+#[cfg(feature = "wasix")]
+mod wasix;
 mod watchdog;
 
 pub use imports::ProcExit;
@@ -85,6 +91,15 @@ impl Backend {
 /// (`src/command.rs`, `src/imports.rs`), not Wasmer's `wasmer-wasix`, so a
 /// WASI figure or conformance row on Wasmer measures this code.
 pub const WASI: &str = "harness WASI subset";
+
+/// Whose WASI preview 1 WASI commands (`wasi-run`) get: Wasmer's own
+/// `wasmer-wasix` with the `wasix` feature, else [`WASI`].
+#[cfg(feature = "wasix")]
+pub const COMMAND_WASI: &str = concat!("wasmer-wasix ", env!("BLUEPRINT_WASIX_VERSION"));
+/// Whose WASI preview 1 WASI commands (`wasi-run`) get: Wasmer's own
+/// `wasmer-wasix` with the `wasix` feature, else [`WASI`].
+#[cfg(not(feature = "wasix"))]
+pub const COMMAND_WASI: &str = WASI;
 
 /// Wasmer with a chosen compiler, capped memories and a watchdog for the
 /// call time limit.
