@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use blueprint_bench::{paths, workloads};
 use blueprint_host::table as runtimes;
 use blueprint_runtime_api::{DaprHost, HostError, Module, NoDapr, Runtime, RuntimeConfig, StateEntry};
+use blueprint_runtime_wasmedge::Mode as WasmEdgeMode;
 use criterion::{Criterion, SamplingMode};
 
 /// The baseline guest: one empty exported function.
@@ -157,9 +158,11 @@ struct Subject {
 
 fn subjects(raw_wasm: &[u8], hostcall_wasm: &[u8], noop_wasm: &[u8]) -> Vec<Subject> {
     let mut names = vec!["wasmtime", "wasmer", "wasmer-singlepass"];
-    match blueprint_runtime_wasmedge::availability() {
-        Ok(()) => names.push("wasmedge"),
-        Err((reason, fix)) => println!("wasmedge: skipped: {reason} (fix: {fix})"),
+    for mode in [WasmEdgeMode::Aot, WasmEdgeMode::Interpreter] {
+        match blueprint_runtime_wasmedge::availability(mode) {
+            Ok(()) => names.push(mode.runtime_name()),
+            Err((reason, fix)) => println!("{}: skipped: {reason} (fix: {fix})", mode.runtime_name()),
+        }
     }
     names
         .into_iter()

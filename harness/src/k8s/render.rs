@@ -160,7 +160,8 @@ pub fn excluded(project: &Path, plan: &Plan, cell: &CellId) -> Result<Option<Cel
             cell.language
         ));
     }
-    if mode.has_workload_host() && cell.runtime == "wasmedge" {
+    let wasmedge = blueprint_host::table::entry(&cell.runtime).is_ok_and(|e| e.family == "wasmedge");
+    if mode.has_workload_host() && wasmedge {
         return unavailable(
             "not on Kubernetes: the image is built without the `wasmedge` feature (WasmEdge's library is not in it)"
                 .into(),

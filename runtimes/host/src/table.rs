@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use blueprint_runtime_api::{CommandRunner, Runtime, RuntimeConfig};
+use blueprint_runtime_wasmedge::Mode as WasmEdgeMode;
 use blueprint_runtime_wasmer::Backend;
 use serde::Serialize;
 
@@ -76,7 +77,8 @@ pub enum HostKind {
 /// One runtime configuration as scenarios name it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuntimeEntry {
-    /// Scenario name (`wasmtime`, `wasmer`, `wasmer-singlepass`, `wasmedge`, `wazero`).
+    /// Scenario name (`wasmtime`, `wasmer`, `wasmer-singlepass`, `wasmedge`,
+    /// `wasmedge-interp`, `wazero`).
     pub name: &'static str,
     /// Runtime family (`wasmer` for both Wasmer engines).
     pub family: &'static str,
@@ -92,6 +94,30 @@ pub struct RuntimeEntry {
     /// How to create it in this process ([`HostKind::InProcess`] only).
     #[serde(skip)]
     pub constructors: Option<Constructors>,
+}
+
+/// WasmEdge in one of its modes: `wasmedge` (AOT) or `wasmedge-interp`.
+fn wasmedge(mode: WasmEdgeMode) -> RuntimeEntry {
+    RuntimeEntry {
+        name: mode.runtime_name(),
+        family: "wasmedge",
+        version: blueprint_runtime_wasmedge::version(),
+        engine: mode.engine(),
+        host: HostKind::InProcess,
+        availability: match blueprint_runtime_wasmedge::availability(mode) {
+            Ok(()) => Availability::Available,
+            Err((reason, fix)) => Availability::Unavailable { reason, fix },
+        },
+        constructors: Some(Constructors {
+            runtime: match mode {
+                WasmEdgeMode::Aot => |c| Ok(blueprint_runtime_wasmedge::create(c, WasmEdgeMode::Aot)?),
+                WasmEdgeMode::Interpreter => {
+                    |c| Ok(blueprint_runtime_wasmedge::create(c, WasmEdgeMode::Interpreter)?)
+                }
+            },
+            command_runner: |c| Ok(blueprint_runtime_wasmedge::command_runner(c)?),
+        }),
+    }
 }
 
 /// Every runtime the harness knows, in a stable order: the table.
@@ -156,21 +182,8 @@ pub fn entries() -> Vec<RuntimeEntry> {
                 },
             },
         ),
-        RuntimeEntry {
-            name: "wasmedge",
-            family: "wasmedge",
-            version: blueprint_runtime_wasmedge::version(),
-            engine: blueprint_runtime_wasmedge::ENGINE,
-            host: HostKind::InProcess,
-            availability: match blueprint_runtime_wasmedge::availability() {
-                Ok(()) => Availability::Available,
-                Err((reason, fix)) => Availability::Unavailable { reason, fix },
-            },
-            constructors: Some(Constructors {
-                runtime: |c| Ok(blueprint_runtime_wasmedge::create(c)?),
-                command_runner: |c| Ok(blueprint_runtime_wasmedge::command_runner(c)?),
-            }),
-        },
+        wasmedge(WasmEdgeMode::Aot),
+        wasmedge(WasmEdgeMode::Interpreter),
         RuntimeEntry {
             name: WASMTIME_SERVE,
             family: "wasmtime",

@@ -1,9 +1,11 @@
-//! The real adapter (feature `wasmedge`): the guest ABI on WasmEdge 0.17.1's
-//! interpreter.
+//! The real adapter (feature `wasmedge`): the guest ABI on WasmEdge 0.17.1,
+//! ahead-of-time compiled ([`Mode::Aot`], `src/aot.rs`) or interpreted
+//! ([`Mode::Interpreter`]).
 //!
 //! - `compile` loads and validates the module once (an AST module that every
-//!   instance shares) and checks the ABI's exports and every import, with
-//!   types, so a module that cannot link is refused at compile time.
+//!   instance shares; with AOT, from the compiled shared library) and checks
+//!   the ABI's exports and every import, with types, so a module that cannot
+//!   link is refused at compile time.
 //! - Every `instantiate` creates a fresh guest instance in its own store,
 //!   next to its own WASI module (no arguments, no environment, no preopens,
 //!   stdin/stdout/stderr on `/dev/null`, as `workloads/ABI.md` asks) and its
@@ -13,8 +15,9 @@
 //!   past it returns `-1`. WasmEdge would silently *shrink* a memory whose
 //!   declared minimum is above the cap, so such a module fails to instantiate
 //!   here instead, as on the other runtimes.
-//! - The call time limit stops the interpreter cooperatively from a watchdog
-//!   thread (see [`crate::watchdog`] and [`ExecutorSlot`]).
+//! - The call time limit stops the guest cooperatively from a watchdog
+//!   thread (see [`crate::watchdog`] and [`ExecutorSlot`]); compiled code is
+//!   made interruptible so that it checks the same stop flag.
 //!
 //! # Why `wasmedge_sys::ffi` and not only the sdk's safe types
 //!
@@ -66,13 +69,14 @@ use blueprint_runtime_api::{
 };
 use wasmedge_sys::ffi;
 
+use crate::aot::AotCompiler;
 use crate::ffi::{
     AstModule, Config, Failure, FunctionType, ModuleInstance, Store, check, invoke, load_and_validate,
-    memory_bytes, show_signature, signature, to_string, wasm_str, zero,
+    load_compiled, memory_bytes, show_signature, signature, to_string, wasm_str, zero,
 };
 use crate::imports::{HostCellBox, IMPORT_MODULES, ImportTypes};
 use crate::watchdog::{ExecutorSlot, StopExecutor, Watchdog, WatchdogHandle};
-use crate::{ENGINE, NAME, REQUIRED_WASMEDGE};
+use crate::{Mode, NAME, REQUIRED_WASMEDGE};
 
 /// WASI preview 1 import module name.
 const WASI_MODULE: &str = "wasi_snapshot_preview1";
@@ -117,6 +121,9 @@ struct Engine {
     pool: Mutex<Vec<Arc<ExecutorSlot>>>,
     watchdog: WatchdogHandle,
     version: String,
+    mode: Mode,
+    /// The compiler, with [`Mode::Aot`].
+    aot: Option<AotCompiler>,
 }
 
 // SAFETY: after construction the configuration and the function types are
@@ -157,20 +164,34 @@ impl Drop for Lease {
     }
 }
 
-/// WasmEdge's interpreter with capped memories and a watchdog for the call
-/// time limit.
+/// WasmEdge, compiled or interpreted, with capped memories and a watchdog
+/// for the call time limit.
 pub struct WasmEdgeRuntime {
     engine: Arc<Engine>,
     _watchdog: Watchdog,
 }
 
 impl WasmEdgeRuntime {
-    /// Creates an interpreter configuration for `config`.
+    /// Creates a configuration for `config` that runs guests in `mode`.
     ///
     /// # Errors
     /// A linked WasmEdge other than 0.17, a memory cap above 4 GiB (65536
-    /// pages), or WasmEdge or the watchdog thread could not be set up.
-    pub fn new(config: &RuntimeConfig) -> Result<Self, RuntimeError> {
+    /// pages), [`Mode::Aot`] on a WasmEdge without its AOT compiler, or
+    /// WasmEdge or the watchdog thread could not be set up.
+    pub fn new(config: &RuntimeConfig, mode: Mode) -> Result<Self, RuntimeError> {
+        Self::with_cache(config, mode, &blueprint_workloads::cache_dir())
+    }
+
+    /// As [`new`](Self::new), with compiled modules cached under `cache`
+    /// instead of the build cache.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_cache(
+        config: &RuntimeConfig,
+        mode: Mode,
+        cache: &std::path::Path,
+    ) -> Result<Self, RuntimeError> {
         if let Err((reason, fix)) = check_linked_version() {
             return Err(RuntimeError::Config(format!("{reason} (fix: {fix})")));
         }
@@ -192,10 +213,22 @@ impl WasmEdgeRuntime {
             let config =
                 Config::from_raw(ffi::WasmEdge_ConfigureCreate()).ok_or_else(|| fail("configure"))?;
             ffi::WasmEdge_ConfigureSetMaxMemoryPage(config.as_ptr(), u64::from(limits.max_memory_pages));
-            // Interpret, even a module that carries WasmEdge AOT code: the
-            // engine label must say what ran.
-            ffi::WasmEdge_ConfigureSetRunMode(config.as_ptr(), ffi::WasmEdge_RunMode_Interpreter);
+            // The engine label must say what ran: the interpreter even for
+            // a module that carries WasmEdge AOT code, or only AOT code.
+            let run_mode = match mode {
+                Mode::Aot => ffi::WasmEdge_RunMode_AOT,
+                Mode::Interpreter => ffi::WasmEdge_RunMode_Interpreter,
+            };
+            ffi::WasmEdge_ConfigureSetRunMode(config.as_ptr(), run_mode);
             config
+        };
+        let aot = match mode {
+            Mode::Aot => Some(AotCompiler::new(
+                limits.max_memory_pages,
+                cache,
+                &linked_version(),
+            )?),
+            Mode::Interpreter => None,
         };
         let types = ImportTypes::new().ok_or_else(|| fail("creating the dapr function types"))?;
         let noop_type = FunctionType::i32s_to(0, false).ok_or_else(|| fail("creating a function type"))?;
@@ -215,6 +248,8 @@ impl WasmEdgeRuntime {
             pool: Mutex::new(Vec::new()),
             watchdog: watchdog.handle(),
             version: linked_version(),
+            mode,
+            aot,
         });
         // One executor up front: a setup failure shows here, not on the
         // first request.
@@ -231,12 +266,15 @@ impl Runtime for WasmEdgeRuntime {
         RuntimeInfo {
             name: NAME.into(),
             version: self.engine.version.clone(),
-            engine: ENGINE.into(),
+            engine: self.engine.mode.engine().into(),
         }
     }
 
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Module>, RuntimeError> {
-        let ast = load_and_validate(&self.engine.config, wasm)?;
+        let ast = match &self.engine.aot {
+            Some(aot) => load_compiled(&self.engine.config, &aot.library(wasm)?)?,
+            None => load_and_validate(&self.engine.config, wasm)?,
+        };
         let memory_error = check_exports(&ast, self.engine.limits.max_memory_pages)?;
         check_imports(&ast, &self.engine.types)?;
         Ok(Arc::new(WasmEdgeModule {

@@ -29,18 +29,40 @@ pub(crate) struct Failure {
 pub(crate) fn load_and_validate(config: &Config, wasm: &[u8]) -> Result<AstModule, RuntimeError> {
     let len =
         u32::try_from(wasm.len()).map_err(|_| RuntimeError::Compile("module larger than 4 GiB".into()))?;
-    // SAFETY: C API calls on live contexts; the byte buffer outlives the
-    // parse (WasmEdge copies what it keeps).
+    // SAFETY: the byte buffer outlives the parse (WasmEdge copies what it keeps).
+    parse_and_validate(config, |loader, raw| unsafe {
+        ffi::WasmEdge_LoaderParseFromBytes(loader, raw, ffi::WasmEdge_BytesWrap(wasm.as_ptr(), len))
+    })
+}
+
+/// Parses and validates a module WasmEdge's AOT compiler wrote as a shared
+/// library. With the run mode `AOT` in `config` it runs the library's
+/// machine code; a library that cannot be loaded is an error, never a
+/// fallback to the interpreter (WasmEdge falls back silently only for a
+/// universal Wasm file, which this adapter does not write).
+pub(crate) fn load_compiled(config: &Config, path: &std::path::Path) -> Result<AstModule, RuntimeError> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| RuntimeError::Compile(format!("{} has a NUL in its path", path.display())))?;
+    // SAFETY: the path outlives the parse.
+    parse_and_validate(config, |loader, raw| unsafe {
+        ffi::WasmEdge_LoaderParseFromFile(loader, raw, path.as_ptr())
+    })
+}
+
+fn parse_and_validate(
+    config: &Config,
+    parse: impl FnOnce(
+        *mut ffi::WasmEdge_LoaderContext,
+        *mut *mut ffi::WasmEdge_ASTModuleContext,
+    ) -> ffi::WasmEdge_Result,
+) -> Result<AstModule, RuntimeError> {
+    // SAFETY: C API calls on live contexts.
     unsafe {
         let loader = Loader::from_raw(ffi::WasmEdge_LoaderCreate(config.as_ptr()))
             .ok_or_else(|| RuntimeError::Compile("WasmEdge_LoaderCreate failed".into()))?;
         let mut raw = ptr::null_mut();
-        check(ffi::WasmEdge_LoaderParseFromBytes(
-            loader.as_ptr(),
-            &mut raw,
-            ffi::WasmEdge_BytesWrap(wasm.as_ptr(), len),
-        ))
-        .map_err(|f| RuntimeError::Compile(format!("load: {f}")))?;
+        check(parse(loader.as_ptr(), &mut raw)).map_err(|f| RuntimeError::Compile(format!("load: {f}")))?;
         let ast = AstModule::from_raw(raw).ok_or_else(|| RuntimeError::Compile("load: no module".into()))?;
         let validator = Validator::from_raw(ffi::WasmEdge_ValidatorCreate(config.as_ptr()))
             .ok_or_else(|| RuntimeError::Compile("WasmEdge_ValidatorCreate failed".into()))?;
@@ -161,6 +183,12 @@ handle!(
     Loader,
     ffi::WasmEdge_LoaderContext,
     ffi::WasmEdge_LoaderDelete
+);
+handle!(
+    /// `WasmEdge_CompilerContext`: WasmEdge's ahead-of-time compiler.
+    Compiler,
+    ffi::WasmEdge_CompilerContext,
+    ffi::WasmEdge_CompilerDelete
 );
 handle!(
     /// `WasmEdge_ValidatorContext`.

@@ -1,4 +1,5 @@
-//! WasmEdge adapter: the guest ABI on WasmEdge's interpreter.
+//! WasmEdge adapter: the guest ABI on WasmEdge, compiled ahead of time or
+//! interpreted.
 //!
 //! WasmEdge is a C++ library that Debian does not package, so this crate
 //! builds in two shapes:
@@ -12,15 +13,20 @@
 //!   `wasmedge-sdk` 0.17.1 and [`WasmEdgeRuntime`] implements
 //!   [`blueprint_runtime_api::Runtime`].
 //!
-//! # Engine: interpreter
+//! # Engines: AOT and the interpreter
 //!
-//! The adapter runs every module in WasmEdge's **interpreter**
-//! ([`ENGINE`] is recorded in [`RuntimeInfo::engine`](blueprint_runtime_api::RuntimeInfo)):
-//! it sets the run mode explicitly, so even a module carrying WasmEdge AOT
-//! code is interpreted. WasmEdge's AOT compiler needs a library built with
-//! LLVM and a compile step this adapter does not have; interpreted figures
-//! are about an order of magnitude slower than the compiling runtimes', which
-//! is why the label is part of every result.
+//! Two runtimes, one per [`Mode`], each recording its engine in
+//! [`RuntimeInfo::engine`](blueprint_runtime_api::RuntimeInfo):
+//!
+//! - `wasmedge`, engine `aot`: every module compiled by WasmEdge's LLVM AOT
+//!   compiler into a cached shared library and run from it (`src/aot.rs`),
+//!   as WasmEdge's users run it. It needs a WasmEdge built with LLVM; one
+//!   without is reported unavailable with that reason.
+//! - `wasmedge-interp`, engine `interpreter`: WasmEdge's interpreter, with
+//!   the run mode set explicitly so that even a module carrying AOT code is
+//!   interpreted. Its figures are one to two orders of magnitude slower.
+//!
+//! WASI commands (`wasi-run`) run interpreted on both (`src/command.rs`).
 //!
 //! # Building the real adapter
 //!
@@ -33,6 +39,8 @@ use std::sync::Arc;
 
 use blueprint_runtime_api::{Runtime, RuntimeConfig, RuntimeError};
 
+#[cfg(feature = "wasmedge")]
+mod aot;
 mod command;
 #[cfg(feature = "wasmedge")]
 mod engine;
@@ -49,8 +57,33 @@ pub use engine::WasmEdgeRuntime;
 
 /// The runtime's name in scenarios and results.
 pub const NAME: &str = "wasmedge";
-/// The engine label recorded in results: this adapter always interprets.
-pub const ENGINE: &str = "interpreter";
+/// How the adapter runs guests: the two runtimes it gives scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Compiled ahead of time by WasmEdge's LLVM backend (`src/aot.rs`):
+    /// the runtime `wasmedge`, as WasmEdge's users run it.
+    Aot,
+    /// WasmEdge's interpreter: the runtime `wasmedge-interp`.
+    Interpreter,
+}
+
+impl Mode {
+    /// The runtime's name in scenarios and results.
+    pub fn runtime_name(self) -> &'static str {
+        match self {
+            Mode::Aot => NAME,
+            Mode::Interpreter => "wasmedge-interp",
+        }
+    }
+
+    /// The engine label recorded in results.
+    pub fn engine(self) -> &'static str {
+        match self {
+            Mode::Aot => "aot",
+            Mode::Interpreter => "interpreter",
+        }
+    }
+}
 /// The WasmEdge library release the pinned `wasmedge-sdk` is made for.
 pub const REQUIRED_WASMEDGE: &str = "0.17.1";
 /// The `wasmedge-sdk` version Cargo resolved (read from Cargo.lock at build time).
@@ -67,13 +100,18 @@ pub const INSTALL_DOCS: &str = "https://wasmedge.org/docs/start/install";
 ///
 /// # Errors
 /// `(reason, fix)` when WasmEdge cannot be used.
-pub fn availability() -> Result<(), (String, String)> {
+pub fn availability(mode: Mode) -> Result<(), (String, String)> {
     #[cfg(feature = "wasmedge")]
     {
-        engine::check_linked_version()
+        engine::check_linked_version()?;
+        match mode {
+            Mode::Aot => aot::unavailable().map_or(Ok(()), Err),
+            Mode::Interpreter => Ok(()),
+        }
     }
     #[cfg(not(feature = "wasmedge"))]
     {
+        let _ = mode;
         Err(stub::unavailable())
     }
 }
@@ -97,14 +135,14 @@ pub fn version() -> Option<String> {
 ///
 /// # Errors
 /// [`RuntimeError::Config`] when WasmEdge is unavailable or rejects `config`.
-pub fn create(config: &RuntimeConfig) -> Result<Arc<dyn Runtime>, RuntimeError> {
+pub fn create(config: &RuntimeConfig, mode: Mode) -> Result<Arc<dyn Runtime>, RuntimeError> {
     #[cfg(feature = "wasmedge")]
     {
-        Ok(Arc::new(WasmEdgeRuntime::new(config)?))
+        Ok(Arc::new(WasmEdgeRuntime::new(config, mode)?))
     }
     #[cfg(not(feature = "wasmedge"))]
     {
-        let _ = config;
+        let _ = (config, mode);
         let (reason, fix) = stub::unavailable();
         Err(RuntimeError::Config(format!(
             "WasmEdge is unavailable: {reason} (fix: {fix})"

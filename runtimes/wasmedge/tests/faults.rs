@@ -1,5 +1,6 @@
 //! The shared fault suite (`blueprint_runtime_api::testing::faults`) on
-//! WasmEdge, and what only WasmEdge's interpreter checks.
+//! WasmEdge, compiled ahead of time and interpreted, and what only
+//! WasmEdge's interpreter checks.
 //!
 //! Built only with the `wasmedge` feature.
 
@@ -11,19 +12,38 @@ use std::time::Instant;
 use blueprint_runtime_api::testing::faults::compile_error;
 use blueprint_runtime_api::testing::{LIMIT, StubHost, instance, probe_limits, probe_module, wasm};
 use blueprint_runtime_api::{CallError, Limits, Runtime, RuntimeConfig, RuntimeError, TrapKind};
-use blueprint_runtime_wasmedge::WasmEdgeRuntime;
+use blueprint_runtime_wasmedge::{Mode, WasmEdgeRuntime};
 
-fn runtime(limits: Limits) -> Box<dyn Runtime> {
+fn runtime_in(mode: Mode, limits: Limits) -> Box<dyn Runtime> {
     Box::new(
-        WasmEdgeRuntime::new(&RuntimeConfig {
-            limits,
-            ..Default::default()
-        })
+        WasmEdgeRuntime::new(
+            &RuntimeConfig {
+                limits,
+                ..Default::default()
+            },
+            mode,
+        )
         .expect("runtime"),
     )
 }
 
-blueprint_runtime_api::fault_suite!(runtime);
+/// The interpreter, for the checks below.
+fn runtime(limits: Limits) -> Box<dyn Runtime> {
+    runtime_in(Mode::Interpreter, limits)
+}
+
+mod aot {
+    use super::*;
+    fn runtime(limits: Limits) -> Box<dyn Runtime> {
+        runtime_in(Mode::Aot, limits)
+    }
+    blueprint_runtime_api::fault_suite!(runtime);
+}
+
+mod interpreter {
+    use super::*;
+    blueprint_runtime_api::fault_suite!(runtime);
+}
 
 /// The shared probe plus one request WasmEdge's WASI is checked with: `k`
 /// closes stdout and responds the errno.
@@ -136,10 +156,10 @@ fn limits_are_validated() {
         ..RuntimeConfig::default()
     };
     assert!(matches!(
-        WasmEdgeRuntime::new(&config(65537)),
+        WasmEdgeRuntime::new(&config(65537), Mode::Interpreter),
         Err(RuntimeError::Config(_))
     ));
-    assert!(WasmEdgeRuntime::new(&config(65536)).is_ok());
+    assert!(WasmEdgeRuntime::new(&config(65536), Mode::Interpreter).is_ok());
 }
 
 /// Executors come from a pool; instances alive at once each hold their own.
