@@ -94,3 +94,47 @@ fn every_workload_of_the_component_languages_is_built_as_a_component() {
         );
     }
 }
+
+/// `instance-rss` measures a component's instances on our host's server:
+/// each kept alive after serving its request, so the process grows with
+/// them, and a component given to another runtime is refused.
+#[test]
+fn instance_rss_keeps_served_component_instances_alive() {
+    let catalog = common::catalog();
+    let workloads::Lookup::Built(noop) = catalog.lookup("rust", "noop", workloads::Flavour::Component) else {
+        panic!("the Rust noop component was not built");
+    };
+    let run = |runtime: &str, instances: &str| {
+        std::process::Command::new(common::bin())
+            .args([
+                "instance-rss",
+                "--runtime",
+                runtime,
+                "--instances",
+                instances,
+                "--module",
+            ])
+            .arg(noop)
+            .output()
+            .unwrap()
+    };
+    let out = run("wasmtime", "50");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: blueprint_bench::cli::instance_rss::InstanceRss =
+        serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(report.instances, 50);
+    // A served instance keeps at least its touched linear memory pages; 50
+    // of them dropped at once would leave the process where it was.
+    assert!(
+        report.per_instance_kib >= 16.0,
+        "{} KiB per kept instance: {report:?}",
+        report.per_instance_kib
+    );
+    let out = run("wasmer", "2");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wasi:http component"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -9,13 +9,19 @@
 //! a served request touches) and keep them all alive, and read it again.
 //! The growth divided by `N` is the figure. The wazero host does the same in
 //! Go (`wazero-host instance-rss`), which this execs for `--runtime wazero`.
+//!
+//! A `wasi:http/proxy` component (`--runtime wasmtime` only: our host's
+//! `wasi:http` server, with `embedded`'s engine settings) is measured the
+//! same way: each instance serves one `GET /` and is kept alive after its
+//! answer, with the store that holds its memories and tables.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use blueprint_runtime_api::{DaprHost, NoDapr, RuntimeConfig};
+use blueprint_runtime_api::{DaprHost, Limits, NoDapr, RuntimeConfig};
+use blueprint_runtime_wasmtime::proxy::{self, ProxyRuntime};
 use serde::{Deserialize, Serialize};
 
 use crate::{go_host, paths};
@@ -89,7 +95,7 @@ pub fn current_rss_kib() -> Result<u64> {
 /// # Errors
 /// Unknown or unavailable runtime, a module that does not compile or
 /// instantiate, or the wazero host failing.
-pub fn execute(args: InstanceRssArgs) -> Result<i32> {
+pub async fn execute(args: InstanceRssArgs) -> Result<i32> {
     if args.instances == 0 {
         bail!("--instances must be positive");
     }
@@ -114,6 +120,9 @@ pub fn execute(args: InstanceRssArgs) -> Result<i32> {
         return Ok(status.code().unwrap_or(1));
     }
     let wasm = std::fs::read(&args.module).with_context(|| format!("reading {}", args.module.display()))?;
+    if proxy::is_component(&wasm) {
+        return components(&args, &wasm).await;
+    }
     let runtime = runtimes::create(&args.runtime, &RuntimeConfig::default())?;
     let module = runtime.compile(&wasm)?;
     let host: Arc<dyn DaprHost> = Arc::new(NoDapr);
@@ -128,6 +137,52 @@ pub fn execute(args: InstanceRssArgs) -> Result<i32> {
         .map(|_| serve_one())
         .collect::<Result<Vec<_>>>()
         .with_context(|| format!("keeping {} instances alive", args.instances))?;
+    let after = current_rss_kib()?;
+    drop((live, warm));
+    let report = InstanceRss::new(
+        &args.runtime,
+        args.module.display().to_string(),
+        args.instances,
+        before,
+        after,
+    );
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(0)
+}
+
+/// [`execute`] for a `wasi:http/proxy` component on our host's server.
+async fn components(args: &InstanceRssArgs, wasm: &[u8]) -> Result<i32> {
+    if args.runtime != blueprint_runtime_wasmtime::NAME {
+        bail!(
+            "`{}` is a wasi:http component, which this host serves on `{}` only",
+            args.module.display(),
+            blueprint_runtime_wasmtime::NAME
+        );
+    }
+    let server = ProxyRuntime::new(&Limits::default())?;
+    // No environment and no daprd: instances serve a request that needs neither.
+    let component = server.compile(wasm, Vec::new(), None)?;
+    let serve_one = || async {
+        let (parts, ()) = hyper::Request::get("http://127.0.0.1/").body(())?.into_parts();
+        let (reply, instance) = component
+            .handle_keeping(parts, bytes::Bytes::new())
+            .await
+            .map_err(|e| anyhow::anyhow!("serving a request: {e:?}"))?;
+        if reply.status >= 500 {
+            bail!("the component answered {}", reply.status);
+        }
+        Ok(instance)
+    };
+    let warm = serve_one().await?;
+    let before = current_rss_kib()?;
+    let mut live = Vec::with_capacity(args.instances as usize);
+    for _ in 0..args.instances {
+        live.push(
+            serve_one()
+                .await
+                .with_context(|| format!("keeping {} instances alive", args.instances))?,
+        );
+    }
     let after = current_rss_kib()?;
     drop((live, warm));
     let report = InstanceRss::new(

@@ -106,7 +106,7 @@ impl Command {
             Command::Load(args) => blueprint_load::cli::execute(*args).await,
             Command::Echo(args) => crate::echo::serve(args).await.map(|()| 0),
             Command::WasiRun(args) => wasi_run::execute(*args),
-            Command::InstanceRss(args) => instance_rss::execute(args),
+            Command::InstanceRss(args) => instance_rss::execute(args).await,
             Command::Instructions(args) => instructions::execute(*args),
             Command::InstructionsProbe(args) => instructions::probe(args),
             Command::Report(args) => report::execute(args),

@@ -162,6 +162,22 @@ impl ProxyComponent {
     /// # Errors
     /// See [`ProxyError`].
     pub async fn handle(&self, parts: http::request::Parts, body: Bytes) -> Result<ProxyReply, ProxyError> {
+        self.handle_keeping(parts, body)
+            .await
+            .map(|(reply, _instance)| reply)
+    }
+
+    /// As [`handle`](Self::handle), and gives back the instance that served
+    /// the request instead of dropping it: what `instance-rss` keeps alive
+    /// to measure the memory of one served instance.
+    ///
+    /// # Errors
+    /// See [`ProxyError`].
+    pub async fn handle_keeping(
+        &self,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<(ProxyReply, ServedInstance), ProxyError> {
         let deadline = self.limits.call_timeout;
         match tokio::time::timeout(deadline, self.handle_unbounded(parts, body)).await {
             Ok(result) => result,
@@ -173,7 +189,7 @@ impl ProxyComponent {
         &self,
         parts: http::request::Parts,
         body: Bytes,
-    ) -> Result<ProxyReply, ProxyError> {
+    ) -> Result<(ProxyReply, ServedInstance), ProxyError> {
         let mut wasi = WasiCtx::builder();
         wasi.envs(&self.env);
         let mut store = Store::new(
@@ -222,10 +238,11 @@ impl ProxyComponent {
         // The guest runs in its own task: it writes the body after it set the
         // response, while this one reads it.
         let task = tokio::task::spawn(async move {
-            proxy
+            let result = proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, request, out)
-                .await
+                .await;
+            result.map(|()| store)
         });
         let response = match receiver.await {
             Ok(Ok(response)) => response,
@@ -237,7 +254,7 @@ impl ProxyComponent {
             Err(_) => {
                 return Err(match task.await {
                     Ok(Err(e)) => ProxyError::Trap(format!("{e:#}")),
-                    Ok(Ok(())) => ProxyError::Failed("the component never set a response".into()),
+                    Ok(Ok(_)) => ProxyError::Failed("the component never set a response".into()),
                     Err(e) => ProxyError::Failed(format!("the handler task failed: {e}")),
                 });
             }
@@ -248,12 +265,12 @@ impl ProxyComponent {
             .await
             .map_err(|e| ProxyError::Failed(format!("reading the component's answer: {e}")))?
             .to_bytes();
-        match task.await {
-            Ok(Ok(())) => {}
+        let store = match task.await {
+            Ok(Ok(store)) => store,
             Ok(Err(e)) => return Err(ProxyError::Trap(format!("{e:#}"))),
             Err(e) => return Err(ProxyError::Failed(format!("the handler task failed: {e}"))),
-        }
-        Ok(ProxyReply {
+        };
+        let reply = ProxyReply {
             status: parts.status.as_u16(),
             content_type: parts
                 .headers
@@ -263,9 +280,14 @@ impl ProxyComponent {
             body,
             instantiate,
             call: called.elapsed(),
-        })
+        };
+        Ok((reply, ServedInstance(store)))
     }
 }
+
+/// A component instance after it served its request, kept alive (its
+/// store, memories and tables) until dropped.
+pub struct ServedInstance(#[allow(dead_code, reason = "kept for its memory, never read")] Store<ProxyState>);
 
 /// The largest answer read from a component (as the host's request limit).
 pub const MAX_REPLY: usize = 64 << 20;
