@@ -139,6 +139,11 @@ pub async fn execute(args: InstanceRssArgs) -> Result<i32> {
         .with_context(|| format!("keeping {} instances alive", args.instances))?;
     let after = current_rss_kib()?;
     drop((live, warm));
+    print_report(&args, before, after)
+}
+
+/// Prints the measurement as one JSON line; the exit code is 0.
+fn print_report(args: &InstanceRssArgs, before: u64, after: u64) -> Result<i32> {
     let report = InstanceRss::new(
         &args.runtime,
         args.module.display().to_string(),
@@ -185,13 +190,5 @@ async fn components(args: &InstanceRssArgs, wasm: &[u8]) -> Result<i32> {
     }
     let after = current_rss_kib()?;
     drop((live, warm));
-    let report = InstanceRss::new(
-        &args.runtime,
-        args.module.display().to_string(),
-        args.instances,
-        before,
-        after,
-    );
-    println!("{}", serde_json::to_string(&report)?);
-    Ok(0)
+    print_report(args, before, after)
 }

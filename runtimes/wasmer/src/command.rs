@@ -201,12 +201,7 @@ impl CommandRunner for WasmerRuntime {
             env.as_mut(&mut store).memory = Some(memory.clone());
             shared.as_mut(&mut store).memory = Some(memory.clone());
         }
-        let start = instance
-            .exports
-            .get_typed_function::<(), ()>(&store, "_start")
-            .map_err(|e| {
-                RuntimeError::Abi(format!("not a WASI command: no `_start` of type [] -> [] ({e})"))
-            })?;
+        let start = crate::start_function(&instance, &store)?;
         match start.call(&mut store) {
             Ok(()) => Ok(0),
             Err(e) => match e.downcast_ref::<ProcExit>() {

@@ -415,6 +415,14 @@ impl Instance for WasmerInstance {
 }
 
 /// Maps a Wasmer call error to the ABI's error kinds.
+/// A WASI command's `_start`, of type `[] -> []`.
+fn start_function(instance: &wasmer::Instance, store: &Store) -> Result<TypedFunction<(), ()>, RuntimeError> {
+    instance
+        .exports
+        .get_typed_function::<(), ()>(store, "_start")
+        .map_err(|e| RuntimeError::Abi(format!("not a WASI command: no `_start` of type [] -> [] ({e})")))
+}
+
 fn call_error(err: wasmer::RuntimeError, timeout: Duration) -> CallError {
     if let Some(exit) = err.downcast_ref::<ProcExit>() {
         return CallError::Trap {

@@ -99,12 +99,7 @@ impl CommandRunner for WasmerRuntime {
         };
         wasi.initialize(&mut store, instance.clone())
             .map_err(|e| RuntimeError::Instantiate(format!("wasmer-wasix: {e}")))?;
-        let start = instance
-            .exports
-            .get_typed_function::<(), ()>(&store, "_start")
-            .map_err(|e| {
-                RuntimeError::Abi(format!("not a WASI command: no `_start` of type [] -> [] ({e})"))
-            })?;
+        let start = crate::start_function(&instance, &store)?;
         let outcome = match start.call(&mut store) {
             Ok(()) => Ok(0),
             Err(e) => exit(e),
