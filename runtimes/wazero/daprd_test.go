@@ -48,7 +48,7 @@ spec:
 )
 
 // startDaprd runs daprd for an app on appPort until the test ends.
-func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort int) {
+func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort, metricsPort int) {
 	t.Helper()
 	dir := t.TempDir()
 	res := filepath.Join(dir, "res")
@@ -62,7 +62,7 @@ func startDaprd(t *testing.T, bin string, appPort, httpPort, grpcPort int) {
 		"--app-id", daprAppID,
 		"--dapr-http-port", strconv.Itoa(httpPort),
 		"--dapr-grpc-port", strconv.Itoa(grpcPort),
-		"--metrics-port", strconv.Itoa(vectors.FreePort(t)),
+		"--metrics-port", strconv.Itoa(metricsPort),
 		"--resources-path", res,
 		"--config", config,
 		"--dapr-listen-addresses", "127.0.0.1",
@@ -93,12 +93,13 @@ func TestCounterThroughRealDaprd(t *testing.T) {
 		t.Skip("BLUEPRINT_DAPRD is not set (path of a daprd binary)")
 	}
 	counter := guestPath(t, "counter")
-	hostPort, httpPort, grpcPort := vectors.FreePort(t), vectors.FreePort(t), vectors.FreePort(t)
+	ports := vectors.FreePorts(t, 4)
+	hostPort, httpPort, grpcPort, metricsPort := ports[0], ports[1], ports[2], ports[3]
 
 	host := startHostProcess(t, "--listen", vectors.Addr(hostPort), "--dapr-grpc-port", strconv.Itoa(grpcPort),
 		"--module", "counter="+counter)
 	waitHealthy(t, "http://"+vectors.Addr(hostPort), 10*time.Second)
-	startDaprd(t, bin, hostPort, httpPort, grpcPort)
+	startDaprd(t, bin, hostPort, httpPort, grpcPort, metricsPort)
 
 	dapr := "http://" + vectors.Addr(httpPort)
 	invoke := dapr + "/v1.0/invoke/" + daprAppID + "/method/counter"

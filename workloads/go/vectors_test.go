@@ -444,12 +444,13 @@ func startDaprdWith(t *testing.T, opts daprdOptions) sidecar {
 	write("config.yaml", fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: bench\n"+
 		"spec:\n%s  nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n"+
 		"      connectionString: %q\n  metric:\n    enabled: false\n", pipeline, filepath.Join(dir, "nr.db")))
-	s := sidecar{http: vectors.FreePort(t), grpcPort: vectors.FreePort(t)}
+	ports := vectors.FreePorts(t, 4)
+	s := sidecar{http: ports[0], grpcPort: ports[1]}
 	cmd := exec.Command(bin, "--mode", "standalone", "--app-id", "bbgo",
 		"--dapr-http-port", strconv.Itoa(s.http),
 		"--dapr-grpc-port", strconv.Itoa(s.grpcPort),
-		"--dapr-internal-grpc-port", strconv.Itoa(vectors.FreePort(t)),
-		"--metrics-port", strconv.Itoa(vectors.FreePort(t)),
+		"--dapr-internal-grpc-port", strconv.Itoa(ports[2]),
+		"--metrics-port", strconv.Itoa(ports[3]),
 		"--dapr-listen-addresses", "127.0.0.1",
 		"--dapr-internal-grpc-listen-address", "127.0.0.1",
 		"--metrics-listen-address", "127.0.0.1",

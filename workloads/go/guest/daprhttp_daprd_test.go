@@ -46,10 +46,11 @@ func startSidecar(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	port := strconv.Itoa(vectors.FreePort(t))
+	ports := vectors.FreePorts(t, 4)
+	port := strconv.Itoa(ports[0])
 	cmd := exec.Command(bin, "--mode", "standalone", "--app-id", "bbhttp", "--dapr-http-port", port,
-		"--dapr-grpc-port", strconv.Itoa(vectors.FreePort(t)), "--dapr-internal-grpc-port", strconv.Itoa(vectors.FreePort(t)),
-		"--metrics-port", strconv.Itoa(vectors.FreePort(t)), "--dapr-listen-addresses", "127.0.0.1",
+		"--dapr-grpc-port", strconv.Itoa(ports[1]), "--dapr-internal-grpc-port", strconv.Itoa(ports[2]),
+		"--metrics-port", strconv.Itoa(ports[3]), "--dapr-listen-addresses", "127.0.0.1",
 		"--dapr-internal-grpc-listen-address", "127.0.0.1", "--metrics-listen-address", "127.0.0.1",
 		"--resources-path", "resources", "--config", "config.yaml", "--enable-profiling=false",
 		"--dapr-graceful-shutdown-seconds", "1")
