@@ -7,12 +7,18 @@ use std::path::Path;
 /// manifest) and sets `BLUEPRINT_LOCKED_VERSION` for the crate being built.
 /// Prints `unknown` when the lock file is missing.
 pub fn export_locked_version(package: &str) {
+    export_locked_version_as(package, "BLUEPRINT_LOCKED_VERSION");
+}
+
+/// As [`export_locked_version`], into the environment variable `var`: for
+/// an adapter that records a second crate's version.
+pub fn export_locked_version_as(package: &str, var: &str) {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let lock = Path::new(&manifest).join("../../Cargo.lock");
     println!("cargo:rerun-if-changed={}", lock.display());
     let text = std::fs::read_to_string(&lock).unwrap_or_default();
     let version = locked_version(&text, package).unwrap_or_else(|| "unknown".into());
-    println!("cargo:rustc-env=BLUEPRINT_LOCKED_VERSION={version}");
+    println!("cargo:rustc-env={var}={version}");
 }
 
 /// The version of `package` in a `Cargo.lock` text (the first entry, which

@@ -47,8 +47,14 @@ pub(crate) struct AotCompiler {
 unsafe impl Send for AotCompiler {}
 unsafe impl Sync for AotCompiler {}
 
-/// Why this WasmEdge cannot compile ahead of time, if it cannot.
+/// Why this WasmEdge cannot compile ahead of time, if it cannot. Probed
+/// once per process: the runtime table asks on every look.
 pub(crate) fn unavailable() -> Option<(String, String)> {
+    static PROBED: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+    PROBED.get_or_init(probe).clone()
+}
+
+fn probe() -> Option<(String, String)> {
     // SAFETY: a compiler on the default configuration, deleted at once.
     let compiler = unsafe { Compiler::from_raw(ffi::WasmEdge_CompilerCreate(std::ptr::null())) };
     match compiler {

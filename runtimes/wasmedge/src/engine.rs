@@ -222,12 +222,9 @@ impl WasmEdgeRuntime {
             ffi::WasmEdge_ConfigureSetRunMode(config.as_ptr(), run_mode);
             config
         };
+        let version = linked_version();
         let aot = match mode {
-            Mode::Aot => Some(AotCompiler::new(
-                limits.max_memory_pages,
-                cache,
-                &linked_version(),
-            )?),
+            Mode::Aot => Some(AotCompiler::new(limits.max_memory_pages, cache, &version)?),
             Mode::Interpreter => None,
         };
         let types = ImportTypes::new().ok_or_else(|| fail("creating the dapr function types"))?;
@@ -247,7 +244,7 @@ impl WasmEdgeRuntime {
             devnull,
             pool: Mutex::new(Vec::new()),
             watchdog: watchdog.handle(),
-            version: linked_version(),
+            version,
             mode,
             aot,
         });

@@ -46,7 +46,7 @@ use wasmer::{
 
 use crate::imports::{self, Env, WASI_MODULE, errno};
 use crate::watchdog::{ImportGate, Interrupt};
-use crate::{ProcExit, WasmerRuntime, call_error};
+use crate::{ProcExit, WasmerRuntime};
 
 /// WASI file types.
 mod filetype {
@@ -184,15 +184,7 @@ impl CommandRunner for WasmerRuntime {
         );
         let _deadline = crate::imports::CallDeadline::set(timeout);
         let started = std::time::Instant::now();
-        // Singlepass code interrupted by the watchdog sometimes reports the
-        // interruption as an out-of-bounds access: past the limit, a trap is
-        // the limit's.
-        let call_error = |e: wasmer::RuntimeError| match call_error(e, timeout) {
-            blueprint_runtime_api::CallError::Trap { .. } if started.elapsed() >= timeout => {
-                blueprint_runtime_api::CallError::Timeout(timeout)
-            }
-            other => other,
-        };
+        let call_error = |e| crate::command_error(e, timeout, started);
         let instance = wasmer::Instance::new(&mut store, &module, &imports).map_err(|e| match e {
             InstantiationError::Start(e) => CommandError::Guest(call_error(e)),
             other => CommandError::Setup(RuntimeError::Instantiate(other.to_string())),

@@ -414,7 +414,6 @@ impl Instance for WasmerInstance {
     }
 }
 
-/// Maps a Wasmer call error to the ABI's error kinds.
 /// A WASI command's `_start`, of type `[] -> []`.
 fn start_function(instance: &wasmer::Instance, store: &Store) -> Result<TypedFunction<(), ()>, RuntimeError> {
     instance
@@ -423,6 +422,17 @@ fn start_function(instance: &wasmer::Instance, store: &Store) -> Result<TypedFun
         .map_err(|e| RuntimeError::Abi(format!("not a WASI command: no `_start` of type [] -> [] ({e})")))
 }
 
+/// [`call_error`] for a WASI command started at `started`: past the limit,
+/// a trap is the limit's (Singlepass code interrupted by the watchdog
+/// sometimes reports the interruption as an out-of-bounds access).
+fn command_error(err: wasmer::RuntimeError, timeout: Duration, started: std::time::Instant) -> CallError {
+    match call_error(err, timeout) {
+        CallError::Trap { .. } if started.elapsed() >= timeout => CallError::Timeout(timeout),
+        other => other,
+    }
+}
+
+/// Maps a Wasmer call error to the ABI's error kinds.
 fn call_error(err: wasmer::RuntimeError, timeout: Duration) -> CallError {
     if let Some(exit) = err.downcast_ref::<ProcExit>() {
         return CallError::Trap {

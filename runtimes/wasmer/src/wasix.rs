@@ -26,13 +26,13 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use blueprint_runtime_api::wasi::DeadlineReached;
-use blueprint_runtime_api::{CallError, CommandError, CommandRunner, RuntimeError, WasiCommand};
+use blueprint_runtime_api::{CommandError, CommandRunner, RuntimeError, WasiCommand};
 use wasmer::{Extern, Function, FunctionEnv, FunctionEnvMut, Imports, InstantiationError, Store};
 use wasmer_wasix::virtual_fs::{self, host_fs, mem_fs};
 use wasmer_wasix::{WasiEnv, WasiError, WasiVersion};
 
+use crate::WasmerRuntime;
 use crate::watchdog::{ImportGate, Interrupt};
-use crate::{WasmerRuntime, call_error};
 
 impl CommandRunner for WasmerRuntime {
     fn run_command(&self, wasm: &[u8], command: &WasiCommand) -> Result<i32, CommandError> {
@@ -81,16 +81,9 @@ impl CommandRunner for WasmerRuntime {
             timeout,
         );
         let started = std::time::Instant::now();
-        // As in `src/command.rs`: past the limit, a trap is the limit's
-        // (Singlepass sometimes reports the interruption as an
-        // out-of-bounds access).
-        let guest_error = |e: wasmer::RuntimeError| match call_error(e, timeout) {
-            CallError::Trap { .. } if started.elapsed() >= timeout => CallError::Timeout(timeout),
-            other => other,
-        };
         let exit = |e: wasmer::RuntimeError| match e.downcast_ref::<WasiError>() {
             Some(WasiError::Exit(code)) => Ok(code.raw()),
-            _ => Err(CommandError::Guest(guest_error(e))),
+            _ => Err(CommandError::Guest(crate::command_error(e, timeout, started))),
         };
         let instance = match wasmer::Instance::new(&mut store, &module, &imports) {
             Ok(instance) => instance,
