@@ -1,6 +1,6 @@
 //! `wasi:http/proxy` components in every language that builds them (Rust on
-//! the `wasip2` crate, JavaScript by componentize-js, Python by
-//! componentize-py), in mode `standalone-wasi-http` on both of its servers,
+//! the `wasip2` crate, Go through wit-bindgen's Go generator and
+//! wit-component, JavaScript by componentize-js, Python by componentize-py), in mode `standalone-wasi-http` on both of its servers,
 //! `wasmtime serve` itself and our host's wasi:http, through a real daprd:
 //! they answer the golden vectors byte for byte, and the counter's calls to
 //! Dapr's HTTP API (first-write with the etag it read, retried on a
@@ -50,6 +50,16 @@ async fn rust_components_count_through_daprds_http_api_on_both_servers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_components_answer_their_vectors_through_daprd_on_both_servers() {
+    answer_their_vectors("go").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_components_count_through_daprds_http_api_on_both_servers() {
+    count_to_120("go").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn javascript_components_answer_their_vectors_through_daprd_on_both_servers() {
     answer_their_vectors("javascript").await;
 }
@@ -69,14 +79,14 @@ async fn python_components_count_through_daprds_http_api_on_both_servers() {
     count_to_120("python").await;
 }
 
-/// Each of the three builds a component of every workload it implements
-/// (none is left out silently), and Go, C, Zig and AssemblyScript say why
-/// they have none.
+/// Each of the four builds a component of every workload it implements
+/// (none is left out silently), and C, Zig and AssemblyScript say why they
+/// have none.
 #[test]
 fn every_workload_of_the_component_languages_is_built_as_a_component() {
     let catalog = common::catalog();
     let project = paths::project_dir();
-    for language in ["rust", "javascript", "python"] {
+    for language in ["rust", "go", "javascript", "python"] {
         for workload in workloads::known_workloads(&project).unwrap() {
             let lookup = catalog.lookup(language, &workload, workloads::Flavour::Component);
             assert_eq!(
@@ -86,7 +96,7 @@ fn every_workload_of_the_component_languages_is_built_as_a_component() {
             );
         }
     }
-    for language in ["go", "c", "zig", "assemblyscript"] {
+    for language in ["c", "zig", "assemblyscript"] {
         let lookup = catalog.lookup(language, "noop", workloads::Flavour::Component);
         assert!(
             matches!(lookup, workloads::Lookup::NotApplicable(ref why) if why.contains("component")),

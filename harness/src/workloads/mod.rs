@@ -81,9 +81,9 @@ impl fmt::Display for Missing {
     }
 }
 
-/// The WIT world the JavaScript and Python `component` flavours are built
-/// for, with the WASI 0.2.12 packages it includes in `deps/`; a source of
-/// both languages' builds.
+/// The WIT world the Go, JavaScript and Python `component` flavours are
+/// built for, with the WASI 0.2.12 packages it includes in `deps/`; a source
+/// of those languages' builds.
 pub(crate) const COMPONENT_WIT: &str = "workloads/wit";
 
 /// One guest language: its toolchain check and its build.

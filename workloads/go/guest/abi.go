@@ -1,4 +1,4 @@
-//go:build !bb_middleware && !bb_command
+//go:build !bb_middleware && !bb_command && !bb_component
 
 // The guest ABI v1 exports (embedded and http flavours): bb_abi_version,
 // bb_alloc and bb_handle, the request arena and the packed response.

@@ -1,4 +1,4 @@
-//go:build !bb_http && !bb_middleware && !bb_command
+//go:build !bb_http && !bb_middleware && !bb_command && !bb_component
 
 package guest
 
