@@ -218,7 +218,8 @@ pub fn cells(project: &Path, plan: &Plan, pre: &Preflight) -> Result<CellPlan> {
 fn build_estimate(language: &str) -> Duration {
     Duration::from_secs(match language {
         "rust" => 90,
-        "go" => 60,
+        // With its components (a go build and a wrap each, seconds).
+        "go" => 90,
         "c" | "zig" | "assemblyscript" => 30,
         // Each adds its components (componentize, ~10 s a workload, and
         // the tool's install on first use).
