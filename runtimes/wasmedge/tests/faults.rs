@@ -38,6 +38,25 @@ mod aot {
         runtime_in(Mode::Aot, limits)
     }
     blueprint_runtime_api::fault_suite!(runtime);
+
+    /// Compiled code that recurses without end must end within the time
+    /// limit, as a trap or the limit, and leave the instance serving.
+    /// Ignored because it does not end: on WasmEdge 0.17.1 the call neither
+    /// traps nor times out (still running after 9 minutes with a 500 ms
+    /// limit; `results/README.md`). `--ignored` runs it.
+    #[test]
+    #[ignore = "hangs on WasmEdge 0.17.1 AOT: unbounded recursion is neither trapped nor stopped by the time limit"]
+    fn unbounded_recursion_ends_within_the_time_limit() {
+        let (_rt, module) = probe_module(&runtime);
+        let mut inst = instance(&module);
+        let start = Instant::now();
+        let result = inst.handle(b"r");
+        let took = start.elapsed();
+        eprintln!("AOT unbounded recursion: {result:?} after {took:?}");
+        assert!(result.is_err(), "{result:?}");
+        assert!(took < 2 * LIMIT, "stopped after {took:?}");
+        assert_eq!(inst.handle(b"e").as_deref(), Ok(&b"e"[..]));
+    }
 }
 
 mod interpreter {
