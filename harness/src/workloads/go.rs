@@ -82,17 +82,17 @@ impl Language for Go {
         let src = project.join("workloads/go");
         let wit = project.join(super::COMPONENT_WIT);
         let scratch = tempfile::tempdir().context("creating a scratch folder")?;
-        // Generated on the first component built.
-        let mut workspace = None;
+        // Made on the first component built.
+        let mut setup = None;
         build_step::guests(self, project, out, "main.go", |workload, flavour, path| {
             if flavour == Flavour::Component {
-                let work = match &workspace {
-                    Some(work) => work,
-                    None => workspace.insert(component_workspace(&src, &wit, scratch.path())?),
+                let setup = match &setup {
+                    Some(setup) => setup,
+                    None => setup.insert(ComponentSetup::new(&src, &wit, scratch.path())?),
                 };
                 let core = scratch.path().join(format!("{workload}.core.wasm"));
-                go_build(cache, &src, workload, flavour, Some(work), &core)?;
-                return componentize(&wit, &core, path);
+                go_build(cache, &src, workload, flavour, Some(&setup.workspace), &core)?;
+                return setup.componentize(&core, path);
             }
             go_build(cache, &src, workload, flavour, None, path)?;
             if flavour == Flavour::Middleware {
@@ -156,14 +156,70 @@ fn component_world(wit: &Path) -> Result<(wit_parser::Resolve, wit_parser::World
     Ok((resolve, world))
 }
 
-/// Makes the bindings module in `scratch/wit`: a copy of `src/wit` (its
-/// `go.mod`, `go.sum` and the hand-written export package) with the
-/// generated packages beside it; and `scratch/go.work`, which joins it to
-/// `src`. Returns the workspace file.
-fn component_workspace(src: &Path, wit: &Path, scratch: &Path) -> Result<std::path::PathBuf> {
+/// What every Go component of one build shares: the Go workspace with the
+/// generated bindings, and the world the components embed (read once).
+struct ComponentSetup {
+    /// The `go.work` file that adds the bindings module.
+    workspace: std::path::PathBuf,
+    resolve: wit_parser::Resolve,
+    world: wit_parser::WorldId,
+}
+
+impl ComponentSetup {
+    /// Reads the world in `wit` and makes the bindings module in
+    /// `scratch/wit`: a copy of `src/wit` (its `go.mod`, `go.sum` and the
+    /// hand-written export package) with the generated packages beside it;
+    /// and `scratch/go.work`, which joins it to `src`.
+    fn new(src: &Path, wit: &Path, scratch: &Path) -> Result<Self> {
+        let (resolve, world) = component_world(wit)?;
+        let workspace = bindings_workspace(src, &resolve, world, scratch)?;
+        Ok(Self {
+            workspace,
+            resolve,
+            world,
+        })
+    }
+
+    /// Makes the component at `path` from the core module `core`: the
+    /// world's type information embedded, then wrapped with the preview-1
+    /// reactor adapter, and validated.
+    fn componentize(&self, core: &Path, path: &Path) -> Result<()> {
+        let mut module = std::fs::read(core).with_context(|| format!("reading {}", core.display()))?;
+        wit_component::embed_component_metadata(
+            &mut module,
+            &self.resolve,
+            self.world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .context("embedding the component world")?;
+        let component = wit_component::ComponentEncoder::default()
+            .module(&module)
+            .context("reading the core module for wit-component")?
+            .adapter(
+                "wasi_snapshot_preview1",
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            )
+            .context("adding the preview-1 reactor adapter")?
+            .validate(true)
+            .encode()
+            .context("making the component (wit-component)")?;
+        std::fs::write(path, component).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// Writes the bindings module and the workspace file (see
+/// [`ComponentSetup::new`]); returns the workspace file.
+fn bindings_workspace(
+    src: &Path,
+    resolve: &wit_parser::Resolve,
+    world: wit_parser::WorldId,
+    scratch: &Path,
+) -> Result<std::path::PathBuf> {
     let module = scratch.join("wit");
     copy_tree(&src.join("wit"), &module)?;
-    let (mut resolve, world) = component_world(wit)?;
+    // The generator takes the resolve mutably; the components embed the
+    // one read.
+    let mut resolve = resolve.clone();
     let options = wit_bindgen_go::Opts {
         // gofmt is not needed to compile, and may be missing.
         format: wit_bindgen_go::Format::False,
@@ -214,33 +270,6 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Makes the component at `path` from the core module `core`: the world's
-/// type information embedded, then wrapped with the preview-1 reactor
-/// adapter, and validated.
-fn componentize(wit: &Path, core: &Path, path: &Path) -> Result<()> {
-    let (resolve, world) = component_world(wit)?;
-    let mut module = std::fs::read(core).with_context(|| format!("reading {}", core.display()))?;
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .context("embedding the component world")?;
-    let component = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .context("reading the core module for wit-component")?
-        .adapter(
-            "wasi_snapshot_preview1",
-            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-        )
-        .context("adding the preview-1 reactor adapter")?
-        .validate(true)
-        .encode()
-        .context("making the component (wit-component)")?;
-    std::fs::write(path, component).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Renames the reactor's `_initialize` export to `_start` in place
