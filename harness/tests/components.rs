@@ -1,7 +1,8 @@
 //! `wasi:http/proxy` components in every language that builds them (Rust on
 //! the `wasip2` crate, Go through wit-bindgen's Go generator and
-//! wit-component, JavaScript by componentize-js, Python by componentize-py), in mode `standalone-wasi-http` on both of its servers,
-//! `wasmtime serve` itself and our host's wasi:http, through a real daprd:
+//! wit-component, JavaScript by componentize-js, Python by componentize-py),
+//! in mode `standalone-wasi-http` on both of its servers, `wasmtime serve`
+//! itself and our host's wasi:http, through a real daprd:
 //! they answer the golden vectors byte for byte, and the counter's calls to
 //! Dapr's HTTP API (first-write with the etag it read, retried on a
 //! conflict) lose no increment across racing connections.
