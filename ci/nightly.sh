@@ -123,8 +123,15 @@ if [[ -z "$skip_reason" && -n "$gate_rev" && -z "$gate_baseline_given" ]]; then
   base_sha="$(git rev-parse "$gate_rev")"
   base_bin="$cache_dir/ab/bin/$base_sha/blueprint-bench"
   base_tree="$cache_dir/ab/trees/$base_sha"
+  # The Rust guests' pure workloads, and `counter`'s Dapr calls behind a
+  # real daprd where the baseline's binary can count them too (its help
+  # says so; older revisions refused workloads that call Dapr).
+  default_count_args="--languages rust"
+  if "$base_bin" instructions --help 2>/dev/null | grep -q "run against a real daprd"; then
+    default_count_args="--languages rust --workloads noop,transform,compute,counter"
+  fi
   # shellcheck disable=SC2206  # BLUEPRINT_COUNT_ARGS is a list of flags
-  count_args=(${BLUEPRINT_COUNT_ARGS:---languages rust})
+  count_args=(${BLUEPRINT_COUNT_ARGS:-$default_count_args})
   if ! "$base_bin" instructions --help >/dev/null 2>&1; then
     printf '\n## Instruction counts skipped\n\nRevision %s has no `instructions` command.\n' "$gate_rev" >> "$run_dir/compare.md"
   else

@@ -1,5 +1,6 @@
 //! `blueprint-bench instructions`: counts under Valgrind's callgrind that
-//! repeat on a busy machine and see a 1 % change in a guest's work. Needs
+//! repeat on a busy machine and see a 1 % change in a guest's work, and
+//! Dapr calls counted behind a real daprd. Needs
 //! `valgrind` (ci/test.sh installs it): without it the test fails, it does
 //! not skip.
 
@@ -128,12 +129,49 @@ fn counts_repeat_under_a_cpu_hog_and_a_one_percent_change_in_the_guest_is_caught
     );
 }
 
+/// `counter` against a real daprd: each request's two Dapr calls are
+/// counted apart, and Wasmer's compile includes its compiler pool's thread.
 #[test]
-fn a_workload_that_needs_dapr_is_refused_with_the_reason() {
-    let out = common::harness(&["instructions", "--workloads", "counter"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`counter` uses Dapr"), "{stderr}");
+fn dapr_calls_are_counted_each_behind_a_real_daprd() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("counter.json");
+    let mut cmd = common::harness(&[
+        "instructions",
+        "--runtimes",
+        "wasmtime,wasmer",
+        "--languages",
+        "rust",
+        "--workloads",
+        "counter",
+        "--requests",
+        "5",
+    ]);
+    cmd.arg("--out").arg(&out);
+    let output = cmd.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "instructions failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let run = instructions::read(&out).unwrap();
+    let compile = |runtime: &str| -> f64 {
+        let cell = run.cells.iter().find(|c| c.runtime == runtime).unwrap();
+        assert_eq!(cell.status, CountStatus::Counted, "{cell:?}");
+        let counts = &cell.repetitions[0];
+        let (get, set) = (counts.host_calls["state_get"], counts.host_calls["state_set"]);
+        // A gRPC call is tens of thousands of instructions on the host side;
+        // a request is its two calls and the guest's own work.
+        assert!(get > 10_000.0 && set > 10_000.0, "{counts:?}");
+        assert!(counts.per_request > get + set, "{counts:?}");
+        counts.compile.expect("compile is counted on every runtime") as f64
+    };
+    let (wasmtime, wasmer) = (compile("wasmtime"), compile("wasmer"));
+    // Wasmer compiles on a rayon pool: the calling thread alone would show
+    // only the wait, a small fraction of what Wasmtime's serial compile does.
+    assert!(
+        wasmer > 0.25 * wasmtime,
+        "Wasmer's compile ({wasmer}) looks like the wait alone (Wasmtime: {wasmtime})"
+    );
+    assert!(stdout.contains("state_get"), "{stdout}");
 }

@@ -107,8 +107,10 @@ impl Command {
             Command::Echo(args) => crate::echo::serve(args).await.map(|()| 0),
             Command::WasiRun(args) => wasi_run::execute(*args),
             Command::InstanceRss(args) => instance_rss::execute(args).await,
-            Command::Instructions(args) => instructions::execute(*args),
-            Command::InstructionsProbe(args) => instructions::probe(args),
+            // Outside the async context: both start runtimes of their own
+            // and block on them (daprd's start-up; the probe's gRPC calls).
+            Command::Instructions(args) => tokio::task::block_in_place(|| instructions::execute(*args)),
+            Command::InstructionsProbe(args) => tokio::task::block_in_place(|| instructions::probe(args)),
             Command::Report(args) => report::execute(args),
             Command::Compare(args) => compare::execute(args),
             Command::Ab(args) => ab::execute(args).await,

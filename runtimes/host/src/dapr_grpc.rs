@@ -40,11 +40,37 @@ const CONNECT_PATIENCE: Duration = Duration::from_secs(5);
 /// after the app and loads its components first.
 const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 
+/// What runs the SDK's futures.
+enum Driver {
+    /// A runtime the host shares: calls block on its handle while its
+    /// workers do the I/O.
+    Shared(Handle),
+    /// A current-thread runtime of the client's own, driven by whichever
+    /// thread makes the call: all of a call's work is on that thread.
+    Own(tokio::runtime::Runtime),
+}
+
+impl Driver {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self {
+            Self::Shared(handle) => handle.block_on(future),
+            Self::Own(runtime) => runtime.block_on(future),
+        }
+    }
+
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, future: F) {
+        match self {
+            Self::Shared(handle) => drop(handle.spawn(future)),
+            Self::Own(runtime) => drop(runtime.spawn(future)),
+        }
+    }
+}
+
 /// Dapr over gRPC for guests.
 pub struct GrpcDapr {
     endpoint: Endpoint,
     client: Arc<OnceCell<DaprClient<Channel>>>,
-    runtime: Handle,
+    runtime: Driver,
     /// The bound of a call made outside any guest call.
     call_timeout: Duration,
     token: Option<MetadataValue<tonic::metadata::Ascii>>,
@@ -81,6 +107,24 @@ impl GrpcDapr {
     /// # Errors
     /// A `DAPR_API_TOKEN` that is not a valid metadata value.
     pub fn new(port: u16, runtime: Handle, call_timeout: Duration) -> anyhow::Result<Self> {
+        Self::with_driver(port, Driver::Shared(runtime), call_timeout)
+    }
+
+    /// A client whose runtime is its own and runs on the calling thread
+    /// during each call, so that a call's every instruction is on the thread
+    /// that made it (`blueprint-bench instructions` counts them per thread).
+    /// The host serves with [`GrpcDapr::new`] on its shared runtime.
+    ///
+    /// # Errors
+    /// As [`GrpcDapr::new`], or the runtime cannot be built.
+    pub fn on_calling_thread(port: u16, call_timeout: Duration) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Self::with_driver(port, Driver::Own(runtime), call_timeout)
+    }
+
+    fn with_driver(port: u16, runtime: Driver, call_timeout: Duration) -> anyhow::Result<Self> {
         let endpoint = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true);
@@ -380,6 +424,15 @@ mod tests {
         let dapr = GrpcDapr::new(port, rt.handle().clone(), Duration::from_millis(200)).unwrap();
         let began = std::time::Instant::now();
         assert!(dapr.state_get("statestore", "k").is_err());
+        assert!(began.elapsed() < Duration::from_secs(3));
+        // A client on its own runtime, driven by the calling thread: its
+        // timers run only while a call blocks, and still end the call.
+        let dapr = GrpcDapr::on_calling_thread(port, Duration::from_millis(200)).unwrap();
+        let began = std::time::Instant::now();
+        assert!(matches!(
+            dapr.state_get("statestore", "k"),
+            Err(HostError::Unavailable(_))
+        ));
         assert!(began.elapsed() < Duration::from_secs(3));
     }
 }

@@ -18,6 +18,7 @@
 //!   crate's command-mode subset without it (`src/command.rs`):
 //!   [`COMMAND_WASI`] says which.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -125,9 +126,25 @@ impl WasmerRuntime {
                 wasmer::WASM_MAX_PAGES
             )));
         }
+        // Both compilers run on a rayon pool of their own, built per module.
+        // Counting instructions follows the pool's threads, which is
+        // repeatable with one (`RuntimeConfig::counting`); runs keep one per CPU.
+        let threads = if config.counting {
+            NonZeroUsize::MIN
+        } else {
+            std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+        };
         let mut engine = match backend {
-            Backend::Cranelift => EngineBuilder::new(Cranelift::default()).engine(),
-            Backend::Singlepass => EngineBuilder::new(Singlepass::default()).engine(),
+            Backend::Cranelift => {
+                let mut compiler = Cranelift::default();
+                compiler.num_threads(threads);
+                EngineBuilder::new(compiler).engine()
+            }
+            Backend::Singlepass => {
+                let mut compiler = Singlepass::default();
+                compiler.num_threads(threads);
+                EngineBuilder::new(compiler).engine()
+            }
         };
         engine.set_tunables(CappedTunables::new(limits.max_memory_pages));
         let watchdog =

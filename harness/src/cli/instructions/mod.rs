@@ -1,24 +1,27 @@
 //! `blueprint-bench instructions`: counted work. For each runtime × guest
-//! language × pure workload, this binary's hidden `instructions-probe` runs
-//! under Valgrind's callgrind, compiles the guest, creates one instance and
-//! handles requests; callgrind counts the instructions of each phase on the
-//! calling thread ([`blueprint_analysis::instructions`] says why counts, and
-//! what they leave out).
+//! language × workload, this binary's hidden `instructions-probe`
+//! ([`probe`]) runs under Valgrind's callgrind, compiles the guest, creates
+//! instances and handles requests; callgrind counts the instructions of each
+//! phase ([`blueprint_analysis::instructions`] says why counts, and what
+//! they leave out).
 //!
 //! How a phase is isolated: each is one `#[inline(never)]` function named
 //! `blueprint_count_<phase>`, called one after the other, and a marker
 //! (`blueprint_count_start`) runs just before the first. Callgrind writes a
-//! profile part whenever one of them returns (`--dump-after`), one file per
-//! thread (`--separate-threads=yes`), so the calling thread's part ending
-//! in a phase holds that phase (and the few instructions that pass its
-//! result on). Other threads (Wasmtime's epoch ticker, Wasmer's watchdog and
-//! compiler pool) are in files of their own and not counted: their work
-//! depends on wall time. (One option per function: callgrind applies only
-//! one of `--toggle-collect` and `--dump-after` given the same pattern.)
+//! profile part of the calling thread whenever one of them returns
+//! (`--dump-after`, `--separate-threads=yes`), so a phase is that thread's
+//! parts after the previous mark up to its own; [`phases_of`] says which
+//! other threads count. (One option per function: callgrind applies only one
+//! of `--toggle-collect` and `--dump-after` given the same pattern.)
+//!
+//! Workloads that call Dapr run against a real daprd started for each probe
+//! run (a fresh in-memory store, so every repetition sees the same state).
+
+mod callgrind;
+mod probe;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -26,38 +29,40 @@ use blueprint_analysis::instructions::{
     self as counts, CountCell, CountStatus, DEFAULT_THRESHOLD_PCT, InstructionRun, PhaseCounts, SCHEMA,
 };
 use blueprint_host::table::{self as runtimes, Availability, HostKind};
-use blueprint_runtime_api::{DaprHost, Instance, Module, NoDapr, Runtime, RuntimeConfig, RuntimeError};
-use serde::{Deserialize, Serialize};
 
+pub use probe::{ProbeArgs, probe};
+
+use crate::daprd::Daprd;
 use crate::process::ChildGuard;
+use crate::sidecar::{Sidecar, SidecarPorts, SidecarSpec};
 use crate::workloads::{self, Flavour, Lookup};
-use crate::{environment, paths, progress};
-
-/// Runtimes whose compiler always runs on a thread pool of its own (Wasmer
-/// 7.4's Cranelift and Singlepass compile on a rayon pool even with one
-/// thread), so the calling thread's count of `compile` would be only the
-/// wait: recorded as not counted.
-const POOLED_COMPILERS: &[&str] = &["wasmer", "wasmer-singlepass"];
+use crate::{daprd, environment, paths, progress};
+use callgrind::Part;
+use probe::ProbeReport;
 
 /// Longest one probe may run under callgrind (a Go guest compiles slowly
 /// there); then it is stopped and the cell fails.
 const PROBE_LIMIT: Duration = Duration::from_secs(900);
 
-/// The probe's marker and phases as its functions name them, in the order
-/// they run.
-const PROBE_MARKS: [&str; 6] = [
+/// The probe's markers and phases as its functions name them.
+const PROBE_MARKS: [&str; 8] = [
     "start",
     "compile",
     "instantiate",
     "ready",
     "first_request",
     "requests",
+    "host_call_begin",
+    "host_call",
 ];
 
 /// Instances created and dropped in the `instantiate` phase, whose count is
 /// the mean: one instance's count moves by up to 2 % with the state of the
 /// allocator's heap (results/README.md), the mean of ten far less.
 pub const INSTANCES_COUNTED: u32 = 10;
+
+/// The app id of the daprd the probe calls (it has no app).
+const APP_ID: &str = "blueprint-count";
 
 /// `instructions`.
 #[derive(Debug, clap::Args)]
@@ -69,7 +74,9 @@ pub struct InstructionsArgs {
     /// Guest languages, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "rust,go")]
     pub languages: Vec<String>,
-    /// Workloads, comma-separated: pure ones only (the probe has no daprd).
+    /// Workloads, comma-separated. Those that call Dapr (`counter`,
+    /// `lookup`, …) run against a real daprd, and each of their Dapr calls
+    /// is counted too.
     #[arg(long, value_delimiter = ',', default_value = "noop,transform,compute")]
     pub workloads: Vec<String>,
     /// Requests counted after the first, per repetition.
@@ -91,6 +98,9 @@ pub struct InstructionsArgs {
     /// The comparison's threshold, percent.
     #[arg(long, default_value_t = DEFAULT_THRESHOLD_PCT)]
     pub threshold: f64,
+    /// A daprd binary for workloads that call Dapr, instead of building one.
+    #[arg(long, env = "DAPRD")]
+    pub daprd: Option<PathBuf>,
     /// Print the counts (and the comparison) as JSON instead of Markdown.
     #[arg(long)]
     pub json: bool,
@@ -103,150 +113,18 @@ fn parse_input(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `instructions-probe` (hidden): the measured program.
-#[derive(Debug, clap::Args)]
-pub struct ProbeArgs {
-    /// The runtime.
-    #[arg(long)]
-    pub runtime: String,
-    /// The guest module (guest ABI v1).
-    #[arg(long)]
-    pub module: PathBuf,
-    /// The request body.
-    #[arg(long)]
-    pub input_file: PathBuf,
-    /// The answer every request must give; none: not checked.
-    #[arg(long)]
-    pub expect_file: Option<PathBuf>,
-    /// Requests after the first.
-    #[arg(long)]
-    pub requests: u32,
-    /// Where to write what the probe ran (engine, version).
-    #[arg(long)]
-    pub report: PathBuf,
-}
-
-/// What the probe writes next to callgrind's parts.
-#[derive(Debug, Serialize, Deserialize)]
-struct ProbeReport {
-    engine: String,
-    version: String,
-}
-
-/// Runs the phases once each; exit code 0 when every answer was right.
-///
-/// # Errors
-/// An unavailable runtime, a module that does not compile or instantiate,
-/// a failed request or a wrong answer.
-pub fn probe(args: ProbeArgs) -> Result<i32> {
-    let wasm = std::fs::read(&args.module).with_context(|| format!("reading {}", args.module.display()))?;
-    let input =
-        std::fs::read(&args.input_file).with_context(|| format!("reading {}", args.input_file.display()))?;
-    let expected = match &args.expect_file {
-        Some(path) => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),
-        None => None,
-    };
-    let config = RuntimeConfig {
-        counting: true,
-        ..RuntimeConfig::default()
-    };
-    let runtime = runtimes::create(&args.runtime, &config)?;
-    blueprint_count_start();
-    let module = blueprint_count_compile(&*runtime, &wasm).context("compile")?;
-    let host: Arc<dyn DaprHost> = Arc::new(NoDapr);
-    blueprint_count_instantiate(&*module, &host, INSTANCES_COUNTED).context("instantiate")?;
-    let mut instance = module.instantiate(host).context("instantiate")?;
-    blueprint_count_ready();
-    let first = blueprint_count_first_request(&mut *instance, &input).context("first request")?;
-    let want = expected.unwrap_or_else(|| first.clone());
-    if first != want {
-        bail!(
-            "the first answer differs from the vector's: {:?}",
-            String::from_utf8_lossy(&first)
-        );
-    }
-    let wrong = blueprint_count_requests(&mut *instance, &input, &want, args.requests).context("requests")?;
-    if wrong > 0 {
-        bail!("{wrong} of {} answers differ from the first", args.requests);
-    }
-    let info = runtime.info();
-    let report = ProbeReport {
-        engine: info.engine,
-        version: info.version,
-    };
-    std::fs::write(&args.report, serde_json::to_vec(&report)?)
-        .with_context(|| format!("writing {}", args.report.display()))?;
-    Ok(0)
-}
-
-// The counted phases. Each must stay one symbol of its own (never inlined).
-
-/// Ends the part before `compile` (start-up, the engine's creation).
-#[inline(never)]
-fn blueprint_count_start() {
-    std::hint::black_box(());
-}
-
-#[inline(never)]
-fn blueprint_count_compile(runtime: &dyn Runtime, wasm: &[u8]) -> Result<Arc<dyn Module>, RuntimeError> {
-    runtime.compile(std::hint::black_box(wasm))
-}
-
-/// `instances` instances created and dropped, one at a time.
-#[inline(never)]
-fn blueprint_count_instantiate(
-    module: &dyn Module,
-    host: &Arc<dyn DaprHost>,
-    instances: u32,
-) -> Result<(), RuntimeError> {
-    for _ in 0..instances {
-        drop(module.instantiate(std::hint::black_box(host.clone()))?);
-    }
-    Ok(())
-}
-
-/// Ends the part that creates the instance the requests go to (not counted).
-#[inline(never)]
-fn blueprint_count_ready() {
-    std::hint::black_box(());
-}
-
-#[inline(never)]
-fn blueprint_count_first_request(instance: &mut dyn Instance, input: &[u8]) -> Result<Vec<u8>> {
-    Ok(instance.handle(std::hint::black_box(input))?)
-}
-
-/// `requests` more requests; how many answers differed from `want` (the
-/// comparison is counted too: a few instructions per request, the same every
-/// time).
-#[inline(never)]
-fn blueprint_count_requests(
-    instance: &mut dyn Instance,
-    input: &[u8],
-    want: &[u8],
-    requests: u32,
-) -> Result<u32> {
-    let mut wrong = 0;
-    for _ in 0..requests {
-        let answer = instance.handle(std::hint::black_box(input))?;
-        if answer != want {
-            wrong += 1;
-        }
-    }
-    Ok(wrong)
-}
-
 /// Counts every cell, writes the file, prints the table (and the
 /// comparison); exit 3 when `--against` found a regression, 1 when a cell
 /// failed, else 0.
 ///
 /// # Errors
-/// No valgrind, bad arguments, guests that do not build, an unwritable file.
+/// No valgrind, bad arguments, guests that do not build, no daprd for a
+/// workload that calls Dapr, an unwritable file.
 pub fn execute(args: InstructionsArgs) -> Result<i32> {
     if args.requests == 0 || args.repeat == 0 {
         bail!("--requests and --repeat must be positive");
     }
-    let valgrind = valgrind_version()?;
+    let valgrind = callgrind::valgrind_version()?;
     let project = paths::project_dir();
     let cache = paths::cache_dir();
     let against = match &args.against {
@@ -265,11 +143,6 @@ pub fn execute(args: InstructionsArgs) -> Result<i32> {
     let mut inputs = Vec::new();
     for workload in &args.workloads {
         let vectors = blueprint_workloads::load_vectors(&project, workload)?;
-        if !vectors.pure {
-            bail!(
-                "--workloads: `{workload}` uses Dapr; the probe runs without daprd, so only pure workloads can be counted"
-            );
-        }
         inputs.push(request_for(workload, &vectors, &args.inputs)?);
     }
     for (workload, _) in &args.inputs {
@@ -279,6 +152,11 @@ pub fn execute(args: InstructionsArgs) -> Result<i32> {
     }
     let languages: Vec<&str> = args.languages.iter().map(String::as_str).collect();
     let catalog = workloads::build_languages(&project, &cache, &languages)?;
+    let dapr = if inputs.iter().any(|r| r.calls_dapr) {
+        Some(DaprForProbes::new(daprd::resolve(args.daprd.as_deref())?)?)
+    } else {
+        None
+    };
 
     let work = std::env::temp_dir().join(format!("blueprint-bench-instructions-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
@@ -310,7 +188,7 @@ pub fn execute(args: InstructionsArgs) -> Result<i32> {
                     match catalog.lookup(language, &request.workload, Flavour::Embedded) {
                         Lookup::Built(module) => {
                             cell.module_bytes = std::fs::metadata(module).map_or(0, |m| m.len());
-                            count_cell(&mut cell, module, request, &args, &work);
+                            count_cell(&mut cell, module, request, &args, dapr.as_ref(), &work);
                         }
                         Lookup::Unavailable(why) | Lookup::NotApplicable(why) => {
                             cell.status = CountStatus::Unavailable;
@@ -394,7 +272,11 @@ struct Request {
     /// The vector case's name, or `custom`.
     name: String,
     body: Vec<u8>,
+    /// The first request's answer (a workload with state answers the later
+    /// ones differently: a counter counts on).
     expected: Option<Vec<u8>>,
+    /// The workload calls Dapr: the probe needs a daprd.
+    calls_dapr: bool,
 }
 
 fn request_for(
@@ -408,6 +290,7 @@ fn request_for(
             name: "custom".to_owned(),
             body: text.as_bytes().to_vec(),
             expected: None,
+            calls_dapr: !vectors.pure,
         });
     }
     for case in &vectors.cases {
@@ -417,20 +300,75 @@ fn request_for(
                 name: case.name.clone(),
                 body: case.input_bytes()?,
                 expected: Some(bytes),
+                calls_dapr: !vectors.pure,
             });
         }
     }
     bail!("`{workload}`: no vector case with an answer to count")
 }
 
+/// Starts a daprd for each probe that calls Dapr: no app, an in-memory
+/// `statestore`, its own API token.
+struct DaprForProbes {
+    daprd: Daprd,
+    /// Runs the sidecars' start-up.
+    runtime: tokio::runtime::Runtime,
+}
+
+impl DaprForProbes {
+    fn new(daprd: Daprd) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting a runtime for daprd's start-up")?;
+        Ok(Self { daprd, runtime })
+    }
+
+    /// A fresh daprd whose logs and resources go in `dir`.
+    fn start(&self, dir: &Path) -> Result<Sidecar> {
+        let (ports, _) = SidecarPorts::allocate_with_app()?;
+        let spec = SidecarSpec::new(APP_ID, None, ports);
+        self.runtime
+            .block_on(Sidecar::start(&self.daprd, &spec, &dir.join("daprd")))
+            .context("starting daprd for the probe")
+    }
+}
+
 /// Runs the cell's repetitions; a failure marks the cell failed and stops it.
-fn count_cell(cell: &mut CountCell, module: &Path, request: &Request, args: &InstructionsArgs, work: &Path) {
+fn count_cell(
+    cell: &mut CountCell,
+    module: &Path,
+    request: &Request,
+    args: &InstructionsArgs,
+    dapr: Option<&DaprForProbes>,
+    work: &Path,
+) {
     for repetition in 0..args.repeat {
         let dir = work.join(format!(
             "{}-{}-{}-{repetition}",
             cell.runtime, cell.language, cell.workload
         ));
-        match count_once(&cell.runtime, module, request, args.requests, &dir) {
+        let sidecar = match dapr.filter(|_| request.calls_dapr).map(|d| d.start(&dir)) {
+            Some(Ok(sidecar)) => Some(sidecar),
+            Some(Err(e)) => {
+                cell.status = CountStatus::Failed;
+                cell.error = Some(format!("repetition {}: {e:#}", repetition + 1));
+                return;
+            }
+            None => None,
+        };
+        let counted = count_once(
+            &cell.runtime,
+            module,
+            request,
+            args.requests,
+            sidecar.as_ref(),
+            &dir,
+        );
+        if let Some(sidecar) = sidecar {
+            sidecar.stop();
+        }
+        match counted {
             Ok((phases, report)) => {
                 cell.engine = report.engine;
                 cell.runtime_version = report.version;
@@ -451,6 +389,7 @@ fn count_once(
     module: &Path,
     request: &Request,
     requests: u32,
+    sidecar: Option<&Sidecar>,
     dir: &Path,
 ) -> Result<(PhaseCounts, ProbeReport)> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -475,11 +414,20 @@ fn count_once(
         .arg("--requests")
         .arg(requests.to_string())
         .arg("--report")
-        .arg(&report);
+        .arg(&report)
+        // rayon's global pool (Wasmer's Cranelift compiles its trampolines
+        // there) with one thread, as the compiler's own pool is for counting.
+        .env("RAYON_NUM_THREADS", "1");
     if let Some(expected) = &request.expected {
         let path = dir.join("expected");
         std::fs::write(&path, expected)?;
         cmd.arg("--expect-file").arg(path);
+    }
+    if let Some(sidecar) = sidecar {
+        cmd.arg("--answers-vary")
+            .arg("--dapr-grpc-port")
+            .arg(sidecar.grpc_port.to_string())
+            .env(blueprint_host::token::DAPR_API_TOKEN_ENV, &sidecar.tokens.dapr);
     }
     let log = dir.join("probe.log");
     let mut child = ChildGuard::spawn("callgrind probe", cmd, &log)?;
@@ -504,119 +452,166 @@ fn count_once(
     let report: ProbeReport =
         serde_json::from_slice(&std::fs::read(&report).context("the probe wrote no report")?)
             .context("reading the probe's report")?;
-    let parts = read_parts(dir, "callgrind.out")?;
-    let phase = |name: &str| -> Result<u64> {
-        let suffix = format!("blueprint_count_{name}");
-        parts
-            .iter()
-            .find(|p| p.thread == 1 && p.trigger.ends_with(&suffix))
-            .map(|p| p.total)
-            .with_context(|| {
-                format!("callgrind wrote no part for `{name}` on the calling thread (found: {parts:?})")
-            })
-    };
-    let compile = phase("compile")?;
-    let phases = PhaseCounts {
-        compile: (!POOLED_COMPILERS.contains(&runtime)).then_some(compile),
-        instantiate: phase("instantiate")? / u64::from(INSTANCES_COUNTED),
-        first_request: phase("first_request")?,
-        per_request: phase("requests")? as f64 / f64::from(requests),
-    };
+    let parts = callgrind::read_parts(dir, "callgrind.out")?;
+    let phases = phases_of(&parts, &report, requests)?;
     Ok((phases, report))
 }
 
-/// One profile part of one thread.
-#[derive(Debug, Clone, PartialEq)]
-struct Part {
-    /// Callgrind's thread number; 1 is the program's first thread, the one
-    /// that runs the probe.
-    thread: u32,
-    /// What wrote it (`--dump-after=<function>`, `Program termination`).
-    trigger: String,
-    /// Instructions.
-    total: u64,
-}
+/// The phases' counts from one run's parts. Callgrind writes a
+/// `--dump-after` part for the calling thread only, so every phase is the
+/// calling thread's parts since the previous mark, host calls included (the
+/// probe's gRPC client runs on that thread). Other threads are written once,
+/// at the end: those the compiler started hold the compile's work done on
+/// its pools and are added to `compile`; the rest (the harness's own Tokio
+/// workers, Wasmtime's epoch ticker, Wasmer's watchdog) tick with wall time
+/// and are left out.
+fn phases_of(parts: &[Part], report: &ProbeReport, requests: u32) -> Result<PhaseCounts> {
+    // The dump that ends each phase, by its number.
+    let dump = |mark: &str| -> Result<u32> {
+        parts
+            .iter()
+            .find(|p| p.thread == 1 && p.ends(mark))
+            .map(|p| p.number)
+            .with_context(|| {
+                format!("callgrind wrote no part for `{mark}` on the calling thread (found: {parts:?})")
+            })
+    };
+    let calling = |after: u32, upto: u32| -> u64 {
+        parts
+            .iter()
+            .filter(|p| p.thread == 1 && p.number > after && p.number <= upto)
+            .map(|p| p.total)
+            .sum()
+    };
+    let (start, compile, instantiate, ready, first, all) = (
+        dump("start")?,
+        dump("compile")?,
+        dump("instantiate")?,
+        dump("ready")?,
+        dump("first_request")?,
+        dump("requests")?,
+    );
+    let compiler_threads: u64 = parts
+        .iter()
+        .filter(|p| p.thread > report.threads_before_compile)
+        .map(|p| p.total)
+        .sum();
 
-/// Callgrind's profile parts in `dir` whose names start with `prefix`.
-fn read_parts(dir: &Path, prefix: &str) -> Result<Vec<Part>> {
-    let mut parts = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let is_part = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(prefix));
-        if !is_part {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        // With one file per thread, the name without a thread is left empty.
-        if text.is_empty() {
-            continue;
-        }
-        parts.push(parse_part(&text).with_context(|| format!("parsing {}", path.display()))?);
-    }
-    Ok(parts)
-}
-
-/// A part's thread, trigger and total from callgrind's output format.
-fn parse_part(text: &str) -> Result<Part> {
-    let thread = text
-        .lines()
-        .find_map(|l| l.strip_prefix("thread:"))
-        .map_or(Ok(1), |t| t.trim().parse::<u32>())
-        .context("a thread that is not a number")?;
-    let trigger = text
-        .lines()
-        .find_map(|l| l.strip_prefix("desc: Trigger:"))
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let total = text
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
-        .context("no totals line")?
-        .split_whitespace()
-        .next()
-        .context("an empty totals line")?
-        .parse::<u64>()
-        .context("totals is not a count")?;
-    Ok(Part {
-        thread,
-        trigger,
-        total,
-    })
-}
-
-/// `valgrind --version`, or why it cannot be run.
-fn valgrind_version() -> Result<String> {
-    let out = Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .context("`instructions` runs the probe under Valgrind, which is not installed (fix: apt-get install valgrind)")?;
-    if !out.status.success() {
+    // Host calls: the i-th dump of `blueprint_count_host_call` is the i-th
+    // call the probe recorded; the later requests' are averaged by kind.
+    let call_dumps: Vec<u32> = parts
+        .iter()
+        .filter(|p| p.thread == 1 && p.ends("host_call"))
+        .map(|p| p.number)
+        .collect();
+    if call_dumps.len() != report.host_calls.len() {
         bail!(
-            "`valgrind --version` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            "callgrind wrote {} host-call parts for {} host calls",
+            call_dumps.len(),
+            report.host_calls.len()
         );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let mut by_kind: std::collections::BTreeMap<String, (u64, u32)> = std::collections::BTreeMap::new();
+    for (number, kind) in call_dumps.iter().zip(&report.host_calls) {
+        if *number <= first || *number > all {
+            continue;
+        }
+        let slot = by_kind.entry(kind.clone()).or_default();
+        *slot = (slot.0 + calling(number - 1, *number), slot.1 + 1);
+    }
+
+    Ok(PhaseCounts {
+        compile: Some(calling(start, compile) + compiler_threads),
+        instantiate: calling(compile, instantiate) / u64::from(INSTANCES_COUNTED),
+        first_request: calling(ready, first),
+        per_request: calling(first, all) as f64 / f64::from(requests),
+        host_calls: by_kind
+            .into_iter()
+            .map(|(kind, (total, calls))| (kind, total as f64 / f64::from(calls)))
+            .collect(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Parts of one run as callgrind writes them: the calling thread (1) at
+    /// every mark, `100 × the dump's number` each; then, at the end, every
+    /// thread: 1 again, a harness worker (2), an epoch ticker (3) and a
+    /// compiler thread started while compiling (4).
+    fn run_with_threads() -> (Vec<Part>, ProbeReport) {
+        let marks = [
+            "start",
+            "compile",
+            "instantiate",
+            "ready",
+            "host_call_begin",
+            "host_call",
+            "first_request",
+            "host_call_begin",
+            "host_call",
+            "host_call_begin",
+            "host_call",
+            "requests",
+        ];
+        let part = |number: u32, thread: u32, trigger: &str, total: u64| Part {
+            number,
+            thread,
+            trigger: trigger.to_owned(),
+            total,
+        };
+        let mut parts: Vec<Part> = marks
+            .iter()
+            .enumerate()
+            .map(|(i, mark)| {
+                let number = i as u32 + 1;
+                let trigger = format!("--dump-after=x::blueprint_count_{mark}");
+                part(number, 1, &trigger, 100 * u64::from(number))
+            })
+            .collect();
+        let end = marks.len() as u32 + 1;
+        for (thread, total) in [(1, 5), (2, 7), (3, 11), (4, 5000)] {
+            parts.push(part(end, thread, "Program termination", total));
+        }
+        let report = ProbeReport {
+            engine: "e".into(),
+            version: "v".into(),
+            threads_before_compile: 3,
+            host_calls: vec!["state_get".into(), "state_get".into(), "state_set".into()],
+        };
+        (parts, report)
+    }
+
     #[test]
-    fn a_callgrind_part_gives_its_trigger_and_total() {
-        let part = "# callgrind format\nversion: 1\ncreator: callgrind-3.19.0\npid: 7\ncmd: x\npart: 2\nthread: 3\n\
-                    desc: I1 cache:\ndesc: Trigger: --dump-after=blueprint_bench::cli::instructions::blueprint_count_instantiate\n\
-                    positions: line\nevents: Ir\nsummary: 123456\n\nfl=(1) x.rs\nfn=(1) f\n3 7\n\ntotals: 123456\n";
-        let part = parse_part(part).unwrap();
-        assert!(part.trigger.ends_with("blueprint_count_instantiate"));
-        assert_eq!((part.thread, part.total), (3, 123_456));
-        assert!(parse_part("version: 1\n").is_err());
+    fn phases_are_the_calling_threads_parts_and_the_compilers_threads() {
+        let (parts, report) = run_with_threads();
+        let phases = phases_of(&parts, &report, 1).unwrap();
+        // compile: its part, and the thread the compiler started (not the
+        // ticker or the harness's worker).
+        assert_eq!(phases.compile, Some(200 + 5000));
+        assert_eq!(phases.instantiate, 300 / u64::from(INSTANCES_COUNTED));
+        // The first request: dumps 5–7, its host call included.
+        assert_eq!(phases.first_request, 500 + 600 + 700);
+        // The later request: dumps 8–12.
+        assert_eq!(
+            phases.per_request,
+            (8..=12).map(|n| 100.0 * f64::from(n)).sum::<f64>()
+        );
+        // Only the later request's calls: the second get (dump 9), the set (11).
+        assert_eq!(phases.host_calls["state_get"], 900.0);
+        assert_eq!(phases.host_calls["state_set"], 1100.0);
+    }
+
+    #[test]
+    fn host_calls_that_do_not_match_the_parts_are_an_error() {
+        let (parts, mut report) = run_with_threads();
+        report.host_calls.pop();
+        let err = phases_of(&parts, &report, 1).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("3 host-call parts for 2 host calls"),
+            "{err:#}"
+        );
     }
 
     #[test]
