@@ -15,7 +15,9 @@
 //!   which are not written here, so `engine = aot` is what ran.
 //! - Compiled code must stay stoppable by the call time limit: the compiler
 //!   is told to make it interruptible (WasmEdge's stop flag is then checked
-//!   in loops and calls, as the interpreter does).
+//!   where each block, loop and `if` begins), and every function body is
+//!   first wrapped in a block, so that the flag is checked on every call too
+//!   ([`crate::entry_checks`]: without it, unbounded recursion ran for ever).
 //! - A WasmEdge built without LLVM has no compiler (`WasmEdge_CompilerCreate`
 //!   returns NULL): the runtime reports that, and the interpreter still runs.
 
@@ -32,8 +34,9 @@ use wasmedge_sys::ffi;
 use crate::ffi::{Compiler, Config, check};
 
 /// The compiler settings, in the cache key: O2 (WasmEdge's `wasmedge
-/// compile` default), a native shared library, interruptible code.
-const SETTINGS: &str = "O2,native,interruptible";
+/// compile` default), a native shared library, interruptible code, function
+/// bodies wrapped in a block ([`crate::entry_checks`]).
+const SETTINGS: &str = "O2,native,interruptible,entry-blocks";
 
 /// The compiler and its cache.
 pub(crate) struct AotCompiler {
@@ -123,6 +126,7 @@ impl AotCompiler {
         ));
         let out = CString::new(partial.as_os_str().as_bytes())
             .map_err(|_| RuntimeError::Compile(format!("{} has a NUL in its path", partial.display())))?;
+        let wasm = crate::entry_checks::add(wasm).map_err(RuntimeError::Compile)?;
         let compiled = {
             let compiler = self
                 .compiler

@@ -45,6 +45,8 @@ mod command;
 #[cfg(feature = "wasmedge")]
 mod engine;
 #[cfg(feature = "wasmedge")]
+mod entry_checks;
+#[cfg(feature = "wasmedge")]
 mod ffi;
 #[cfg(feature = "wasmedge")]
 mod imports;
