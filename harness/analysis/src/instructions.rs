@@ -51,9 +51,9 @@ pub fn phase_noise_pct(phase: &str) -> f64 {
 /// The floor of the request phases and each host call of a cell that calls
 /// Dapr, percent. A gRPC call's count depends on how daprd's answer arrives
 /// (already there when the client reads, or after it parks; in one HTTP/2
-/// frame or two): over three runs of a cell here, a host call moved by up to
-/// 1.4 %, a request by up to 1.4 % and the first request (which opens the
-/// store's key) by up to 4.3 % (results/README.md).
+/// frame or two): over runs of a cell here, a host call and a request moved
+/// by up to 2.25 %, the first request (which opens the store's key) by up to
+/// 4.3 % (results/README.md).
 pub const DAPR_CALL_NOISE_PCT: f64 = 5.0;
 
 /// A phase's floor in `cell`: [`phase_noise_pct`], or
