@@ -1,5 +1,7 @@
 //! Callgrind's side: the profile parts one probe run leaves (one file per
-//! dump and thread, `--separate-threads=yes`) and Valgrind's version.
+//! dump and thread, `--separate-threads=yes`: a `--dump-after` writes the
+//! calling thread's, the end of the program every thread's) and Valgrind's
+//! version.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,8 +12,8 @@ use anyhow::{Context, Result, bail};
 /// dumps.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Part {
-    /// The dump's sequence number (every thread's part of one dump has the
-    /// same).
+    /// The dump's sequence number (the threads' parts written at the end
+    /// share the last).
     pub number: u32,
     /// Callgrind's thread number: 1 is the program's first thread, the others
     /// count up in the order they started.

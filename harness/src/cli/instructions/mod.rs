@@ -153,7 +153,7 @@ pub fn execute(args: InstructionsArgs) -> Result<i32> {
     let languages: Vec<&str> = args.languages.iter().map(String::as_str).collect();
     let catalog = workloads::build_languages(&project, &cache, &languages)?;
     let dapr = if inputs.iter().any(|r| r.calls_dapr) {
-        Some(DaprForProbes::new(daprd::resolve(args.daprd.as_deref())?)?)
+        Some(daprd::resolve(args.daprd.as_deref())?)
     } else {
         None
     };
@@ -307,31 +307,16 @@ fn request_for(
     bail!("`{workload}`: no vector case with an answer to count")
 }
 
-/// Starts a daprd for each probe that calls Dapr: no app, an in-memory
-/// `statestore`, its own API token.
-struct DaprForProbes {
-    daprd: Daprd,
-    /// Runs the sidecars' start-up.
-    runtime: tokio::runtime::Runtime,
-}
-
-impl DaprForProbes {
-    fn new(daprd: Daprd) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting a runtime for daprd's start-up")?;
-        Ok(Self { daprd, runtime })
-    }
-
-    /// A fresh daprd whose logs and resources go in `dir`.
-    fn start(&self, dir: &Path) -> Result<Sidecar> {
-        let (ports, _) = SidecarPorts::allocate_with_app()?;
-        let spec = SidecarSpec::new(APP_ID, None, ports);
-        self.runtime
-            .block_on(Sidecar::start(&self.daprd, &spec, &dir.join("daprd")))
-            .context("starting daprd for the probe")
-    }
+/// A fresh daprd for one probe run that calls Dapr (no app, an in-memory
+/// `statestore`, its own API token), its logs and resources in `dir`.
+/// `execute` runs outside the async context (`block_in_place`), so it may
+/// block on the process's runtime.
+fn start_daprd(daprd: &Daprd, dir: &Path) -> Result<Sidecar> {
+    let (ports, _) = SidecarPorts::allocate_with_app()?;
+    let spec = SidecarSpec::new(APP_ID, None, ports);
+    tokio::runtime::Handle::current()
+        .block_on(Sidecar::start(daprd, &spec, &dir.join("daprd")))
+        .context("starting daprd for the probe")
 }
 
 /// Runs the cell's repetitions; a failure marks the cell failed and stops it.
@@ -340,7 +325,7 @@ fn count_cell(
     module: &Path,
     request: &Request,
     args: &InstructionsArgs,
-    dapr: Option<&DaprForProbes>,
+    dapr: Option<&Daprd>,
     work: &Path,
 ) {
     for repetition in 0..args.repeat {
@@ -348,7 +333,7 @@ fn count_cell(
             "{}-{}-{}-{repetition}",
             cell.runtime, cell.language, cell.workload
         ));
-        let sidecar = match dapr.filter(|_| request.calls_dapr).map(|d| d.start(&dir)) {
+        let sidecar = match dapr.filter(|_| request.calls_dapr).map(|d| start_daprd(d, &dir)) {
             Some(Ok(sidecar)) => Some(sidecar),
             Some(Err(e)) => {
                 cell.status = CountStatus::Failed;
@@ -424,8 +409,7 @@ fn count_once(
         cmd.arg("--expect-file").arg(path);
     }
     if let Some(sidecar) = sidecar {
-        cmd.arg("--answers-vary")
-            .arg("--dapr-grpc-port")
+        cmd.arg("--dapr-grpc-port")
             .arg(sidecar.grpc_port.to_string())
             .env(blueprint_host::token::DAPR_API_TOKEN_ENV, &sidecar.tokens.dapr);
     }

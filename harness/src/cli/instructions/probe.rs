@@ -49,15 +49,13 @@ pub struct ProbeArgs {
     /// The answer the first request must give; none: not checked.
     #[arg(long)]
     pub expect_file: Option<std::path::PathBuf>,
-    /// Later requests may answer differently from the first (a workload
-    /// with state: a counter counts on); otherwise each must answer alike.
-    #[arg(long)]
-    pub answers_vary: bool,
     /// Requests after the first.
     #[arg(long)]
     pub requests: u32,
     /// daprd's gRPC port on loopback, for workloads that call Dapr (its
-    /// token, if any, in `DAPR_API_TOKEN`).
+    /// token, if any, in `DAPR_API_TOKEN`). Such a workload has state, so
+    /// its later answers may differ from the first (a counter counts on);
+    /// otherwise each must answer alike.
     #[arg(long)]
     pub dapr_grpc_port: Option<u16>,
     /// Where to write what the probe ran (engine, version, host calls).
@@ -128,7 +126,7 @@ pub fn probe(args: ProbeArgs) -> Result<i32> {
             String::from_utf8_lossy(&first)
         );
     }
-    let want = (!args.answers_vary).then_some(first.as_slice());
+    let want = args.dapr_grpc_port.is_none().then_some(first.as_slice());
     let wrong = blueprint_count_requests(&mut *instance, &input, want, args.requests).context("requests")?;
     if wrong > 0 {
         bail!("{wrong} of {} answers differ from the first", args.requests);
