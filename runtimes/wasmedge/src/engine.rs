@@ -8,9 +8,11 @@
 //!   link is refused at compile time.
 //! - Every `instantiate` creates a fresh guest instance in its own store,
 //!   next to its own WASI module (no arguments, no environment, no preopens,
-//!   stdin/stdout/stderr on `/dev/null`, as `workloads/ABI.md` asks) and its
-//!   own `dapr` host module bound to its [`HostState`]; then `_initialize` if
-//!   exported and `bb_abi_version` (which must return 1).
+//!   stdin/stdout/stderr on `/dev/null`, as `workloads/ABI.md` asks; its
+//!   `poll_oneoff` is the API crate's, whose sleeps end at the call's time
+//!   limit: see [`crate::imports::serve_poll_oneoff`]) and its own `dapr`
+//!   host module bound to its [`HostState`]; then `_initialize` if exported
+//!   and `bb_abi_version` (which must return 1).
 //! - The memory cap is WasmEdge's `max_memory_pages` setting: `memory.grow`
 //!   past it returns `-1`. WasmEdge would silently *shrink* a memory whose
 //!   declared minimum is above the cap, so such a module fails to instantiate
@@ -63,6 +65,7 @@ use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use blueprint_runtime_api::abi::{self, HostState, PackedResponse};
+use blueprint_runtime_api::wasi::CallDeadline;
 use blueprint_runtime_api::{
     CallError, DaprHost, Instance, Limits, Module, Runtime, RuntimeConfig, RuntimeError, RuntimeInfo,
     TrapKind,
@@ -74,7 +77,7 @@ use crate::ffi::{
     AstModule, Config, Failure, FunctionType, ModuleInstance, Store, check, invoke, load_and_validate,
     load_compiled, memory_bytes, show_signature, signature, to_string, wasm_str, zero,
 };
-use crate::imports::{HostCellBox, IMPORT_MODULES, ImportTypes};
+use crate::imports::{DEADLINE_REACHED, HostCellBox, IMPORT_MODULES, ImportTypes, serve_poll_oneoff};
 use crate::watchdog::{ExecutorSlot, StopExecutor, Watchdog, WatchdogHandle};
 use crate::{Mode, NAME, REQUIRED_WASMEDGE};
 
@@ -489,6 +492,7 @@ impl Module for WasmEdgeModule {
                 stdio,
             ))
             .ok_or_else(|| fail("creating the WASI module"))?;
+            serve_poll_oneoff(&wasi, &engine.types).ok_or_else(|| fail("serving WASI's poll_oneoff"))?;
             let store =
                 Store::from_raw(ffi::WasmEdge_StoreCreate()).ok_or_else(|| fail("creating a store"))?;
             let executor = lease.slot.executor.as_ptr();
@@ -506,6 +510,7 @@ impl Module for WasmEdgeModule {
         // Start function, `_initialize` and `bb_abi_version` run under the
         // same time limit as a call.
         let armed = engine.watchdog.arm(StopExecutor(lease.slot.clone()), timeout);
+        let deadline = CallDeadline::set(timeout);
         let init_error = |f: Failure, cell: &mut HostCellBox, wasi: &ModuleInstance| match call_error(
             f, cell, wasi, timeout,
         ) {
@@ -548,7 +553,7 @@ impl Module for WasmEdgeModule {
             )
         }
         .map_err(|f| init_error(f, &mut cell, &wasi))?;
-        drop(armed);
+        drop((deadline, armed));
         // SAFETY: reading a returned value.
         let version = unsafe { ffi::WasmEdge_ValueGetI32(ret[0]) };
         if version != abi::ABI_VERSION {
@@ -615,6 +620,8 @@ impl Instance for WasmEdgeInstance {
         let _armed = self
             .watchdog
             .arm(StopExecutor(self.lease.slot.clone()), self.timeout);
+        // Bounds the sleeps of `poll_oneoff` (see `serve_poll_oneoff`).
+        let _deadline = CallDeadline::set(self.timeout);
         let executor = &self.lease.slot.executor;
         let mut ret = [zero()];
         // SAFETY: `bb_alloc` is `[i32] -> [i32]` (checked at compile time)
@@ -654,6 +661,9 @@ impl Instance for WasmEdgeInstance {
 
 /// Maps a failed call to the ABI's error kinds.
 fn call_error(f: Failure, cell: &mut HostCellBox, wasi: &ModuleInstance, timeout: Duration) -> CallError {
+    if f.user && f.code == DEADLINE_REACHED {
+        return CallError::Timeout(timeout);
+    }
     if f.user {
         let message = cell.take_panic().unwrap_or(f.message);
         return CallError::Trap {

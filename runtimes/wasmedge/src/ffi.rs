@@ -243,15 +243,23 @@ handle!(
 impl FunctionType {
     /// `(i32 × params) -> (i64 if returns_i64)`.
     pub(crate) fn i32s_to(params: usize, returns_i64: bool) -> Option<Self> {
+        // SAFETY: a value-type constructor.
+        let i64 = unsafe { ffi::WasmEdge_ValTypeGenI64() };
+        Self::i32s_returning(params, returns_i64.then_some(i64))
+    }
+
+    /// `(i32 × params) -> i32`: a WASI function's errno.
+    pub(crate) fn i32s_to_i32(params: usize) -> Option<Self> {
+        // SAFETY: a value-type constructor.
+        Self::i32s_returning(params, Some(unsafe { ffi::WasmEdge_ValTypeGenI32() }))
+    }
+
+    fn i32s_returning(params: usize, result: Option<ffi::WasmEdge_ValType>) -> Option<Self> {
         // SAFETY: value-type constructors; the list buffers outlive the call
         // and WasmEdge copies them.
         unsafe {
             let params = vec![ffi::WasmEdge_ValTypeGenI32(); params];
-            let returns = if returns_i64 {
-                vec![ffi::WasmEdge_ValTypeGenI64()]
-            } else {
-                Vec::new()
-            };
+            let returns: Vec<_> = result.into_iter().collect();
             Self::from_raw(ffi::WasmEdge_FunctionTypeCreate(
                 params.as_ptr(),
                 params.len() as u32,

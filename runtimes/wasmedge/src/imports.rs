@@ -5,6 +5,9 @@
 //! instance's [`HostState`], so the semantics are the API crate's, byte for
 //! byte the same as on every other runtime.
 //!
+//! One WASI function is ours too: `poll_oneoff` ([`serve_poll_oneoff`]), so
+//! that a guest's sleep sleeps, and ends at the call's time limit.
+//!
 //! WasmEdge calls a host function as `extern "C" fn(data, frame, params,
 //! returns)`. All of them share one trampoline; `data` points at a [`Binding`]
 //! that says which body to run and for which instance. A panic in a body (a
@@ -13,9 +16,10 @@
 
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 
 use blueprint_runtime_api::abi::{self, HostState};
+use blueprint_runtime_api::wasi::{self, DeadlineReached};
 use wasmedge_sys::ffi;
 
 use crate::ffi::{FunctionType, ModuleInstance, memory_bytes, wasm_str};
@@ -71,6 +75,8 @@ pub(crate) const IMPORT_MODULES: [&str; 2] = [D, H];
 /// copies a type into every function instance made from it).
 pub(crate) struct ImportTypes {
     types: Vec<FunctionType>,
+    /// WASI's `poll_oneoff`: `(i32, i32, i32, i32) -> i32`.
+    poll_oneoff: FunctionType,
 }
 
 impl ImportTypes {
@@ -79,7 +85,10 @@ impl ImportTypes {
             .iter()
             .map(|&(_, _, params, returns, _)| FunctionType::i32s_to(params, returns))
             .collect::<Option<_>>()?;
-        Some(Self { types })
+        Some(Self {
+            types,
+            poll_oneoff: FunctionType::i32s_to_i32(4)?,
+        })
     }
 
     /// The type of the import `module::name`, if the ABI has one.
@@ -177,6 +186,74 @@ impl Drop for HostCellBox {
 // SAFETY: the cell is only touched by the thread running a call into its
 // instance (through the trampolines) or by the instance's owner between calls.
 unsafe impl Send for HostCellBox {}
+
+/// The user-level error code of a host function whose wait the call's time
+/// limit ended; the call is then a timeout. (A body that panicked returns 1.)
+pub(crate) const DEADLINE_REACHED: u32 = 2;
+
+/// Serves `poll_oneoff` in `wasi`, a WASI module instance not yet registered,
+/// with the API crate's ([`wasi::poll_oneoff`]) in place of WasmEdge's.
+///
+/// Why: WasmEdge's own sleeps as asked, but the stop flag the time limit
+/// sets is not seen inside a host function, so a guest asking for an hour's
+/// sleep held its call for the hour (the fault suite's
+/// `a_long_wasi_sleep_ends_at_the_time_limit` ran past ten times the limit
+/// on both engines). The API crate's sleeps until the subscription is due
+/// or the call's [`wasi::CallDeadline`] comes, whichever is first.
+///
+/// A function added under a name the module already exports replaces that
+/// export (WasmEdge keeps exports in a map and assigns); `None` if creating
+/// it failed or the module still exports another.
+pub(crate) fn serve_poll_oneoff(wasi: &ModuleInstance, types: &ImportTypes) -> Option<()> {
+    const NAME: &str = "poll_oneoff";
+    // SAFETY: the type is copied into the new function instance, which
+    // `AddFunction` takes ownership of; the module is live and, fresh, not
+    // yet finalized; the name is copied.
+    unsafe {
+        let func = ffi::WasmEdge_FunctionInstanceCreate(
+            types.poll_oneoff.as_ptr(),
+            Some(poll_oneoff),
+            ptr::null_mut(),
+            0,
+        );
+        if func.is_null() {
+            return None;
+        }
+        ffi::WasmEdge_ModuleInstanceAddFunction(wasi.as_ptr(), wasm_str(NAME), func);
+        (ffi::WasmEdge_ModuleInstanceFindFunction(wasi.as_ptr(), wasm_str(NAME)) == func).then_some(())
+    }
+}
+
+/// WASI's `poll_oneoff(in, out, nsubscriptions, nevents) -> errno`.
+unsafe extern "C" fn poll_oneoff(
+    _data: *mut c_void,
+    frame: *const ffi::WasmEdge_CallingFrameContext,
+    params: *const ffi::WasmEdge_Value,
+    returns: *mut ffi::WasmEdge_Value,
+) -> ffi::WasmEdge_Result {
+    // SAFETY: WasmEdge passes the four `i32` parameters of the function type
+    // and room for its result; guest code is suspended while this runs, so
+    // the memory slice is not aliased.
+    unsafe {
+        let arg = |i: usize| ffi::WasmEdge_ValueGetI32(*params.add(i));
+        let (input, output, count, nevents) = (arg(0), arg(1), arg(2), arg(3));
+        let memory = memory_bytes(ffi::WasmEdge_CallingFrameGetMemoryInstance(frame, 0));
+        // Nothing in it should panic; if it did, unwinding into C++ must not.
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            wasi::poll_oneoff(memory, input, output, count, nevents)
+        }));
+        match outcome {
+            Ok(Ok(errno)) => {
+                *returns = ffi::WasmEdge_ValueGenI32(errno);
+                ffi::WasmEdge_Result { Code: 0 }
+            }
+            Ok(Err(DeadlineReached)) => {
+                ffi::WasmEdge_ResultGen(ffi::WasmEdge_ErrCategory_UserLevelError, DEADLINE_REACHED)
+            }
+            Err(_) => ffi::WasmEdge_ResultGen(ffi::WasmEdge_ErrCategory_UserLevelError, 1),
+        }
+    }
+}
 
 unsafe extern "C" fn trampoline(
     data: *mut c_void,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{
     CAP, GROW_EXPECTED, LIMIT, PROBE, TRAPS, instance, probe_limits, probe_module, probe_with, trap_kind,
@@ -203,6 +203,50 @@ pub fn wasi_and_dapr_imports(new: impl Fn(Limits) -> Box<dyn Runtime>) {
         })
     );
     assert_eq!(instance(&module).handle(b"e").as_deref(), Ok(&b"e"[..]));
+}
+
+/// A WASI sleep sleeps: `poll_oneoff` on one 50 ms clock subscription
+/// reports its one event, errno 0, no sooner than 50 ms later.
+pub fn a_short_wasi_sleep_sleeps_its_time(new: impl Fn(Limits) -> Box<dyn Runtime>) {
+    let (_rt, module) = probe_module(&new);
+    let mut inst = instance(&module);
+    for round in 0..2 {
+        let start = Instant::now();
+        let answer = inst.handle(b"n");
+        let took = start.elapsed();
+        assert_eq!(
+            answer.map(|bytes| words(&bytes)),
+            Ok(vec![1, 0]),
+            "round {round}: one event, errno 0"
+        );
+        assert!(
+            took >= Duration::from_millis(50),
+            "round {round}: a 50 ms sleep returned after {took:?}"
+        );
+    }
+}
+
+/// A guest that asks WASI for an hour's sleep is stopped at the call's time
+/// limit as a timeout (no runtime's interrupt reaches into a host function,
+/// so the sleep itself must end there), and the instance serves on.
+pub fn a_long_wasi_sleep_ends_at_the_time_limit(new: impl Fn(Limits) -> Box<dyn Runtime>) {
+    let (_rt, module) = probe_module(&new);
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut inst = instance(&module);
+        let start = Instant::now();
+        let slept = inst.handle(b"z");
+        let took = start.elapsed();
+        let _ = tx.send((slept, took, inst.handle(b"e")));
+    });
+    // A sleep the limit does not end would hang the test: wait with a bound.
+    let (slept, took, after) = rx
+        .recv_timeout(10 * LIMIT)
+        .unwrap_or_else(|_| panic!("an hour's WASI sleep did not end within {:?}", 10 * LIMIT));
+    eprintln!("an hour's WASI sleep: {slept:?} after {took:?} (limit {LIMIT:?})");
+    assert_eq!(slept, Err(CallError::Timeout(LIMIT)));
+    assert!(took < 2 * LIMIT, "stopped after {took:?}, limit {LIMIT:?}");
+    assert_eq!(after.as_deref(), Ok(&b"e"[..]));
 }
 
 /// A looping `_initialize` fails instantiation as a timeout within the

@@ -53,6 +53,7 @@ pub const PROBE: &str = r#"
 (module
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (import "dapr" "state_get" (func $state_get (param i32 i32 i32 i32) (result i64)))
   (type $void (func))
   (memory (export "memory") 1)
@@ -68,6 +69,19 @@ pub const PROBE: &str = r#"
     (i32.add (call $recurse (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
   ;; A zero the compiler cannot see through (memory starts zeroed).
   (func $zero (result i32) (i32.load (i32.const 8)))
+  ;; poll_oneoff on one relative monotonic-clock subscription of $ns (at
+  ;; 256, 48 bytes), its event at 320; respond nevents and errno.
+  (func $sleep (param $ns i64) (result i64)
+    (i64.store (i32.const 256) (i64.const 0))
+    (i32.store8 (i32.const 264) (i32.const 0))
+    (i32.store (i32.const 272) (i32.const 1))
+    (i64.store (i32.const 280) (local.get $ns))
+    (i64.store (i32.const 288) (i64.const 0))
+    (i32.store16 (i32.const 296) (i32.const 0))
+    (i32.store (i32.const 352) (i32.const 0))
+    (i32.store (i32.const 356)
+      (call $poll (i32.const 256) (i32.const 320) (i32.const 1) (i32.const 352)))
+    (call $pack (i32.const 352) (i32.const 8)))
   (func (export "bb_handle") (param $ptr i32) (param $len i32) (result i64)
     (local $op i32)
     (local.set $op (i32.load8_u (local.get $ptr)))
@@ -132,6 +146,12 @@ pub const PROBE: &str = r#"
       (then
         (i32.store (i32.const 60) (call $fd_write (i32.const 7) (i32.const 48) (i32.const 1) (i32.const 56)))
         (return (call $pack (i32.const 60) (i32.const 4)))))
+    ;; n: sleep 50 ms through WASI; respond nevents and errno
+    (if (i32.eq (local.get $op) (i32.const 110))
+      (then (return (call $sleep (i64.const 50000000)))))
+    ;; z: sleep an hour through WASI (a wait that lives in an import)
+    (if (i32.eq (local.get $op) (i32.const 122))
+      (then (return (call $sleep (i64.const 3600000000000)))))
     ;; s: dapr.state_get("hello", "hello"); respond its i64 result
     (if (i32.eq (local.get $op) (i32.const 115))
       (then
@@ -339,6 +359,8 @@ macro_rules! fault_suite {
             a_memory_minimum_above_the_cap_is_refused,
             abi_breaches_and_guest_errors,
             wasi_and_dapr_imports,
+            a_short_wasi_sleep_sleeps_its_time,
+            a_long_wasi_sleep_ends_at_the_time_limit,
             initialisation_runs_under_the_time_limit,
             initialize_runs_once_before_the_first_call,
             modules_that_break_the_abi_are_refused,
