@@ -187,8 +187,12 @@ impl Drop for HostCellBox {
 // instance (through the trampolines) or by the instance's owner between calls.
 unsafe impl Send for HostCellBox {}
 
+/// The user-level error code of a host function that panicked; the call
+/// then fails with the panic's message.
+const PANICKED: u32 = 1;
+
 /// The user-level error code of a host function whose wait the call's time
-/// limit ended; the call is then a timeout. (A body that panicked returns 1.)
+/// limit ended; the call is then a timeout.
 pub(crate) const DEADLINE_REACHED: u32 = 2;
 
 /// Serves `poll_oneoff` in `wasi`, a WASI module instance not yet registered,
@@ -250,7 +254,7 @@ unsafe extern "C" fn poll_oneoff(
             Ok(Err(DeadlineReached)) => {
                 ffi::WasmEdge_ResultGen(ffi::WasmEdge_ErrCategory_UserLevelError, DEADLINE_REACHED)
             }
-            Err(_) => ffi::WasmEdge_ResultGen(ffi::WasmEdge_ErrCategory_UserLevelError, 1),
+            Err(_) => ffi::WasmEdge_ResultGen(ffi::WasmEdge_ErrCategory_UserLevelError, PANICKED),
         }
     }
 }
@@ -292,7 +296,7 @@ unsafe extern "C" fn trampoline(
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a host function panicked".into());
                 (*cell).panic = Some(message);
-                ffi::WasmEdge_ResultGen(ffi::WasmEdge_ErrCategory_UserLevelError, 1)
+                ffi::WasmEdge_ResultGen(ffi::WasmEdge_ErrCategory_UserLevelError, PANICKED)
             }
         }
     }
