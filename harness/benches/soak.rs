@@ -12,12 +12,12 @@
 //! rate errs on the side of more load.
 //!
 //! `cargo bench --bench soak` runs every blueprint; `-- --bench MODE…`
-//! only those modes. One Markdown row per blueprint and process on stdout,
+//! only those modes (`MODE/RUNTIME` one cell). One Markdown row per blueprint and process on stdout,
 //! then each cell's served rate per tenth of the soak and each process's
 //! RSS over time (a rate that falls while a process grows is a leak that
-//! costs time as well as memory). The generator's RSS growth is judged net
-//! of the per-tenth histograms it keeps for that series (one set per load
-//! thread).
+//! costs time as well as memory). The generator's RSS is judged net of the
+//! bytes its recorders hold for that series at the same sample
+//! (`blueprint_load::series_bytes`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +53,16 @@ struct Sample {
     at: Duration,
     rss_bytes: u64,
     fds: u64,
+    /// Of `rss_bytes`, what the process holds by design: the load
+    /// generator's time series (this process); 0 for the others.
+    series_bytes: u64,
+}
+
+impl Sample {
+    /// The RSS a leak would show in.
+    fn net_rss(&self) -> u64 {
+        self.rss_bytes.saturating_sub(self.series_bytes)
+    }
 }
 
 fn open_fds(pid: u32) -> Option<u64> {
@@ -69,10 +79,12 @@ fn sample(processes: Vec<(&'static str, u32)>, stop: Arc<AtomicBool>) -> Vec<(&'
         if Instant::now() >= next {
             for ((_, pid), (_, samples)) in processes.iter().zip(out.iter_mut()) {
                 if let (Some(rss_bytes), Some(fds)) = (meter::rss_bytes(*pid), open_fds(*pid)) {
+                    let own = *pid == std::process::id();
                     samples.push(Sample {
                         at: start.elapsed(),
                         rss_bytes,
                         fds,
+                        series_bytes: if own { load::series_bytes() } else { 0 },
                     });
                 }
             }
@@ -143,10 +155,9 @@ async fn main() {
     println!("|---|---|---|---:|---:|---:|---|---:|---:|---|");
     // Printed after the table: served rate and RSS over time, per cell.
     let mut series = Vec::new();
-    for &(mode, runtime, workload) in CELLS
-        .iter()
-        .filter(|(m, ..)| only.is_empty() || only.contains(&m.as_str()))
-    {
+    for &(mode, runtime, workload) in CELLS.iter().filter(|(m, r, _)| {
+        only.is_empty() || only.contains(&m.as_str()) || only.contains(&format!("{m}/{r}").as_str())
+    }) {
         let dir = tempfile::tempdir().expect("temp dir");
         let ctx = RunContext {
             project: project.clone(),
@@ -263,40 +274,31 @@ async fn main() {
             "- {mode}/{runtime}/{workload}: served req/s per tenth: {}",
             served.join(", ")
         ));
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
         for (role, samples) in &samples {
             let step = (samples.len() / SERIES_POINTS as usize).max(1);
-            let rss: Vec<String> = samples
-                .iter()
-                .step_by(step)
-                .map(|s| format!("{:.1}", s.rss_bytes as f64 / (1 << 20) as f64))
-                .collect();
-            series.push(format!("  - {role} RSS MiB: {}", rss.join(", ")));
+            let points = |of: fn(&Sample) -> u64| -> String {
+                let mibs: Vec<String> = samples
+                    .iter()
+                    .step_by(step)
+                    .map(|s| format!("{:.1}", mib(of(s))))
+                    .collect();
+                mibs.join(", ")
+            };
+            series.push(format!("  - {role} RSS MiB: {}", points(|s| s.rss_bytes)));
+            if samples.iter().any(|s| s.series_bytes > 0) {
+                series.push(format!(
+                    "  - {role} of it, its series histograms, MiB: {}",
+                    points(|s| s.series_bytes)
+                ));
+            }
         }
-        // The generator keeps each interval's histograms (its time series),
-        // one set per load thread until the window ends: memory it is meant
-        // to hold, not a leak, so it is not counted as growth. Their counts
-        // are u64s, one per distinct value slot; a thread's own histograms
-        // are at most as wide as the merged ones measured here.
-        let series_bytes: u64 = report.generator.threads.max(1) as u64
-            * report
-                .intervals
-                .iter()
-                .map(|i| {
-                    let service = i.service.as_ref().map_or(0, |h| h.distinct_values());
-                    8 * (i.latency.distinct_values() + service) as u64
-                })
-                .sum::<u64>();
-        series.push(format!(
-            "  - load-generator: {:.1} MiB of series histograms not counted as growth",
-            series_bytes as f64 / (1 << 20) as f64
-        ));
         for (role, samples) in samples {
             let Some((first, last)) = ends(&samples, settle, soak.saturating_sub(SAMPLE_EVERY / 2)) else {
                 continue;
             };
-            let kept = if role == "load-generator" { series_bytes } else { 0 };
             let (rss, fds) = (
-                change(first.rss_bytes, last.rss_bytes.saturating_sub(kept)),
+                change(first.net_rss(), last.net_rss()),
                 change(first.fds, last.fds),
             );
             // Growth is what a leak looks like; a process that gives memory
@@ -307,14 +309,17 @@ async fn main() {
                 (true, _) => "flat, ERRORS".to_owned(),
                 (false, _) => format!("GREW (RSS {:+.0} %, fds {:+.0} %)", rss * 100.0, fds * 100.0),
             };
-            let mib = |b: u64| b as f64 / (1 << 20) as f64;
+            let mut rss_column = format!("{:.1} → {:.1}", mib(first.rss_bytes), mib(last.rss_bytes));
+            if last.series_bytes > 0 {
+                rss_column += &format!(
+                    " (net of series {:.1} → {:.1})",
+                    mib(first.net_rss()),
+                    mib(last.net_rss())
+                );
+            }
             println!(
-                "| {mode} | {runtime} | {workload} | {rate:.0} | {} | {errors} | {role} | {:.1} → {:.1} | {} → {} | {verdict} |",
-                report.requests,
-                mib(first.rss_bytes),
-                mib(last.rss_bytes),
-                first.fds,
-                last.fds
+                "| {mode} | {runtime} | {workload} | {rate:.0} | {} | {errors} | {role} | {rss_column} | {} → {} | {verdict} |",
+                report.requests, first.fds, last.fds
             );
         }
     }

@@ -98,7 +98,7 @@ mod target;
 mod threads;
 
 #[cfg(feature = "generator")]
-pub use record::ErrorKind;
+pub use record::{ErrorKind, series_bytes};
 // The response reader alone, for its property tests (tests/fuzz_h1.rs).
 #[cfg(feature = "generator")]
 #[doc(hidden)]

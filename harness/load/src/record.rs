@@ -4,6 +4,7 @@
 //! parts into one [`LoadReport`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
@@ -55,9 +56,14 @@ impl std::fmt::Display for ErrorKind {
 type Sparse = Vec<(u64, u64)>;
 
 fn sparse(h: &Histogram<u64>) -> Sparse {
-    h.iter_recorded()
+    let mut pairs: Sparse = h
+        .iter_recorded()
         .map(|v| (v.value_iterated_to(), v.count_at_value()))
-        .collect()
+        .collect();
+    // Collecting doubles the capacity as it goes; the pairs are kept until
+    // the run ends, the slack with them.
+    pairs.shrink_to_fit();
+    pairs
 }
 
 fn add_sparse(h: &mut Histogram<u64>, s: &Sparse) {
@@ -66,10 +72,47 @@ fn add_sparse(h: &mut Histogram<u64>, s: &Sparse) {
     }
 }
 
+/// Bytes held in this process by finished intervals, across every recorder
+/// and run until their report is assembled: memory a run's time series is
+/// meant to hold, which grows with the run's length. A soak reads it beside
+/// the process's RSS to tell that growth from a leak.
+static SERIES_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// See [`SERIES_BYTES`].
+pub fn series_bytes() -> u64 {
+    SERIES_BYTES.load(Ordering::Relaxed)
+}
+
+/// One worker's histograms of one finished interval.
 struct IntervalPart {
     index: u64,
     latency: Sparse,
     service: Sparse,
+}
+
+impl IntervalPart {
+    fn new(index: u64, latency: Sparse, service: Sparse) -> Self {
+        let part = Self {
+            index,
+            latency,
+            service,
+        };
+        SERIES_BYTES.fetch_add(part.bytes(), Ordering::Relaxed);
+        part
+    }
+
+    /// Its slot in the worker's list and its pairs. The pairs never change
+    /// once made, so what `drop` takes back is what `new` counted.
+    fn bytes(&self) -> u64 {
+        let pairs = self.latency.capacity() + self.service.capacity();
+        (std::mem::size_of::<Self>() + pairs * std::mem::size_of::<(u64, u64)>()) as u64
+    }
+}
+
+impl Drop for IntervalPart {
+    fn drop(&mut self) {
+        SERIES_BYTES.fetch_sub(self.bytes(), Ordering::Relaxed);
+    }
 }
 
 /// Nanoseconds, clamped to what histograms track.
@@ -206,20 +249,18 @@ impl Recorder {
         if self.latency.is_empty() {
             return;
         }
-        let mut part = IntervalPart {
-            index: self.index,
-            latency: sparse(&self.latency),
-            service: Vec::new(),
-        };
         self.latency_total
             .add(&self.latency)
             .expect("auto-resizing histogram");
+        let latency = sparse(&self.latency);
         self.latency.reset();
+        let mut service = Vec::new();
         if let (Some(h), Some(total)) = (&mut self.service, &mut self.service_total) {
-            part.service = sparse(h);
+            service = sparse(h);
             total.add(&*h).expect("auto-resizing histogram");
             h.reset();
         }
+        let part = IntervalPart::new(self.index, latency, service);
         self.intervals.push(part);
     }
 
@@ -421,6 +462,31 @@ mod tests {
         assert_eq!(merged, *rec.service_total.as_ref().unwrap());
         let labels: Vec<String> = rec.errors.keys().map(ToString::to_string).collect();
         assert_eq!(labels, ["connection-closed", "http-503"]);
+    }
+
+    #[test]
+    fn finished_intervals_count_the_bytes_they_hold() {
+        let origin = Instant::now();
+        let mut rec = Recorder::new(origin, Duration::from_secs(1), true);
+        for i in 0..3_000u64 {
+            let latency = Duration::from_micros(100 + i);
+            rec.success(origin + Duration::from_millis(i), latency * 2, latency);
+        }
+        let rec = rec.finish();
+        assert_eq!(rec.intervals.len(), 3);
+        let pair = std::mem::size_of::<(u64, u64)>() as u64;
+        let mut held = 0;
+        for part in &rec.intervals {
+            // No slack from collecting: a pair per recorded bucket.
+            assert_eq!(part.latency.capacity(), part.latency.len());
+            assert_eq!(part.service.capacity(), part.service.len());
+            assert!(part.latency.len() > 100, "{} buckets", part.latency.len());
+            let pairs = (part.latency.len() + part.service.len()) as u64;
+            assert!(part.bytes() >= pairs * pair);
+            held += part.bytes();
+        }
+        // Other tests' recorders may hold bytes too, never fewer.
+        assert!(series_bytes() >= held, "{} < {held}", series_bytes());
     }
 
     #[test]
