@@ -658,11 +658,12 @@ pub fn control_client_for(target: &Target) -> crate::http::ControlClient {
         )
 }
 
-/// Sends requests until one succeeds: the end of a cold start.
+/// Sends requests until one succeeds: the end of a cold start. Returns how
+/// many were sent.
 ///
 /// # Errors
 /// The workload refusing the request (HTTP 422), or no success in time.
-pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> Result<()> {
+pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> Result<u32> {
     let started = Instant::now();
     let until = started + deadline;
     let mut attempts = 0u32;
@@ -681,7 +682,7 @@ pub async fn first_success(target: &Target, http2: bool, deadline: Duration) -> 
         let last = match blueprint_load::run(target, &spec).await {
             Ok(report) if report.requests > report.errors.values().sum::<u64>() => {
                 tracing::debug!(attempts, after = ?started.elapsed(), "readiness: first success");
-                return Ok(());
+                return Ok(attempts);
             }
             Ok(report) if report.errors.contains_key("http-422") => {
                 // The load engine skips bodies: ask once more for the guest's reason.

@@ -23,8 +23,8 @@ use crate::scenario::{CellId, Plan};
 use blueprint_analysis::adaptive::{self, Stop};
 use blueprint_analysis::modes::Mode;
 use blueprint_analysis::results::{
-    CellResult, CellStatus, CellSummary, LoadSummary, Phases, PubsubFigures, RunResults, SCHEMA_VERSION,
-    ScenarioRecord, StepCpu, SweepPoint, TrialResult,
+    CellResult, CellStatus, CellSummary, ColdStartStep, LoadSummary, Phases, PubsubFigures, RunResults,
+    SCHEMA_VERSION, ScenarioRecord, StepCpu, SweepPoint, TrialResult,
 };
 use blueprint_analysis::settings::Trials;
 use blueprint_analysis::sweep::{self, RatePoint};
@@ -342,6 +342,27 @@ pub async fn run_sides(plan: &Plan, sides: &[Side<'_>]) -> Result<Vec<RunResults
 /// Puts a measured trial into its cell as trial `trial` at `order` in the
 /// run, after the `contended_attempts` set aside for it: the module it ran
 /// and the cell's summary follow it.
+/// A cold start step by step: the app host's readiness probes, daprd's,
+/// then its end (`end`, at `cold_start`). A probe counts from its own
+/// process's spawn.
+fn cold_start_steps(system: &blueprint::System, end: String, cold_start: Duration) -> Vec<ColdStartStep> {
+    let step = |process: &str, probe: &crate::sidecar::Probe| ColdStartStep {
+        what: format!("{process}: {}", probe.what),
+        after_ms: probe.after.as_secs_f64() * 1e3,
+    };
+    let app = system
+        .host
+        .iter()
+        .flat_map(|h| h.readiness.iter().map(|p| step("app", p)));
+    let daprd = system.sidecar.readiness.iter().map(|p| step("daprd", p));
+    app.chain(daprd)
+        .chain([ColdStartStep {
+            what: end,
+            after_ms: cold_start.as_secs_f64() * 1e3,
+        }])
+        .collect()
+}
+
 fn keep_measured(
     result: &mut CellResult,
     measured: Measured,
@@ -524,19 +545,20 @@ async fn run_trial(
         )?),
         _ => None,
     };
-    match &mut events {
-        Some(events) => events.cold_start(Duration::from_secs(30)).await?,
-        None => blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?,
-    }
+    let end = match &mut events {
+        Some(events) => {
+            events.cold_start(Duration::from_secs(30)).await?;
+            "first delivery".to_owned()
+        }
+        None => {
+            let attempts =
+                blueprint::first_success(&system.target, system.http2, Duration::from_secs(30)).await?;
+            format!("first success, {attempts} attempt(s)")
+        }
+    };
     let cold_start = cold.elapsed();
-    tracing::debug!(
-        %cell,
-        ?cold_start,
-        app_startup = ?system.app_startup,
-        app = ?system.host.as_ref().map(|h| &h.readiness),
-        sidecar = ?system.sidecar.readiness,
-        "cold start: what the readiness waits saw"
-    );
+    let cold_start_steps = cold_start_steps(&system, end, cold_start);
+    tracing::debug!(%cell, ?cold_start, steps = ?cold_start_steps, "cold start: what the readiness waits saw");
     // Only the built-in guests promise the mark; a custom middleware's effect
     // is its own.
     if matches!(resolved.mode, Mode::Middleware | Mode::MiddlewareHttpPipeline)
@@ -668,6 +690,7 @@ async fn run_trial(
         sidecar_startup_ms: system.sidecar.startup.as_secs_f64() * 1e3,
         host_idle_rss_bytes,
         cold_start_ms: cold_start.as_secs_f64() * 1e3,
+        cold_start_steps,
         cpu_per_request_us: cpu_per_success_us(&processes, load.successes),
         requests_per_cpu_s: (sut_cpu > 0.0).then(|| load.successes as f64 / sut_cpu),
         load,

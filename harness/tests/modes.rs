@@ -142,6 +142,23 @@ fn the_smoke_scenario_runs_every_mode_and_runtime_without_an_error() {
                 let summary = cell.summary.as_ref().unwrap();
                 assert_eq!(summary.errors, 0, "{}: {} errors", cell.id, summary.errors);
                 assert!(summary.throughput_rps.median > 0.0, "{}", cell.id);
+                for trial in &cell.trials {
+                    // The cold start says where its time went, and adds up.
+                    let steps = &trial.cold_start_steps;
+                    let end = steps.last().expect("cold-start steps");
+                    assert!(end.what.starts_with("first "), "{}: {steps:?}", cell.id);
+                    assert_eq!(end.after_ms, trial.cold_start_ms, "{}", cell.id);
+                    assert!(
+                        steps.iter().any(|s| s.what.starts_with("daprd: ")),
+                        "{}: {steps:?}",
+                        cell.id
+                    );
+                    assert!(
+                        steps.iter().all(|s| s.after_ms <= trial.cold_start_ms),
+                        "{}: {steps:?}",
+                        cell.id
+                    );
+                }
                 modes_measured.insert(cell.id.mode.clone());
             }
             // Only WasmEdge may be missing (its library is not in Debian),

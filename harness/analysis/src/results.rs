@@ -318,6 +318,10 @@ pub struct TrialResult {
     pub host_idle_rss_bytes: Option<u64>,
     /// Spawning the host and daprd until the first successful response through daprd.
     pub cold_start_ms: f64,
+    /// Where the cold start went: each readiness step as it first held
+    /// (empty in files from before them). A slow cold start is read here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cold_start_steps: Vec<ColdStartStep>,
     /// Load figures of the measured window.
     pub load: LoadSummary,
     /// CPU and memory per process over the measured window.
@@ -363,6 +367,17 @@ pub struct TrialResult {
     /// app handled, its latency runs from publishing to handling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pubsub: Option<PubsubFigures>,
+}
+
+/// One step of a trial's cold start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdStartStep {
+    /// The process and what was waited for (`app: port owned`, `daprd:
+    /// healthz 2xx`, `first success, 3 attempts`).
+    pub what: String,
+    /// Milliseconds from that process's spawn (the first success: from the
+    /// first spawn, as `cold_start_ms`) until it first held.
+    pub after_ms: f64,
 }
 
 /// A pub/sub-triggered trial's events, counted by id: the harness names

@@ -318,6 +318,7 @@ pub fn collect(opts: &CollectOptions) -> Result<RunResults> {
             sidecar_startup_ms: 0.0,
             host_idle_rss_bytes: None,
             cold_start_ms: 0.0,
+            cold_start_steps: Vec::new(),
             cpu_per_request_us: measured.then(|| sut_cpu * 1e6 / load.successes as f64),
             requests_per_cpu_s: (measured && sut_cpu > 0.0).then(|| load.successes as f64 / sut_cpu),
             load,

@@ -150,6 +150,7 @@ impl Trial {
             sidecar_startup_ms: 60.0,
             host_idle_rss_bytes: Some(20 << 20),
             cold_start_ms: 110.0 + index as f64,
+            cold_start_steps: Vec::new(),
             load: load(self.rps, self.p50_us, self.p99_us, None),
             // daprd and the app share the system's CPU per request 60/40;
             // the load generator spends a fifth of it on top.

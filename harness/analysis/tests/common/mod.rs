@@ -73,6 +73,7 @@ pub fn trial(i: usize, f: Fig) -> TrialResult {
         sidecar_startup_ms: 20.0,
         host_idle_rss_bytes: None,
         cold_start_ms: 100.0,
+        cold_start_steps: Vec::new(),
         load: load(f),
         processes: vec![ProcessUsage {
             role: "app".into(),
