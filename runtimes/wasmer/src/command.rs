@@ -176,10 +176,7 @@ impl CommandRunner for WasmerRuntime {
         }
 
         let _armed = self.watchdog.handle().arm(
-            Interrupt {
-                interrupter: store.interrupter(),
-                gate,
-            },
+            Interrupt::for_call_on_this_thread(store.interrupter(), gate),
             timeout,
         );
         let _deadline = crate::imports::CallDeadline::set(timeout);

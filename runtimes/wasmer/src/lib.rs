@@ -309,10 +309,7 @@ impl Module for WasmerModule {
 
         // Start function, `_initialize` and `bb_abi_version` run under the
         // same time limit as a call.
-        let stop = Interrupt {
-            interrupter: store.interrupter(),
-            gate,
-        };
+        let stop = Interrupt::for_call_on_this_thread(store.interrupter(), gate);
         let armed = self.watchdog.arm(stop.clone(), timeout);
         let deadline = imports::CallDeadline::set(timeout);
         let instance = wasmer::Instance::new(&mut store, &self.module, &imports).map_err(|e| match e {
@@ -406,7 +403,9 @@ impl Instance for WasmerInstance {
         let len =
             i32::try_from(request.len()).map_err(|_| CallError::Abi("request larger than 2 GiB".into()))?;
         let timeout = self.timeout;
-        let _armed = self.watchdog.arm(self.stop.clone(), timeout);
+        let _armed = self
+            .watchdog
+            .arm(self.stop.for_next_call_on_this_thread(), timeout);
         let _deadline = imports::CallDeadline::set(timeout);
         let ptr = self
             .alloc

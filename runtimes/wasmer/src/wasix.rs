@@ -74,10 +74,7 @@ impl CommandRunner for WasmerRuntime {
 
         let timeout = self.limits.call_timeout;
         let _armed = self.watchdog.handle().arm(
-            Interrupt {
-                interrupter: store.interrupter(),
-                gate,
-            },
+            Interrupt::for_call_on_this_thread(store.interrupter(), gate),
             timeout,
         );
         let started = std::time::Instant::now();

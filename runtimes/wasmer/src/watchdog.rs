@@ -29,13 +29,24 @@
 //! share an [`ImportGate`]: every import of this crate runs through it, and a
 //! call past its deadline is ended there, by the import returning
 //! [`DeadlineReached`] (a trap Wasmer raises at a safe point). The signal is
-//! only sent to a guest that is not inside an import and has entered none
-//! since the watchdog's previous tick: one that runs Wasm code only; and
-//! never once an import has ended the call, since the guest is then leaving
-//! through Wasmer's trap path (a descheduled thread can sit there across a
-//! tick, which aborted a busy CI run). What remains is a guest that, after
-//! at least a tick of pure Wasm code, enters an import in the microseconds
-//! between the watchdog's look and the signal.
+//! only sent to a guest that is not inside an import, has entered none since
+//! the watchdog's previous tick, and has used at least [`MIN_RUN`] of CPU
+//! time since then: one that runs Wasm code only. It is never sent once an
+//! import has ended the call, since the guest is then leaving through
+//! Wasmer's trap path (a descheduled thread can sit there across a tick,
+//! which aborted a busy CI run).
+//!
+//! The CPU time is what makes "no import since the last tick" mean "ran Wasm
+//! code": a thread descheduled inside Wasmer's trampoline (before or after
+//! one of our imports) enters no import for as long as it waits, and on a
+//! busy machine that is often longer than a tick. Signalled there, it
+//! panicked with the store context's `RefCell` borrowed (three guests
+//! calling `fd_write` in a loop beside three busy processes: 16 runs in 40
+//! aborted). A trampoline takes microseconds of CPU, so a thread that used a
+//! millisecond of it without entering an import spent it in Wasm code. What
+//! remains is a guest that, after at least that much pure Wasm code, is
+//! inside a trampoline's first microseconds at the moment of the look and
+//! still there when the signal arrives.
 //!
 //! Interrupts are only ever sent while the call's
 //! [`ArmGuard`](blueprint_runtime_api::watchdog::ArmGuard) is alive, that
@@ -44,6 +55,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use blueprint_runtime_api::wasi::DeadlineReached;
 use wasmer::Interrupter;
@@ -59,6 +71,11 @@ pub(crate) fn start() -> std::io::Result<Watchdog> {
     Watchdog::start("wasmer-watchdog")
 }
 
+/// The CPU time a call's thread must have used since the watchdog's previous
+/// tick, without entering an import, before it may be signalled (module
+/// docs): a fifth of a tick, hundreds of times what a trampoline takes.
+const MIN_RUN: Duration = Duration::from_millis(1);
+
 /// What one store's imports and the watchdog share (module docs).
 #[derive(Debug, Default)]
 pub(crate) struct ImportGate {
@@ -66,6 +83,9 @@ pub(crate) struct ImportGate {
     entered: AtomicU64,
     /// `entered` as the watchdog saw it on its previous tick.
     seen: AtomicU64,
+    /// The CPU time (ns) of the thread running the call, as the watchdog saw
+    /// it on its previous tick (or when the call was armed).
+    cpu_seen: AtomicU64,
     /// An import of this store is running.
     inside: AtomicBool,
     /// The call in progress is past its deadline.
@@ -103,13 +123,49 @@ impl ImportGate {
         result
     }
 
-    /// Whether a signal may be sent now: no import is running, none was
-    /// entered since the previous look, and none has already ended the call
-    /// (the guest would be in Wasmer's exit path, not in Wasm code).
-    fn quiet(&self) -> bool {
+    /// Whether a signal may be sent now, given the CPU time (ns) the call's
+    /// thread has used so far (`None`: unknown): no import is running, none
+    /// was entered since the previous look, the thread has run at least
+    /// [`MIN_RUN`] since then, and no import has already ended the call (the
+    /// guest would be in Wasmer's exit path, not in Wasm code).
+    fn quiet(&self, cpu_ns: Option<u64>) -> bool {
         let entered = self.entered.load(Ordering::SeqCst);
         let unchanged = self.seen.swap(entered, Ordering::SeqCst) == entered;
-        unchanged && !self.inside.load(Ordering::SeqCst) && !self.ending.load(Ordering::SeqCst)
+        // Without a CPU clock (not seen on Linux) the gate falls back to the
+        // import count alone rather than never stopping a pure Wasm loop.
+        let ran = cpu_ns.is_none_or(|now| {
+            let before = self.cpu_seen.swap(now, Ordering::SeqCst);
+            now.saturating_sub(before) >= MIN_RUN.as_nanos() as u64
+        });
+        unchanged && ran && !self.inside.load(Ordering::SeqCst) && !self.ending.load(Ordering::SeqCst)
+    }
+}
+
+/// The CPU clock of one thread, readable from any other while that thread
+/// lives (its `CLOCK_THREAD_CPUTIME_ID` seen from outside).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ThreadCpuClock(libc::clockid_t);
+
+impl ThreadCpuClock {
+    /// The calling thread's clock, if the system gives one.
+    fn of_this_thread() -> Option<Self> {
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: `pthread_self` is always a live thread of this process and
+        // `clock` is a valid place to write the id.
+        let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+        (rc == 0).then_some(Self(clock))
+    }
+
+    /// The CPU time the thread has used, in ns; `None` if it has ended.
+    fn now_ns(self) -> Option<u64> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid place to write the time; the clock of a
+        // thread that has ended gives an error, not undefined behaviour.
+        let rc = unsafe { libc::clock_gettime(self.0, &mut ts) };
+        (rc == 0).then(|| (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64)
     }
 }
 
@@ -117,8 +173,31 @@ impl ImportGate {
 /// running it when it runs Wasm code only (module docs).
 #[derive(Clone)]
 pub(crate) struct Interrupt {
-    pub(crate) interrupter: Interrupter,
-    pub(crate) gate: Arc<ImportGate>,
+    interrupter: Interrupter,
+    gate: Arc<ImportGate>,
+    /// The CPU clock of the thread that runs the call.
+    clock: Option<ThreadCpuClock>,
+}
+
+impl Interrupt {
+    /// What stops a call that is about to run on the calling thread. Made
+    /// for each call, just before it is armed: an instance may serve its
+    /// calls from different threads.
+    pub(crate) fn for_call_on_this_thread(interrupter: Interrupter, gate: Arc<ImportGate>) -> Self {
+        let clock = ThreadCpuClock::of_this_thread();
+        let cpu_ns = clock.and_then(ThreadCpuClock::now_ns).unwrap_or(0);
+        gate.cpu_seen.store(cpu_ns, Ordering::SeqCst);
+        Self {
+            interrupter,
+            gate,
+            clock,
+        }
+    }
+
+    /// The same stop for the store's next call, on the calling thread.
+    pub(crate) fn for_next_call_on_this_thread(&self) -> Self {
+        Self::for_call_on_this_thread(self.interrupter.clone(), self.gate.clone())
+    }
 }
 
 impl blueprint_runtime_api::watchdog::Stop for Interrupt {
@@ -127,7 +206,9 @@ impl blueprint_runtime_api::watchdog::Stop for Interrupt {
 
     fn stop(&self) {
         self.gate.late.store(true, Ordering::SeqCst);
-        if self.gate.quiet() {
+        // Stops are only sent while the call is armed, so its thread lives.
+        let cpu_ns = self.clock.and_then(ThreadCpuClock::now_ns);
+        if self.gate.quiet(cpu_ns) {
             self.interrupter.interrupt();
         }
     }
@@ -159,6 +240,11 @@ mod tests {
         assert_eq!(gate.run(body), Err(DeadlineReached));
     }
 
+    /// CPU times (ns) a tick apart: `RAN` is a thread that ran Wasm code
+    /// for the whole tick, `STILL` one that did not run at all.
+    const RAN: u64 = 5_000_000;
+    const STILL: u64 = 10_000;
+
     #[test]
     fn no_signal_once_an_import_has_ended_the_call() {
         // The guest leaves through Wasmer's trap path however long that
@@ -167,20 +253,74 @@ mod tests {
         let gate = ImportGate::default();
         gate.late.store(true, Ordering::SeqCst);
         assert_eq!(gate.run(|| ()), Err(DeadlineReached));
-        assert!(!gate.quiet());
-        assert!(!gate.quiet(), "still not, a tick later");
+        assert!(!gate.quiet(Some(RAN)));
+        assert!(!gate.quiet(Some(2 * RAN)), "still not, a tick later");
         gate.late.store(false, Ordering::SeqCst);
         gate.ending.store(false, Ordering::SeqCst);
-        assert!(gate.quiet(), "the next call may be interrupted again");
+        assert!(
+            gate.quiet(Some(3 * RAN)),
+            "the next call may be interrupted again"
+        );
     }
 
     #[test]
     fn the_signal_waits_for_a_tick_without_imports() {
         let gate = ImportGate::default();
-        assert!(gate.quiet(), "no import ever entered");
+        assert!(gate.quiet(Some(RAN)), "no import ever entered");
         gate.run(|| ()).unwrap();
-        assert!(!gate.quiet(), "an import since the last look");
-        assert!(gate.quiet(), "none since");
-        gate.run(|| assert!(!gate.quiet(), "inside an import")).unwrap();
+        assert!(!gate.quiet(Some(2 * RAN)), "an import since the last look");
+        assert!(gate.quiet(Some(3 * RAN)), "none since");
+        gate.run(|| assert!(!gate.quiet(Some(4 * RAN)), "inside an import"))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_thread_that_did_not_run_since_the_last_look_is_not_signalled() {
+        // Descheduled in Wasmer's trampoline around an import, a thread
+        // enters no import for as long as it waits: that is not Wasm code.
+        let gate = ImportGate::default();
+        gate.run(|| ()).unwrap();
+        assert!(!gate.quiet(Some(RAN)), "an import since the last look");
+        assert!(
+            !gate.quiet(Some(RAN + STILL)),
+            "no import, but no CPU time either"
+        );
+        assert!(!gate.quiet(Some(RAN + 2 * STILL)), "nor a tick later");
+        assert!(
+            gate.quiet(Some(2 * RAN)),
+            "a tick of CPU without an import: Wasm code"
+        );
+    }
+
+    #[test]
+    fn without_a_cpu_clock_the_import_count_alone_decides() {
+        let gate = ImportGate::default();
+        gate.run(|| ()).unwrap();
+        assert!(!gate.quiet(None));
+        assert!(gate.quiet(None));
+    }
+
+    #[test]
+    fn a_thread_reads_its_own_cpu_time_from_another_thread() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            let clock = ThreadCpuClock::of_this_thread().expect("a CPU clock for this thread");
+            // Spin until the thread itself sees the CPU time (bounded).
+            let start = std::time::Instant::now();
+            while clock.now_ns().unwrap() < 2 * MIN_RUN.as_nanos() as u64 && start.elapsed().as_secs() < 10 {
+                std::hint::spin_loop();
+            }
+            tx.send(clock).unwrap();
+            done_rx.recv().unwrap();
+        });
+        let clock = rx.recv().unwrap();
+        let used = clock.now_ns().expect("the worker is alive");
+        assert!(
+            used >= 2 * MIN_RUN.as_nanos() as u64,
+            "the worker spun, yet used {used} ns"
+        );
+        done_tx.send(()).unwrap();
+        worker.join().unwrap();
     }
 }
