@@ -15,9 +15,9 @@
 //! only those modes (`MODE/RUNTIME`: one cell). One Markdown row per
 //! blueprint and process on stdout, then each cell's served rate per tenth
 //! of the soak and each process's RSS over time (a rate that falls while a
-//! process grows is a leak that costs time as well as memory). The generator's RSS is judged net of the
-//! bytes its recorders hold for that series at the same sample
-//! (`blueprint_load::series_bytes`).
+//! process grows is a leak that costs time as well as memory). The
+//! generator's RSS is judged net of the bytes its recorders hold for that
+//! series at the same sample (`blueprint_load::series_bytes`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
